@@ -1,0 +1,39 @@
+"""funcgrad: functional automatic differentiation of NumPy code.
+
+>>> import funcgrad as fg
+>>> import funcgrad.numpy as fnp
+>>> fg.grad(lambda x: 2 * fnp.dot(x, x))(fnp.arange(4.0))
+array([ 0.,  4.,  8., 12.])
+"""
+
+from funcgrad import numpy, tree  # noqa: F401
+from funcgrad._api import (
+    float0,
+    grad,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    value_and_grad,
+    vjp,
+)
+from funcgrad._custom import stop_gradient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "float0",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "linearize",
+    "stop_gradient",
+    "tree",
+    "value_and_grad",
+    "vjp",
+]

@@ -1,0 +1,610 @@
+"""The user-facing transforms: grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, hessian.
+
+This is the pytree boundary: arguments are flattened and checked here, once
+per call, so the per-primitive path never sees a pytree.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from funcgrad import _errors
+from funcgrad._forward import ForwardTrace
+from funcgrad._reverse import ReverseTrace, backward, forward_replay
+from funcgrad._trace import Tracer, full_lower, new_level
+from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_unflatten
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "jacobian", "hessian", "float0"]
+
+#: dtype of the zero cotangent of an integer input (as in JAX)
+float0 = np.dtype([("float0", np.void, 0)])
+
+Argnums = int | Sequence[int]
+
+
+# --- argument checks ------------------------------------------------------------------
+
+
+def _check_argnums_type(argnums: Any, transform: str) -> None:
+    if isinstance(argnums, bool) or not (
+        isinstance(argnums, (int, np.integer))
+        or (isinstance(argnums, tuple) and argnums and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in argnums))
+    ):
+        raise TypeError(
+            f"{transform}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}. "
+            "Example: argnums=0 or argnums=(0, 1)."
+        )
+
+
+def _resolve_argnums(argnums: Argnums, nargs: int, transform: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
+    out = []
+    for a in nums:
+        if not -nargs <= a < nargs:
+            valid = f"0..{nargs - 1}" if nargs else "none (the function was called with no positional arguments)"
+            raise ValueError(
+                f"{transform}: argnums {argnums!r} is out of range for a call with {nargs} positional "
+                f"argument(s); valid argnums are {valid}."
+            )
+        out.append(int(a) % nargs)
+    return tuple(out)
+
+
+def _value_dtype(value: Any) -> np.dtype[Any] | None:
+    value = full_lower(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype
+    if isinstance(value, (bool, int, float, complex)):
+        return np.result_type(value)
+    return None
+
+
+def _as_primal(value: Any) -> Any:
+    """Python numbers become NumPy scalars, so traced values always know their dtype."""
+    if isinstance(value, (float, complex, int)) and not isinstance(value, bool):
+        return np.asarray(value)[()]
+    if isinstance(value, (list, tuple)):
+        return np.asarray(value)
+    return value
+
+
+def _check_differentiable(leaves: list[Any], names: list[str], transform: str, allow_int: bool, holomorphic: bool) -> None:
+    for leaf, name in zip(leaves, names):
+        kind = _value_dtype(leaf)
+        if kind is None or kind.kind not in "biufc":
+            raise TypeError(
+                f"{transform}: {name} is a {type(leaf).__name__}, not a number or array; "
+                "differentiate with respect to floating-point arrays or scalars (pytrees of them are fine), "
+                "or move it out of argnums."
+            )
+        if kind.kind in "biu" and not allow_int:
+            raise TypeError(
+                f"{transform}: {name} has dtype {kind}, which has no derivative. Pass a float "
+                f"(e.g. x.astype(float) or 3.0 instead of 3), or use allow_int=True to get a zero (float0) gradient."
+            )
+        if holomorphic and kind.kind != "c":
+            raise TypeError(
+                f"{transform}: holomorphic=True needs complex inputs, but {name} has dtype {kind}. "
+                "Pass complex values (x.astype(complex)) or drop holomorphic=True."
+            )
+
+
+def _leaf_names(args: tuple[Any, ...], nums: tuple[int, ...]) -> list[str]:
+    names = []
+    for n in nums:
+        count = len(tree_flatten(args[n])[0])
+        names.extend([f"argument {n}"] * count if count == 1 else [f"a leaf of argument {n}"] * count)
+    return names
+
+
+def _zero_like(value: Any) -> Any:
+    value = full_lower(value)
+    kind = _value_dtype(value)
+    if kind is not None and kind.kind in "biu":
+        return np.zeros(np.shape(value), float0)
+    out = np.zeros(np.shape(value), kind)
+    return out if isinstance(value, np.ndarray) else out[()]
+
+
+def _deliver(cotangent: Any, primal: Any) -> Any:
+    """A result with the primal's shape and dtype; plain NumPy unless it is still traced."""
+    if cotangent is None:
+        return _zero_like(primal)
+    kind = _value_dtype(primal)
+    if kind is not None and kind.kind in "biu":
+        return np.zeros(np.shape(full_lower(primal)), float0)
+    if isinstance(cotangent, Tracer):
+        from funcgrad.numpy._util import match_dtype
+
+        return match_dtype(cotangent, primal)
+    if kind is not None and kind.kind == "f" and np.iscomplexobj(cotangent):
+        cotangent = np.real(cotangent)
+    out = np.asarray(cotangent, dtype=kind)
+    if out.shape != np.shape(full_lower(primal)):
+        out = np.broadcast_to(out, np.shape(full_lower(primal))).copy()
+    return out if isinstance(full_lower(primal), np.ndarray) else out[()]
+
+
+def _ours(value: Any, trace: Any) -> bool:
+    return isinstance(value, Tracer) and value._trace is trace
+
+
+def _strip(value: Any, trace: Any) -> Any:
+    """Remove this transform's tracing from one value (lower levels stay traced)."""
+    return value._value if _ours(value, trace) else value
+
+
+def _strip_tree(tree: Any, trace: Any) -> Any:
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, [_strip(v, trace) for v in leaves])
+
+
+def _plain(value: Any) -> Any:
+    """Hand a value back to the user: plain NumPy unless an outer transform still traces it."""
+    if isinstance(value, Tracer):
+        return value
+    if isinstance(value, (float, int, complex)) and not isinstance(value, bool):
+        return np.asarray(value)[()]
+    return value
+
+
+# --- reverse mode -------------------------------------------------------------------------
+
+
+def _trace_reverse(fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], nums: tuple[int, ...]) -> tuple[Any, ReverseTrace, list[Any], list[int], PyTreeDef]:
+    """Run ``fun`` with the chosen arguments traced; return its output and the trace."""
+    leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
+    with new_level() as level:
+        trace = ReverseTrace(level)
+        primals = [_as_primal(leaf) for leaf in leaves]
+        inputs = [trace.new_input(p) for p in primals]
+        chosen = tree_unflatten(treedef, inputs)
+        call_args = list(args)
+        for n, value in zip(nums, chosen):
+            call_args[n] = value
+        try:
+            out = fun(*call_args, **kwargs)
+        finally:
+            trace.active = False
+    return out, trace, primals, [t._payload for t in inputs], treedef
+
+
+def _split_aux(out: Any, has_aux: bool, transform: str) -> tuple[Any, Any]:
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(
+            f"{transform} with has_aux=True expects the function to return a pair (output, aux), "
+            f"got {type(out).__name__}."
+        )
+    return out[0], out[1]
+
+
+def _scalar_output(out: Any, trace: ReverseTrace, holomorphic: bool, has_aux: bool, transform: str) -> Any:
+    value = _strip(out, trace)
+    if isinstance(value, (tuple, list)) and not has_aux:
+        hint = " It returned a pair: if the second item is auxiliary data, use has_aux=True." if len(value) == 2 else ""
+        raise TypeError(
+            f"{transform} requires the function to return a scalar, got a {type(value).__name__} of length {len(value)}.{hint}"
+            " For several outputs use fg.vjp with an explicit cotangent, or fg.jacrev."
+        )
+    kind = _value_dtype(value)
+    shape = np.shape(full_lower(value)) if kind is not None else None
+    if kind is None or shape != () or kind.kind not in ("c" if holomorphic else "f"):
+        got = f"shape {shape} and dtype {kind}" if kind is not None else f"a {type(value).__name__}"
+        wanted = "a complex scalar (holomorphic=True)" if holomorphic else "a real scalar (shape () and a float dtype)"
+        fix = (
+            "Reduce it to a scalar (e.g. .sum()), or use fg.vjp(f, x)[1](cotangent) with an explicit cotangent "
+            "of that shape (the head gradient), or fg.jacrev for the full Jacobian."
+        )
+        if kind is not None and kind.kind == "c" and not holomorphic:
+            fix = "For a complex output take its real part or abs, or pass holomorphic=True for holomorphic functions."
+        raise TypeError(f"{transform} needs the function's output to be {wanted}, but got {got}. {fix}")
+    return value
+
+
+def value_and_grad(
+    fun: Callable[..., Any],
+    argnums: Argnums = 0,
+    *,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """A function returning ``(fun(*args), gradient)``; ``((value, aux), gradient)`` with ``has_aux``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    (np.float64(5.0), array([2., 4.]))
+
+    Raises ``TypeError`` when the output is not a real scalar or an argument
+    is not differentiable, ``ValueError`` when ``argnums`` is out of range.
+    """
+    _check_argnums_type(argnums, "value_and_grad")
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
+        nums = _resolve_argnums(argnums, len(args), "grad")
+        leaves = tree_flatten(tuple(args[n] for n in nums))[0]
+        _check_differentiable(leaves, _leaf_names(args, nums), "grad", allow_int, holomorphic)
+        out, trace, primals, inputs, treedef = _trace_reverse(fun, args, kwargs, nums)
+        out, aux = _split_aux(out, has_aux, "grad")
+        value = _scalar_output(out, trace, holomorphic, has_aux, "grad")
+        if _ours(out, trace):
+            seed = np.ones((), _value_dtype(value))[()]
+            cotangents = backward(trace.tape, [(out._payload, seed)], inputs, consume=True)
+        else:
+            cotangents = [None] * len(inputs)
+        trace.tape.clear()
+        grads = tree_unflatten(treedef, [_deliver(c, p) for c, p in zip(cotangents, primals)])
+        gradient = grads[0] if isinstance(argnums, (int, np.integer)) else grads
+        value = _plain(value)
+        if has_aux:
+            return (value, _strip_tree(aux, trace)), gradient
+        return value, gradient
+
+    return value_and_grad_fun
+
+
+def grad(
+    fun: Callable[..., Any],
+    argnums: Argnums = 0,
+    *,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """The gradient of a scalar function, shaped like the chosen argument(s).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> x = np.arange(4.0)
+    >>> fg.grad(lambda x: 2 * np.dot(x, x))(x)
+    array([ 0.,  4.,  8., 12.])
+
+    ``argnums`` picks the argument (a tuple gives a tuple of gradients);
+    ``has_aux`` returns ``(gradient, aux)``.  Raises ``TypeError`` for a
+    non-scalar output (use ``vjp`` with an explicit cotangent) or an integer
+    argument (``allow_int=True`` gives a zero gradient).
+    """
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux=has_aux, holomorphic=holomorphic, allow_int=allow_int)
+
+    @functools.wraps(fun)
+    def grad_fun(*args: Any, **kwargs: Any) -> Any:
+        value, gradient = value_and_grad_fun(*args, **kwargs)
+        if has_aux:
+            return gradient, value[1]
+        return gradient
+
+    return grad_fun
+
+
+def _check_like(given: Any, expected: Any, what: str, transform: str) -> tuple[list[Any], PyTreeDef]:
+    """Flatten ``given`` and check it matches ``expected``'s structure, shapes and dtype kinds."""
+    given_leaves, given_def = tree_flatten(given)
+    expected_leaves, expected_def = tree_flatten(expected)
+    if given_def != expected_def:
+        raise ValueError(
+            f"{transform}: the {what} must have the structure of {'the output' if what == 'cotangent' else 'the primals'}: "
+            f"expected {expected_def}, received {given_def} (they differ at {mismatch_path(expected, given)})."
+        )
+    checked = []
+    for i, (g, e) in enumerate(zip(given_leaves, expected_leaves)):
+        e_value = full_lower(e)
+        e_shape = np.shape(e_value)
+        e_kind = _value_dtype(e_value)
+        g_value = g if isinstance(g, Tracer) else np.asarray(g) if not isinstance(g, (np.ndarray, np.generic)) else g
+        g_kind = _value_dtype(g_value)
+        g_shape = np.shape(full_lower(g_value))
+        where = f" (leaf {i})" if len(expected_leaves) > 1 else ""
+        if g_kind is None or g_kind.kind not in "biufc":
+            raise ValueError(f"{transform}: the {what}{where} must be numeric, received {_errors.describe(g)}.")
+        if g_shape != e_shape:
+            raise ValueError(
+                f"{transform}: the {what}{where} must have shape {e_shape} (that of the "
+                f"{'output' if what == 'cotangent' else 'primal'}), received shape {g_shape}."
+            )
+        if e_kind is not None and e_kind.kind in "fc" and g_kind.kind == "c" and e_kind.kind == "f":
+            raise ValueError(
+                f"{transform}: the {what}{where} must be real like its {'output' if what == 'cotangent' else 'primal'} "
+                f"(dtype {e_kind}), received dtype {g_kind}; take its real part if that is what you mean."
+            )
+        if e_kind is not None and e_kind.kind in "fc" and not isinstance(g_value, Tracer) and g_kind != e_kind:
+            g_value = np.asarray(g_value, dtype=e_kind)
+            if not isinstance(e_value, np.ndarray):
+                g_value = g_value[()]
+        checked.append(g_value)
+    return checked, given_def
+
+
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``fun(*primals)`` and return ``(out, vjp_fn)`` (``(out, vjp_fn, aux)`` with ``has_aux``).
+
+    ``vjp_fn(cotangent)`` returns a tuple with one cotangent per primal.  It
+    is pure: call it as often as you like.  MXNet's ``y.backward(head)`` is
+    ``vjp(f, x)[1](head)``:
+
+    >>> import funcgrad as fg, numpy as np
+    >>> y, vjp_fn = fg.vjp(lambda x: 2 * x, np.arange(4.0))
+    >>> vjp_fn(np.array([10, 1, .1, .01]))
+    (array([20.  ,  2.  ,  0.2 ,  0.02]),)
+
+    Raises ``ValueError`` when the cotangent's structure, shape or dtype
+    does not match the output.
+    """
+    if not callable(fun):
+        raise TypeError(f"vjp: the first argument must be a function, got {type(fun).__name__}.")
+    nums = tuple(range(len(primals)))
+    leaves = tree_flatten(primals)[0]
+    _check_differentiable(leaves, _leaf_names(primals, nums), "vjp", True, False)
+    out, trace, values, inputs, treedef = _trace_reverse(fun, primals, {}, nums)
+    out, aux = _split_aux(out, has_aux, "vjp")
+    out_leaves, out_def = tree_flatten(out)
+    out_values = [_strip(o, trace) for o in out_leaves]
+    out_ids = [o._payload if _ours(o, trace) else None for o in out_leaves]
+    out_tree = tree_unflatten(out_def, [_plain(v) for v in out_values])
+    tape = trace.tape
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        checked, _ = _check_like(cotangent, out_tree, "cotangent", "vjp_fn")
+        seeds = [(node, ct) for node, ct in zip(out_ids, checked) if node is not None]
+        cotangents = backward(tape, seeds, inputs, consume=False) if seeds else [None] * len(inputs)
+        return tuple(tree_unflatten(treedef, [_deliver(c, p) for c, p in zip(cotangents, values)]))
+
+    if has_aux:
+        return out_tree, vjp_fn, _strip_tree(aux, trace)
+    return out_tree, vjp_fn
+
+
+# --- forward mode --------------------------------------------------------------------------
+
+
+def _trace_forward(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], batch: int) -> tuple[Any, ForwardTrace]:
+    leaves, treedef = tree_flatten(tuple(primals))
+    tangent_leaves = tree_flatten(tuple(tangents))[0]
+    with new_level() as level:
+        trace = ForwardTrace(level, batch)
+        boxed = []
+        from funcgrad.numpy._array import ArrayTracer
+
+        for leaf, tangent in zip(leaves, tangent_leaves):
+            value = _as_primal(leaf)
+            kind = _value_dtype(value)
+            if kind is not None and kind.kind in "biu":
+                boxed.append(value)
+            else:
+                boxed.append(ArrayTracer(value, trace, tangent))
+        try:
+            out = fun(*tree_unflatten(treedef, boxed))
+        finally:
+            trace.active = False
+    return out, trace
+
+
+def _tangent_out(value: Any, trace: ForwardTrace) -> Any:
+    if _ours(value, trace):
+        tangent = value._payload
+        return tangent
+    base = full_lower(value)
+    shape = ((trace.batch,) if trace.batch else ()) + np.shape(base)
+    kind = _value_dtype(base)
+    if kind is None or kind.kind in "biu":
+        return np.zeros(shape, float0)
+    out = np.zeros(shape, kind)
+    return out if isinstance(base, np.ndarray) or trace.batch else out[()]
+
+
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], *, has_aux: bool = False) -> Any:
+    """Forward mode: ``(fun(*primals), J @ tangents)`` (plus ``aux`` with ``has_aux``).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jvp(np.sin, (0.0,), (2.0,))
+    (np.float64(0.0), np.float64(2.0))
+
+    Raises ``ValueError`` when the tangents do not match the primals in
+    structure, shape or dtype.
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "jvp: primals and tangents must be tuples (or lists) with one entry per argument, "
+            f"got {type(primals).__name__} and {type(tangents).__name__}. Example: fg.jvp(f, (x,), (v,))."
+        )
+    primals = tuple(primals)
+    leaves = tree_flatten(primals)[0]
+    _check_differentiable(leaves, _leaf_names(primals, tuple(range(len(primals)))), "jvp", True, False)
+    checked, tangent_def = _check_like(tuple(tangents), primals, "tangent", "jvp")
+    out, trace = _trace_forward(fun, primals, tree_unflatten(tangent_def, checked), 0)
+    out, aux = _split_aux(out, has_aux, "jvp")
+    out_leaves, out_def = tree_flatten(out)
+    values = tree_unflatten(out_def, [_plain(_strip(o, trace)) for o in out_leaves])
+    tangent_out = tree_unflatten(out_def, [_deliver(_tangent_out(o, trace), _strip(o, trace)) for o in out_leaves])
+    if has_aux:
+        return values, tangent_out, _strip_tree(aux, trace)
+    return values, tangent_out
+
+
+def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """Evaluate ``fun`` once and return ``(out, jvp_fn)``; ``jvp_fn(*tangents)``
+    replays the recorded operations forward without calling ``fun`` again.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> y, f_jvp = fg.linearize(np.exp, 0.0)
+    >>> f_jvp(3.0)
+    np.float64(3.0)
+    """
+    nums = tuple(range(len(primals)))
+    leaves = tree_flatten(primals)[0]
+    _check_differentiable(leaves, _leaf_names(primals, nums), "linearize", True, False)
+    out, trace, values, inputs, _ = _trace_reverse(fun, primals, {}, nums)
+    out_leaves, out_def = tree_flatten(out)
+    out_values = [_strip(o, trace) for o in out_leaves]
+    out_ids = [o._payload if _ours(o, trace) else None for o in out_leaves]
+    tape = trace.tape
+
+    def jvp_fn(*tangents: Any) -> Any:
+        checked, _ = _check_like(tuple(tangents), tuple(primals), "tangent", "linearize")
+        carried = forward_replay(tape, inputs, checked, out_ids)
+        return tree_unflatten(out_def, [_deliver(t, v) for t, v in zip(carried, out_values)])
+
+    return tree_unflatten(out_def, [_plain(v) for v in out_values]), jvp_fn
+
+
+# --- Jacobians ---------------------------------------------------------------------
+
+
+def _chosen(args: tuple[Any, ...], argnums: Argnums, transform: str) -> tuple[tuple[int, ...], list[Any], PyTreeDef]:
+    nums = _resolve_argnums(argnums, len(args), transform)
+    leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
+    _check_differentiable(leaves, _leaf_names(args, nums), transform, False, False)
+    return nums, [_as_primal(leaf) for leaf in leaves], treedef
+
+
+def _assemble(per_input: list[Any], treedef: PyTreeDef, argnums: Argnums) -> Any:
+    tree = tree_unflatten(treedef, per_input)
+    return tree[0] if isinstance(argnums, (int, np.integer)) else tree
+
+
+def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False) -> Callable[..., Any]:
+    """The Jacobian by forward mode, shape ``out.shape + in.shape``.
+
+    All columns travel through one evaluation of ``fun`` as a batch of
+    tangents (an extra leading axis), not one evaluation per column.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    _check_argnums_type(argnums, "jacfwd")
+
+    @functools.wraps(fun)
+    def jac_fun(*args: Any, **kwargs: Any) -> Any:
+        nums, leaves, treedef = _chosen(args, argnums, "jacfwd")
+        sizes = [int(np.size(full_lower(leaf))) for leaf in leaves]
+        total = int(np.sum(sizes))
+        tangents = []
+        offset = 0
+        for leaf, size in zip(leaves, sizes):
+            kind = _value_dtype(leaf)
+            basis = np.zeros((total, size), kind)
+            basis[offset:offset + size] = np.eye(size, dtype=kind)
+            tangents.append(basis.reshape((total,) + np.shape(full_lower(leaf))))
+            offset += size
+        chosen = tree_unflatten(treedef, leaves)
+        tangent_tree = tree_unflatten(treedef, tangents)
+
+        def call(*chosen_values: Any) -> Any:
+            call_args = list(args)
+            for n, value in zip(nums, chosen_values):
+                call_args[n] = value
+            return fun(*call_args, **kwargs)
+
+        out, trace = _trace_forward(call, chosen, tangent_tree, total)
+        out, aux = _split_aux(out, has_aux, "jacfwd")
+        out_leaves, out_def = tree_flatten(out)
+        results = []
+        for o in out_leaves:
+            value = _strip(o, trace)
+            out_shape = np.shape(full_lower(value))
+            batched = _tangent_out(o, trace)
+            moved = _moveaxis_first_to_last(batched)
+            blocks = []
+            offset = 0
+            for leaf, size in zip(leaves, sizes):
+                block = moved[..., offset:offset + size] if size != total else moved
+                blocks.append(_reshape(block, out_shape + np.shape(full_lower(leaf))))
+                offset += size
+            results.append(_assemble(blocks, treedef, argnums))
+        jac = tree_unflatten(out_def, results)
+        if has_aux:
+            return jac, _strip_tree(aux, trace)
+        return jac
+
+    return jac_fun
+
+
+def _moveaxis_first_to_last(value: Any) -> Any:
+    import funcgrad.numpy as fnp
+
+    return fnp.moveaxis(value, 0, -1)
+
+
+def _reshape(value: Any, shape: tuple[int, ...]) -> Any:
+    import funcgrad.numpy as fnp
+
+    out = fnp.reshape(value, shape)
+    return out if isinstance(out, Tracer) else np.asarray(out)
+
+
+def jacrev(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
+    """The Jacobian by reverse mode, shape ``out.shape + in.shape``.
+
+    ``fun`` runs once; each output row is one backward sweep of the recording.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(lambda x: x[0] * x)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [2., 1.]])
+    """
+    _check_argnums_type(argnums, "jacrev")
+
+    @functools.wraps(fun)
+    def jac_fun(*args: Any, **kwargs: Any) -> Any:
+        nums, leaves, treedef = _chosen(args, argnums, "jacrev")
+        out, trace, primals, inputs, _ = _trace_reverse(fun, args, kwargs, nums)
+        out, aux = _split_aux(out, has_aux, "jacrev")
+        out_leaves, out_def = tree_flatten(out)
+        results = []
+        import funcgrad.numpy as fnp
+
+        for o in out_leaves:
+            value = _strip(o, trace)
+            out_shape = np.shape(full_lower(value))
+            kind = _value_dtype(value)
+            size = int(np.prod(out_shape))
+            rows: list[list[Any]] = [[] for _ in inputs]
+            for k in range(size):
+                seed = np.zeros(size, kind)
+                seed[k] = 1
+                seed_value: Any = seed.reshape(out_shape)
+                if not out_shape:
+                    seed_value = seed_value[()]
+                if _ours(o, trace):
+                    cts = backward(trace.tape, [(o._payload, seed_value)], inputs, consume=False)
+                else:
+                    cts = [None] * len(inputs)
+                for i, (c, p) in enumerate(zip(cts, primals)):
+                    rows[i].append(_deliver(c, p))
+            blocks = []
+            for i, p in enumerate(primals):
+                in_shape = np.shape(full_lower(p))
+                if size == 0:
+                    blocks.append(np.zeros(out_shape + in_shape, _value_dtype(p)))
+                    continue
+                stacked = fnp.stack(rows[i]) if any(isinstance(r, Tracer) for r in rows[i]) else np.stack(rows[i])
+                blocks.append(_reshape(stacked, out_shape + in_shape))
+            results.append(_assemble(blocks, treedef, argnums))
+        trace.tape.clear()
+        jac = tree_unflatten(out_def, results)
+        if has_aux:
+            return jac, _strip_tree(aux, trace)
+        return jac
+
+    return jac_fun
+
+
+jacobian = jacrev
+
+
+def hessian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """The Hessian, forward-over-reverse (``jacfwd(jacrev(fun))``), shape ``in.shape + in.shape``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    _check_argnums_type(argnums, "hessian")
+    return jacfwd(jacrev(fun, argnums), argnums)

@@ -1,0 +1,122 @@
+"""Reverse mode: record primitives on a tape, sweep it backwards.
+
+The tape is a list in creation order, so the backward sweep is a loop from
+the end: no recursion, no topological sort.  Each cotangent is popped as
+soon as it is used, and nodes that receive none are skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from funcgrad import _errors
+from funcgrad._trace import Primitive, Trace, Tracer
+from funcgrad.numpy._array import ArrayTracer
+
+# A tape node: (primitive, primal args, params, output, ((argnum, parent id), ...)).
+# Input leaves are nodes whose primitive is None.
+Node = tuple[Any, Any, Any, Any, tuple[tuple[int, int], ...]]
+
+
+class ReverseTrace(Trace):
+    __slots__ = ("tape",)
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.tape: list[Node | None] = []
+
+    def new_input(self, value: Any) -> ArrayTracer:
+        self.tape.append((None, None, None, None, ()))
+        return ArrayTracer(value, self, len(self.tape) - 1)
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        primals = list(args)
+        parents = []
+        vjps = prim.vjps
+        for argnum, arg in enumerate(args):
+            if isinstance(arg, Tracer) and arg._trace is self:
+                primals[argnum] = arg._value
+                if vjps is None or argnum >= len(vjps):
+                    raise _errors.missing_rule(prim.name, argnum, "reverse (vjp)")
+                if vjps[argnum] is not None:
+                    parents.append((argnum, arg._payload))
+        ans = prim(*primals, **params)
+        if not parents:
+            return ans
+        tape = self.tape
+        tape.append((prim, primals, params, ans, tuple(parents)))
+        return ArrayTracer(ans, self, len(tape) - 1)
+
+
+def backward(
+    tape: list[Node | None],
+    seeds: Iterable[tuple[int, Any]],
+    inputs: list[int],
+    consume: bool,
+) -> list[Any]:
+    """Cotangents of the input nodes given cotangents ``seeds`` of some nodes.
+
+    With ``consume`` the tape is emptied as it is swept (one-shot ``grad``),
+    so memory falls while the sweep runs.
+    """
+    cotangents: list[Any] = [None] * len(tape)
+    start = -1
+    for node_id, seed in seeds:
+        previous = cotangents[node_id]
+        cotangents[node_id] = seed if previous is None else previous + seed
+        start = max(start, node_id)
+    for node_id in range(start, -1, -1):
+        node = tape[node_id]
+        if node is None:
+            continue
+        prim = node[0]
+        if prim is None:
+            continue
+        if consume:
+            tape[node_id] = None
+        cotangent = cotangents[node_id]
+        if cotangent is None:
+            continue
+        cotangents[node_id] = None
+        _, args, params, ans, parents = node
+        vjps = prim.vjps
+        for argnum, parent in parents:
+            contribution = vjps[argnum](cotangent, ans, *args, **params)
+            if contribution is None:
+                continue
+            previous = cotangents[parent]
+            cotangents[parent] = contribution if previous is None else previous + contribution
+    return [cotangents[i] for i in inputs]
+
+
+def forward_replay(
+    tape: list[Node | None],
+    inputs: list[int],
+    tangents: list[Any],
+    outputs: list[int | None],
+) -> list[Any]:
+    """Push tangents forward through a recorded tape (``linearize``)."""
+    carried: list[Any] = [None] * len(tape)
+    for node_id, tangent in zip(inputs, tangents):
+        carried[node_id] = tangent
+    last = max((o for o in outputs if o is not None), default=-1)
+    for node_id in range(last + 1):
+        node = tape[node_id]
+        if node is None or node[0] is None:
+            continue
+        prim, args, params, ans, parents = node
+        jvps = prim.jvps
+        total = None
+        for argnum, parent in parents:
+            tangent = carried[parent]
+            if tangent is None:
+                continue
+            if jvps is None or argnum >= len(jvps):
+                raise _errors.missing_rule(prim.name, argnum, "forward (jvp)")
+            rule = jvps[argnum]
+            if rule is None:
+                continue
+            part = rule(tangent, ans, *args, **params)
+            total = part if total is None else total + part
+        carried[node_id] = total
+    return [None if o is None else carried[o] for o in outputs]

@@ -1,0 +1,101 @@
+"""The rule registry: declare primitives and their derivative rules as data.
+
+A rule for argument ``i`` is a function of the incoming (co)tangent, the
+primitive's output ``ans``, all positional arguments and the static
+parameters.  It is written with funcgrad's own primitives, so it can itself
+be differentiated.  ``None`` in place of a rule means "zero derivative".
+
+Conventions every rule follows:
+
+* static parameters that name axes use *negative* axes (the public wrappers
+  normalise them), so a forward rule stays right when its tangent carries
+  leading batch axes;
+* a reverse rule returns a cotangent with exactly its argument's shape and
+  dtype (``unbroadcast`` does both);
+* a forward rule returns a tangent of shape ``batch + ans.shape``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from funcgrad._trace import Primitive
+
+Rule = Callable[..., Any]
+
+#: every primitive, by name: the source of docs/coverage.md
+REGISTRY: dict[str, Primitive] = {}
+
+
+def primitive(impl: Callable[..., Any], name: str | None = None) -> Primitive:
+    """Turn a plain function into a primitive that transforms can see."""
+    prim = Primitive(name or getattr(impl, "__name__", "primitive"), impl)
+    REGISTRY[prim.name] = prim
+    return prim
+
+
+def defvjp(prim: Primitive, *rules: Rule | None) -> None:
+    """Reverse rules, one per positional argument: ``rule(g, ans, *args, **params)``."""
+    prim.vjps = tuple(rules)
+
+
+def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
+    """Forward rules, one per positional argument: ``rule(t, ans, *args, **params)``.
+
+    ``batched=True`` promises each rule accepts tangents with extra leading
+    axes (used by ``jacfwd``/``hessian`` to push many tangents at once).
+    """
+    prim.jvps = tuple(rules)
+    prim.batch_jvp = batched
+
+
+class EveryArgument:
+    """Rules for a primitive with any number of array arguments (``concatenate``)."""
+
+    __slots__ = ("make", "cache")
+
+    def __init__(self, make: Callable[[int], Rule]) -> None:
+        self.make = make
+        self.cache: dict[int, Rule] = {}
+
+    def __len__(self) -> int:
+        return 1 << 30
+
+    def __getitem__(self, argnum: int) -> Rule:
+        rule = self.cache.get(argnum)
+        if rule is None:
+            rule = self.cache[argnum] = self.make(argnum)
+        return rule
+
+
+def defvjp_variadic(prim: Primitive, make: Callable[[int], Rule]) -> None:
+    """Reverse rules for every argument of a variadic primitive: ``make(i)`` is argument i's rule."""
+    prim.vjps = EveryArgument(make)  # type: ignore[assignment]
+
+
+def defjvp_variadic(prim: Primitive, make: Callable[[int], Rule], batched: bool = False) -> None:
+    """Forward rules for every argument of a variadic primitive."""
+    prim.jvps = EveryArgument(make)  # type: ignore[assignment]
+    prim.batch_jvp = batched
+
+
+def def_nondiff(prim: Primitive, nargs: int = 1) -> None:
+    """Declare a primitive with zero derivative in every argument (``floor``, ``sign``)."""
+    prim.vjps = (None,) * nargs
+    prim.jvps = (None,) * nargs
+    prim.batch_jvp = True
+
+
+def def_multilinear(prim: Primitive, nargs: int, batched: bool = False) -> None:
+    """Forward rules for a function linear in each argument separately
+    (``multiply``, ``matmul``, ``einsum`` operands): the tangent takes the
+    argument's place."""
+
+    def make(i: int) -> Rule:
+        def rule(t: Any, ans: Any, *args: Any, **params: Any) -> Any:
+            return prim(*args[:i], t, *args[i + 1:], **params)
+
+        return rule
+
+    prim.jvps = tuple(make(i) for i in range(nargs))
+    prim.batch_jvp = batched

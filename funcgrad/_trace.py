@@ -1,0 +1,103 @@
+"""Traced values, per-transform levels, and primitive binding.
+
+Every transform (``grad``, ``jvp``, ...) opens a *trace* with a level one
+above the innermost live one.  Levels live in a ``contextvars`` variable, so
+threads and nested transforms never see each other's perturbations.  A
+primitive called with traced arguments hands the call to the trace of the
+highest level among them; values traced at lower levels are constants to it.
+This module knows nothing about NumPy.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Callable, Iterator
+from contextlib import contextmanager
+
+from funcgrad import _errors
+
+_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("funcgrad_depth", default=0)
+
+
+class Trace:
+    """One transform's recording context; ``process`` handles a primitive call."""
+
+    __slots__ = ("level", "active", "__weakref__")
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.active = True
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class Tracer:
+    """A value seen by one transform: its primal and its place in that transform.
+
+    ``_payload`` is the transform's bookkeeping: the tape index in reverse
+    mode, the tangent in forward mode.
+    """
+
+    __slots__ = ("_value", "_trace", "_payload", "__weakref__")
+
+    def __init__(self, value: Any, trace: Trace, payload: Any) -> None:
+        self._value = value
+        self._trace = trace
+        self._payload = payload
+
+
+@contextmanager
+def new_level() -> Iterator[int]:
+    """Enter one transform: yield its level, restore the depth on exit."""
+    depth = _DEPTH.get() + 1
+    _DEPTH.set(depth)
+    try:
+        yield depth
+    finally:
+        _DEPTH.set(depth - 1)
+
+
+class Primitive:
+    """A NumPy operation with derivative rules.
+
+    Positional arguments may be traced; keyword arguments are static
+    parameters.  ``vjps[i](cotangent, ans, *args, **params)`` and
+    ``jvps[i](tangent, ans, *args, **params)`` give argument ``i``'s part of
+    the derivative (``None`` for a zero part).  ``batch_jvp`` says the forward
+    rules accept tangents carrying extra leading (batch) axes.
+    """
+
+    __slots__ = ("name", "impl", "vjps", "jvps", "batch_jvp", "__weakref__")
+
+    def __init__(self, name: str, impl: Callable[..., Any]) -> None:
+        self.name = name
+        self.impl = impl
+        self.vjps: tuple[Callable[..., Any] | None, ...] | None = None
+        self.jvps: tuple[Callable[..., Any] | None, ...] | None = None
+        self.batch_jvp = False
+
+    def __repr__(self) -> str:
+        return f"<funcgrad primitive {self.name}>"
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        top: Trace | None = None
+        for arg in args:
+            if isinstance(arg, Tracer):
+                trace = arg._trace
+                if top is None or trace.level > top.level:
+                    top = trace
+                elif trace is not top and trace.level == top.level:
+                    raise _errors.escaped_tracer(self.name)
+        if top is None:
+            return self.impl(*args, **params)
+        if not top.active:
+            raise _errors.escaped_tracer(self.name)
+        return top.process(self, args, params)
+
+
+def full_lower(value: Any) -> Any:
+    """Strip every level of tracing: the plain value underneath."""
+    while isinstance(value, Tracer):
+        value = value._value
+    return value

@@ -1,0 +1,229 @@
+"""The traced array: NumPy's operators, methods and dispatch protocols on a traced value."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from funcgrad import _errors
+from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _contract, _indexing, _ufuncs
+
+
+class ArrayTracer(Tracer):
+    """A traced NumPy value.  Behaves like an immutable ``ndarray``."""
+
+    __slots__ = ()
+    __array_priority__ = 1000
+    __hash__ = None  # type: ignore[assignment]
+
+    # --- what it is -----------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(full_lower(self._value))
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(full_lower(self._value))
+
+    @property
+    def size(self) -> int:
+        return int(np.size(full_lower(self._value)))
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return np.result_type(full_lower(self._value))
+
+    def __len__(self) -> int:
+        s = self.shape
+        if not s:
+            raise TypeError("len() of unsized object (a traced 0-d array)")
+        return s[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"Traced<{full_lower(self._value)!r}, level {self._trace.level}>"
+
+    # --- conversions that would lose the derivative --------------------------------
+    def __bool__(self) -> bool:
+        return bool(full_lower(self._value))
+
+    def __float__(self) -> float:
+        raise _errors.lost_derivative("float()")
+
+    def __int__(self) -> int:
+        raise _errors.lost_derivative("int()")
+
+    def __complex__(self) -> complex:
+        raise _errors.lost_derivative("complex()")
+
+    def __index__(self) -> int:
+        raise _errors.lost_derivative("using as an index (__index__)")
+
+    def item(self, *args: Any) -> Any:
+        raise _errors.lost_derivative(".item()")
+
+    def tolist(self) -> Any:
+        raise _errors.lost_derivative(".tolist()")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        raise _errors.lost_derivative("numpy.asarray() / numpy.array()")
+
+    # --- comparisons read the value ---------------------------------------------------
+    def __lt__(self, other: Any) -> Any:
+        return full_lower(self._value) < full_lower(other)
+
+    def __le__(self, other: Any) -> Any:
+        return full_lower(self._value) <= full_lower(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return full_lower(self._value) > full_lower(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return full_lower(self._value) >= full_lower(other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return full_lower(self._value) == full_lower(other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return full_lower(self._value) != full_lower(other)
+
+    # --- arithmetic -----------------------------------------------------------------------
+    def __neg__(self) -> Any:
+        return _ufuncs.negative(self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return _ufuncs.absolute(self)
+
+    def __add__(self, other: Any) -> Any:
+        return _ufuncs.add(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _ufuncs.add(other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _ufuncs.subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _ufuncs.subtract(other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _ufuncs.multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _ufuncs.multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _ufuncs.divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _ufuncs.divide(other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return _ufuncs.power(self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _ufuncs.power(other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _contract.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _contract.matmul(other, self)
+
+    # --- indexing -------------------------------------------------------------------------
+    def __getitem__(self, index: Any) -> Any:
+        return _indexing.getitem_p(self, index=_indexing.plain_index(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise _errors.inplace_assignment()
+
+    @property
+    def at(self) -> _indexing.AtIndexer:
+        """Functional updates: ``x.at[idx].set(v)``, ``.add``, ``.multiply``, ``.divide``, ``.min``, ``.max``, ``.get``."""
+        return _indexing.AtIndexer(self)
+
+    # --- methods ---------------------------------------------------------------------
+    @property
+    def T(self) -> Any:
+        return _fnp().transpose(self)
+
+    @property
+    def real(self) -> Any:
+        return _ufuncs.real(self)
+
+    @property
+    def imag(self) -> Any:
+        return _ufuncs.imag(self)
+
+    def conj(self) -> Any:
+        return _ufuncs.conj(self)
+
+    conjugate = conj
+
+    def astype(self, dtype: Any, **kwargs: Any) -> Any:
+        return _fnp().astype(self, dtype)
+
+    def copy(self) -> Any:
+        return self
+
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _fnp().reshape(self, shape, order=order)
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _fnp().transpose(self, axes or None)
+
+    def ravel(self, order: str = "C") -> Any:
+        return _fnp().ravel(self, order=order)
+
+    flatten = ravel
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return _fnp().squeeze(self, axis=axis)
+
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return _fnp().sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return _fnp().mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return _fnp().prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return _fnp().max(self, axis=axis, out=out, keepdims=keepdims)
+
+    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+        return _fnp().min(self, axis=axis, out=out, keepdims=keepdims)
+
+    def dot(self, other: Any) -> Any:
+        return _contract.dot(self, other)
+
+    # --- NumPy's dispatch protocols --------------------------------------------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from funcgrad.numpy import _dispatch
+
+        return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        from funcgrad.numpy import _dispatch
+
+        return _dispatch.array_function(func, args, kwargs)
+
+
+def _fnp() -> Any:
+    import funcgrad.numpy as fnp
+
+    return fnp
+

@@ -1,0 +1,111 @@
+"""Small helpers shared by the derivative rules: shapes, unbroadcast, tangent lifting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from funcgrad._trace import full_lower
+
+
+def shape(x: Any) -> tuple[int, ...]:
+    return np.shape(full_lower(x))
+
+
+def ndim(x: Any) -> int:
+    return np.ndim(full_lower(x))
+
+
+def dtype(x: Any) -> np.dtype[Any]:
+    return np.result_type(full_lower(x))
+
+
+def normalize_axes(axis: Any, rank: int) -> tuple[int, ...]:
+    """``axis`` (None, int or tuple) as a sorted tuple of negative axes.
+
+    Negative axes stay right even when a tangent carries leading batch axes.
+    """
+    if axis is None:
+        return tuple(range(-rank, 0))
+    if isinstance(axis, (tuple, list)):
+        axes = axis
+    else:
+        axes = (axis,)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -rank <= a < rank:
+            raise np.exceptions.AxisError(a, rank)
+        out.append(a - rank if a >= 0 else a)
+    return tuple(sorted(out))
+
+
+def match_dtype(value: Any, like: Any) -> Any:
+    """Give a cotangent the dtype of the primal it belongs to."""
+    from funcgrad.numpy import _ufuncs
+
+    target = dtype(like)
+    have = dtype(value)
+    if have == target or target.kind not in "fc":
+        return value
+    if target.kind == "f" and have.kind == "c":
+        value = _ufuncs.real(value)
+        have = dtype(value)
+        if have == target:
+            return value
+    return _ufuncs.astype(value, dtype=target)
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """Sum the cotangent ``g`` back to the shape (and dtype) of operand ``x``."""
+    from funcgrad.numpy import _reductions
+
+    xshape = shape(x)
+    gshape = shape(g)
+    if gshape != xshape:
+        extra = len(gshape) - len(xshape)
+        if extra:
+            g = _reductions.sum_p(g, axis=tuple(i - len(gshape) for i in range(extra)), keepdims=False)
+        axes = tuple(i - len(xshape) for i, n in enumerate(xshape) if n == 1 and gshape[extra + i] != 1)
+        if axes:
+            g = _reductions.sum_p(g, axis=axes, keepdims=True)
+    return match_dtype(g, x)
+
+
+def lift(t: Any, x: Any, ans: Any) -> Any:
+    """Align the tangent of operand ``x`` with the output ``ans``.
+
+    A tangent may carry leading batch axes; when ``x`` has fewer axes than
+    ``ans``, ones are inserted after the batch axes so that broadcasting
+    against ``ans``-shaped values lines up.
+    """
+    from funcgrad.numpy import _shape
+
+    nx = ndim(x)
+    na = ndim(ans)
+    if nx == na:
+        return t
+    tshape = shape(t)
+    nb = len(tshape) - nx
+    if nb == 0:
+        return t
+    return _shape.reshape_p(t, newshape=tshape[:nb] + (1,) * (na - nx) + tshape[nb:])
+
+
+def broadcast_tangent(t: Any, x: Any, ans: Any) -> Any:
+    """Lift ``t`` and broadcast it to the full (batch + output) shape."""
+    from funcgrad.numpy import _shape
+
+    t = lift(t, x, ans)
+    tshape = shape(t)
+    nb = len(tshape) - ndim(ans)
+    target = tshape[:nb] + shape(ans)
+    if tshape == target:
+        return t
+    return _shape.broadcast_to_p(t, shape=target)
+
+
+def batch_ndim(t: Any, x: Any) -> int:
+    """How many leading batch axes tangent ``t`` of primal ``x`` carries."""
+    return ndim(t) - ndim(x)

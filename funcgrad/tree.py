@@ -1,0 +1,275 @@
+"""Pytrees: nested tuples, lists, dicts, namedtuples and ``None``.
+
+Leaves are everything that is not a registered container.  ``None`` is an
+empty container (it has no leaves), as in JAX.
+
+>>> leaves, treedef = tree_flatten({"w": 1.0, "b": (2.0, None)})
+>>> leaves
+[2.0, 1.0]
+>>> tree_unflatten(treedef, [20.0, 10.0])
+{'b': (20.0, None), 'w': 10.0}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Hashable, Iterable, NamedTuple, TypeVar
+
+__all__ = [
+    "PyTreeDef",
+    "register_pytree_node",
+    "register_dataclass",
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_map",
+    "tree_leaves",
+    "tree_structure",
+]
+
+T = TypeVar("T")
+
+
+class _NodeType(NamedTuple):
+    flatten: Callable[[Any], tuple[Iterable[Any], Hashable]]
+    unflatten: Callable[[Hashable, Iterable[Any]], Any]
+
+
+_REGISTRY: dict[type, _NodeType] = {}
+
+
+def register_pytree_node(
+    nodetype: type,
+    flatten_func: Callable[[Any], tuple[Iterable[Any], Hashable]],
+    unflatten_func: Callable[[Hashable, Iterable[Any]], Any],
+) -> None:
+    """Make ``nodetype`` a container: ``flatten_func(x) -> (children, aux)``
+    and ``unflatten_func(aux, children) -> x``.
+
+    >>> class Pair:
+    ...     def __init__(self, a, b):
+    ...         self.a, self.b = a, b
+    >>> register_pytree_node(Pair, lambda p: ((p.a, p.b), None),
+    ...                      lambda aux, ch: Pair(*ch))
+    >>> tree_leaves(Pair(1.0, (2.0, 3.0)))
+    [1.0, 2.0, 3.0]
+    """
+    if not isinstance(nodetype, type):
+        raise TypeError(f"register_pytree_node expects a class, got {nodetype!r}")
+    if nodetype in _REGISTRY:
+        raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
+    _REGISTRY[nodetype] = _NodeType(flatten_func, unflatten_func)
+
+
+def register_dataclass(cls: type[T]) -> type[T]:
+    """Register a dataclass as a pytree whose fields are its children.
+
+    >>> import dataclasses
+    >>> @register_dataclass
+    ... @dataclasses.dataclass
+    ... class Params:
+    ...     w: float
+    ...     b: float
+    >>> tree_leaves(Params(1.0, 2.0))
+    [1.0, 2.0]
+    """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"register_dataclass expects a dataclass, got {cls!r}")
+    names = tuple(f.name for f in dataclasses.fields(cls))
+
+    def flatten(obj: Any) -> tuple[list[Any], Hashable]:
+        return [getattr(obj, n) for n in names], None
+
+    def unflatten(_: Hashable, children: Iterable[Any]) -> Any:
+        return cls(**dict(zip(names, children)))
+
+    register_pytree_node(cls, flatten, unflatten)
+    return cls
+
+
+def _is_namedtuple(obj: Any) -> bool:
+    return isinstance(obj, tuple) and hasattr(type(obj), "_fields")
+
+
+def _children(node: Any) -> tuple[str, Any, list[Any]] | None:
+    """(kind, aux, children) for a container, ``None`` for a leaf."""
+    kind = type(node)
+    if kind is tuple:
+        return "tuple", None, list(node)
+    if kind is list:
+        return "list", None, list(node)
+    if kind is dict:
+        keys = sorted(node)
+        return "dict", tuple(keys), [node[k] for k in keys]
+    if node is None:
+        return "none", None, []
+    if kind in _REGISTRY:
+        children, aux = _REGISTRY[kind].flatten(node)
+        return "custom", aux, list(children)
+    if _is_namedtuple(node):
+        return "namedtuple", None, list(node)
+    return None
+
+
+class PyTreeDef:
+    """The shape of a pytree with its leaves taken out."""
+
+    __slots__ = ("kind", "node_type", "aux", "children", "num_leaves")
+
+    def __init__(self, kind: str, node_type: type | None, aux: Any, children: tuple[PyTreeDef, ...]) -> None:
+        self.kind = kind
+        self.node_type = node_type
+        self.aux = aux
+        self.children = children
+        self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PyTreeDef):
+            return NotImplemented
+        return (
+            self.kind == other.kind
+            and self.node_type is other.node_type
+            and self.aux == other.aux
+            and self.children == other.children
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.node_type, self.children))
+
+    def __repr__(self) -> str:
+        return f"PyTreeDef({self._show()})"
+
+    def _show(self) -> str:
+        inner = [c._show() for c in self.children]
+        if self.kind == "leaf":
+            return "*"
+        if self.kind == "none":
+            return "None"
+        if self.kind == "tuple":
+            return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
+        if self.kind == "list":
+            return "[" + ", ".join(inner) + "]"
+        if self.kind == "dict":
+            return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(self.aux, inner)) + "}"
+        name = self.node_type.__name__ if self.node_type else "?"
+        return f"{name}(" + ", ".join(inner) + ")"
+
+    def unflatten(self, leaves: Iterable[Any]) -> Any:
+        return tree_unflatten(self, leaves)
+
+
+_LEAF = PyTreeDef("leaf", None, None, ())
+
+
+def _flatten(node: Any, leaves: list[Any], is_leaf: Callable[[Any], bool] | None) -> PyTreeDef:
+    if is_leaf is not None and is_leaf(node):
+        leaves.append(node)
+        return _LEAF
+    found = _children(node)
+    if found is None:
+        leaves.append(node)
+        return _LEAF
+    kind, aux, children = found
+    defs = tuple(_flatten(c, leaves, is_leaf) for c in children)
+    return PyTreeDef(kind, type(node), aux, defs)
+
+
+def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list[Any], PyTreeDef]:
+    """Split a pytree into its leaves (left to right; dicts by sorted key) and its structure.
+
+    >>> tree_flatten([1.0, (2.0, 3.0)])[0]
+    [1.0, 2.0, 3.0]
+    """
+    leaves: list[Any] = []
+    treedef = _flatten(tree, leaves, is_leaf)
+    return leaves, treedef
+
+
+def _build(treedef: PyTreeDef, it: Any) -> Any:
+    if treedef.kind == "leaf":
+        return next(it)
+    children = [_build(c, it) for c in treedef.children]
+    kind = treedef.kind
+    if kind == "tuple":
+        return tuple(children)
+    if kind == "list":
+        return children
+    if kind == "dict":
+        return dict(zip(treedef.aux, children))
+    if kind == "none":
+        return None
+    if kind == "namedtuple":
+        assert treedef.node_type is not None
+        return treedef.node_type(*children)
+    assert treedef.node_type is not None
+    return _REGISTRY[treedef.node_type].unflatten(treedef.aux, children)
+
+
+def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
+    """Rebuild a pytree of structure ``treedef`` from ``leaves``.
+
+    >>> _, treedef = tree_flatten((1.0, [2.0]))
+    >>> tree_unflatten(treedef, ["a", "b"])
+    ('a', ['b'])
+    """
+    leaves = list(leaves)
+    if len(leaves) != treedef.num_leaves:
+        raise ValueError(
+            f"tree_unflatten: structure {treedef} has {treedef.num_leaves} leaves, got {len(leaves)}"
+        )
+    return _build(treedef, iter(leaves))
+
+
+def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
+    """The leaves of ``tree``, left to right.
+
+    >>> tree_leaves({"a": 1, "b": [2, None, 3]})
+    [1, 2, 3]
+    """
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_structure(tree: Any) -> PyTreeDef:
+    """The structure of ``tree`` without its leaves.
+
+    >>> tree_structure((1.0, {"x": 2.0}))
+    PyTreeDef((*, {'x': *}))
+    """
+    return tree_flatten(tree)[1]
+
+
+def _mismatch_path(a: Any, b: Any, path: str) -> str | None:
+    fa, fb = _children(a), _children(b)
+    if fa is None and fb is None:
+        return None
+    if fa is None or fb is None or fa[0] != fb[0] or type(a) is not type(b) or fa[1] != fb[1] or len(fa[2]) != len(fb[2]):
+        return path or "the root"
+    keys = fa[1] if fa[0] == "dict" else range(len(fa[2]))
+    for key, ca, cb in zip(keys, fa[2], fb[2]):
+        found = _mismatch_path(ca, cb, f"{path}[{key!r}]")
+        if found is not None:
+            return found
+    return None
+
+
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """Apply ``f`` leaf by leaf (to matching leaves of ``rest`` too).
+
+    >>> tree_map(lambda x, y: x + y, (1, {"a": 2}), (10, {"a": 20}))
+    (11, {'a': 22})
+    """
+    leaves, treedef = tree_flatten(tree, is_leaf)
+    others = []
+    for other in rest:
+        other_leaves, other_def = tree_flatten(other, is_leaf)
+        if other_def != treedef:
+            where = _mismatch_path(tree, other, "")
+            raise ValueError(
+                f"tree_map: trees differ at {where}: {treedef} versus {other_def}"
+            )
+        others.append(other_leaves)
+    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
+
+
+def mismatch_path(a: Any, b: Any) -> str:
+    """Where two pytrees first differ in structure (for error messages)."""
+    return _mismatch_path(a, b, "") or "the root"
