@@ -7,7 +7,8 @@ per call, so the per-primitive path never sees a pytree.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,11 @@ Argnums = int | Sequence[int]
 def _check_argnums_type(argnums: Any, transform: str) -> None:
     if isinstance(argnums, bool) or not (
         isinstance(argnums, (int, np.integer))
-        or (isinstance(argnums, tuple) and argnums and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in argnums))
+        or (
+            isinstance(argnums, tuple)
+            and argnums
+            and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in argnums)
+        )
     ):
         raise TypeError(
             f"{transform}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}. "
@@ -71,7 +76,9 @@ def _as_primal(value: Any) -> Any:
     return value
 
 
-def _check_differentiable(leaves: list[Any], names: list[str], transform: str, allow_int: bool, holomorphic: bool) -> None:
+def _check_differentiable(
+    leaves: list[Any], names: list[str], transform: str, allow_int: bool, holomorphic: bool
+) -> None:
     for leaf, name in zip(leaves, names):
         kind = _value_dtype(leaf)
         if kind is None or kind.kind not in "biufc":
@@ -154,7 +161,9 @@ def _plain(value: Any) -> Any:
 # --- reverse mode -------------------------------------------------------------------------
 
 
-def _trace_reverse(fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], nums: tuple[int, ...]) -> tuple[Any, ReverseTrace, list[Any], list[int], PyTreeDef]:
+def _trace_reverse(
+    fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], nums: tuple[int, ...]
+) -> tuple[Any, ReverseTrace, list[Any], list[int], PyTreeDef]:
     """Run ``fun`` with the chosen arguments traced; return its output and the trace."""
     leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
     with new_level() as level:
@@ -361,7 +370,9 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 # --- forward mode --------------------------------------------------------------------------
 
 
-def _trace_forward(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], batch: int) -> tuple[Any, ForwardTrace]:
+def _trace_forward(
+    fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], batch: int
+) -> tuple[Any, ForwardTrace]:
     leaves, treedef = tree_flatten(tuple(primals))
     tangent_leaves = tree_flatten(tuple(tangents))[0]
     with new_level() as level:
@@ -489,7 +500,7 @@ def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = Fal
         for leaf, size in zip(leaves, sizes):
             kind = _value_dtype(leaf)
             basis = np.zeros((total, size), kind)
-            basis[offset:offset + size] = np.eye(size, dtype=kind)
+            basis[offset : offset + size] = np.eye(size, dtype=kind)
             tangents.append(basis.reshape((total,) + np.shape(full_lower(leaf))))
             offset += size
         chosen = tree_unflatten(treedef, leaves)
@@ -513,7 +524,7 @@ def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = Fal
             blocks = []
             offset = 0
             for leaf, size in zip(leaves, sizes):
-                block = moved[..., offset:offset + size] if size != total else moved
+                block = moved[..., offset : offset + size] if size != total else moved
                 blocks.append(_reshape(block, out_shape + np.shape(full_lower(leaf))))
                 offset += size
             results.append(_assemble(blocks, treedef, argnums))
@@ -538,7 +549,9 @@ def _reshape(value: Any, shape: tuple[int, ...]) -> Any:
     return out if isinstance(out, Tracer) else np.asarray(out)
 
 
-def jacrev(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
+def jacrev(
+    fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
+) -> Callable[..., Any]:
     """The Jacobian by reverse mode, shape ``out.shape + in.shape``.
 
     ``fun`` runs once; each output row is one backward sweep of the recording.

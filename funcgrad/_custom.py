@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from funcgrad._trace import full_lower
 from funcgrad.tree import tree_map

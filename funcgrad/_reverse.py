@@ -7,7 +7,8 @@ soon as it is used, and nodes that receive none are skipped.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from funcgrad import _errors
 from funcgrad._trace import Primitive, Trace, Tracer

@@ -17,7 +17,8 @@ Conventions every rule follows:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from funcgrad._trace import Primitive
 
@@ -93,7 +94,7 @@ def def_multilinear(prim: Primitive, nargs: int, batched: bool = False) -> None:
 
     def make(i: int) -> Rule:
         def rule(t: Any, ans: Any, *args: Any, **params: Any) -> Any:
-            return prim(*args[:i], t, *args[i + 1:], **params)
+            return prim(*args[:i], t, *args[i + 1 :], **params)
 
         return rule
 

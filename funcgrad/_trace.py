@@ -11,8 +11,9 @@ This module knows nothing about NumPy.
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from funcgrad import _errors
 

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,10 +55,14 @@ def _add(leaves: list[Any], direction: list[Any], scale: float) -> list[Any]:
 
 def _pair(a: list[Any], b: list[Any]) -> float:
     # the bilinear pairing Re(sum(a * b)) under which reverse mode is the transpose of forward mode
-    return float(np.sum([np.sum(np.real(np.asarray(x, np.complex128) * np.asarray(y, np.complex128))) for x, y in zip(a, b)]))
+    return float(
+        np.sum([np.sum(np.real(np.asarray(x, np.complex128) * np.asarray(y, np.complex128))) for x, y in zip(a, b)])
+    )
 
 
-def _report(title: str, fun: Callable[..., Any], args: Sequence[Any], expected: Any, got: Any, atol: float, rtol: float) -> None:
+def _report(
+    title: str, fun: Callable[..., Any], args: Sequence[Any], expected: Any, got: Any, atol: float, rtol: float
+) -> None:
     expected_arr = [np.asarray(e) for e in expected]
     got_arr = [np.asarray(g) for g in got]
     for e, g in zip(expected_arr, got_arr):
@@ -113,15 +118,16 @@ def check_grads(
 
     plus = flat_out(*tree_unflatten(treedef, _add(leaves, direction, eps)))
     minus = flat_out(*tree_unflatten(treedef, _add(leaves, direction, -eps)))
-    numeric = [(np.asarray(p, np.complex128 if np.iscomplexobj(p) else np.float64) - m) / (2 * eps) for p, m in zip(plus, minus)]
+    numeric = [
+        (np.asarray(p, np.complex128 if np.iscomplexobj(p) else np.float64) - m) / (2 * eps)
+        for p, m in zip(plus, minus)
+    ]
 
     if "fwd" in modes:
         _, tangent_out = jvp(fun, args, tangents)
         _report(f"forward mode (order {order} check)", fun, args, numeric, tree_flatten(tangent_out)[0], atol, rtol)
         if order > 1:
-            check_grads(
-                lambda *a: jvp(fun, a, tangents)[1], args, order - 1, ("fwd",), atol, rtol, eps, seed + 1
-            )
+            check_grads(lambda *a: jvp(fun, a, tangents)[1], args, order - 1, ("fwd",), atol, rtol, eps, seed + 1)
     if "rev" in modes:
         out, vjp_fn = vjp(fun, *args)
         out_leaves, out_def = tree_flatten(out)
@@ -130,8 +136,8 @@ def check_grads(
         cotangents_in = tree_flatten(vjp_fn(cotangent))[0]
         expected = _pair(cotangent_leaves, numeric)
         got = _pair(cotangents_in, direction)
-        _report(f"reverse mode (order {order} check)", fun, args, [expected], [got], atol * max(1.0, abs(expected)), rtol)
+        _report(
+            f"reverse mode (order {order} check)", fun, args, [expected], [got], atol * max(1.0, abs(expected)), rtol
+        )
         if order > 1:
-            check_grads(
-                lambda *a: vjp(fun, *a)[1](cotangent), args, order - 1, ("rev",), atol, rtol, eps, seed + 2
-            )
+            check_grads(lambda *a: vjp(fun, *a)[1](cotangent), args, order - 1, ("rev",), atol, rtol, eps, seed + 2)

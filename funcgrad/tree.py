@@ -13,7 +13,8 @@ empty container (it has no leaves), as in JAX.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Hashable, Iterable, NamedTuple, TypeVar
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "PyTreeDef",
@@ -213,9 +214,7 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
     """
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
-        raise ValueError(
-            f"tree_unflatten: structure {treedef} has {treedef.num_leaves} leaves, got {len(leaves)}"
-        )
+        raise ValueError(f"tree_unflatten: structure {treedef} has {treedef.num_leaves} leaves, got {len(leaves)}")
     return _build(treedef, iter(leaves))
 
 
@@ -241,7 +240,14 @@ def _mismatch_path(a: Any, b: Any, path: str) -> str | None:
     fa, fb = _children(a), _children(b)
     if fa is None and fb is None:
         return None
-    if fa is None or fb is None or fa[0] != fb[0] or type(a) is not type(b) or fa[1] != fb[1] or len(fa[2]) != len(fb[2]):
+    if (
+        fa is None
+        or fb is None
+        or fa[0] != fb[0]
+        or type(a) is not type(b)
+        or fa[1] != fb[1]
+        or len(fa[2]) != len(fb[2])
+    ):
         return path or "the root"
     keys = fa[1] if fa[0] == "dict" else range(len(fa[2]))
     for key, ca, cb in zip(keys, fa[2], fb[2]):
@@ -263,9 +269,7 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[An
         other_leaves, other_def = tree_flatten(other, is_leaf)
         if other_def != treedef:
             where = _mismatch_path(tree, other, "")
-            raise ValueError(
-                f"tree_map: trees differ at {where}: {treedef} versus {other_def}"
-            )
+            raise ValueError(f"tree_map: trees differ at {where}: {treedef} versus {other_def}")
         others.append(other_leaves)
     return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
 

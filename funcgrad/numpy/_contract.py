@@ -7,8 +7,12 @@ from typing import Any
 import numpy as np
 
 from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._trace import Tracer
 from funcgrad.numpy import _shape
+from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._util import batch_ndim, ndim, shape, unbroadcast
+
+__all__ = ["dot", "matmul"]
 
 
 def _swap(x: Any) -> Any:
@@ -78,18 +82,26 @@ defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
 defjvp(matmul, _matmul_jvp_a, _matmul_jvp_b, batched=True)
 
 
-def dot(a: Any, b: Any) -> Any:
+@implements(np.dot)
+def dot(a: Any, b: Any, out: Any = None) -> Any:
     """``numpy.dot``: products for scalars, ``matmul`` up to two dimensions, ``tensordot`` beyond."""
     from funcgrad.numpy._ufuncs import multiply
+
+    if not isinstance(a, Tracer) and not isinstance(b, Tracer):
+        return np.dot(a, b, out=out)
+    if out is not None:
+        from funcgrad import _errors
+
+        raise _errors.inplace_assignment()
 
     na, nb = ndim(a), ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
     if na <= 2 and nb <= 2:
         return matmul(a, b)
-    from funcgrad.numpy._contract_more import tensordot
-
-    return tensordot(a, b, axes=([-1], [-2 if nb > 1 else -1]))
+    raise NotImplementedError(
+        "funcgrad: dot of arrays with more than two dimensions is not supported yet; use matmul or einsum"
+    )
 
 
 def _register_ufunc() -> None:

@@ -7,7 +7,8 @@ differentiate raises a ``TypeError`` naming it, before anything is computed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from funcgrad import _errors
 from funcgrad.numpy._ufuncs import UFUNCS

@@ -8,6 +8,10 @@ import numpy as np
 
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy._dispatch import implements
+
+__all__ = ["where"]
+
 from funcgrad.numpy._util import batch_ndim, dtype, match_dtype, ndim, shape, unbroadcast
 
 
@@ -163,3 +167,13 @@ class AtIndexer:
 
     def __getitem__(self, index: Any) -> _IndexUpdate:
         return _IndexUpdate(self.array, index)
+
+
+@implements(np.where)
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """``numpy.where``; the one-argument form returns plain indices."""
+    from funcgrad.numpy._ufuncs import where as where_p
+
+    if x is None and y is None:
+        return np.where(full_lower(condition))
+    return where_p(full_lower(condition), x, y)

@@ -11,10 +11,13 @@ from typing import Any
 import numpy as np
 
 from funcgrad._rules import defjvp, defvjp, primitive
-from funcgrad._trace import full_lower
-from funcgrad.numpy import _shape
+from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _shape, _ufuncs
+from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._ufuncs import mask
-from funcgrad.numpy._util import shape
+from funcgrad.numpy._util import normalize_axes, shape
+
+__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin"]
 
 
 def kept_shape(xshape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -85,11 +88,15 @@ def _extreme(reduce: Any, name: str) -> Any:
     prim = primitive(lambda x, axis, keepdims: reduce(x, axis=axis, keepdims=keepdims), name)
     defvjp(
         prim,
-        lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims) * _extreme_weights(ans, x, axis, keepdims),
+        lambda g, ans, x, axis, keepdims: (
+            expand_reduced(g, x, axis, keepdims) * _extreme_weights(ans, x, axis, keepdims)
+        ),
     )
     defjvp(
         prim,
-        lambda t, ans, x, axis, keepdims: sum_p(t * _extreme_weights(ans, x, axis, keepdims), axis=axis, keepdims=keepdims),
+        lambda t, ans, x, axis, keepdims: sum_p(
+            t * _extreme_weights(ans, x, axis, keepdims), axis=axis, keepdims=keepdims
+        ),
         batched=True,
     )
     return prim
@@ -97,3 +104,81 @@ def _extreme(reduce: Any, name: str) -> Any:
 
 max_p = _extreme(np.max, "max")
 min_p = _extreme(np.min, "min")
+
+
+# --- public wrappers ------------------------------------------------------------
+
+
+def _operand(a: Any) -> Any:
+    from funcgrad.numpy._constructors import operand
+
+    return operand(a)
+
+
+def _no_out(out: Any) -> None:
+    from funcgrad.numpy._constructors import no_out
+
+    no_out(out)
+
+
+@implements(np.sum)
+def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.sum``."""
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    if dtype is not None:
+        a = _ufuncs.astype(a, dtype=np.dtype(dtype))
+    return sum_p(a, axis=normalize_axes(axis, a.ndim), keepdims=bool(keepdims))
+
+
+@implements(np.mean)
+def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.mean``."""
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    axes = normalize_axes(axis, a.ndim)
+    count = int(np.prod([a.shape[i] for i in axes])) if axes else 1
+    total = sum(a, axis=axes, dtype=dtype, out=out, keepdims=keepdims)
+    return total / count
+
+
+@implements(np.prod)
+def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.prod`` (exact derivative even with zeros in the input)."""
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    if dtype is not None:
+        a = _ufuncs.astype(a, dtype=np.dtype(dtype))
+    axes = normalize_axes(axis, a.ndim)
+    if not axes:
+        return a
+    return prod_p(a, axis=axes, keepdims=bool(keepdims))
+
+
+@implements(np.max, np.amax)
+def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.max``; at ties the derivative is shared equally among the maxima."""
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.max(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    return max_p(a, axis=normalize_axes(axis, a.ndim), keepdims=bool(keepdims))
+
+
+@implements(np.min, np.amin)
+def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.min``; at ties the derivative is shared equally among the minima."""
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.min(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    return min_p(a, axis=normalize_axes(axis, a.ndim), keepdims=bool(keepdims))
+
+
+amax = max
+amin = min

@@ -8,13 +8,44 @@ see docs/complex.md).  A binary entry gives ``dx(ans, x, y)`` and
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from funcgrad._rules import def_nondiff, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, full_lower
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
+
+__all__ = [
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "true_divide",
+    "power",
+    "negative",
+    "positive",
+    "maximum",
+    "minimum",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sqrt",
+    "square",
+    "absolute",
+    "abs",
+    "sign",
+    "floor",
+    "ceil",
+    "real",
+    "imag",
+    "conj",
+    "conjugate",
+]
 
 #: NumPy ufunc -> funcgrad primitive, for ``__array_ufunc__``
 UFUNCS: dict[np.ufunc, Primitive] = {}
