@@ -308,6 +308,9 @@ def _check_like(given: Any, expected: Any, what: str, transform: str) -> tuple[l
         g_kind = _value_dtype(g_value)
         g_shape = np.shape(full_lower(g_value))
         where = f" (leaf {i})" if len(expected_leaves) > 1 else ""
+        if g_kind == float0 and e_kind is not None and e_kind.kind in "biu" and g_shape == e_shape:
+            checked.append(g_value)  # an integer primal's (zero) tangent, as in JAX
+            continue
         if g_kind is None or g_kind.kind not in "biufc":
             raise ValueError(f"{transform}: the {what}{where} must be numeric, received {_errors.describe(g)}.")
         if g_shape != e_shape:
