@@ -1,18 +1,46 @@
-"""Contractions (matmul, dot) and their rules."""
+"""Contractions and their rules: matmul, einsum (and everything built on it), convolve.
+
+``einsum`` is the workhorse: its forward rule is the same einsum with the
+tangent in place of one operand (a fresh letter carries the tangent batch),
+and its reverse rule is another einsum that contracts the cotangent with the
+other operands into the operand's subscripts.  ``dot`` beyond two dimensions,
+``vdot``, ``inner``, ``outer``, ``tensordot`` and ``kron`` are einsums;
+``cross`` is built from indexing and products; ``convolve`` and
+``correlate`` share one full-convolution primitive.
+"""
 
 from __future__ import annotations
 
+import builtins
+import collections
+import operator
+import string
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defjvp, defvjp, primitive
-from funcgrad._trace import Tracer
+from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import batch_ndim, ndim, shape, unbroadcast
+from funcgrad.numpy._indexing import getitem_p
+from funcgrad.numpy._util import batch_ndim, dtype, lift, match_dtype, ndim, shape, unbroadcast
 
-__all__ = ["dot", "matmul"]
+__all__ = [
+    "convolve",
+    "correlate",
+    "cross",
+    "dot",
+    "einsum",
+    "inner",
+    "kron",
+    "matmul",
+    "outer",
+    "tensordot",
+    "vdot",
+]
 
 
 def _swap(x: Any) -> Any:
@@ -82,26 +110,498 @@ defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
 defjvp(matmul, _matmul_jvp_a, _matmul_jvp_b, batched=True)
 
 
+# --- einsum: the general contraction ------------------------------------------------
+
+_LETTERS = string.ascii_letters
+
+
+def _fresh(used: Any, count: int) -> str:
+    """``count`` index letters not in ``used``."""
+    free = [c for c in _LETTERS if c not in used]
+    if count > len(free):
+        raise ValueError(
+            f"funcgrad: einsum ran out of index letters (needs {count} more than the 52 available); "
+            "split the contraction into smaller einsums"
+        )
+    return "".join(free[:count])
+
+
+def _split(subscripts: str) -> tuple[list[str], str]:
+    lhs, out = subscripts.split("->")
+    return lhs.split(","), out
+
+
+def _real_dtype(x: Any) -> np.dtype[Any]:
+    return np.empty(0, dtype(x)).real.dtype
+
+
+def _letter_sizes(terms: Sequence[str], operands: Sequence[Any]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for term, op in zip(terms, operands):
+        for c, n in zip(term, shape(op)):
+            sizes[c] = builtins.max(sizes.get(c, 1), n)
+    return sizes
+
+
+def _einsum(*operands: Any, subscripts: str, optimize: Any) -> Any:
+    if optimize == "auto":
+        optimize = len(operands) > 1 and builtins.max(np.size(o) for o in operands) >= 4096
+    return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+def _einsum_vjp(i: int) -> Any:
+    def rule(g: Any, ans: Any, *operands: Any, subscripts: str, optimize: Any) -> Any:
+        # contract the cotangent with every other operand into operand i's subscripts
+        terms, out = _split(subscripts)
+        target, tshape = terms[i], shape(operands[i])
+        sizes = _letter_sizes(terms, operands)
+        subs = [out] + [t for j, t in enumerate(terms) if j != i]
+        ops = [g] + [o for j, o in enumerate(operands) if j != i]
+        used = set(subscripts)
+        real = _real_dtype(g)
+        result: list[str] = []
+        for pos, c in enumerate(target):
+            if tshape[pos] == 1 and sizes[c] != 1 or c in result:
+                fresh = _fresh(used, 1)
+                used.add(fresh)
+                if tshape[pos] == 1 and sizes[c] != 1:  # broadcast operand axis: summed, kept as size one
+                    subs.append(fresh)
+                    ops.append(np.ones(1, real))
+                else:  # repeated letter ('ii'): the cotangent lives on the diagonal
+                    subs.append(c + fresh)
+                    ops.append(np.eye(sizes[c], dtype=real))
+                result.append(fresh)
+            else:
+                result.append(c)
+        present = set("".join(subs))
+        for c in dict.fromkeys(result):
+            if c not in present:  # summed away inside this operand alone: broadcast back
+                subs.append(c)
+                ops.append(np.ones(sizes[c], real))
+        cotangent = einsum_p(*ops, subscripts=",".join(subs) + "->" + "".join(result), optimize=optimize)
+        return match_dtype(cotangent, operands[i])
+
+    return rule
+
+
+def _einsum_jvp(i: int) -> Any:
+    def rule(t: Any, ans: Any, *operands: Any, subscripts: str, optimize: Any) -> Any:
+        # multilinear: the tangent takes operand i's place; batch axes get fresh leading letters
+        ops = list(operands)
+        ops[i] = t
+        nb = batch_ndim(t, operands[i])
+        if nb == 0:
+            return einsum_p(*ops, subscripts=subscripts, optimize=optimize)
+        terms, out = _split(subscripts)
+        lead = _fresh(set(subscripts), nb)
+        terms[i] = lead + terms[i]
+        return einsum_p(*ops, subscripts=",".join(terms) + "->" + lead + out, optimize=optimize)
+
+    return rule
+
+
+einsum_p = primitive(_einsum, "einsum")
+defvjp_variadic(einsum_p, _einsum_vjp)
+defjvp_variadic(einsum_p, _einsum_jvp, batched=True)
+
+
+def _letters_of(sublist: Any) -> str:
+    out = []
+    for item in sublist:
+        if item is Ellipsis:
+            out.append("...")
+            continue
+        k = operator.index(item)
+        if not 0 <= k < len(_LETTERS):
+            raise ValueError(f"einsum: subscript integers must be in [0, 52), got {k}")
+        out.append(_LETTERS[k])
+    return "".join(out)
+
+
+def _einsum_args(args: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    """The subscripts string and operands of either calling convention of ``numpy.einsum``."""
+    if not args:
+        raise TypeError("einsum() missing the subscripts and operands")
+    if isinstance(args[0], str):
+        return args[0], list(args[1:])
+    pairs, out = (args[:-1], args[-1]) if len(args) % 2 else (args, None)
+    spec = ",".join(_letters_of(s) for s in pairs[1::2])
+    if out is not None:
+        spec += "->" + _letters_of(out)
+    return spec, list(pairs[0::2])
+
+
+def einsum_spec(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[tuple[str, ...], str]:
+    """Resolve ``subscripts`` to one explicit letter per axis: ``'...'`` expanded, output explicit.
+
+    >>> einsum_spec("...i,i", [(2, 3), (3,)])
+    (('Ai', 'i'), 'A')
+    >>> einsum_spec("ba", [(2, 3)])
+    (('ba',), 'ab')
+    """
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, rhs = spec.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: subscripts {subscripts!r} name {len(terms)} operand(s) but {len(shapes)} were given")
+    for term in [*terms, rhs]:
+        if not all(c in _LETTERS for c in term.replace("...", "", 1)):
+            raise ValueError(
+                f"einsum: invalid subscripts {subscripts!r}; use letters, ',', '->' and at most one '...' per term"
+            )
+    extras = []
+    for term, s in zip(terms, shapes):
+        extra = len(s) - (len(term) - 3 if "..." in term else len(term))
+        if extra < 0 or (extra and "..." not in term):
+            raise ValueError(f"einsum: subscripts {term!r} do not match an operand of shape {tuple(s)}")
+        extras.append(extra)
+    rank = builtins.max(extras, default=0)
+    ellipsis = _fresh({c for c in spec if c in _LETTERS}, rank)
+    inputs = tuple(term.replace("...", ellipsis[rank - k :]) for term, k in zip(terms, extras))
+    if arrow:
+        if "..." in rhs:
+            return inputs, rhs.replace("...", ellipsis)
+        if rank:
+            raise ValueError(
+                f"einsum: subscripts {subscripts!r} broadcast over '...' but the output has no '...'; add it"
+            )
+        return inputs, rhs
+    counts = collections.Counter(c for c in lhs if c in _LETTERS)
+    return inputs, ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1))
+
+
+def _traced(*values: Any) -> bool:
+    return builtins.any(isinstance(v, Tracer) for v in values)
+
+
+def _operand(a: Any) -> Any:
+    from funcgrad.numpy._constructors import operand
+
+    a = operand(a)
+    return a if isinstance(a, Tracer) else np.asarray(a)
+
+
+def _no_out(out: Any) -> None:
+    from funcgrad.numpy._constructors import no_out
+
+    no_out(out)
+
+
+@implements(np.einsum)
+def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = None, **kwargs: Any) -> Any:
+    """``numpy.einsum``, differentiable in every operand: implicit and explicit
+    output, ``'...'``, repeated indices (``'ii->i'``, ``'ii'``), the sublist
+    form, ``optimize``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: einsum("ii", a))(np.ones((2, 2)))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    spec, ops = _einsum_args(operands)
+    ops = [_operand(o) for o in ops]
+    if not _traced(*ops):
+        return np.einsum(spec, *ops, out=out, optimize=optimize, dtype=dtype, **kwargs)
+    _no_out(out)
+    if kwargs.get("casting", "safe") != "safe" or kwargs.get("order", "K") not in "KACF":
+        raise TypeError(f"funcgrad: einsum on traced values does not support {sorted(kwargs)}; omit them")
+    if dtype is not None:
+        from funcgrad.numpy._ufuncs import astype
+
+        ops = [astype(o, dtype=np.dtype(dtype)) for o in ops]
+    inputs, output = einsum_spec(spec, [shape(o) for o in ops])
+    if not isinstance(optimize, (bool, str)):
+        optimize = True  # an explicit path fits only this call's operands, not the rules' contractions
+    return einsum_p(*ops, subscripts=",".join(inputs) + "->" + output, optimize=optimize)
+
+
+# --- products built on einsum ------------------------------------------------------------
+
+
+def _axis_list(axes: Any, rank: int, name: str) -> list[int]:
+    items = [axes] if np.ndim(axes) == 0 else list(axes)
+    out = []
+    for a in items:
+        a = operator.index(a)
+        if not -rank <= a < rank:
+            raise np.exceptions.AxisError(a, rank, f"{name}")
+        out.append(a % rank)
+    return out
+
+
+@implements(np.tensordot)
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    """``numpy.tensordot``: ``axes`` an int (last of ``a`` with first of ``b``) or a pair of axis lists.
+
+    >>> tensordot(np.ones((2, 3, 4)), np.ones((3, 4, 5)), axes=2).shape
+    (2, 5)
+    """
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.tensordot(a, b, axes)
+    na, nb = ndim(a), ndim(b)
+    if np.ndim(axes) == 0:
+        count = operator.index(axes)
+        if count < 0 or count > builtins.min(na, nb):
+            raise ValueError(f"tensordot: axes={count} must be between 0 and {builtins.min(na, nb)}")
+        axa, axb = list(range(na - count, na)), list(range(count))
+    else:
+        try:
+            first, second = axes
+        except (TypeError, ValueError):
+            raise ValueError(f"tensordot: axes must be an int or a pair of axis lists, got {axes!r}") from None
+        axa, axb = _axis_list(first, na, "tensordot"), _axis_list(second, nb, "tensordot")
+    if len(axa) != len(axb) or builtins.any(shape(a)[x] != shape(b)[y] for x, y in zip(axa, axb)):
+        raise ValueError(f"tensordot: shape-mismatch for sum (shapes {shape(a)} and {shape(b)}, axes {axa} and {axb})")
+    if na + nb > len(_LETTERS):
+        raise ValueError("funcgrad: tensordot of more than 52 axes in total is not supported")
+    la = _LETTERS[:na]
+    lb = list(_LETTERS[na : na + nb])
+    for x, y in zip(axa, axb):
+        lb[y] = la[x]
+    out = "".join(la[k] for k in range(na) if k not in axa) + "".join(lb[k] for k in range(nb) if k not in axb)
+    return einsum_p(a, b, subscripts=f"{la},{''.join(lb)}->{out}", optimize="auto")
+
+
 @implements(np.dot)
 def dot(a: Any, b: Any, out: Any = None) -> Any:
-    """``numpy.dot``: products for scalars, ``matmul`` up to two dimensions, ``tensordot`` beyond."""
+    """``numpy.dot``: products for scalars, ``matmul`` up to two dimensions, and
+    beyond that a sum over the last axis of ``a`` and the second-to-last of ``b``.
+
+    >>> dot(np.ones((2, 3, 4)), np.ones((5, 4, 6))).shape
+    (2, 3, 5, 6)
+    """
     from funcgrad.numpy._ufuncs import multiply
 
-    if not isinstance(a, Tracer) and not isinstance(b, Tracer):
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
         return np.dot(a, b, out=out)
-    if out is not None:
-        from funcgrad import _errors
-
-        raise _errors.inplace_assignment()
-
+    _no_out(out)
     na, nb = ndim(a), ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
     if na <= 2 and nb <= 2:
         return matmul(a, b)
-    raise NotImplementedError(
-        "funcgrad: dot of arrays with more than two dimensions is not supported yet; use matmul or einsum"
+    return tensordot(a, b, axes=([na - 1], [builtins.max(nb - 2, 0)]))
+
+
+@implements(np.inner)
+def inner(a: Any, b: Any) -> Any:
+    """``numpy.inner``: a sum over the last axes (no complex conjugation).
+
+    >>> float(inner(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    11.0
+    """
+    from funcgrad.numpy._ufuncs import multiply
+
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.inner(a, b)
+    na, nb = ndim(a), ndim(b)
+    if na == 0 or nb == 0:
+        return multiply(a, b)
+    return tensordot(a, b, axes=([na - 1], [nb - 1]))
+
+
+@implements(np.outer)
+def outer(a: Any, b: Any, out: Any = None) -> Any:
+    """``numpy.outer``: ``a.ravel()[:, None] * b.ravel()[None, :]``.
+
+    >>> outer(np.array([1.0, 2.0]), np.array([1.0, 0.0, -1.0])).shape
+    (2, 3)
+    """
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.outer(a, b, out=out)
+    _no_out(out)
+    return einsum_p(_shape.ravel(a), _shape.ravel(b), subscripts="i,j->ij", optimize=False)
+
+
+@implements(np.vdot)
+def vdot(a: Any, b: Any) -> Any:
+    """``numpy.vdot``: the dot product of the flattened arrays, conjugating ``a``.
+
+    >>> complex(vdot(np.array([1j, 2.0]), np.array([1j, 1.0])))
+    (3+0j)
+    """
+    from funcgrad.numpy._ufuncs import conj
+
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.vdot(a, b)
+    if np.size(full_lower(a)) != np.size(full_lower(b)):
+        raise ValueError(f"vdot: a and b must have the same number of elements, got shapes {shape(a)} and {shape(b)}")
+    a, b = _shape.ravel(a), _shape.ravel(b)
+    if dtype(a).kind == "c":
+        a = conj(a)
+    return einsum_p(a, b, subscripts="i,i->", optimize="auto")
+
+
+@implements(np.kron)
+def kron(a: Any, b: Any) -> Any:
+    """``numpy.kron``: the Kronecker product (blocks ``a[i, j] * b``).
+
+    >>> kron(np.eye(2), np.ones((2, 3))).shape
+    (4, 6)
+    """
+    from funcgrad.numpy._ufuncs import multiply
+
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.kron(a, b)
+    rank = builtins.max(ndim(a), ndim(b))
+    if rank == 0:
+        return multiply(a, b)
+    if 2 * rank > len(_LETTERS):
+        raise ValueError("funcgrad: kron of arrays with more than 26 dimensions is not supported")
+    sa = (1,) * (rank - ndim(a)) + shape(a)
+    sb = (1,) * (rank - ndim(b)) + shape(b)
+    la, lb = _LETTERS[:rank], _LETTERS[rank : 2 * rank]
+    blocks = einsum_p(
+        _shape.reshape(a, sa),
+        _shape.reshape(b, sb),
+        subscripts=f"{la},{lb}->" + "".join(x + y for x, y in zip(la, lb)),
+        optimize=False,
     )
+    return _shape.reshape(blocks, tuple(x * y for x, y in zip(sa, sb)))
+
+
+@implements(np.cross)
+def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None) -> Any:
+    """``numpy.cross`` of 3-vectors (and, deprecated as in NumPy, 2-vectors).
+
+    >>> cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    array([0., 0., 1.])
+    """
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.cross(a, b, axisa, axisb, axisc, axis)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = _shape.moveaxis(a, _axis_list(axisa, ndim(a), "cross: axisa")[0], -1) if ndim(a) else a
+    b = _shape.moveaxis(b, _axis_list(axisb, ndim(b), "cross: axisb")[0], -1) if ndim(b) else b
+    da, db = (shape(a)[-1:] or (0,))[0], (shape(b)[-1:] or (0,))[0]
+    if da not in (2, 3) or db not in (2, 3):
+        raise ValueError(
+            f"cross: incompatible dimensions for cross product (dimension must be 2 or 3), got {da} and {db}"
+        )
+    if da == 2 or db == 2:
+        warnings.warn(
+            "Arrays of 2-dimensional vectors are deprecated. Use arrays of 3-dimensional vectors instead. "
+            "(deprecated in NumPy 2.0)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+    def part(x: Any, k: int) -> Any:
+        return getitem_p(x, index=(Ellipsis, k))
+
+    a0, a1, b0, b1 = part(a, 0), part(a, 1), part(b, 0), part(b, 1)
+    z = a0 * b1 - a1 * b0
+    if da == 2 and db == 2:
+        return z
+    if da == 2:
+        b2 = part(b, 2)
+        x, y = a1 * b2, -(a0 * b2)
+    elif db == 2:
+        a2 = part(a, 2)
+        x, y = -(a2 * b1), a2 * b0
+    else:
+        a2, b2 = part(a, 2), part(b, 2)
+        x, y = a1 * b2 - a2 * b1, a2 * b0 - a0 * b2
+    parts = [_shape.broadcast_to(v, np.broadcast_shapes(shape(x), shape(y), shape(z))) for v in (x, y, z)]
+    c = _shape.stack(parts, axis=-1)
+    return _shape.moveaxis(c, -1, _axis_list(axisc, ndim(c), "cross: axisc")[0])
+
+
+# --- convolution ------------------------------------------------------------------------
+
+
+def _convolve_full(a: Any, v: Any) -> Any:
+    """Full discrete convolution along the last axis, broadcasting leading axes."""
+    a, v = np.asarray(a), np.asarray(v)
+    if a.ndim == 1 and v.ndim == 1:
+        return np.convolve(a, v)
+    n, m = a.shape[-1], v.shape[-1]
+    out = np.zeros(np.broadcast_shapes(a.shape[:-1], v.shape[:-1]) + (n + m - 1,), np.result_type(a, v))
+    if m > n:
+        a, v, n, m = v, a, m, n
+    for j in range(m):
+        out[..., j : j + n] += a * v[..., j : j + 1]
+    return out
+
+
+def _flip(x: Any) -> Any:
+    return getitem_p(x, index=(Ellipsis, slice(None, None, -1)))
+
+
+def _window(x: Any, start: int, length: int) -> Any:
+    return getitem_p(x, index=(Ellipsis, slice(start, start + length)))
+
+
+def _convolve_vjp(g: Any, x: Any, other: Any) -> Any:
+    # d out[k] / d x[i] = other[k - i]: a correlation of g with other, i.e. a window of g * flip(other)
+    n, m = shape(x)[-1], shape(other)[-1]
+    return unbroadcast(_window(convolve_p(g, _flip(other)), m - 1, n), x)
+
+
+convolve_p = primitive(_convolve_full, "convolve")
+defvjp(convolve_p, lambda g, ans, a, v: _convolve_vjp(g, a, v), lambda g, ans, a, v: _convolve_vjp(g, v, a))
+defjvp(
+    convolve_p,
+    lambda t, ans, a, v: convolve_p(lift(t, a, ans), v),
+    lambda t, ans, a, v: convolve_p(a, lift(t, v, ans)),
+    batched=True,
+)
+
+
+def _convolution(name: str, a: Any, v: Any, mode: Any, correlate: bool) -> Any:
+    if ndim(a) != 1 or ndim(v) != 1:
+        raise ValueError(f"{name}: a and v must be one-dimensional, got shapes {shape(a)} and {shape(v)}")
+    n, m = shape(a)[0], shape(v)[0]
+    if n == 0 or m == 0:
+        raise ValueError(f"{name}: {'a' if n == 0 else 'v'} cannot be empty")
+    kind = str(mode)[:1].lower()
+    if kind not in ("f", "s", "v"):
+        raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', got {mode!r}")
+    if correlate:
+        from funcgrad.numpy._ufuncs import conj
+
+        v = _flip(conj(v) if dtype(v).kind == "c" else v)
+    full = convolve_p(a, v)
+    short, long = builtins.min(n, m), builtins.max(n, m)
+    if kind == "f":
+        return full
+    if kind == "v":
+        return _window(full, short - 1, long - short + 1)
+    start = n // 2 if correlate and n < m else (short - 1) // 2
+    return _window(full, start, long)
+
+
+@implements(np.convolve)
+def convolve(a: Any, v: Any, mode: Any = "full") -> Any:
+    """``numpy.convolve`` of one-dimensional arrays, modes ``'full'``, ``'same'``, ``'valid'``.
+
+    >>> convolve(np.array([1.0, 2.0]), np.array([1.0, 1.0, 1.0]))
+    array([1., 3., 3., 2.])
+    """
+    a, v = _operand(a), _operand(v)
+    if not _traced(a, v):
+        return np.convolve(a, v, mode)
+    return _convolution("convolve", a, v, mode, correlate=False)
+
+
+@implements(np.correlate)
+def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:
+    """``numpy.correlate``: ``c[k] = sum_n a[n + k] * conj(v[n])``, modes as ``convolve``.
+
+    >>> correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))
+    array([2., 3.])
+    """
+    a, v = _operand(a), _operand(v)
+    if not _traced(a, v):
+        return np.correlate(a, v, mode)
+    return _convolution("correlate", a, v, mode, correlate=True)
 
 
 def _register_ufunc() -> None:
