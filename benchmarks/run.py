@@ -1,0 +1,738 @@
+"""funcgrad's benchmarks: the workloads of issue 7, side by side with a hand-written NumPy gradient and peers.
+
+Run from a checkout::
+
+    pip install -e '.[bench]'
+    python benchmarks/run.py                  # full sizes, 7 interleaved repeats
+    python benchmarks/run.py --quick --repeat 1 --json /tmp/bench.json   # the CI smoke invocation
+
+Every workload is a function returning the implementations to time: the
+hand-written NumPy gradient (the floor), funcgrad, and every installed peer
+(HIPS autograd, JAX eager and jit, PyTorch eager).  Each result is checked
+against the floor before anything is timed.  Repeats are interleaved (one call
+of every implementation per round), the table shows medians and ratios from
+this one run, and a "targets" section checks issue 7's goals.  Everything runs
+in one process on one thread, in float64.
+"""
+
+from __future__ import annotations
+
+import os
+
+# one thread everywhere, set before NumPy / torch / JAX load their thread pools
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+import funcgrad as fg  # noqa: E402
+import funcgrad.numpy as fnp  # noqa: E402
+
+PEER_NAMES = ("autograd", "jax", "jax-jit", "torch")
+
+
+# --- peers ------------------------------------------------------------------------------
+
+
+@dataclass
+class Peers:
+    """The peer libraries that could be imported (``None`` when missing or not wanted)."""
+
+    autograd: Any = None
+    anp: Any = None
+    jax: Any = None
+    jnp: Any = None
+    torch: Any = None
+    versions: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+def load_peers(wanted: set[str]) -> Peers:
+    peers = Peers()
+    if "autograd" in wanted:
+        try:
+            import autograd
+            import autograd.numpy as anp
+
+            peers.autograd, peers.anp = autograd, anp
+            peers.versions["autograd"] = getattr(autograd, "__version__", "?")
+        except ImportError as exc:
+            peers.missing["autograd"] = str(exc)
+    if wanted & {"jax", "jax-jit"}:
+        try:
+            import jax
+
+            jax.config.update("jax_enable_x64", True)
+            jax.config.update("jax_platforms", "cpu")
+            import jax.numpy as jnp
+
+            peers.jax, peers.jnp = jax, jnp
+            peers.versions["jax"] = jax.__version__
+        except ImportError as exc:
+            peers.missing["jax"] = str(exc)
+    if "torch" in wanted:
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+            torch.set_default_dtype(torch.float64)
+            peers.torch = torch
+            peers.versions["torch"] = torch.__version__
+        except ImportError as exc:
+            peers.missing["torch"] = str(exc)
+    return peers
+
+
+def to_numpy(value: Any) -> Any:
+    """Any framework's result (pytrees of tensors too) as nested lists of NumPy arrays."""
+    if isinstance(value, (list, tuple)):
+        return [to_numpy(v) for v in value]
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def flat_arrays(value: Any) -> list[np.ndarray]:
+    value = to_numpy(value)
+    if isinstance(value, list):
+        return [a for v in value for a in flat_arrays(v)]
+    return [np.asarray(value)]
+
+
+def agrees(result: Any, expected: Any, rtol: float = 1e-7) -> tuple[bool, float]:
+    """Whether ``result`` matches the floor, and the largest relative error."""
+    got, want = flat_arrays(result), flat_arrays(expected)
+    if len(got) != len(want):
+        return False, float("inf")
+    worst = 0.0
+    for g, w in zip(got, want):
+        if g.shape != w.shape:
+            return False, float("inf")
+        scale = max(float(np.max(np.abs(w))) if w.size else 0.0, 1e-300)
+        worst = max(worst, float(np.max(np.abs(g - w))) / scale if w.size else 0.0)
+    return worst <= rtol, worst
+
+
+# --- workloads ----------------------------------------------------------------------------
+
+
+@dataclass
+class Workload:
+    """Implementations of one computation, ``impls[name]()`` returning the result to check."""
+
+    name: str
+    description: str
+    impls: dict[str, Callable[[], Any]]
+    per: int = 1  # divide the time by this for a per-operation figure
+    per_unit: str = ""
+    rtol: float = 1e-7
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def scalar_chain(quick: bool, peers: Peers) -> Workload:
+    """Gradient of a chain of scalar operations: ``x = sin(x) * 1.01 + 0.1`` repeated (3 operations a line)."""
+    lines = 10 if quick else 100
+    x0 = 0.5
+
+    def numpy_grad() -> float:
+        x, derivative = x0, 1.0
+        for _ in range(lines):
+            derivative *= np.cos(x) * 1.01
+            x = np.sin(x) * 1.01 + 0.1
+        return derivative
+
+    def chain(x: Any, sin: Any) -> Any:
+        for _ in range(lines):
+            x = sin(x) * 1.01 + 0.1
+        return x
+
+    fg_grad = fg.grad(lambda x: chain(x, fnp.sin))
+    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_grad, "funcgrad": lambda: fg_grad(x0)}
+    if peers.autograd:
+        ag_grad = peers.autograd.grad(lambda x: chain(x, peers.anp.sin))
+        impls["autograd"] = lambda: ag_grad(x0)
+    if peers.jax:
+        jax_grad = peers.jax.grad(lambda x: chain(x, peers.jnp.sin))
+        jax_jit = peers.jax.jit(jax_grad)
+        impls["jax"] = lambda: jax_grad(x0).block_until_ready()
+        impls["jax-jit"] = lambda: jax_jit(x0).block_until_ready()
+    if peers.torch:
+        torch = peers.torch
+
+        def torch_grad() -> Any:
+            x = torch.tensor(x0, requires_grad=True)
+            (g,) = torch.autograd.grad(chain(x, torch.sin), x)
+            return g
+
+        impls["torch"] = torch_grad
+    return Workload(
+        "scalar chain",
+        f"grad of {3 * lines} scalar operations (x = sin(x) * 1.01 + 0.1, {lines} times)",
+        impls,
+        per=3 * lines,
+        per_unit="op",
+    )
+
+
+def mlp(quick: bool, peers: Peers) -> Workload:
+    """Gradient of a tanh MLP with softmax cross-entropy w.r.t. a list of (W, b) pairs, float64."""
+    sizes = (20, 16, 16, 4) if quick else (784, 256, 256, 10)
+    batch = 8 if quick else 128
+    rng = np.random.default_rng(0)
+    params = [
+        (rng.standard_normal((m, n)) / np.sqrt(m), 0.1 * rng.standard_normal(n)) for m, n in zip(sizes[:-1], sizes[1:])
+    ]
+    X = rng.standard_normal((batch, sizes[0]))
+    labels = rng.integers(0, sizes[-1], batch)
+    T = np.eye(sizes[-1])[labels]
+
+    def numpy_grad() -> list[tuple[np.ndarray, np.ndarray]]:
+        hs = [X]
+        h = X
+        for W, b in params[:-1]:
+            h = np.tanh(h @ W + b)
+            hs.append(h)
+        W, b = params[-1]
+        z = h @ W + b
+        e = np.exp(z - np.max(z, axis=1, keepdims=True))
+        p = e / np.sum(e, axis=1, keepdims=True)
+        dz = (p - T) / batch
+        grads = [(hs[-1].T @ dz, np.sum(dz, axis=0))]
+        dh = dz @ W.T
+        for i in range(len(params) - 2, -1, -1):
+            da = dh * (1.0 - hs[i + 1] * hs[i + 1])
+            grads.append((hs[i].T @ da, np.sum(da, axis=0)))
+            if i:
+                dh = da @ params[i][0].T
+        return grads[::-1]
+
+    def fg_loss(ps: Any) -> Any:
+        h = X
+        for W, b in ps[:-1]:
+            h = fnp.tanh(h @ W + b)
+        W, b = ps[-1]
+        z = h @ W + b
+        z = z - fnp.max(fg.stop_gradient(z), axis=1, keepdims=True)
+        return -fnp.sum(T * (z - fnp.log(fnp.sum(fnp.exp(z), axis=1, keepdims=True)))) / batch
+
+    fg_grad = fg.grad(fg_loss)
+    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_grad, "funcgrad": lambda: fg_grad(params)}
+    if peers.autograd:
+        anp = peers.anp
+        from autograd.scipy.special import logsumexp as ag_logsumexp
+
+        def ag_loss(ps: Any) -> Any:
+            h = X
+            for W, b in ps[:-1]:
+                h = anp.tanh(anp.dot(h, W) + b)
+            W, b = ps[-1]
+            z = anp.dot(h, W) + b
+            return -anp.sum(T * (z - ag_logsumexp(z, axis=1, keepdims=True))) / batch
+
+        ag_grad = peers.autograd.grad(ag_loss)
+        impls["autograd"] = lambda: ag_grad(params)
+    if peers.jax:
+        jax, jnp = peers.jax, peers.jnp
+        jparams = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+        jX, jT = jnp.asarray(X), jnp.asarray(T)
+
+        def jax_loss(ps: Any) -> Any:
+            h = jX
+            for W, b in ps[:-1]:
+                h = jnp.tanh(h @ W + b)
+            W, b = ps[-1]
+            z = h @ W + b
+            return -jnp.sum(jT * (z - jax.nn.logsumexp(z, axis=1, keepdims=True))) / batch
+
+        jax_grad = jax.grad(jax_loss)
+        jax_jit = jax.jit(jax_grad)
+        impls["jax"] = lambda: jax.block_until_ready(jax_grad(jparams))
+        impls["jax-jit"] = lambda: jax.block_until_ready(jax_jit(jparams))
+    if peers.torch:
+        torch = peers.torch
+        tparams = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in params]
+        tX, tT = torch.tensor(X), torch.tensor(T)
+        flat = [p for pair in tparams for p in pair]
+
+        def torch_grad() -> Any:
+            h = tX
+            for W, b in tparams[:-1]:
+                h = torch.tanh(h @ W + b)
+            W, b = tparams[-1]
+            z = h @ W + b
+            loss = -torch.sum(tT * (z - torch.logsumexp(z, dim=1, keepdim=True))) / batch
+            g = torch.autograd.grad(loss, flat)
+            return [(g[2 * i], g[2 * i + 1]) for i in range(len(tparams))]
+
+        impls["torch"] = torch_grad
+    shape = "-".join(map(str, sizes))
+    return Workload("mlp", f"grad of a {shape} tanh MLP, softmax cross-entropy, batch {batch}, float64", impls)
+
+
+def sin_plain(quick: bool, peers: Peers) -> Workload:
+    """``fnp.sin`` on a plain ndarray against ``numpy.sin`` (the cost of funcgrad's dispatch when nothing is traced)."""
+    n = 1000
+    x = np.linspace(-3.0, 3.0, n)
+    return Workload(
+        "fnp.sin(ndarray)",
+        f"fnp.sin on a plain float64 array of {n} elements (nothing traced)",
+        {"numpy": lambda: np.sin(x), "funcgrad": lambda: fnp.sin(x)},
+    )
+
+
+def hessian(quick: bool, peers: Peers) -> Workload:
+    """Hessian of ``sum(tanh(A @ x)) + log(sum(exp(x)))``."""
+    n = 6 if quick else 50
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((n, n)) / np.sqrt(n)
+    x = rng.standard_normal(n)
+
+    def numpy_hessian() -> np.ndarray:
+        t = np.tanh(A @ x)
+        s = np.exp(x - np.max(x))
+        s /= np.sum(s)
+        return (A.T * (-2.0 * t * (1.0 - t * t))) @ A + np.diag(s) - np.outer(s, s)
+
+    def fg_f(v: Any) -> Any:
+        return fnp.sum(fnp.tanh(A @ v)) + fnp.log(fnp.sum(fnp.exp(v)))
+
+    fg_h = fg.hessian(fg_f)
+    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_hessian, "funcgrad": lambda: fg_h(x)}
+    if peers.autograd:
+        anp = peers.anp
+        ag_h = peers.autograd.hessian(lambda v: anp.sum(anp.tanh(anp.dot(A, v))) + anp.log(anp.sum(anp.exp(v))))
+        impls["autograd"] = lambda: ag_h(x)
+    if peers.jax:
+        jax, jnp = peers.jax, peers.jnp
+        jA, jx = jnp.asarray(A), jnp.asarray(x)
+        jax_h = jax.hessian(lambda v: jnp.sum(jnp.tanh(jA @ v)) + jnp.log(jnp.sum(jnp.exp(v))))
+        jax_jit = jax.jit(jax_h)
+        impls["jax"] = lambda: jax_h(jx).block_until_ready()
+        impls["jax-jit"] = lambda: jax_jit(jx).block_until_ready()
+    if peers.torch:
+        torch = peers.torch
+        tA, tx = torch.tensor(A), torch.tensor(x)
+        impls["torch"] = lambda: torch.autograd.functional.hessian(
+            lambda v: torch.sum(torch.tanh(tA @ v)) + torch.log(torch.sum(torch.exp(v))), tx
+        )
+    return Workload("hessian", f"hessian of sum(tanh(A@x)) + log(sum(exp(x))), x in R^{n}", impls)
+
+
+def _jacobian(quick: bool, peers: Peers, mode: str) -> Workload:
+    n = 8 if quick else 100
+    rng = np.random.default_rng(2)
+    B = rng.standard_normal((n, n)) / np.sqrt(n)
+    x = rng.standard_normal(n)
+
+    def numpy_jacobian() -> np.ndarray:
+        t = np.tanh(B @ x)
+        return np.diag(t) + (x * (1.0 - t * t))[:, None] * B
+
+    fg_jac = (fg.jacfwd if mode == "fwd" else fg.jacrev)(lambda v: fnp.tanh(B @ v) * v)
+    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_jacobian, "funcgrad": lambda: fg_jac(x)}
+    if peers.autograd:
+        anp = peers.anp
+        # autograd has one jacobian, by reverse mode; it is the peer for both directions
+        ag_jac = peers.autograd.jacobian(lambda v: anp.tanh(anp.dot(B, v)) * v)
+        impls["autograd"] = lambda: ag_jac(x)
+    if peers.jax:
+        jax, jnp = peers.jax, peers.jnp
+        jB, jx = jnp.asarray(B), jnp.asarray(x)
+        jax_jac = (jax.jacfwd if mode == "fwd" else jax.jacrev)(lambda v: jnp.tanh(jB @ v) * v)
+        jax_jit = jax.jit(jax_jac)
+        impls["jax"] = lambda: jax_jac(jx).block_until_ready()
+        impls["jax-jit"] = lambda: jax_jit(jx).block_until_ready()
+    if peers.torch:
+        torch = peers.torch
+        tB, tx = torch.tensor(B), torch.tensor(x)
+        strategy = "forward-mode" if mode == "fwd" else "reverse-mode"
+        impls["torch"] = lambda: torch.autograd.functional.jacobian(
+            lambda v: torch.tanh(tB @ v) * v, tx, vectorize=True, strategy=strategy
+        )
+    name = "jacfwd" if mode == "fwd" else "jacrev"
+    return Workload(f"jacobian {mode}", f"{name} of tanh(B@x) * x, R^{n} -> R^{n}", impls)
+
+
+def jacobian_fwd(quick: bool, peers: Peers) -> Workload:
+    """Jacobian of ``tanh(B @ x) * x`` by forward mode."""
+    return _jacobian(quick, peers, "fwd")
+
+
+def jacobian_rev(quick: bool, peers: Peers) -> Workload:
+    """Jacobian of ``tanh(B @ x) * x`` by reverse mode."""
+    return _jacobian(quick, peers, "rev")
+
+
+def tanh_4th(quick: bool, peers: Peers) -> Workload:
+    """Fourth derivative of ``tanh`` by four nested ``grad``."""
+    x0 = 0.3
+
+    def numpy_d4() -> float:
+        t = np.tanh(x0)
+        return 8.0 * t * (1.0 - t * t) * (2.0 - 3.0 * t * t)
+
+    def nest(grad: Any, f: Any) -> Any:
+        for _ in range(4):
+            f = grad(f)
+        return f
+
+    fg_d4 = nest(fg.grad, fnp.tanh)
+    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_d4, "funcgrad": lambda: fg_d4(x0)}
+    if peers.autograd:
+        ag_d4 = nest(peers.autograd.grad, peers.anp.tanh)
+        impls["autograd"] = lambda: ag_d4(x0)
+    if peers.jax:
+        jax_d4 = nest(peers.jax.grad, peers.jnp.tanh)
+        jax_jit = peers.jax.jit(jax_d4)
+        impls["jax"] = lambda: jax_d4(x0).block_until_ready()
+        impls["jax-jit"] = lambda: jax_jit(x0).block_until_ready()
+    if peers.torch:
+        torch = peers.torch
+
+        def torch_d4() -> Any:
+            x = torch.tensor(x0, requires_grad=True)
+            y = torch.tanh(x)
+            for _ in range(4):
+                (y,) = torch.autograd.grad(y, x, create_graph=True)
+            return y
+
+        impls["torch"] = torch_d4
+    return Workload("tanh 4th derivative", "grad(grad(grad(grad(tanh))))(0.3)", impls)
+
+
+def long_chain_size(quick: bool) -> tuple[int, int]:
+    """(lines, vector length) of the long chain: 3 operations a line."""
+    return (300, 64) if quick else (33_334, 64)
+
+
+def long_chain(quick: bool, peers: Peers) -> Workload:
+    """Gradient through a 100,000-operation chain on a small vector (memory is measured separately)."""
+    lines, n = long_chain_size(quick)
+    x = np.linspace(-1.0, 1.0, n)
+
+    def numpy_grad() -> np.ndarray:
+        saved = []
+        v = x
+        for _ in range(lines):
+            saved.append(v)
+            v = np.sin(v) * 1.01 + 0.1
+        g = np.ones(n)
+        for v in reversed(saved):
+            g = g * (np.cos(v) * 1.01)
+        return g
+
+    def chain(v: Any, sin: Any, total: Any) -> Any:
+        for _ in range(lines):
+            v = sin(v) * 1.01 + 0.1
+        return total(v)
+
+    fg_grad = fg.grad(lambda v: chain(v, fnp.sin, fnp.sum))
+    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_grad, "funcgrad": lambda: fg_grad(x)}
+    skipped = {}
+    if peers.autograd:
+        ag_grad = peers.autograd.grad(lambda v: chain(v, peers.anp.sin, peers.anp.sum))
+        impls["autograd"] = lambda: ag_grad(x)
+    if peers.jax:
+        skipped["jax"] = skipped["jax-jit"] = "eager JAX takes minutes for 100k operations; jit would unroll them"
+    if peers.torch:
+        torch = peers.torch
+        tx = torch.tensor(x)
+
+        def torch_grad() -> Any:
+            v = tx.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(chain(v, torch.sin, torch.sum), v)
+            return g
+
+        impls["torch"] = torch_grad
+    return Workload(
+        "long chain",
+        f"grad through {3 * lines:,} operations on a length-{n} vector",
+        impls,
+        per=3 * lines,
+        per_unit="op",
+        rtol=1e-6,
+        skipped=skipped,
+    )
+
+
+WORKLOADS: list[Callable[[bool, Peers], Workload]] = [
+    scalar_chain,
+    mlp,
+    sin_plain,
+    hessian,
+    jacobian_fwd,
+    jacobian_rev,
+    tanh_4th,
+    long_chain,
+]
+
+
+# --- memory of the long chain -----------------------------------------------------------------
+
+
+def _peak(fn: Callable[[], Any]) -> int:
+    """Peak bytes allocated (Python objects and NumPy buffers) while ``fn`` runs, above what was live before."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def long_chain_memory(quick: bool, peers: Peers) -> dict[str, Any]:
+    """Peak memory of the long chain's gradient against the arrays its forward pass saves.
+
+    The saved arrays are every intermediate of the forward pass, held in a
+    list by plain NumPy (what any reverse mode has to keep, headers included).
+    """
+    lines, n = long_chain_size(quick)
+    x = np.linspace(-1.0, 1.0, n)
+
+    def forward_saving() -> list[Any]:
+        saved = [x]
+        v = x
+        for _ in range(lines):
+            s = np.sin(v)
+            m = s * 1.01
+            v = m + 0.1
+            saved.extend((s, m, v))
+        return saved
+
+    held: list[Any] = []
+    saved_bytes = _peak(lambda: held.append(forward_saving()))
+    held.clear()
+    result: dict[str, Any] = {"operations": 3 * lines, "length": n, "saved_arrays_bytes": saved_bytes}
+
+    def run(sin: Any, total: Any, grad: Any) -> Any:
+        def f(v: Any) -> Any:
+            for _ in range(lines):
+                v = sin(v) * 1.01 + 0.1
+            return total(v)
+
+        return grad(f)(x)
+
+    result["funcgrad_peak_bytes"] = _peak(lambda: run(fnp.sin, fnp.sum, fg.grad))
+    if peers.autograd:
+        result["autograd_peak_bytes"] = _peak(lambda: run(peers.anp.sin, peers.anp.sum, peers.autograd.grad))
+    result["funcgrad_ratio"] = result["funcgrad_peak_bytes"] / saved_bytes
+    return result
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def calibrate(fn: Callable[[], Any], budget: float) -> int:
+    """How many calls make one timed sample last about ``budget`` seconds."""
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    return max(1, min(10_000, int(budget / max(once, 1e-9))))
+
+
+def measure(workload: Workload, repeat: int, budget: float) -> dict[str, Any]:
+    """Check every implementation against the floor, then time them in interleaved rounds."""
+    results: dict[str, Any] = {"description": workload.description, "impls": {}, "skipped": dict(workload.skipped)}
+    expected = workload.impls["numpy"]()
+    runnable: dict[str, Callable[[], Any]] = {}
+    for name, fn in workload.impls.items():
+        try:
+            ok, err = agrees(fn(), expected, workload.rtol)  # first call: also jit compilation
+        except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
+            results["skipped"][name] = f"{type(exc).__name__}: {exc}"[:200]
+            if name in ("numpy", "funcgrad"):
+                raise
+            continue
+        results["impls"][name] = {"agrees": ok, "max_rel_error": err, "times": []}
+        runnable[name] = fn
+    numbers = {name: calibrate(fn, budget) for name, fn in runnable.items()}
+    for _ in range(repeat):
+        for name, fn in runnable.items():
+            number = numbers[name]
+            gc.collect()
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            results["impls"][name]["times"].append((time.perf_counter() - start) / number)
+    for name, entry in results["impls"].items():
+        entry["median"] = statistics.median(entry["times"])
+        entry["calls_per_sample"] = numbers[name]
+        if workload.per > 1:
+            entry["per_" + workload.per_unit] = entry["median"] / workload.per
+    return results
+
+
+def format_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def ratio(results: dict[str, Any], workload: str, a: str, b: str) -> float | None:
+    impls = results["workloads"].get(workload, {}).get("impls", {})
+    if a not in impls or b not in impls:
+        return None
+    return float(impls[a]["median"] / impls[b]["median"])
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
+    """Issue 7's targets: (what, measured, limit, how the ratio is taken); met when measured <= limit."""
+    chain_us = None
+    chain = results["workloads"].get("scalar chain", {}).get("impls", {}).get("funcgrad")
+    if chain:
+        chain_us = chain["per_op"] * 1e6
+    memory = results.get("memory", {}).get("funcgrad_ratio")
+    return [
+        ("scalar chain: funcgrad / autograd", ratio(results, "scalar chain", "funcgrad", "autograd"), 0.4, "time ratio"),
+        ("scalar chain: funcgrad / torch eager", ratio(results, "scalar chain", "funcgrad", "torch"), 1.0, "time ratio"),
+        ("scalar chain: µs per operation (fwd+bwd)", chain_us, 4.0, "µs, issue's machine"),
+        ("mlp: funcgrad / hand-written numpy", ratio(results, "mlp", "funcgrad", "numpy"), 1.10, "time ratio"),
+        ("fnp.sin(ndarray) / numpy.sin", ratio(results, "fnp.sin(ndarray)", "funcgrad", "numpy"), 1.2, "time ratio"),
+        ("hessian: funcgrad / autograd", ratio(results, "hessian", "funcgrad", "autograd"), 1.0, "time ratio"),
+        ("hessian: funcgrad / jax eager", ratio(results, "hessian", "funcgrad", "jax"), 1.0, "time ratio"),
+        ("jacobian fwd: funcgrad / autograd", ratio(results, "jacobian fwd", "funcgrad", "autograd"), 1.0, "time ratio"),
+        ("jacobian rev: funcgrad / autograd", ratio(results, "jacobian rev", "funcgrad", "autograd"), 1.0, "time ratio"),
+        ("tanh 4th derivative: funcgrad / autograd", ratio(results, "tanh 4th derivative", "funcgrad", "autograd"), 0.5, "time ratio"),
+        ("long chain: peak memory / saved arrays", memory, 1.5, "bytes ratio"),
+    ]
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = []
+    machine = results["machine"]
+    lines.append(
+        f"funcgrad {machine['funcgrad']} | python {machine['python']} | numpy {machine['numpy']} | "
+        + " | ".join(f"{k} {v}" for k, v in machine["peers"].items())
+        + f" | {machine['cpu']} | repeats {results['repeat']}{' (quick sizes)' if results['quick'] else ''}"
+    )
+    lines.append("")
+    header = f"{'workload':<22}{'implementation':<12}{'median':>12}{'per op':>11}{'x numpy':>10}{'funcgrad/it':>13}  check"
+    lines.append(header)
+    lines.append("-" * len(header))
+    for wname, w in results["workloads"].items():
+        floor = w["impls"]["numpy"]["median"]
+        ours = w["impls"]["funcgrad"]["median"]
+        for iname, entry in w["impls"].items():
+            per = entry.get("per_op")
+            per_text = format_time(per) if per is not None else ""
+            rel = "" if iname == "funcgrad" else f"{ours / entry['median']:.2f}"
+            check = "ok" if entry["agrees"] else f"MISMATCH ({entry['max_rel_error']:.1e})"
+            lines.append(
+                f"{wname:<22}{iname:<12}{format_time(entry['median']):>12}{per_text:>11}"
+                f"{entry['median'] / floor:>10.2f}{rel:>13}  {check}"
+            )
+            wname = ""
+        for iname, why in w["skipped"].items():
+            lines.append(f"{'':<22}{iname:<12}  skipped: {why}")
+    memory = results.get("memory")
+    if memory:
+        lines.append("")
+        mb = 1 / 2**20
+        text = (
+            f"long chain memory ({memory['operations']:,} operations, length {memory['length']}): "
+            f"saved arrays {memory['saved_arrays_bytes'] * mb:.1f} MB, "
+            f"funcgrad peak {memory['funcgrad_peak_bytes'] * mb:.1f} MB ({memory['funcgrad_ratio']:.2f}x)"
+        )
+        if "autograd_peak_bytes" in memory:
+            text += f", autograd peak {memory['autograd_peak_bytes'] * mb:.1f} MB"
+        lines.append(text)
+    lines.append("")
+    lines.append("targets (issue 7; met when measured <= limit):")
+    for what, measured, limit, unit in targets(results):
+        if measured is None:
+            status, shown = "n/a (peer missing)", "-"
+        else:
+            status, shown = ("met" if measured <= limit else "NOT met"), f"{measured:.2f}"
+        lines.append(f"  {what:<44}{shown:>8}  limit {limit:<5} ({unit})  {status}")
+    return "\n".join(lines)
+
+
+def machine_info(peers: Peers) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "funcgrad": fg.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "peers": peers.versions,
+        "missing_peers": peers.missing,
+        "cpu": f"{cpu} ({os.cpu_count()} cpus, 1 thread used)",
+        "platform": platform.platform(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds; the table shows medians (default 7)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a few milliseconds a sample (smoke test)")
+    parser.add_argument("--json", metavar="PATH", help="also write every sample and the machine description here")
+    parser.add_argument(
+        "--peers",
+        default=",".join(PEER_NAMES),
+        help=f"comma-separated peers to compare, or 'none' (default: {','.join(PEER_NAMES)}; missing ones are skipped)",
+    )
+    parser.add_argument("--only", default="", help="comma-separated workload function names (e.g. scalar_chain,mlp)")
+    args = parser.parse_args(argv)
+    wanted = set() if args.peers == "none" else {p.strip() for p in args.peers.split(",") if p.strip()}
+    unknown = wanted - set(PEER_NAMES)
+    if unknown:
+        parser.error(f"unknown peer(s) {sorted(unknown)}; choose from {', '.join(PEER_NAMES)} or 'none'")
+    peers = load_peers(wanted)
+    chosen = [w for w in WORKLOADS if not args.only or w.__name__ in args.only.split(",")]
+    budget = 0.002 if args.quick else 0.05
+    results: dict[str, Any] = {
+        "machine": machine_info(peers),
+        "repeat": args.repeat,
+        "quick": args.quick,
+        "workloads": {},
+    }
+    for build in chosen:
+        workload = build(args.quick, peers)
+        for name in list(workload.impls):
+            if name not in ("numpy", "funcgrad") and name not in wanted:
+                del workload.impls[name]
+        results["workloads"][workload.name] = measure(workload, args.repeat, budget)
+    if long_chain in chosen:
+        results["memory"] = long_chain_memory(args.quick, peers)
+    print(report(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    mismatches = [
+        f"{w}/{i}" for w, entry in results["workloads"].items() for i, e in entry["impls"].items() if not e["agrees"]
+    ]
+    if mismatches:
+        print(f"\nresults disagree with the hand-written NumPy gradient: {', '.join(mismatches)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
