@@ -97,9 +97,9 @@ def broadcast_tangent(t: Any, x: Any, ans: Any) -> Any:
     """Lift ``t`` and broadcast it to the full (batch + output) shape."""
     from funcgrad.numpy import _shape
 
+    nb = ndim(t) - ndim(x)  # batch axes, counted before lifting
     t = lift(t, x, ans)
     tshape = shape(t)
-    nb = len(tshape) - ndim(ans)
     target = tshape[:nb] + shape(ans)
     if tshape == target:
         return t
