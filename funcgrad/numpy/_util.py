@@ -9,6 +9,10 @@ import numpy as np
 from funcgrad._trace import full_lower
 
 
+#: exact types whose ``.shape`` and ``.dtype`` are plain attributes (the fast paths below check these first)
+_PLAIN = frozenset({np.ndarray, np.float64, np.float32, np.complex128, np.complex64})
+
+
 def shape(x: Any) -> tuple[int, ...]:
     return np.shape(full_lower(x))
 
@@ -43,12 +47,12 @@ def normalize_axes(axis: Any, rank: int) -> tuple[int, ...]:
 
 def match_dtype(value: Any, like: Any) -> Any:
     """Give a cotangent the dtype of the primal it belongs to."""
-    from funcgrad.numpy import _ufuncs
-
     target = dtype(like)
     have = dtype(value)
     if have == target or target.kind not in "fc":
         return value
+    from funcgrad.numpy import _ufuncs
+
     if target.kind == "f" and have.kind == "c":
         value = _ufuncs.real(value)
         have = dtype(value)
@@ -59,6 +63,8 @@ def match_dtype(value: Any, like: Any) -> Any:
 
 def unbroadcast(g: Any, x: Any) -> Any:
     """Sum the cotangent ``g`` back to the shape (and dtype) of operand ``x``."""
+    if type(g) in _PLAIN and type(x) in _PLAIN and g.shape == x.shape and g.dtype == x.dtype:
+        return g  # the common case, decided without a function call
     from funcgrad.numpy import _reductions
 
     xshape = shape(x)
@@ -97,9 +103,11 @@ def broadcast_tangent(t: Any, x: Any, ans: Any) -> Any:
     """Lift ``t`` and broadcast it to the full (batch + output) shape."""
     from funcgrad.numpy import _shape
 
-    nb = ndim(t) - ndim(x)  # batch axes, counted before lifting
     t = lift(t, x, ans)
     tshape = shape(t)
+    # batch axes: a lifted batched tangent has more axes than ans; an unbatched
+    # lower-rank one (lift leaves it alone) has fewer, and simply broadcasts
+    nb = max(0, len(tshape) - ndim(ans))
     target = tshape[:nb] + shape(ans)
     if tshape == target:
         return t
