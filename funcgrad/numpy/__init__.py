@@ -42,4 +42,5 @@ from funcgrad.numpy._contract import *  # noqa: F401,F403
 from funcgrad.numpy._indexing import *  # noqa: F401,F403
 from funcgrad.numpy._reductions import *  # noqa: F401,F403
 from funcgrad.numpy._shape import *  # noqa: F401,F403
+from funcgrad.numpy._stats import *  # noqa: F401,F403
 from funcgrad.numpy._ufuncs import *  # noqa: F401,F403

@@ -208,6 +208,18 @@ class ArrayTracer(Tracer):
     def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
         return _fnp().min(self, axis=axis, out=out, keepdims=keepdims)
 
+    def var(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
+        return _fnp().var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
+        return _fnp().std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        return _fnp().cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def cumprod(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        return _fnp().cumprod(self, axis=axis, dtype=dtype, out=out)
+
     def dot(self, other: Any) -> Any:
         return _contract.dot(self, other)
 

@@ -1,11 +1,14 @@
-"""Reductions (sum, prod, max, min) and their rules.
+"""Reductions (sum, prod, max, min, ptp), scans (cumsum, cumprod) and differences (diff, trapezoid).
 
 Primitives take ``axis`` as a sorted tuple of negative axes (see
 ``normalize_axes``), so the forward rules are right for batched tangents.
+Everything that is not a primitive here is a composition of primitives and
+is therefore differentiable to any order in both modes.
 """
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -15,9 +18,25 @@ from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._ufuncs import mask
-from funcgrad.numpy._util import normalize_axes, shape
+from funcgrad.numpy._util import dtype as dtype_of
+from funcgrad.numpy._util import match_dtype, ndim, normalize_axes, shape
 
-__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin"]
+__all__ = [
+    "sum",
+    "mean",
+    "prod",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "ptp",
+    "cumsum",
+    "cumprod",
+    "cumulative_sum",
+    "cumulative_prod",
+    "diff",
+    "trapezoid",
+]
 
 
 def kept_shape(xshape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
@@ -106,6 +125,80 @@ max_p = _extreme(np.max, "max")
 min_p = _extreme(np.min, "min")
 
 
+# --- scans ------------------------------------------------------------------------
+
+
+def along(axis: int, item: Any) -> tuple[Any, ...]:
+    """An index applying ``item`` to the (negative) ``axis`` and keeping every other axis."""
+    return (Ellipsis, item) + (slice(None),) * (-axis - 1)
+
+
+def _take(x: Any, axis: int, item: Any) -> Any:
+    from funcgrad.numpy._indexing import getitem_p
+
+    return getitem_p(x, index=along(axis, item))
+
+
+def _reverse(x: Any, axis: int) -> Any:
+    return _take(x, axis, slice(None, None, -1))
+
+
+def _shift(x: Any, k: int, fill: float, axis: int) -> Any:
+    """``x`` moved ``k`` places up ``axis``; the ``k`` vacated places hold ``fill``."""
+    xshape = shape(x)
+    n = xshape[axis]
+    k = builtins.min(k, n)
+    pad_shape = list(xshape)
+    pad_shape[axis] = k
+    pad = np.full(tuple(pad_shape), fill, dtype_of(x))
+    if k == n:
+        return pad
+    return _shape.concatenate_p(pad, _take(x, axis, slice(0, n - k)), axis=axis)
+
+
+def linear_scan(a: Any, b: Any, axis: int) -> Any:
+    """``s[i] = a[i] * s[i-1] + b[i]`` along ``axis`` (with ``s[-1] = 0``).
+
+    Hillis-Steele: ``log2(n)`` rounds of multiplies, adds and shifts, no
+    division, so it is exact with zeros in ``a``; written with primitives, so
+    it differentiates again.  ``b`` may carry leading batch axes.
+    """
+    n = shape(b)[axis]
+    k = 1
+    while k < n:
+        b = b + a * _shift(b, k, 0.0, axis)
+        if 2 * k < n:
+            a = a * _shift(a, k, 1.0, axis)
+        k *= 2
+    return b
+
+
+def _cumsum(x: Any, axis: int) -> Any:
+    return np.cumsum(x, axis=axis)
+
+
+cumsum_p = primitive(_cumsum, "cumsum")
+defvjp(cumsum_p, lambda g, ans, x, axis: match_dtype(_reverse(cumsum_p(_reverse(g, axis), axis=axis), axis), x))
+defjvp(cumsum_p, lambda t, ans, x, axis: cumsum_p(t, axis=axis), batched=True)
+
+
+def _cumprod(x: Any, axis: int) -> Any:
+    return np.cumprod(x, axis=axis)
+
+
+def _cumprod_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
+    # d ans[i] / d x[j] = ans[j-1] * x[j+1] * ... * x[i]  (j <= i):
+    # the cotangent is ans[j-1] * r[j] with r[j] = g[j] + x[j+1] * r[j+1], a reversed linear scan.
+    backward = linear_scan(_shift(_reverse(x, axis), 1, 0.0, axis), _reverse(g, axis), axis)
+    return match_dtype(_shift(ans, 1, 1.0, axis) * _reverse(backward, axis), x)
+
+
+cumprod_p = primitive(_cumprod, "cumprod")
+defvjp(cumprod_p, _cumprod_vjp)
+# the tangent obeys dans[i] = x[i] * dans[i-1] + ans[i-1] * t[i]
+defjvp(cumprod_p, lambda t, ans, x, axis: linear_scan(x, _shift(ans, 1, 1.0, axis) * t, axis), batched=True)
+
+
 # --- public wrappers ------------------------------------------------------------
 
 
@@ -121,64 +214,348 @@ def _no_out(out: Any) -> None:
     no_out(out)
 
 
+def traced(*values: Any) -> bool:
+    """Whether any of ``values`` is traced (lists holding traced values count)."""
+    from funcgrad.numpy._constructors import _holds_tracer
+
+    return builtins.any(_holds_tracer(v) for v in values)
+
+
+def check_kwargs(name: str, kwargs: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    """Refuse keyword arguments a traced reduction cannot honour (never silently ignore them)."""
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"funcgrad: {name} on traced values does not support the keyword(s) {unknown}; "
+            f"supported: {list(allowed) or 'none'}. Drop them, or apply them to the result "
+            "(use fnp.where to mask values)."
+        )
+
+
+def _masked(a: Any, where: Any, fill: float) -> Any:
+    """``a`` with the entries outside the ``where=`` mask replaced by ``fill``."""
+    if where is None or where is True:
+        return a
+    return _ufuncs.where(np.asarray(full_lower(where), dtype=bool), a, fill)
+
+
+def _cast(a: Any, dtype: Any) -> Any:
+    return a if dtype is None else _ufuncs.astype(a, dtype=np.dtype(dtype))
+
+
 @implements(np.sum)
 def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-    """``numpy.sum``."""
+    """``numpy.sum``; ``initial=`` and ``where=`` are honoured on traced values.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: sum(x * x, axis=0).sum())(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
     _no_out(out)
-    if dtype is not None:
-        a = _ufuncs.astype(a, dtype=np.dtype(dtype))
-    return sum_p(a, axis=normalize_axes(axis, a.ndim), keepdims=bool(keepdims))
+    check_kwargs("sum", kwargs, ("initial", "where"))
+    a = _masked(_cast(a, dtype), kwargs.get("where"), 0.0)
+    total = sum_p(a, axis=normalize_axes(axis, ndim(a)), keepdims=bool(keepdims))
+    if kwargs.get("initial") is not None:
+        total = total + kwargs["initial"]
+    return total
 
 
 @implements(np.mean)
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-    """``numpy.mean``."""
+    """``numpy.mean``; ``where=`` is honoured on traced values.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(mean)(np.array([1.0, 2.0, 3.0, 4.0]))
+    array([0.25, 0.25, 0.25, 0.25])
+    """
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    axes = normalize_axes(axis, a.ndim)
-    count = int(np.prod([a.shape[i] for i in axes])) if axes else 1
-    total = sum(a, axis=axes, dtype=dtype, out=out, keepdims=keepdims)
+    _no_out(out)
+    check_kwargs("mean", kwargs, ("where",))
+    where = kwargs.get("where")
+    if where is not None and where is not True:
+        from funcgrad.numpy._stats import masked_mean
+
+        return masked_mean(_cast(a, dtype), np.asarray(full_lower(where), dtype=bool), axis, keepdims)
+    axes = normalize_axes(axis, ndim(a))
+    count = int(np.prod([shape(a)[i] for i in axes])) if axes else 1
+    total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
     return total / count
 
 
 @implements(np.prod)
 def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-    """``numpy.prod`` (exact derivative even with zeros in the input)."""
+    """``numpy.prod``, with an exact derivative even with zeros in the input.
+
+    The derivative with respect to each element is the product of the
+    others, computed without division.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(prod)(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
     _no_out(out)
-    if dtype is not None:
-        a = _ufuncs.astype(a, dtype=np.dtype(dtype))
-    axes = normalize_axes(axis, a.ndim)
-    if not axes:
-        return a
-    return prod_p(a, axis=axes, keepdims=bool(keepdims))
+    check_kwargs("prod", kwargs, ("initial", "where"))
+    a = _masked(_cast(a, dtype), kwargs.get("where"), 1.0)
+    axes = normalize_axes(axis, ndim(a))
+    result = prod_p(a, axis=axes, keepdims=bool(keepdims)) if axes else a
+    if kwargs.get("initial") is not None:
+        result = result * kwargs["initial"]
+    return result
+
+
+def _extreme_wrapper(
+    name: str, prim: Any, pair: Any, a: Any, axis: Any, out: Any, keepdims: bool, kwargs: dict[str, Any]
+) -> Any:
+    _no_out(out)
+    check_kwargs(name, kwargs, ("initial", "where"))
+    initial = kwargs.get("initial")
+    where = kwargs.get("where")
+    if where is not None and where is not True:
+        if initial is None:
+            raise ValueError(
+                f"funcgrad: {name} with a where= mask needs initial= (as in NumPy: the reduction has no identity)"
+            )
+        a = _masked(a, where, initial)
+    result = prim(a, axis=normalize_axes(axis, ndim(a)), keepdims=bool(keepdims))
+    return result if initial is None else pair(result, initial)
 
 
 @implements(np.max, np.amax)
 def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-    """``numpy.max``; at ties the derivative is shared equally among the maxima."""
+    """``numpy.max``.
+
+    At ties the derivative is shared equally among the maxima (each of
+    ``k`` tied entries gets ``1/k`` of the cotangent), so the gradient of the
+    maximum of a constant vector of length ``n`` is ``1/n`` everywhere.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(max)(np.array([1.0, 3.0, 3.0]))
+    array([0. , 0.5, 0.5])
+    """
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.max(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
-    _no_out(out)
-    return max_p(a, axis=normalize_axes(axis, a.ndim), keepdims=bool(keepdims))
+    return _extreme_wrapper("max", max_p, _ufuncs.maximum, a, axis, out, keepdims, kwargs)
 
 
 @implements(np.min, np.amin)
 def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-    """``numpy.min``; at ties the derivative is shared equally among the minima."""
+    """``numpy.min``.
+
+    At ties the derivative is shared equally among the minima (each of
+    ``k`` tied entries gets ``1/k`` of the cotangent).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(min)(np.array([2.0, 1.0, 1.0, 5.0]))
+    array([0. , 0.5, 0.5, 0. ])
+    """
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.min(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
-    _no_out(out)
-    return min_p(a, axis=normalize_axes(axis, a.ndim), keepdims=bool(keepdims))
+    return _extreme_wrapper("min", min_p, _ufuncs.minimum, a, axis, out, keepdims, kwargs)
 
 
 amax = max
 amin = min
+
+
+@implements(np.ptp)
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """``numpy.ptp``: ``max - min`` (ties share the derivative as in ``max`` and ``min``).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(ptp)(np.array([1.0, 4.0, 2.0]))
+    array([-1.,  1.,  0.])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
+    _no_out(out)
+    return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
+
+
+def _scan(prim: Any, a: Any, axis: Any, dtype: Any) -> Any:
+    a = _cast(a, dtype)
+    if axis is None:
+        a = _shape.ravel(a)
+        axis = 0
+    if ndim(a) == 0:
+        raise np.exceptions.AxisError(axis, 0)
+    return prim(a, axis=normalize_axes(axis, ndim(a))[0])
+
+
+@implements(np.cumsum)
+def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``numpy.cumsum`` (``axis=None`` scans the flattened array).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: cumsum(x)[1])(np.array([1.0, 2.0, 3.0]))
+    array([1., 1., 0.])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.cumsum(a, axis=axis, dtype=dtype, out=out)
+    _no_out(out)
+    return _scan(cumsum_p, a, axis, dtype)
+
+
+@implements(np.cumprod)
+def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``numpy.cumprod``, with an exact derivative even with zeros in the input.
+
+    The rules use a log-depth linear scan with no division (see
+    ``linear_scan``), so zeros give the exact derivative, not ``nan``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: cumprod(x)[2])(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.cumprod(a, axis=axis, dtype=dtype, out=out)
+    _no_out(out)
+    return _scan(cumprod_p, a, axis, dtype)
+
+
+def _cumulative(prim: Any, name: str, identity: float, x: Any, axis: Any, dtype: Any, include_initial: bool) -> Any:
+    if axis is None:
+        if ndim(x) > 1:
+            raise ValueError(f"funcgrad: {name} of an array with more than one dimension needs axis=")
+        axis = 0
+    out = _scan(prim, x, axis, dtype)
+    if include_initial:
+        ax = normalize_axes(axis, ndim(x))[0]
+        pad_shape = list(shape(out))
+        pad_shape[ax] = 1
+        out = _shape.concatenate_p(np.full(tuple(pad_shape), identity, dtype_of(out)), out, axis=ax)
+    return out
+
+
+@implements(np.cumulative_sum)
+def cumulative_sum(
+    x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None, include_initial: bool = False
+) -> Any:
+    """``numpy.cumulative_sum`` (the array-API scan; ``include_initial`` prepends 0).
+
+    >>> import funcgrad as fg
+    >>> fg.jacfwd(lambda x: cumulative_sum(x, include_initial=True))(np.array([1.0, 2.0]))
+    array([[0., 0.],
+           [1., 0.],
+           [1., 1.]])
+    """
+    x = _operand(x)
+    if not isinstance(x, Tracer):
+        return np.cumulative_sum(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
+    _no_out(out)
+    return _cumulative(cumsum_p, "cumulative_sum", 0.0, x, axis, dtype, include_initial)
+
+
+@implements(np.cumulative_prod)
+def cumulative_prod(
+    x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None, include_initial: bool = False
+) -> Any:
+    """``numpy.cumulative_prod`` (the array-API scan; ``include_initial`` prepends 1).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: cumulative_prod(x)[-1])(np.array([2.0, 3.0]))
+    array([3., 2.])
+    """
+    x = _operand(x)
+    if not isinstance(x, Tracer):
+        return np.cumulative_prod(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
+    _no_out(out)
+    return _cumulative(cumprod_p, "cumulative_prod", 1.0, x, axis, dtype, include_initial)
+
+
+class _NoValue:
+    """Marks an argument that was not passed (NumPy's ``prepend``/``append`` accept ``None`` as a value)."""
+
+    def __repr__(self) -> str:
+        return "<no value>"
+
+
+_NOVALUE: Any = _NoValue()
+
+
+def _edge(value: Any, like: Any, axis: int) -> Any:
+    """A ``prepend``/``append`` value as an array that concatenates onto ``like`` along ``axis``."""
+    value = _operand(value)
+    if np.ndim(full_lower(value)) == 0:
+        edge_shape = list(shape(like))
+        edge_shape[axis] = 1
+        return _shape.broadcast_to(value, tuple(edge_shape))
+    return value
+
+
+@implements(np.diff)
+def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NOVALUE, append: Any = _NOVALUE) -> Any:
+    """``numpy.diff``: ``n``-th differences along ``axis``; differentiable in ``a``, ``prepend`` and ``append``.
+
+    >>> import funcgrad as fg
+    >>> fg.jacrev(diff)(np.array([1.0, 4.0, 9.0]))
+    array([[-1.,  1.,  0.],
+           [ 0., -1.,  1.]])
+    """
+    a = _operand(a)
+    if not traced(a, prepend, append):
+        extra = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not _NOVALUE}
+        return np.diff(a, n=n, axis=axis, **extra)
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n!r}")
+    from funcgrad.numpy._constructors import asarray
+
+    a = asarray(a)
+    if np.ndim(full_lower(a)) == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    ax = normalize_axes(axis, np.ndim(full_lower(a)))[0]
+    if n == 0:
+        return a
+    parts = []
+    if prepend is not _NOVALUE:
+        parts.append(_edge(prepend, a, ax))
+    parts.append(a)
+    if append is not _NOVALUE:
+        parts.append(_edge(append, a, ax))
+    if len(parts) > 1:
+        a = _shape.concatenate(parts, axis=ax)
+    for _ in range(n):
+        a = _take(a, ax, slice(1, None)) - _take(a, ax, slice(None, -1))
+    return a
+
+
+@implements(np.trapezoid)
+def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
+    """``numpy.trapezoid``: the trapezoidal rule along ``axis``; differentiable in ``y``, ``x`` and ``dx``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(trapezoid)(np.array([1.0, 2.0, 3.0]))
+    array([0.5, 1. , 0.5])
+    """
+    y = _operand(y)
+    if not traced(y, x, dx):
+        return np.trapezoid(y, x=x, dx=dx, axis=axis)
+    from funcgrad.numpy._constructors import asarray
+
+    y = asarray(y)
+    ax = normalize_axes(axis, np.ndim(full_lower(y)))[0]
+    if x is None:
+        d = dx
+    else:
+        x = asarray(_operand(x))
+        if np.ndim(full_lower(x)) == 1:
+            d = diff(x)
+            d_shape = [1] * np.ndim(full_lower(y))
+            d_shape[ax] = shape(d)[0]
+            d = _shape.reshape(d, tuple(d_shape))
+        else:
+            d = diff(x, axis=ax)
+    heights = (_take(y, ax, slice(1, None)) + _take(y, ax, slice(None, -1))) / 2.0
+    return sum(d * heights, axis=ax)

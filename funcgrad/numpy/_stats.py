@@ -1,0 +1,480 @@
+"""Statistics: var, std, the NaN-ignoring reductions, median, average.
+
+Everything here is a composition of primitives (``sum``, ``where``,
+``getitem``, ...) plus one small primitive, ``std_sqrt``, so each function
+is differentiable to any order in both modes, with batched forward rules.
+
+Conventions (also in the docstrings):
+
+* ``std`` at zero variance (a constant slice) has derivative **zero**, not
+  ``nan``: ``std_sqrt`` takes the derivative of ``sqrt`` at 0 as 0, the
+  minimum-norm subgradient (``fnp.linalg.norm`` does the same at the zero
+  vector).  JAX returns ``nan`` there.  No ``RuntimeWarning`` is emitted.
+* The ``nan*`` functions give NaN entries a zero derivative and never put a
+  NaN into a derivative; a slice with no valid entry (or ``ddof`` at least
+  its count) gives the value NumPy gives (``nan``/``inf``) and a zero
+  derivative, without a warning.
+* ``median`` sends the derivative to the middle element (odd count) or
+  half to each of the two middle elements (even count); among tied values
+  the one a stable sort puts in the middle receives it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _reductions, _shape, _ufuncs
+from funcgrad.numpy._dispatch import implements
+from funcgrad.numpy._reductions import check_kwargs, kept_shape, sum_p, traced
+from funcgrad.numpy._util import dtype, normalize_axes, shape
+
+__all__ = [
+    "var",
+    "std",
+    "nansum",
+    "nanprod",
+    "nanmean",
+    "nanvar",
+    "nanstd",
+    "nanmax",
+    "nanmin",
+    "nancumsum",
+    "nancumprod",
+    "median",
+    "nanmedian",
+    "average",
+]
+
+
+# --- sqrt with a zero derivative at zero --------------------------------------------
+
+
+def _sqrt_slope(ans: Any) -> Any:
+    """``1 / (2 sqrt(v))``, taken as 0 where ``sqrt(v) == 0`` (no division by zero)."""
+    zero = ans == 0
+    return _ufuncs.where(zero, 0.0, 0.5 / _ufuncs.where(zero, 1.0, ans))
+
+
+std_sqrt = primitive(lambda x: np.sqrt(x), "std_sqrt")
+defvjp(std_sqrt, lambda g, ans, x: g * _sqrt_slope(ans))
+defjvp(std_sqrt, lambda t, ans, x: t * _sqrt_slope(ans), batched=True)
+
+
+# --- helpers ---------------------------------------------------------------------
+
+
+def _real_dtype(x: Any) -> np.dtype[Any]:
+    kind = dtype(x)
+    return np.finfo(kind).dtype if kind.kind in "fc" else np.dtype(np.float64)
+
+
+def _asarray(a: Any) -> Any:
+    from funcgrad.numpy._constructors import asarray
+
+    return asarray(a)
+
+
+def _no_out(out: Any) -> None:
+    from funcgrad.numpy._constructors import no_out
+
+    no_out(out)
+
+
+def _where_kw(kwargs: dict[str, Any]) -> Any:
+    where = kwargs.get("where")
+    return None if where is None or where is True else np.asarray(full_lower(where), dtype=bool)
+
+
+def _combine(mask: Any, where: Any, xshape: tuple[int, ...]) -> Any:
+    """The mask of valid entries: ``mask`` and ``where`` (either may be None), at full shape."""
+    if mask is None and where is None:
+        return None
+    if mask is None:
+        return np.broadcast_to(where, xshape)
+    if where is None:
+        return mask
+    return mask & np.broadcast_to(where, xshape)
+
+
+def _fill_bad(out: Any, bad: Any, fill: Any) -> Any:
+    """``out`` with the entries where ``bad`` holds replaced by the plain values ``fill`` (zero derivative)."""
+    if not np.any(bad):
+        return out
+    return _ufuncs.where(bad, fill, out)
+
+
+def masked_mean(a: Any, mask: Any, axis: Any, keepdims: bool, empty: float = np.nan) -> Any:
+    """The mean of the entries of ``a`` where ``mask`` holds (``empty`` for a slice without any)."""
+    a = _asarray(a)
+    mask = np.broadcast_to(mask, shape(a))
+    axes = normalize_axes(axis, len(shape(a)))
+    count = np.sum(mask, axis=axes, keepdims=bool(keepdims)).astype(_real_dtype(a))
+    total = sum_p(_ufuncs.where(mask, a, 0.0), axis=axes, keepdims=bool(keepdims))
+    none = count == 0
+    return _fill_bad(total / np.where(none, 1, count), none, empty)
+
+
+def _variance(a: Any, axis: Any, keepdims: bool, ddof: Any, mask: Any, mean: Any, nan_when_no_dof: bool) -> Any:
+    """``sum(|a - mean|**2) / (count - ddof)`` over the entries where ``mask`` holds (all when None)."""
+    rank = len(shape(a))
+    axes = normalize_axes(axis, rank)
+    if mask is None:
+        count: Any = int(np.prod([shape(a)[i] for i in axes])) if axes else 1
+        if mean is None:
+            mean = sum_p(a, axis=axes, keepdims=True) / count if count else np.full(kept_shape(shape(a), axes), np.nan)
+        d = a - mean
+    else:
+        count = np.sum(mask, axis=axes, keepdims=bool(keepdims)).astype(_real_dtype(a))
+        if mean is None:
+            mean = masked_mean(a, mask, axes, True, empty=0.0)
+        d = _ufuncs.where(mask, a - mean, 0.0)
+    square = _ufuncs.real(d * _ufuncs.conj(d)) if dtype(d).kind == "c" else d * d
+    total = sum_p(square, axis=axes, keepdims=bool(keepdims))
+    dof = count - ddof
+    if np.all(np.asarray(dof) > 0):
+        return total / dof
+    bad = np.broadcast_to(np.asarray(dof) <= 0, shape(total))
+    if nan_when_no_dof:
+        fill: Any = np.nan
+    else:  # NumPy's var divides by max(count - ddof, 0): nan for a zero sum, inf otherwise
+        fill = np.where(full_lower(total) == 0, np.nan, np.inf)
+    return _fill_bad(total / np.where(bad, 1, dof), bad, fill)
+
+
+def _ddof(name: str, ddof: Any, kwargs: dict[str, Any]) -> Any:
+    correction = kwargs.get("correction")
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise ValueError(f"{name}: ddof and correction can't be provided simultaneously.")
+    return correction
+
+
+def _var(name: str, a: Any, axis: Any, dtype: Any, ddof: Any, keepdims: bool, kwargs: dict[str, Any], nan: bool) -> Any:
+    check_kwargs(name, kwargs, ("where", "mean", "correction"))
+    a = _asarray(a)
+    if dtype is not None:
+        a = _ufuncs.astype(a, dtype=np.dtype(dtype))
+    ddof = _ddof(name, ddof, kwargs)
+    mask = None
+    if nan:
+        isnan = np.isnan(full_lower(a))
+        if isnan.any():
+            mask = ~isnan
+            a = _ufuncs.where(isnan, 0.0, a)
+    mask = _combine(mask, _where_kw(kwargs), shape(a))
+    return _variance(a, axis, keepdims, ddof, mask, kwargs.get("mean"), nan_when_no_dof=nan or mask is not None)
+
+
+# --- var / std ------------------------------------------------------------------
+
+
+@implements(np.var)
+def var(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kwargs: Any
+) -> Any:
+    """``numpy.var``: ``sum(abs(a - mean)**2) / (n - ddof)``; real for complex input.
+
+    ``where=``, ``mean=`` (a precomputed mean with ``keepdims=True`` shape) and
+    ``correction=`` (another name for ``ddof``) are honoured on traced values.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(var)(np.array([1.0, 2.0, 3.0]))
+    array([-0.66666667,  0.        ,  0.66666667])
+    """
+    if not traced(a, kwargs.get("mean")):
+        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    return _var("var", a, axis, dtype, ddof, keepdims, kwargs, nan=False)
+
+
+@implements(np.std)
+def std(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kwargs: Any
+) -> Any:
+    """``numpy.std``: ``sqrt(var(a, ...))``.
+
+    At zero variance (a constant slice) the derivative is taken as **zero**
+    (a subgradient at the minimum) rather than JAX's ``nan``; no warning is
+    emitted.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(std)(np.array([1.0, 3.0]))
+    array([-0.5,  0.5])
+    >>> fg.grad(std)(np.array([2.0, 2.0]))
+    array([0., 0.])
+    """
+    if not traced(a, kwargs.get("mean")):
+        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    return std_sqrt(_var("std", a, axis, dtype, ddof, keepdims, kwargs, nan=False))
+
+
+# --- NaN-ignoring reductions -------------------------------------------------------
+
+
+def _without_nan(a: Any, fill: float) -> tuple[Any, Any]:
+    """``a`` with NaN entries replaced by ``fill`` (zero derivative there) and the NaN mask."""
+    a = _asarray(a)
+    isnan = np.isnan(full_lower(a)) if dtype(a).kind in "fc" else np.zeros(shape(a), bool)
+    if not isnan.any():
+        return a, isnan
+    return _ufuncs.where(isnan, fill, a), isnan
+
+
+@implements(np.nansum)
+def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.nansum``: NaN entries count as zero and get a zero derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(nansum)(np.array([1.0, np.nan, 2.0]))
+    array([1., 0., 1.])
+    """
+    if not isinstance(a, Tracer):
+        return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    return _reductions.sum(_without_nan(a, 0.0)[0], axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+
+
+@implements(np.nanprod)
+def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.nanprod``: NaN entries count as one and get a zero derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(nanprod)(np.array([2.0, np.nan, 3.0]))
+    array([3., 0., 2.])
+    """
+    if not isinstance(a, Tracer):
+        return np.nanprod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    return _reductions.prod(_without_nan(a, 1.0)[0], axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+
+
+@implements(np.nanmean)
+def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.nanmean``: the mean of the non-NaN entries; NaN entries get a zero derivative.
+
+    An all-NaN slice gives ``nan`` (as in NumPy, but without a warning) and
+    a zero derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(nanmean)(np.array([1.0, np.nan, 2.0]))
+    array([0.5, 0. , 0.5])
+    """
+    if not isinstance(a, Tracer):
+        return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    check_kwargs("nanmean", kwargs, ("where",))
+    if dtype is not None:
+        a = _ufuncs.astype(a, dtype=np.dtype(dtype))
+    clean, isnan = _without_nan(a, 0.0)
+    valid = _combine(~isnan, _where_kw(kwargs), shape(clean))
+    return masked_mean(clean, valid, axis, keepdims)
+
+
+@implements(np.nanvar)
+def nanvar(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kwargs: Any
+) -> Any:
+    """``numpy.nanvar``: the variance of the non-NaN entries; NaN entries get a zero derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(nanvar)(np.array([1.0, np.nan, 3.0]))
+    array([-1.,  0.,  1.])
+    """
+    if not traced(a, kwargs.get("mean")):
+        return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    return _var("nanvar", a, axis, dtype, ddof, keepdims, kwargs, nan=True)
+
+
+@implements(np.nanstd)
+def nanstd(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kwargs: Any
+) -> Any:
+    """``numpy.nanstd``: ``sqrt(nanvar(a, ...))``, with a zero derivative at zero variance (see ``std``).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(nanstd)(np.array([1.0, np.nan, 3.0]))
+    array([-0.5,  0. ,  0.5])
+    """
+    if not traced(a, kwargs.get("mean")):
+        return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    return std_sqrt(_var("nanstd", a, axis, dtype, ddof, keepdims, kwargs, nan=True))
+
+
+def _nan_extreme(reduce: Any, fill: float, a: Any, axis: Any, keepdims: bool, kwargs: dict[str, Any]) -> Any:
+    clean, isnan = _without_nan(a, fill)
+    result = reduce(clean, axis=axis, keepdims=keepdims, **kwargs)
+    if "initial" in kwargs or not isnan.any():
+        return result
+    axes = normalize_axes(axis, len(shape(clean)))
+    return _fill_bad(result, np.all(isnan, axis=axes, keepdims=bool(keepdims)), np.nan)
+
+
+@implements(np.nanmax)
+def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.nanmax``: the maximum ignoring NaNs (ties share the derivative as in ``max``).
+
+    An all-NaN slice gives ``nan`` with a zero derivative (NumPy also warns).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(nanmax)(np.array([1.0, np.nan, 2.0]))
+    array([0., 0., 1.])
+    """
+    if not isinstance(a, Tracer):
+        return np.nanmax(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    return _nan_extreme(_reductions.max, -np.inf, a, axis, keepdims, kwargs)
+
+
+@implements(np.nanmin)
+def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.nanmin``: the minimum ignoring NaNs (ties share the derivative as in ``min``).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(nanmin)(np.array([1.0, np.nan, 2.0]))
+    array([1., 0., 0.])
+    """
+    if not isinstance(a, Tracer):
+        return np.nanmin(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
+    _no_out(out)
+    return _nan_extreme(_reductions.min, np.inf, a, axis, keepdims, kwargs)
+
+
+@implements(np.nancumsum)
+def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``numpy.nancumsum``: NaN entries count as zero and get a zero derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: nancumsum(x)[-1])(np.array([1.0, np.nan, 2.0]))
+    array([1., 0., 1.])
+    """
+    if not isinstance(a, Tracer):
+        return np.nancumsum(a, axis=axis, dtype=dtype, out=out)
+    return _reductions.cumsum(_without_nan(a, 0.0)[0], axis=axis, dtype=dtype, out=out)
+
+
+@implements(np.nancumprod)
+def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``numpy.nancumprod``: NaN entries count as one and get a zero derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: nancumprod(x)[-1])(np.array([2.0, np.nan, 3.0]))
+    array([3., 0., 2.])
+    """
+    if not isinstance(a, Tracer):
+        return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
+    return _reductions.cumprod(_without_nan(a, 1.0)[0], axis=axis, dtype=dtype, out=out)
+
+
+# --- median ------------------------------------------------------------------------
+
+
+def _median(a: Any, axis: Any, keepdims: bool, skip_nan: bool) -> Any:
+    from funcgrad.numpy._indexing import getitem_p
+
+    a = _asarray(a)
+    xshape = shape(a)
+    axes = normalize_axes(axis, len(xshape))
+    rest = xshape[: len(xshape) - len(axes)] if axes else xshape
+    moved = _shape.moveaxis(a, axes, tuple(range(-len(axes), 0))) if axes else a
+    rest = shape(moved)[: len(xshape) - len(axes)]
+    n = int(np.prod(shape(moved)[len(rest) :]))
+    rows = int(np.prod(rest))
+    table = _shape.reshape_p(moved, newshape=(rows, n))
+    values = full_lower(table)
+    isnan = np.isnan(values) if dtype(a).kind in "fc" else np.zeros((rows, n), bool)
+    order = np.argsort(values, axis=-1, kind="stable")  # NaNs sort last
+    count = n - isnan.sum(axis=-1) if skip_nan else np.full(rows, n)
+    row = np.arange(rows)
+    low = order[row, np.maximum(count - 1, 0) // 2]
+    high = order[row, np.maximum(count, 1) // 2 if n > 1 else 0]
+    middle = (getitem_p(table, index=(row, low)) + getitem_p(table, index=(row, high))) / 2.0
+    bad = count == 0 if skip_nan else isnan.any(axis=-1)
+    middle = _fill_bad(middle, bad, np.nan)
+    out_shape = kept_shape(xshape, axes) if keepdims else rest
+    return _shape.reshape_p(middle, newshape=tuple(out_shape))
+
+
+@implements(np.median)
+def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False) -> Any:
+    """``numpy.median``.
+
+    The derivative goes to the middle element (odd count) or half to each of
+    the two middle elements (even count); among tied values, to the one a
+    stable sort places in the middle.  A slice containing NaN gives ``nan``
+    with a zero derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(median)(np.array([3.0, 1.0, 2.0]))
+    array([0., 0., 1.])
+    >>> fg.grad(median)(np.array([4.0, 1.0, 3.0, 2.0]))
+    array([0. , 0. , 0.5, 0.5])
+    """
+    if not traced(a):
+        return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
+    _no_out(out)
+    return _median(a, axis, keepdims, skip_nan=False)
+
+
+@implements(np.nanmedian)
+def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False) -> Any:
+    """``numpy.nanmedian``: the median of the non-NaN entries (derivative as in ``median``).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(nanmedian)(np.array([3.0, np.nan, 1.0]))
+    array([0.5, 0. , 0.5])
+    """
+    if not traced(a):
+        return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
+    _no_out(out)
+    return _median(a, axis, keepdims, skip_nan=True)
+
+
+# --- average ---------------------------------------------------------------------
+
+
+@implements(np.average)
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: bool = False) -> Any:
+    """``numpy.average``: differentiable with respect to both ``a`` and ``weights``.
+
+    With ``returned=True`` the pair ``(average, sum of weights)`` is returned.
+
+    >>> import funcgrad as fg
+    >>> a, w = np.array([1.0, 3.0]), np.array([1.0, 3.0])
+    >>> fg.grad(lambda a, w: average(a, weights=w), argnums=(0, 1))(a, w)
+    (array([0.25, 0.75]), array([-0.375,  0.125]))
+    """
+    if not traced(a, weights):
+        return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)  # type: ignore[call-overload]
+    a = _asarray(a)
+    xshape = shape(a)
+    if weights is None:
+        avg = _reductions.mean(a, axis=axis, keepdims=keepdims)
+        total: Any = np.asarray(np.size(full_lower(a)) / np.size(full_lower(avg)), dtype=_real_dtype(avg))
+    else:
+        w = _asarray(weights)
+        if shape(w) != xshape:
+            if axis is None:
+                raise TypeError("Axis must be specified when shapes of a and weights differ.")
+            if len(shape(w)) != 1:
+                raise TypeError("1D weights expected when shapes of a and weights differ.")
+            ax = normalize_axes(axis, len(xshape))
+            if len(ax) != 1 or shape(w)[0] != xshape[ax[0]]:
+                raise ValueError("Length of weights not compatible with specified axis.")
+            w_shape = [1] * len(xshape)
+            w_shape[ax[0]] = shape(w)[0]
+            w = _shape.broadcast_to(_shape.reshape(w, tuple(w_shape)), xshape)
+        total = _reductions.sum(w, axis=axis, keepdims=keepdims)
+        if np.any(full_lower(total) == 0.0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = _reductions.sum(a * w, axis=axis, keepdims=keepdims) / total
+    if not returned:
+        return avg
+    if shape(total) != shape(avg):
+        total = _shape.broadcast_to(total, shape(avg))
+    return avg, total
