@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from funcgrad import _errors
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._array import ArrayTracer
@@ -17,6 +19,9 @@ from funcgrad.numpy._array import ArrayTracer
 # A tape node: (primitive, primal args, params, output, ((argnum, parent id), ...)).
 # Input leaves are nodes whose primitive is None.
 Node = tuple[Any, Any, Any, Any, tuple[tuple[int, int], ...]]
+
+#: the params of every node recorded without static parameters (one shared empty dict, never mutated)
+_NO_PARAMS: dict[str, Any] = {}
 
 
 class ReverseTrace(Trace):
@@ -31,21 +36,31 @@ class ReverseTrace(Trace):
         return ArrayTracer(value, self, len(self.tape) - 1)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        # the hot path of reverse mode: one call per recorded operation
         primals = list(args)
         parents = []
+        lower = False  # does some argument stay traced by an outer transform?
         vjps = prim.vjps
         for argnum, arg in enumerate(args):
-            if isinstance(arg, Tracer) and arg._trace is self:
-                primals[argnum] = arg._value
-                if vjps is None or argnum >= len(vjps):
-                    raise _errors.missing_rule(prim.name, argnum, "reverse (vjp)")
-                if vjps[argnum] is not None:
+            if isinstance(arg, Tracer):
+                if arg._trace is not self:
+                    lower = True
+                    continue
+                value = primals[argnum] = arg._value
+                if isinstance(value, Tracer):
+                    lower = True
+                try:
+                    rule = vjps[argnum]  # type: ignore[index]
+                except (TypeError, IndexError):
+                    raise _errors.missing_rule(prim.name, argnum, "reverse (vjp)") from None
+                if rule is not None:
                     parents.append((argnum, arg._payload))
-        ans = prim(*primals, **params)
+        # with nothing traced below us, skip the dispatch and call NumPy directly
+        ans = prim(*primals, **params) if lower else prim.impl(*primals, **params)
         if not parents:
             return ans
         tape = self.tape
-        tape.append((prim, primals, params, ans, tuple(parents)))
+        tape.append((prim, primals, params or _NO_PARAMS, ans, tuple(parents)))
         return ArrayTracer(ans, self, len(tape) - 1)
 
 
@@ -61,32 +76,45 @@ def backward(
     so memory falls while the sweep runs.
     """
     cotangents: list[Any] = [None] * len(tape)
+    # owned[i]: cotangents[i] is an array this sweep allocated (a sum), so it may be added to in place;
+    # never set for a seed, a user's array or anything a rule returned (it may alias)
+    owned = bytearray(len(tape))
+    ndarray = np.ndarray
     start = -1
     for node_id, seed in seeds:
         previous = cotangents[node_id]
         cotangents[node_id] = seed if previous is None else previous + seed
         start = max(start, node_id)
     for node_id in range(start, -1, -1):
-        node = tape[node_id]
-        if node is None:
-            continue
-        prim = node[0]
-        if prim is None:
-            continue
-        if consume:
-            tape[node_id] = None
         cotangent = cotangents[node_id]
-        if cotangent is None:
+        node = tape[node_id]
+        if consume and node is not None and node[0] is not None:
+            tape[node_id] = None  # memory falls as the sweep runs
+        if cotangent is None or node is None:
             continue
+        prim, args, params, ans, parents = node
+        if prim is None:
+            continue  # an input: its cotangent is the result
         cotangents[node_id] = None
-        _, args, params, ans, parents = node
         vjps = prim.vjps
         for argnum, parent in parents:
             contribution = vjps[argnum](cotangent, ans, *args, **params)
             if contribution is None:
                 continue
             previous = cotangents[parent]
-            cotangents[parent] = contribution if previous is None else previous + contribution
+            if previous is None:
+                cotangents[parent] = contribution
+            elif (
+                owned[parent]
+                and type(contribution) is ndarray
+                and contribution.shape == previous.shape
+                and contribution.dtype == previous.dtype
+            ):
+                np.add(previous, contribution, out=previous)
+            else:
+                total = previous + contribution
+                cotangents[parent] = total
+                owned[parent] = type(total) is ndarray
     return [cotangents[i] for i in inputs]
 
 
