@@ -40,7 +40,9 @@ from funcgrad.numpy._array import ArrayTracer  # noqa: F401
 from funcgrad.numpy._constructors import *  # noqa: F401,F403
 from funcgrad.numpy._contract import *  # noqa: F401,F403
 from funcgrad.numpy._indexing import *  # noqa: F401,F403
+from funcgrad.numpy._rearrange import *  # noqa: F401,F403
 from funcgrad.numpy._reductions import *  # noqa: F401,F403
+from funcgrad.numpy._select import *  # noqa: F401,F403
 from funcgrad.numpy._shape import *  # noqa: F401,F403
 from funcgrad.numpy._stats import *  # noqa: F401,F403
 from funcgrad.numpy._ufuncs import *  # noqa: F401,F403

@@ -1,82 +1,183 @@
-"""Indexing (``x[idx]``) and functional updates (``x.at[idx].set(v)``) with their rules."""
+"""Indexing (``x[idx]``), gathers and scatters, and functional updates (``x.at[idx].set(v)``).
+
+Five primitives carry every derivative of this family:
+
+* ``getitem_p(x, index=...)``: NumPy indexing with any index form;
+* ``index_add_p(x, v, index=...)``: ``numpy.add.at`` (repeated positions accumulate);
+* ``index_set_p(x, v, index=...)``: ``x[index] = v`` on a copy, for indices
+  that select every position at most once (``.at[].set`` removes repeats
+  before it gets here);
+* ``gather_p(x, positions=..., shape=...)`` and ``scatter_add_p``: read /
+  accumulate through an integer array of flat positions.  They are each
+  other's transpose and serve every function that only rearranges elements
+  (``take``, ``roll``, ``repeat``, ``diagonal``, ``pad`` edge modes, ``sort``):
+  the wrapper runs the NumPy function on ``arange(x.size)`` to learn where each
+  output element comes from, so it follows NumPy exactly.
+
+Indices are static: they carry no derivative.  A traced integer index is read
+as its value; a traced float index raises ``TypeError``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy._dispatch import implements
-
-__all__ = ["where"]
-
 from funcgrad.numpy._util import batch_ndim, dtype, match_dtype, ndim, shape, unbroadcast
+
+__all__ = ["at"]
+
+
+# --- index normalisation ------------------------------------------------------------
+
+
+def _lower_nested(obj: Any) -> Any:
+    if isinstance(obj, (list, tuple)):
+        return [_lower_nested(o) for o in obj]
+    return full_lower(obj)
+
+
+def _plain_item(item: Any) -> Any:
+    if isinstance(item, Tracer):
+        value = np.asarray(full_lower(item))
+        if value.dtype.kind not in "biu":
+            raise TypeError(
+                f"funcgrad: an index must be integers or booleans, but received a traced value of dtype "
+                f"{value.dtype} and shape {value.shape}. Indices carry no derivative: compute them with "
+                "integer arithmetic, or convert with fg.stop_gradient(i).astype(int) if rounding is intended."
+            )
+        return value
+    if isinstance(item, list):
+        return np.asarray(_lower_nested(item))
+    if isinstance(item, (bool, np.bool_)):
+        return np.asarray(item)
+    return item
 
 
 def plain_index(index: Any) -> Any:
-    """An index with any traced parts replaced by their values (indices carry no derivative)."""
+    """``index`` with traced parts read as plain values and lists/booleans as arrays.
+
+    >>> plain_index(([0, 1], True, slice(None)))
+    (array([0, 1]), array(True), slice(None, None, None))
+    """
     if isinstance(index, tuple):
-        return tuple(full_lower(i) if isinstance(i, Tracer) else i for i in index)
-    return full_lower(index) if isinstance(index, Tracer) else index
+        return tuple(_plain_item(i) for i in index)
+    return _plain_item(index)
+
+
+def _items(index: Any) -> tuple[Any, ...]:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _is_array(item: Any) -> bool:
+    return isinstance(item, np.ndarray)
+
+
+def has_int_array(index: Any) -> bool:
+    """Whether ``index`` holds an integer array (which may repeat positions)."""
+    return any(_is_array(i) and i.dtype.kind in "iu" and i.ndim > 0 for i in _items(index))
 
 
 def _explicit(index: Any, rank: int) -> tuple[Any, ...]:
-    """``index`` as a tuple without ``...``, so it reads the leading ``rank`` axes."""
-    items = index if isinstance(index, tuple) else (index,)
-    used = 0
-    for item in items:
-        if item is None or item is Ellipsis:
-            continue
-        if isinstance(item, np.ndarray) and item.dtype == bool:
-            used += item.ndim
-        else:
-            used += 1
+    """``index`` as a tuple without ``...``, so it reads exactly the leading ``rank`` axes."""
+    items = _items(index)
+    used = sum(i.ndim if _is_array(i) and i.dtype == bool else (0 if i is None or i is Ellipsis else 1) for i in items)
     out: list[Any] = []
+    seen = False
     for item in items:
-        if item is Ellipsis:
+        if item is Ellipsis and not seen:
             out.extend([slice(None)] * (rank - used))
-            used = rank
+            seen = True
         else:
             out.append(item)
+    if not seen:
+        out.extend([slice(None)] * (rank - used))
     return tuple(out)
 
 
-def _has_advanced(index: Any) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, (list, np.ndarray)) and np.asarray(i).dtype != bool for i in items)
+def selected_shape(xshape: tuple[int, ...], index: Any) -> tuple[int, ...]:
+    """The shape of ``x[index]`` for ``x`` of shape ``xshape`` (no data is touched)."""
+    return np.broadcast_to(np.bool_(False), xshape)[index].shape
 
 
-def _index_batched(t: Any, x: Any, index: Any, apply: Any) -> Any:
-    """Apply an index written for ``x`` to tangent ``t`` with leading batch axes:
-    move the batch axes last (indices read the leading axes), index, move back."""
-    from funcgrad.numpy._shape import moveaxis
+def _batch_to_end(t: Any, nb: int) -> Any:
+    from funcgrad.numpy._shape import move_axes
 
-    nb = batch_ndim(t, x)
+    return move_axes(t, tuple(range(nb)), tuple(range(-nb, 0)))
+
+
+def _batch_to_front(t: Any, nb: int) -> Any:
+    from funcgrad.numpy._shape import move_axes
+
+    return move_axes(t, tuple(range(-nb, 0)), tuple(range(nb)))
+
+
+def _batched_index(t: Any, nb: int, rank: int, index: Any, apply: Callable[[Any, Any], Any]) -> Any:
+    """Apply an index written for a rank-``rank`` array to ``t`` with ``nb`` extra leading axes.
+
+    Without array indices the batch axes are skipped with leading ``:``;
+    otherwise (NumPy may move advanced-index axes to the front) the batch axes
+    are moved last, where no index form can disturb them, and back afterwards.
+    """
     if nb == 0:
         return apply(t, index)
-    moved = moveaxis(t, tuple(range(nb)), tuple(range(-nb, 0)))
-    out = apply(moved, _explicit(index, ndim(x)))
-    return moveaxis(out, tuple(range(-nb, 0)), tuple(range(nb)))
+    if not any(_is_array(i) for i in _items(index)):
+        return apply(t, (slice(None),) * nb + _items(index))
+    out = apply(_batch_to_end(t, nb), _explicit(index, rank))
+    return _batch_to_front(out, nb)
+
+
+def _scatter_tangent(t: Any, v: Any, ans: Any, index: Any, prim: Any) -> Any:
+    """Tangent of an update's output w.r.t. its values ``v``: ``prim(zeros, t, index)``, batched."""
+    nb = batch_ndim(t, v)
+    out_shape = shape(ans)
+    zeros_dtype = dtype(ans)
+    if nb == 0:
+        return prim(np.zeros(out_shape, zeros_dtype), t, index=index)
+    tshape = shape(t)
+    batch = tshape[:nb]
+    sel = selected_shape(out_shape, index)
+    pad = len(sel) - ndim(v)
+    if pad > 0:
+        from funcgrad.numpy._shape import reshape_p
+
+        t = reshape_p(t, newshape=batch + (1,) * pad + tshape[nb:])
+    if not any(_is_array(i) for i in _items(index)):
+        return prim(np.zeros(batch + out_shape, zeros_dtype), t, index=(slice(None),) * nb + _items(index))
+    out = prim(np.zeros(out_shape + batch, zeros_dtype), _batch_to_end(t, nb), index=_explicit(index, len(out_shape)))
+    return _batch_to_front(out, nb)
+
+
+# --- getitem ----------------------------------------------------------------------------
 
 
 def _getitem(x: Any, index: Any) -> Any:
     return x[index]
 
 
+def _getitem_vjp(g: Any, ans: Any, x: Any, index: Any) -> Any:
+    return index_add_p(np.zeros(shape(x), dtype(x)), match_dtype(g, x), index=index)
+
+
+def _getitem_jvp(t: Any, ans: Any, x: Any, index: Any) -> Any:
+    return _batched_index(t, batch_ndim(t, x), ndim(x), index, lambda a, i: getitem_p(a, index=i))
+
+
 getitem_p = primitive(_getitem, "getitem")
-defvjp(getitem_p, lambda g, ans, x, index: index_add_p(np.zeros(shape(x), dtype(x)), match_dtype(g, x), index=index))
-defjvp(
-    getitem_p,
-    lambda t, ans, x, index: _index_batched(t, x, index, lambda v, i: getitem_p(v, index=i)),
-    batched=True,
-)
+defvjp(getitem_p, _getitem_vjp)
+defjvp(getitem_p, _getitem_jvp, batched=True)
+
+
+# --- index_add: numpy.add.at -------------------------------------------------------------
 
 
 def _index_add(x: Any, v: Any, index: Any) -> Any:
     out = np.array(x, copy=True)
-    if _has_advanced(index):
+    if has_int_array(index):
         np.add.at(out, index, v)
     else:
         out[index] += v
@@ -92,8 +193,12 @@ defvjp(
 defjvp(
     index_add_p,
     lambda t, ans, x, v, index: t,
-    lambda t, ans, x, v, index: index_add_p(np.zeros(shape(ans), dtype(t)), t, index=index),
+    lambda t, ans, x, v, index: _scatter_tangent(t, v, ans, index, index_add_p),
+    batched=True,
 )
+
+
+# --- index_set: x[index] = v on a copy (each position selected at most once) -------------
 
 
 def _index_set(x: Any, v: Any, index: Any) -> Any:
@@ -102,21 +207,87 @@ def _index_set(x: Any, v: Any, index: Any) -> Any:
     return out
 
 
+def _set_zero(t: Any, ans: Any, x: Any, v: Any, index: Any) -> Any:
+    return _batched_index(t, batch_ndim(t, x), ndim(x), index, lambda a, i: index_set_p(a, 0.0, index=i))
+
+
 index_set_p = primitive(_index_set, "index_set")
 defvjp(
     index_set_p,
-    lambda g, ans, x, v, index: index_set_p(match_dtype(g, x), 0.0, index=index),
+    lambda g, ans, x, v, index: match_dtype(index_set_p(g, 0.0, index=index), x),
     lambda g, ans, x, v, index: unbroadcast(getitem_p(g, index=index), v),
 )
 defjvp(
     index_set_p,
-    lambda t, ans, x, v, index: index_set_p(t, 0.0, index=index),
-    lambda t, ans, x, v, index: index_set_p(np.zeros(shape(ans), dtype(t)), t, index=index),
+    _set_zero,
+    lambda t, ans, x, v, index: _scatter_tangent(t, v, ans, index, index_set_p),
+    batched=True,
 )
 
 
+# --- gather / scatter through flat positions -------------------------------------------
+
+
+def _gather(x: Any, positions: np.ndarray[Any, Any], shape: tuple[int, ...]) -> Any:
+    x = np.asarray(x)
+    lead = x.shape[: x.ndim - len(shape)]
+    return x.reshape(lead + (-1,))[..., positions]
+
+
+def _scatter_add(v: Any, positions: np.ndarray[Any, Any], shape: tuple[int, ...]) -> Any:
+    v = np.asarray(v)
+    lead = v.shape[: v.ndim - positions.ndim]
+    out = np.zeros(lead + (int(np.prod(shape)),), v.dtype)
+    np.add.at(out, (Ellipsis, positions), v)
+    return out.reshape(lead + shape)
+
+
+gather_p = primitive(_gather, "gather")
+scatter_add_p = primitive(_scatter_add, "scatter_add")
+defvjp(gather_p, lambda g, ans, x, positions, shape: match_dtype(scatter_add_p(g, positions=positions, shape=shape), x))
+defjvp(gather_p, lambda t, ans, x, positions, shape: gather_p(t, positions=positions, shape=shape), batched=True)
+defvjp(scatter_add_p, lambda g, ans, v, positions, shape: match_dtype(gather_p(g, positions=positions, shape=shape), v))
+defjvp(scatter_add_p, lambda t, ans, v, positions, shape: scatter_add_p(t, positions=positions, shape=shape), batched=True)
+
+
+def positions(x: Any) -> np.ndarray[Any, Any]:
+    """``arange(x.size)`` in ``x``'s shape: run a rearranging NumPy function on it to learn its gather."""
+    s = shape(x)
+    return np.arange(int(np.prod(s)), dtype=np.intp).reshape(s)
+
+
+def gather(x: Any, where: np.ndarray[Any, Any]) -> Any:
+    """The elements of ``x`` at flat positions ``where`` (an integer array, any shape)."""
+    return gather_p(x, positions=np.asarray(where, dtype=np.intp), shape=shape(x))
+
+
+def rearrange(x: Any, numpy_function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``numpy_function(x, *args, **kwargs)`` for a function that only moves elements around."""
+    return gather(x, numpy_function(positions(x), *args, **kwargs))
+
+
+# --- .at[] ------------------------------------------------------------------------------------
+
+
+def _occurrences(flat: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """For each entry of ``flat``, how many equal entries come before it (0 for the first)."""
+    order = np.argsort(flat, kind="stable")
+    ranked = flat[order]
+    starts = np.r_[True, ranked[1:] != ranked[:-1]] if ranked.size else np.zeros(0, bool)
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(ranked.size), 0)) if ranked.size else ranked
+    rank = np.empty(flat.shape, np.intp)
+    rank[order] = np.arange(ranked.size) - group_start
+    return rank
+
+
 class _IndexUpdate:
-    """``x.at[index]``: the functional update methods."""
+    """``x.at[index]``: functional updates; each returns a new array.
+
+    Repeated integer indices follow ``numpy.ufunc.at``: ``add`` accumulates,
+    ``multiply``/``divide``/``min``/``max`` apply once per occurrence, in
+    order.  ``set`` keeps the *last* value written to a position (what NumPy's
+    fancy assignment does in practice); only that value receives a derivative.
+    """
 
     __slots__ = ("array", "index")
 
@@ -124,37 +295,117 @@ class _IndexUpdate:
         self.array = array
         self.index = plain_index(index)
 
+    def _flat(self) -> tuple[np.ndarray[Any, Any], tuple[int, ...]] | None:
+        """Flat positions selected by the index when some position repeats, else None."""
+        if not has_int_array(self.index):
+            return None
+        pos = positions(self.array)[self.index]
+        flat = pos.ravel()
+        if np.unique(flat).size == flat.size:
+            return None
+        return flat, pos.shape
+
     def get(self) -> Any:
-        """``x[index]``."""
+        """``x[index]``.
+
+        >>> import funcgrad as fg, numpy as np
+        >>> fg.grad(lambda x: x.at[1:].get().sum())(np.ones(3))
+        array([0., 1., 1.])
+        """
         return getitem_p(self.array, index=self.index)
 
     def set(self, values: Any) -> Any:
-        """A copy of ``x`` with ``x[index] = values``."""
-        return index_set_p(self.array, values, index=self.index)
+        """A copy of ``x`` with ``x[index] = values`` (the last of repeated positions wins).
+
+        >>> import funcgrad as fg, numpy as np
+        >>> fg.grad(lambda x: (x.at[[0, 0]].set(x[1:]) ** 2).sum())(np.array([1.0, 2.0, 3.0]))
+        array([ 0.,  4., 12.])
+        """
+        from funcgrad.numpy._shape import broadcast_to, reshape
+
+        repeated = self._flat()
+        if repeated is None:
+            return index_set_p(self.array, values, index=self.index)
+        flat, sel_shape = repeated
+        last = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
+        vals = getitem_p(reshape(broadcast_to(values, sel_shape), (-1,)), index=last)
+        out = index_set_p(reshape(self.array, (-1,)), vals, index=flat[last])
+        return reshape(out, shape(self.array))
 
     def add(self, values: Any) -> Any:
-        """A copy of ``x`` with ``values`` added at ``index`` (repeated indices add up)."""
+        """A copy of ``x`` with ``values`` added at ``index``; repeated positions accumulate (``numpy.add.at``).
+
+        >>> import numpy as np, funcgrad as fg
+        >>> fg.jvp(lambda x: x.at[[0, 0, 2]].add(1.0), (np.zeros(3),), (np.ones(3),))[0]
+        array([2., 0., 1.])
+        """
         return index_add_p(self.array, values, index=self.index)
 
+    def _apply_each(self, op: Callable[[Any, Any], Any], values: Any) -> Any:
+        """``x[index] = op(x[index], values)``, once per occurrence of each position."""
+        from funcgrad.numpy._shape import broadcast_to, reshape
+
+        repeated = self._flat()
+        if repeated is None:
+            return self.set(op(self.get(), values))
+        flat, sel_shape = repeated
+        vals = reshape(broadcast_to(values, sel_shape), (-1,))
+        out = reshape(self.array, (-1,))
+        rank = _occurrences(flat)
+        for r in range(int(rank.max()) + 1):
+            chosen = np.nonzero(rank == r)[0]
+            where = flat[chosen]
+            out = index_set_p(out, op(getitem_p(out, index=where), getitem_p(vals, index=chosen)), index=where)
+        return reshape(out, shape(self.array))
+
     def multiply(self, values: Any) -> Any:
-        """A copy of ``x`` with ``x[index]`` multiplied by ``values``."""
-        return self.set(self.get() * values)
+        """A copy of ``x`` with ``x[index]`` multiplied by ``values`` (``numpy.multiply.at``).
+
+        >>> import numpy as np, funcgrad as fg
+        >>> fg.grad(lambda x: x.at[[1, 1]].multiply(x[0]).sum())(np.array([2.0, 3.0]))
+        array([13.,  4.])
+        """
+        return self._apply_each(lambda a, b: a * b, values)
 
     def divide(self, values: Any) -> Any:
-        """A copy of ``x`` with ``x[index]`` divided by ``values``."""
-        return self.set(self.get() / values)
+        """A copy of ``x`` with ``x[index]`` divided by ``values`` (``numpy.divide.at``).
+
+        >>> import numpy as np, funcgrad as fg
+        >>> fg.grad(lambda x: x.at[0].divide(2.0).sum())(np.ones(2))
+        array([0.5, 1. ])
+        """
+        return self._apply_each(lambda a, b: a / b, values)
 
     def min(self, values: Any) -> Any:
-        """A copy of ``x`` with ``x[index] = minimum(x[index], values)``."""
+        """A copy of ``x`` with ``x[index] = minimum(x[index], values)`` (``numpy.minimum.at``).
+
+        >>> import numpy as np, funcgrad as fg
+        >>> fg.grad(lambda x: x.at[1].min(-x[0]).sum())(np.array([1.0, 0.0]))
+        array([0., 0.])
+        """
         from funcgrad.numpy._ufuncs import minimum
 
-        return self.set(minimum(self.get(), values))
+        return self._apply_each(minimum, values)
 
     def max(self, values: Any) -> Any:
-        """A copy of ``x`` with ``x[index] = maximum(x[index], values)``."""
+        """A copy of ``x`` with ``x[index] = maximum(x[index], values)`` (``numpy.maximum.at``).
+
+        >>> import numpy as np, funcgrad as fg
+        >>> fg.grad(lambda x: x.at[1].max(-x[0]).sum())(np.array([1.0, 0.0]))
+        array([1., 1.])
+        """
         from funcgrad.numpy._ufuncs import maximum
 
-        return self.set(maximum(self.get(), values))
+        return self._apply_each(maximum, values)
+
+    def apply(self, func: Callable[[Any], Any]) -> Any:
+        """A copy of ``x`` with ``x[index] = func(x[index])`` (applied once per occurrence).
+
+        >>> import numpy as np, funcgrad as fg
+        >>> fg.grad(lambda x: x.at[0].apply(lambda a: a * a).sum())(np.array([3.0, 1.0]))
+        array([6., 1.])
+        """
+        return self._apply_each(lambda a, b: func(a), 0.0)
 
 
 class AtIndexer:
@@ -169,11 +420,14 @@ class AtIndexer:
         return _IndexUpdate(self.array, index)
 
 
-@implements(np.where)
-def where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    """``numpy.where``; the one-argument form returns plain indices."""
-    from funcgrad.numpy._ufuncs import where as where_p
+def at(x: Any) -> AtIndexer:
+    """``x.at`` for any array, traced or plain: ``fnp.at(x)[idx].set(v)`` is ``x.at[idx].set(v)``.
 
-    if x is None and y is None:
-        return np.where(full_lower(condition))
-    return where_p(full_lower(condition), x, y)
+    Traced arrays have the ``.at`` property; plain NumPy arrays do not, so
+    code that must run on both (e.g. under ``check_grads``) calls this.
+
+    >>> import numpy as np
+    >>> at(np.zeros(3))[[0, 0, 2]].add(1.0)
+    array([2., 0., 1.])
+    """
+    return AtIndexer(x)

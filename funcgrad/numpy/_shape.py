@@ -1,7 +1,9 @@
-"""Shape primitives (reshape, transpose, broadcast_to, concatenate) and their rules.
+"""Shape primitives (reshape, transpose, broadcast_to, concatenate), their rules,
+and the shape functions built on them (stacking, splitting, ``atleast_*d``, ``meshgrid``).
 
 All are linear, so each forward rule applies the same operation to the
-tangent, shifted past its leading batch axes.
+tangent, shifted past its leading batch axes.  Splits are slices
+(``getitem``), so they differentiate through the indexing rules.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
-from funcgrad._trace import Tracer
+from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import batch_ndim, dtype, lift, normalize_axes, shape, unbroadcast
+from funcgrad.numpy._util import batch_ndim, dtype, lift, ndim, normalize_axes, shape, unbroadcast
 
 __all__ = [
     "reshape",
@@ -27,6 +29,19 @@ __all__ = [
     "broadcast_to",
     "concatenate",
     "stack",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "split",
+    "array_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "meshgrid",
 ]
 
 
@@ -136,6 +151,15 @@ def stack_tangents(parts: list[Any], ans: Any) -> Any:
 # --- public wrappers ------------------------------------------------------------
 
 
+def _dummy(s: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    """A data-free array of shape ``s``: lets NumPy work out (and check) result shapes."""
+    return np.broadcast_to(np.bool_(False), s)
+
+
+def _traced(*values: Any) -> bool:
+    return any(isinstance(v, Tracer) for v in values)
+
+
 def operand(a: Any) -> Any:
     from funcgrad.numpy._constructors import operand as as_operand
 
@@ -158,7 +182,7 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     if order != "C":
         raise NotImplementedError("funcgrad: reshape of traced values supports order='C' only")
     target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
-    resolved = np.empty(a.shape, dtype=bool).reshape(target).shape
+    resolved = np.reshape(_dummy(a.shape), target).shape
     if resolved == a.shape:
         return a
     return reshape_p(a, newshape=resolved)
@@ -205,7 +229,7 @@ def squeeze(a: Any, axis: Any = None) -> Any:
     """``numpy.squeeze``."""
     if not isinstance(a, Tracer):
         return np.squeeze(a, axis)
-    return reshape(a, np.squeeze(np.empty(a.shape, dtype=bool), axis).shape)
+    return reshape(a, np.squeeze(_dummy(a.shape), axis).shape)
 
 
 @implements(np.expand_dims)
@@ -213,7 +237,7 @@ def expand_dims(a: Any, axis: Any) -> Any:
     """``numpy.expand_dims``."""
     if not isinstance(a, Tracer):
         return np.expand_dims(a, axis)
-    return reshape(a, np.expand_dims(np.empty(a.shape, dtype=bool), axis).shape)
+    return reshape(a, np.expand_dims(_dummy(a.shape), axis).shape)
 
 
 @implements(np.broadcast_to)
@@ -254,3 +278,220 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs: Any) 
     if len(shapes) != 1:
         raise ValueError("all input arrays must have the same shape")
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+
+
+# --- atleast_*d, stacking ----------------------------------------------------------------
+
+
+def _atleast(arys: tuple[Any, ...], numpy_function: Any) -> Any:
+    arys = tuple(operand(a) for a in arys)
+    if not _traced(*arys):
+        return numpy_function(*arys)
+    out = [reshape(a, numpy_function(_dummy(shape(a))).shape) if isinstance(a, Tracer) else numpy_function(a) for a in arys]
+    return out[0] if len(out) == 1 else type(numpy_function(0, 0))(out)
+
+
+@implements(np.atleast_1d)
+def atleast_1d(*arys: Any) -> Any:
+    """``numpy.atleast_1d``: scalars become shape ``(1,)``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacfwd(atleast_1d)(2.0)
+    array([1.])
+    """
+    return _atleast(arys, np.atleast_1d)
+
+
+@implements(np.atleast_2d)
+def atleast_2d(*arys: Any) -> Any:
+    """``numpy.atleast_2d``: a vector of length n becomes shape ``(1, n)``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(atleast_2d)(np.ones(2)).shape
+    (1, 2, 2)
+    """
+    return _atleast(arys, np.atleast_2d)
+
+
+@implements(np.atleast_3d)
+def atleast_3d(*arys: Any) -> Any:
+    """``numpy.atleast_3d``: ``(n,)`` becomes ``(1, n, 1)``, ``(m, n)`` becomes ``(m, n, 1)``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(atleast_3d)(np.ones(2)).shape
+    (1, 2, 1, 2)
+    """
+    return _atleast(arys, np.atleast_3d)
+
+
+def _stack_with(tup: Sequence[Any], numpy_function: Any, prepare: Any, axis: Any, kwargs: dict[str, Any]) -> Any:
+    arrays = [operand(a) for a in tup]
+    if not _traced(*arrays):
+        return numpy_function(arrays, **kwargs)
+    if kwargs.get("dtype") is not None or kwargs.get("casting", "same_kind") != "same_kind":
+        raise NotImplementedError(
+            f"funcgrad: {numpy_function.__name__} of traced values does not take dtype= or casting=; "
+            "cast the inputs with .astype(...) first."
+        )
+    arrays = [prepare(a) for a in arrays]
+    return concatenate(arrays, axis=axis(arrays) if callable(axis) else axis)
+
+
+@implements(np.hstack)
+def hstack(tup: Sequence[Any], **kwargs: Any) -> Any:
+    """``numpy.hstack``: concatenate along the second axis (the first for 1-D inputs).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: hstack([x, 2 * x]).sum())(np.ones(2))
+    array([3., 3.])
+    """
+    return _stack_with(tup, np.hstack, atleast_1d, lambda arrays: 0 if ndim(arrays[0]) == 1 else 1, kwargs)
+
+
+@implements(np.vstack)
+def vstack(tup: Sequence[Any], **kwargs: Any) -> Any:
+    """``numpy.vstack``: stack rows (1-D inputs become rows).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacfwd(lambda x: vstack([x, x]))(np.ones(2)).shape
+    (2, 2, 2)
+    """
+    return _stack_with(tup, np.vstack, atleast_2d, 0, kwargs)
+
+
+@implements(np.dstack)
+def dstack(tup: Sequence[Any], **kwargs: Any) -> Any:
+    """``numpy.dstack``: concatenate along the third axis.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(lambda x: dstack([x, x]))(np.ones(2)).shape
+    (1, 2, 2, 2)
+    """
+    return _stack_with(tup, np.dstack, atleast_3d, 2, kwargs)
+
+
+def _as_column(a: Any) -> Any:
+    return reshape(a, (-1, 1)) if ndim(a) < 2 else a
+
+
+@implements(np.column_stack)
+def column_stack(tup: Sequence[Any]) -> Any:
+    """``numpy.column_stack``: 1-D inputs become columns.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(lambda x: column_stack([x, x]))(np.ones(2)).shape
+    (2, 2, 2)
+    """
+    return _stack_with(tup, np.column_stack, _as_column, 1, {})
+
+
+# --- splitting ---------------------------------------------------------------------------
+
+
+def _split(ary: Any, indices_or_sections: Any, axis: int, numpy_function: Any) -> list[Any]:
+    from funcgrad.numpy._indexing import getitem_p
+
+    ary = operand(ary)
+    if not isinstance(ary, Tracer):
+        return list(numpy_function(ary, indices_or_sections, axis))
+    rank = ndim(ary)
+    ax = normalize_axes(axis, rank)[0] + rank
+    # NumPy splits a range of positions the same way: each piece is one contiguous slice
+    chunks = numpy_function(np.arange(shape(ary)[ax]), indices_or_sections)
+    lead = (slice(None),) * ax
+    return [
+        getitem_p(ary, index=lead + (slice(int(c[0]), int(c[-1]) + 1) if len(c) else slice(0, 0),)) for c in chunks
+    ]
+
+
+@implements(np.split)
+def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """``numpy.split``: equal sections (else ``ValueError``) or split points; a list of arrays.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: split(x, 2)[1].sum())(np.ones(4))
+    array([0., 0., 1., 1.])
+    """
+    return _split(ary, indices_or_sections, axis, np.split)
+
+
+@implements(np.array_split)
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """``numpy.array_split``: like ``split``, sections may differ in length by one.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: array_split(x, 2)[0].sum())(np.ones(3))
+    array([1., 1., 0.])
+    """
+    return _split(ary, indices_or_sections, axis, np.array_split)
+
+
+@implements(np.hsplit)
+def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """``numpy.hsplit``: split along the second axis (the first for 1-D input).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> [p.shape for p in hsplit(np.ones((2, 4)), 2)]
+    [(2, 2), (2, 2)]
+    """
+    rank = ndim(ary)
+    if rank == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, 1 if rank > 1 else 0)
+
+
+@implements(np.vsplit)
+def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """``numpy.vsplit``: split along the first axis (input of 2 or more dimensions).
+
+    >>> [p.shape for p in vsplit(np.ones((4, 2)), [1])]
+    [(1, 2), (3, 2)]
+    """
+    if ndim(ary) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, 0)
+
+
+@implements(np.dsplit)
+def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """``numpy.dsplit``: split along the third axis (input of 3 or more dimensions).
+
+    >>> [p.shape for p in dsplit(np.ones((1, 1, 4)), 2)]
+    [(1, 1, 2), (1, 1, 2)]
+    """
+    if ndim(ary) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, 2)
+
+
+# --- meshgrid ----------------------------------------------------------------------------
+
+
+@implements(np.meshgrid)
+def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
+    """``numpy.meshgrid`` (``indexing='xy'`` or ``'ij'``, ``sparse``); differentiable in every input.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: meshgrid(x, np.ones(3))[0].sum())(np.ones(2))
+    array([3., 3.])
+    """
+    xi = tuple(operand(x) for x in xi)
+    if not _traced(*xi):
+        return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    n = len(xi)
+    axes = list(range(n))
+    if indexing == "xy" and n > 1:
+        axes[0], axes[1] = 1, 0
+    sizes = [int(np.size(full_lower(x))) for x in xi]
+    full = [1] * n
+    for ax, m in zip(axes, sizes):
+        full[ax] = m
+    out = []
+    for ax, m, x in zip(axes, sizes, xi):
+        s = [1] * n
+        s[ax] = m
+        y = reshape(x, tuple(s)) if isinstance(x, Tracer) else np.reshape(x, s)
+        out.append(y if sparse else broadcast_to(y, tuple(full)))
+    return type(np.meshgrid(np.zeros(1)))(out)

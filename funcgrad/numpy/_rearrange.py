@@ -1,0 +1,197 @@
+"""Functions that move elements around: repeat, tile, flip, rot90, roll, pad.
+
+Each one runs the NumPy function itself on ``arange(x.size)`` (so argument
+handling and edge cases are NumPy's) and gathers the traced values from the
+resulting positions (``gather_p``, whose transpose ``scatter_add_p``
+accumulates repeated positions).  ``flip`` is a negative-step slice;
+``pad`` in constant mode writes the input into a block of constants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from funcgrad._trace import Tracer
+from funcgrad.numpy._dispatch import implements
+from funcgrad.numpy._indexing import getitem_p, index_set_p, plain_index, positions, rearrange
+from funcgrad.numpy._util import dtype, ndim, normalize_axes, shape
+
+__all__ = ["repeat", "tile", "flip", "fliplr", "flipud", "rot90", "roll", "pad"]
+
+
+def _operand(a: Any) -> Any:
+    from funcgrad.numpy._constructors import operand
+
+    return operand(a)
+
+
+@implements(np.repeat)
+def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
+    """``numpy.repeat`` (int or per-element ``repeats``; ``axis=None`` flattens first).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: repeat(x, [1, 3]).sum())(np.ones(2))
+    array([1., 3.])
+    """
+    a = _operand(a)
+    repeats = plain_index(repeats)
+    if not isinstance(a, Tracer):
+        return np.repeat(a, repeats, axis)
+    return rearrange(a, np.repeat, repeats, axis)
+
+
+@implements(np.tile)
+def tile(A: Any, reps: Any) -> Any:
+    """``numpy.tile``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: tile(x, (2, 2)).sum())(np.ones(2))
+    array([4., 4.])
+    """
+    A = _operand(A)
+    reps = plain_index(reps)
+    if not isinstance(A, Tracer):
+        return np.tile(A, reps)
+    return rearrange(A, np.tile, reps)
+
+
+@implements(np.flip)
+def flip(m: Any, axis: Any = None) -> Any:
+    """``numpy.flip``: reverse the order of elements along ``axis`` (all axes by default).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jvp(flip, (np.arange(3.0),), (np.array([1.0, 0.0, 0.0]),))[1]
+    array([0., 0., 1.])
+    """
+    m = _operand(m)
+    if not isinstance(m, Tracer):
+        return np.flip(m, axis)
+    rank = ndim(m)
+    axes = normalize_axes(axis, rank)
+    index = tuple(slice(None, None, -1) if a - rank in axes else slice(None) for a in range(rank))
+    return getitem_p(m, index=index) if axes else m
+
+
+@implements(np.fliplr)
+def fliplr(m: Any) -> Any:
+    """``numpy.fliplr``: reverse the second axis (input of 2 or more dimensions).
+
+    >>> fliplr(np.eye(2))
+    array([[0., 1.],
+           [1., 0.]])
+    """
+    if ndim(m) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+@implements(np.flipud)
+def flipud(m: Any) -> Any:
+    """``numpy.flipud``: reverse the first axis (input of 1 or more dimensions).
+
+    >>> flipud(np.arange(3))
+    array([2, 1, 0])
+    """
+    if ndim(m) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
+@implements(np.rot90)
+def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
+    """``numpy.rot90``: rotate by 90 degrees ``k`` times in the plane of ``axes``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacfwd(lambda x: rot90(x))(np.ones((2, 3))).shape
+    (3, 2, 2, 3)
+    """
+    m = _operand(m)
+    if not isinstance(m, Tracer):
+        return np.rot90(m, k, axes)
+    return rearrange(m, np.rot90, int(k), tuple(axes))
+
+
+@implements(np.roll)
+def roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    """``numpy.roll``: elements shifted off one end come back at the other.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jvp(lambda x: roll(x, 1), (np.arange(3.0),), (np.array([1.0, 0.0, 0.0]),))[1]
+    array([0., 1., 0.])
+    """
+    a = _operand(a)
+    shift = plain_index(shift)
+    if not isinstance(a, Tracer):
+        return np.roll(a, shift, axis)
+    return rearrange(a, np.roll, shift, axis)
+
+
+#: pad modes that only copy input elements, so a gather computes them exactly
+_GATHER_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+@implements(np.pad)
+def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Any:
+    """``numpy.pad`` in modes ``constant`` (differentiable in ``constant_values`` too),
+    ``edge``, ``reflect``, ``symmetric`` and ``wrap``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: pad(x, 1, mode="edge").sum())(np.ones(2))
+    array([2., 2.])
+    >>> fg.grad(lambda c: pad(np.ones(2), 1, constant_values=c).sum())(0.5)
+    array(2.)
+    """
+    array = _operand(array)
+    constant = _operand(kwargs.get("constant_values", 0))
+    if not isinstance(array, Tracer) and not isinstance(constant, Tracer):
+        return np.pad(array, pad_width, mode, **kwargs)
+    if mode in _GATHER_MODES and not isinstance(constant, Tracer):
+        if kwargs.get("reflect_type", "even") != "even":
+            raise NotImplementedError(
+                f"funcgrad: pad(mode={mode!r}, reflect_type={kwargs['reflect_type']!r}) on traced values is not "
+                "supported (it computes new values); use reflect_type='even' (the default)."
+            )
+        return rearrange(array, np.pad, pad_width, mode=mode, **kwargs)
+    if mode != "constant" or set(kwargs) - {"constant_values"}:
+        raise NotImplementedError(
+            f"funcgrad: pad(mode={mode!r}) with keywords {sorted(kwargs)} has no derivative rule for traced values. "
+            f"Supported: mode='constant' (with constant_values) and {', '.join(map(repr, _GATHER_MODES))}; "
+            "build other modes from slices and fnp.concatenate."
+        )
+    return _pad_constant(array, pad_width, constant)
+
+
+def _pad_constant(array: Any, pad_width: Any, constant: Any) -> Any:
+    from funcgrad.numpy._reductions import sum as fsum
+    from funcgrad.numpy._shape import broadcast_to, reshape
+    from funcgrad.numpy._ufuncs import astype
+
+    xshape = shape(array)
+    kind = dtype(array)
+    rank = len(xshape)
+    # NumPy checks pad_width and tells where the input lands: -1 marks padding
+    placed = np.pad(positions(array), pad_width, mode="constant", constant_values=-1)
+    out_shape = placed.shape
+    if not isinstance(constant, Tracer):
+        block: Any = np.pad(np.zeros(xshape, kind), pad_width, mode="constant", constant_values=constant)
+    elif ndim(constant) == 0:
+        block = broadcast_to(constant, out_shape)
+    else:
+        # the padding is linear in the (rank, 2) table of constants: one 0/1 mask per entry
+        table = broadcast_to(constant, (rank, 2))
+        masks = np.stack(
+            [
+                np.pad(np.zeros(xshape, kind), pad_width, mode="constant", constant_values=e.reshape(rank, 2))
+                for e in np.eye(2 * rank, dtype=kind)
+            ]
+        )
+        block = fsum(reshape(table, (2 * rank,) + (1,) * len(out_shape)) * masks, axis=0)
+    if isinstance(block, Tracer) and dtype(block) != kind:
+        block = astype(block, dtype=kind)
+    if int(np.prod(xshape)) == 0:
+        return block
+    inside = np.nonzero(placed >= 0)
+    index = tuple(slice(int(ix.min()), int(ix.max()) + 1) for ix in inside)
+    return index_set_p(block, array, index=index)

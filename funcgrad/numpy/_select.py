@@ -1,0 +1,277 @@
+"""Selecting elements: diag, diagonal, trace, triu/tril, take, take_along_axis,
+sort, where, select, interp.
+
+Gathers go through ``gather_p`` (see ``_indexing``): NumPy computes which
+positions to read by running the same function on ``arange(x.size)``.
+Masks (``triu``, ``where``, ``select``) go through the ``where`` primitive.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _ufuncs
+from funcgrad.numpy._dispatch import implements
+from funcgrad.numpy._indexing import gather, plain_index, positions, rearrange, scatter_add_p
+from funcgrad.numpy._util import dtype, ndim, shape
+
+__all__ = [
+    "diag",
+    "diagonal",
+    "trace",
+    "triu",
+    "tril",
+    "take",
+    "take_along_axis",
+    "sort",
+    "where",
+    "select",
+    "interp",
+]
+
+
+def _operand(a: Any) -> Any:
+    from funcgrad.numpy._constructors import operand
+
+    return operand(a)
+
+
+def _traced(*values: Any) -> bool:
+    return builtins.any(isinstance(v, Tracer) for v in values)
+
+
+@implements(np.diagonal)
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """``numpy.diagonal``: the diagonal (``offset`` above or below) of the ``axis1``/``axis2`` planes, as the last axis.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: diagonal(x, 1).sum())(np.ones((2, 3)))
+    array([[0., 1., 0.],
+           [0., 0., 1.]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.diagonal(a, offset, axis1, axis2)
+    return rearrange(a, np.diagonal, offset, axis1, axis2)
+
+
+@implements(np.diag)
+def diag(v: Any, k: int = 0) -> Any:
+    """``numpy.diag``: a 1-D input becomes a square matrix with it on diagonal ``k``;
+    from a 2-D input the ``k``-th diagonal is extracted.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: diag(x, 1).sum())(np.ones(2))
+    array([1., 1.])
+    """
+    v = _operand(v)
+    if not isinstance(v, Tracer):
+        return np.diag(v, k)
+    rank = ndim(v)
+    if rank == 2:
+        return diagonal(v, k)
+    if rank != 1:
+        raise ValueError("Input must be 1- or 2-d.")
+    n = shape(v)[0] + builtins.abs(int(k))
+    where = np.diag(positions(np.broadcast_to(np.bool_(False), (n, n))), k)
+    return scatter_add_p(v, positions=where, shape=(n, n))
+
+
+@implements(np.trace)
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None) -> Any:
+    """``numpy.trace``: the sum along a diagonal.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(trace)(np.ones((2, 2)))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    from funcgrad.numpy._reductions import sum as fsum
+
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.trace(a, offset, axis1, axis2, dtype, out)
+    return fsum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype, out=out)
+
+
+def _triangle(m: Any, k: int, numpy_function: Any) -> Any:
+    m = _operand(m)
+    if not isinstance(m, Tracer):
+        return numpy_function(m, k)
+    keep = numpy_function(np.ones(shape(m)[-2:] if ndim(m) >= 2 else shape(m), dtype=bool), k)
+    return _ufuncs.where(keep, m, np.zeros((), dtype(m)))
+
+
+@implements(np.triu)
+def triu(m: Any, k: int = 0) -> Any:
+    """``numpy.triu``: zero below diagonal ``k`` (of the last two axes).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: triu(x).sum())(np.ones((2, 2)))
+    array([[1., 1.],
+           [0., 1.]])
+    """
+    return _triangle(m, k, np.triu)
+
+
+@implements(np.tril)
+def tril(m: Any, k: int = 0) -> Any:
+    """``numpy.tril``: zero above diagonal ``k`` (of the last two axes).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: tril(x, -1).sum())(np.ones((2, 2)))
+    array([[0., 0.],
+           [1., 0.]])
+    """
+    return _triangle(m, k, np.tril)
+
+
+@implements(np.take)
+def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise") -> Any:
+    """``numpy.take`` (repeated indices accumulate in the gradient; ``mode`` as in NumPy).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: take(x, [0, 0, 2]).sum())(np.ones(3))
+    array([2., 0., 1.])
+    """
+    a = _operand(a)
+    indices = plain_index(indices)
+    if not isinstance(a, Tracer):
+        return np.take(a, indices, axis, out, mode)
+    from funcgrad.numpy._constructors import no_out
+
+    no_out(out)
+    return rearrange(a, np.take, indices, axis, mode=mode)
+
+
+@implements(np.take_along_axis)
+def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
+    """``numpy.take_along_axis``: pick along ``axis`` with an index array of matching rank.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: take_along_axis(x, np.array([[1], [1]]), 1).sum())(np.ones((2, 2)))
+    array([[0., 1.],
+           [0., 1.]])
+    """
+    arr = _operand(arr)
+    indices = plain_index(indices)
+    if not isinstance(arr, Tracer):
+        return np.take_along_axis(arr, indices, axis)
+    return rearrange(arr, np.take_along_axis, indices, axis)
+
+
+@implements(np.sort)
+def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
+    """``numpy.sort``; the derivative follows the sorting permutation (ties keep NumPy's order).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(sort)(np.array([3.0, 1.0]))
+    array([[0., 1.],
+           [1., 0.]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.sort(a, axis, kind, order, **kwargs)
+    value = full_lower(a)
+    pos = positions(a)
+    if axis is None:
+        value, pos, axis = value.ravel(), pos.ravel(), -1
+    perm = np.argsort(value, axis, kind, order, **kwargs)
+    return gather(a, np.take_along_axis(pos, perm, axis))
+
+
+@implements(np.where)
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """``numpy.where``: ``where(c, x, y)`` is differentiable in ``x`` and ``y``;
+    ``where(c)`` is ``nonzero(c)`` (plain indices).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: where(x > 0, x, 2 * x).sum())(np.array([-1.0, 1.0]))
+    array([2., 1.])
+    """
+    if x is None and y is None:
+        return np.nonzero(full_lower(condition))
+    if x is None or y is None:
+        raise ValueError("either both or neither of x and y should be given")
+    return _ufuncs.where(np.asarray(full_lower(condition)), _operand(x), _operand(y))
+
+
+@implements(np.select)
+def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Any:
+    """``numpy.select``: the first true condition picks the choice; differentiable in choices and ``default``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: select([x < 0, x < 1], [-x, 3 * x], 0.0).sum())(np.array([-1.0, 0.5, 2.0]))
+    array([-1.,  3.,  0.])
+    """
+    choicelist = [_operand(c) for c in choicelist]
+    default = _operand(default)
+    if not _traced(default, *choicelist):
+        return np.select([full_lower(c) for c in condlist], choicelist, default)
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(choicelist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    conds = [np.asarray(full_lower(c)) for c in condlist]
+    for i, c in enumerate(conds):
+        if c.dtype != bool:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    out = default
+    for c, choice in zip(reversed(conds), reversed(choicelist)):
+        out = _ufuncs.where(c, choice, out)
+    kind = np.result_type(*[full_lower(c) for c in choicelist], full_lower(default))
+    full = np.broadcast_shapes(*[np.shape(c) for c in conds], *[shape(c) for c in choicelist], shape(default))
+    from funcgrad.numpy._shape import broadcast_to
+
+    out = broadcast_to(out, full)
+    return _ufuncs.astype(out, dtype=kind) if dtype(out) != kind else out
+
+
+@implements(np.interp)
+def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None) -> Any:
+    """``numpy.interp``: piecewise-linear interpolation, differentiable in ``fp``, ``x``,
+    ``xp``, ``left`` and ``right``.
+
+    The derivative in ``x`` is the slope of the segment ``x`` falls in; at a
+    breakpoint ``xp[i]`` it is the slope of the segment to its right (of the
+    last segment at ``xp[-1]``), and zero outside ``[xp[0], xp[-1]]``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(interp)(0.5, np.array([0.0, 1.0]), np.array([0.0, 4.0]))
+    array(4.)
+    """
+    x, xp, fp = _operand(x), _operand(xp), _operand(fp)
+    left, right = _operand(left), _operand(right)
+    if not _traced(x, xp, fp, left, right, period):
+        return np.interp(x, xp, fp, left, right, period)
+    if period is not None:
+        raise NotImplementedError(
+            "funcgrad: interp(..., period=...) on traced values is not supported; "
+            "wrap x into one period yourself (x - period * floor(x / period)) and extend xp, fp."
+        )
+    from funcgrad.numpy._shape import broadcast_to
+
+    xv, xpv, fpv = (np.asarray(full_lower(v)) for v in (x, xp, fp))
+    if xpv.ndim != 1 or fpv.shape != xpv.shape:
+        raise ValueError(f"fp and xp are not of the same length (or not 1-D): {fpv.shape} and {xpv.shape}")
+    if xpv.size == 0:
+        raise ValueError("array of sample points is empty")
+    kind = np.complex128 if np.iscomplexobj(fpv) or np.iscomplexobj(full_lower(left)) else np.float64
+    kind = np.complex128 if kind == np.complex128 or np.iscomplexobj(full_lower(right)) else np.float64
+    n = xpv.size
+    i = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, builtins.max(n - 2, 0))
+    j = np.minimum(i + 1, n - 1)
+    x0, x1, f0, f1 = take(xp, i), take(xp, j), take(fp, i), take(fp, j)
+    step = x1 - x0
+    safe = _ufuncs.where(np.asarray(full_lower(step)) == 0, 1.0, step)
+    inside = f0 + (x - x0) * ((f1 - f0) / safe)
+    below = take(fp, 0) if left is None else left
+    above = take(fp, -1) if right is None else right
+    out = _ufuncs.where(xv < xpv[0], below, _ufuncs.where(xv > xpv[-1], above, inside))
+    out = broadcast_to(out, xv.shape)
+    return _ufuncs.astype(out, dtype=np.dtype(kind)) if dtype(out) != kind else out
