@@ -1,0 +1,112 @@
+"""docs/coverage.md is generated from the rule registry and must be current."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad._rules import REGISTRY
+from funcgrad.numpy import _dispatch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_generator() -> ModuleType:
+    key = "funcgrad_scripts_gen_coverage"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, ROOT / "scripts" / "gen_coverage.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> str:
+    return load_generator().render()
+
+
+def test_coverage_page_is_current(rendered: str) -> None:
+    committed = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
+    assert committed == rendered, "docs/coverage.md is stale: run python scripts/gen_coverage.py and commit it"
+
+
+def test_every_primitive_and_dispatch_entry_is_listed(rendered: str) -> None:
+    for name in REGISTRY:
+        assert f"| `{name}` |" in rendered
+    for ufunc in _dispatch.UFUNCS:
+        assert f"| `np.{ufunc.__name__}` |" in rendered
+    assert f"## NumPy functions on traced values ({len(_dispatch.FUNCTIONS)})" in rendered
+
+
+def test_rule_columns_are_read_from_the_registry() -> None:
+    gen = load_generator()
+    assert gen._rule_summary(None, None) == "✗ none"
+    assert gen._rule_summary((None, None), True) == "0 (zero)"
+    assert gen._rule_summary((None, len), False) == "✓ args 1"
+    assert gen._rule_summary((len, len), True) == "✓, batched"
+    sin = REGISTRY["sin"]
+    row = next(line for line in gen.render().splitlines() if line.startswith("| `sin` |"))
+    assert ("batched" in row) == sin.batch_jvp
+
+
+def test_complex_column_is_measured() -> None:
+    gen = load_generator()
+    assert gen._probe_complex(np.sin, REGISTRY["sin"]) == "✓ checked"
+    assert gen._probe_complex(np.floor, REGISTRY["floor"]) == "real only (NumPy)"
+
+    # a primitive whose rule is wrong for complex inputs (a conjugated derivative) is caught
+    from funcgrad._rules import defjvp, defvjp, primitive
+
+    bad = primitive(np.exp, "bad_exp_for_test")
+    try:
+        defvjp(bad, lambda g, ans, x: g * fnp.conj(ans))
+        defjvp(bad, lambda t, ans, x: t * fnp.conj(ans), batched=True)
+
+        class FakeUfunc:
+            types = ["D->D"]
+            nin = 1
+
+            def __call__(self, x: object) -> object:
+                return bad(x)
+
+        assert gen._probe_complex(FakeUfunc(), bad).startswith("✗")  # type: ignore[arg-type]
+    finally:
+        del REGISTRY["bad_exp_for_test"]
+
+
+def test_nondifferentiable_ufuncs_are_marked() -> None:
+    gen = load_generator()
+    spaces = gen._public_namespaces()
+    assert gen._ufunc_handler(REGISTRY["sin"], spaces) == "primitive `sin`"
+    assert "no derivative" in gen._ufunc_handler(len, spaces)
+
+
+def test_check_mode_detects_a_stale_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gen = load_generator()
+    stale = tmp_path / "coverage.md"
+    stale.write_text("# Coverage\n\nold\n")
+    monkeypatch.setattr(gen, "OUTPUT", stale)
+    monkeypatch.setattr(gen, "ROOT", tmp_path)
+    assert gen.main(["--check"]) == 1
+    assert gen.main([]) == 0
+    assert gen.main(["--check"]) == 0
+
+
+def test_documented_tie_conventions_hold() -> None:
+    """The notes column states how ties are broken; keep it true."""
+    x = np.array([1.0, 3.0, 3.0])
+    np.testing.assert_allclose(fg.grad(fnp.max)(x), [0.0, 0.5, 0.5])
+    np.testing.assert_allclose(fg.grad(fnp.min)(-x), [0.0, 0.5, 0.5])
+    np.testing.assert_allclose(fg.grad(fnp.maximum, (0, 1))(2.0, 2.0), (0.5, 0.5))
+    np.testing.assert_allclose(fg.grad(fnp.minimum, (0, 1))(2.0, 2.0), (0.5, 0.5))
+    assert fg.grad(fnp.abs)(0.0) == 0.0
+    np.testing.assert_allclose(fg.grad(fnp.linalg.norm)(np.zeros(3)), 0.0)
