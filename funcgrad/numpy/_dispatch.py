@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from funcgrad import _errors
-from funcgrad.numpy._ufuncs import UFUNCS
+from funcgrad._trace import Primitive, Tracer
 
-#: NumPy function -> funcgrad implementation, for ``__array_function__``
+#: NumPy ufunc -> funcgrad primitive (or plain-valued function), for ``__array_ufunc__``
+UFUNCS: dict[Any, Callable[..., Any]] = {}
+
+#: NumPy function, or ``(ufunc, method)``, -> funcgrad implementation, for ``__array_function__``
 FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,15 +33,31 @@ def implements(*numpy_functions: Any) -> Callable[[F], F]:
     return register
 
 
+def _holds_tracer(value: Any) -> bool:
+    if isinstance(value, Tracer):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_tracer(v) for v in value)
+    return False
+
+
 def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    prim = UFUNCS.get(ufunc)
+    """Handle ``ufunc.method(*inputs, **kwargs)`` with a traced input (``__array_ufunc__``)."""
+    if _holds_tracer(kwargs.get("out")):
+        raise _errors.inplace_assignment()
+    if method == "at":
+        raise _errors.inplace_assignment()
     if method != "__call__":
         handler = FUNCTIONS.get((ufunc, method))
         if handler is None:
-            raise _errors.unsupported_numpy(f"{ufunc.__name__}.{method}")
+            raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}.{method}")
         return handler(*inputs, **kwargs)
+    prim = UFUNCS.get(ufunc)
     if prim is None:
-        raise _errors.unsupported_numpy(ufunc.__name__)
+        raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}")
+    if not isinstance(prim, Primitive):
+        # a function with no derivative: it reads the values and takes NumPy's keywords
+        return prim(*inputs, **kwargs)
     if kwargs.get("out") is not None:
         raise _errors.inplace_assignment()
     extra = {k: v for k, v in kwargs.items() if k != "out"}
@@ -48,7 +67,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
 
             return astype(prim(*inputs), dtype=extra["dtype"])
         raise TypeError(
-            f"funcgrad: {ufunc.__name__} on traced values does not support the keyword(s) "
+            f"funcgrad: numpy.{ufunc.__name__} on traced values does not support the keyword(s) "
             f"{sorted(extra)}; call it without them (use fnp.where for masking)."
         )
     return prim(*inputs)

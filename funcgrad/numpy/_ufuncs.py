@@ -2,53 +2,131 @@
 
 A unary entry gives the derivative ``d(ans, x)``; the reverse rule is
 ``g * d`` and the forward rule ``t * d`` (no conjugation: JAX's convention,
-see docs/complex.md).  A binary entry gives ``dx(ans, x, y)`` and
-``dy(ans, x, y)``; broadcasting is undone by ``unbroadcast``.
+see docs/design.md).  A binary entry gives ``dx(ans, x, y)`` and
+``dy(ans, x, y)`` (``None`` for a zero part); broadcasting is undone by
+``unbroadcast``.  Derivatives are written with these same primitives, so
+they differentiate again at any order.
+
+Behaviour at kinks and edges (chosen as JAX does, and tested exactly):
+
+* ``maximum``/``minimum``/``fmax``/``fmin`` and ``clip`` split the derivative
+  0.5/0.5 between tied arguments (``clip`` at a bound shares it with the bound);
+* ``abs``/``fabs`` have derivative 0 at 0; ``sign``, ``floor``, ``ceil``,
+  ``round``, ``rint``, ``trunc``, ``fix``, ``heaviside`` have derivative 0;
+* ``power(x, y)``: the derivative in ``y`` is 0 where ``x == 0`` and NaN
+  where a real ``x < 0`` (no real derivative exists there), without warnings;
+* ``logaddexp(-inf, -inf)`` gives 0.5/0.5; ``hypot`` and ``arctan2`` give 0
+  at the origin; ``sinc`` is smooth at 0 (``sinc''(0) = -pi**2/3``).
+
+>>> import funcgrad as fg
+>>> import funcgrad.numpy as fnp
+>>> float(fg.grad(fnp.sin)(0.0))
+1.0
+>>> bool(fnp.isclose(fg.grad(fg.grad(fnp.sinc))(0.0), -fnp.pi**2 / 3, rtol=1e-15))
+True
+>>> [float(g) for g in fg.grad(fnp.maximum, argnums=(0, 1))(1.0, 1.0)]
+[0.5, 0.5]
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from funcgrad._rules import def_nondiff, defjvp, defvjp, primitive
-from funcgrad._trace import Primitive, full_lower
+from funcgrad._trace import Primitive, Tracer, full_lower
+from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
 
 __all__ = [
+    # arithmetic
     "add",
     "subtract",
     "multiply",
     "divide",
     "true_divide",
     "power",
+    "pow",
+    "float_power",
     "negative",
     "positive",
-    "maximum",
-    "minimum",
+    "reciprocal",
+    "square",
+    "sqrt",
+    "cbrt",
+    "remainder",
+    "mod",
+    "fmod",
+    "copysign",
+    "ldexp",
+    # exponentials and logarithms
     "exp",
+    "exp2",
+    "expm1",
     "log",
+    "log2",
+    "log10",
+    "log1p",
+    "logaddexp",
+    "logaddexp2",
+    # trigonometric and hyperbolic
     "sin",
     "cos",
     "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "asin",
+    "acos",
+    "atan",
+    "arctan2",
+    "atan2",
+    "hypot",
+    "sinh",
+    "cosh",
     "tanh",
-    "sqrt",
-    "square",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "deg2rad",
+    "rad2deg",
+    "radians",
+    "degrees",
+    "sinc",
+    # kinks, selection, rounding
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "clip",
     "absolute",
     "abs",
+    "fabs",
     "sign",
     "floor",
     "ceil",
+    "rint",
+    "trunc",
+    "fix",
+    "round",
+    "around",
+    "heaviside",
+    "nextafter",
+    "spacing",
+    "nan_to_num",
+    # complex
     "real",
     "imag",
     "conj",
     "conjugate",
+    "angle",
 ]
-
-#: NumPy ufunc -> funcgrad primitive, for ``__array_ufunc__``
-UFUNCS: dict[np.ufunc, Primitive] = {}
 
 Derivative = Callable[..., Any]
 
@@ -68,20 +146,22 @@ def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primit
     return prim
 
 
-def binary(ufunc: Any, dx: Derivative, dy: Derivative, name: str | None = None) -> Primitive:
-    """A two-argument elementwise primitive from its partial derivatives."""
+def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str | None = None) -> Primitive:
+    """A two-argument elementwise primitive from its partial derivatives (``None``: zero)."""
     prim = _register(ufunc, name)
-    defvjp(
-        prim,
-        lambda g, ans, x, y: unbroadcast(g * dx(ans, x, y), x),
-        lambda g, ans, x, y: unbroadcast(g * dy(ans, x, y), y),
-    )
-    defjvp(
-        prim,
-        lambda t, ans, x, y: broadcast_tangent(lift(t, x, ans) * dx(ans, x, y), x, ans),
-        lambda t, ans, x, y: broadcast_tangent(lift(t, y, ans) * dy(ans, x, y), y, ans),
-        batched=True,
-    )
+
+    def vjp(d: Derivative | None, argnum: int) -> Derivative | None:
+        if d is None:
+            return None
+        return lambda g, ans, *args: unbroadcast(g * d(ans, *args), args[argnum])
+
+    def jvp(d: Derivative | None, argnum: int) -> Derivative | None:
+        if d is None:
+            return None
+        return lambda t, ans, *args: broadcast_tangent(t, args[argnum], ans) * d(ans, *args)
+
+    defvjp(prim, vjp(dx, 0), vjp(dy, 1))
+    defjvp(prim, jvp(dx, 0), jvp(dy, 1), batched=True)
     return prim
 
 
@@ -93,7 +173,7 @@ def nondiff(ufunc: Any, nargs: int = 1, name: str | None = None) -> Primitive:
 
 
 def mask(condition: Any, like: Any) -> Any:
-    """A plain 0/1 array in ``like``'s dtype: derivative factors of kinks."""
+    """A plain array in ``like``'s (inexact) dtype: derivative factors of kinks."""
     kind = dtype(like)
     return np.asarray(full_lower(condition), dtype=kind if kind.kind in "fc" else np.float64)
 
@@ -101,6 +181,28 @@ def mask(condition: Any, like: Any) -> Any:
 def _safe(x: Any) -> Any:
     """``x`` with exact zeros replaced by one, to divide without warnings."""
     return where(x == 0, 1.0, x)
+
+
+def _value(x: Any) -> np.ndarray[Any, Any]:
+    """The plain value of a possibly traced operand, as an array."""
+    return np.asarray(full_lower(x))
+
+
+def _is_traced(*values: Any) -> bool:
+    return any(isinstance(v, Tracer) for v in values)
+
+
+def _no_out(out: Any) -> None:
+    if out is not None:
+        from funcgrad import _errors
+
+        raise _errors.inplace_assignment()
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_DEG2RAD = math.pi / 180.0
+_RAD2DEG = 180.0 / math.pi
 
 
 # --- linear ---------------------------------------------------------------
@@ -141,19 +243,159 @@ defjvp(
 true_divide = divide
 
 
-def _pow_dx(ans: Any, x: Any, y: Any) -> Any:
-    # d/dx x**y = y x**(y-1); written so that y == 0 gives 0, not 0 * inf
-    if isinstance(y, (int, float)):
-        return 0.0 * x if y == 0 else y * power(x, y - 1)
-    return where(y == 0, 0.0, y * power(x, where(y == 0, 1.0, y - 1)))
+# --- powers ---------------------------------------------------------------
+def _pow_dx(power_of: Callable[[], Primitive]) -> Derivative:
+    def dx(ans: Any, x: Any, y: Any) -> Any:
+        # d/dx x**y = y x**(y-1); written so that y == 0 gives 0, not 0 * inf
+        if isinstance(y, (int, float)):
+            return 0.0 * x if y == 0 else y * power_of()(x, y - 1)
+        return where(y == 0, 0.0, y * power_of()(x, where(y == 0, 1, y - 1)))
+
+    return dx
 
 
 def _pow_dy(ans: Any, x: Any, y: Any) -> Any:
-    # d/dy x**y = log(x) x**y; 0 where x == 0 (the limit for y > 0)
-    return where(x == 0, 0.0, ans * log(where(x == 0, 1.0, x)))
+    # d/dy x**y = log(x) x**y: 0 where x == 0 (the limit for y > 0); NaN for a real x < 0
+    xv = _value(x)
+    if not isinstance(x, Tracer):
+        # a plain base: the factor is a constant, given the output's dtype
+        with np.errstate(all="ignore"):
+            factor = np.where(xv == 0, 0.0, np.log(np.where(xv == 0, 1.0, xv)))
+        return ans * mask(factor, ans)
+    zero = xv == 0
+    bad = zero if xv.dtype.kind == "c" else xv <= 0
+    if not bad.any():
+        return ans * log(x)
+    out = where(zero, 0.0, ans * log(where(bad, 1.0, x)))
+    if xv.dtype.kind != "c" and (xv < 0).any():
+        out = where(xv < 0, np.nan, out)
+    return out
 
 
-power = binary(np.power, _pow_dx, _pow_dy)
+power: Primitive = binary(np.power, _pow_dx(lambda: power), _pow_dy)
+pow = power
+float_power: Primitive = binary(np.float_power, _pow_dx(lambda: float_power), _pow_dy)
+square = unary(np.square, lambda ans, x: 2.0 * x)
+sqrt = unary(np.sqrt, lambda ans, x: 0.5 / ans)
+cbrt = unary(np.cbrt, lambda ans, x: 1.0 / (3.0 * square(ans)))
+reciprocal = unary(np.reciprocal, lambda ans, x: -square(ans))
+
+
+def _neg_quotient(ans: Any, x: Any, y: Any) -> Any:
+    # x = n*y + ans with an integer n, so d(ans)/dy = -n (a plain, piecewise constant factor)
+    with np.errstate(all="ignore"):
+        n = np.round((_value(x) - _value(ans)) / _value(y))
+    return mask(-n, ans)
+
+
+remainder = binary(np.remainder, lambda ans, x, y: 1.0, _neg_quotient)
+mod = remainder
+fmod = binary(np.fmod, lambda ans, x, y: 1.0, _neg_quotient)
+copysign = binary(
+    np.copysign, lambda ans, x, y: mask(np.where(np.signbit(_value(x)) == np.signbit(_value(y)), 1, -1), ans), None
+)
+ldexp = binary(np.ldexp, lambda ans, x, y: mask(np.ldexp(1.0, _value(y)), ans), None)
+
+# --- exponentials and logarithms ---------------------------------------------
+exp: Primitive = unary(np.exp, lambda ans, x: ans)
+exp2: Primitive = unary(np.exp2, lambda ans, x: _LN2 * ans)
+expm1 = unary(np.expm1, lambda ans, x: ans + 1.0)
+log = unary(np.log, lambda ans, x: 1.0 / x)
+log2 = unary(np.log2, lambda ans, x: (1.0 / _LN2) / x)
+log10 = unary(np.log10, lambda ans, x: (1.0 / _LN10) / x)
+log1p = unary(np.log1p, lambda ans, x: 1.0 / (1.0 + x))
+
+
+def _logaddexp_weight(base_exp: Callable[[], Primitive]) -> Derivative:
+    """d/dx log(b**x + b**y) = b**(x - ans): finite everywhere, 0.5/0.5 when both are -inf."""
+
+    def weight(ans: Any, x: Any, y: Any) -> Any:
+        infinite = np.isinf(_value(ans))
+        if not infinite.any():
+            return base_exp()(x - ans)
+        xv, yv, av = _value(x), _value(y), _value(ans)
+        # where ans is infinite: ties share, otherwise the argument equal to ans takes all
+        at_infinity = mask(np.where(xv == yv, 0.5, xv == av), ans)
+        return where(infinite, at_infinity, base_exp()(where(infinite, 0.0, x) - where(infinite, 0.0, ans)))
+
+    return weight
+
+
+_lae_dx = _logaddexp_weight(lambda: exp)
+_lae2_dx = _logaddexp_weight(lambda: exp2)
+logaddexp = binary(np.logaddexp, _lae_dx, lambda ans, x, y: _lae_dx(ans, y, x))
+logaddexp2 = binary(np.logaddexp2, _lae2_dx, lambda ans, x, y: _lae2_dx(ans, y, x))
+
+# --- trigonometric and hyperbolic ---------------------------------------------
+sin: Primitive = unary(np.sin, lambda ans, x: cos(x))
+cos: Primitive = unary(np.cos, lambda ans, x: -sin(x))
+tan = unary(np.tan, lambda ans, x: 1.0 + ans * ans)
+arcsin = unary(np.arcsin, lambda ans, x: 1.0 / sqrt((1.0 - x) * (1.0 + x)))
+arccos = unary(np.arccos, lambda ans, x: -1.0 / sqrt((1.0 - x) * (1.0 + x)))
+arctan = unary(np.arctan, lambda ans, x: 1.0 / (1.0 + x * x))
+sinh: Primitive = unary(np.sinh, lambda ans, x: cosh(x))
+cosh: Primitive = unary(np.cosh, lambda ans, x: sinh(x))
+tanh = unary(np.tanh, lambda ans, x: 1.0 - ans * ans)
+arcsinh = unary(np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
+arccosh = unary(np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
+arctanh = unary(np.arctanh, lambda ans, x: 1.0 / ((1.0 - x) * (1.0 + x)))
+asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
+deg2rad = unary(np.deg2rad, lambda ans, x: _DEG2RAD)
+radians = unary(np.radians, lambda ans, x: _DEG2RAD)
+rad2deg = unary(np.rad2deg, lambda ans, x: _RAD2DEG)
+degrees = unary(np.degrees, lambda ans, x: _RAD2DEG)
+
+
+def _radius_squared(x: Any, y: Any) -> Any:
+    return _safe(x * x + y * y)
+
+
+hypot = binary(np.hypot, lambda ans, x, y: x / _safe(ans), lambda ans, x, y: y / _safe(ans))
+arctan2 = binary(
+    np.arctan2,
+    lambda ans, y, x: x / _radius_squared(y, x),
+    lambda ans, y, x: -y / _radius_squared(y, x),
+)
+atan2 = arctan2
+
+# Taylor coefficients of d/du sin(u)/u = sum_n c_n u**(2n-1), n = 1..7: exact to ~1e-17 for |u| < 0.5
+_SINC_SERIES = tuple((-1) ** n * 2 * n / math.factorial(2 * n + 1) for n in range(1, 8))
+
+
+def _dsinc(ans: Any, x: Any) -> Any:
+    """d/dx sinc(x): a series near 0 (smooth at every order), the closed form elsewhere."""
+    u = math.pi * x
+    small = np.abs(_value(u)) < 0.5
+
+    def series(u: Any) -> Any:
+        u2 = u * u
+        total = _SINC_SERIES[-1]
+        for c in _SINC_SERIES[-2::-1]:
+            total = total * u2 + c
+        return u * total
+
+    def closed(u: Any) -> Any:
+        return (cos(u) - sin(u) / u) / u
+
+    if small.all():
+        return math.pi * series(u)
+    if not small.any():
+        return math.pi * closed(u)
+    return math.pi * where(small, series(where(small, u, 0.0)), closed(where(small, 1.0, u)))
+
+
+sinc = unary(np.sinc, _dsinc, "sinc")
+implements(np.sinc)(sinc)
+
+
+# --- kinks -----------------------------------------------------------------
+def _wins(a: Any, b: Any, better: Any, ans: Any) -> Any:
+    """1 where ``a`` is chosen, 0.5 at ties, 0 elsewhere; NaN loses (``fmax``/``fmin``)."""
+    av, bv = _value(a), _value(b)
+    chosen = better(av, bv) | (np.isnan(bv) & ~np.isnan(av))
+    return mask(chosen + 0.5 * (av == bv), ans)
+
+
 maximum = binary(
     np.maximum,
     lambda ans, x, y: mask((x > y) + 0.5 * (x == y), ans),
@@ -164,16 +406,34 @@ minimum = binary(
     lambda ans, x, y: mask((x < y) + 0.5 * (x == y), ans),
     lambda ans, x, y: mask((x > y) + 0.5 * (x == y), ans),
 )
+fmax = binary(np.fmax, lambda ans, x, y: _wins(x, y, np.greater, ans), lambda ans, x, y: _wins(y, x, np.greater, ans))
+fmin = binary(np.fmin, lambda ans, x, y: _wins(x, y, np.less, ans), lambda ans, x, y: _wins(y, x, np.less, ans))
 
-# --- unary ---------------------------------------------------------------
-exp = unary(np.exp, lambda ans, x: ans)
-log = unary(np.log, lambda ans, x: 1.0 / x)
-sin = unary(np.sin, lambda ans, x: cos(x))
-cos = unary(np.cos, lambda ans, x: -sin(x))
-tan = unary(np.tan, lambda ans, x: 1.0 + ans * ans)
-tanh = unary(np.tanh, lambda ans, x: 1.0 - ans * ans)
-sqrt = unary(np.sqrt, lambda ans, x: 0.5 / ans)
-square = unary(np.square, lambda ans, x: 2.0 * x)
+
+@implements(np.clip)
+def clip(
+    a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *, min: Any = None, max: Any = None, **kwargs: Any
+) -> Any:
+    """``numpy.clip``: ``minimum(maximum(a, a_min), a_max)``; either bound may be ``None`` or an array.
+
+    At a bound the derivative is shared 0.5/0.5 between ``a`` and the bound.
+
+    >>> import funcgrad as fg
+    >>> import numpy as np
+    >>> fg.grad(lambda x: clip(x, 0.0, 1.0).sum())(np.array([-1.0, 0.5, 1.0, 2.0]))
+    array([0. , 1. , 0.5, 0. ])
+    """
+    low = a_min if min is None else min
+    high = a_max if max is None else max
+    if not _is_traced(a, low, high):
+        return np.clip(a, low, high, out=out, **kwargs)
+    _no_out(out)
+    result = a
+    if low is not None:
+        result = maximum(result, low)
+    if high is not None:
+        result = minimum(result, high)
+    return result
 
 
 def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
@@ -192,23 +452,95 @@ absolute = _register(np.absolute)
 defvjp(absolute, _abs_vjp)
 defjvp(absolute, _abs_jvp, batched=True)
 abs = absolute
+fabs = unary(np.fabs, lambda ans, x: mask(np.sign(_value(x)), x))
 
 # --- zero derivative -------------------------------------------------------
 sign = nondiff(np.sign)
 floor = nondiff(np.floor)
 ceil = nondiff(np.ceil)
+rint = nondiff(np.rint)
+trunc = nondiff(np.trunc)
+heaviside = nondiff(np.heaviside, 2)
+nextafter = nondiff(np.nextafter, 2)
+spacing = nondiff(np.spacing)
+
+
+@implements(np.round, np.around)
+def round(a: Any, decimals: int = 0, out: Any = None) -> Any:
+    """``numpy.round``: zero derivative, so a traced ``a`` gives a plain result.
+
+    >>> round(np.array([0.4, 1.6]))
+    array([0., 2.])
+    """
+    if not _is_traced(a):
+        return np.round(a, decimals, out)
+    _no_out(out)
+    return np.round(full_lower(a), decimals)
+
+
+around = round
+
+
+@implements(np.fix)
+def fix(x: Any, out: Any = None) -> Any:
+    """``numpy.fix`` (round towards zero): zero derivative, a plain result.
+
+    >>> fix(np.array([-1.5, 1.5]))
+    array([-1.,  1.])
+    """
+    if not _is_traced(x):
+        return np.fix(x, out)
+    _no_out(out)
+    return np.fix(full_lower(x))
+
+
+@implements(np.nan_to_num)
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Any:
+    """``numpy.nan_to_num``: derivative 1 where ``x`` is finite, 0 where a value was replaced.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: nan_to_num(x).sum())(np.array([1.0, np.inf, np.nan]))
+    array([1., 0., 0.])
+    """
+    if not _is_traced(x):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    if dtype(x).kind == "c":
+        parts = (nan_to_num(part, nan=nan, posinf=posinf, neginf=neginf) for part in (real(x), imag(x)))
+        return next(parts) + 1j * next(parts)
+    xv = _value(x)
+    finite = np.isfinite(xv)
+    if finite.all():
+        return x
+    return where(finite, x, np.nan_to_num(xv, nan=nan, posinf=posinf, neginf=neginf))
+
 
 # --- complex parts and casts ------------------------------------------------
 real = _register(np.real, "real")
 defvjp(real, lambda g, ans, x: match_dtype(g, x))
 defjvp(real, lambda t, ans, x: real(t), batched=True)
+implements(np.real)(real)
 imag = _register(np.imag, "imag")
 defvjp(imag, lambda g, ans, x: match_dtype(-1j * g, x) if dtype(x).kind == "c" else None)
 defjvp(imag, lambda t, ans, x: imag(t), batched=True)
+implements(np.imag)(imag)
 conj = _register(np.conjugate)
 conjugate = conj
 defvjp(conj, lambda g, ans, x: conj(g))
 defjvp(conj, lambda t, ans, x: conj(t), batched=True)
+
+
+@implements(np.angle)
+def angle(z: Any, deg: bool = False) -> Any:
+    """``numpy.angle``: ``arctan2(imag(z), real(z))``; for a real ``z`` a plain result (zero derivative).
+
+    >>> import funcgrad as fg
+    >>> complex(fg.grad(lambda z: angle(z))(1j))
+    (-1+0j)
+    """
+    if not _is_traced(z) or dtype(z).kind != "c":
+        return np.angle(full_lower(z), deg)
+    out = arctan2(imag(z), real(z))
+    return out * _RAD2DEG if deg else out
 
 
 def _astype(x: Any, dtype: Any) -> Any:
@@ -237,7 +569,7 @@ defvjp(
 defjvp(
     where,
     None,
-    lambda t, ans, c, x, y: broadcast_tangent(where(c, lift(t, x, ans), 0.0), x, ans),
-    lambda t, ans, c, x, y: broadcast_tangent(where(c, 0.0, lift(t, y, ans)), y, ans),
+    lambda t, ans, c, x, y: where(c, broadcast_tangent(t, x, ans), 0.0),
+    lambda t, ans, c, x, y: where(c, 0.0, broadcast_tangent(t, y, ans)),
     batched=True,
 )
