@@ -1,18 +1,139 @@
-"""``funcgrad.numpy.linalg``: NumPy's linear algebra with derivative rules."""
+"""``funcgrad.numpy.linalg``: NumPy's linear algebra with derivative rules.
+
+Every function takes stacks of matrices (shape ``(..., M, N)``) as NumPy
+does, returns exactly NumPy's values on plain arrays, and is differentiable
+in forward and reverse mode to any order on traced ones (the rules live in
+``_linalg_rules.py``).  ``numpy.linalg.inv(x)`` on a traced ``x`` lands
+here too.
+
+Limits (each raises a clear error instead of returning a wrong number):
+
+* ``eigh``, ``cholesky``: NumPy reads only one triangle of the input
+  (``UPLO``; ``cholesky`` the lower one), so the derivative is taken with
+  respect to that triangle: the gradient is zero in the other triangle and
+  its off-diagonal entries are ``G[i, j] + G[j, i]`` of the symmetric
+  gradient.  Symmetrise with ``(G + G.T) / 2`` if you want the symmetric
+  one (JAX's convention).  Eigenvector derivatives at repeated eigenvalues
+  are undefined: the coupling between exactly equal eigenvalues is taken
+  as zero (finite, but not a derivative), nearly equal ones give huge
+  values.  Eigenvalue-only losses are always finite.
+* ``eig``: eigenvalues must be distinct for eigenvector derivatives; the
+  eigenvector derivative keeps NumPy's normalisation (unit norm, largest
+  component real).  Output is complex whenever NumPy's is.
+* ``svd``: singular values are always differentiable (finite at repeated
+  values); ``U``/``Vh`` need distinct, nonzero singular values.  With
+  ``full_matrices=True`` and ``M != N`` the extra columns of ``U`` or rows
+  of ``Vh`` are not unique, so this raises ``NotImplementedError`` (use
+  ``full_matrices=False``).
+* ``qr``: modes ``'reduced'``, ``'r'``, and ``'complete'`` when
+  ``M <= N``; needs full-rank input.
+* ``pinv``, ``lstsq``: the derivative of the pseudo-inverse at constant
+  (full) rank.  ``lstsq`` returns a differentiable solution, differentiable
+  residuals and singular values, and a plain ``rank``.
+* ``det`` and ``slogdet`` of a singular matrix: the derivative raises
+  ``LinAlgError`` (it needs the inverse).  The sign from ``slogdet`` is
+  plain (zero derivative) for real input.
+* ``matrix_rank``: a plain integer, no derivative.
+* complex input: ``inv``, ``solve``, ``det``, ``slogdet``, ``pinv``,
+  ``lstsq``, ``eig``, ``matrix_power``, ``multi_dot`` and vector norms are
+  differentiable; ``eigh``, ``cholesky``, ``svd``, ``qr`` and the matrix
+  norms that need singular values raise ``NotImplementedError``.
+
+>>> import funcgrad as fg
+>>> a = np.array([[2.0, 1.0], [1.0, 3.0]])
+>>> np.round(fg.grad(lambda a: det(a))(a), 6)
+array([[ 3., -1.],
+       [-1.,  2.]])
+"""
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from funcgrad._rules import defjvp, defvjp, primitive
-from funcgrad._trace import Tracer
-from funcgrad.numpy import _reductions, _ufuncs
+from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _linalg_rules as rules
+from funcgrad.numpy import _reductions, _shape, _ufuncs
+from funcgrad.numpy._contract import matmul
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import normalize_axes
+from funcgrad.numpy._util import normalize_axes, shape
 
-__all__ = ["norm"]
+__all__ = [
+    "norm",
+    "vector_norm",
+    "matrix_norm",
+    "inv",
+    "pinv",
+    "solve",
+    "det",
+    "slogdet",
+    "cholesky",
+    "eigh",
+    "eigvalsh",
+    "eig",
+    "eigvals",
+    "svd",
+    "svdvals",
+    "qr",
+    "lstsq",
+    "matrix_power",
+    "multi_dot",
+    "tensorinv",
+    "tensorsolve",
+    "matrix_rank",
+    "cond",
+    "LinAlgError",
+]
+
+LinAlgError = np.linalg.LinAlgError
+_la: Any = np.linalg  # untyped handle: NumPy's stubs want Literal modes
+
+# NumPy's result types (named tuples); plain tuples on NumPy versions without them
+_results = getattr(np.linalg, "_linalg", None)
+
+
+def _numpy(*names: str) -> list[Any]:
+    """The named ``numpy.linalg`` functions this NumPy has (``vector_norm`` and ``svdvals`` are NumPy 2)."""
+    return [getattr(np.linalg, name) for name in names if hasattr(np.linalg, name)]
+
+
+def _result(name: str, *values: Any) -> Any:
+    kind = getattr(_results, name, None)
+    return kind(*values) if kind is not None else tuple(values)
+
+
+def _traced(*values: Any) -> bool:
+    return builtins.any(isinstance(v, Tracer) for v in values)
+
+
+def _operand(a: Any) -> Any:
+    from funcgrad.numpy._constructors import operand
+
+    return operand(a)
+
+
+def _square(name: str, a: Any) -> None:
+    s = shape(a)
+    if len(s) < 2:
+        raise LinAlgError(
+            f"{len(s)}-dimensional array given. Array must be at least two-dimensional (funcgrad: linalg.{name})"
+        )
+    if s[-1] != s[-2]:
+        raise LinAlgError(f"Last 2 dimensions of the array must be square (funcgrad: linalg.{name}, got {s})")
+
+
+def _at_least_2d(name: str, a: Any) -> None:
+    if len(shape(a)) < 2:
+        raise LinAlgError(
+            f"{len(shape(a))}-dimensional array given. Array must be at least two-dimensional (funcgrad: linalg.{name})"
+        )
+
+
+# --- the 2-norm primitive (zero derivative at zero) ------------------------------------------
 
 
 def _norm2(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -39,18 +160,593 @@ defvjp(norm2, _norm2_vjp)
 defjvp(norm2, _norm2_jvp, batched=True)
 
 
+# --- norms -------------------------------------------------------------------------------------
+
+
+def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    if ord is None or (not isinstance(ord, str) and ord == 2):
+        return norm2(x, axis=axis, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+    if ord == np.inf:
+        return _reductions.max_p(_ufuncs.absolute(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return _reductions.min_p(_ufuncs.absolute(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        # a count of nonzeros: piecewise constant, so a plain value
+        plain = np.asarray(full_lower(x))
+        return np.sum((plain != 0).astype(plain.real.dtype), axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return _reductions.sum_p(_ufuncs.absolute(x), axis=axis, keepdims=keepdims)
+    return rules.pnorm_p(x, p=float(ord), axis=axis, keepdims=keepdims)
+
+
+def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any:
+    rank = len(shape(x))
+    row, column = (a % rank for a in axes)
+    if row == column:
+        raise ValueError("Duplicate axes given.")
+    if ord is None or ord == "fro":
+        return norm2(x, axis=normalize_axes((row, column), rank), keepdims=keepdims)
+    if ord in ("nuc", 2, -2):
+        s = svdvals(_shape.move_axes(x, (row, column), (-2, -1)))
+        if ord == "nuc":
+            out = _reductions.sum_p(s, axis=(-1,), keepdims=False)
+        elif ord == 2:
+            out = _reductions.max_p(s, axis=(-1,), keepdims=False)
+        else:
+            out = _reductions.min_p(s, axis=(-1,), keepdims=False)
+    elif ord in (1, -1, np.inf, -np.inf):
+        summed, reduced = (row, column) if ord in (1, -1) else (column, row)
+        sums = _reductions.sum_p(_ufuncs.absolute(x), axis=(summed - rank,), keepdims=True)
+        pick = _reductions.max_p if ord in (1, np.inf) else _reductions.min_p
+        out = pick(sums, axis=normalize_axes((summed, reduced), rank), keepdims=False)
+    else:
+        raise ValueError("Invalid norm order for matrices.")
+    if keepdims:
+        kept = list(shape(x))
+        kept[row] = kept[column] = 1
+        out = _shape.reshape_p(out, newshape=tuple(kept))
+    return out
+
+
 @implements(np.linalg.norm)
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    """``numpy.linalg.norm``.  The derivative at ``x = 0`` is taken as zero.
+    """``numpy.linalg.norm``: every ``ord`` and ``axis`` NumPy accepts.
+
+    Vector norms: ``None``/2, 1, ``inf``, ``-inf``, any real ``p`` and 0
+    (a count: plain result, zero derivative).  Matrix norms: ``'fro'``,
+    ``'nuc'``, 1, -1, 2, -2, ``inf``, ``-inf``.  The derivative at ``x = 0``
+    is taken as zero (no warning); at ties of ``max``/``min`` based norms it
+    is shared equally.
 
     >>> import funcgrad as fg
     >>> float(fg.grad(norm)(np.array([3.0, 4.0]))[0])
     0.6
+    >>> fg.grad(lambda x: norm(x, 1))(np.array([-2.0, 0.5]))
+    array([-1.,  1.])
     """
+    x = _operand(x)
     if not isinstance(x, Tracer):
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-    rank = x.ndim
-    two_norm = ord is None or (ord == 2 and (rank == 1 or (axis is not None and np.ndim(axis) == 0))) or ord == "fro"
-    if two_norm:
-        return norm2(x, axis=normalize_axes(axis, rank), keepdims=bool(keepdims))
-    raise NotImplementedError(f"funcgrad: linalg.norm with ord={ord!r} on traced values is not supported yet")
+    rank = len(shape(x))
+    keepdims = bool(keepdims)
+    if axis is None:
+        if ord is None:
+            return norm2(x, axis=tuple(range(-rank, 0)), keepdims=keepdims)
+        if rank == 1:
+            return _vector_norm(x, ord, (-1,), keepdims)
+        if rank == 2:
+            return _matrix_norm(x, ord, (0, 1), keepdims)
+        raise ValueError("Improper number of dimensions to norm.")
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, normalize_axes(axes, rank), keepdims)
+    if len(axes) == 2:
+        for a in axes:
+            normalize_axes(a, rank)
+        return _matrix_norm(x, ord, (int(axes[0]), int(axes[1])), keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+@implements(*_numpy("vector_norm"))
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    """``numpy.linalg.vector_norm`` (``axis=None`` treats the array as one vector).
+
+    >>> float(vector_norm(np.array([[3.0], [4.0]])))
+    5.0
+    """
+    x = _operand(x)
+    if not isinstance(x, Tracer):
+        if not hasattr(np.linalg, "vector_norm"):
+            flat = np.ravel(x) if axis is None else x
+            return np.linalg.norm(flat, ord=ord, axis=None if axis is None else axis, keepdims=keepdims)
+        return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
+    rank = len(shape(x))
+    axes = normalize_axes(axis, rank)
+    if ord is None or isinstance(ord, str):
+        raise ValueError(f"funcgrad: linalg.vector_norm takes a numeric ord, got {ord!r}")
+    if len(axes) == 1 or ord == 2:
+        return _vector_norm(x, ord, axes, bool(keepdims))
+    # several axes with inf/-inf/1/0/p: reduce over the flattened axes
+    moved = _shape.move_axes(x, axes, tuple(range(-len(axes), 0)))
+    s = shape(moved)
+    flat = _shape.reshape_p(moved, newshape=s[: rank - len(axes)] + (-1,))
+    out = _vector_norm(flat, ord, (-1,), False)
+    if keepdims:
+        out = _shape.reshape_p(out, newshape=_reductions.kept_shape(shape(x), axes))
+    return out
+
+
+@implements(*_numpy("matrix_norm"))
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """``numpy.linalg.matrix_norm`` over the last two axes.
+
+    >>> float(matrix_norm(np.eye(2), ord="nuc"))
+    2.0
+    """
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+# --- inverses and solves ----------------------------------------------------------------------
+
+
+@implements(np.linalg.inv)
+def inv(a: Any) -> Any:
+    """``numpy.linalg.inv``: ``d inv(A) = -inv(A) dA inv(A)``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: inv(a)[0, 0])(np.array([[2.0]]))
+    array([[-0.25]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.inv(a)
+    _square("inv", a)
+    return rules.inv_p(a)
+
+
+@implements(np.linalg.pinv)
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np._NoValue) -> Any:  # type: ignore[attr-defined]
+    """``numpy.linalg.pinv``; the derivative holds where the rank is locally constant (full rank).
+
+    On traced values ``hermitian`` only selects NumPy's algorithm for the
+    value; the derivative treats every entry of ``a`` as independent.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: pinv(a)[0, 0])(np.array([[2.0, 0.0]]))
+    array([[-0.25,  0.  ]])
+    """
+    a = _operand(a)
+    options: dict[str, Any] = {"rcond": rcond, "hermitian": hermitian}
+    if rtol is not np._NoValue:  # type: ignore[attr-defined]
+        options["rtol"] = rtol
+    if not isinstance(a, Tracer):
+        return np.linalg.pinv(a, **options)
+    _at_least_2d("pinv", a)
+    options["hermitian"] = False
+    return rules.pinv_p(a, options=tuple(sorted(options.items())))
+
+
+@implements(np.linalg.solve)
+def solve(a: Any, b: Any) -> Any:
+    """``numpy.linalg.solve``: ``b`` is a vector when one-dimensional, else a stack of matrices.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda b: solve(np.eye(2) * 2, b)[1])(np.array([1.0, 1.0]))
+    array([0. , 0.5])
+    """
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.linalg.solve(a, b)
+    _square("solve", a)
+    if len(shape(b)) == 1:
+        n = shape(b)[0]
+        out = rules.solve_p(a, _shape.reshape_p(b, newshape=(n, 1)))
+        return _shape.reshape_p(out, newshape=shape(out)[:-1])
+    return rules.solve_p(a, b)
+
+
+@implements(np.linalg.lstsq)
+def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
+    """``numpy.linalg.lstsq``: ``(x, residuals, rank, s)``.
+
+    ``x`` is differentiable in ``a`` and ``b`` for full-rank ``a``;
+    ``residuals`` and ``s`` are differentiable too, ``rank`` is a plain int.
+
+    >>> import funcgrad as fg
+    >>> a = np.array([[1.0], [1.0]])
+    >>> fg.grad(lambda b: lstsq(a, b)[0][0])(np.array([1.0, 3.0]))
+    array([0.5, 0.5])
+    """
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.linalg.lstsq(a, b, rcond=rcond)
+    plain_a = np.asarray(full_lower(a))
+    _, plain_res, rank, _ = np.linalg.lstsq(plain_a, np.asarray(full_lower(b)), rcond=rcond)
+    x = rules.lstsq_p(a, b, rcond=rcond)
+    m, n = plain_a.shape
+    if np.size(plain_res):
+        r = b - (matmul(a, x))
+        squares = _ufuncs.real(r * _ufuncs.conj(r)) if rules.is_complex(r) else r * r
+        residuals = _reductions.sum_p(squares, axis=(0,) if len(shape(r)) == 1 else (-2,), keepdims=False)
+        if len(shape(b)) == 1:
+            residuals = _shape.reshape_p(residuals, newshape=(1,))
+    else:
+        residuals = plain_res
+    return x, residuals, rank, svdvals(a)
+
+
+@implements(np.linalg.tensorinv)
+def tensorinv(a: Any, ind: int = 2) -> Any:
+    """``numpy.linalg.tensorinv`` (through ``inv``).
+
+    >>> tensorinv(np.eye(4).reshape(4, 2, 2), ind=1).shape
+    (2, 2, 4)
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.tensorinv(a, ind)
+    old = shape(a)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    rows = int(np.prod(old[:ind]))
+    out = inv(_shape.reshape_p(a, newshape=(rows, -1)))
+    return _shape.reshape_p(out, newshape=old[ind:] + old[:ind])
+
+
+@implements(np.linalg.tensorsolve)
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    """``numpy.linalg.tensorsolve`` (through ``solve``).
+
+    >>> tensorsolve(np.eye(4).reshape(2, 2, 4), np.ones((2, 2))).shape
+    (4,)
+    """
+    a, b = _operand(a), _operand(b)
+    if not _traced(a, b):
+        return np.linalg.tensorsolve(a, b, axes)
+    rank = len(shape(a))
+    if axes is not None:
+        order = [k for k in range(rank) if k not in [ax % rank for ax in axes]] + [ax % rank for ax in axes]
+        a = _shape.transpose_p(a, perm=tuple(order)) if order != list(range(rank)) else a
+    old = shape(a)[-(rank - len(shape(b))) :]
+    rows = int(np.prod(shape(b)))
+    a2 = _shape.reshape_p(a, newshape=(rows, -1))
+    out = solve(a2, _shape.reshape_p(b, newshape=(rows,)) if isinstance(b, Tracer) else np.ravel(b))
+    return _shape.reshape_p(out, newshape=old)
+
+
+# --- determinants -----------------------------------------------------------------------------
+
+
+@implements(np.linalg.det)
+def det(a: Any) -> Any:
+    """``numpy.linalg.det``: ``d det(A) = det(A) tr(inv(A) dA)`` (singular ``A``: the derivative raises ``LinAlgError``).
+
+    >>> float(det(np.eye(3) * 2))
+    8.0
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.det(a)
+    _square("det", a)
+    return rules.det_p(a)
+
+
+@implements(np.linalg.slogdet)
+def slogdet(a: Any) -> Any:
+    """``numpy.linalg.slogdet``: ``(sign, logabsdet)``; ``logabsdet`` is differentiable.
+
+    For real input ``sign`` is a plain value (piecewise constant); for
+    complex input it is ``det / |det|``, differentiable.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: slogdet(a)[1])(np.array([[-2.0]]))
+    array([[0.5]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.slogdet(a)
+    _square("slogdet", a)
+    logabsdet = rules.logabsdet_p(a)
+    if rules.is_complex(a):
+        d = rules.det_p(a)
+        zero = np.asarray(full_lower(d) == 0)
+        sign = _ufuncs.where(zero, 0.0, d / _ufuncs.where(zero, 1.0, _ufuncs.absolute(d)))
+    else:
+        sign = np.linalg.slogdet(np.asarray(full_lower(a)))[0]
+    return _result("SlogdetResult", sign, logabsdet)
+
+
+# --- decompositions ---------------------------------------------------------------------------
+
+
+@implements(np.linalg.cholesky)
+def cholesky(a: Any, /, *, upper: bool = False) -> Any:
+    """``numpy.linalg.cholesky``; reads the lower triangle (``upper=True``: the upper one).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: cholesky(a)[0, 0])(np.array([[4.0]]))
+    array([[0.25]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.cholesky(a, upper=upper) if upper else np.linalg.cholesky(a)
+    _square("cholesky", a)
+    rules._no_complex("cholesky", a)
+    if upper:
+        return rules.T(rules.cholesky_p(rules.T(a)))
+    return rules.cholesky_p(a)
+
+
+@implements(np.linalg.eigh)
+def eigh(a: Any, UPLO: str = "L") -> Any:
+    """``numpy.linalg.eigh``: ``(eigenvalues, eigenvectors)`` of a symmetric matrix.
+
+    Only the ``UPLO`` triangle is read, so the gradient lives on it (see the
+    module notes for symmetrising it).  Eigenvector derivatives need distinct
+    eigenvalues; eigenvalue derivatives are finite everywhere.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: eigh(a)[0][-1])(np.diag([1.0, 2.0]))
+    array([[0., 0.],
+           [0., 1.]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return _la.eigh(a, UPLO)
+    if UPLO not in ("L", "U", "l", "u"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    _square("eigh", a)
+    rules._no_complex("eigh", a)
+    packed = rules.eigh_p(a, lower=UPLO.upper() == "L")
+    n = shape(a)[-1]
+    w = _squeeze_row(rules.part(packed, 0, 1))
+    return _result("EighResult", w, rules.part(packed, 1, n + 1))
+
+
+def _squeeze_row(x: Any) -> Any:
+    s = shape(x)
+    return _shape.reshape_p(x, newshape=s[:-2] + (s[-1],))
+
+
+@implements(np.linalg.eigvalsh)
+def eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    """``numpy.linalg.eigvalsh``; the derivative is finite at repeated eigenvalues.
+
+    >>> eigvalsh(np.diag([2.0, 1.0]))
+    array([1., 2.])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return _la.eigvalsh(a, UPLO)
+    return eigh(a, UPLO)[0]
+
+
+@implements(np.linalg.eig)
+def eig(a: Any) -> Any:
+    """``numpy.linalg.eig``: ``(eigenvalues, eigenvectors)``; needs distinct eigenvalues.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: eig(a)[0][0].real)(np.array([[1.0, 2.0], [0.0, 3.0]]))
+    array([[ 1., -1.],
+           [ 0.,  0.]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.eig(a)
+    _square("eig", a)
+    packed = rules.eig_p(a)
+    n = shape(a)[-1]
+    return _result("EigResult", _squeeze_row(rules.part(packed, 0, 1)), rules.part(packed, 1, n + 1))
+
+
+@implements(np.linalg.eigvals)
+def eigvals(a: Any) -> Any:
+    """``numpy.linalg.eigvals``.
+
+    >>> eigvals(np.diag([2.0, 1.0]))
+    array([2., 1.])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.eigvals(a)
+    return eig(a)[0]
+
+
+def _realified_svdvals(a: Any) -> Any:
+    """Singular values of a complex matrix from its real form ``[[Re, -Im], [Im, Re]]`` (each appears twice)."""
+    re, im = _ufuncs.real(a), _ufuncs.imag(a)
+    big = _shape.concatenate_p(_shape.concatenate_p(re, -im, axis=-1), _shape.concatenate_p(im, re, axis=-1), axis=-2)
+    s = svdvals(big)
+    from funcgrad.numpy._indexing import getitem_p
+
+    return getitem_p(s, index=(Ellipsis, slice(0, None, 2)))
+
+
+@implements(*_numpy("svdvals"))
+def svdvals(x: Any, /) -> Any:
+    """``numpy.linalg.svdvals``: singular values, differentiable (finite at repeated values).
+
+    >>> svdvals(np.diag([1.0, 3.0]))
+    array([3., 1.])
+    """
+    x = _operand(x)
+    if not isinstance(x, Tracer):
+        return np.linalg.svd(x, compute_uv=False)
+    _at_least_2d("svdvals", x)
+    if rules.is_complex(x):
+        return _realified_svdvals(x)
+    m = shape(x)[-2]
+    return _squeeze_row(rules.part(rules.svd_p(x), m, m + 1))
+
+
+@implements(np.linalg.svd)
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+    """``numpy.linalg.svd``: ``(U, S, Vh)``, or ``S`` with ``compute_uv=False``.
+
+    ``U`` and ``Vh`` are differentiable for distinct nonzero singular values
+    (their signs are NumPy's; use sign-invariant losses).  With
+    ``full_matrices=True`` and a non-square input the completed bases are
+    not unique: ``NotImplementedError``, use ``full_matrices=False``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: svd(a, compute_uv=False)[0])(np.diag([3.0, 1.0]))
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return _la.svd(a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
+    if not compute_uv:
+        return svdvals(a)
+    _at_least_2d("svd", a)
+    rules._no_complex("svd", a)
+    m, n = shape(a)[-2:]
+    if full_matrices and m != n:
+        raise NotImplementedError(
+            f"funcgrad: linalg.svd(full_matrices=True) of a traced {m}x{n} matrix: the extra "
+            f"{'columns of U' if m > n else 'rows of Vh'} are any orthonormal completion, so they have no "
+            "derivative. Use full_matrices=False (or compute_uv=False for singular values only)."
+        )
+    packed = rules.svd_p(a)
+    u = rules.part(packed, 0, m)
+    s = _squeeze_row(rules.part(packed, m, m + 1))
+    vh = rules.T(rules.part(packed, m + 1, m + 1 + n))
+    return _result("SVDResult", u, s, vh)
+
+
+@implements(np.linalg.qr)
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """``numpy.linalg.qr``: modes ``'reduced'``, ``'r'``, and ``'complete'`` when ``M <= N``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: qr(a)[1][0, 0] ** 2)(np.array([[3.0], [4.0]]))
+    array([[6.],
+           [8.]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return _la.qr(a, mode=mode)
+    _at_least_2d("qr", a)
+    rules._no_complex("qr", a)
+    m, n = shape(a)[-2:]
+    if mode not in ("reduced", "complete", "r"):
+        raise NotImplementedError(
+            f"funcgrad: linalg.qr(mode={mode!r}) on traced values is not supported; "
+            "use mode='reduced', 'complete' (M <= N) or 'r'."
+        )
+    if mode == "complete" and m > n:
+        raise NotImplementedError(
+            f"funcgrad: linalg.qr(mode='complete') of a traced {m}x{n} matrix: the last {m - n} columns of Q "
+            "are any orthonormal completion, so they have no derivative. Use mode='reduced'."
+        )
+    if m >= n:
+        packed = rules.qr_p(a)
+        q, r = rules.part(packed, 0, m), rules.part(packed, m, m + n)
+    else:
+        from funcgrad.numpy._indexing import getitem_p
+
+        left = getitem_p(a, index=(Ellipsis, slice(0, m)))
+        right = getitem_p(a, index=(Ellipsis, slice(m, None)))
+        packed = rules.qr_p(left)
+        q = rules.part(packed, 0, m)
+        r = _shape.concatenate_p(rules.part(packed, m, 2 * m), matmul(rules.T(q), right), axis=-1)
+    if mode == "r":
+        return r
+    return _result("QRResult", q, r)
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+@implements(np.linalg.matrix_power)
+def matrix_power(a: Any, n: int) -> Any:
+    """``numpy.linalg.matrix_power`` (negative ``n`` through ``inv``).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda a: matrix_power(a, -2)[0, 0])(np.array([[2.0]]))
+    array([[-0.25]])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.linalg.matrix_power(a, n)
+    try:
+        n = int(n.__index__())
+    except AttributeError:
+        raise TypeError("exponent must be an integer") from None
+    _square("matrix_power", a)
+    if n == 0:
+        plain = np.asarray(full_lower(a))
+        return np.broadcast_to(np.eye(plain.shape[-1], dtype=plain.dtype), plain.shape).copy()
+    if n < 0:
+        a = rules.inv_p(a)
+        n = -n
+    result = None
+    square = a
+    while n:
+        if n & 1:
+            result = square if result is None else matmul(result, square)
+        n >>= 1
+        if n:
+            square = matmul(square, square)
+    return result
+
+
+@implements(np.linalg.multi_dot)
+def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
+    """``numpy.linalg.multi_dot`` (evaluated left to right on traced values).
+
+    >>> multi_dot([np.ones(2), np.eye(2), np.ones(2)])
+    np.float64(2.0)
+    """
+    arrays = [_operand(x) for x in arrays]
+    if not _traced(*arrays):
+        return np.linalg.multi_dot(arrays, out=out)
+    if out is not None:
+        from funcgrad import _errors
+
+        raise _errors.inplace_assignment()
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    result = arrays[0]
+    for x in arrays[1:]:
+        result = matmul(result, x)
+    return result
+
+
+# --- plain (non-differentiable) -----------------------------------------------------------
+
+
+@implements(np.linalg.matrix_rank)
+def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, **kwargs: Any) -> Any:
+    """``numpy.linalg.matrix_rank``: an integer, so a plain value (no derivative).
+
+    >>> int(matrix_rank(np.eye(3)))
+    3
+    """
+    return np.linalg.matrix_rank(full_lower(A), full_lower(tol), hermitian, **kwargs)
+
+
+@implements(np.linalg.cond)
+def cond(x: Any, p: Any = None) -> Any:
+    """``numpy.linalg.cond``: differentiable, as ``s_max / s_min`` (``p`` None, 2, -2) or
+    ``norm(x, p) * norm(inv(x), p)``.
+
+    >>> float(cond(np.diag([1.0, 4.0])))
+    4.0
+    """
+    x = _operand(x)
+    if not isinstance(x, Tracer):
+        return np.linalg.cond(x, p)
+    _at_least_2d("cond", x)
+    if p is None or p == 2 or p == -2:
+        s = svdvals(x)
+        k = shape(s)[-1]
+        from funcgrad.numpy._indexing import getitem_p
+
+        first = getitem_p(s, index=(Ellipsis, 0))
+        last = getitem_p(s, index=(Ellipsis, k - 1))
+        return last / first if p == -2 else first / last
+    _square("cond", x)
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))

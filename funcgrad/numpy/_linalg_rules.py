@@ -1,0 +1,550 @@
+"""Linear-algebra primitives and their rules (the public wrappers live in ``linalg.py``).
+
+Every primitive works on stacks of matrices (shape ``(..., M, N)``), and every
+rule is written with funcgrad's own primitives (``matmul``, ``solve_p``,
+``inv_p``, masks multiplied in), so rules differentiate again at any order.
+Forward rules accept a leading batch of tangents: matrix products broadcast
+over it, and operands of lower rank are lifted with ``lift``.
+
+Decompositions that return several arrays (``eigh``, ``eig``, ``svd``,
+``qr``) are single primitives with a *packed* output: the parts are
+concatenated along axis ``-2`` and the wrappers slice them apart, so one
+tape node holds the whole decomposition and the rules see every part's
+cotangent together.
+
+Complex numbers follow JAX's convention (a reverse rule is the transpose of
+the forward rule under the pairing ``Re(sum(a * b))``; holomorphic pieces
+use the plain transpose, no conjugate).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._trace import full_lower
+from funcgrad.numpy import _reductions, _shape, _ufuncs
+from funcgrad.numpy._contract import matmul
+from funcgrad.numpy._util import dtype, lift, match_dtype, ndim, shape, unbroadcast
+
+# --- small helpers (all differentiable, all batch-safe) -------------------------------
+
+
+def T(x: Any) -> Any:
+    """Swap the last two axes."""
+    rank = ndim(x)
+    return _shape.transpose_p(x, perm=tuple(range(rank - 2)) + (rank - 1, rank - 2))
+
+
+def is_complex(x: Any) -> bool:
+    return dtype(x).kind == "c"
+
+
+def H(x: Any) -> Any:
+    """Conjugate transpose (plain transpose for real values)."""
+    return _ufuncs.conj(T(x)) if is_complex(x) else T(x)
+
+
+def real_dtype(x: Any) -> np.dtype[Any]:
+    kind = dtype(x)
+    if kind.kind not in "fc":
+        return np.dtype(np.float64)
+    return np.finfo(kind).dtype
+
+
+def eye(n: int, like: Any) -> np.ndarray[Any, Any]:
+    return np.eye(n, dtype=real_dtype(like))
+
+
+def tril_mask(n: int, like: Any, k: int = 0) -> np.ndarray[Any, Any]:
+    return np.tril(np.ones((n, n), dtype=real_dtype(like)), k)
+
+
+def triu_mask(n: int, like: Any, k: int = 0) -> np.ndarray[Any, Any]:
+    return np.triu(np.ones((n, n), dtype=real_dtype(like)), k)
+
+
+def diag_part(m: Any) -> Any:
+    """The diagonal of the last two axes, as a vector (``(..., n, n) -> (..., n)``)."""
+    n = shape(m)[-1]
+    return _reductions.sum_p(m * eye(n, m), axis=(-1,), keepdims=False)
+
+
+def row(v: Any) -> Any:
+    """``(..., n) -> (..., 1, n)``."""
+    s = shape(v)
+    return _shape.reshape_p(v, newshape=s[:-1] + (1, s[-1]))
+
+
+def col(v: Any) -> Any:
+    """``(..., n) -> (..., n, 1)``."""
+    s = shape(v)
+    return _shape.reshape_p(v, newshape=s + (1,))
+
+
+def diag_embed(v: Any) -> Any:
+    """A diagonal matrix from the last axis (``(..., n) -> (..., n, n)``)."""
+    return row(v) * eye(shape(v)[-1], v)
+
+
+def trace(m: Any) -> Any:
+    return _reductions.sum_p(m * eye(shape(m)[-1], m), axis=(-2, -1), keepdims=False)
+
+
+def safe_reciprocal(x: Any) -> Any:
+    """``1 / x`` with exact zeros giving zero (used where a zero marks an undefined coupling)."""
+    zero = np.asarray(full_lower(x) == 0)
+    if not zero.any():
+        return 1.0 / x
+    return _ufuncs.where(zero, 0.0, 1.0 / _ufuncs.where(zero, 1.0, x))
+
+
+def gap_reciprocal(w: Any) -> Any:
+    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, zero on it and at exact ties."""
+    return safe_reciprocal(row(w) - col(w))
+
+
+def part(packed: Any, start: int, stop: int) -> Any:
+    """Rows ``start:stop`` of the last-but-one axis of a packed decomposition."""
+    from funcgrad.numpy._indexing import getitem_p
+
+    return getitem_p(packed, index=(Ellipsis, slice(start, stop), slice(None)))
+
+
+def pack(*parts: Any) -> Any:
+    return _shape.concatenate_p(*parts, axis=-2)
+
+
+def fold(d: Any, lower: bool) -> Any:
+    """The symmetric matrix LAPACK reads from one triangle of ``d`` (``eigh``, ``cholesky``)."""
+    n = shape(d)[-1]
+    if lower:
+        return d * tril_mask(n, d) + T(d * tril_mask(n, d, -1))
+    return d * triu_mask(n, d) + T(d * triu_mask(n, d, 1))
+
+
+def fold_transpose(g: Any, lower: bool) -> Any:
+    """Transpose of ``fold``: the cotangent of the triangle that was read."""
+    n = shape(g)[-1]
+    if lower:
+        return g * tril_mask(n, g) + T(g) * tril_mask(n, g, -1)
+    return g * triu_mask(n, g) + T(g) * triu_mask(n, g, 1)
+
+
+def right_solve(b: Any, a: Any) -> Any:
+    """``b @ inv(a)``."""
+    return T(solve_p(T(a), T(b)))
+
+
+def _no_complex(name: str, x: Any) -> None:
+    if is_complex(x):
+        raise NotImplementedError(
+            f"funcgrad: linalg.{name} of a complex traced matrix has no derivative rule yet "
+            f"(received dtype {dtype(x)}); only real float32/float64 matrices are differentiable "
+            f"for {name}. Differentiate a real formulation, or pass the value through "
+            "fg.stop_gradient if no derivative is needed."
+        )
+
+
+# --- inv ------------------------------------------------------------------------------------
+
+inv_p = primitive(np.linalg.inv, "inv")
+defvjp(inv_p, lambda g, ans, a: -matmul(T(ans), matmul(g, T(ans))))
+defjvp(inv_p, lambda t, ans, a: -matmul(ans, matmul(t, ans)), batched=True)
+
+
+# --- solve (b is always a stack of matrices here: the wrapper handles vectors) --------------
+
+
+def _solve_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    gb = solve_p(T(a), g)
+    return unbroadcast(-matmul(gb, T(ans)), a)
+
+
+def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any) -> Any:
+    return -solve_p(a, matmul(lift(t, a, ans), ans))
+
+
+def _full(out: Any, t: Any, x: Any, ans: Any) -> Any:
+    """Broadcast a tangent to ``batch + ans.shape`` when an operand was smaller than the output."""
+    target = shape(t)[: ndim(t) - ndim(x)] + shape(ans)
+    return out if shape(out) == target else _shape.broadcast_to_p(out, shape=target)
+
+
+solve_p = primitive(np.linalg.solve, "solve")
+defvjp(solve_p, _solve_vjp_a, lambda g, ans, a, b: unbroadcast(solve_p(T(a), g), b))
+defjvp(
+    solve_p,
+    _solve_jvp_a,
+    lambda t, ans, a, b: _full(solve_p(a, lift(t, b, ans)), t, b, ans),
+    batched=True,
+)
+
+
+# --- det, log|det| -------------------------------------------------------------------------
+
+
+def _expand2(g: Any) -> Any:
+    s = shape(g)
+    return _shape.reshape_p(g, newshape=s + (1, 1))
+
+
+det_p = primitive(np.linalg.det, "det")
+defvjp(det_p, lambda g, ans, a: _expand2(g * ans) * T(inv_p(a)))
+defjvp(det_p, lambda t, ans, a: ans * _reductions.sum_p(T(inv_p(a)) * t, axis=(-2, -1), keepdims=False), batched=True)
+
+
+def _logabsdet(a: Any) -> Any:
+    return np.linalg.slogdet(a)[1]
+
+
+def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
+    d = _reductions.sum_p(T(inv_p(a)) * t, axis=(-2, -1), keepdims=False)
+    return _ufuncs.real(d) if is_complex(d) else d
+
+
+logabsdet_p = primitive(_logabsdet, "logabsdet")
+defvjp(logabsdet_p, lambda g, ans, a: match_dtype(_expand2(g) * T(inv_p(a)), a))
+defjvp(logabsdet_p, _logabsdet_jvp, batched=True)
+
+
+# --- cholesky (lower) -----------------------------------------------------------------------
+
+
+def _phi(x: Any) -> Any:
+    """Strict lower triangle plus half the diagonal."""
+    n = shape(x)[-1]
+    return x * (tril_mask(n, x, -1) + 0.5 * eye(n, x))
+
+
+def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
+    s = fold(t, lower=True)
+    x = right_solve(solve_p(ans, s), T(ans))  # L^-1 S L^-T
+    return matmul(ans, _phi(x))
+
+
+def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
+    p = _phi(matmul(T(ans), g))
+    gs = right_solve(solve_p(T(ans), p), ans)  # L^-T P L^-1
+    return fold_transpose(gs, lower=True)
+
+
+cholesky_p = primitive(np.linalg.cholesky, "cholesky")
+defvjp(cholesky_p, _cholesky_vjp)
+defjvp(cholesky_p, _cholesky_jvp, batched=True)
+
+
+# --- eigh: packed (..., N+1, N) = [eigenvalues; eigenvectors] -------------------------------
+
+
+def _eigh(a: Any, lower: bool) -> Any:
+    w, v = np.linalg.eigh(a, UPLO="L" if lower else "U")
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _eigh_parts(ans: Any) -> tuple[Any, Any]:
+    n = shape(ans)[-1]
+    return part(ans, 0, 1), part(ans, 1, n + 1)
+
+
+def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
+    w, v = _eigh_parts(ans)
+    x = matmul(T(v), matmul(fold(t, lower), v))
+    dw = row(diag_part(x))
+    f = gap_reciprocal(_reshape_last(w))
+    dv = matmul(v, f * x)
+    return pack(dw, dv)
+
+
+def _reshape_last(w_row: Any) -> Any:
+    s = shape(w_row)
+    return _shape.reshape_p(w_row, newshape=s[:-2] + (s[-1],))
+
+
+def _eigh_vjp(g: Any, ans: Any, a: Any, lower: bool) -> Any:
+    w, v = _eigh_parts(ans)
+    gw, gv = _eigh_parts(g)
+    f = gap_reciprocal(_reshape_last(w))
+    inner = diag_embed(_reshape_last(gw)) + f * matmul(T(v), gv)
+    return fold_transpose(matmul(v, matmul(inner, T(v))), lower)
+
+
+eigh_p = primitive(_eigh, "eigh")
+defvjp(eigh_p, _eigh_vjp)
+defjvp(eigh_p, _eigh_jvp, batched=True)
+
+
+# --- eig: packed (..., N+1, N) = [eigenvalues; eigenvectors] --------------------------------
+#
+# NumPy (LAPACK geev) normalises each eigenvector to unit 2-norm with its
+# largest-modulus component real.  The tangent of an eigenvector is
+# V (F o V^-1 dA V) plus a multiple c of the vector itself chosen to keep
+# both normalisations: Re(c) keeps the norm, Im(c) keeps that component real.
+
+
+def _eig(a: Any) -> Any:
+    w, v = np.linalg.eig(a)
+    return np.concatenate([w[..., None, :], v], axis=-2)
+
+
+def _pivot(v: Any) -> np.ndarray[Any, Any]:
+    """One-hot (..., N, N) mask of each column's largest-modulus component."""
+    plain = np.abs(np.asarray(full_lower(v)))
+    idx = np.argmax(plain, axis=-2)
+    n = plain.shape[-2]
+    return (np.arange(n)[:, None] == idx[..., None, :]).astype(real_dtype(v))
+
+
+def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
+    w, v = _eigh_parts(ans)
+    w = _reshape_last(w)
+    t = lift(t, a, ans)
+    x = matmul(inv_p(v), matmul(t, v))
+    dw = row(diag_part(x))
+    dv0 = matmul(v, gap_reciprocal(w) * x)
+    if is_complex(ans) or is_complex(dv0):
+        pivot = _pivot(v)
+        vk = _reductions.sum_p(v * pivot, axis=(-2,), keepdims=True)
+        norm_part = _ufuncs.real(_reductions.sum_p(_ufuncs.conj(v) * dv0, axis=(-2,), keepdims=True))
+        phase_part = _ufuncs.imag(_reductions.sum_p(dv0 * pivot, axis=(-2,), keepdims=True)) / _ufuncs.real(vk)
+        dv = dv0 - v * norm_part - 1j * (v * phase_part)
+    else:
+        dv = dv0 - v * _reductions.sum_p(v * dv0, axis=(-2,), keepdims=True)
+    return pack(dw, dv)
+
+
+def _eig_vjp(g: Any, ans: Any, a: Any) -> Any:
+    w, v = _eigh_parts(ans)
+    w = _reshape_last(w)
+    gw, gv = _eigh_parts(g)
+    gc = _reductions.sum_p(v * gv, axis=(-2,), keepdims=True)  # cotangent of the per-column multiple
+    if is_complex(ans) or is_complex(g):
+        pivot = _pivot(v)
+        vk = _ufuncs.real(_reductions.sum_p(v * pivot, axis=(-2,), keepdims=True))
+        gv0 = gv - _ufuncs.real(gc) * _ufuncs.conj(v) - 1j * (pivot * (_ufuncs.imag(gc) / vk))
+    else:
+        gv0 = gv - gc * v
+    gx = diag_embed(_reshape_last(gw)) + gap_reciprocal(w) * matmul(T(v), gv0)
+    vinv = inv_p(v)
+    return match_dtype(matmul(T(vinv), matmul(gx, T(v))), a)
+
+
+eig_p = primitive(_eig, "eig")
+defvjp(eig_p, _eig_vjp)
+defjvp(eig_p, _eig_jvp, batched=True)
+
+
+# --- svd (reduced): packed (..., M+1+N, K) = [U; s; V] with V = Vh^T, K = min(M, N) --------
+
+
+def _svd(a: Any) -> Any:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([u, s[..., None, :], np.swapaxes(vh, -1, -2)], axis=-2)
+
+
+def _svd_parts(ans: Any, a: Any) -> tuple[Any, Any, Any]:
+    m, n = shape(a)[-2:]
+    return part(ans, 0, m), _reshape_last(part(ans, m, m + 1)), part(ans, m + 1, m + 1 + n)
+
+
+def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
+    m, n = shape(a)[-2:]
+    k = min(m, n)
+    u, s, v = _svd_parts(ans, a)
+    t = lift(t, a, ans)
+    dp = matmul(T(u), matmul(t, v))
+    ds = diag_part(dp)
+    f = safe_reciprocal(row(s * s) - col(s * s)) * (1.0 - eye(k, s))
+    srow = row(s)
+    scol = col(s)
+    du = matmul(u, f * (dp * srow + scol * T(dp)))
+    dv = matmul(v, f * (scol * dp + T(dp) * srow))
+    sinv = row(safe_reciprocal(s))
+    if m > k:
+        tv = matmul(t, v)
+        du = du + (tv - matmul(u, matmul(T(u), tv))) * sinv
+    if n > k:
+        tu = matmul(T(t), u)
+        dv = dv + (tu - matmul(v, matmul(T(v), tu))) * sinv
+    return pack(du, row(ds), dv)
+
+
+def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
+    m, n = shape(a)[-2:]
+    k = min(m, n)
+    u, s, v = _svd_parts(ans, a)
+    gu, gs, gv = _svd_parts(g, a)
+    f = safe_reciprocal(row(s * s) - col(s * s)) * (1.0 - eye(k, s))
+    j = f * matmul(T(u), gu)
+    kk = f * matmul(T(v), gv)
+    srow = row(s)
+    scol = col(s)
+    inner = diag_embed(gs) + (j + T(j)) * srow + scol * (kk + T(kk))
+    out = matmul(u, matmul(inner, T(v)))
+    sinv = row(safe_reciprocal(s))
+    if m > k:
+        gus = gu * sinv
+        out = out + matmul(gus - matmul(u, matmul(T(u), gus)), T(v))
+    if n > k:
+        gvs = gv * sinv
+        out = out + matmul(u, T(gvs - matmul(v, matmul(T(v), gvs))))
+    return unbroadcast(out, a)
+
+
+svd_p = primitive(_svd, "svd")
+defvjp(svd_p, _svd_vjp)
+defjvp(svd_p, _svd_jvp, batched=True)
+
+
+# --- qr (reduced, M >= N): packed (..., M+N, N) = [Q; R] ------------------------------------
+
+
+def _qr(a: Any) -> Any:
+    q, r = np.linalg.qr(a, mode="reduced")
+    return np.concatenate([q, r], axis=-2)
+
+
+def _qr_parts(ans: Any, a: Any) -> tuple[Any, Any]:
+    m, n = shape(a)[-2:]
+    return part(ans, 0, m), part(ans, m, m + n)
+
+
+def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
+    m, n = shape(a)[-2:]
+    q, r = _qr_parts(ans, a)
+    t = lift(t, a, ans)
+    b = right_solve(t, r)  # dA R^-1
+    x = matmul(T(q), b)
+    low = x * tril_mask(n, x, -1)
+    y = x - low + T(low)  # X - Omega, upper triangular
+    dq = b - matmul(q, y) if m > n else matmul(q, low - T(low))
+    dr = matmul(y, r)
+    return pack(dq, dr)
+
+
+def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
+    m, n = shape(a)[-2:]
+    q, r = _qr_parts(ans, a)
+    gq, gr = _qr_parts(g, a)
+    gy = matmul(gr, T(r)) - matmul(T(q), gq)
+    gx = gy * triu_mask(n, gy) + T(gy) * tril_mask(n, gy, -1)
+    gb = matmul(q, gx) + gq
+    return unbroadcast(T(solve_p(r, T(gb))), a)  # gB R^-T
+
+
+qr_p = primitive(_qr, "qr")
+defvjp(qr_p, _qr_vjp)
+defjvp(qr_p, _qr_jvp, batched=True)
+
+
+# --- pinv and lstsq (derivative of the pseudo-inverse at constant rank) ---------------------
+
+
+def pinv_tangent(t: Any, a: Any, p: Any) -> Any:
+    """Tangent of ``pinv(a)`` (``p``) along ``t`` (Golub & Pereyra)."""
+    m, n = shape(a)[-2:]
+    th = H(t)
+    out = -matmul(p, matmul(t, p))
+    out = out + matmul(matmul(p, H(p)), matmul(th, eye(m, a) - matmul(a, p)))
+    out = out + matmul(eye(n, a) - matmul(p, a), matmul(th, matmul(H(p), p)))
+    return out
+
+
+def pinv_cotangent(g: Any, a: Any, p: Any) -> Any:
+    """Transpose of ``pinv_tangent`` under ``Re(sum(x * y))``."""
+    m, n = shape(a)[-2:]
+    out = -matmul(T(p), matmul(g, T(p)))
+    second = matmul(eye(m, a) - matmul(a, p), matmul(T(g), matmul(p, H(p))))
+    third = matmul(matmul(H(p), p), matmul(T(g), eye(n, a) - matmul(p, a)))
+    extra = second + third
+    if is_complex(extra):
+        extra = _ufuncs.conj(extra)
+    return out + extra
+
+
+def _pinv(a: Any, options: tuple[tuple[str, Any], ...]) -> Any:
+    return np.linalg.pinv(a, **dict(options))
+
+
+pinv_p = primitive(_pinv, "pinv")
+defvjp(pinv_p, lambda g, ans, a, options: match_dtype(pinv_cotangent(g, a, ans), a))
+defjvp(pinv_p, lambda t, ans, a, options: pinv_tangent(t, a, ans), batched=True)
+
+
+def _lstsq(a: Any, b: Any, rcond: Any) -> Any:
+    return np.linalg.lstsq(a, b, rcond=rcond)[0]
+
+
+def _lstsq_jvp_a(t: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    dp = pinv_tangent(t, a, pinv_p(a, options=(("rcond", rcond),)))
+    if ndim(b) == 1:
+        return _reshape_last_col(matmul(dp, col(b)))
+    return matmul(dp, b)
+
+
+def _reshape_last_col(x: Any) -> Any:
+    return _shape.reshape_p(x, newshape=shape(x)[:-1])
+
+
+def _lstsq_jvp_b(t: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    p = pinv_p(a, options=(("rcond", rcond),))
+    if ndim(b) == 1:
+        return matmul(t, T(p))
+    return matmul(p, t)
+
+
+def _lstsq_vjp_a(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    p = pinv_p(a, options=(("rcond", rcond),))
+    gp = col(g) * row(b) if ndim(b) == 1 else matmul(g, T(b))
+    return match_dtype(pinv_cotangent(gp, a, p), a)
+
+
+def _lstsq_vjp_b(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    p = pinv_p(a, options=(("rcond", rcond),))
+    return match_dtype(matmul(g, p) if ndim(b) == 1 else matmul(T(p), g), b)
+
+
+lstsq_p = primitive(_lstsq, "lstsq")
+defvjp(lstsq_p, _lstsq_vjp_a, _lstsq_vjp_b)
+defjvp(lstsq_p, _lstsq_jvp_a, _lstsq_jvp_b, batched=True)
+
+
+# --- vector p-norm ----------------------------------------------------------------------------
+
+
+def _pnorm(x: Any, p: float, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+
+
+def _pnorm_weight(ans: Any, x: Any, p: float, axis: tuple[int, ...], keepdims: bool) -> Any:
+    """d||x||_p / dx paired with Re(w * dx): |x|^(p-2) conj(x) / ||x||^(p-1), zero where x or the norm is 0."""
+    zero = np.asarray(full_lower(x) == 0)
+    mag = _ufuncs.absolute(x)
+    scaled = _ufuncs.power(_ufuncs.where(zero, 1.0, mag), p - 2.0) * (_ufuncs.conj(x) if is_complex(x) else x)
+    denom = _ufuncs.power(_ufuncs.where(np.asarray(full_lower(ans) == 0), 1.0, ans), p - 1.0)
+    denom_full = _reductions.expand_reduced(denom, x, axis, keepdims)
+    zero_norm = np.asarray(full_lower(ans) == 0)
+    weight = _ufuncs.where(zero, 0.0, scaled / denom_full)
+    if zero_norm.any():
+        kept = zero_norm if keepdims else np.reshape(zero_norm, _reductions.kept_shape(shape(x), axis))
+        weight = _ufuncs.where(np.broadcast_to(kept, shape(x)), 0.0, weight)
+    return weight
+
+
+def _pnorm_jvp(t: Any, ans: Any, x: Any, p: float, axis: tuple[int, ...], keepdims: bool) -> Any:
+    prod = _pnorm_weight(ans, x, p, axis, keepdims) * t
+    if is_complex(prod):
+        prod = _ufuncs.real(prod)
+    return _reductions.sum_p(prod, axis=axis, keepdims=keepdims)
+
+
+pnorm_p = primitive(_pnorm, "pnorm")
+defvjp(
+    pnorm_p,
+    lambda g, ans, x, p, axis, keepdims: match_dtype(
+        _reductions.expand_reduced(g, x, axis, keepdims) * _pnorm_weight(ans, x, p, axis, keepdims), x
+    ),
+)
+defjvp(pnorm_p, _pnorm_jvp, batched=True)
