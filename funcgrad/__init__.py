@@ -6,7 +6,7 @@
 array([ 0.,  4.,  8., 12.])
 """
 
-from funcgrad import numpy, tree  # noqa: F401
+from funcgrad import extend, numpy, tree  # noqa: F401
 from funcgrad._api import (
     float0,
     grad,
@@ -19,11 +19,18 @@ from funcgrad._api import (
     value_and_grad,
     vjp,
 )
+from funcgrad._checkpoint import checkpoint, remat
 from funcgrad._custom import stop_gradient
+from funcgrad._custom_jvp import custom_jvp
+from funcgrad._custom_vjp import custom_vjp
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "checkpoint",
+    "custom_jvp",
+    "custom_vjp",
+    "extend",
     "float0",
     "grad",
     "hessian",
@@ -32,6 +39,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "linearize",
+    "remat",
     "stop_gradient",
     "tree",
     "value_and_grad",

@@ -1,10 +1,32 @@
-"""Controlling differentiation: stop_gradient."""
+"""Controlling differentiation: ``stop_gradient``, and the machinery that
+``custom_vjp``, ``custom_jvp`` and ``checkpoint`` share.
+
+A custom rule is one tape node for the *whole* function.  Its inputs and
+outputs are pytrees, while a primitive has positional array arguments and
+one output, so the leaves travel as one :class:`Pack`:
+
+* ``pack_p(*leaves)`` makes the pack; its cotangent (tangent) is a pack of
+  the leaves' cotangents (tangents), ``None`` meaning zero;
+* the custom primitive maps the input pack to an output pack;
+* ``unpack_p(pack, index=i)`` takes one output leaf out again.
+
+Only the transform that owns the call (the innermost one tracing its
+arguments) records these nodes; transforms below it see the operations the
+rule itself runs (``fwd``, ``bwd``, the JVP rule, the recomputation), which
+is how custom rules differentiate again at higher order, as in JAX.
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from funcgrad._trace import full_lower
+import numpy as np
+
+from funcgrad import _errors
+from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic
+from funcgrad._trace import Primitive, Trace, Tracer, full_lower
 from funcgrad.tree import tree_map
 
 T = TypeVar("T")
@@ -20,3 +42,183 @@ def stop_gradient(x: T) -> T:
     np.float64(9.0)
     """
     return tree_map(full_lower, x)  # type: ignore[no-any-return]
+
+
+# --- packs: several leaves as one traced value -------------------------------------------
+
+
+class Pack:
+    """Several values (or their tangents / cotangents) travelling as one.
+
+    ``items[i] is None`` means a zero (co)tangent.  ``extra`` carries what a
+    custom node keeps for its backward pass (``custom_vjp`` residuals).
+    Packs add item by item, so the reverse sweep can accumulate them.
+    """
+
+    __slots__ = ("items", "extra")
+
+    def __init__(self, items: Sequence[Any], extra: Any = None) -> None:
+        self.items = list(items)
+        self.extra = extra
+
+    def __add__(self, other: Any) -> Pack:
+        if other is None:
+            return self
+        if not isinstance(other, Pack):
+            return NotImplemented
+        return Pack([a if b is None else b if a is None else a + b for a, b in zip(self.items, other.items)])
+
+    __radd__ = __add__
+
+    def __repr__(self) -> str:
+        return f"Pack({self.items!r})"
+
+
+def one_hot(n: int, index: int, value: Any) -> Pack:
+    """A pack of ``n`` zero (``None``) items with ``value`` at ``index``."""
+    items: list[Any] = [None] * n
+    items[index] = value
+    return Pack(items)
+
+
+class DirectPrimitive(Primitive):
+    """A primitive handled only by the trace it is handed to.
+
+    Calling it never dispatches to the traces below: they see the operations
+    its implementation runs instead (``fwd``, the JVP rule, ...).
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return self.impl(*args, **params)
+
+
+pack_p = DirectPrimitive("pack", lambda *leaves: Pack(leaves))
+defvjp_variadic(pack_p, lambda i: lambda g, ans, *args: g.items[i])
+defjvp_variadic(pack_p, lambda i: lambda t, ans, *args: one_hot(len(args), i, t), batched=True)
+
+unpack_p = Primitive("unpack", lambda pack, index: pack.items[index])
+defvjp(unpack_p, lambda g, ans, pack, index: one_hot(len(pack.items), index, g))
+defjvp(unpack_p, lambda t, ans, pack, index: t.items[index], batched=True)
+
+
+def record(trace: Trace, prim: Primitive, leaves: Sequence[Any], params: dict[str, Any], count: Callable[[], int]) -> list[Any]:
+    """Record ``prim`` as one node of ``trace`` taking ``leaves``; return its output leaves.
+
+    ``count()`` (read after the node ran) is the number of output leaves.
+    """
+    packed = trace.process(pack_p, tuple(leaves), {})
+    out = trace.process(prim, (packed,), params)
+    return [unpack_p(out, index=i) for i in range(count())]
+
+
+# --- helpers shared by the custom transforms ----------------------------------------------
+
+
+def find_top(leaves: Sequence[Any], name: str) -> Trace | None:
+    """The innermost live transform tracing any of ``leaves`` (``None`` if none does)."""
+    top: Trace | None = None
+    for leaf in leaves:
+        if isinstance(leaf, Tracer):
+            trace = leaf._trace
+            if top is None or trace.level > top.level:
+                top = trace
+            elif trace is not top and trace.level == top.level:
+                raise _errors.escaped_tracer(name)
+    if top is not None and not top.active:
+        raise _errors.escaped_tracer(name)
+    return top
+
+
+def traced_from(value: Any, level: int) -> bool:
+    """Is ``value`` traced by a transform of level ``level`` or above?"""
+    return isinstance(value, Tracer) and value._trace.level >= level
+
+
+def numeric_kind(value: Any) -> str:
+    """The dtype kind (``'f'``, ``'c'``, ``'i'``...) of an array-like leaf, ``''`` for anything else."""
+    value = full_lower(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return str(value.dtype.kind)
+    if isinstance(value, (bool, int, float, complex)):
+        return str(np.result_type(value).kind)
+    return ""
+
+
+def zeros_like(value: Any) -> Any:
+    """A plain zero with ``value``'s shape and dtype (``float0`` for integers, as in JAX)."""
+    from funcgrad._api import float0
+
+    base = full_lower(value)
+    kind = numeric_kind(base)
+    out = np.zeros(np.shape(base), np.result_type(base) if kind in "fc" else float0)
+    return out if isinstance(base, np.ndarray) else out[()]
+
+
+def resolve_kwargs(fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> tuple[Any, ...]:
+    """Bind keyword arguments to positions, as JAX does for custom rules."""
+    if not kwargs:
+        return args
+    try:
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{what}: could not bind the arguments of {_name(fun)}: {error}") from None
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError(
+            f"{what}: {_name(fun)} takes keyword-only arguments {sorted(bound.kwargs)}; custom rules take "
+            "positional arguments only. Make them positional, or close over them."
+        )
+    return tuple(bound.args)
+
+
+def split_args(args: tuple[Any, ...], nondiff: tuple[int, ...], what: str) -> tuple[list[int], tuple[Any, ...]]:
+    """Positions of the differentiable arguments and the differentiable arguments."""
+    for n in nondiff:
+        if not 0 <= n < len(args):
+            raise ValueError(
+                f"{what}: nondiff_argnums {nondiff} is out of range for a call with {len(args)} positional argument(s)."
+            )
+    diff_idx = [i for i in range(len(args)) if i not in nondiff]
+    return diff_idx, tuple(args[i] for i in diff_idx)
+
+
+def merge_args(args: tuple[Any, ...], diff_idx: list[int], diff_args: Sequence[Any]) -> tuple[Any, ...]:
+    """``args`` with the differentiable positions replaced by ``diff_args``."""
+    full = list(args)
+    for i, value in zip(diff_idx, diff_args):
+        full[i] = value
+    return tuple(full)
+
+
+def check_nondiff(
+    args: tuple[Any, ...], nondiff: tuple[int, ...], level: int, fun: Callable[..., Any], what: str
+) -> None:
+    from funcgrad.tree import tree_leaves
+
+    for n in nondiff:
+        if any(traced_from(leaf, level) for leaf in tree_leaves(args[n])):
+            raise TypeError(
+                f"{what}: argument {n} of {_name(fun)} is in nondiff_argnums but is being differentiated "
+                "(it is traced by the transform applied to this call). Nondifferentiable arguments must not "
+                "carry derivatives: remove it from nondiff_argnums (and return its cotangent from the rule), "
+                "or wrap it in fg.stop_gradient."
+            )
+
+
+def closure_error(fun: Callable[..., Any], what: str) -> TypeError:
+    return TypeError(
+        f"{what}: {_name(fun)} closes over a value that the transform applied to this call is differentiating "
+        "(a traced value not passed as an argument), so the custom rule cannot account for its derivative. "
+        "Pass that value as an explicit argument of the function (and return its cotangent / tangent from "
+        "the rule), or wrap it in fg.stop_gradient if no derivative through it is wanted."
+    )
+
+
+def _name(fun: Any) -> str:
+    return f"'{getattr(fun, '__name__', type(fun).__name__)}'"
+
+
+def describe_leaf(value: Any) -> str:
+    return _errors.describe(full_lower(value)) if numeric_kind(value) else _errors.describe(value)

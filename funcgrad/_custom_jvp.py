@@ -1,0 +1,278 @@
+"""``custom_jvp``: a function with a hand-written forward-mode rule that serves reverse mode too.
+
+Forward mode calls the rule with the tangents.  Reverse mode records the
+rule's tangent computation once (its tangents traced by a fresh reverse
+transform, so only the part linear in them is recorded) and, on the
+backward pass, transposes that recording: the cotangents of the tangent
+inputs are the cotangents of the arguments.  Every operation the rule runs
+on the primals is seen by the transforms below, so the rule keeps applying
+at higher order (``grad(grad(f))``, ``hessian``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from funcgrad._custom import (
+    DirectPrimitive,
+    Pack,
+    _name,
+    check_nondiff,
+    closure_error,
+    describe_leaf,
+    find_top,
+    merge_args,
+    numeric_kind,
+    record,
+    resolve_kwargs,
+    split_args,
+    traced_from,
+    zeros_like,
+)
+from funcgrad._custom_vjp import check_cotangent
+from funcgrad._trace import Trace
+from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_map, tree_unflatten
+
+__all__ = ["custom_jvp"]
+
+
+class custom_jvp:
+    """Give ``fun`` a hand-written forward-mode derivative, used by every transform.
+
+    ``f.defjvp(rule)`` sets it with JAX's calling convention:
+    ``rule(*nondiff_args, primals, tangents)`` gets tuples of the
+    differentiable arguments and their tangents and returns
+    ``(primal_out, tangent_out)``.  The tangent output must be linear in the
+    tangents.  A numerically stable ``log(1 + exp(x))``:
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> @fg.custom_jvp
+    ... def log1pexp(x):
+    ...     return fnp.log(1.0 + fnp.exp(x))
+    >>> @log1pexp.defjvp
+    ... def log1pexp_jvp(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return log1pexp(x), t * (1.0 - 1.0 / (1.0 + fnp.exp(x)))
+    >>> fg.grad(log1pexp)(100.0)
+    np.float64(1.0)
+
+    Works in forward mode (``jvp``, ``jacfwd``), in reverse mode (``grad``,
+    ``vjp``, ``jacrev``) and at any order (``grad(grad(f))``, ``hessian``).
+    ``defjvps`` gives one rule per argument instead.  Arguments listed in
+    ``nondiff_argnums`` are passed to the rule first and get no tangent.
+    ``fun`` may not close over a value the applied transform is
+    differentiating (``TypeError``): pass such values as arguments.
+    """
+
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
+        if not callable(fun):
+            raise TypeError(f"custom_jvp: expected a function, got {type(fun).__name__}.")
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(sorted(int(n) for n in nondiff_argnums))
+        self.jvp: Callable[..., Any] | None = None
+
+    def defjvp(self, jvp: Callable[..., Any], symbolic_zeros: bool = False) -> Callable[..., Any]:
+        """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (primal_out, tangent_out)``; returns it.
+
+        >>> import funcgrad as fg, numpy as np
+        >>> f = fg.custom_jvp(np.sin)
+        >>> _ = f.defjvp(lambda p, t: (np.sin(p[0]), np.cos(p[0]) * t[0]))
+        >>> fg.jvp(f, (0.0,), (2.0,))
+        (np.float64(0.0), np.float64(2.0))
+        """
+        if not callable(jvp):
+            raise TypeError(f"custom_jvp.defjvp: the rule must be a function, got {type(jvp).__name__}.")
+        if symbolic_zeros:
+            raise NotImplementedError(
+                "custom_jvp.defjvp: symbolic_zeros=True is not supported; the rule receives zero arrays "
+                "for arguments that are not differentiated. Drop the argument."
+            )
+        self.jvp = jvp
+        return jvp
+
+    def defjvps(self, *jvps: Callable[..., Any] | None) -> None:
+        """One rule per differentiable argument: ``jvp_i(tangent_i, primal_out, *primals)``,
+        its contribution to the output tangent (``None``: that argument does not matter).
+
+        >>> import funcgrad as fg, funcgrad.numpy as fnp
+        >>> f = fg.custom_jvp(lambda x, y: x * fnp.sin(y))
+        >>> f.defjvps(lambda tx, ans, x, y: tx * fnp.sin(y),
+        ...           lambda ty, ans, x, y: ty * x * fnp.cos(y))
+        >>> fg.grad(f, argnums=(0, 1))(2.0, 0.0)
+        (np.float64(0.0), np.float64(2.0))
+        """
+
+        def rule(*rule_args: Any) -> tuple[Any, Any]:
+            nondiff, (primals, tangents) = rule_args[:-2], rule_args[-2:]
+            full = _full_args(self.nondiff_argnums, nondiff, primals)
+            primal_out = self(*full)
+            if len(jvps) != len(primals):
+                raise TypeError(
+                    f"custom_jvp.defjvps of {_name(self.fun)}: got {len(jvps)} rule(s) for "
+                    f"{len(primals)} differentiable argument(s); give one per argument (None for none)."
+                )
+            total = None
+            for jvp_i, t in zip(jvps, tangents):
+                if jvp_i is None:
+                    continue
+                part = jvp_i(t, primal_out, *full)
+                total = part if total is None else tree_map(lambda a, b: a + b, total, part)
+            if total is None:
+                total = tree_map(zeros_like, primal_out)
+            return primal_out, total
+
+        self.jvp = rule
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        what = f"custom_jvp function {_name(self.fun)}"
+        if self.jvp is None:
+            raise TypeError(
+                f"{what} has no rule: call .defjvp(rule) or .defjvps(...) on it before using it "
+                "(or use the plain function if no custom derivative is needed)."
+            )
+        args = resolve_kwargs(self.fun, args, kwargs, what)
+        diff_idx, diff_args = split_args(args, self.nondiff_argnums, what)
+        leaves, treedef = tree_flatten(diff_args)
+        top = find_top(leaves, getattr(self.fun, "__name__", "custom_jvp"))
+        if top is None:
+            return self.fun(*args)
+        check_nondiff(args, self.nondiff_argnums, top.level, self.fun, what)
+        call = _JVPCall(self, args, diff_idx, treedef, top)
+        from funcgrad._forward import ForwardTrace
+        from funcgrad._reverse import ReverseTrace
+
+        if isinstance(top, ForwardTrace):
+            return call.forward_mode(top, leaves)
+        if isinstance(top, ReverseTrace):
+            outs = record(top, custom_jvp_p, leaves, {"call": call}, lambda: call.out_def.num_leaves)
+            return tree_unflatten(call.out_def, outs)
+        raise NotImplementedError(f"{what}: transform {type(top).__name__} is not supported by custom_jvp.")
+
+
+def _full_args(nondiff_idx: tuple[int, ...], nondiff: Sequence[Any], primals: Sequence[Any]) -> tuple[Any, ...]:
+    """All positional arguments from the nondifferentiable and the differentiable ones."""
+    full: list[Any] = []
+    nondiff_it, primal_it = iter(nondiff), iter(primals)
+    for i in range(len(nondiff) + len(primals)):
+        full.append(next(nondiff_it) if i in nondiff_idx else next(primal_it))
+    return tuple(full)
+
+
+class _JVPCall:
+    """One call of a custom_jvp function under a transform."""
+
+    __slots__ = ("f", "args", "diff_idx", "treedef", "level", "out_def", "vjp_fn", "what")
+
+    def __init__(self, f: custom_jvp, args: tuple[Any, ...], diff_idx: list[int], treedef: PyTreeDef, top: Trace):
+        self.f = f
+        self.args = args
+        self.diff_idx = diff_idx
+        self.treedef = treedef
+        self.level = top.level
+        self.out_def: PyTreeDef = treedef
+        self.vjp_fn: Callable[..., Any] | None = None
+        self.what = f"custom_jvp function {_name(f.fun)}"
+
+    def run_rule(self, primals: list[Any], tangents: list[Any]) -> tuple[list[Any], list[Any]]:
+        """Call the rule on flat leaves; check and return flat (primal_out, tangent_out) leaves."""
+        f = self.f
+        nondiff = [self.args[n] for n in f.nondiff_argnums]
+        tangents = [zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
+        result = f.jvp(  # type: ignore[misc]
+            *nondiff, tree_unflatten(self.treedef, primals), tree_unflatten(self.treedef, tangents)
+        )
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise ValueError(
+                f"{self.what}: the jvp rule must return a pair (primal_out, tangent_out), received "
+                f"{describe_leaf(result)}."
+            )
+        primal_out, tangent_out = result
+        out_leaves, self.out_def = tree_flatten(primal_out)
+        t_leaves, t_def = tree_flatten(tangent_out)
+        if t_def != self.out_def:
+            t_leaves, t_def = tree_flatten(tangent_out, is_leaf=lambda x: x is None)
+            if t_def.num_leaves != len(out_leaves) or t_def != tree_flatten(primal_out, is_leaf=lambda x: x is None)[1]:
+                raise ValueError(
+                    f"{self.what}: the jvp rule's tangent output must have the structure of its primal output, "
+                    f"expected {self.out_def}, received {tree_flatten(tangent_out)[1]} "
+                    f"(they differ at {mismatch_path(primal_out, tangent_out)})."
+                )
+        checked = []
+        for k, (t, p) in enumerate(zip(t_leaves, out_leaves)):
+            where = f"tangent output (leaf {k})" if len(out_leaves) > 1 else "tangent output"
+            checked.append(check_cotangent(t, p, self.what, f"the jvp rule's {where}"))
+        return out_leaves, checked
+
+    def check_closure(self, values: list[Any]) -> None:
+        if any(traced_from(v, self.level) for v in values):
+            raise closure_error(self.f.fun, self.what)
+
+    # forward mode: call the rule with the tangents (one batch column at a time)
+    def forward_mode(self, top: Any, leaves: list[Any]) -> Any:
+        from funcgrad.numpy._array import ArrayTracer
+        from funcgrad.numpy._shape import stack_tangents
+
+        ours = [isinstance(v, ArrayTracer) and v._trace is top for v in leaves]
+        primals = [v._value if o else v for v, o in zip(leaves, ours)]
+        tangents = [v._payload if o else None for v, o in zip(leaves, ours)]
+        batch = getattr(top, "batch", 0)
+        if not batch:
+            out_leaves, t_out = self.run_rule(primals, tangents)
+        else:
+            columns = []
+            for k in range(batch):
+                out_leaves, t_k = self.run_rule(primals, [None if t is None else t[k] for t in tangents])
+                columns.append(t_k)
+            t_out = [
+                None if all(c[j] is None for c in columns) else stack_tangents([c[j] for c in columns], out_leaves[j])
+                for j in range(len(out_leaves))
+            ]
+        self.check_closure(out_leaves + [t for t in t_out if t is not None])
+        outs = [
+            p if t is None or numeric_kind(p) not in ("f", "c") else ArrayTracer(p, top, t)
+            for p, t in zip(out_leaves, t_out)
+        ]
+        return tree_unflatten(self.out_def, outs)
+
+    # reverse mode: record the rule's linear tangent map, transpose it on the backward pass
+    def record_linear(self, pack: Pack) -> Pack:
+        from funcgrad._api import vjp
+
+        primals = pack.items
+        slots = [i for i, p in enumerate(primals) if numeric_kind(p) in ("f", "c")]
+
+        def linear(*ts: Any) -> tuple[list[Any], list[Any]]:
+            tangents: list[Any] = [None] * len(primals)
+            for i, t in zip(slots, ts):
+                tangents[i] = t
+            out_leaves, t_out = self.run_rule(primals, tangents)
+            t_out = [zeros_like(p) if t is None else t for t, p in zip(t_out, out_leaves)]
+            return t_out, out_leaves
+
+        t_values, vjp_fn, out_leaves = vjp(linear, *[zeros_like(primals[i]) for i in slots], has_aux=True)
+        self.check_closure(out_leaves + list(t_values))
+        self.vjp_fn = vjp_fn
+        return Pack(out_leaves)
+
+    def transpose(self, g: Pack, ans: Pack, pack: Pack) -> Pack:
+        items = g.items if isinstance(g, Pack) else [None] * len(ans.items)
+        cts = [zeros_like(o) if c is None else c for c, o in zip(items, ans.items)]
+        assert self.vjp_fn is not None
+        got = self.vjp_fn(cts)
+        out: list[Any] = [None] * len(pack.items)
+        slots = [i for i, p in enumerate(pack.items) if numeric_kind(p) in ("f", "c")]
+        for i, c in zip(slots, got):
+            out[i] = c
+        return Pack(out)
+
+    def replay(self, t: Pack, ans: Pack, pack: Pack) -> Pack:
+        """Forward rule of the recorded node (``linearize``): the rule again, with these tangents."""
+        return Pack(self.run_rule(pack.items, list(t.items))[1])
+
+
+custom_jvp_p = DirectPrimitive("custom_jvp_call", lambda pack, call: call.record_linear(pack))
+custom_jvp_p.vjps = (lambda g, ans, pack, call: call.transpose(g, ans, pack),)
+custom_jvp_p.jvps = (lambda t, ans, pack, call: call.replay(t, ans, pack),)

@@ -1,0 +1,228 @@
+"""``custom_vjp``: a function with a hand-written reverse-mode rule (JAX's calling convention)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from funcgrad._custom import (
+    DirectPrimitive,
+    Pack,
+    _name,
+    check_nondiff,
+    closure_error,
+    describe_leaf,
+    find_top,
+    merge_args,
+    numeric_kind,
+    record,
+    resolve_kwargs,
+    split_args,
+    traced_from,
+    zeros_like,
+)
+from funcgrad._trace import Trace, full_lower
+from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_leaves, tree_unflatten
+
+__all__ = ["custom_vjp"]
+
+
+class custom_vjp:
+    """Give ``fun`` a hand-written reverse-mode derivative.
+
+    ``f.defvjp(fwd, bwd)`` sets the rule, with JAX's calling convention:
+
+    * ``fwd(*args)`` returns ``(output, residuals)``: the output of ``fun``
+      and whatever the backward pass needs (any pytree);
+    * ``bwd(*nondiff_args, residuals, g)`` receives the cotangent ``g`` of the
+      output and returns a **tuple** with one cotangent per differentiable
+      argument (``None`` for zero), each shaped like its argument.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> @fg.custom_vjp
+    ... def clip_gradient(x):
+    ...     return x
+    >>> def fwd(x):
+    ...     return x, None
+    >>> def bwd(res, g):
+    ...     return (fnp.clip(g, -1.0, 1.0),)
+    >>> clip_gradient.defvjp(fwd, bwd)
+    >>> fg.grad(lambda x: 5.0 * clip_gradient(x))(2.0)
+    np.float64(1.0)
+
+    Works under ``grad``, ``vjp``, ``jacrev``, ``hessian`` and nested
+    reverse transforms (the outer ones differentiate through ``fwd`` and
+    ``bwd``, so write ``bwd`` with ``funcgrad.numpy`` operations).  Forward
+    mode (``jvp``, ``jacfwd``, ``linearize``) raises ``TypeError``: use
+    :class:`custom_jvp` for that.  Arguments listed in ``nondiff_argnums``
+    are passed to ``bwd`` first and get no cotangent; use
+    ``functools.partial(fg.custom_vjp, nondiff_argnums=(0,))`` as a
+    decorator.  ``fun`` may not close over a value the applied transform is
+    differentiating (``TypeError``): pass such values as arguments.
+    """
+
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
+        if not callable(fun):
+            raise TypeError(f"custom_vjp: expected a function, got {type(fun).__name__}.")
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(sorted(int(n) for n in nondiff_argnums))
+        self.fwd: Callable[..., Any] | None = None
+        self.bwd: Callable[..., Any] | None = None
+
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any], symbolic_zeros: bool = False) -> None:
+        """Set the rule: ``fwd(*args) -> (out, residuals)``, ``bwd(*nondiff, residuals, g) -> tuple``.
+
+        >>> import funcgrad as fg
+        >>> f = fg.custom_vjp(lambda x: x * x)
+        >>> f.defvjp(lambda x: (x * x, x), lambda x, g: (2 * x * g,))
+        >>> fg.grad(f)(3.0)
+        np.float64(6.0)
+        """
+        if not callable(fwd) or not callable(bwd):
+            raise TypeError(
+                f"custom_vjp.defvjp: fwd and bwd must be functions, got {type(fwd).__name__} and {type(bwd).__name__}."
+            )
+        if symbolic_zeros:
+            raise NotImplementedError(
+                "custom_vjp.defvjp: symbolic_zeros=True is not supported; bwd receives zero arrays "
+                "for zero cotangents. Drop the argument."
+            )
+        self.fwd = fwd
+        self.bwd = bwd
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        what = f"custom_vjp function {_name(self.fun)}"
+        if self.fwd is None or self.bwd is None:
+            raise TypeError(
+                f"{what} has no rule: call .defvjp(fwd, bwd) on it before using it "
+                "(or use the plain function if no custom derivative is needed)."
+            )
+        args = resolve_kwargs(self.fun, args, kwargs, what)
+        diff_idx, diff_args = split_args(args, self.nondiff_argnums, what)
+        leaves, treedef = tree_flatten(diff_args)
+        top = find_top(leaves, getattr(self.fun, "__name__", "custom_vjp"))
+        if top is None:
+            return self.fun(*args)
+        check_nondiff(args, self.nondiff_argnums, top.level, self.fun, what)
+        from funcgrad._reverse import ReverseTrace
+
+        if not isinstance(top, ReverseTrace):
+            raise TypeError(
+                f"{what} cannot be differentiated in forward mode (jvp, jacfwd, linearize, hessian's outer pass "
+                "over it): it only has a reverse-mode rule. Use reverse mode (grad, vjp, jacrev), or define "
+                "the function with fg.custom_jvp, whose rule serves both modes."
+            )
+        call = _VJPCall(self, args, diff_idx, treedef, top)
+        outs = record(top, custom_vjp_p, leaves, {"call": call}, lambda: call.out_def.num_leaves)
+        return tree_unflatten(call.out_def, outs)
+
+
+class _VJPCall:
+    """One call of a custom_vjp function under a reverse transform: runs ``fwd``, answers ``bwd``."""
+
+    __slots__ = ("f", "args", "diff_idx", "treedef", "level", "out_def", "out_leaves")
+
+    def __init__(self, f: custom_vjp, args: tuple[Any, ...], diff_idx: list[int], treedef: PyTreeDef, top: Trace):
+        self.f = f
+        self.args = args
+        self.diff_idx = diff_idx
+        self.treedef = treedef
+        self.level = top.level
+        self.out_def: PyTreeDef = treedef
+        self.out_leaves: list[Any] = []
+
+    def forward(self, pack: Pack) -> Pack:
+        f = self.f
+        what = f"custom_vjp function {_name(f.fun)}"
+        full = merge_args(self.args, self.diff_idx, tree_unflatten(self.treedef, pack.items))
+        result = f.fwd(*full)  # type: ignore[misc]
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise ValueError(
+                f"{what}: fwd must return a pair (output, residuals), received {describe_leaf(result)}. "
+                "Example: def fwd(x): return f(x), (x,)"
+            )
+        out, residuals = result
+        out_leaves, self.out_def = tree_flatten(out)
+        if any(traced_from(v, self.level) for v in out_leaves + tree_leaves(residuals)):
+            raise closure_error(f.fun, what)
+        self.out_leaves = out_leaves
+        return Pack(out_leaves, extra=residuals)
+
+    def backward(self, g: Pack, ans: Pack, pack: Pack) -> Pack:
+        f = self.f
+        what = f"custom_vjp function {_name(f.fun)}"
+        items = g.items if isinstance(g, Pack) else [None] * len(ans.items)
+        cts = [zeros_like(o) if c is None else c for c, o in zip(items, ans.items)]
+        nondiff = [self.args[n] for n in f.nondiff_argnums]
+        result = f.bwd(*nondiff, ans.extra, tree_unflatten(self.out_def, cts))  # type: ignore[misc]
+        primals = tree_unflatten(self.treedef, pack.items)
+        return Pack(_check_bwd(result, primals, what))
+
+
+def _check_bwd(result: Any, primals: tuple[Any, ...], what: str) -> list[Any]:
+    """The flat cotangent leaves ``bwd`` returned, checked against the primals."""
+    count = len(primals)
+    if not isinstance(result, tuple):
+        hint = " For one argument write 'return (g,)' (note the comma)." if count == 1 else ""
+        raise ValueError(
+            f"{what}: bwd must return a tuple with one cotangent per differentiable argument ({count}), "
+            f"received {describe_leaf(result)}.{hint}"
+        )
+    if len(result) != count:
+        raise ValueError(
+            f"{what}: bwd must return a tuple of {count} cotangent(s), one per differentiable argument, "
+            f"received a tuple of length {len(result)}."
+        )
+    leaves: list[Any] = []
+    for n, (ct, primal) in enumerate(zip(result, primals)):
+        primal_leaves, primal_def = tree_flatten(primal)
+        if ct is None:
+            leaves.extend([None] * len(primal_leaves))
+            continue
+        ct_leaves, ct_def = tree_flatten(ct)
+        if ct_def != primal_def:
+            raise ValueError(
+                f"{what}: bwd's cotangent for argument {n} must have the structure of the argument, "
+                f"expected {primal_def}, received {ct_def} (they differ at {mismatch_path(primal, ct)})."
+            )
+        for k, (c, p) in enumerate(zip(ct_leaves, primal_leaves)):
+            where = f"argument {n}" + (f" (leaf {k})" if len(primal_leaves) > 1 else "")
+            leaves.append(check_cotangent(c, p, what, f"bwd's cotangent for {where}"))
+    return leaves
+
+
+def check_cotangent(c: Any, p: Any, what: str, role: str) -> Any:
+    """``c`` as a (co)tangent of primal ``p``: same shape, compatible dtype (cast to ``p``'s precision)."""
+    from funcgrad.numpy._util import match_dtype
+
+    p_kind = numeric_kind(p)
+    if p_kind not in ("f", "c"):
+        return None  # integers and other leaves carry no derivative
+    if c is None:
+        return None
+    c_kind = numeric_kind(c)
+    p_shape, c_shape = np.shape(full_lower(p)), np.shape(full_lower(c)) if c_kind else None
+    expected = f"shape {p_shape} and dtype {np.result_type(full_lower(p))}"
+    if not c_kind or c_shape != p_shape or (p_kind == "f" and c_kind == "c"):
+        raise ValueError(f"{what}: {role} must have {expected} (like the primal), received {describe_leaf(c)}.")
+    if not isinstance(c, (np.ndarray, np.generic)) and numeric_kind(c) and not hasattr(c, "_trace"):
+        c = np.asarray(c)
+    return match_dtype(c, p)
+
+
+custom_vjp_p = DirectPrimitive("custom_vjp_call", lambda pack, call: call.forward(pack))
+custom_vjp_p.vjps = (lambda g, ans, pack, call: call.backward(g, ans, pack),)
+
+
+def _no_forward(t: Any, ans: Any, pack: Pack, call: _VJPCall) -> Any:
+    raise TypeError(
+        f"custom_vjp function {_name(call.f.fun)} cannot be differentiated in forward mode (fg.linearize "
+        "replays forward rules): it only has a reverse-mode rule. Use grad/vjp/jacrev, or fg.custom_jvp."
+    )
+
+
+custom_vjp_p.jvps = (_no_forward,)

@@ -1,0 +1,197 @@
+"""``funcgrad.extend``: make your own primitives, with the mechanism the built-in ones use.
+
+A *primitive* is a function funcgrad does not look inside: transforms see
+one operation and apply the rules you declare for it.  Use it to wrap an
+outside routine (a SciPy special function, compiled code) that funcgrad
+cannot trace.  Positional arguments may be traced arrays; keyword arguments
+are static parameters.  Rules are data, one per positional argument:
+
+* ``defvjp(p, rule_0, rule_1, ...)``: ``rule_i(g, ans, *args, **params)`` is the
+  cotangent of argument ``i`` given the output cotangent ``g``; it must have
+  argument ``i``'s shape and dtype (:func:`unbroadcast` does both);
+* ``defjvp(p, rule_0, ..., batched=False)``: ``rule_i(t, ans, *args, **params)``
+  is the output tangent caused by the tangent ``t`` of argument ``i``.
+
+``None`` in place of a rule means a zero derivative.  Write rules with
+``funcgrad.numpy`` operations (not raw NumPy on possibly traced values) so
+they can be differentiated again.  Complex numbers follow JAX: the reverse
+rule is the transpose of the forward rule, without conjugation.
+
+>>> import numpy as np
+>>> import funcgrad as fg, funcgrad.numpy as fnp
+>>> from funcgrad import extend
+>>> softplus = extend.primitive(lambda x: np.logaddexp(0.0, x), name="softplus")
+>>> sigmoid = lambda x: 1.0 / (1.0 + fnp.exp(-x))
+>>> extend.defvjp(softplus, lambda g, ans, x: g * sigmoid(x))
+>>> extend.defjvp(softplus, lambda t, ans, x: t * sigmoid(x), batched=True)
+>>> fg.grad(softplus)(0.0), fg.grad(fg.grad(softplus))(0.0)
+(np.float64(0.5), np.float64(0.25))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from funcgrad import _rules
+from funcgrad._trace import Primitive, Tracer, full_lower
+from funcgrad.numpy._util import batch_ndim, broadcast_tangent, lift, match_dtype, unbroadcast
+
+__all__ = [
+    "Primitive",
+    "Tracer",
+    "primitive",
+    "defvjp",
+    "defjvp",
+    "defvjp_variadic",
+    "defjvp_variadic",
+    "def_nondiff",
+    "def_multilinear",
+    "full_lower",
+    "unbroadcast",
+    "match_dtype",
+    "lift",
+    "broadcast_tangent",
+    "batch_ndim",
+    "is_traced",
+]
+
+Rule = Callable[..., Any]
+
+
+def primitive(fun: Callable[..., Any], name: str | None = None) -> Primitive:
+    """Turn ``fun`` into a primitive: called on plain values it is ``fun``; on traced
+    values transforms record one operation and use its declared rules.
+
+    >>> import numpy as np
+    >>> from funcgrad import extend
+    >>> cube = extend.primitive(lambda x: x ** 3, name="cube")
+    >>> cube(2.0)
+    8.0
+    >>> cube
+    <funcgrad primitive cube>
+
+    Until rules are declared, differentiating it raises ``TypeError``.
+    """
+    if not callable(fun):
+        raise TypeError(f"extend.primitive: expected a function, got {type(fun).__name__}.")
+    return _rules.primitive(fun, name)
+
+
+def defvjp(prim: Primitive, *rules: Rule | None) -> None:
+    """Declare reverse-mode rules, one per positional argument: ``rule(g, ans, *args, **params)``.
+
+    >>> import numpy as np
+    >>> import funcgrad as fg
+    >>> from funcgrad import extend
+    >>> mul = extend.primitive(np.multiply, name="my_multiply")
+    >>> extend.defvjp(mul, lambda g, ans, x, y: extend.unbroadcast(g * y, x),
+    ...                    lambda g, ans, x, y: extend.unbroadcast(g * x, y))
+    >>> fg.grad(lambda x: mul(x, np.array([1.0, 2.0])).sum())(3.0)
+    np.float64(3.0)
+    """
+    _check(prim, "defvjp")
+    _rules.defvjp(prim, *rules)
+
+
+def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
+    """Declare forward-mode rules, one per positional argument: ``rule(t, ans, *args, **params)``.
+
+    ``batched=True`` promises every rule accepts a tangent with extra leading
+    (batch) axes and returns ``batch + ans.shape``; ``jacfwd`` and ``hessian``
+    then push all columns at once.  Elementwise rules like ``t * f'(x)`` are
+    batch-safe when ``x`` has the output's shape (use :func:`lift` otherwise).
+
+    >>> import numpy as np
+    >>> import funcgrad as fg
+    >>> from funcgrad import extend
+    >>> cube = extend.primitive(lambda x: x ** 3, name="cube_fwd")
+    >>> extend.defjvp(cube, lambda t, ans, x: 3 * x ** 2 * t, batched=True)
+    >>> fg.jacfwd(cube)(np.array([1.0, 2.0]))
+    array([[ 3.,  0.],
+           [ 0., 12.]])
+    """
+    _check(prim, "defjvp")
+    _rules.defjvp(prim, *rules, batched=batched)
+
+
+def defvjp_variadic(prim: Primitive, make: Callable[[int], Rule]) -> None:
+    """Reverse rules for a primitive taking any number of arrays: ``make(i)`` is argument ``i``'s rule.
+
+    >>> import numpy as np
+    >>> import funcgrad as fg
+    >>> from funcgrad import extend
+    >>> total = extend.primitive(lambda *xs: sum(xs), name="total")
+    >>> extend.defvjp_variadic(total, lambda i: lambda g, ans, *xs: g)
+    >>> fg.grad(lambda x: total(x, 2 * x, 3 * x))(1.0)
+    np.float64(6.0)
+    """
+    _check(prim, "defvjp_variadic")
+    _rules.defvjp_variadic(prim, make)
+
+
+def defjvp_variadic(prim: Primitive, make: Callable[[int], Rule], batched: bool = False) -> None:
+    """Forward rules for a primitive taking any number of arrays: ``make(i)`` is argument ``i``'s rule.
+
+    >>> import funcgrad as fg
+    >>> from funcgrad import extend
+    >>> total = extend.primitive(lambda *xs: sum(xs), name="total_fwd")
+    >>> extend.defjvp_variadic(total, lambda i: lambda t, ans, *xs: t, batched=True)
+    >>> fg.jvp(lambda x: total(x, 2 * x), (1.0,), (1.0,))
+    (np.float64(3.0), np.float64(3.0))
+    """
+    _check(prim, "defjvp_variadic")
+    _rules.defjvp_variadic(prim, make, batched)
+
+
+def def_nondiff(prim: Primitive, nargs: int = 1) -> None:
+    """Declare a zero derivative in every argument and mode (rounding, sign, integer results).
+
+    >>> import numpy as np
+    >>> import funcgrad as fg
+    >>> from funcgrad import extend
+    >>> rounded = extend.primitive(np.round, name="my_round")
+    >>> extend.def_nondiff(rounded)
+    >>> fg.grad(lambda x: rounded(x) + x)(2.4)
+    np.float64(1.0)
+    """
+    _check(prim, "def_nondiff")
+    _rules.def_nondiff(prim, nargs)
+
+
+def def_multilinear(prim: Primitive, nargs: int, batched: bool = False) -> None:
+    """Forward rules for a function linear in each argument separately (a product,
+    ``matmul``, ``einsum``): the tangent takes its argument's place.  Reverse
+    rules still need :func:`defvjp`.
+
+    >>> import numpy as np
+    >>> import funcgrad as fg
+    >>> from funcgrad import extend
+    >>> outer = extend.primitive(np.multiply.outer, name="my_outer")
+    >>> extend.def_multilinear(outer, 2)
+    >>> fg.jvp(lambda a: outer(a, np.array([1.0, 2.0])), (np.ones(1),), (np.ones(1),))[1]
+    array([[1., 2.]])
+    """
+    _check(prim, "def_multilinear")
+    _rules.def_multilinear(prim, nargs, batched)
+
+
+def is_traced(value: Any) -> bool:
+    """Whether ``value`` is being traced by some transform (inside a rule or a wrapper).
+
+    >>> import funcgrad as fg
+    >>> from funcgrad import extend
+    >>> extend.is_traced(1.0)
+    False
+    >>> fg.grad(lambda x: float(extend.is_traced(x)) * x)(1.0)
+    np.float64(1.0)
+    """
+    return isinstance(value, Tracer)
+
+
+def _check(prim: Any, what: str) -> None:
+    if not isinstance(prim, Primitive):
+        raise TypeError(
+            f"extend.{what}: expected a primitive made by funcgrad.extend.primitive(fun), got "
+            f"{type(prim).__name__}. Wrap the function first: p = extend.primitive(fun)."
+        )
