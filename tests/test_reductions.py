@@ -1,0 +1,535 @@
+"""Reductions, statistics, scans and differences: values equal NumPy's, derivatives checked
+numerically (forward and reverse, second order), batched forward rules agree with reverse mode,
+and the documented conventions at kinks (ties, zeros, zero variance, NaN) hold exactly."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.testing import check_grads
+
+SHAPES = [(), (3,), (2, 3), (2, 3, 4)]
+AXES = [None, 0, -1, (0, 1)]
+
+
+def _valid(shape, axis):
+    if axis is None:
+        return True
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return all(-len(shape) <= a < len(shape) for a in axes)
+
+
+GRID = [(s, a, k) for s in SHAPES for a in AXES if _valid(s, a) for k in (False, True)]
+
+
+def _data(shape, dtype=np.float64, seed=0, nan=False):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(shape)
+    x = np.asarray(x, dtype)
+    if nan and x.size >= 3:
+        x.flat[1] = np.nan
+    return x
+
+
+def _same_values(f, x):
+    """The traced value equals the plain NumPy value (and has its dtype)."""
+    expected = f(x)
+    got, _ = fg.jvp(f, (x,), (np.zeros_like(x),))
+    assert np.result_type(got) == np.result_type(expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-5 if np.result_type(x) in (np.float32, np.complex64) else 1e-12)
+
+
+# --- axis/keepdims reductions: one line each ------------------------------------------------
+# name -> (function of x, axis, keepdims; supports complex; needs NaN in the input)
+REDUCTIONS = {
+    "sum": (lambda x, a, k: fnp.sum(x, axis=a, keepdims=k), True, False),
+    "mean": (lambda x, a, k: fnp.mean(x, axis=a, keepdims=k), True, False),
+    "prod": (lambda x, a, k: fnp.prod(x, axis=a, keepdims=k), True, False),
+    "max": (lambda x, a, k: fnp.max(x, axis=a, keepdims=k), False, False),
+    "min": (lambda x, a, k: fnp.min(x, axis=a, keepdims=k), False, False),
+    "amax": (lambda x, a, k: fnp.amax(x, axis=a, keepdims=k), False, False),
+    "ptp": (lambda x, a, k: fnp.ptp(x, axis=a, keepdims=k), False, False),
+    "var": (lambda x, a, k: fnp.var(x, axis=a, keepdims=k), True, False),
+    "std": (lambda x, a, k: fnp.std(x, axis=a, keepdims=k), False, False),
+    "nansum": (lambda x, a, k: fnp.nansum(x, axis=a, keepdims=k), False, True),
+    "nanprod": (lambda x, a, k: fnp.nanprod(x, axis=a, keepdims=k), False, True),
+    "nanmean": (lambda x, a, k: fnp.nanmean(x, axis=a, keepdims=k), False, True),
+    "nanvar": (lambda x, a, k: fnp.nanvar(x, axis=a, keepdims=k), False, True),
+    "nanstd": (lambda x, a, k: fnp.nanstd(x, axis=a, keepdims=k), False, True),
+    "nanmax": (lambda x, a, k: fnp.nanmax(x, axis=a, keepdims=k), False, True),
+    "nanmin": (lambda x, a, k: fnp.nanmin(x, axis=a, keepdims=k), False, True),
+    "median": (lambda x, a, k: fnp.median(x, axis=a, keepdims=k), False, False),
+    "nanmedian": (lambda x, a, k: fnp.nanmedian(x, axis=a, keepdims=k), False, True),
+    "average": (lambda x, a, k: fnp.average(x, axis=a, keepdims=k), False, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@pytest.mark.parametrize("shape, axis, keepdims", GRID)
+def test_reduction_float64(name, shape, axis, keepdims):
+    f, _, nan = REDUCTIONS[name]
+    x = _data(shape, nan=nan)
+    fun = lambda x: f(x, axis, keepdims)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+
+
+FLOAT32_GRID = [(s, a, k) for s, a, k in GRID if s in ((3,), (2, 3)) and (k or a is None)]
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@pytest.mark.parametrize("shape, axis, keepdims", FLOAT32_GRID)
+def test_reduction_float32(name, shape, axis, keepdims):
+    f, _, nan = REDUCTIONS[name]
+    x = _data(shape, np.float32, seed=1, nan=nan)
+    fun = lambda x: f(x, axis, keepdims)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+    g = fg.grad(lambda x: fnp.sum(fun(x)))(x)
+    assert g.dtype == np.float32
+    assert not np.isnan(g).any()
+
+
+COMPLEX = sorted(n for n, (_, c, _) in REDUCTIONS.items() if c)
+
+
+@pytest.mark.parametrize("name", COMPLEX)
+@pytest.mark.parametrize("shape, axis, keepdims", [(s, a, k) for s, a, k in GRID if s in ((3,), (2, 3)) and not k])
+def test_reduction_complex(name, shape, axis, keepdims):
+    f = REDUCTIONS[name][0]
+    x = _data(shape, np.complex128, seed=2)
+    fun = lambda x: f(x, axis, keepdims)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+
+
+def test_var_of_complex_is_real_and_matches_numpy_definition():
+    z = _data((2, 3), np.complex128, seed=3)
+    v, _ = fg.jvp(lambda z: fnp.var(z, axis=1), (z,), (np.ones_like(z),))
+    assert v.dtype == np.float64
+    np.testing.assert_allclose(v, np.mean(np.abs(z - z.mean(axis=1, keepdims=True)) ** 2, axis=1))
+    # JAX convention: grad of a real function of z is the conjugate-free transpose: 2 conj(z - mean) / n
+    g = fg.grad(lambda z: fnp.var(z))(z)
+    np.testing.assert_allclose(g, 2 * np.conj(z - z.mean()) / z.size)
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@pytest.mark.parametrize("axis", [None, 0, -1])
+def test_jacfwd_agrees_with_jacrev(name, axis):
+    f, _, nan = REDUCTIONS[name]
+    x = _data((2, 3), seed=4, nan=nan)
+    fun = lambda x: f(x, axis, False)  # noqa: E731
+    np.testing.assert_allclose(fg.jacfwd(fun)(x), fg.jacrev(fun)(x), atol=1e-12)
+    np.testing.assert_allclose(
+        fg.hessian(lambda x: fnp.sum(fun(x) ** 2))(x),
+        fg.jacrev(fg.jacfwd(lambda x: fnp.sum(fun(x) ** 2)))(x),
+        atol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("ddof", [0, 1, 2])
+@pytest.mark.parametrize("name", ["var", "std", "nanvar", "nanstd"])
+def test_ddof(name, ddof):
+    f = getattr(fnp, name)
+    x = _data((4, 5), seed=5, nan=name.startswith("nan"))
+    for axis in (None, 0, 1):
+        fun = lambda x: f(x, axis=axis, ddof=ddof)  # noqa: E731
+        _same_values(fun, x)
+        check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+    np.testing.assert_allclose(
+        fg.grad(lambda x: f(x, correction=ddof))(x), fg.grad(lambda x: f(x, ddof=ddof))(x), equal_nan=False
+    )
+
+
+def test_sum_third_order():
+    for shape, axis in [((3,), None), ((2, 3), 0), ((2, 3, 4), (0, 2))]:
+        x = _data(shape, seed=6)
+        check_grads(lambda x: fnp.sum(fnp.sin(x), axis=axis) ** 2, (x,), modes=("fwd", "rev"), order=3)
+
+
+# --- scans ---------------------------------------------------------------------------------
+SCANS = {
+    "cumsum": (fnp.cumsum, np.cumsum),
+    "cumprod": (fnp.cumprod, np.cumprod),
+    "nancumsum": (fnp.nancumsum, np.nancumsum),
+    "nancumprod": (fnp.nancumprod, np.nancumprod),
+}
+SCAN_GRID = [(s, a) for s in SHAPES[1:] for a in (None, 0, -1)] + [((5,), 0), ((2, 7), 1)]
+
+
+@pytest.mark.parametrize("name", sorted(SCANS))
+@pytest.mark.parametrize("shape, axis", SCAN_GRID)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+def test_scan(name, shape, axis, dtype):
+    f, _ = SCANS[name]
+    nan = name.startswith("nan")
+    if (nan and np.dtype(dtype).kind == "c") or (dtype != np.float64 and shape == (2, 3, 4)):
+        pytest.skip("covered by the float64 cases")
+    x = _data(shape, dtype, seed=7, nan=nan)
+    fun = lambda x: f(x, axis=axis)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+    if dtype == np.float64:
+        np.testing.assert_allclose(fg.jacfwd(fun)(x), fg.jacrev(fun)(x), atol=1e-12)
+
+
+def _cumprod_jacobian(x):
+    """d cumprod(x)[i] / d x[j] = prod(x[k] for k <= i, k != j) for j <= i, by brute force."""
+    n = len(x)
+    jac = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1):
+            jac[i, j] = np.prod([x[k] for k in range(i + 1) if k != j])
+    return jac
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        [2.0, 0.0, 3.0, 0.5],
+        [0.0, 0.0, 2.0, 3.0],
+        [1.5, 2.0, 3.0, 0.0],
+        [0.0, 0.0, 0.0],
+        [3.0],
+        [2.0, -1.0, 4.0, 0.5, 3.0],
+    ],
+)
+def test_cumprod_exact_with_zeros(x):
+    x = np.array(x)
+    expected = _cumprod_jacobian(x)
+    np.testing.assert_array_equal(fg.jacrev(fnp.cumprod)(x), expected)
+    np.testing.assert_array_equal(fg.jacfwd(fnp.cumprod)(x), expected)
+    # second order: the Hessian of the last entry is the Hessian of prod
+    hess = fg.hessian(lambda x: fnp.cumprod(x)[-1])(x)
+    np.testing.assert_array_equal(hess, fg.hessian(fnp.prod)(x))
+    check_grads(fnp.cumprod, (x,), modes=("fwd", "rev"), order=2)
+
+
+def test_cumsum_gradient_is_reversed_cumsum():
+    x = _data((4,), seed=8)
+    g = np.array([1.0, 2.0, 3.0, 4.0])
+    _, vjp_fn = fg.vjp(fnp.cumsum, x)
+    np.testing.assert_array_equal(vjp_fn(g)[0], [10.0, 9.0, 7.0, 4.0])
+
+
+@pytest.mark.parametrize("name", ["cumulative_sum", "cumulative_prod"])
+@pytest.mark.parametrize("include_initial", [False, True])
+def test_cumulative(name, include_initial):
+    f = getattr(fnp, name)
+    x = _data((2, 3), seed=9)
+    fun = lambda x: f(x, axis=1, include_initial=include_initial)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+    with pytest.raises(ValueError):
+        fg.grad(lambda x: fnp.sum(f(x)))(x)
+
+
+# --- prod with zeros --------------------------------------------------------------------
+
+
+def _prod_others(x):
+    return np.array([np.prod(np.delete(x, i)) for i in range(len(x))])
+
+
+@pytest.mark.parametrize(
+    "x", [[2.0, 3.0, 4.0], [2.0, 0.0, 4.0], [0.0, 3.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [5.0]]
+)
+def test_prod_exact_with_zeros(x):
+    x = np.array(x)
+    np.testing.assert_array_equal(fg.grad(fnp.prod)(x), _prod_others(x))
+    np.testing.assert_array_equal(fg.jacfwd(fnp.prod)(x), _prod_others(x))
+    n = len(x)
+    hess = np.array([[0.0 if i == j else np.prod(np.delete(x, [i, j])) for j in range(n)] for i in range(n)])
+    np.testing.assert_array_equal(fg.hessian(fnp.prod)(x), hess)
+
+
+def test_prod_with_zeros_along_axis():
+    x = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 1.0]])
+    g = fg.grad(lambda x: fnp.sum(fnp.prod(x, axis=1)))(x)
+    np.testing.assert_array_equal(g, [[6.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    g = fg.grad(lambda x: fnp.sum(fnp.prod(x, axis=0)))(x)
+    np.testing.assert_array_equal(g, [[0.0, 0.0, 1.0], [0.0, 2.0, 3.0]])
+
+
+# --- max / min ties -----------------------------------------------------------------------
+
+
+def test_max_min_ties_share_equally():
+    x = np.array([1.0, 3.0, 3.0, 2.0])
+    np.testing.assert_array_equal(fg.grad(fnp.max)(x), [0.0, 0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(fg.jacfwd(fnp.max)(x), [0.0, 0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(fg.grad(fnp.min)(np.full(4, 2.0)), [0.25] * 4)
+    _, t = fg.jvp(fnp.max, (x,), (np.array([0.0, 1.0, 3.0, 5.0]),))
+    assert t == 2.0
+    m = np.array([[1.0, 1.0, 0.0], [2.0, 5.0, 5.0]])
+    g = fg.grad(lambda m: fnp.sum(fnp.max(m, axis=1, keepdims=True) * np.array([[1.0], [2.0]])))(m)
+    np.testing.assert_array_equal(g, [[0.5, 0.5, 0.0], [0.0, 1.0, 1.0]])
+    g = fg.grad(lambda m: fnp.sum(fnp.amin(m, axis=0)))(m)
+    np.testing.assert_array_equal(g, [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+
+
+def test_max_initial_and_where():
+    x = np.array([1.0, 4.0, 2.0])
+    where = np.array([True, False, True])
+    fun = lambda x: fnp.max(x, initial=0.0, where=where)  # noqa: E731
+    assert fun(x) == 2.0
+    np.testing.assert_array_equal(fg.grad(fun)(x), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(fg.grad(lambda x: fnp.max(x, initial=5.0))(x), [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="initial"):
+        fg.grad(lambda x: fnp.max(x, where=where))(x)
+
+
+def test_sum_prod_mean_where_and_initial():
+    x = _data((2, 3), seed=10)
+    where = np.array([[True, False, True], [False, True, True]])
+    for f in (fnp.sum, fnp.prod, fnp.mean, fnp.var, fnp.std):
+        fun = lambda x: f(x, axis=1, where=where)  # noqa: E731
+        _same_values(fun, x)
+        check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+    for f in (fnp.sum, fnp.prod):
+        fun = lambda x: f(x, axis=0, initial=2.0)  # noqa: E731
+        _same_values(fun, x)
+        check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+
+
+def test_unsupported_keyword_is_an_error_not_ignored():
+    with pytest.raises(TypeError, match="sum.*bogus"):
+        fg.grad(lambda x: fnp.sum(x, bogus=1))(np.ones(2))
+    with pytest.raises(TypeError, match="in-place|immutable"):
+        fg.grad(lambda x: fnp.sum(x, out=np.zeros(())))(np.ones(2))
+
+
+# --- std at zero variance, NaN conventions --------------------------------------------------
+
+
+@pytest.mark.parametrize("f", [fnp.std, fnp.nanstd, lambda x: fnp.std(x, axis=0), lambda x: fnp.std(x, ddof=1)])
+def test_std_at_constant_input_has_zero_gradient_and_no_warning(f):
+    x = np.full((3,), 2.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.all(f(x) == 0.0)
+        np.testing.assert_array_equal(fg.grad(lambda x: fnp.sum(f(x)))(x), np.zeros(3))
+        np.testing.assert_array_equal(fg.jacfwd(f)(x), np.zeros(fg.jacrev(f)(x).shape))
+        hess = fg.hessian(lambda x: fnp.sum(f(x)))(x)
+    assert np.all(np.isfinite(hess))
+
+
+def test_std_partially_constant_slices():
+    x = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])
+    g = fg.grad(lambda x: fnp.sum(fnp.std(x, axis=1)))(x)
+    np.testing.assert_array_equal(g[0], 0.0)
+    check_grads(lambda x: fnp.std(x[1]), (x,), modes=("fwd", "rev"), order=2)
+
+
+def test_nan_entries_get_zero_gradient_and_no_nan_anywhere():
+    x = np.array([[1.0, np.nan, 3.0, 0.5], [np.nan, np.nan, 2.0, -1.0]])
+    for f in (fnp.nansum, fnp.nanprod, fnp.nanmean, fnp.nanvar, fnp.nanstd, fnp.nanmax, fnp.nanmin, fnp.nanmedian):
+        for axis in (None, 1):
+            fun = lambda x: fnp.sum(f(x, axis=axis))  # noqa: E731
+            g = fg.grad(fun)(x)
+            assert not np.isnan(g).any(), f
+            assert np.all(g[np.isnan(x)] == 0.0), f
+            assert not np.isnan(fg.hessian(fun)(x)).any(), f
+
+
+def test_all_nan_slices_give_numpy_values_and_zero_gradient():
+    x = np.array([[np.nan, np.nan], [1.0, 3.0]])
+    for f in (fnp.nanmean, fnp.nanvar, fnp.nanstd, fnp.nanmax, fnp.nanmin, fnp.nanmedian):
+        fun = lambda x: f(x, axis=1)  # noqa: E731
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = getattr(np, f.__name__)(x, axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out, vjp_fn = fg.vjp(fun, x)
+            np.testing.assert_array_equal(out, expected)
+            (g,) = vjp_fn(np.ones(2))
+        np.testing.assert_array_equal(g[0], 0.0)
+        assert not np.isnan(g).any()
+
+
+def test_var_with_too_few_degrees_of_freedom_matches_numpy_values():
+    x = np.array([[1.0, 2.0], [3.0, 3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.var(x, axis=1, ddof=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, vjp_fn = fg.vjp(lambda x: fnp.var(x, axis=1, ddof=2), x)
+        (g,) = vjp_fn(np.ones(2))
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(g, np.zeros((2, 2)))
+
+
+# --- median ---------------------------------------------------------------------------
+
+
+def test_median_gradient_goes_to_the_middle():
+    np.testing.assert_array_equal(fg.grad(fnp.median)(np.array([5.0, 1.0, 3.0])), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(fg.grad(fnp.median)(np.array([5.0, 1.0, 3.0, 2.0])), [0.0, 0.0, 0.5, 0.5])
+    np.testing.assert_array_equal(fg.jacfwd(fnp.median)(np.array([5.0, 1.0, 3.0, 2.0])), [0.0, 0.0, 0.5, 0.5])
+    g = fg.grad(fnp.median)(np.array([2.0, 2.0, 2.0]))
+    assert g.sum() == 1.0 and np.all(g >= 0)
+    m = np.array([[4.0, 1.0], [0.0, 9.0]])
+    g = fg.grad(lambda m: fnp.sum(fnp.median(m, axis=0) * np.array([1.0, 10.0])))(m)
+    np.testing.assert_array_equal(g, [[0.5, 5.0], [0.5, 5.0]])
+
+
+def test_median_with_nan_is_nan_with_zero_gradient():
+    x = np.array([[1.0, np.nan, 2.0], [1.0, 5.0, 2.0]])
+    out, vjp_fn = fg.vjp(lambda x: fnp.median(x, axis=1), x)
+    np.testing.assert_array_equal(out, np.median(x, axis=1))
+    np.testing.assert_array_equal(vjp_fn(np.ones(2))[0], [[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(fg.grad(fnp.nanmedian)(np.array([3.0, np.nan, 1.0, 2.0])), [0.0, 0.0, 0.0, 1.0])
+
+
+# --- average ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "a_shape, w_shape, axis",
+    [
+        ((3,), (3,), None),
+        ((2, 3), (2, 3), None),
+        ((2, 3), (2, 3), 1),
+        ((2, 3), (3,), 1),
+        ((2, 3), (2,), 0),
+        ((2, 3, 4), (3,), 1),
+    ],
+)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_average_with_weights(a_shape, w_shape, axis, keepdims):
+    a = _data(a_shape, seed=11)
+    w = np.abs(_data(w_shape, seed=12)) + 0.5
+    fun = lambda a, w: fnp.average(a, axis=axis, weights=w, keepdims=keepdims)  # noqa: E731
+    out, _ = fg.jvp(fun, (a, w), (np.zeros_like(a), np.zeros_like(w)))
+    np.testing.assert_allclose(out, np.average(a, axis=axis, weights=w, keepdims=keepdims))
+    check_grads(fun, (a, w), modes=("fwd", "rev"), order=2)
+    np.testing.assert_allclose(fg.jacfwd(fun, argnums=1)(a, w), fg.jacrev(fun, argnums=1)(a, w), atol=1e-12)
+
+
+def test_average_returned_and_errors():
+    a, w = _data((2, 3), seed=13), np.array([1.0, 2.0, 3.0])
+    fun = lambda a, w: fnp.average(a, axis=1, weights=w, returned=True)  # noqa: E731
+    (avg, total), _ = fg.jvp(fun, (a, w), (a, w))
+    expected = np.average(a, axis=1, weights=w, returned=True)
+    np.testing.assert_allclose(avg, expected[0])
+    np.testing.assert_allclose(total, expected[1])
+    check_grads(fun, (a, w), modes=("fwd", "rev"), order=2)
+    check_grads(lambda a: fnp.average(a, axis=0, returned=True), (a,), modes=("fwd", "rev"), order=2)
+    with pytest.raises(ZeroDivisionError):
+        fg.grad(lambda w: fnp.average(a, weights=w))(np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]]))
+    with pytest.raises(TypeError, match="Axis must be specified"):
+        fg.grad(lambda w: fnp.average(a, weights=w))(w)
+
+
+# --- diff / trapezoid ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "shape, n, axis, prepend, append",
+    [
+        ((4,), 1, -1, None, None),
+        ((4,), 2, 0, None, None),
+        ((4,), 3, -1, 1.5, None),
+        ((2, 3), 1, 0, None, None),
+        ((2, 3), 1, -1, None, 2.0),
+        ((2, 3), 2, 1, 0.5, -1.0),
+        ((2, 3, 4), 1, 1, None, None),
+        ((3,), 0, -1, None, None),
+    ],
+)
+def test_diff(shape, n, axis, prepend, append):
+    x = _data(shape, seed=14)
+    kwargs = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+    fun = lambda x: fnp.diff(x, n=n, axis=axis, **kwargs)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+    np.testing.assert_allclose(fg.jacfwd(fun)(x), fg.jacrev(fun)(x), atol=1e-12)
+
+
+def test_diff_differentiates_prepend_and_append_arrays():
+    x, p, q = _data((2, 3), seed=15), _data((2, 1), seed=16), _data((2, 2), seed=17)
+    fun = lambda x, p, q: fnp.diff(x, axis=1, prepend=p, append=q)  # noqa: E731
+    out, _ = fg.jvp(fun, (x, p, q), (x, p, q))
+    np.testing.assert_allclose(out, np.diff(x, axis=1, prepend=p, append=q))
+    check_grads(fun, (x, p, q), modes=("fwd", "rev"), order=2)
+    # a traced prepend alone is enough to record
+    assert fg.grad(lambda p: fnp.sum(fnp.diff(x, prepend=p)))(1.0) == -2.0
+
+
+@pytest.mark.parametrize(
+    "y_shape, x_shape, axis",
+    [((4,), None, -1), ((4,), (4,), -1), ((2, 3), (3,), -1), ((2, 3), (2,), 0), ((2, 3), (2, 3), 0)],
+)
+def test_trapezoid(y_shape, x_shape, axis):
+    y = _data(y_shape, seed=18)
+    if x_shape is None:
+        fun = lambda y, dx: fnp.trapezoid(y, dx=dx, axis=axis)  # noqa: E731
+        args = (y, 0.3)
+        expected = np.trapezoid(y, dx=0.3, axis=axis)
+    else:
+        x = np.cumsum(np.abs(_data(x_shape, seed=19)) + 0.1, axis=axis if len(x_shape) > 1 else 0)
+        fun = lambda y, x: fnp.trapezoid(y, x, axis=axis)  # noqa: E731
+        args = (y, x)
+        expected = np.trapezoid(y, x, axis=axis)
+    out, _ = fg.jvp(fun, args, args)
+    np.testing.assert_allclose(out, expected)
+    check_grads(fun, args, modes=("fwd", "rev"), order=2)
+
+
+# --- plain NumPy on traced values, ndarray methods -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["sum", "mean", "prod", "max", "min", "amax", "amin", "ptp", "var", "std", "nansum", "nanmean", "nanvar", "nanstd",
+     "nanmax", "nanmin", "nanprod", "median", "nanmedian", "average", "cumsum", "cumprod", "nancumsum", "nancumprod",
+     "diff", "trapezoid"],
+)  # fmt: skip
+def test_plain_numpy_dispatches_to_funcgrad(name):
+    x = _data((2, 3), seed=20)
+    plain = getattr(np, name)
+    ours = getattr(fnp, name)
+    np.testing.assert_allclose(
+        fg.grad(lambda x: np.sum(plain(x) ** 2))(x), fg.grad(lambda x: fnp.sum(ours(x) ** 2))(x), rtol=1e-12
+    )
+
+
+def test_numpy_cumulative_functions_dispatch():
+    x = _data((3,), seed=21)
+    np.testing.assert_allclose(
+        fg.jacrev(lambda x: np.cumulative_sum(x, include_initial=True))(x),
+        fg.jacfwd(lambda x: fnp.cumulative_sum(x, include_initial=True))(x),
+    )
+    np.testing.assert_allclose(fg.grad(lambda x: np.cumulative_prod(x)[-1])(x), _prod_others(x))
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod"])
+def test_tracer_methods(method):
+    x = _data((2, 3), seed=22)
+    f_method = lambda x: getattr(x, method)(axis=0)  # noqa: E731
+    f_fnp = lambda x: getattr(fnp, method)(x, axis=0)  # noqa: E731
+    np.testing.assert_allclose(fg.jacrev(f_method)(x), fg.jacfwd(f_fnp)(x), atol=1e-12)
+    check_grads(f_method, (x,), modes=("fwd", "rev"), order=1)
+
+
+def test_ddof_via_methods():
+    x = _data((3,), seed=23)
+    np.testing.assert_allclose(fg.grad(lambda x: x.std(ddof=1))(x), fg.grad(lambda x: np.std(x, ddof=1))(x))
+    np.testing.assert_allclose(fg.grad(lambda x: x.var(ddof=1))(x), fg.grad(lambda x: fnp.var(x, ddof=1))(x))
+
+
+def test_plain_arrays_return_numpy_results():
+    x = _data((2, 3), seed=24)
+    for name in ("var", "std", "median", "cumsum", "cumprod", "ptp", "nanmean"):
+        np.testing.assert_array_equal(getattr(fnp, name)(x), getattr(np, name)(x))
+    np.testing.assert_array_equal(fnp.diff(x, prepend=0.0), np.diff(x, prepend=0.0))
+    np.testing.assert_array_equal(fnp.average(x, axis=1, weights=[1, 2, 3]), np.average(x, axis=1, weights=[1, 2, 3]))
