@@ -133,6 +133,24 @@ class ArrayTracer(Tracer):
     def __rpow__(self, other: Any) -> Any:
         return _ufuncs.power(other, self)
 
+    def __mod__(self, other: Any) -> Any:
+        return _ufuncs.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return _ufuncs.remainder(other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return _fnp().floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return _fnp().floor_divide(other, self)
+
+    def __divmod__(self, other: Any) -> Any:
+        return _fnp().floor_divide(self, other), _ufuncs.remainder(self, other)
+
+    def __rdivmod__(self, other: Any) -> Any:
+        return _fnp().floor_divide(other, self), _ufuncs.remainder(other, self)
+
     def __matmul__(self, other: Any) -> Any:
         return _contract.matmul(self, other)
 
@@ -219,6 +237,30 @@ class ArrayTracer(Tracer):
 
     def cumprod(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
         return _fnp().cumprod(self, axis=axis, dtype=dtype, out=out)
+
+    def clip(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Any:
+        return _ufuncs.clip(self, min, max, out=out, **kwargs)
+
+    def round(self, decimals: int = 0, out: Any = None) -> Any:
+        return _ufuncs.round(self, decimals, out)
+
+    def argmax(self, axis: Any = None, out: Any = None, **kwargs: Any) -> Any:
+        return np.argmax(full_lower(self._value), axis=axis, out=out, **kwargs)
+
+    def argmin(self, axis: Any = None, out: Any = None, **kwargs: Any) -> Any:
+        return np.argmin(full_lower(self._value), axis=axis, out=out, **kwargs)
+
+    def argsort(self, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
+        return np.argsort(full_lower(self._value), axis=axis, kind=kind, order=order, **kwargs)
+
+    def nonzero(self) -> Any:
+        return np.nonzero(full_lower(self._value))
+
+    def any(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return np.any(full_lower(self._value), axis=axis, out=out, keepdims=keepdims, **kwargs)
+
+    def all(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return np.all(full_lower(self._value), axis=axis, out=out, keepdims=keepdims, **kwargs)
 
     def dot(self, other: Any) -> Any:
         return _contract.dot(self, other)
