@@ -209,7 +209,7 @@ def check_nondiff(
 
 def closure_error(fun: Callable[..., Any], what: str) -> TypeError:
     return TypeError(
-        f"{what}: {_name(fun)} closes over a value that the transform applied to this call is differentiating "
+        f"{what} closes over a value that the transform applied to this call is differentiating "
         "(a traced value not passed as an argument), so the custom rule cannot account for its derivative. "
         "Pass that value as an explicit argument of the function (and return its cotangent / tangent from "
         "the rule), or wrap it in fg.stop_gradient if no derivative through it is wanted."

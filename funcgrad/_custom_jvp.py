@@ -33,7 +33,7 @@ from funcgrad._custom import (
 )
 from funcgrad._custom_vjp import check_cotangent
 from funcgrad._trace import Trace
-from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_map, tree_unflatten
+from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 __all__ = ["custom_jvp"]
 
@@ -136,7 +136,8 @@ class custom_jvp:
         args = resolve_kwargs(self.fun, args, kwargs, what)
         diff_idx, diff_args = split_args(args, self.nondiff_argnums, what)
         leaves, treedef = tree_flatten(diff_args)
-        top = find_top(leaves, getattr(self.fun, "__name__", "custom_jvp"))
+        nondiff_leaves = tree_leaves([args[n] for n in self.nondiff_argnums])
+        top = find_top(leaves + nondiff_leaves, getattr(self.fun, "__name__", "custom_jvp"))
         if top is None:
             return self.fun(*args)
         check_nondiff(args, self.nondiff_argnums, top.level, self.fun, what)

@@ -104,7 +104,8 @@ class custom_vjp:
         args = resolve_kwargs(self.fun, args, kwargs, what)
         diff_idx, diff_args = split_args(args, self.nondiff_argnums, what)
         leaves, treedef = tree_flatten(diff_args)
-        top = find_top(leaves, getattr(self.fun, "__name__", "custom_vjp"))
+        nondiff_leaves = tree_leaves([args[n] for n in self.nondiff_argnums])
+        top = find_top(leaves + nondiff_leaves, getattr(self.fun, "__name__", "custom_vjp"))
         if top is None:
             return self.fun(*args)
         check_nondiff(args, self.nondiff_argnums, top.level, self.fun, what)
