@@ -44,6 +44,14 @@ def _check_argnums_type(argnums: Any, transform: str) -> None:
         )
 
 
+def _check_callable(fun: Any, transform: str) -> None:
+    if not callable(fun):
+        raise TypeError(
+            f"{transform}: the first argument must be the function to differentiate, got "
+            f"{type(fun).__name__} {fun!r:.60}. Pass a Python function first, e.g. lambda x: (x ** 2).sum()."
+        )
+
+
 def _resolve_argnums(argnums: Argnums, nargs: int, transform: str) -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
     out = []
@@ -233,6 +241,7 @@ def value_and_grad(
     is not differentiable, ``ValueError`` when ``argnums`` is out of range.
     """
     _check_argnums_type(argnums, "value_and_grad")
+    _check_callable(fun, "value_and_grad")
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
@@ -278,6 +287,8 @@ def grad(
     non-scalar output (use ``vjp`` with an explicit cotangent) or an integer
     argument (``allow_int=True`` gives a zero gradient).
     """
+    _check_argnums_type(argnums, "grad")
+    _check_callable(fun, "grad")
     value_and_grad_fun = value_and_grad(fun, argnums, has_aux=has_aux, holomorphic=holomorphic, allow_int=allow_int)
 
     @functools.wraps(fun)
@@ -346,8 +357,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     Raises ``ValueError`` when the cotangent's structure, shape or dtype
     does not match the output.
     """
-    if not callable(fun):
-        raise TypeError(f"vjp: the first argument must be a function, got {type(fun).__name__}.")
+    _check_callable(fun, "vjp")
     nums = tuple(range(len(primals)))
     leaves = tree_flatten(primals)[0]
     _check_differentiable(leaves, _leaf_names(primals, nums), "vjp", True, False)
@@ -420,6 +430,7 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     Raises ``ValueError`` when the tangents do not match the primals in
     structure, shape or dtype.
     """
+    _check_callable(fun, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError(
             "jvp: primals and tangents must be tuples (or lists) with one entry per argument, "
@@ -448,6 +459,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     >>> f_jvp(3.0)
     np.float64(3.0)
     """
+    _check_callable(fun, "linearize")
     nums = tuple(range(len(primals)))
     leaves = tree_flatten(primals)[0]
     _check_differentiable(leaves, _leaf_names(primals, nums), "linearize", True, False)
@@ -492,6 +504,7 @@ def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = Fal
            [0., 4.]])
     """
     _check_argnums_type(argnums, "jacfwd")
+    _check_callable(fun, "jacfwd")
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
@@ -565,6 +578,7 @@ def jacrev(
            [2., 1.]])
     """
     _check_argnums_type(argnums, "jacrev")
+    _check_callable(fun, "jacrev")
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
@@ -623,4 +637,5 @@ def hessian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]
            [ 0., 12.]])
     """
     _check_argnums_type(argnums, "hessian")
+    _check_callable(fun, "hessian")
     return jacfwd(jacrev(fun, argnums), argnums)
