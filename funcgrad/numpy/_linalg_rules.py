@@ -93,17 +93,25 @@ def trace(m: Any) -> Any:
     return _reductions.sum_p(m * eye(shape(m)[-1], m), axis=(-2, -1), keepdims=False)
 
 
-def safe_reciprocal(x: Any) -> Any:
-    """``1 / x`` with exact zeros giving zero (used where a zero marks an undefined coupling)."""
-    zero = np.asarray(full_lower(x) == 0)
+def safe_reciprocal(x: Any, tol: Any = 0.0) -> Any:
+    """``1 / x`` with entries of magnitude at most ``tol`` giving zero (a zero marks an undefined coupling)."""
+    zero = np.asarray(np.abs(full_lower(x)) <= tol)
     if not zero.any():
         return 1.0 / x
     return _ufuncs.where(zero, 0.0, 1.0 / _ufuncs.where(zero, 1.0, x))
 
 
 def gap_reciprocal(w: Any) -> Any:
-    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, zero on it and at exact ties."""
-    return safe_reciprocal(row(w) - col(w))
+    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal; zero on it and at ties.
+
+    Values equal to rounding (``|w[j] - w[i]| <= 64 eps max|w|``) count as
+    ties: their coupling is taken as zero, which keeps functions invariant
+    under rotations within a cluster (sums of tied values) right.
+    """
+    plain = np.abs(np.asarray(full_lower(w)))
+    scale = np.max(plain, axis=-1, keepdims=True)[..., None] if plain.shape[-1] else 0.0
+    tol = 64 * np.finfo(real_dtype(w)).eps * scale
+    return safe_reciprocal(row(w) - col(w), tol)
 
 
 def part(packed: Any, start: int, stop: int) -> Any:
@@ -349,6 +357,19 @@ def _svd_parts(ans: Any, a: Any) -> tuple[Any, Any, Any]:
     return part(ans, 0, m), _reshape_last(part(ans, m, m + 1)), part(ans, m + 1, m + 1 + n)
 
 
+def _svd_couplings(s: Any) -> tuple[Any, Any]:
+    """``1 / (s[j] - s[i])`` (zero at ties) and ``1 / (s[j] + s[i])`` (zero where both vanish), off the diagonal.
+
+    ``F o (dP S + S dP^T)`` with ``F = 1 / (s[j]^2 - s[i]^2)`` splits into
+    ``(Fm o (dP + dP^T) + Fp o (dP - dP^T)) / 2``; only the first part is
+    singular at ties, so only it is dropped there.
+    """
+    k = shape(s)[-1]
+    off = 1.0 - eye(k, s)
+    plus = row(s) + col(s)
+    return gap_reciprocal(s), safe_reciprocal(plus) * off
+
+
 def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
     m, n = shape(a)[-2:]
     k = min(m, n)
@@ -356,11 +377,11 @@ def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
     t = lift(t, a, ans)
     dp = matmul(T(u), matmul(t, v))
     ds = diag_part(dp)
-    f = safe_reciprocal(row(s * s) - col(s * s)) * (1.0 - eye(k, s))
-    srow = row(s)
-    scol = col(s)
-    du = matmul(u, f * (dp * srow + scol * T(dp)))
-    dv = matmul(v, f * (scol * dp + T(dp) * srow))
+    fm, fp = _svd_couplings(s)
+    sym = fm * (dp + T(dp)) * 0.5
+    skew = fp * (dp - T(dp)) * 0.5
+    du = matmul(u, sym + skew)
+    dv = matmul(v, sym - skew)
     sinv = row(safe_reciprocal(s))
     if m > k:
         tv = matmul(t, v)
@@ -376,12 +397,12 @@ def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
     k = min(m, n)
     u, s, v = _svd_parts(ans, a)
     gu, gs, gv = _svd_parts(g, a)
-    f = safe_reciprocal(row(s * s) - col(s * s)) * (1.0 - eye(k, s))
-    j = f * matmul(T(u), gu)
-    kk = f * matmul(T(v), gv)
-    srow = row(s)
-    scol = col(s)
-    inner = diag_embed(gs) + (j + T(j)) * srow + scol * (kk + T(kk))
+    fm, fp = _svd_couplings(s)
+    j = matmul(T(u), gu)
+    kk = matmul(T(v), gv)
+    sym = fm * (j + kk)
+    skew = fp * (j - kk)
+    inner = diag_embed(gs) + (sym + T(sym) + skew - T(skew)) * 0.5
     out = matmul(u, matmul(inner, T(v)))
     sinv = row(safe_reciprocal(s))
     if m > k:
