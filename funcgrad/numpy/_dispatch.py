@@ -49,9 +49,12 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
         raise _errors.inplace_assignment()
     if method != "__call__":
         handler = FUNCTIONS.get((ufunc, method))
-        if handler is None:
+        if handler is not None:
+            return handler(*inputs, **kwargs)
+        generic = _UFUNC_METHODS.get(method)
+        if generic is None:
             raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}.{method}")
-        return handler(*inputs, **kwargs)
+        return generic(ufunc, *inputs, **kwargs)
     prim = UFUNCS.get(ufunc)
     if prim is None:
         raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}")
@@ -79,3 +82,76 @@ def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         module = getattr(func, "__module__", "numpy") or "numpy"
         raise _errors.unsupported_numpy(f"{module}.{getattr(func, '__name__', func)}")
     return handler(*args, **kwargs)
+
+
+# --- ufunc methods: reduce, accumulate, outer -------------------------------------------------
+
+#: ufunc -> the funcgrad.numpy function that ``ufunc.reduce`` / ``ufunc.accumulate`` is
+_REDUCTIONS = {
+    "add": "sum",
+    "multiply": "prod",
+    "maximum": "max",
+    "minimum": "min",
+    "logical_and": "all",
+    "logical_or": "any",
+}
+_ACCUMULATIONS = {"add": "cumsum", "multiply": "cumprod"}
+
+
+def _method_function(ufunc: Any, method: str, table: dict[str, str]) -> Callable[..., Any]:
+    import funcgrad.numpy as fnp
+
+    function = getattr(fnp, table.get(ufunc.__name__, ""), None)
+    if function is None:
+        raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}.{method}")
+    return function
+
+
+def _refuse_keywords(ufunc: Any, method: str, kwargs: dict[str, Any]) -> None:
+    if kwargs:
+        raise TypeError(
+            f"funcgrad: numpy.{ufunc.__name__}.{method} on traced values does not support the keyword(s) "
+            f"{sorted(kwargs)}; call it without them (mask with fnp.where first if you meant where=)."
+        )
+
+
+def _reduce(ufunc: Any, array: Any, axis: Any = 0, dtype: Any = None, out: Any = None, **kwargs: Any) -> Any:
+    """``ufunc.reduce`` as the matching reduction: ``np.add.reduce`` is ``fnp.sum``, and so on."""
+    function = _method_function(ufunc, "reduce", _REDUCTIONS)
+    keepdims = bool(kwargs.pop("keepdims", False))
+    initial = kwargs.pop("initial", None)
+    if kwargs.get("where", True) is True:
+        kwargs.pop("where", None)
+    _refuse_keywords(ufunc, "reduce", kwargs)
+    if out is not None:
+        raise _errors.inplace_assignment()
+    if dtype is not None:
+        import funcgrad.numpy as fnp
+
+        array = fnp.astype(array, dtype)
+    result = function(array, axis=axis, keepdims=keepdims)
+    return result if initial is None else UFUNCS[ufunc](result, initial)
+
+
+def _accumulate(ufunc: Any, array: Any, axis: int = 0, dtype: Any = None, out: Any = None, **kwargs: Any) -> Any:
+    """``ufunc.accumulate`` as the matching cumulative function: ``np.add.accumulate`` is ``fnp.cumsum``."""
+    function = _method_function(ufunc, "accumulate", _ACCUMULATIONS)
+    _refuse_keywords(ufunc, "accumulate", kwargs)
+    if out is not None:
+        raise _errors.inplace_assignment()
+    return function(array, axis=axis, dtype=dtype)
+
+
+def _outer(ufunc: Any, a: Any, b: Any, **kwargs: Any) -> Any:
+    """``ufunc.outer(a, b)``: ``ufunc`` of ``a`` (with ``b.ndim`` trailing unit axes) and ``b``."""
+    import funcgrad.numpy as fnp
+
+    function = UFUNCS.get(ufunc)
+    if function is None or ufunc.nin != 2:
+        raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}.outer")
+    _refuse_keywords(ufunc, "outer", kwargs)
+    a, b = fnp.asarray(a), fnp.asarray(b)
+    return function(fnp.reshape(a, fnp.shape(a) + (1,) * fnp.ndim(b)), b)
+
+
+_UFUNC_METHODS: dict[str, Callable[..., Any]] = {"reduce": _reduce, "accumulate": _accumulate, "outer": _outer}

@@ -62,6 +62,9 @@ __all__ = [
     "fmod",
     "copysign",
     "ldexp",
+    "divmod",
+    "modf",
+    "frexp",
     # exponentials and logarithms
     "exp",
     "exp2",
@@ -295,6 +298,52 @@ copysign = binary(
     np.copysign, lambda ans, x, y: mask(np.where(np.signbit(_value(x)) == np.signbit(_value(y)), 1, -1), ans), None
 )
 ldexp = binary(np.ldexp, lambda ans, x, y: mask(np.ldexp(1.0, _value(y)), ans), None)
+
+
+def divmod(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+    """``numpy.divmod``: ``(floor_divide(x1, x2), remainder(x1, x2))``; the quotient is plain (no derivative).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: divmod(x, 2.0)[1])(5.5)
+    np.float64(1.0)
+    """
+    if not _is_traced(x1, x2):
+        return np.divmod(x1, x2, out=out, **kwargs)  # type: ignore[no-any-return]
+    _no_out(out)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = np.floor_divide(_value(x1), _value(x2))
+    return quotient, remainder(x1, x2)
+
+
+def modf(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+    """``numpy.modf``: ``(x - trunc(x), trunc(x))``; the fractional part has derivative 1, the integral part is plain.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: modf(x)[0])(-2.25)
+    np.float64(1.0)
+    """
+    if not _is_traced(x):
+        return np.modf(x, out=out, **kwargs)  # type: ignore[no-any-return]
+    _no_out(out)
+    integral = np.trunc(_value(x))
+    return x - integral, integral
+
+
+def frexp(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+    """``numpy.frexp``: mantissa ``x / 2**e`` (differentiable) and the plain integer exponent ``e``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: frexp(x)[0])(12.0)
+    np.float64(0.0625)
+    """
+    if not _is_traced(x):
+        return np.frexp(x, out=out, **kwargs)  # type: ignore[no-any-return]
+    _no_out(out)
+    exponent = np.frexp(_value(x))[1]
+    return ldexp(x, -exponent), exponent
+
+
+UFUNCS.update({np.divmod: divmod, np.modf: modf, np.frexp: frexp})
 
 # --- exponentials and logarithms ---------------------------------------------
 exp: Primitive = unary(np.exp, lambda ans, x: ans)
