@@ -41,18 +41,29 @@ def _lower_nested(obj: Any) -> Any:
     return full_lower(obj)
 
 
+def _holds_tracer(obj: Any) -> bool:
+    if isinstance(obj, (list, tuple)):
+        return any(_holds_tracer(o) for o in obj)
+    return isinstance(obj, Tracer)
+
+
+def _traced_index(item: Any) -> np.ndarray[Any, Any]:
+    """The value of an index that holds traced values; it must be integers or booleans."""
+    value = np.asarray(_lower_nested(item))
+    if value.dtype.kind not in "biu":
+        raise TypeError(
+            f"funcgrad: an index must be integers or booleans, but received a traced value of dtype "
+            f"{value.dtype} and shape {value.shape}. Indices carry no derivative: compute them with "
+            "integer arithmetic, or convert with fg.stop_gradient(i).astype(int) if rounding is intended."
+        )
+    return value
+
+
 def _plain_item(item: Any) -> Any:
-    if isinstance(item, Tracer):
-        value = np.asarray(full_lower(item))
-        if value.dtype.kind not in "biu":
-            raise TypeError(
-                f"funcgrad: an index must be integers or booleans, but received a traced value of dtype "
-                f"{value.dtype} and shape {value.shape}. Indices carry no derivative: compute them with "
-                "integer arithmetic, or convert with fg.stop_gradient(i).astype(int) if rounding is intended."
-            )
-        return value
+    if _holds_tracer(item):
+        return _traced_index(item)
     if isinstance(item, list):
-        return np.asarray(_lower_nested(item))
+        return np.asarray(item)
     if isinstance(item, (bool, np.bool_)):
         return np.asarray(item)
     return item
@@ -238,7 +249,7 @@ def _scatter_add(v: Any, positions: np.ndarray[Any, Any], shape: tuple[int, ...]
     v = np.asarray(v)
     lead = v.shape[: v.ndim - positions.ndim]
     out = np.zeros(lead + (int(np.prod(shape)),), v.dtype)
-    np.add.at(out, (Ellipsis, positions), v)
+    np.add.at(out, (Ellipsis, positions), v)  # type: ignore[arg-type]
     return out.reshape(lead + shape)
 
 
@@ -247,7 +258,9 @@ scatter_add_p = primitive(_scatter_add, "scatter_add")
 defvjp(gather_p, lambda g, ans, x, positions, shape: match_dtype(scatter_add_p(g, positions=positions, shape=shape), x))
 defjvp(gather_p, lambda t, ans, x, positions, shape: gather_p(t, positions=positions, shape=shape), batched=True)
 defvjp(scatter_add_p, lambda g, ans, v, positions, shape: match_dtype(gather_p(g, positions=positions, shape=shape), v))
-defjvp(scatter_add_p, lambda t, ans, v, positions, shape: scatter_add_p(t, positions=positions, shape=shape), batched=True)
+defjvp(
+    scatter_add_p, lambda t, ans, v, positions, shape: scatter_add_p(t, positions=positions, shape=shape), batched=True
+)
 
 
 def positions(x: Any) -> np.ndarray[Any, Any]:

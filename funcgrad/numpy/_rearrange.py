@@ -140,8 +140,8 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
     >>> import funcgrad as fg, numpy as np
     >>> fg.grad(lambda x: pad(x, 1, mode="edge").sum())(np.ones(2))
     array([2., 2.])
-    >>> fg.grad(lambda c: pad(np.ones(2), 1, constant_values=c).sum())(0.5)
-    array(2.)
+    >>> float(fg.grad(lambda c: pad(np.ones(2), 1, constant_values=c).sum())(0.5))
+    2.0
     """
     array = _operand(array)
     constant = _operand(kwargs.get("constant_values", 0))

@@ -142,7 +142,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     a = _operand(a)
     indices = plain_index(indices)
     if not isinstance(a, Tracer):
-        return np.take(a, indices, axis, out, mode)
+        return np.take(a, indices, axis, out, mode)  # type: ignore[call-overload]
     from funcgrad.numpy._constructors import no_out
 
     no_out(out)
@@ -242,8 +242,8 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
     last segment at ``xp[-1]``), and zero outside ``[xp[0], xp[-1]]``.
 
     >>> import funcgrad as fg, numpy as np
-    >>> fg.grad(interp)(0.5, np.array([0.0, 1.0]), np.array([0.0, 4.0]))
-    array(4.)
+    >>> float(fg.grad(interp)(0.5, np.array([0.0, 1.0]), np.array([0.0, 4.0])))
+    4.0
     """
     x, xp, fp = _operand(x), _operand(xp), _operand(fp)
     left, right = _operand(left), _operand(right)

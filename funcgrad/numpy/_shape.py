@@ -17,6 +17,7 @@ from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic, pr
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._util import batch_ndim, dtype, lift, ndim, normalize_axes, shape, unbroadcast
+from funcgrad.numpy._util import shape as shape_of
 
 __all__ = [
     "reshape",
@@ -178,12 +179,12 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     if shape is None:
         shape = kwargs.pop("newshape")
     if not isinstance(a, Tracer):
-        return np.reshape(a, shape, order=order)
+        return np.reshape(a, shape, order=order)  # type: ignore[call-overload]
     if order != "C":
         raise NotImplementedError("funcgrad: reshape of traced values supports order='C' only")
     target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
-    resolved = np.reshape(_dummy(a.shape), target).shape
-    if resolved == a.shape:
+    resolved = np.reshape(_dummy(shape_of(a)), target).shape
+    if resolved == shape_of(a):
         return a
     return reshape_p(a, newshape=resolved)
 
@@ -199,7 +200,7 @@ def transpose(a: Any, axes: Any = None) -> Any:
     """``numpy.transpose``."""
     if not isinstance(a, Tracer):
         return np.transpose(a, axes)
-    rank = a.ndim
+    rank = ndim(a)
     perm = tuple(range(rank))[::-1] if axes is None else tuple(int(i) % rank for i in axes)
     if perm == tuple(range(rank)):
         return a
@@ -219,7 +220,7 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     """``numpy.swapaxes``."""
     if not isinstance(a, Tracer):
         return np.swapaxes(a, axis1, axis2)
-    perm = list(range(a.ndim))
+    perm = list(range(ndim(a)))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return transpose(a, perm)
 
@@ -229,7 +230,7 @@ def squeeze(a: Any, axis: Any = None) -> Any:
     """``numpy.squeeze``."""
     if not isinstance(a, Tracer):
         return np.squeeze(a, axis)
-    return reshape(a, np.squeeze(_dummy(a.shape), axis).shape)
+    return reshape(a, np.squeeze(_dummy(shape_of(a)), axis).shape)
 
 
 @implements(np.expand_dims)
@@ -237,7 +238,7 @@ def expand_dims(a: Any, axis: Any) -> Any:
     """``numpy.expand_dims``."""
     if not isinstance(a, Tracer):
         return np.expand_dims(a, axis)
-    return reshape(a, np.expand_dims(_dummy(a.shape), axis).shape)
+    return reshape(a, np.expand_dims(_dummy(shape_of(a)), axis).shape)
 
 
 @implements(np.broadcast_to)
@@ -246,7 +247,7 @@ def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
     if not isinstance(array, Tracer):
         return np.broadcast_to(array, shape, subok=subok)
     target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
-    if target == array.shape:
+    if target == shape_of(array):
         return array
     return broadcast_to_p(array, shape=target)
 
@@ -287,7 +288,9 @@ def _atleast(arys: tuple[Any, ...], numpy_function: Any) -> Any:
     arys = tuple(operand(a) for a in arys)
     if not _traced(*arys):
         return numpy_function(*arys)
-    out = [reshape(a, numpy_function(_dummy(shape(a))).shape) if isinstance(a, Tracer) else numpy_function(a) for a in arys]
+    out = [
+        reshape(a, numpy_function(_dummy(shape(a))).shape) if isinstance(a, Tracer) else numpy_function(a) for a in arys
+    ]
     return out[0] if len(out) == 1 else type(numpy_function(0, 0))(out)
 
 
@@ -399,9 +402,7 @@ def _split(ary: Any, indices_or_sections: Any, axis: int, numpy_function: Any) -
     # NumPy splits a range of positions the same way: each piece is one contiguous slice
     chunks = numpy_function(np.arange(shape(ary)[ax]), indices_or_sections)
     lead = (slice(None),) * ax
-    return [
-        getitem_p(ary, index=lead + (slice(int(c[0]), int(c[-1]) + 1) if len(c) else slice(0, 0),)) for c in chunks
-    ]
+    return [getitem_p(ary, index=lead + (slice(int(c[0]), int(c[-1]) + 1) if len(c) else slice(0, 0),)) for c in chunks]
 
 
 @implements(np.split)
@@ -477,7 +478,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     """
     xi = tuple(operand(x) for x in xi)
     if not _traced(*xi):
-        return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)
+        return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)  # type: ignore[call-overload]
     if indexing not in ("xy", "ij"):
         raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
     n = len(xi)
@@ -494,4 +495,4 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
         s[ax] = m
         y = reshape(x, tuple(s)) if isinstance(x, Tracer) else np.reshape(x, s)
         out.append(y if sparse else broadcast_to(y, tuple(full)))
-    return type(np.meshgrid(np.zeros(1)))(out)
+    return tuple(out) if isinstance(np.meshgrid(np.zeros(1)), tuple) else out

@@ -1,0 +1,264 @@
+"""Indexing (``x[idx]`` with every index form) and the selection functions
+(take, take_along_axis, sort, diag, diagonal, trace, triu/tril, where, select,
+interp): values equal NumPy's, check_grads fwd+rev order 2, jacfwd == jacrev.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.testing import check_grads
+from funcgrad.tree import tree_flatten, tree_map
+
+
+def R(*shape: int, dtype: Any = np.float64, seed: int = 0) -> Any:
+    rng = np.random.default_rng([seed, len(shape), *shape])
+    out = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        out = out + 1j * rng.standard_normal(shape)
+    out = out.astype(dtype)
+    return out if shape else out[()]
+
+
+def _same(got: Any, expected: Any) -> None:
+    got_leaves, _ = tree_flatten(got)
+    exp_leaves, _ = tree_flatten(expected)
+    assert len(got_leaves) == len(exp_leaves)
+    for g, e in zip(got_leaves, exp_leaves):
+        assert np.shape(g) == np.shape(e)
+        assert np.result_type(g) == np.result_type(e), (np.result_type(g), np.result_type(e))
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6)
+
+
+def combo_check(fun: Any, *args: Any, order: int = 2) -> None:
+    """Values (traced, via fnp and numpy dispatch) equal NumPy's; check_grads fwd+rev; jacfwd == jacrev."""
+    expected = fun(np, *args)
+    tangents = tuple(np.ones_like(a) for a in args)
+    for m in (fnp, np):
+        _same(fg.jvp(lambda *a: fun(m, *a), args, tangents)[0], expected)
+        _same(fg.vjp(lambda *a: fun(m, *a), *args)[0], expected)
+    check_grads(lambda *a: tree_map(lambda y: y * y, fun(fnp, *a)), args, order=order, modes=("fwd", "rev"))
+    if all(np.result_type(a).kind == "f" for a in args):
+        nums = tuple(range(len(args)))
+        forward = fg.jacfwd(lambda *a: fun(np, *a), argnums=nums)(*args)
+        reverse = fg.jacrev(lambda *a: fun(np, *a), argnums=nums)(*args)
+        tree_map(lambda f, r: np.testing.assert_allclose(f, r, rtol=1e-6, atol=1e-6), forward, reverse)
+
+
+MASK = np.array([[True, False, True], [False, True, True]])
+
+# (name, index) applied to a (2, 3, 4) array
+INDEXES = [
+    ("int", 1),
+    ("negative_int", -1),
+    ("tuple_ints", (1, 2, 3)),
+    ("slice", slice(0, 1)),
+    ("slice_step", (slice(None), slice(None, None, 2))),
+    ("negative_step", (slice(None, None, -1), slice(2, 0, -1))),
+    ("negative_step_last", (Ellipsis, slice(None, None, -2))),
+    ("newaxis", (None, 0, None)),
+    ("newaxis_middle", (slice(None), None, 1)),
+    ("ellipsis", (Ellipsis, 1)),
+    ("ellipsis_middle", (0, Ellipsis, 2)),
+    ("ellipsis_newaxis", (Ellipsis, None)),
+    ("empty_tuple", ()),
+    ("bool_mask_2d", MASK),
+    ("bool_mask_axis1", (slice(None), np.array([True, False, True]))),
+    ("bool_mask_full", np.arange(24).reshape(2, 3, 4) % 3 == 0),
+    ("bool_scalar", True),
+    ("int_array", np.array([1, 0, 1])),
+    ("int_list", [0, 1, 1]),
+    ("int_array_repeats_last", (Ellipsis, np.array([3, 3, 0, 3]))),
+    ("int_arrays_pair", (np.array([0, 1, 1]), np.array([2, 2, 0]))),
+    ("int_arrays_broadcast", (np.array([[0], [1]]), slice(None), np.array([1, 3, 3]))),
+    ("int_arrays_separated", (np.array([0, 1]), slice(1, 3), np.array([3, 3]))),
+    ("int_and_array_separated", (0, slice(None), np.array([2, 2, 1]))),
+    ("int_array_2d", np.array([[0, 1], [1, 1]])),
+    ("negative_int_array", (slice(None), np.array([-1, -3]))),
+    ("mask_and_array", (np.array([True, False]), slice(None), np.array([0, 0]))),
+    ("mixed_everything", (np.array([1, 1]), None, Ellipsis, slice(None, None, -1))),
+    ("zero_d_int_array", np.array(1)),
+]
+
+
+@pytest.mark.parametrize("name,index", INDEXES, ids=[c[0] for c in INDEXES])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_getitem(name: str, index: Any, dtype: Any) -> None:
+    combo_check(lambda m, x: x[index], R(2, 3, 4, dtype=dtype))
+
+
+@pytest.mark.parametrize("name,index", INDEXES[::3], ids=[c[0] for c in INDEXES[::3]])
+def test_getitem_complex(name: str, index: Any) -> None:
+    combo_check(lambda m, x: x[index], R(2, 3, 4, dtype=np.complex128))
+
+
+@pytest.mark.parametrize("index", [0, (), Ellipsis, None, np.array(True)])
+def test_getitem_scalar(index: Any) -> None:
+    combo_check(lambda m, x: x[index] if index != 0 else x[None][index], R())
+
+
+def test_getitem_vector_and_matrix() -> None:
+    combo_check(lambda m, x: x[::-1][np.array([0, 0, 2])], R(3))
+    combo_check(lambda m, x: x[1:, ::-1][:, None, [0, 0]], R(3, 3))
+
+
+CASES = [
+    ("take_flat", lambda m, x: m.take(x, [0, 5, 5, 2]), [(2, 3)]),
+    ("take_axis", lambda m, x: m.take(x, np.array([[2, 0], [2, 2]]), axis=1), [(2, 3)]),
+    ("take_negative_axis", lambda m, x: m.take(x, [1, 1], axis=-1), [(2, 2, 3)]),
+    ("take_scalar_index", lambda m, x: m.take(x, 1, axis=0), [(3, 2)]),
+    ("take_clip", lambda m, x: m.take(x, [-2, 5], mode="clip"), [(3,)]),
+    ("take_wrap", lambda m, x: m.take(x, [-2, 5], mode="wrap"), [(3,)]),
+    ("take_along_axis", lambda m, x: m.take_along_axis(x, np.array([[0, 0, 2], [1, 2, 2]]), axis=1), [(2, 3)]),
+    ("take_along_axis_0", lambda m, x: m.take_along_axis(x, np.array([[1, 0, 1]]), axis=0), [(2, 3)]),
+    ("take_along_axis_none", lambda m, x: m.take_along_axis(x, np.array([5, 0, 0]), axis=None), [(2, 3)]),
+    ("sort", lambda m, x: m.sort(x), [(4,)]),
+    ("sort_axis0", lambda m, x: m.sort(x, axis=0), [(3, 2)]),
+    ("sort_3d", lambda m, x: m.sort(x, axis=1), [(2, 3, 2)]),
+    ("sort_none", lambda m, x: m.sort(x, axis=None), [(2, 3)]),
+    ("sort_stable", lambda m, x: m.sort(x, kind="stable"), [(2, 3)]),
+    ("diag_extract", lambda m, x: m.diag(x), [(3, 3)]),
+    ("diag_extract_k", lambda m, x: m.diag(x, -1), [(3, 4)]),
+    ("diag_build", lambda m, x: m.diag(x), [(3,)]),
+    ("diag_build_k", lambda m, x: m.diag(x, 2), [(2,)]),
+    ("diag_build_negative_k", lambda m, x: m.diag(x, -1), [(3,)]),
+    ("diagonal", lambda m, x: m.diagonal(x), [(3, 2)]),
+    ("diagonal_offset", lambda m, x: m.diagonal(x, 1), [(3, 3)]),
+    ("diagonal_axes", lambda m, x: m.diagonal(x, -1, 2, 0), [(3, 2, 3)]),
+    ("trace", lambda m, x: m.trace(x), [(3, 3)]),
+    ("trace_offset_axes", lambda m, x: m.trace(x, 1, 1, 2), [(2, 3, 3)]),
+    ("triu", lambda m, x: m.triu(x), [(3, 3)]),
+    ("triu_k", lambda m, x: m.triu(x, 1), [(3, 4)]),
+    ("triu_batch", lambda m, x: m.triu(x, -1), [(2, 3, 3)]),
+    ("triu_vector", lambda m, x: m.triu(x), [(3,)]),
+    ("tril", lambda m, x: m.tril(x), [(3, 3)]),
+    ("tril_k", lambda m, x: m.tril(x, -1), [(2, 4, 3)]),
+    ("where", lambda m, x, y: m.where(np.array([True, False, True]), x, y), [(3,), (3,)]),
+    ("where_broadcast", lambda m, x, y: m.where(np.array([[True], [False]]), x, y), [(3,), (2, 1)]),
+    ("where_scalar_other", lambda m, x: m.where(np.array([True, False]), x, 0.0), [(2, 2)]),
+    ("where_traced_condition", lambda m, x: m.where(x > 0, x, -x), [(2, 3)]),
+    (
+        "select",
+        lambda m, x, y: m.select([np.array([True, False, False]), np.array([True, True, False])], [x, y]),
+        [(3,), (3,)],
+    ),  # fmt: skip
+    ("select_default", lambda m, x, d: m.select([x > 0], [x], d), [(2, 3), ()]),
+    ("select_broadcast", lambda m, x, y: m.select([np.array([[True], [False]])], [x], y), [(3,), (2, 3)]),
+    (
+        "interp_fp",
+        lambda m, fp: m.interp(np.array([-1.0, 0.25, 1.0, 1.5, 3.0]), np.array([0.0, 1.0, 2.0]), fp),
+        [(3,)],
+    ),  # fmt: skip
+    (
+        "interp_x",
+        lambda m, x: m.interp(x, np.array([-3.0, -1.0, 0.5, 3.0]), np.array([1.0, -2.0, 0.5, 4.0])),
+        [(2, 2)],
+    ),  # fmt: skip
+    ("interp_all", lambda m, x, xp, fp: m.interp(x, np.sort(np.abs(xp)) * np.arange(1, 4), fp), [(4,), (3,), (3,)]),
+    (
+        "interp_left_right",
+        lambda m, x, fp: m.interp(3 * x, np.array([-1.0, 0.0, 1.0]), fp, left=-5.0, right=fp[0]),
+        [(4,), (3,)],
+    ),  # fmt: skip
+    ("interp_scalar", lambda m, x, fp: m.interp(x, np.array([-1.0, 2.0]), fp), [(), (2,)]),
+]
+
+
+def _args(shapes: list[tuple[int, ...]], dtype: Any) -> list[Any]:
+    return [R(*s, dtype=dtype, seed=i) for i, s in enumerate(shapes)]
+
+
+@pytest.mark.parametrize("name,fun,shapes", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_select_function(name: str, fun: Any, shapes: list[tuple[int, ...]], dtype: Any) -> None:
+    args = _args(shapes, dtype)
+    if name.startswith("interp") and dtype == np.float32:
+        # numpy.interp computes in float64 whatever the input; so does funcgrad
+        args = [np.asarray(a, np.float64) for a in args[:-1]] + [args[-1]]
+    combo_check(fun, *args)
+
+
+COMPLEX = ["take_axis", "sort_axis0", "diag_build_k", "diagonal_axes", "trace", "triu_k", "where_broadcast",
+           "select_default", "interp_fp"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", COMPLEX)
+def test_select_function_complex(name: str) -> None:
+    _, fun, shapes = next(c for c in CASES if c[0] == name)
+    args = _args(shapes, np.complex128)
+    if name == "select_default":
+        args = [np.real(args[0]), args[1]]
+        fun = lambda m, x, d: m.select([x > 0], [x * (1 + 2j)], d)  # noqa: E731
+    combo_check(fun, *args)
+
+
+def test_sort_gradient_follows_permutation() -> None:
+    x = np.array([3.0, 1.0, 2.0])
+    np.testing.assert_allclose(fg.grad(lambda x: fnp.sort(x)[0])(x), [0.0, 1.0, 0.0])
+    np.testing.assert_allclose(fg.jacfwd(fnp.sort)(x), np.eye(3)[np.argsort(x)])
+
+
+def test_interp_slope_at_breakpoints_is_right_segment() -> None:
+    xp, fp = np.array([0.0, 1.0, 3.0]), np.array([0.0, 2.0, 3.0])
+    d = fg.grad(lambda x: fnp.interp(x, xp, fp))
+    assert d(1.0) == 0.5 and d(0.0) == 2.0 and d(3.0) == 0.5 and d(-1.0) == 0.0 and d(4.0) == 0.0
+    assert fg.jacfwd(lambda x: fnp.interp(x, xp, fp))(1.0) == 0.5
+
+
+def test_where_one_argument_is_nonzero() -> None:
+    def f(x: Any) -> Any:
+        (i,) = np.where(x > 0)
+        assert isinstance(i, np.ndarray) and i.dtype.kind == "i"
+        return fnp.sum(x[i] ** 2)
+
+    np.testing.assert_allclose(fg.grad(f)(np.array([-1.0, 2.0, 3.0])), [0.0, 4.0, 6.0])
+
+
+def test_traced_integer_index_is_read_as_value() -> None:
+    def f(x: Any) -> Any:
+        i = fnp.astype(x[0], np.int64)
+        return x[i] * x[[i, i]].sum()
+
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(fg.grad(f)(x), fg.grad(lambda x: x[1] * x[[1, 1]].sum())(x))
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        lambda x: x[0],
+        lambda x: (x[0], 1),
+        lambda x: [x[0], 0],
+    ],
+)
+def test_traced_float_index_raises(index: Any) -> None:
+    with pytest.raises(TypeError, match="index must be integers or booleans"):
+        fg.grad(lambda x: fnp.sum(x[index(x)]))(np.ones(3))
+
+
+def test_other_misuse_raises() -> None:
+    with pytest.raises(TypeError):
+        fg.grad(lambda x: fnp.sum(fnp.take(x, x)))(np.ones(2))
+    with pytest.raises(ValueError, match="both or neither"):
+        fg.grad(lambda x: fnp.sum(fnp.where(x > 0, x)))(np.ones(2))
+    with pytest.raises(TypeError, match="boolean"):
+        fg.grad(lambda x: fnp.sum(fnp.select([np.array([1, 0])], [x])))(np.ones(2))
+    with pytest.raises(NotImplementedError, match="period"):
+        fg.grad(lambda x: fnp.interp(x, np.array([0.0, 1.0]), np.array([0.0, 1.0]), period=1.0))(0.5)
+    with pytest.raises(ValueError):
+        fg.grad(lambda x: fnp.sum(fnp.diag(x)))(np.ones((2, 2, 2)))
+    with pytest.raises(TypeError, match="immutable"):
+        fg.grad(lambda x: x.__setitem__(0, 1.0))(np.ones(2))
+
+
+def test_plain_inputs_return_numpy_results() -> None:
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(fnp.take(x, [1, 1], axis=1), np.take(x, [1, 1], axis=1))
+    np.testing.assert_array_equal(fnp.diag(np.arange(2.0), 1), np.diag(np.arange(2.0), 1))
+    assert fnp.interp(0.5, [0.0, 1.0], [0.0, 1.0]) == 0.5
+    np.testing.assert_array_equal(fnp.where(x > 2)[0], np.where(x > 2)[0])

@@ -1,0 +1,215 @@
+"""Shape functions: values equal NumPy's, derivatives match finite differences
+(forward and reverse, order 2), ``jacfwd`` agrees with ``jacrev``.
+
+Every case is written once as ``fun(m, *args)`` and run with ``m = funcgrad.numpy``
+and with ``m = numpy`` (traced values reach funcgrad through ``__array_function__``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.testing import check_grads
+from funcgrad.tree import tree_flatten, tree_map
+
+
+def R(*shape: int, dtype: Any = np.float64, seed: int = 0) -> Any:
+    rng = np.random.default_rng([seed, len(shape), *shape])
+    out = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        out = out + 1j * rng.standard_normal(shape)
+    out = out.astype(dtype)
+    return out if shape else out[()]
+
+
+def _same(got: Any, expected: Any) -> None:
+    got_leaves, got_def = tree_flatten(got)
+    exp_leaves, exp_def = tree_flatten(expected)
+    assert len(got_leaves) == len(exp_leaves)
+    for g, e in zip(got_leaves, exp_leaves):
+        assert np.shape(g) == np.shape(e)
+        assert np.result_type(g) == np.result_type(e), (np.result_type(g), np.result_type(e))
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6)
+
+
+def combo_check(fun: Any, *args: Any, jac: bool = True) -> None:
+    """Values (traced, via fnp and via numpy dispatch) equal NumPy's; check_grads fwd+rev order 2;
+    the batched forward Jacobian equals the reverse one."""
+    expected = fun(np, *args)
+    tangents = tuple(np.ones_like(a) for a in args)
+    for m in (fnp, np):
+        _same(fg.jvp(lambda *a: fun(m, *a), args, tangents)[0], expected)
+        _same(fg.vjp(lambda *a: fun(m, *a), *args)[0], expected)
+    squared = lambda *a: tree_map(lambda y: y * y, fun(fnp, *a))  # noqa: E731
+    check_grads(squared, args, order=2, modes=("fwd", "rev"))
+    if jac and all(np.result_type(a).kind == "f" for a in args):
+        argnums = tuple(range(len(args)))
+        forward = fg.jacfwd(lambda *a: fun(np, *a), argnums=argnums)(*args)
+        reverse = fg.jacrev(lambda *a: fun(np, *a), argnums=argnums)(*args)
+        tree_map(lambda f, r: np.testing.assert_allclose(f, r, rtol=1e-6, atol=1e-6), forward, reverse)
+
+
+# (name, fun(m, *args), argument shapes)
+CASES = [
+    ("reshape", lambda m, x: m.reshape(x, (3, 2)), [(2, 3)]),
+    ("reshape_-1", lambda m, x: m.reshape(x, (-1,)), [(2, 3)]),
+    ("reshape_scalar", lambda m, x: m.reshape(x, (1, 1)), [()]),
+    ("reshape_3d", lambda m, x: m.reshape(x, (4, -1)), [(2, 3, 2)]),
+    ("ravel", lambda m, x: m.ravel(x), [(2, 3)]),
+    ("squeeze", lambda m, x: m.squeeze(x), [(1, 3, 1)]),
+    ("squeeze_axis", lambda m, x: m.squeeze(x, axis=-1), [(1, 3, 1)]),
+    ("expand_dims", lambda m, x: m.expand_dims(x, 1), [(2, 3)]),
+    ("expand_dims_tuple", lambda m, x: m.expand_dims(x, (0, -1)), [(3,)]),
+    ("transpose", lambda m, x: m.transpose(x), [(2, 3)]),
+    ("transpose_axes", lambda m, x: m.transpose(x, (1, 2, 0)), [(2, 3, 4)]),
+    ("transpose_neg", lambda m, x: m.transpose(x, (-1, 0, 1)), [(2, 3, 4)]),
+    ("moveaxis", lambda m, x: m.moveaxis(x, 0, -1), [(2, 3, 4)]),
+    ("moveaxis_multi", lambda m, x: m.moveaxis(x, (0, 1), (2, 0)), [(2, 3, 4)]),
+    ("swapaxes", lambda m, x: m.swapaxes(x, 0, 2), [(2, 3, 4)]),
+    ("broadcast_to", lambda m, x: m.broadcast_to(x, (2, 3)), [(3,)]),
+    ("broadcast_to_ones", lambda m, x: m.broadcast_to(x, (2, 2, 3)), [(1, 3)]),
+    ("broadcast_to_scalar", lambda m, x: m.broadcast_to(x, (2, 2)), [()]),
+    ("atleast_1d_scalar", lambda m, x: m.atleast_1d(x), [()]),
+    ("atleast_1d_matrix", lambda m, x: m.atleast_1d(x), [(2, 3)]),
+    ("atleast_2d_vector", lambda m, x: m.atleast_2d(x), [(3,)]),
+    ("atleast_2d_scalar", lambda m, x: m.atleast_2d(x), [()]),
+    ("atleast_3d_scalar", lambda m, x: m.atleast_3d(x), [()]),
+    ("atleast_3d_vector", lambda m, x: m.atleast_3d(x), [(3,)]),
+    ("atleast_3d_matrix", lambda m, x: m.atleast_3d(x), [(2, 3)]),
+    ("atleast_2d_many", lambda m, x, y: m.atleast_2d(x, y), [(3,), (2, 2)]),
+    ("concatenate", lambda m, x, y: m.concatenate([x, y]), [(2, 3), (1, 3)]),
+    ("concatenate_axis1", lambda m, x, y: m.concatenate([x, y, x], axis=1), [(2, 3), (2, 1)]),
+    ("concatenate_neg", lambda m, x, y: m.concatenate((x, y), axis=-1), [(2, 2, 3), (2, 2, 1)]),
+    ("concatenate_none", lambda m, x, y: m.concatenate([x, y], axis=None), [(2, 3), (4,)]),
+    ("concatenate_const", lambda m, x: m.concatenate([x, np.ones((1, 3))]), [(2, 3)]),
+    ("stack", lambda m, x, y: m.stack([x, y]), [(2, 3), (2, 3)]),
+    ("stack_neg", lambda m, x, y: m.stack([x, y], axis=-1), [(3,), (3,)]),
+    ("stack_scalars", lambda m, x, y: m.stack([x, y]), [(), ()]),
+    ("hstack_1d", lambda m, x, y: m.hstack([x, y]), [(3,), (2,)]),
+    ("hstack_2d", lambda m, x, y: m.hstack((x, y)), [(2, 3), (2, 1)]),
+    ("hstack_scalars", lambda m, x, y: m.hstack([x, y]), [(), ()]),
+    ("vstack_1d", lambda m, x, y: m.vstack([x, y]), [(3,), (3,)]),
+    ("vstack_2d", lambda m, x, y: m.vstack([x, y]), [(2, 3), (1, 3)]),
+    ("dstack", lambda m, x, y: m.dstack([x, y]), [(2, 3), (2, 3)]),
+    ("dstack_1d", lambda m, x, y: m.dstack([x, y]), [(3,), (3,)]),
+    ("column_stack", lambda m, x, y: m.column_stack([x, y]), [(3,), (3, 2)]),
+    ("split_sections", lambda m, x: m.split(x, 2), [(4,)]),
+    ("split_points", lambda m, x: m.split(x, [1, 3], axis=1), [(2, 4)]),
+    ("split_negative_point", lambda m, x: m.split(x, [-1], axis=-1), [(2, 3)]),
+    ("split_past_end", lambda m, x: m.split(x, [1, 5]), [(3, 2)]),
+    ("array_split", lambda m, x: m.array_split(x, 3, axis=1), [(2, 4)]),
+    ("array_split_more_than_n", lambda m, x: m.array_split(x, 4), [(3,)]),
+    ("hsplit_1d", lambda m, x: m.hsplit(x, 2), [(4,)]),
+    ("hsplit_2d", lambda m, x: m.hsplit(x, [1]), [(2, 3)]),
+    ("vsplit", lambda m, x: m.vsplit(x, 2), [(4, 2)]),
+    ("dsplit", lambda m, x: m.dsplit(x, [1]), [(2, 1, 3)]),
+    ("repeat_int", lambda m, x: m.repeat(x, 2), [(2, 2)]),
+    ("repeat_axis", lambda m, x: m.repeat(x, 2, axis=1), [(2, 3)]),
+    ("repeat_array", lambda m, x: m.repeat(x, [0, 2, 1], axis=-1), [(2, 3)]),
+    ("repeat_scalar", lambda m, x: m.repeat(x, 3), [()]),
+    ("tile_int", lambda m, x: m.tile(x, 2), [(3,)]),
+    ("tile_tuple", lambda m, x: m.tile(x, (2, 1, 2)), [(2, 3)]),
+    ("tile_fewer_reps", lambda m, x: m.tile(x, 2), [(2, 2)]),
+    ("flip_all", lambda m, x: m.flip(x), [(2, 3)]),
+    ("flip_axis", lambda m, x: m.flip(x, 1), [(2, 3, 2)]),
+    ("flip_axes", lambda m, x: m.flip(x, (0, -1)), [(2, 3, 2)]),
+    ("flip_scalar", lambda m, x: m.flip(x), [()]),
+    ("fliplr", lambda m, x: m.fliplr(x), [(2, 3)]),
+    ("flipud", lambda m, x: m.flipud(x), [(3,)]),
+    ("rot90", lambda m, x: m.rot90(x), [(2, 3)]),
+    ("rot90_k2", lambda m, x: m.rot90(x, 2), [(2, 3)]),
+    ("rot90_k3_axes", lambda m, x: m.rot90(x, 3, axes=(1, 2)), [(2, 3, 2)]),
+    ("rot90_kneg", lambda m, x: m.rot90(x, -1, axes=(1, 0)), [(2, 3)]),
+    ("roll_flat", lambda m, x: m.roll(x, 2), [(2, 3)]),
+    ("roll_axis", lambda m, x: m.roll(x, -1, axis=1), [(2, 3)]),
+    ("roll_tuple", lambda m, x: m.roll(x, (1, 2), axis=(0, 1)), [(2, 3)]),
+    ("pad_int", lambda m, x: m.pad(x, 1), [(2, 3)]),
+    ("pad_pairs", lambda m, x: m.pad(x, ((1, 0), (0, 2))), [(2, 3)]),
+    ("pad_constant_values", lambda m, x: m.pad(x, 1, constant_values=2.5), [(3,)]),
+    ("pad_per_axis_values", lambda m, x: m.pad(x, 1, constant_values=((1, 2), (3, 4))), [(2, 2)]),
+    ("pad_traced_constant", lambda m, x, c: m.pad(x, (1, 2), constant_values=c), [(2, 2), ()]),
+    ("pad_traced_pairs", lambda m, x, c: m.pad(x, 1, constant_values=c), [(2, 2), (2, 2)]),
+    ("pad_traced_before_after", lambda m, x, c: m.pad(x, ((0, 1), (2, 0)), constant_values=c), [(2, 2), (2,)]),
+    ("pad_edge", lambda m, x: m.pad(x, ((1, 2), (0, 1)), mode="edge"), [(2, 3)]),
+    ("pad_reflect", lambda m, x: m.pad(x, 2, mode="reflect"), [(3, 3)]),
+    ("pad_reflect_long", lambda m, x: m.pad(x, 4, mode="reflect"), [(3,)]),
+    ("pad_symmetric", lambda m, x: m.pad(x, (1, 3), mode="symmetric"), [(2, 3)]),
+    ("pad_wrap", lambda m, x: m.pad(x, ((2, 1),), mode="wrap"), [(3,)]),
+    ("meshgrid_xy", lambda m, x, y: m.meshgrid(x, y), [(2,), (3,)]),
+    ("meshgrid_ij", lambda m, x, y: m.meshgrid(x, y, indexing="ij"), [(2,), (3,)]),
+    ("meshgrid_three", lambda m, x, y, z: m.meshgrid(x, y, z), [(2,), (3,), (2,)]),
+    ("meshgrid_sparse", lambda m, x, y: m.meshgrid(x, y, sparse=True), [(2,), (3,)]),
+    ("meshgrid_one", lambda m, x: m.meshgrid(x), [(3,)]),
+]
+
+
+@pytest.mark.parametrize("name,fun,shapes", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shape_function(name: str, fun: Any, shapes: list[tuple[int, ...]], dtype: Any) -> None:
+    combo_check(fun, *[R(*s, dtype=dtype, seed=i) for i, s in enumerate(shapes)])
+
+
+COMPLEX = ["reshape", "transpose_axes", "concatenate_axis1", "split_points", "repeat_array", "tile_tuple",
+           "flip_axes", "rot90", "roll_tuple", "pad_traced_constant", "pad_reflect", "meshgrid_xy"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", COMPLEX)
+def test_shape_function_complex(name: str) -> None:
+    _, fun, shapes = next(c for c in CASES if c[0] == name)
+    combo_check(fun, *[R(*s, dtype=np.complex128, seed=i) for i, s in enumerate(shapes)])
+
+
+def test_split_returns_list_of_tracers() -> None:
+    def f(x: Any) -> Any:
+        parts = fnp.split(x, 2)
+        assert isinstance(parts, list) and all(isinstance(p, fnp.ArrayTracer) for p in parts)
+        return parts[0] * parts[1]
+
+    np.testing.assert_allclose(fg.grad(lambda x: f(x).sum())(np.arange(4.0)), [2.0, 3.0, 0.0, 1.0])
+
+
+def test_pad_gradient_of_constant_counts_padded_cells() -> None:
+    grad = fg.grad(lambda c: fnp.pad(np.ones((2, 3)), ((1, 0), (2, 1)), constant_values=c).sum())(0.5)
+    assert grad == 3 * 6 - 6
+
+
+def test_tile_gradient_accumulates() -> None:
+    np.testing.assert_allclose(fg.grad(lambda x: (fnp.tile(x, (2, 3)) * np.arange(12.0).reshape(2, 6)).sum())(
+        np.ones(2)), [0 + 2 + 4 + 6 + 8 + 10, 1 + 3 + 5 + 7 + 9 + 11])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "call,error",
+    [
+        (lambda x: fnp.pad(x, 1, mode="linear_ramp"), NotImplementedError),
+        (lambda x: fnp.pad(x, 1, mode="mean"), NotImplementedError),
+        (lambda x: fnp.pad(x, 1, mode="reflect", reflect_type="odd"), NotImplementedError),
+        (lambda x: fnp.split(x, 3), ValueError),
+        (lambda x: fnp.fliplr(x), ValueError),
+        (lambda x: fnp.vsplit(x, 2), ValueError),
+        (lambda x: fnp.meshgrid(x, indexing="yx"), ValueError),
+        (lambda x: fnp.concatenate([x, x], axis=2), np.exceptions.AxisError),
+        (lambda x: fnp.reshape(x, (3, 3)), ValueError),
+    ],
+)
+def test_shape_errors(call: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        fg.grad(lambda x: fnp.sum(call(x)))(np.ones(4))
+
+
+def test_pad_unsupported_mode_names_mode() -> None:
+    with pytest.raises(NotImplementedError, match="linear_ramp"):
+        fg.grad(lambda x: fnp.sum(fnp.pad(x, 1, mode="linear_ramp")))(np.ones(2))
+
+
+def test_plain_inputs_return_numpy_results() -> None:
+    x = np.arange(6.0).reshape(2, 3)
+    assert type(fnp.split(x, 3, axis=1)) is list
+    np.testing.assert_array_equal(fnp.rot90(x), np.rot90(x))
+    np.testing.assert_array_equal(fnp.pad(x, 1, mode="wrap"), np.pad(x, 1, mode="wrap"))
+    assert fnp.pad(x.astype(np.float32), 1).dtype == np.float32
