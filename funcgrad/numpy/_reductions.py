@@ -70,19 +70,18 @@ def _prod(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 def _prod_others(x: Any, axis: tuple[int, ...]) -> Any:
     """For every element, the product of the other elements along ``axis``.
 
-    Exact when some elements are zero (no division): row ``i`` of an
-    ``n x n`` table holds the reduced elements with element ``i`` set to one.
-    Costs ``n`` times the input's memory for a reduction over ``n`` elements.
+    Exact when some elements are zero (no division): the product of the
+    elements before it times the product of the elements after it, both
+    exclusive ``cumprod`` scans, so it costs O(n) memory and differentiates
+    again through ``cumprod``'s rules.
     """
-    from funcgrad.numpy._ufuncs import where
-
     rank = len(shape(x))
     moved = _shape.moveaxis(x, axis, tuple(range(-len(axis), 0)))
     mshape = shape(moved)
     flat = _shape.reshape_p(moved, newshape=mshape[: rank - len(axis)] + (-1,))
-    n = shape(flat)[-1]
-    table = where(np.eye(n, dtype=bool), 1.0, _shape.reshape_p(flat, newshape=shape(flat)[:-1] + (1, n)))
-    others = _shape.reshape_p(prod_p(table, axis=(-1,), keepdims=False), newshape=mshape)
+    before = _shift(cumprod_p(flat, axis=-1), 1, 1.0, -1)
+    after = _reverse(_shift(cumprod_p(_reverse(flat, -1), axis=-1), 1, 1.0, -1), -1)
+    others = _shape.reshape_p(before * after, newshape=mshape)
     return _shape.moveaxis(others, tuple(range(-len(axis), 0)), axis)
 
 
@@ -100,6 +99,8 @@ def _extreme_weights(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) ->
     xs = full_lower(x)
     best = np.reshape(full_lower(ans), kept_shape(np.shape(xs), axis))
     hits = xs == best
+    if np.isnan(best).any():  # a NaN is the extreme value of its slice, as in NumPy
+        hits = hits | (np.isnan(xs) & np.isnan(best))
     return mask(hits / np.sum(hits, axis=axis, keepdims=True), x)
 
 

@@ -46,6 +46,10 @@ __all__ = [
     "nancumprod",
     "median",
     "nanmedian",
+    "quantile",
+    "nanquantile",
+    "percentile",
+    "nanpercentile",
     "average",
 ]
 
@@ -433,6 +437,175 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
         return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
     _no_out(out)
     return _median(a, axis, keepdims, skip_nan=True)
+
+
+# --- quantiles --------------------------------------------------------------------
+
+#: method -> (lower index, upper index, weight of the upper one) from the virtual index ``v = q (n - 1)``
+_QUANTILE_METHODS: dict[str, Any] = {
+    "linear": lambda v: (np.floor(v), np.floor(v) + 1, None),
+    "lower": lambda v: (np.floor(v), np.floor(v), 0.0),
+    "higher": lambda v: (np.ceil(v), np.ceil(v), 0.0),
+    "nearest": lambda v: (np.around(v), np.around(v), 0.0),
+    "midpoint": lambda v: (np.floor(v), np.ceil(v), np.where(v % 1 == 0, 0.0, 0.5)),
+}
+
+
+def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: bool) -> Any:
+    from funcgrad.numpy._indexing import getitem_p
+
+    if method not in _QUANTILE_METHODS:
+        raise NotImplementedError(
+            f"funcgrad: {name} on traced values supports method={sorted(_QUANTILE_METHODS)}, got {method!r}; "
+            "use one of those, or pass the data through fg.stop_gradient if no derivative is needed."
+        )
+    a = _asarray(a)
+    qs = np.asarray(full_lower(q), dtype=np.float64)
+    if np.any((qs < 0) | (qs > 1)) or np.isnan(qs).any():
+        raise ValueError("Quantiles must be in the range [0, 1]")
+    xshape = shape(a)
+    axes = normalize_axes(axis, len(xshape))
+    moved = _shape.moveaxis(a, axes, tuple(range(-len(axes), 0))) if axes else a
+    rest = shape(moved)[: len(xshape) - len(axes)]
+    n = int(np.prod(shape(moved)[len(rest) :]))
+    rows = int(np.prod(rest))
+    table = _shape.reshape_p(moved, newshape=(rows, n))
+    values = full_lower(table)
+    isnan = np.isnan(values) if dtype(a).kind in "fc" else np.zeros((rows, n), bool)
+    order = np.argsort(values, axis=-1, kind="stable")  # NaNs sort last
+    count = n - isnan.sum(axis=-1) if skip_nan else np.full(rows, n)
+    last = np.maximum(count - 1, 0)
+    virtual = qs.reshape(-1, 1) * last  # (number of quantiles, rows)
+    low, high, weight = _QUANTILE_METHODS[method](virtual)
+    low = np.clip(low, 0, last).astype(np.intp)
+    high = np.clip(high, 0, last).astype(np.intp)
+    row = np.arange(rows)
+    x_low = getitem_p(table, index=(row, order[row, low]))
+    x_high = getitem_p(table, index=(row, order[row, high]))
+    if weight is None:  # linear: the weight follows q, so a traced q gets its derivative
+        qcol = _shape.reshape(q, (-1, 1)) if isinstance(q, Tracer) else qs.reshape(-1, 1)
+        weight = qcol * last.astype(_real_dtype(a)) - low.astype(_real_dtype(a))
+    out = x_low + weight * (x_high - x_low)
+    bad = np.broadcast_to(count == 0 if skip_nan else isnan.any(axis=-1), shape(out))
+    out = _fill_bad(out, bad, np.nan)
+    out_shape = kept_shape(xshape, axes) if keepdims else rest
+    return _shape.reshape_p(out, newshape=qs.shape + tuple(out_shape))
+
+
+@implements(np.quantile)
+def quantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    """``numpy.quantile`` for methods linear, lower, higher, nearest and midpoint.
+
+    Differentiable in ``a`` (the derivative goes to the one or two order
+    statistics the quantile interpolates) and, for ``method="linear"``, in
+    ``q``.  A slice containing NaN gives ``nan`` with a zero derivative.
+    ``weights=`` is not supported on traced values.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: quantile(x, 0.25))(np.array([4.0, 1.0, 3.0, 2.0]))
+    array([0.  , 0.25, 0.  , 0.75])
+    >>> float(fg.grad(lambda q: quantile(np.array([1.0, 3.0]), q))(0.5))
+    2.0
+    """
+    if not traced(a, q):
+        extra = {} if weights is None else {"weights": weights}
+        return np.quantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
+    _no_out(out)
+    if weights is not None:
+        raise NotImplementedError("funcgrad: quantile with weights= is not supported on traced values")
+    return _quantile("quantile", a, q, axis, method, keepdims, skip_nan=False)
+
+
+@implements(np.nanquantile)
+def nanquantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    """``numpy.nanquantile``: ``quantile`` of the non-NaN entries (NaN entries get a zero derivative).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: nanquantile(x, 0.5))(np.array([4.0, np.nan, 1.0]))
+    array([0.5, 0. , 0.5])
+    """
+    if not traced(a, q):
+        extra = {} if weights is None else {"weights": weights}
+        return np.nanquantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
+    _no_out(out)
+    if weights is not None:
+        raise NotImplementedError("funcgrad: nanquantile with weights= is not supported on traced values")
+    return _quantile("nanquantile", a, q, axis, method, keepdims, skip_nan=True)
+
+
+@implements(np.percentile)
+def percentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    """``numpy.percentile``: ``quantile(a, q / 100, ...)``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: percentile(x, 50))(np.array([3.0, 1.0, 2.0]))
+    array([0., 0., 1.])
+    """
+    if not traced(a, q):
+        extra = {} if weights is None else {"weights": weights}
+        return np.percentile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
+    return quantile(a, _scaled(q), axis, out, overwrite_input, method, keepdims, weights=weights)
+
+
+@implements(np.nanpercentile)
+def nanpercentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+    *,
+    weights: Any = None,
+) -> Any:
+    """``numpy.nanpercentile``: ``nanquantile(a, q / 100, ...)``.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: nanpercentile(x, 100))(np.array([3.0, np.nan, 2.0]))
+    array([1., 0., 0.])
+    """
+    if not traced(a, q):
+        extra = {} if weights is None else {"weights": weights}
+        return np.nanpercentile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
+    return nanquantile(a, _scaled(q), axis, out, overwrite_input, method, keepdims, weights=weights)
+
+
+def _scaled(q: Any) -> Any:
+    """Percentages as fractions (``q`` may be traced)."""
+    if isinstance(q, Tracer):
+        return _ufuncs.divide(q, 100.0)
+    return np.true_divide(q, 100)
 
 
 # --- average ---------------------------------------------------------------------
