@@ -343,3 +343,35 @@ def test_convolve_rules_return_operand_shape_and_dtype() -> None:
     for i, op in enumerate((a, v)):
         cot = convolve_p.vjps[i](g, ans, a, v)
         assert cot.shape == op.shape and cot.dtype == op.dtype
+
+
+@pytest.mark.parametrize(
+    "subscripts, shapes",
+    [("ij,jk->ik", [(2, 3), (3, 2)]), ("ii->i", [(2, 2)]), ("i,j->", [(2,), (3,)]), ("ij,ij->j", [(2, 1), (1, 3)])],
+)
+def test_einsum_forward_rules_honour_a_tangent_batch(subscripts: str, shapes: Any) -> None:
+    from funcgrad.numpy._contract import einsum_p
+
+    assert einsum_p.batch_jvp
+    ops = [rnd(*s) for s in shapes]
+    ans = np.einsum(subscripts, *ops)
+    for i, op in enumerate(ops):
+        tangents = np.stack([rnd(*op.shape) for _ in range(3)])
+        batched = einsum_p.jvps[i](tangents, ans, *ops, subscripts=subscripts, optimize=False)
+        for k in range(3):
+            np.testing.assert_allclose(
+                batched[k], einsum_p.jvps[i](tangents[k], ans, *ops, subscripts=subscripts, optimize=False)
+            )
+
+
+def test_convolve_forward_rules_honour_a_tangent_batch() -> None:
+    from funcgrad.numpy._contract import convolve_p
+
+    assert convolve_p.batch_jvp
+    a, v = rnd(4), rnd(2)
+    ans = np.convolve(a, v)
+    for i, op in enumerate((a, v)):
+        tangents = np.stack([rnd(*op.shape) for _ in range(3)])
+        batched = convolve_p.jvps[i](tangents, ans, a, v)
+        for k in range(3):
+            np.testing.assert_allclose(batched[k], convolve_p.jvps[i](tangents[k], ans, a, v))

@@ -24,6 +24,7 @@ array([ 1.,  0., -1.,  0.])
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -127,7 +128,7 @@ def _rfftn_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], sizes: tuple[int
     # rfftn = keep-half o fftn: pad the cotangent back to the full spectrum, transform, real part
     full = _resize(g, axes[-1:], sizes[-1:])
     back = fftn_p(full, axes=axes, sizes=sizes, norm=norm, inverse=False)
-    return match_dtype(_resize(_ufuncs.real(back), axes, [shape(x)[a] for a in axes]), x)
+    return match_dtype(_resize(back, axes, [shape(x)[a] for a in axes]), x)  # real part: x is real
 
 
 rfftn_p = primitive(_rfftn, "rfftn")
@@ -168,6 +169,12 @@ def _norm(norm: Any) -> Any:
 def _plan(name: str, a: Any, s: Any, axes: Any, inverse_real: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Negative axes (in the given order) and transform sizes, as ``numpy.fft.*fftn`` reads ``s``/``axes``."""
     rank = ndim(a)
+    if axes is None and s is not None:
+        warnings.warn(
+            "`axes` should not be `None` if `s` is not `None` (Deprecated in NumPy 2.0): pass `axes` explicitly",
+            DeprecationWarning,
+            stacklevel=4,
+        )
     if axes is None:
         axes = tuple(range(rank)) if s is None else tuple(range(rank - len(s), rank))
     elif np.ndim(axes) == 0:
