@@ -107,6 +107,37 @@ def _check_differentiable(
             )
 
 
+#: exact types of leaves that are plainly differentiable when their dtype is a float (or complex) one
+_ARRAY_TYPES = frozenset({np.ndarray, np.float64, np.float32, np.complex128, np.complex64})
+#: the structure of a tuple of ``n`` leaves, by ``n`` (the common case of ``grad``'s chosen arguments)
+_TUPLE_DEFS: dict[int, PyTreeDef] = {}
+
+
+def _flatten_chosen(args: tuple[Any, ...], nums: tuple[int, ...]) -> tuple[list[Any], PyTreeDef]:
+    """``tree_flatten`` of the chosen arguments, without the tree walk when each is a single array or float."""
+    chosen = [args[n] for n in nums]
+    for arg in chosen:
+        kind = type(arg)
+        if kind is not float and kind not in _ARRAY_TYPES:
+            return tree_flatten(tuple(chosen))
+    treedef = _TUPLE_DEFS.get(len(chosen))
+    if treedef is None:
+        treedef = _TUPLE_DEFS[len(chosen)] = tree_flatten((0.0,) * len(chosen))[1]
+    return chosen, treedef
+
+
+def _plainly_differentiable(leaves: list[Any], holomorphic: bool) -> bool:
+    """True when every leaf is a float (complex with ``holomorphic``) array or scalar: nothing to report."""
+    kinds = "c" if holomorphic else "fc"
+    for leaf in leaves:
+        kind = type(leaf)
+        if kind is float and not holomorphic:
+            continue
+        if kind not in _ARRAY_TYPES or leaf.dtype.kind not in kinds:
+            return False
+    return True
+
+
 def _leaf_names(args: tuple[Any, ...], nums: tuple[int, ...]) -> list[str]:
     names = []
     for n in nums:
@@ -126,6 +157,10 @@ def _zero_like(value: Any) -> Any:
 
 def _deliver(cotangent: Any, primal: Any) -> Any:
     """A result with the primal's shape and dtype; plain NumPy unless it is still traced."""
+    kind = type(cotangent)
+    if kind is type(primal) and kind in _ARRAY_TYPES and cotangent.dtype == primal.dtype:
+        if cotangent.shape == primal.shape:
+            return cotangent  # already right: what the slow path below would return
     if cotangent is None:
         return _zero_like(primal)
     kind = _value_dtype(primal)
@@ -170,10 +205,17 @@ def _plain(value: Any) -> Any:
 
 
 def _trace_reverse(
-    fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], nums: tuple[int, ...]
+    fun: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    nums: tuple[int, ...],
+    flat: tuple[list[Any], PyTreeDef] | None = None,
 ) -> tuple[Any, ReverseTrace, list[Any], list[int], PyTreeDef]:
-    """Run ``fun`` with the chosen arguments traced; return its output and the trace."""
-    leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
+    """Run ``fun`` with the chosen arguments traced; return its output and the trace.
+
+    ``flat`` is ``tree_flatten`` of the chosen arguments when the caller already has it.
+    """
+    leaves, treedef = flat if flat is not None else tree_flatten(tuple(args[n] for n in nums))
     with new_level() as level:
         trace = ReverseTrace(level)
         primals = [_as_primal(leaf) for leaf in leaves]
@@ -189,6 +231,9 @@ def _trace_reverse(
     return out, trace, primals, [t._payload for t in inputs], treedef
 
 
+_REAL_SCALAR_TYPES = frozenset({np.float64, np.float32})
+
+
 def _split_aux(out: Any, has_aux: bool, transform: str) -> tuple[Any, Any]:
     if not has_aux:
         return out, None
@@ -202,6 +247,8 @@ def _split_aux(out: Any, has_aux: bool, transform: str) -> tuple[Any, Any]:
 
 def _scalar_output(out: Any, trace: ReverseTrace, holomorphic: bool, has_aux: bool, transform: str) -> Any:
     value = _strip(out, trace)
+    if type(value) in _REAL_SCALAR_TYPES and not holomorphic:
+        return value  # the common case: a real NumPy scalar
     if isinstance(value, (tuple, list)) and not has_aux:
         hint = " It returned a pair: if the second item is auxiliary data, use has_aux=True." if len(value) == 2 else ""
         raise TypeError(
@@ -246,13 +293,14 @@ def value_and_grad(
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums = _resolve_argnums(argnums, len(args), "grad")
-        leaves = tree_flatten(tuple(args[n] for n in nums))[0]
-        _check_differentiable(leaves, _leaf_names(args, nums), "grad", allow_int, holomorphic)
-        out, trace, primals, inputs, treedef = _trace_reverse(fun, args, kwargs, nums)
+        flat = _flatten_chosen(args, nums)
+        if not _plainly_differentiable(flat[0], holomorphic):
+            _check_differentiable(flat[0], _leaf_names(args, nums), "grad", allow_int, holomorphic)
+        out, trace, primals, inputs, treedef = _trace_reverse(fun, args, kwargs, nums, flat)
         out, aux = _split_aux(out, has_aux, "grad")
         value = _scalar_output(out, trace, holomorphic, has_aux, "grad")
         if _ours(out, trace):
-            seed = np.ones((), _value_dtype(value))[()]
+            seed = _value_dtype(value).type(1)
             cotangents = backward(trace.tape, [(out._payload, seed)], inputs, consume=True)
         else:
             cotangents = [None] * len(inputs)

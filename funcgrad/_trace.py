@@ -11,8 +11,7 @@ This module knows nothing about NumPy.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from funcgrad import _errors
@@ -48,15 +47,27 @@ class Tracer:
         self._payload = payload
 
 
-@contextmanager
-def new_level() -> Iterator[int]:
-    """Enter one transform: yield its level, restore the depth on exit."""
-    depth = _DEPTH.get() + 1
-    _DEPTH.set(depth)
-    try:
-        yield depth
-    finally:
-        _DEPTH.set(depth - 1)
+class new_level:  # noqa: N801  (used like the function it replaced: ``with new_level() as level``)
+    """Enter one transform: yield its level, restore the depth on exit.
+
+    A class rather than a ``@contextmanager`` generator: every transform
+    call enters one, and this costs a third as much.
+
+    >>> with new_level() as outer:
+    ...     with new_level() as inner:
+    ...         inner - outer
+    1
+    """
+
+    __slots__ = ("token",)
+
+    def __enter__(self) -> int:
+        depth = _DEPTH.get() + 1
+        self.token = _DEPTH.set(depth)
+        return depth
+
+    def __exit__(self, *exc: object) -> None:
+        _DEPTH.reset(self.token)
 
 
 class Primitive:
