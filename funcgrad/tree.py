@@ -13,7 +13,7 @@ empty container (it has no leaves), as in JAX.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
@@ -36,6 +36,8 @@ class _NodeType(NamedTuple):
 
 
 _REGISTRY: dict[type, _NodeType] = {}
+#: child names of registered dataclasses (for readable structures and error paths)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def register_pytree_node(
@@ -61,8 +63,16 @@ def register_pytree_node(
     _REGISTRY[nodetype] = _NodeType(flatten_func, unflatten_func)
 
 
-def register_dataclass(cls: type[T]) -> type[T]:
-    """Register a dataclass as a pytree whose fields are its children.
+def register_dataclass(
+    nodetype: type[T] | None = None,
+    data_fields: Sequence[str] | None = None,
+    meta_fields: Sequence[str] | None = None,
+) -> Any:
+    """Register a dataclass as a pytree: its data fields are children, its meta
+    fields static (part of the structure, like JAX's ``register_dataclass``).
+
+    Usable as a decorator.  Without ``data_fields``/``meta_fields`` every field
+    is data, except those declared ``field(metadata={"static": True})``.
 
     >>> import dataclasses
     >>> @register_dataclass
@@ -70,21 +80,41 @@ def register_dataclass(cls: type[T]) -> type[T]:
     ... class Params:
     ...     w: float
     ...     b: float
-    >>> tree_leaves(Params(1.0, 2.0))
-    [1.0, 2.0]
+    ...     name: str = dataclasses.field(default="layer", metadata={"static": True})
+    >>> tree_flatten(Params(1.0, 2.0))
+    ([1.0, 2.0], PyTreeDef(Params(w=*, b=*)))
+    >>> tree_map(lambda v: 10 * v, Params(1.0, 2.0, "out"))
+    Params(w=10.0, b=20.0, name='out')
     """
-    if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"register_dataclass expects a dataclass, got {cls!r}")
-    names = tuple(f.name for f in dataclasses.fields(cls))
+    if nodetype is None:
+        return lambda cls: register_dataclass(cls, data_fields, meta_fields)
+    if not (isinstance(nodetype, type) and dataclasses.is_dataclass(nodetype)):
+        raise TypeError(
+            f"register_dataclass expects a dataclass (a class decorated with @dataclasses.dataclass), "
+            f"got {nodetype!r}. Decorate it with @dataclasses.dataclass first, or use register_pytree_node."
+        )
+    fields = [f for f in dataclasses.fields(nodetype) if f.init]
+    if data_fields is None and meta_fields is None:
+        meta = tuple(f.name for f in fields if f.metadata.get("static", False))
+        data = tuple(f.name for f in fields if f.name not in meta)
+    else:
+        data, meta = tuple(data_fields or ()), tuple(meta_fields or ())
+        names = {f.name for f in fields}
+        if set(data) | set(meta) != names or set(data) & set(meta):
+            raise ValueError(
+                f"register_dataclass({nodetype.__name__}): data_fields {list(data)} and meta_fields {list(meta)} "
+                f"must split the init fields {sorted(names)} between them, each exactly once."
+            )
 
     def flatten(obj: Any) -> tuple[list[Any], Hashable]:
-        return [getattr(obj, n) for n in names], None
+        return [getattr(obj, n) for n in data], tuple(getattr(obj, n) for n in meta)
 
-    def unflatten(_: Hashable, children: Iterable[Any]) -> Any:
-        return cls(**dict(zip(names, children)))
+    def unflatten(aux: Hashable, children: Iterable[Any]) -> Any:
+        return nodetype(**dict(zip(data, children)), **dict(zip(meta, aux)))  # type: ignore[arg-type]
 
-    register_pytree_node(cls, flatten, unflatten)
-    return cls
+    register_pytree_node(nodetype, flatten, unflatten)
+    _FIELD_NAMES[nodetype] = data
+    return nodetype
 
 
 def _is_namedtuple(obj: Any) -> bool:
@@ -152,6 +182,9 @@ class PyTreeDef:
         if self.kind == "dict":
             return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(self.aux, inner)) + "}"
         name = self.node_type.__name__ if self.node_type else "?"
+        fields = _child_names(self.kind, self.node_type)
+        if fields is not None and len(fields) == len(inner):
+            inner = [f"{f}={v}" for f, v in zip(fields, inner)]
         return f"{name}(" + ", ".join(inner) + ")"
 
     def unflatten(self, leaves: Iterable[Any]) -> Any:
@@ -236,7 +269,29 @@ def tree_structure(tree: Any) -> PyTreeDef:
     return tree_flatten(tree)[1]
 
 
-def _mismatch_path(a: Any, b: Any, path: str) -> str | None:
+def _child_names(kind: str, node_type: type | None) -> tuple[str, ...] | None:
+    """Field names of a namedtuple or registered dataclass (``None`` for other containers)."""
+    if kind == "namedtuple" and node_type is not None:
+        return tuple(node_type._fields)  # type: ignore[attr-defined]
+    if kind == "custom" and node_type is not None:
+        return _FIELD_NAMES.get(node_type)
+    return None
+
+
+def _describe_node(node: Any) -> str:
+    found = _children(node)
+    if found is None:
+        return f"a leaf ({type(node).__name__})"
+    kind, aux, children = found
+    if kind == "dict":
+        return f"a dict with keys {list(aux)}"
+    if kind == "none":
+        return "None"
+    return f"a {type(node).__name__} of {len(children)} item(s)"
+
+
+def _mismatch(a: Any, b: Any, path: str) -> tuple[str, str, str] | None:
+    """(path, what a has there, what b has there) where two trees first differ."""
     fa, fb = _children(a), _children(b)
     if fa is None and fb is None:
         return None
@@ -248,13 +303,24 @@ def _mismatch_path(a: Any, b: Any, path: str) -> str | None:
         or fa[1] != fb[1]
         or len(fa[2]) != len(fb[2])
     ):
-        return path or "the root"
-    keys = fa[1] if fa[0] == "dict" else range(len(fa[2]))
+        return path or "the root", _describe_node(a), _describe_node(b)
+    names = _child_names(fa[0], type(a))
+    if fa[0] == "dict":
+        keys = [f"[{k!r}]" for k in fa[1]]
+    elif names is not None:
+        keys = [f".{n}" for n in names]
+    else:
+        keys = [f"[{i}]" for i in range(len(fa[2]))]
     for key, ca, cb in zip(keys, fa[2], fb[2]):
-        found = _mismatch_path(ca, cb, f"{path}[{key!r}]")
+        found = _mismatch(ca, cb, f"{path}{key}")
         if found is not None:
             return found
     return None
+
+
+def _mismatch_path(a: Any, b: Any, path: str) -> str | None:
+    found = _mismatch(a, b, path)
+    return None if found is None else found[0]
 
 
 def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
@@ -268,12 +334,21 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[An
     for other in rest:
         other_leaves, other_def = tree_flatten(other, is_leaf)
         if other_def != treedef:
-            where = _mismatch_path(tree, other, "")
-            raise ValueError(f"tree_map: trees differ at {where}: {treedef} versus {other_def}")
+            raise ValueError(
+                f"tree_map: all trees must have the structure of the first, but they differ at "
+                f"{mismatch_path(tree, other)}: {treedef} versus {other_def}"
+            )
         others.append(other_leaves)
     return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
 
 
 def mismatch_path(a: Any, b: Any) -> str:
-    """Where two pytrees first differ in structure (for error messages)."""
-    return _mismatch_path(a, b, "") or "the root"
+    """Where two pytrees first differ in structure, and how (for error messages).
+
+    >>> mismatch_path({"w": (1.0, 2.0)}, {"w": [1.0, 2.0]})
+    "['w'] (a tuple of 2 item(s) versus a list of 2 item(s))"
+    """
+    found = _mismatch(a, b, "")
+    if found is None:
+        return "the root"
+    return f"{found[0]} ({found[1]} versus {found[2]})"
