@@ -125,35 +125,39 @@ def pack(*parts: Any) -> Any:
     return _shape.concatenate_p(*parts, axis=-2)
 
 
-def fold(d: Any, lower: bool) -> Any:
-    """The symmetric matrix LAPACK reads from one triangle of ``d`` (``eigh``, ``cholesky``)."""
+def cj(x: Any) -> Any:
+    """Complex conjugate of a complex value; real values unchanged (no extra node)."""
+    return _ufuncs.conj(x) if is_complex(x) else x
+
+
+def _real_diagonal(d: Any) -> Any:
     n = shape(d)[-1]
-    if lower:
-        return d * tril_mask(n, d) + T(d * tril_mask(n, d, -1))
-    return d * triu_mask(n, d) + T(d * triu_mask(n, d, 1))
+    return _ufuncs.real(d) * eye(n, d)
+
+
+def fold(d: Any, lower: bool) -> Any:
+    """The symmetric (Hermitian) matrix LAPACK reads from one triangle of ``d`` (``eigh``, ``cholesky``).
+
+    For complex input LAPACK uses the real part of the diagonal.
+    """
+    n = shape(d)[-1]
+    strict = (tril_mask if lower else triu_mask)(n, d, -1 if lower else 1)
+    part_ = d * strict
+    diagonal = _real_diagonal(d) if is_complex(d) else d * eye(n, d)
+    return diagonal + part_ + H(part_)
 
 
 def fold_transpose(g: Any, lower: bool) -> Any:
     """Transpose of ``fold``: the cotangent of the triangle that was read."""
     n = shape(g)[-1]
-    if lower:
-        return g * tril_mask(n, g) + T(g) * tril_mask(n, g, -1)
-    return g * triu_mask(n, g) + T(g) * triu_mask(n, g, 1)
+    strict = (tril_mask if lower else triu_mask)(n, g, -1 if lower else 1)
+    diagonal = _real_diagonal(g) if is_complex(g) else g * eye(n, g)
+    return diagonal + g * strict + H(g) * strict
 
 
 def right_solve(b: Any, a: Any) -> Any:
     """``b @ inv(a)``."""
     return T(solve_p(T(a), T(b)))
-
-
-def _no_complex(name: str, x: Any) -> None:
-    if is_complex(x):
-        raise NotImplementedError(
-            f"funcgrad: linalg.{name} of a complex traced matrix has no derivative rule yet "
-            f"(received dtype {dtype(x)}); only real float32/float64 matrices are differentiable "
-            f"for {name}. Differentiate a real formulation, or pass the value through "
-            "fg.stop_gradient if no derivative is needed."
-        )
 
 
 # --- inv ------------------------------------------------------------------------------------
@@ -228,14 +232,14 @@ def _phi(x: Any) -> Any:
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
-    s = fold(t, lower=True)
-    x = right_solve(solve_p(ans, s), T(ans))  # L^-1 S L^-T
+    s_ = fold(t, lower=True)
+    x = right_solve(solve_p(ans, s_), H(ans))  # L^-1 S L^-H
     return matmul(ans, _phi(x))
 
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
     p = _phi(matmul(T(ans), g))
-    gs = right_solve(solve_p(T(ans), p), ans)  # L^-T P L^-1
+    gs = right_solve(solve_p(T(ans), p), cj(ans))  # L^-T P conj(L)^-1
     return fold_transpose(gs, lower=True)
 
 
@@ -249,7 +253,7 @@ defjvp(cholesky_p, _cholesky_jvp, batched=True)
 
 def _eigh(a: Any, lower: bool) -> Any:
     w, v = np.linalg.eigh(a, UPLO="L" if lower else "U")
-    return np.concatenate([w[..., None, :], v], axis=-2)
+    return np.concatenate([w[..., None, :].astype(v.dtype), v], axis=-2)
 
 
 def _eigh_parts(ans: Any) -> tuple[Any, Any]:
@@ -257,12 +261,20 @@ def _eigh_parts(ans: Any) -> tuple[Any, Any]:
     return part(ans, 0, 1), part(ans, 1, n + 1)
 
 
+def _real_row(w_row: Any) -> Any:
+    """Eigenvalues (stored in the packed output's dtype) as a real vector."""
+    w = _reshape_last(w_row)
+    return _ufuncs.real(w) if is_complex(w) else w
+
+
 def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
+    # complex Hermitian input: eigenvectors get the gauge Im(v^H dv) = 0, so only
+    # phase-invariant functions of them have meaningful derivatives
     w, v = _eigh_parts(ans)
-    x = matmul(T(v), matmul(fold(t, lower), v))
-    dw = row(diag_part(x))
-    f = gap_reciprocal(_reshape_last(w))
-    dv = matmul(v, f * x)
+    x = matmul(H(v), matmul(fold(t, lower), v))
+    dw = diag_part(x)
+    dw = row(_ufuncs.real(dw) if is_complex(dw) else dw)
+    dv = matmul(v, gap_reciprocal(_real_row(w)) * x)
     return pack(dw, dv)
 
 
@@ -274,9 +286,8 @@ def _reshape_last(w_row: Any) -> Any:
 def _eigh_vjp(g: Any, ans: Any, a: Any, lower: bool) -> Any:
     w, v = _eigh_parts(ans)
     gw, gv = _eigh_parts(g)
-    f = gap_reciprocal(_reshape_last(w))
-    inner = diag_embed(_reshape_last(gw)) + f * matmul(T(v), gv)
-    return fold_transpose(matmul(v, matmul(inner, T(v))), lower)
+    inner = diag_embed(_real_row(gw)) + gap_reciprocal(_real_row(w)) * matmul(T(v), gv)
+    return fold_transpose(matmul(cj(v), matmul(inner, T(v))), lower)
 
 
 eigh_p = primitive(_eigh, "eigh")
@@ -349,12 +360,12 @@ defjvp(eig_p, _eig_jvp, batched=True)
 
 def _svd(a: Any) -> Any:
     u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return np.concatenate([u, s[..., None, :], np.swapaxes(vh, -1, -2)], axis=-2)
+    return np.concatenate([u, s[..., None, :].astype(u.dtype), np.conj(np.swapaxes(vh, -1, -2))], axis=-2)
 
 
 def _svd_parts(ans: Any, a: Any) -> tuple[Any, Any, Any]:
     m, n = shape(a)[-2:]
-    return part(ans, 0, m), _reshape_last(part(ans, m, m + 1)), part(ans, m + 1, m + 1 + n)
+    return part(ans, 0, m), _real_row(part(ans, m, m + 1)), part(ans, m + 1, m + 1 + n)
 
 
 def _svd_couplings(s: Any) -> tuple[Any, Any]:
@@ -371,24 +382,28 @@ def _svd_couplings(s: Any) -> tuple[Any, Any]:
 
 
 def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
+    # A = U S V^H; for complex input the phase gauge puts Im(diag(U^H dA V)) / s into U
     m, n = shape(a)[-2:]
     k = min(m, n)
     u, s, v = _svd_parts(ans, a)
     t = lift(t, a, ans)
-    dp = matmul(T(u), matmul(t, v))
+    dp = matmul(H(u), matmul(t, v))
     ds = diag_part(dp)
     fm, fp = _svd_couplings(s)
-    sym = fm * (dp + T(dp)) * 0.5
-    skew = fp * (dp - T(dp)) * 0.5
+    sym = fm * (dp + H(dp)) * 0.5
+    skew = fp * (dp - H(dp)) * 0.5
     du = matmul(u, sym + skew)
     dv = matmul(v, sym - skew)
     sinv = row(safe_reciprocal(s))
+    if is_complex(ds):
+        du = du + u * (1j * row(_ufuncs.imag(ds))) * sinv
+        ds = _ufuncs.real(ds)
     if m > k:
         tv = matmul(t, v)
-        du = du + (tv - matmul(u, matmul(T(u), tv))) * sinv
+        du = du + (tv - matmul(u, matmul(H(u), tv))) * sinv
     if n > k:
-        tu = matmul(T(t), u)
-        dv = dv + (tu - matmul(v, matmul(T(v), tu))) * sinv
+        tu = matmul(H(t), u)
+        dv = dv + (tu - matmul(v, matmul(H(v), tu))) * sinv
     return pack(du, row(ds), dv)
 
 
@@ -402,15 +417,17 @@ def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
     kk = matmul(T(v), gv)
     sym = fm * (j + kk)
     skew = fp * (j - kk)
-    inner = diag_embed(gs) + (sym + T(sym) + skew - T(skew)) * 0.5
-    out = matmul(u, matmul(inner, T(v)))
+    inner = diag_embed(gs) + (sym + H(sym) + skew - H(skew)) * 0.5
     sinv = row(safe_reciprocal(s))
+    if is_complex(j):
+        inner = inner + diag_embed(1j * _ufuncs.imag(diag_part(j))) * sinv
+    out = matmul(cj(u), matmul(inner, T(v)))
     if m > k:
         gus = gu * sinv
-        out = out + matmul(gus - matmul(u, matmul(T(u), gus)), T(v))
+        out = out + matmul(gus - matmul(cj(u), matmul(T(u), gus)), T(v))
     if n > k:
         gvs = gv * sinv
-        out = out + matmul(u, T(gvs - matmul(v, matmul(T(v), gvs))))
+        out = out + matmul(cj(u), H(gvs - matmul(cj(v), matmul(T(v), gvs))))
     return unbroadcast(out, a)
 
 
@@ -433,25 +450,31 @@ def _qr_parts(ans: Any, a: Any) -> tuple[Any, Any]:
 
 
 def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
+    # Q^H dQ = Omega is skew-Hermitian; dR R^-1 = X - Omega is upper triangular with a real
+    # diagonal (LAPACK's R has a real diagonal), X = Q^H dA R^-1
     m, n = shape(a)[-2:]
     q, r = _qr_parts(ans, a)
     t = lift(t, a, ans)
     b = right_solve(t, r)  # dA R^-1
-    x = matmul(T(q), b)
+    x = matmul(H(q), b)
     low = x * tril_mask(n, x, -1)
-    y = x - low + T(low)  # X - Omega, upper triangular
-    dq = b - matmul(q, y) if m > n else matmul(q, low - T(low))
+    y = x - low + H(low)
+    if is_complex(y):
+        y = y - 1j * (_ufuncs.imag(x) * eye(n, x))
+    dq = b - matmul(q, y)
     dr = matmul(y, r)
     return pack(dq, dr)
 
 
 def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
-    m, n = shape(a)[-2:]
+    n = shape(a)[-1]
     q, r = _qr_parts(ans, a)
     gq, gr = _qr_parts(g, a)
     gy = matmul(gr, T(r)) - matmul(T(q), gq)
-    gx = gy * triu_mask(n, gy) + T(gy) * tril_mask(n, gy, -1)
-    gb = matmul(q, gx) + gq
+    gx = gy * triu_mask(n, gy) + H(gy) * tril_mask(n, gy, -1)
+    if is_complex(gx):
+        gx = gx - 1j * (_ufuncs.imag(gy) * eye(n, gy))
+    gb = matmul(cj(q), gx) + gq
     return unbroadcast(T(solve_p(r, T(gb))), a)  # gB R^-T
 
 

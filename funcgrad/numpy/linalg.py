@@ -14,9 +14,10 @@ Limits (each raises a clear error instead of returning a wrong number):
   its off-diagonal entries are ``G[i, j] + G[j, i]`` of the symmetric
   gradient.  Symmetrise with ``(G + G.T) / 2`` if you want the symmetric
   one (JAX's convention).  Eigenvector derivatives at repeated eigenvalues
-  are undefined: the coupling between exactly equal eigenvalues is taken
-  as zero (finite, but not a derivative), nearly equal ones give huge
-  values.  Eigenvalue-only losses are always finite.
+  are undefined: the coupling between eigenvalues equal to rounding is
+  taken as zero (finite, and right for functions invariant under rotations
+  within the tied group), nearly equal ones give huge values.
+  Eigenvalue-only losses are always finite.
 * ``eig``: eigenvalues must be distinct for eigenvector derivatives; the
   eigenvector derivative keeps NumPy's normalisation (unit norm, largest
   component real).  Output is complex whenever NumPy's is.
@@ -34,10 +35,12 @@ Limits (each raises a clear error instead of returning a wrong number):
   ``LinAlgError`` (it needs the inverse).  The sign from ``slogdet`` is
   plain (zero derivative) for real input.
 * ``matrix_rank``: a plain integer, no derivative.
-* complex input: ``inv``, ``solve``, ``det``, ``slogdet``, ``pinv``,
-  ``lstsq``, ``eig``, ``matrix_power``, ``multi_dot`` and vector norms are
-  differentiable; ``eigh``, ``cholesky``, ``svd``, ``qr`` and the matrix
-  norms that need singular values raise ``NotImplementedError``.
+* complex input is differentiable everywhere (JAX's convention).  The
+  eigenvectors of ``eigh`` and the singular vectors of ``svd`` have an
+  arbitrary phase, so only phase-invariant functions of them (``|v|**2``,
+  ``v @ diag @ v.conj().T``, ``U @ Vh``) have meaningful derivatives;
+  ``eig`` keeps NumPy's normalisation, so its eigenvectors are
+  differentiable themselves.
 
 >>> import funcgrad as fg
 >>> a = np.array([[2.0, 1.0], [1.0, 3.0]])
@@ -473,7 +476,6 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     if not isinstance(a, Tracer):
         return np.linalg.cholesky(a, upper=upper) if upper else np.linalg.cholesky(a)
     _square("cholesky", a)
-    rules._no_complex("cholesky", a)
     if upper:
         return rules.T(rules.cholesky_p(rules.T(a)))
     return rules.cholesky_p(a)
@@ -498,10 +500,10 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     if UPLO not in ("L", "U", "l", "u"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
     _square("eigh", a)
-    rules._no_complex("eigh", a)
     packed = rules.eigh_p(a, lower=UPLO.upper() == "L")
     n = shape(a)[-1]
     w = _squeeze_row(rules.part(packed, 0, 1))
+    w = _ufuncs.real(w) if rules.is_complex(w) else w
     return _result("EighResult", w, rules.part(packed, 1, n + 1))
 
 
@@ -554,17 +556,6 @@ def eigvals(a: Any) -> Any:
     return eig(a)[0]
 
 
-def _realified_svdvals(a: Any) -> Any:
-    """Singular values of a complex matrix from its real form ``[[Re, -Im], [Im, Re]]`` (each appears twice)."""
-    re, im = _ufuncs.real(a), _ufuncs.imag(a)
-    big = _shape.concatenate_p(_shape.concatenate_p(re, -im, axis=-1), _shape.concatenate_p(im, re, axis=-1), axis=-2)
-    s = svdvals(big)
-    # each value appears twice; the pair's mean is the derivative-safe choice (its basis is arbitrary)
-    k = shape(s)[-1] // 2
-    pairs = _shape.reshape_p(s, newshape=shape(s)[:-1] + (k, 2))
-    return _reductions.sum_p(pairs, axis=(-1,), keepdims=False) * 0.5
-
-
 @implements(*_numpy("svdvals"))
 def svdvals(x: Any, /) -> Any:
     """``numpy.linalg.svdvals``: singular values, differentiable (finite at repeated values).
@@ -576,10 +567,9 @@ def svdvals(x: Any, /) -> Any:
     if not isinstance(x, Tracer):
         return np.linalg.svd(x, compute_uv=False)
     _at_least_2d("svdvals", x)
-    if rules.is_complex(x):
-        return _realified_svdvals(x)
     m = shape(x)[-2]
-    return _squeeze_row(rules.part(rules.svd_p(x), m, m + 1))
+    s = _squeeze_row(rules.part(rules.svd_p(x), m, m + 1))
+    return _ufuncs.real(s) if rules.is_complex(s) else s
 
 
 @implements(np.linalg.svd)
@@ -602,7 +592,6 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     if not compute_uv:
         return svdvals(a)
     _at_least_2d("svd", a)
-    rules._no_complex("svd", a)
     m, n = shape(a)[-2:]
     if full_matrices and m != n:
         raise NotImplementedError(
@@ -613,7 +602,8 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     packed = rules.svd_p(a)
     u = rules.part(packed, 0, m)
     s = _squeeze_row(rules.part(packed, m, m + 1))
-    vh = rules.T(rules.part(packed, m + 1, m + 1 + n))
+    s = _ufuncs.real(s) if rules.is_complex(s) else s
+    vh = rules.H(rules.part(packed, m + 1, m + 1 + n))
     return _result("SVDResult", u, s, vh)
 
 
@@ -630,7 +620,6 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     if not isinstance(a, Tracer):
         return _la.qr(a, mode=mode)
     _at_least_2d("qr", a)
-    rules._no_complex("qr", a)
     m, n = shape(a)[-2:]
     if mode not in ("reduced", "complete", "r"):
         raise NotImplementedError(
@@ -652,7 +641,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
         right = getitem_p(a, index=(Ellipsis, slice(m, None)))
         packed = rules.qr_p(left)
         q = rules.part(packed, 0, m)
-        r = _shape.concatenate_p(rules.part(packed, m, 2 * m), matmul(rules.T(q), right), axis=-1)
+        r = _shape.concatenate_p(rules.part(packed, m, 2 * m), matmul(rules.H(q), right), axis=-1)
     if mode == "r":
         return r
     return _result("QRResult", q, r)
