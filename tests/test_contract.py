@@ -375,3 +375,20 @@ def test_convolve_forward_rules_honour_a_tangent_batch() -> None:
         batched = convolve_p.jvps[i](tangents, ans, a, v)
         for k in range(3):
             np.testing.assert_allclose(batched[k], convolve_p.jvps[i](tangents[k], ans, a, v))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: fnp.sum(fnp.einsum("ij,jk->ik", x, x) ** 2),
+        lambda x: fnp.einsum("ii", fnp.einsum("ij,kj->ik", x, x)) ** 2,
+        lambda x: fnp.sum(fnp.tensordot(x, x, axes=([0], [1])) ** 3),
+        lambda x: fnp.sum(fnp.kron(x, x) ** 2),
+        lambda x: fnp.sum(fnp.cross(x, x[::-1]) ** 2),
+        lambda x: fnp.sum(fnp.convolve(x[0], x[1], "same") ** 2) + fnp.sum(fnp.correlate(x[1], x[2], "full") ** 3),
+        lambda x: fnp.vdot(x, fnp.sin(x)) ** 2,
+    ],
+)
+def test_hessian_forward_over_reverse_matches_reverse_over_reverse(f: Any) -> None:
+    x = rnd(3, 3)
+    np.testing.assert_allclose(fg.hessian(f)(x), fg.jacrev(fg.jacrev(f))(x), rtol=1e-8, atol=1e-8)

@@ -238,3 +238,18 @@ def test_forward_rules_honour_a_tangent_batch(prim_name: str, x: np.ndarray, par
     batched = prim.jvps[0](tangents, ans, x, **params)
     for k in range(3):
         np.testing.assert_allclose(batched[k], prim.jvps[0](tangents[k], ans, x, **params))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: fnp.sum(fnp.abs(fnp.fft.fft(x, n=5)) ** 4),
+        lambda x: fnp.sum(fnp.real(fnp.fft.ifft2(fnp.sin(x) + 0j, norm="ortho")) ** 3),
+        lambda x: fnp.sum(fnp.fft.irfft(fnp.fft.rfft(x) ** 2, n=3) ** 2),
+        lambda x: fnp.sum(fnp.fft.irfftn(fnp.fft.rfftn(x, axes=(0, 1)) * (1 + 1j), s=(4, 5), axes=(0, 1)) ** 3),
+        lambda x: fnp.sum(fnp.fft.fftshift(x) * fnp.fft.ifftshift(x) ** 2),
+    ],
+)
+def test_hessian_forward_over_reverse_matches_reverse_over_reverse(f: Any) -> None:
+    x = rnd(3, 4)
+    np.testing.assert_allclose(fg.hessian(f)(x), fg.jacrev(fg.jacrev(f))(x), rtol=1e-8, atol=1e-8)
