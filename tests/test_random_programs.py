@@ -14,11 +14,11 @@ import os
 
 import numpy as np
 import pytest
+from random_programs import make_program
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-from random_programs import make_program
 
 DEFAULT = 240
 LONG = int(os.environ.get("FUNCGRAD_RANDOM_PROGRAMS", "3000"))
