@@ -445,7 +445,7 @@ def slogdet(a: Any) -> Any:
 
     >>> import funcgrad as fg
     >>> fg.grad(lambda a: slogdet(a)[1])(np.array([[-2.0]]))
-    array([[0.5]])
+    array([[-0.5]])
     """
     a = _operand(a)
     if not isinstance(a, Tracer):
@@ -531,8 +531,8 @@ def eig(a: Any) -> Any:
 
     >>> import funcgrad as fg
     >>> fg.grad(lambda a: eig(a)[0][0].real)(np.array([[1.0, 2.0], [0.0, 3.0]]))
-    array([[ 1., -1.],
-           [ 0.,  0.]])
+    array([[ 1.,  0.],
+           [-1.,  0.]])
     """
     a = _operand(a)
     if not isinstance(a, Tracer):
