@@ -14,12 +14,12 @@ def escaped_tracer(name: str) -> Exception:
     )
 
 
-def lost_derivative(what: str) -> TypeError:
+def lost_derivative(what: str, hint: str = "") -> TypeError:
     return TypeError(
         f"funcgrad: {what} of a traced value would lose its derivative. "
         "Inside a function being differentiated keep values as arrays and use "
         "funcgrad.numpy (or numpy) operations on them; if you really want the "
-        "plain number and no derivative through it, call fg.stop_gradient(x) first."
+        "plain number and no derivative through it, call fg.stop_gradient(x) first." + (f" {hint}" if hint else "")
     )
 
 
