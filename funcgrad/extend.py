@@ -71,11 +71,14 @@ def primitive(fun: Callable[..., Any], name: str | None = None) -> Primitive:
     >>> cube
     <funcgrad primitive cube>
 
-    Until rules are declared, differentiating it raises ``TypeError``.
+    Until rules are declared, differentiating it raises ``TypeError``.  Your
+    primitives are not added to funcgrad's catalogue of built-in ones
+    (``funcgrad._rules.REGISTRY``, the source of docs/coverage.md), so a name
+    may repeat a built-in one without replacing it.
     """
     if not callable(fun):
         raise TypeError(f"extend.primitive: expected a function, got {type(fun).__name__}.")
-    return _rules.primitive(fun, name)
+    return Primitive(name or getattr(fun, "__name__", "primitive"), fun)
 
 
 def defvjp(prim: Primitive, *rules: Rule | None) -> None:
@@ -84,9 +87,10 @@ def defvjp(prim: Primitive, *rules: Rule | None) -> None:
     >>> import numpy as np
     >>> import funcgrad as fg
     >>> from funcgrad import extend
-    >>> mul = extend.primitive(np.multiply, name="my_multiply")
+    >>> mul = extend.primitive(np.multiply)
     >>> extend.defvjp(mul, lambda g, ans, x, y: extend.unbroadcast(g * y, x),
     ...                    lambda g, ans, x, y: extend.unbroadcast(g * x, y))
+    >>> extend.def_multilinear(mul, 2)  # and the forward rules
     >>> fg.grad(lambda x: mul(x, np.array([1.0, 2.0])).sum())(3.0)
     np.float64(3.0)
     """
@@ -105,8 +109,9 @@ def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
     >>> import numpy as np
     >>> import funcgrad as fg
     >>> from funcgrad import extend
-    >>> cube = extend.primitive(lambda x: x ** 3, name="cube_fwd")
+    >>> cube = extend.primitive(lambda x: x ** 3, name="cube")
     >>> extend.defjvp(cube, lambda t, ans, x: 3 * x ** 2 * t, batched=True)
+    >>> extend.defvjp(cube, lambda g, ans, x: 3 * x ** 2 * g)
     >>> fg.jacfwd(cube)(np.array([1.0, 2.0]))
     array([[ 3.,  0.],
            [ 0., 12.]])
@@ -123,6 +128,7 @@ def defvjp_variadic(prim: Primitive, make: Callable[[int], Rule]) -> None:
     >>> from funcgrad import extend
     >>> total = extend.primitive(lambda *xs: sum(xs), name="total")
     >>> extend.defvjp_variadic(total, lambda i: lambda g, ans, *xs: g)
+    >>> extend.defjvp_variadic(total, lambda i: lambda t, ans, *xs: t)
     >>> fg.grad(lambda x: total(x, 2 * x, 3 * x))(1.0)
     np.float64(6.0)
     """
@@ -135,7 +141,7 @@ def defjvp_variadic(prim: Primitive, make: Callable[[int], Rule], batched: bool 
 
     >>> import funcgrad as fg
     >>> from funcgrad import extend
-    >>> total = extend.primitive(lambda *xs: sum(xs), name="total_fwd")
+    >>> total = extend.primitive(lambda *xs: sum(xs), name="total")
     >>> extend.defjvp_variadic(total, lambda i: lambda t, ans, *xs: t, batched=True)
     >>> fg.jvp(lambda x: total(x, 2 * x), (1.0,), (1.0,))
     (np.float64(3.0), np.float64(3.0))
@@ -150,7 +156,7 @@ def def_nondiff(prim: Primitive, nargs: int = 1) -> None:
     >>> import numpy as np
     >>> import funcgrad as fg
     >>> from funcgrad import extend
-    >>> rounded = extend.primitive(np.round, name="my_round")
+    >>> rounded = extend.primitive(np.round)
     >>> extend.def_nondiff(rounded)
     >>> fg.grad(lambda x: rounded(x) + x)(2.4)
     np.float64(1.0)
@@ -167,8 +173,9 @@ def def_multilinear(prim: Primitive, nargs: int, batched: bool = False) -> None:
     >>> import numpy as np
     >>> import funcgrad as fg
     >>> from funcgrad import extend
-    >>> outer = extend.primitive(np.multiply.outer, name="my_outer")
+    >>> outer = extend.primitive(np.multiply.outer, name="outer")
     >>> extend.def_multilinear(outer, 2)
+    >>> extend.defvjp(outer, lambda g, ans, a, b: g @ b, lambda g, ans, a, b: a @ g)
     >>> fg.jvp(lambda a: outer(a, np.array([1.0, 2.0])), (np.ones(1),), (np.ones(1),))[1]
     array([[1., 2.]])
     """
