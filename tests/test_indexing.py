@@ -262,3 +262,39 @@ def test_plain_inputs_return_numpy_results() -> None:
     np.testing.assert_array_equal(fnp.diag(np.arange(2.0), 1), np.diag(np.arange(2.0), 1))
     assert fnp.interp(0.5, [0.0, 1.0], [0.0, 1.0]) == 0.5
     np.testing.assert_array_equal(fnp.where(x > 2)[0], np.where(x > 2)[0])
+
+
+def test_array_methods() -> None:
+    x = np.arange(6.0).reshape(2, 3)
+
+    def f(x: Any) -> Any:
+        return (
+            x.take([0, 0], axis=1).sum() + x.repeat(2).sum() + x.diagonal().sum() + x.trace() + x.swapaxes(0, 1)[0, 1]
+        )
+
+    np.testing.assert_allclose(fg.grad(f)(x), [[6.0, 2.0, 2.0], [5.0, 4.0, 2.0]])
+    with pytest.raises(TypeError, match="fnp.sort"):
+        fg.grad(lambda x: x.sort())(x)
+
+
+HESSIANS = {
+    "at_multiply": lambda x: (fnp.at(x)[[0, 0, 2], [1, 1, 0]].multiply(x[1]) ** 2).sum(),
+    "at_set": lambda x: (fnp.at(x)[[0, 0], :].set(x[2] * x[1]) ** 2).sum(),
+    "at_add": lambda x: (fnp.at(x)[..., [0, 0]].add(x[:, 1:] ** 2) ** 3).sum(),
+    "pad": lambda x: (fnp.pad(x, 1, mode="reflect") ** 3).sum(),
+    "sort": lambda x: (fnp.sort(x, axis=0) * np.arange(9.0).reshape(3, 3) ** 2).sum() + (fnp.sort(x) ** 3).sum(),
+    "getitem": lambda x: (x[[0, 0, 1]][:, None, ::-1] ** 3).sum(),
+    "mask": lambda x: (x[x > 0] ** 3).sum(),
+    "interp": lambda x: (fnp.interp(x[0], x[1] * 0 + np.array([-1, 0, 1.0]), x[2] ** 2) ** 2).sum(),
+    "diag": lambda x: (fnp.diag(fnp.diag(x) ** 2, 1) ** 2).sum() + fnp.trace(x @ x),
+}
+
+
+@pytest.mark.parametrize("name", list(HESSIANS))
+def test_hessians_agree(name: str) -> None:
+    f = HESSIANS[name]
+    x = R(3, 3, seed=5)
+    h = fg.hessian(f)(x)
+    np.testing.assert_allclose(h, fg.jacfwd(fg.jacfwd(f))(x), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(h, fg.jacrev(fg.jacrev(f))(x), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(h.reshape(9, 9), h.reshape(9, 9).T, rtol=1e-10, atol=1e-10)

@@ -265,6 +265,27 @@ class ArrayTracer(Tracer):
     def dot(self, other: Any) -> Any:
         return _contract.dot(self, other)
 
+    def swapaxes(self, axis1: int, axis2: int) -> Any:
+        return _fnp().swapaxes(self, axis1, axis2)
+
+    def take(self, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
+        return _fnp().take(self, indices, axis=axis, out=out, mode=mode)
+
+    def repeat(self, repeats: Any, axis: Any = None) -> Any:
+        return _fnp().repeat(self, repeats, axis=axis)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        return _fnp().diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None) -> Any:
+        return _fnp().trace(self, offset, axis1, axis2, dtype=dtype, out=out)
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "funcgrad: x.sort() sorts in place, but traced arrays are immutable. "
+            "Use the sorted copy 'x = fnp.sort(x, axis=-1)' (or numpy.sort), which is differentiable."
+        )
+
     # --- NumPy's dispatch protocols --------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         from funcgrad.numpy import _dispatch
