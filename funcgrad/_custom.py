@@ -103,7 +103,9 @@ defvjp(unpack_p, lambda g, ans, pack, index: one_hot(len(pack.items), index, g))
 defjvp(unpack_p, lambda t, ans, pack, index: t.items[index], batched=True)
 
 
-def record(trace: Trace, prim: Primitive, leaves: Sequence[Any], params: dict[str, Any], count: Callable[[], int]) -> list[Any]:
+def record(
+    trace: Trace, prim: Primitive, leaves: Sequence[Any], params: dict[str, Any], count: Callable[[], int]
+) -> list[Any]:
     """Record ``prim`` as one node of ``trace`` taking ``leaves``; return its output leaves.
 
     ``count()`` (read after the node ran) is the number of output leaves.
@@ -156,7 +158,9 @@ def zeros_like(value: Any) -> Any:
     return out if isinstance(base, np.ndarray) else out[()]
 
 
-def resolve_kwargs(fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> tuple[Any, ...]:
+def resolve_kwargs(
+    fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], what: str
+) -> tuple[Any, ...]:
     """Bind keyword arguments to positions, as JAX does for custom rules."""
     if not kwargs:
         return args

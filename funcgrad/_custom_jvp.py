@@ -23,7 +23,6 @@ from funcgrad._custom import (
     closure_error,
     describe_leaf,
     find_top,
-    merge_args,
     numeric_kind,
     record,
     resolve_kwargs,

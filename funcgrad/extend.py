@@ -78,7 +78,7 @@ def primitive(fun: Callable[..., Any], name: str | None = None) -> Primitive:
     """
     if not callable(fun):
         raise TypeError(f"extend.primitive: expected a function, got {type(fun).__name__}.")
-    return Primitive(name or getattr(fun, "__name__", "primitive"), fun)
+    return Primitive(str(name or getattr(fun, "__name__", "primitive")), fun)
 
 
 def defvjp(prim: Primitive, *rules: Rule | None) -> None:

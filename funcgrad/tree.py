@@ -109,8 +109,8 @@ def register_dataclass(
     def flatten(obj: Any) -> tuple[list[Any], Hashable]:
         return [getattr(obj, n) for n in data], tuple(getattr(obj, n) for n in meta)
 
-    def unflatten(aux: Hashable, children: Iterable[Any]) -> Any:
-        return nodetype(**dict(zip(data, children)), **dict(zip(meta, aux)))  # type: ignore[arg-type]
+    def unflatten(aux: Any, children: Iterable[Any]) -> Any:
+        return nodetype(**dict(zip(data, children)), **dict(zip(meta, aux)))
 
     register_pytree_node(nodetype, flatten, unflatten)
     _FIELD_NAMES[nodetype] = data
@@ -151,7 +151,7 @@ class PyTreeDef:
         self.node_type = node_type
         self.aux = aux
         self.children = children
-        self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
+        self.num_leaves: int = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PyTreeDef):

@@ -84,9 +84,7 @@ def test_rule_really_is_used():
 
     clip_gradient.defvjp(lambda x: (x, None), lambda _, g: (fnp.clip(g, -1.0, 1.0),))
     assert fg.grad(lambda x: 5.0 * clip_gradient(x))(2.0) == 1.0
-    np.testing.assert_array_equal(
-        fg.grad(lambda x: fnp.sum(3 * clip_gradient(x)))(np.array([1.0, 2.0])), [1.0, 1.0]
-    )
+    np.testing.assert_array_equal(fg.grad(lambda x: fnp.sum(3 * clip_gradient(x)))(np.array([1.0, 2.0])), [1.0, 1.0])
     assert clip_gradient(2.0) == 2.0
 
 
@@ -170,7 +168,9 @@ def test_nondiff_argument_in_the_middle_and_keywords():
         return x**n * y
 
     f = fg.custom_vjp(f_impl, nondiff_argnums=(1,))
-    f.defvjp(lambda x, n, y: (x**n * y, (x, y)), lambda n, res, g: (n * res[0] ** (n - 1) * res[1] * g, res[0] ** n * g))
+    f.defvjp(
+        lambda x, n, y: (x**n * y, (x, y)), lambda n, res, g: (n * res[0] ** (n - 1) * res[1] * g, res[0] ** n * g)
+    )
     assert fg.grad(f, argnums=(0, 2))(2.0, 3, 5.0) == (60.0, 8.0)
     assert fg.grad(lambda x: f(x, n=3, y=5.0))(2.0) == 60.0
 
@@ -183,7 +183,9 @@ def test_complex_rule():
     sq.defvjp(lambda z: (z * z, z), lambda z, g: (2 * z * g,))  # transpose, no conjugate (JAX)
     z = np.array([1 + 2j, -0.5 + 1j])
     check_grads(sq, (z,), modes=("rev",), order=2)
-    np.testing.assert_allclose(fg.grad(lambda z: fnp.sum(fnp.abs(sq(z)) ** 2))(z), 4 * np.abs(z) ** 2 * 2 * np.conj(z) / 2)
+    np.testing.assert_allclose(
+        fg.grad(lambda z: fnp.sum(fnp.abs(sq(z)) ** 2))(z), 4 * np.abs(z) ** 2 * 2 * np.conj(z) / 2
+    )
 
 
 def test_float32_preserved():

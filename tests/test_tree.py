@@ -38,7 +38,11 @@ class Box:
         self.content, self.label = content, label
 
     def __eq__(self, other):
-        return isinstance(other, Box) and self.label == other.label and tree_leaves(self.content) == tree_leaves(other.content)
+        return (
+            isinstance(other, Box)
+            and self.label == other.label
+            and tree_leaves(self.content) == tree_leaves(other.content)
+        )
 
 
 register_pytree_node(Box, lambda b: ((b.content,), b.label), lambda label, children: Box(children[0], label))
