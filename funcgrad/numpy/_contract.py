@@ -235,7 +235,7 @@ def einsum_spec(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[tup
     """Resolve ``subscripts`` to one explicit letter per axis: ``'...'`` expanded, output explicit.
 
     >>> einsum_spec("...i,i", [(2, 3), (3,)])
-    (('Ai', 'i'), 'A')
+    (('ai', 'i'), 'a')
     >>> einsum_spec("ba", [(2, 3)])
     (('ba',), 'ab')
     """
