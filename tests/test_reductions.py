@@ -497,7 +497,7 @@ def test_trapezoid(y_shape, x_shape, axis):
     "name",
     ["sum", "mean", "prod", "max", "min", "amax", "amin", "ptp", "var", "std", "nansum", "nanmean", "nanvar", "nanstd",
      "nanmax", "nanmin", "nanprod", "median", "nanmedian", "average", "cumsum", "cumprod", "nancumsum", "nancumprod",
-     "diff", "trapezoid"],
+     "diff", "ediff1d", "trapezoid", "cov", "corrcoef"],
 )  # fmt: skip
 def test_plain_numpy_dispatches_to_funcgrad(name):
     x = _data((2, 3), seed=20)
@@ -607,3 +607,74 @@ def test_prod_of_a_long_vector_is_exact_and_linear_in_memory():
     expected = np.zeros_like(x)
     expected[17] = 2.0
     np.testing.assert_array_equal(g, expected)
+
+
+@pytest.mark.parametrize(
+    "to_begin, to_end", [(None, None), (1.5, None), (None, [2.0, -1.0]), (np.array([[0.5]]), 3.0)]
+)  # fmt: skip
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_ediff1d(to_begin, to_end, dtype):
+    x = _data((2, 3), dtype, seed=26)
+    fun = lambda x: fnp.ediff1d(x, to_end=to_end, to_begin=to_begin)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+    check_grads(lambda b: fnp.ediff1d(x, to_begin=b), (np.array([0.3, 0.2], dtype),), modes=("fwd", "rev"), order=2)
+
+
+# --- covariance and correlation -------------------------------------------------------------
+
+_W = np.array([0.5, 1.5, 1.0, 2.0, 0.7])
+_F = np.array([1, 2, 1, 3, 1])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"bias": True}, {"ddof": 2}, {"rowvar": False}, {"aweights": _W}, {"fweights": _F},
+     {"fweights": _F, "aweights": _W}, {"fweights": _F, "aweights": _W, "ddof": 0}],
+)  # fmt: skip
+def test_cov(kwargs):
+    x = _data((3, 5), seed=27)
+    fun = lambda x: fnp.cov(x, **kwargs)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+
+
+def test_cov_with_y_weights_and_complex():
+    x, y = _data((2, 5), seed=28), _data((5,), seed=29)
+    fun = lambda x, y, w: fnp.cov(x, y, aweights=w)  # noqa: E731
+    out, _ = fg.jvp(fun, (x, y, _W), (x, y, _W))
+    np.testing.assert_allclose(out, np.cov(x, y, aweights=_W))
+    check_grads(fun, (x, y, _W), modes=("fwd", "rev"), order=2)
+    z = _data((2, 4), np.complex128, seed=30)
+    _same_values(fnp.cov, z)
+    check_grads(fnp.cov, (z,), modes=("fwd", "rev"), order=2)
+    scalar = lambda v: fnp.cov(v)  # noqa: E731
+    _same_values(scalar, y)
+    check_grads(scalar, (y,), modes=("fwd", "rev"), order=2)
+
+
+def test_cov_without_degrees_of_freedom_matches_numpy_with_zero_gradient():
+    x = _data((2, 3), seed=31)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.cov(x, ddof=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, vjp_fn = fg.vjp(lambda x: fnp.cov(x, ddof=3), x)
+        np.testing.assert_array_equal(vjp_fn(np.ones((2, 2)))[0], np.zeros((2, 3)))
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("shape, rowvar, with_y", [((3,), True, False), ((3, 4), True, False), ((4, 3), False, True)])
+def test_corrcoef(shape, rowvar, with_y):
+    x = _data(shape, seed=32)
+    y = _data((4, 2) if not rowvar else shape, seed=33) if with_y else None
+    fun = lambda x: fnp.corrcoef(x, y, rowvar=rowvar)  # noqa: E731
+    _same_values(fun, x)
+    check_grads(fun, (x,), modes=("fwd", "rev"), order=2)
+    np.testing.assert_allclose(fg.jacfwd(fun)(x), fg.jacrev(fun)(x), atol=1e-12)
+    # the diagonal is identically one: zero derivative
+    jac = fg.jacrev(fun)(x)
+    if jac.ndim > 1:
+        n = jac.shape[0]
+        np.testing.assert_allclose(jac[np.arange(n), np.arange(n)], 0.0, atol=1e-12)

@@ -35,6 +35,7 @@ __all__ = [
     "cumulative_sum",
     "cumulative_prod",
     "diff",
+    "ediff1d",
     "trapezoid",
 ]
 
@@ -530,6 +531,33 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NOVALUE, append: An
     for _ in range(n):
         a = _take(a, ax, slice(1, None)) - _take(a, ax, slice(None, -1))
     return a
+
+
+@implements(np.ediff1d)
+def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
+    """``numpy.ediff1d``: differences of the flattened array; differentiable in all three arguments.
+
+    >>> import funcgrad as fg
+    >>> fg.jacfwd(lambda x: ediff1d(x, to_begin=x[0]))(np.array([1.0, 4.0]))
+    array([[ 1.,  0.],
+           [-1.,  1.]])
+    """
+    ary = _operand(ary)
+    if not traced(ary, to_end, to_begin):
+        return np.ediff1d(ary, to_end=to_end, to_begin=to_begin)
+    kind = dtype_of(ary)
+
+    def edge(value: Any) -> Any:  # NumPy casts the edges to the array's dtype
+        value = _operand(value)
+        if not isinstance(value, Tracer):
+            return np.ravel(np.asarray(value, dtype=kind))
+        return _shape.ravel(value if dtype_of(value) == kind else _ufuncs.astype(value, dtype=kind))
+
+    parts = [] if to_begin is None else [edge(to_begin)]
+    parts.append(diff(_shape.ravel(ary)))
+    if to_end is not None:
+        parts.append(edge(to_end))
+    return parts[0] if len(parts) == 1 else _shape.concatenate(parts)
 
 
 @implements(np.trapezoid)

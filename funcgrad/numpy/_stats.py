@@ -51,6 +51,8 @@ __all__ = [
     "percentile",
     "nanpercentile",
     "average",
+    "cov",
+    "corrcoef",
 ]
 
 
@@ -651,3 +653,121 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     if shape(total) != shape(avg):
         total = _shape.broadcast_to(total, shape(avg))
     return avg, total
+
+
+# --- covariance and correlation -----------------------------------------------------
+
+
+def _rows(a: Any, rowvar: bool, dtype: Any) -> Any:
+    """``a`` as a 2-D array with one variable per row (NumPy's ``array(m, ndmin=2)`` and transpose)."""
+    x = _asarray(a)
+    if dtype is not None:
+        x = _ufuncs.astype(x, dtype=np.dtype(dtype))
+    if len(shape(x)) > 2:
+        raise ValueError("m has more than 2 dimensions")
+    if len(shape(x)) < 2:
+        x = _shape.reshape_p(x, newshape=(1,) * (2 - len(shape(x))) + shape(x))
+    if not rowvar and shape(x)[0] != 1:
+        x = _shape.transpose(x)
+    return x
+
+
+@implements(np.cov)
+def cov(
+    m: Any,
+    y: Any = None,
+    rowvar: bool = True,
+    bias: bool = False,
+    ddof: int | None = None,
+    fweights: Any = None,
+    aweights: Any = None,
+    *,
+    dtype: Any = None,
+) -> Any:
+    """``numpy.cov``: differentiable in ``m``, ``y`` and ``aweights`` (``fweights`` are counts).
+
+    When the degrees of freedom are not positive the value is NumPy's
+    (``inf``/``nan``) with a zero derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: cov(x))(np.array([1.0, 2.0, 4.0]))
+    array([-1.33333333, -0.33333333,  1.66666667])
+    """
+    if not traced(m, y, aweights):
+        return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
+    from funcgrad.numpy._contract import matmul
+
+    x = _rows(m, rowvar, dtype)
+    if y is not None:
+        x = _shape.concatenate([x, _rows(y, rowvar, dtype)], axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    w: Any = None
+    if fweights is not None:
+        w = np.asarray(fweights, dtype=np.float64)
+    if aweights is not None:
+        aw = _asarray(aweights)
+        w = aw if w is None else w * aw
+    if w is None:
+        avg = _reductions.mean(x, axis=1, keepdims=True)
+        fact: Any = shape(x)[1] - ddof
+    else:
+        avg = _shape.reshape(average(x, axis=1, weights=w), (-1, 1))
+        w_sum = _reductions.sum(w)
+        if ddof == 0:
+            fact = w_sum
+        elif aweights is None:
+            fact = w_sum - ddof
+        else:
+            fact = w_sum - ddof * _reductions.sum(w * aw) / w_sum
+    centered = x - avg
+    weighted = centered if w is None else centered * w
+    product = matmul(centered, _ufuncs.conj(_shape.transpose(weighted)))
+    if np.all(np.asarray(full_lower(fact)) > 0):
+        c = product / fact
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            plain = np.asarray(full_lower(product)) / 0.0
+        c = _fill_bad(product, np.ones(shape(product), bool), plain)
+    return _shape.squeeze(c)
+
+
+def _clip_unit(c: Any) -> Any:
+    """Values rounded just past +-1 back to +-1 (as NumPy's ``corrcoef`` does); zero derivative there."""
+    plain = np.asarray(full_lower(c))
+    over = plain > 1
+    under = plain < -1
+    if not (over.any() or under.any()):
+        return c
+    return _ufuncs.where(over, 1.0, _ufuncs.where(under, -1.0, c))
+
+
+@implements(np.corrcoef)
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
+    """``numpy.corrcoef``: Pearson correlation coefficients, differentiable in ``x`` and ``y``.
+
+    >>> import funcgrad as fg
+    >>> x = np.array([[1.0, 2.0, 4.0], [1.0, 3.0, 2.0]])
+    >>> g = fg.grad(lambda x: corrcoef(x)[0, 1])(x)
+    >>> np.allclose(g.sum(axis=1), 0.0)
+    True
+    """
+    if not traced(x, y):
+        return np.corrcoef(x, y, rowvar, dtype=dtype)
+    from funcgrad.numpy._indexing import getitem_p
+
+    c = cov(x, y, rowvar, dtype=dtype)
+    if len(shape(c)) == 0:
+        return c / c
+    n = shape(c)[0]
+    diagonal = getitem_p(c, index=(np.arange(n), np.arange(n)))
+    stddev = _ufuncs.sqrt(_ufuncs.real(diagonal))
+    c = c / _shape.reshape_p(stddev, newshape=(n, 1))
+    c = c / _shape.reshape_p(stddev, newshape=(1, n))
+    if dtype_kind(c) == "c":
+        return _clip_unit(_ufuncs.real(c)) + 1j * _clip_unit(_ufuncs.imag(c))
+    return _clip_unit(c)
+
+
+def dtype_kind(x: Any) -> str:
+    return str(dtype(x).kind)
