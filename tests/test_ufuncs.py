@@ -301,6 +301,9 @@ def test_power_at_zero_base_and_negative_base(no_warnings):
     dx, dy = fg.grad(fnp.power, argnums=(0, 1))(-2.0, 3.0)
     assert dx == 12.0
     assert np.isnan(dy)
+    # ... also when the base is itself traced by an outer transform
+    inner_dy, _ = fg.jvp(lambda x: fg.grad(fnp.power, argnums=1)(x, 3.0), (-2.0,), (1.0,))
+    assert np.isnan(inner_dy)
     check_grads(lambda x: x**3 + x**-2, (np.array([-1.5, -0.7, 1.2]),), order=3)
 
 
@@ -357,7 +360,12 @@ def test_round_decimals_and_heaviside_nextafter():
     x = np.array([1.234, -0.5])
     np.testing.assert_array_equal(fg.grad(lambda v: fnp.sum(fnp.round(v, 1) * v))(x), np.round(x, 1))
     np.testing.assert_array_equal(fg.grad(lambda v: fnp.sum(fnp.heaviside(v, 0.5) * v))(x), [1.0, 0.0])
-    np.testing.assert_array_equal(fg.grad(lambda v: fnp.sum(fnp.nextafter(v, 0.0) + v))(x), [1.0, 1.0])
+    h = np.array([0.25, 0.75, 0.5])
+    x0 = np.array([0.0, -1.0, 2.0])
+    np.testing.assert_array_equal(fg.grad(lambda h: fnp.sum(fnp.heaviside(x0, h)))(h), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(fg.jacfwd(lambda h: fnp.heaviside(x0, h))(h), np.diag([1.0, 0.0, 0.0]))
+    np.testing.assert_allclose(fg.grad(lambda v: fnp.sum(fnp.nextafter(v, 0.0) * v))(x), 2 * x, rtol=1e-15)
+    np.testing.assert_array_equal(fg.jacfwd(lambda v: fnp.nextafter(v, 0.0))(x), np.eye(2))
 
 
 def test_nan_to_num_passes_finite_values_only(no_warnings):

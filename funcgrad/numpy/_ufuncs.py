@@ -12,7 +12,10 @@ Behaviour at kinks and edges (chosen as JAX does, and tested exactly):
 * ``maximum``/``minimum``/``fmax``/``fmin`` and ``clip`` split the derivative
   0.5/0.5 between tied arguments (``clip`` at a bound shares it with the bound);
 * ``abs``/``fabs`` have derivative 0 at 0; ``sign``, ``floor``, ``ceil``,
-  ``round``, ``rint``, ``trunc``, ``fix``, ``heaviside`` have derivative 0;
+  ``round``, ``rint``, ``trunc``, ``fix``, ``spacing`` have derivative 0
+  (a traced input gives a plain result); ``heaviside(x, h)`` has derivative 0
+  in ``x`` and 1 in ``h`` where ``x == 0``; ``nextafter(x, y)`` has derivative
+  1 in ``x``;
 * ``power(x, y)``: the derivative in ``y`` is 0 where ``x == 0`` and NaN
   where a real ``x < 0`` (no real derivative exists there), without warnings;
 * ``logaddexp(-inf, -inf)`` gives 0.5/0.5; ``hypot`` and ``arctan2`` give 0
@@ -509,8 +512,10 @@ floor = nondiff(np.floor)
 ceil = nondiff(np.ceil)
 rint = nondiff(np.rint)
 trunc = nondiff(np.trunc)
-heaviside = nondiff(np.heaviside, 2)
-nextafter = nondiff(np.nextafter, 2)
+# heaviside(x, h) is h where x == 0, so its derivative in h is 1 there
+heaviside = binary(np.heaviside, None, lambda ans, x, h: mask(x == 0, ans))
+# nextafter(x, y) stays within one spacing of x: derivative 1 in x, 0 in y
+nextafter = binary(np.nextafter, lambda ans, x, y: 1.0, None)
 spacing = nondiff(np.spacing)
 
 
