@@ -213,6 +213,20 @@ CASES = [
 ]
 
 
+GUFUNCS = [
+    # NumPy 2's vector gufuncs, reached through __array_ufunc__; vecdot and vecmat conjugate x1
+    case("vecdot", lambda a, b: np.vecdot(a, b), lambda a, b: np.vecdot(a, b), (2, 3), (3,), dtype=C128),
+    case("vecdot-axis", lambda a, b: np.vecdot(a, b, axis=0), lambda a, b: np.vecdot(a, b, axis=0), (3, 2), (3, 1)),
+    case("vecdot-f32", fnp.vecdot, lambda a, b: np.vecdot(a, b), (2, 1, 3), (2, 3), dtype=F32),
+    case("matvec", lambda a, b: np.matvec(a, b), lambda a, b: np.matvec(a, b), (2, 2, 3), (3,)),
+    case("matvec-c128", fnp.matvec, lambda a, b: np.matvec(a, b), (2, 3), (2, 3), dtype=C128),
+    case("vecmat", lambda a, b: np.vecmat(a, b), lambda a, b: np.vecmat(a, b), (3,), (2, 3, 2), dtype=C128),
+    case("vecmat-f64", fnp.vecmat, lambda a, b: np.vecmat(a, b), (2, 3), (3, 2)),
+]
+if hasattr(np, "matvec"):  # NumPy >= 2.2
+    CASES += GUFUNCS
+
+
 @pytest.mark.parametrize("f, numpy_f, args", CASES)
 def test_contraction(f: Any, numpy_f: Any, args: tuple[Any, ...]) -> None:
     check_all(f, numpy_f, args)
@@ -300,6 +314,12 @@ def test_einsum_letters_run_out_clearly() -> None:
         (lambda x: fnp.correlate(x[0], x[0], "middle"), ValueError, "mode must be"),
         (lambda x: fnp.dot(x, x, out=np.empty((2, 4))), TypeError, "immutable"),
         (lambda x: fnp.einsum("ij->ij", x, out=np.empty((2, 4))), TypeError, "immutable"),
+        pytest.param(
+            lambda x: fnp.vecdot(x, x, axes=[(0,), (0,), ()]),
+            TypeError,
+            "does not support the keyword",
+            marks=pytest.mark.skipif(not hasattr(np, "vecdot"), reason="NumPy < 2"),
+        ),
     ],
 )
 def test_bad_input_raises(call: Any, error: type[Exception], match: str) -> None:

@@ -604,10 +604,70 @@ def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:
     return _convolution("correlate", a, v, mode, correlate=True)
 
 
+# --- the vector gufuncs of NumPy 2 --------------------------------------------------------
+
+
+def _gufunc_kwargs(name: str, out: Any, kwargs: dict[str, Any]) -> None:
+    _no_out(out)
+    if kwargs:
+        raise TypeError(f"funcgrad: {name} on traced values does not support the keyword(s) {sorted(kwargs)}")
+
+
+def _conj_if_complex(x: Any) -> Any:
+    from funcgrad.numpy._ufuncs import conj
+
+    return conj(x) if dtype(x).kind == "c" else x
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, out: Any = None, **kwargs: Any) -> Any:
+    """``numpy.vecdot``: ``sum(conj(x1) * x2, axis)`` with broadcasting.
+
+    >>> vecdot(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0]))
+    array([3., 7.])
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    if not _traced(x1, x2):
+        return np.vecdot(x1, x2, axis=axis, out=out, **kwargs)  # type: ignore[call-overload]
+    _gufunc_kwargs("vecdot", out, kwargs)
+    x1 = _shape.moveaxis(x1, axis, -1) if ndim(x1) else x1
+    x2 = _shape.moveaxis(x2, axis, -1) if ndim(x2) else x2
+    return einsum("...i,...i->...", _conj_if_complex(x1), x2)
+
+
+def matvec(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
+    """``numpy.matvec``: stacks of matrices times stacks of vectors (no conjugation).
+
+    >>> matvec(np.eye(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    if not _traced(x1, x2):
+        return np.matvec(x1, x2, out=out, **kwargs)  # type: ignore[attr-defined]
+    _gufunc_kwargs("matvec", out, kwargs)
+    return einsum("...ij,...j->...i", x1, x2)
+
+
+def vecmat(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
+    """``numpy.vecmat``: conjugated stacks of vectors times stacks of matrices.
+
+    >>> vecmat(np.array([1.0, 2.0]), np.eye(2))
+    array([1., 2.])
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    if not _traced(x1, x2):
+        return np.vecmat(x1, x2, out=out, **kwargs)  # type: ignore[attr-defined]
+    _gufunc_kwargs("vecmat", out, kwargs)
+    return einsum("...i,...ij->...j", _conj_if_complex(x1), x2)
+
+
 def _register_ufunc() -> None:
     from funcgrad.numpy._ufuncs import UFUNCS
 
     UFUNCS[np.matmul] = matmul
+    for name, func in (("vecdot", vecdot), ("matvec", matvec), ("vecmat", vecmat)):
+        if hasattr(np, name):  # NumPy >= 2.0 (vecdot) and 2.2 (matvec, vecmat)
+            UFUNCS[getattr(np, name)] = func  # type: ignore[assignment]
+            __all__.append(name)
 
 
 _register_ufunc()
