@@ -1,4 +1,5 @@
-"""Functions that move elements around: repeat, tile, flip, rot90, roll, pad.
+"""Functions that move elements around: repeat, tile, flip, rot90, roll, pad,
+delete, insert, append, compress, resize.
 
 Each one runs the NumPy function itself on ``arange(x.size)`` (so argument
 handling and edge cases are NumPy's) and gathers the traced values from the
@@ -18,7 +19,21 @@ from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._indexing import getitem_p, index_set_p, plain_index, positions, rearrange
 from funcgrad.numpy._util import dtype, ndim, normalize_axes, shape
 
-__all__ = ["repeat", "tile", "flip", "fliplr", "flipud", "rot90", "roll", "pad"]
+__all__ = [
+    "repeat",
+    "tile",
+    "flip",
+    "fliplr",
+    "flipud",
+    "rot90",
+    "roll",
+    "pad",
+    "delete",
+    "insert",
+    "append",
+    "compress",
+    "resize",
+]
 
 
 def _operand(a: Any) -> Any:
@@ -126,6 +141,99 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     if not isinstance(a, Tracer):
         return np.roll(a, shift, axis)
     return rearrange(a, np.roll, shift, axis)
+
+
+@implements(np.delete)
+def delete(arr: Any, obj: Any, axis: int | None = None) -> Any:
+    """``numpy.delete``: a copy without the entries ``obj`` along ``axis`` (flattened when ``axis=None``).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: delete(x, [0, 2]).sum())(np.ones(3))
+    array([0., 1., 0.])
+    """
+    arr = _operand(arr)
+    obj = plain_index(obj)
+    if not isinstance(arr, Tracer):
+        return np.delete(arr, obj, axis)
+    return rearrange(arr, np.delete, obj, axis)
+
+
+@implements(np.insert)
+def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
+    """``numpy.insert``: differentiable in ``arr`` and ``values`` (values are cast to ``arr``'s dtype, as in NumPy).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda v: insert(np.zeros(2), [1, 1], v).sum())(np.array([1.0, 2.0]))
+    array([1., 1.])
+    """
+    from funcgrad.numpy._indexing import gather
+    from funcgrad.numpy._ufuncs import astype, where
+
+    arr, values = _operand(arr), _operand(values)
+    obj = plain_index(obj)
+    if not isinstance(arr, Tracer) and not isinstance(values, Tracer):
+        return np.insert(arr, obj, values, axis)
+    # NumPy places a table of positions the same way it places the numbers
+    from_arr = np.insert(positions(arr), obj, -1, axis)
+    from_values = np.insert(np.full(shape(arr), -1, np.intp), obj, positions(values), axis)
+    kind = dtype(arr)
+    picked = gather(values, np.maximum(from_values, 0))
+    if dtype(picked) != kind:
+        picked = astype(picked, dtype=kind)
+    return where(from_arr >= 0, gather(arr, np.maximum(from_arr, 0)), picked)
+
+
+@implements(np.append)
+def append(arr: Any, values: Any, axis: int | None = None) -> Any:
+    """``numpy.append``: concatenate (both flattened when ``axis=None``).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: append(x, x).sum())(np.ones(2))
+    array([2., 2.])
+    """
+    from funcgrad.numpy._shape import concatenate, ravel
+
+    arr, values = _operand(arr), _operand(values)
+    if not isinstance(arr, Tracer) and not isinstance(values, Tracer):
+        return np.append(arr, values, axis)
+    if axis is None:
+        arr = ravel(arr) if ndim(arr) != 1 else arr
+        values = ravel(values)
+        axis = 0
+    return concatenate((arr, values), axis=axis)
+
+
+@implements(np.compress)
+def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -> Any:
+    """``numpy.compress``: the slices of ``a`` along ``axis`` where ``condition`` is true.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: compress([False, True], x).sum())(np.ones(2))
+    array([0., 1.])
+    """
+    a = _operand(a)
+    condition = np.asarray(plain_index(condition))
+    if not isinstance(a, Tracer):
+        return np.compress(condition, a, axis, out)
+    if out is not None:
+        from funcgrad import _errors
+
+        raise _errors.inplace_assignment()
+    return rearrange(a, lambda p: np.compress(condition, p, axis))
+
+
+@implements(np.resize)
+def resize(a: Any, new_shape: Any) -> Any:
+    """``numpy.resize``: repeat the flattened input cyclically to fill ``new_shape``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: resize(x, (2, 3)).sum())(np.ones(4))
+    array([2., 1., 1., 2.])
+    """
+    a = _operand(a)
+    if not isinstance(a, Tracer):
+        return np.resize(a, new_shape)
+    return rearrange(a, np.resize, new_shape)
 
 
 #: pad modes that only copy input elements, so a gather computes them exactly

@@ -22,6 +22,8 @@ from funcgrad.numpy._util import dtype, ndim, shape
 
 __all__ = [
     "diag",
+    "diagflat",
+    "extract",
     "diagonal",
     "trace",
     "triu",
@@ -80,6 +82,37 @@ def diag(v: Any, k: int = 0) -> Any:
     n = shape(v)[0] + builtins.abs(int(k))
     where = np.diag(positions(np.broadcast_to(np.bool_(False), (n, n))), k)
     return scatter_add_p(v, positions=where, shape=(n, n))
+
+
+@implements(np.diagflat)
+def diagflat(v: Any, k: int = 0) -> Any:
+    """``numpy.diagflat``: the flattened input on diagonal ``k`` of a square matrix.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(diagflat)(np.ones((1, 2))).shape
+    (2, 2, 1, 2)
+    """
+    from funcgrad.numpy._shape import ravel
+
+    v = _operand(v)
+    if not isinstance(v, Tracer):
+        return np.diagflat(v, k)
+    return diag(ravel(v), k)
+
+
+@implements(np.extract)
+def extract(condition: Any, arr: Any) -> Any:
+    """``numpy.extract``: the elements of ``arr`` where the (flattened) ``condition`` is true.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: extract(x > 0, x).sum())(np.array([-1.0, 2.0]))
+    array([0., 1.])
+    """
+    arr = _operand(arr)
+    condition = np.asarray(plain_index(condition))
+    if not isinstance(arr, Tracer):
+        return np.extract(condition, arr)
+    return rearrange(arr, lambda p: np.extract(condition, p))
 
 
 @implements(np.trace)

@@ -25,6 +25,7 @@ __all__ = [
     "transpose",
     "moveaxis",
     "swapaxes",
+    "rollaxis",
     "squeeze",
     "expand_dims",
     "broadcast_to",
@@ -222,6 +223,25 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
         return np.swapaxes(a, axis1, axis2)
     perm = list(range(ndim(a)))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    return transpose(a, perm)
+
+
+@implements(np.rollaxis)
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """``numpy.rollaxis`` (prefer ``moveaxis``): a transpose.
+
+    >>> rollaxis(np.ones((2, 3, 4)), 2).shape
+    (4, 2, 3)
+    """
+    if not isinstance(a, Tracer):
+        return np.rollaxis(a, axis, start)
+    rank = ndim(a)
+    np.rollaxis(_dummy(shape_of(a)), axis, start)  # NumPy's argument checks
+    axis, start = axis % rank, start + rank if start < 0 else start
+    if axis < start:
+        start -= 1
+    perm = [n for n in range(rank) if n != axis]
+    perm.insert(start, axis)
     return transpose(a, perm)
 
 
