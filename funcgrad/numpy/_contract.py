@@ -173,11 +173,12 @@ def _einsum_vjp(i: int) -> Any:
                 result.append(fresh)
             else:
                 result.append(c)
-        present = set("".join(subs))
-        for c in dict.fromkeys(result):
-            if c not in present:  # summed away inside this operand alone: broadcast back
+        present = _letter_sizes(subs, ops)
+        for c, n in zip(result, shape(operands[i])):
+            if present.get(c, 1) != n:  # summed inside this operand alone (or broadcast by the others)
                 subs.append(c)
-                ops.append(np.ones(sizes[c], real))
+                ops.append(np.ones(n, real))
+                present[c] = n
         cotangent = einsum_p(*ops, subscripts=",".join(subs) + "->" + "".join(result), optimize=optimize)
         return match_dtype(cotangent, operands[i])
 
