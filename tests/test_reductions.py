@@ -497,15 +497,18 @@ def test_trapezoid(y_shape, x_shape, axis):
     "name",
     ["sum", "mean", "prod", "max", "min", "amax", "amin", "ptp", "var", "std", "nansum", "nanmean", "nanvar", "nanstd",
      "nanmax", "nanmin", "nanprod", "median", "nanmedian", "average", "cumsum", "cumprod", "nancumsum", "nancumprod",
-     "diff", "ediff1d", "trapezoid", "cov", "corrcoef"],
+     "diff", "ediff1d", "trapezoid", "cov", "corrcoef", "gradient"],
 )  # fmt: skip
 def test_plain_numpy_dispatches_to_funcgrad(name):
     x = _data((2, 3), seed=20)
     plain = getattr(np, name)
     ours = getattr(fnp, name)
-    np.testing.assert_allclose(
-        fg.grad(lambda x: np.sum(plain(x) ** 2))(x), fg.grad(lambda x: fnp.sum(ours(x) ** 2))(x), rtol=1e-12
-    )
+
+    def total(out):  # gradient returns a tuple for several axes
+        return sum(np.sum(o**2) for o in out) if isinstance(out, tuple) else np.sum(out**2)
+
+    np.testing.assert_allclose(fg.grad(lambda x: total(plain(x)))(x), fg.grad(lambda x: total(ours(x)))(x), rtol=1e-12)
+    assert np.any(fg.grad(lambda x: total(plain(x)))(x) != 0)
 
 
 def test_numpy_cumulative_functions_dispatch():
@@ -678,3 +681,46 @@ def test_corrcoef(shape, rowvar, with_y):
     if jac.ndim > 1:
         n = jac.shape[0]
         np.testing.assert_allclose(jac[np.arange(n), np.arange(n)], 0.0, atol=1e-12)
+
+
+# --- gradient (central differences) ----------------------------------------------------------
+
+_X5 = np.cumsum(np.array([0.4, 0.9, 0.3, 0.7, 0.5]))
+_Y4 = np.cumsum(np.array([0.6, 0.2, 0.8, 0.5]))
+
+
+@pytest.mark.parametrize(
+    "varargs, kwargs",
+    [
+        ((), {}),
+        ((0.5,), {}),
+        ((0.5, 0.3), {"edge_order": 2}),
+        ((_Y4, _X5), {}),
+        ((_Y4, _X5), {"edge_order": 2}),
+        ((_X5,), {"axis": 1}),
+        ((_X5,), {"axis": -1, "edge_order": 2}),
+        ((0.3,), {"axis": (1, 0)}),
+        ((np.arange(4), np.arange(5) * 2.0), {"edge_order": 2}),
+    ],
+)
+def test_gradient(varargs, kwargs):
+    f = _data((4, 5), seed=34)
+    fun = lambda f: fnp.gradient(f, *varargs, **kwargs)  # noqa: E731
+    out, _ = fg.jvp(fun, (f,), (f,))
+    expected = np.gradient(f, *varargs, **kwargs)
+    assert type(out) is type(expected)
+    for o, e in zip(out if isinstance(out, tuple) else [out], expected if isinstance(expected, tuple) else [expected]):
+        np.testing.assert_allclose(o, e, rtol=1e-12)
+    check_grads(fun, (f,), modes=("fwd", "rev"), order=2)
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_with_respect_to_spacing_and_coordinates(edge_order):
+    f = _data((4, 5), seed=35)
+    check_grads(lambda x: fnp.gradient(f, _Y4, x, edge_order=edge_order), (_X5,), modes=("fwd", "rev"), order=2)
+    check_grads(lambda h: fnp.gradient(f, h, edge_order=edge_order), (0.7,), modes=("fwd", "rev"), order=2)
+    # evenly spaced traced coordinates still get the derivative of the general formula
+    fun = lambda s: fnp.gradient(f, 1.0, np.arange(5.0) * s, edge_order=edge_order)  # noqa: E731
+    check_grads(fun, (0.7,), modes=("fwd", "rev"), order=2)
+    with pytest.raises(ValueError, match="too small"):
+        fg.grad(lambda v: fnp.sum(fnp.gradient(v, edge_order=2)))(np.ones(2))

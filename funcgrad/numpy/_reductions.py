@@ -36,6 +36,7 @@ __all__ = [
     "cumulative_prod",
     "diff",
     "ediff1d",
+    "gradient",
     "trapezoid",
 ]
 
@@ -558,6 +559,115 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
     if to_end is not None:
         parts.append(edge(to_end))
     return parts[0] if len(parts) == 1 else _shape.concatenate(parts)
+
+
+def _along_axis(c: Any, ax: int, rank: int) -> Any:
+    """A 1-D array of per-position coefficients shaped to broadcast along (negative) axis ``ax``."""
+    target = [1] * rank
+    target[ax] = -1
+    return _shape.reshape(c, tuple(target))
+
+
+def _gradient_axis(f: Any, spacing: Any, ax: int, edge_order: int) -> Any:
+    """``numpy.gradient`` along one axis: second-order central differences inside, one-sided at the edges."""
+    rank = ndim(f)
+    n = shape(f)[ax]
+    if n < edge_order + 1:
+        raise ValueError(
+            "Shape of array too small to calculate a numerical gradient, "
+            "at least (edge_order + 1) elements are required."
+        )
+    head = [_take(f, ax, slice(i, i + 1)) for i in range(builtins.min(n, 3))]
+    tail = [_take(f, ax, slice(n - 3 + i, n - 2 + i)) for i in range(3)] if n > 2 else [None, *head[:2]]
+    if np.ndim(full_lower(spacing)) == 0:
+        h = spacing
+        inner = (_take(f, ax, slice(2, None)) - _take(f, ax, slice(None, -2))) / (2.0 * h)
+        if edge_order == 1:
+            start = (head[1] - head[0]) / h
+            end = (tail[2] - tail[1]) / h
+        else:
+            start = -(1.5 * head[0] - 2.0 * head[1] + 0.5 * head[2]) / h
+            end = (0.5 * tail[0] - 2.0 * tail[1] + 1.5 * tail[2]) / h
+    else:
+        dx = diff(spacing)
+        dx1 = _take(dx, 0, slice(None, -1))
+        dx2 = _take(dx, 0, slice(1, None))
+        a = _along_axis(-dx2 / (dx1 * (dx1 + dx2)), ax, rank)
+        b = _along_axis((dx2 - dx1) / (dx1 * dx2), ax, rank)
+        c = _along_axis(dx1 / (dx2 * (dx1 + dx2)), ax, rank)
+        inner = a * _take(f, ax, slice(None, -2)) + b * _take(f, ax, slice(1, -1)) + c * _take(f, ax, slice(2, None))
+        if edge_order == 1:
+            start = (head[1] - head[0]) / dx[0]
+            end = (tail[2] - tail[1]) / dx[-1]
+        else:
+            d1, d2 = dx[0], dx[1]
+            start = (
+                -(2.0 * d1 + d2) / (d1 * (d1 + d2)) * head[0]
+                + (d1 + d2) / (d1 * d2) * head[1]
+                - d1 / (d2 * (d1 + d2)) * head[2]
+            )
+            d1, d2 = dx[-2], dx[-1]
+            end = (
+                d2 / (d1 * (d1 + d2)) * tail[0]
+                - (d2 + d1) / (d1 * d2) * tail[1]
+                + (2.0 * d2 + d1) / (d2 * (d1 + d2)) * tail[2]
+            )
+    return _shape.concatenate([start, inner, end], axis=ax) if n > 2 else _shape.concatenate([start, end], axis=ax)
+
+
+@implements(np.gradient)
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """``numpy.gradient``: central differences; differentiable in ``f`` and in the spacings/coordinates.
+
+    Returns one array for one axis, else a tuple (as NumPy does).  A
+    traced coordinate array always uses the non-uniform formula, so the
+    derivative with respect to the coordinates is right even when they are
+    evenly spaced.
+
+    >>> import funcgrad as fg
+    >>> fg.jacrev(gradient)(np.array([1.0, 4.0, 9.0]))
+    array([[-1. ,  1. ,  0. ],
+           [-0.5,  0. ,  0.5],
+           [ 0. , -1. ,  1. ]])
+    """
+    f = _operand(f)
+    if not traced(f, *varargs):
+        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
+    from funcgrad.numpy._constructors import asarray
+
+    f = asarray(f)
+    rank = ndim(f)
+    if axis is None:
+        axes = tuple(range(-rank, 0))
+    else:  # in the order given, as NumPy returns them
+        axes = tuple(normalize_axes(a, rank)[0] for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+    if edge_order not in (1, 2):
+        raise ValueError("'edge_order' greater than 2 not supported")
+    if len(varargs) == 0:
+        spacings: list[Any] = [1.0] * len(axes)
+    elif len(varargs) == 1 and np.ndim(full_lower(varargs[0])) == 0:
+        spacings = [varargs[0]] * len(axes)
+    elif len(varargs) == len(axes):
+        spacings = []
+        for ax, h in zip(axes, varargs):
+            h = _operand(h)
+            if np.ndim(full_lower(h)) == 0:
+                spacings.append(h)
+                continue
+            if np.ndim(full_lower(h)) != 1:
+                raise ValueError("distances must be either scalars or 1d")
+            if shape(h)[0] != shape(f)[ax]:
+                raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+            if not isinstance(h, Tracer):
+                h = np.asarray(h, dtype=np.float64) if np.asarray(h).dtype.kind in "iub" else np.asarray(h)
+                steps = np.diff(h)
+                if np.all(steps == steps[0]):  # evenly spaced plain coordinates: NumPy's uniform formula
+                    h = steps[0]
+            spacings.append(h)
+    else:
+        raise TypeError("invalid number of arguments")
+    out = tuple(_gradient_axis(f, h, ax, edge_order) for ax, h in zip(axes, spacings))
+    return out[0] if len(out) == 1 else out
 
 
 @implements(np.trapezoid)
