@@ -632,7 +632,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     """
     f = _operand(f)
     if not traced(f, *varargs):
-        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
+        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)  # type: ignore[call-overload]
     from funcgrad.numpy._constructors import asarray
 
     f = asarray(f)
