@@ -202,3 +202,50 @@ def test_in_place_assignment_points_to_at() -> None:
         fg.grad(f)(np.ones(2))
     with pytest.raises(TypeError, match=r"\.at\[idx\]"):
         fg.grad(lambda x: np.add.at(x, [0], 1.0))(np.ones(2))
+
+
+PUT_CASES = [
+    ("axis1", np.array([[0, 2], [1, 1]]), (2, 2), 1),
+    ("axis0", np.array([[1, 0, 1]]), (1, 3), 0),
+    ("repeats_last_wins", np.array([[0, 0, 0], [2, 1, 2]]), (2, 3), -1),
+    ("broadcast_values", np.array([[2], [0]]), (), 1),
+    ("flat", np.array([5, 0, 5]), (3,), None),
+]
+
+
+@pytest.mark.parametrize("name,indices,vshape,axis", PUT_CASES, ids=[c[0] for c in PUT_CASES])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_put_along_axis(name: str, indices: Any, vshape: tuple[int, ...], axis: Any, dtype: Any) -> None:
+    x, v = R(2, 3, dtype=dtype), R(*vshape, dtype=dtype, seed=3)
+    expected = x.copy()
+    np.put_along_axis(expected, indices, v, axis)
+
+    def f(x: Any, v: Any) -> Any:
+        return fnp.put_along_axis(x, indices, v, axis, inplace=False)
+
+    np.testing.assert_allclose(f(x, v), expected)
+    out = fg.jvp(f, (x, v), (x, v))[0]
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    check_grads(lambda x, v: f(x, v) ** 2, (x, v), order=2)
+    forward = fg.jacfwd(f, argnums=(0, 1))(x, v)
+    reverse = fg.jacrev(f, argnums=(0, 1))(x, v)
+    for a, b in zip(forward, reverse):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: np.put(x, [0], 1.0),
+        lambda x: np.place(x, x > 0, 1.0),
+        lambda x: np.putmask(x, x > 0, 1.0),
+        lambda x: np.copyto(np.zeros(3), x),
+        lambda x: np.fill_diagonal(x[None], 0.0),
+        lambda x: np.put_along_axis(x, np.array([0]), 1.0, 0),
+        lambda x: fnp.put_along_axis(np.zeros(3), np.array([0]), x[0], 0),
+    ],
+)
+def test_numpy_in_place_writers_refuse_traced_values(call: Any) -> None:
+    with pytest.raises(TypeError, match=r"\.at\[idx\]"):
+        fg.grad(lambda x: fnp.sum(call(x)))(np.ones(3))

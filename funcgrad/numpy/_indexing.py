@@ -27,6 +27,7 @@ import numpy as np
 
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy._dispatch import FUNCTIONS
 from funcgrad.numpy._util import batch_ndim, dtype, match_dtype, ndim, shape, unbroadcast
 
 __all__ = ["at"]
@@ -444,3 +445,20 @@ def at(x: Any) -> AtIndexer:
     array([2., 0., 1.])
     """
     return AtIndexer(x)
+
+
+def _writes_in_place(name: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"funcgrad: numpy.{name} writes into its first argument, but traced arrays are immutable and a "
+            "traced value cannot be stored into a plain array. Use the functional update "
+            "'x = x.at[idx].set(v)' (or fnp.at(x)[idx].set(v) for a plain x; also .add, .multiply, ...), "
+            "or fnp.where(mask, v, x) for a mask; each returns a new array."
+        )
+
+    return refuse
+
+
+# NumPy functions that write into an argument: nothing traced can be written to, or be written
+for _function in (np.put, np.place, np.putmask, np.copyto, np.fill_diagonal):
+    FUNCTIONS.setdefault(_function, _writes_in_place(_function.__name__))

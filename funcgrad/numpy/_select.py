@@ -30,6 +30,7 @@ __all__ = [
     "tril",
     "take",
     "take_along_axis",
+    "put_along_axis",
     "sort",
     "where",
     "select",
@@ -196,6 +197,40 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     if not isinstance(arr, Tracer):
         return np.take_along_axis(arr, indices, axis)
     return rearrange(arr, np.take_along_axis, indices, axis)
+
+
+@implements(np.put_along_axis)
+def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None, inplace: bool = True) -> Any:
+    """``numpy.put_along_axis``; with ``inplace=False`` (as in JAX) it returns the updated copy and is
+    differentiable in ``arr`` and ``values``.  Repeated indices: the last value written wins.
+
+    NumPy's default writes into ``arr`` and returns None, which a traced
+    array cannot do; that raises ``TypeError``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda v: put_along_axis(np.zeros((2, 2)), np.array([[1], [0]]), v, 1, inplace=False).sum())(
+    ...     np.ones((2, 1)))
+    array([[1.],
+           [1.]])
+    """
+    from funcgrad.numpy._indexing import at
+    from funcgrad.numpy._shape import broadcast_to, reshape
+
+    arr, values = _operand(arr), _operand(values)
+    indices = plain_index(indices)
+    if inplace:
+        if _traced(arr, values):
+            from funcgrad import _errors
+
+            raise _errors.inplace_assignment()
+        return np.put_along_axis(arr, indices, values, axis)
+    where = positions(arr)
+    if axis is None:
+        where, axis = where.ravel(), 0
+    where = np.take_along_axis(where, indices, axis)
+    flat = reshape(arr, (-1,))
+    updated = at(flat)[where.ravel()].set(reshape(broadcast_to(values, where.shape), (-1,)))
+    return reshape(updated, shape(arr))
 
 
 @implements(np.sort)
