@@ -16,6 +16,7 @@ from funcgrad import _errors
 from funcgrad._forward import ForwardTrace
 from funcgrad._reverse import ReverseTrace, backward, forward_replay
 from funcgrad._trace import Tracer, full_lower, new_level
+from funcgrad.numpy._util import dtype as _dtype_of
 from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "jacobian", "hessian", "float0"]
@@ -157,8 +158,8 @@ def _zero_like(value: Any) -> Any:
 
 def _deliver(cotangent: Any, primal: Any) -> Any:
     """A result with the primal's shape and dtype; plain NumPy unless it is still traced."""
-    kind = type(cotangent)
-    if kind is type(primal) and kind in _ARRAY_TYPES and cotangent.dtype == primal.dtype:
+    what = type(cotangent)
+    if what is type(primal) and what in _ARRAY_TYPES and cotangent.dtype == primal.dtype:
         if cotangent.shape == primal.shape:
             return cotangent  # already right: what the slow path below would return
     if cotangent is None:
@@ -300,7 +301,7 @@ def value_and_grad(
         out, aux = _split_aux(out, has_aux, "grad")
         value = _scalar_output(out, trace, holomorphic, has_aux, "grad")
         if _ours(out, trace):
-            seed = _value_dtype(value).type(1)
+            seed = _dtype_of(value).type(1)
             cotangents = backward(trace.tape, [(out._payload, seed)], inputs, consume=True)
         else:
             cotangents = [None] * len(inputs)
@@ -528,11 +529,32 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
 # --- Jacobians ---------------------------------------------------------------------
 
 
-def _chosen(args: tuple[Any, ...], argnums: Argnums, transform: str) -> tuple[tuple[int, ...], list[Any], PyTreeDef]:
+def _chosen(
+    args: tuple[Any, ...], argnums: Argnums, transform: str, holomorphic: bool = False
+) -> tuple[tuple[int, ...], list[Any], PyTreeDef]:
     nums = _resolve_argnums(argnums, len(args), transform)
     leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
-    _check_differentiable(leaves, _leaf_names(args, nums), transform, False, False)
+    _check_differentiable(leaves, _leaf_names(args, nums), transform, False, holomorphic)
     return nums, [_as_primal(leaf) for leaf in leaves], treedef
+
+
+def _check_jacobian_dtype(value: Any, holomorphic: bool, transform: str, what: str) -> None:
+    """JAX's rule: without ``holomorphic`` jacfwd needs real inputs and jacrev real outputs;
+    with it, inputs and outputs must be complex."""
+    kind = _value_dtype(value)
+    if kind is None or kind.kind not in "fc":
+        return
+    if holomorphic and kind.kind != "c":
+        raise TypeError(
+            f"{transform} with holomorphic=True needs complex {what}s, got dtype {kind}. "
+            "Drop holomorphic=True for a real function, or make the values complex."
+        )
+    if not holomorphic and kind.kind == "c":
+        raise TypeError(
+            f"{transform} needs real-valued {what}s, got dtype {kind}. For a holomorphic function pass "
+            "holomorphic=True; for a non-holomorphic one, split complex values into real and imaginary "
+            "parts (see docs/complex.md) or use fg.jvp / fg.vjp directly."
+        )
 
 
 def _assemble(per_input: list[Any], treedef: PyTreeDef, argnums: Argnums) -> Any:
@@ -540,11 +562,14 @@ def _assemble(per_input: list[Any], treedef: PyTreeDef, argnums: Argnums) -> Any
     return tree[0] if isinstance(argnums, (int, np.integer)) else tree
 
 
-def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False) -> Callable[..., Any]:
+def jacfwd(
+    fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = False, holomorphic: bool = False
+) -> Callable[..., Any]:
     """The Jacobian by forward mode, shape ``out.shape + in.shape``.
 
     All columns travel through one evaluation of ``fun`` as a batch of
     tangents (an extra leading axis), not one evaluation per column.
+    Complex inputs need ``holomorphic=True`` (as in JAX).
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
@@ -556,7 +581,9 @@ def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = Fal
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
-        nums, leaves, treedef = _chosen(args, argnums, "jacfwd")
+        nums, leaves, treedef = _chosen(args, argnums, "jacfwd", holomorphic)
+        for leaf in leaves:
+            _check_jacobian_dtype(leaf, holomorphic, "jacfwd", "input")
         sizes = [int(np.size(full_lower(leaf))) for leaf in leaves]
         total = int(np.sum(sizes))
         tangents = []
@@ -582,6 +609,8 @@ def jacfwd(fun: Callable[..., Any], argnums: Argnums = 0, *, has_aux: bool = Fal
         results = []
         for o in out_leaves:
             value = _strip(o, trace)
+            if holomorphic:
+                _check_jacobian_dtype(value, True, "jacfwd", "output")
             out_shape = np.shape(full_lower(value))
             batched = _tangent_out(o, trace)
             moved = _moveaxis_first_to_last(batched)
@@ -619,6 +648,7 @@ def jacrev(
     """The Jacobian by reverse mode, shape ``out.shape + in.shape``.
 
     ``fun`` runs once; each output row is one backward sweep of the recording.
+    Complex outputs need ``holomorphic=True`` (as in JAX).
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jacrev(lambda x: x[0] * x)(np.array([1.0, 2.0]))
@@ -630,7 +660,7 @@ def jacrev(
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
-        nums, leaves, treedef = _chosen(args, argnums, "jacrev")
+        nums, leaves, treedef = _chosen(args, argnums, "jacrev", holomorphic)
         out, trace, primals, inputs, _ = _trace_reverse(fun, args, kwargs, nums)
         out, aux = _split_aux(out, has_aux, "jacrev")
         out_leaves, out_def = tree_flatten(out)
@@ -639,6 +669,7 @@ def jacrev(
 
         for o in out_leaves:
             value = _strip(o, trace)
+            _check_jacobian_dtype(value, holomorphic, "jacrev", "output")
             out_shape = np.shape(full_lower(value))
             kind = _value_dtype(value)
             size = int(np.prod(out_shape))
@@ -676,7 +707,7 @@ def jacrev(
 jacobian = jacrev
 
 
-def hessian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+def hessian(fun: Callable[..., Any], argnums: Argnums = 0, *, holomorphic: bool = False) -> Callable[..., Any]:
     """The Hessian, forward-over-reverse (``jacfwd(jacrev(fun))``), shape ``in.shape + in.shape``.
 
     >>> import funcgrad as fg, numpy as np
@@ -686,4 +717,4 @@ def hessian(fun: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]
     """
     _check_argnums_type(argnums, "hessian")
     _check_callable(fun, "hessian")
-    return jacfwd(jacrev(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums, holomorphic=holomorphic), argnums, holomorphic=holomorphic)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy import _contract, _indexing, _ufuncs
+from funcgrad.numpy import _contract, _dispatch, _indexing, _ufuncs, _util
 
 
 class ArrayTracer(Tracer):
@@ -22,11 +23,11 @@ class ArrayTracer(Tracer):
     # --- what it is -----------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return np.shape(full_lower(self._value))
+        return _util.shape(self._value)
 
     @property
     def ndim(self) -> int:
-        return np.ndim(full_lower(self._value))
+        return _util.ndim(self._value)
 
     @property
     def size(self) -> int:
@@ -34,7 +35,7 @@ class ArrayTracer(Tracer):
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return np.result_type(full_lower(self._value))
+        return _util.dtype(self._value)
 
     def __len__(self) -> int:
         s = self.shape
@@ -72,7 +73,10 @@ class ArrayTracer(Tracer):
         raise _errors.lost_derivative(".tolist()")
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
-        raise _errors.lost_derivative("numpy.asarray() / numpy.array()")
+        raise _errors.lost_derivative(
+            "numpy.asarray() / numpy.array()",
+            "To build an array out of traced values use funcgrad.numpy.array([...]) or numpy.stack([...]).",
+        )
 
     # --- comparisons read the value ---------------------------------------------------
     def __lt__(self, other: Any) -> Any:
@@ -288,17 +292,12 @@ class ArrayTracer(Tracer):
 
     # --- NumPy's dispatch protocols --------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from funcgrad.numpy import _dispatch
-
         return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from funcgrad.numpy import _dispatch
-
         return _dispatch.array_function(func, args, kwargs)
 
 
 def _fnp() -> Any:
-    import funcgrad.numpy as fnp
-
-    return fnp
+    """The ``funcgrad.numpy`` namespace (loaded before any traced value can exist)."""
+    return sys.modules["funcgrad.numpy"]

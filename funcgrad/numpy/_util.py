@@ -6,23 +6,45 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._trace import full_lower
-
+from funcgrad._trace import Tracer, full_lower  # noqa: F401  (full_lower: used by the rules through this module)
 
 #: exact types whose ``.shape`` and ``.dtype`` are plain attributes (the fast paths below check these first)
 _PLAIN = frozenset({np.ndarray, np.float64, np.float32, np.complex128, np.complex64})
 
 
 def shape(x: Any) -> tuple[int, ...]:
-    return np.shape(full_lower(x))
+    """The shape of a possibly traced value.
+
+    >>> shape(np.zeros((2, 3))), shape(1.0)
+    ((2, 3), ())
+    """
+    while isinstance(x, Tracer):
+        x = x._value
+    if type(x) in _PLAIN:
+        return x.shape  # type: ignore[no-any-return]
+    return np.shape(x)
 
 
 def ndim(x: Any) -> int:
-    return np.ndim(full_lower(x))
+    """The number of axes of a possibly traced value."""
+    while isinstance(x, Tracer):
+        x = x._value
+    if type(x) in _PLAIN:
+        return x.ndim  # type: ignore[no-any-return]
+    return np.ndim(x)
 
 
 def dtype(x: Any) -> np.dtype[Any]:
-    return np.result_type(full_lower(x))
+    """The dtype of a possibly traced value (NumPy's for Python numbers).
+
+    >>> dtype(np.float32(1.0)), dtype(1.0)
+    (dtype('float32'), dtype('float64'))
+    """
+    while isinstance(x, Tracer):
+        x = x._value
+    if type(x) in _PLAIN:
+        return x.dtype  # type: ignore[no-any-return]
+    return np.result_type(x)
 
 
 def normalize_axes(axis: Any, rank: int) -> tuple[int, ...]:
@@ -65,11 +87,11 @@ def unbroadcast(g: Any, x: Any) -> Any:
     """Sum the cotangent ``g`` back to the shape (and dtype) of operand ``x``."""
     if type(g) in _PLAIN and type(x) in _PLAIN and g.shape == x.shape and g.dtype == x.dtype:
         return g  # the common case, decided without a function call
-    from funcgrad.numpy import _reductions
-
     xshape = shape(x)
     gshape = shape(g)
     if gshape != xshape:
+        from funcgrad.numpy import _reductions
+
         extra = len(gshape) - len(xshape)
         if extra:
             g = _reductions.sum_p(g, axis=tuple(i - len(gshape) for i in range(extra)), keepdims=False)
