@@ -69,3 +69,28 @@ def test_the_readme_links_resolve() -> None:
         pytest.skip("no README")
     for target in re.findall(r"\]\((docs/[^)#]+)", readme.read_text(encoding="utf-8")):
         assert (ROOT / target).exists(), f"README links to {target}, which does not exist"
+
+
+def test_every_image_a_page_shows_exists() -> None:
+    shown = []
+    for page in DOCS.rglob("*.md"):
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text(encoding="utf-8")):
+            shown.append(target)
+            assert (page.parent / target).is_file(), f"{page.relative_to(ROOT)} shows {target}, which does not exist"
+    for name in ("tanh_derivatives.png", "loss_curve.png", "taylor_sin.png"):
+        assert f"images/{name}" in shown
+
+
+def test_the_mkdocs_hook_fences_bare_doctests_only() -> None:
+    pytest.importorskip("mkdocs")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("funcgrad_mkdocs_hooks", ROOT / "scripts" / "mkdocs_hooks.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    bare = ["Text.", "", ">>> f(1)", "[1, 2]", "", "More text."]
+    assert hooks.fence_doctests(bare) == ["Text.", "", "```pycon", ">>> f(1)", "[1, 2]", "```", "", "More text."]
+    fenced = ["```python", ">>> f(1)", "2", "", "```"]
+    assert hooks.fence_doctests(fenced) == fenced
+    assert hooks.fence_doctests(["    >>> g()"]) == ["    ```pycon", "    >>> g()", "    ```"]
