@@ -415,3 +415,41 @@ def test_convolve_forward_rules_honour_a_tangent_batch() -> None:
 def test_hessian_forward_over_reverse_matches_reverse_over_reverse(f: Any) -> None:
     x = rnd(3, 3)
     np.testing.assert_allclose(fg.hessian(f)(x), fg.jacrev(fg.jacrev(f))(x), rtol=1e-8, atol=1e-8)
+
+
+SEEDS = 40
+
+
+def random_einsum(seed: int) -> tuple[str, list[np.ndarray]]:
+    """A random valid einsum: 1-3 operands over letters a-d (sizes 1-3), repeats, broadcasting, any output."""
+    rng = np.random.default_rng(seed)
+    sizes = dict(zip("abcd", rng.integers(1, 4, size=4)))
+    terms, ops = [], []
+    for _ in range(rng.integers(1, 4)):
+        term = "".join(rng.choice(list("abcd"), size=rng.integers(0, 4)))
+        shape = [1 if rng.random() < 0.15 else int(sizes[c]) for c in term]
+        for k, c in enumerate(term):  # a repeated letter needs one size within the operand
+            shape[k] = shape[term.index(c)]
+        terms.append(term)
+        ops.append(rnd(*shape, dtype=C128 if rng.random() < 0.25 else np.float64))
+    used = sorted(set("".join(terms)))
+    out = "".join(c for c in rng.permutation(used) if rng.random() < 0.5) if used else ""
+    return ",".join(terms) + "->" + out, ops
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_random_einsums(seed: int) -> None:
+    spec, ops = random_einsum(seed)
+    f = lambda *a: fnp.einsum(spec, *a)  # noqa: E731
+    try:
+        expected = np.einsum(spec, *ops)
+    except ValueError:
+        with pytest.raises(ValueError):
+            fg.vjp(f, *ops)
+        return
+    check_grads(f, ops, modes=("fwd", "rev"), order=2)
+    np.testing.assert_allclose(fg.vjp(f, *ops)[0], expected, rtol=1e-10, atol=1e-12)
+    g, us = realified(f, tuple(ops))
+    argnums = tuple(range(len(ops)))
+    for jf, jr in zip(fg.jacfwd(g, argnums=argnums)(*us), fg.jacrev(g, argnums=argnums)(*us)):
+        np.testing.assert_allclose(jf, jr, rtol=1e-8, atol=1e-10)

@@ -175,7 +175,7 @@ def _einsum_vjp(i: int) -> Any:
                 result.append(c)
         present = _letter_sizes(subs, ops)
         for c, n in zip(result, shape(operands[i])):
-            if present.get(c, 1) != n:  # summed inside this operand alone (or broadcast by the others)
+            if present.get(c) != n:  # summed inside this operand alone (or broadcast by the others)
                 subs.append(c)
                 ops.append(np.ones(n, real))
                 present[c] = n
