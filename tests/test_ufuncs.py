@@ -171,12 +171,13 @@ def test_unary_batched_forward_rule_agrees_with_reverse(name, fn, low, high):
 
 @pytest.mark.parametrize(("name", "fn", "xrange", "yrange"), [b[:4] for b in BINARY], ids=[b[0] for b in BINARY])
 def test_binary_batched_forward_rule_agrees_with_reverse(name, fn, xrange, yrange):
-    x = sample((3, 1), *xrange, np.float64, seed=8)
-    y = sample((4,), *yrange, np.float64, seed=9)
-    for argnum in (0, 1):
-        forward = fg.jacfwd(fn, argnums=argnum)(x, y)
-        reverse = fg.jacrev(fn, argnums=argnum)(x, y)
-        np.testing.assert_allclose(forward, reverse, rtol=1e-12, atol=1e-12)
+    for xshape, yshape in [((3, 1), (4,)), ((), (3,)), ((2,), ())]:
+        x = sample(xshape, *xrange, np.float64, seed=8)
+        y = sample(yshape, *yrange, np.float64, seed=9)
+        for argnum in (0, 1):
+            forward = fg.jacfwd(fn, argnums=argnum)(x, y)
+            reverse = fg.jacrev(fn, argnums=argnum)(x, y)
+            np.testing.assert_allclose(forward, reverse, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])

@@ -248,6 +248,9 @@ class ArrayTracer(Tracer):
     def round(self, decimals: int = 0, out: Any = None) -> Any:
         return _ufuncs.round(self, decimals, out)
 
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return _ufuncs.round(self, ndigits or 0)
+
     def argmax(self, axis: Any = None, out: Any = None, **kwargs: Any) -> Any:
         return np.argmax(full_lower(self._value), axis=axis, out=out, **kwargs)
 
