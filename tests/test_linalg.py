@@ -340,9 +340,31 @@ def test_eigh_gradient_lives_on_the_read_triangle() -> None:
     np.testing.assert_allclose((g_lower + g_lower.T) / 2, np.outer(v, v), atol=1e-12)
 
 
-def test_det_gradient_at_singular_matrix_is_an_error_not_a_number() -> None:
-    with pytest.raises(np.linalg.LinAlgError):
-        fg.grad(la.det)(np.ones((2, 2)))
+SINGULAR = [
+    np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]]),  # rank 2
+    np.ones((2, 2)),  # rank 1
+    np.zeros((2, 3, 3)),  # rank 0, stacked
+    np.array([[1.0, 2.0 + 1j, 3.0], [2.0, 4.0 + 2j, 6.0], [1.0, 0.0, 1.0]]),  # complex, rank 2
+    np.zeros((4, 4), np.float32),
+]
+
+
+@pytest.mark.parametrize("a", SINGULAR, ids=["rank2", "rank1", "zeros_stack", "complex", "float32"])
+def test_det_derivatives_at_singular_matrices_are_the_adjugate(a: np.ndarray) -> None:
+    order = 2 if a.dtype == np.float32 else 3
+    check_grads(la.det, (a,), order=order)
+
+
+def test_det_gradient_at_singular_matrix_equals_adjugate_transpose() -> None:
+    a = SINGULAR[0]
+    # adj(A)^T by cofactors
+    cof = np.array(
+        [[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) for j in range(3)] for i in range(3)]
+    )
+    np.testing.assert_allclose(fg.grad(la.det)(a), cof, atol=1e-12)
+    big = RNG.standard_normal((10, 10))
+    big[:, 0] = big[:, 1]
+    check_grads(la.det, (big,), order=1)
 
 
 @pytest.mark.parametrize(

@@ -203,9 +203,64 @@ def _expand2(g: Any) -> Any:
     return _shape.reshape_p(g, newshape=s + (1, 1))
 
 
+def _nearly_singular(a: Any) -> bool:
+    plain = np.asarray(full_lower(a))
+    if plain.shape[-1] == 0:
+        return False
+    with np.errstate(all="ignore"):
+        condition = np.linalg.cond(plain)
+    return bool(np.any(~(condition < 1.0 / np.sqrt(np.finfo(real_dtype(a)).eps))))
+
+
+def _others_product(s: Any) -> Any:
+    """``out[..., i] = prod_{j != i} s[..., j]`` (exact with zeros)."""
+    k = shape(s)[-1]
+    table = _ufuncs.where(np.eye(k, dtype=bool), 1.0, row(s))
+    return _reductions.prod_p(table, axis=(-1,), keepdims=False)
+
+
+def _adjugate_polynomial(a: Any) -> Any:
+    """``adj(A)`` by Faddeev-LeVerrier: a polynomial in ``A`` (matrix products and traces only).
+
+    Exact at singular matrices and differentiable to any order; rounding
+    grows with ``n``, so it is used for small matrices only.
+    """
+    n = shape(a)[-1]
+    identity = eye(n, a)
+    m = identity + 0.0 * a
+    for k in range(1, n):
+        am = matmul(a, m)
+        c = trace(am) * (-1.0 / k)
+        m = am + _expand2(c) * identity
+    return m if n % 2 == 1 else -m
+
+
+def cofactor(a: Any, ans: Any) -> Any:
+    """``d det(A) / dA`` = the cofactor matrix ``det(A) inv(A)^T``.
+
+    For (nearly) singular ``A`` it is computed without an inverse: up to
+    8 x 8 by the Faddeev-LeVerrier polynomial (exact to every order), larger
+    real ``A`` from its SVD ``A = U S V^T`` as ``det(U) det(V) U adj(S) V^T``
+    with ``adj(S)_i = prod_{j != i} s_j`` (exact to first order; higher
+    orders need rank ``n - 1``).
+    """
+    if not _nearly_singular(a):
+        return _expand2(ans) * T(inv_p(a))
+    if shape(a)[-1] <= 8:
+        return T(_adjugate_polynomial(a))
+    if is_complex(a):
+        raise np.linalg.LinAlgError(
+            "funcgrad: the derivative of det at a (nearly) singular complex matrix larger than 8x8 "
+            "is not supported; perturb the matrix or differentiate slogdet away from singularity."
+        )
+    u, s, v = _svd_parts(svd_p(a), a)
+    sign = _expand2(det_p(u) * det_p(v))
+    return sign * matmul(u * row(_others_product(s)), T(v))
+
+
 det_p = primitive(np.linalg.det, "det")
-defvjp(det_p, lambda g, ans, a: _expand2(g * ans) * T(inv_p(a)))
-defjvp(det_p, lambda t, ans, a: ans * _reductions.sum_p(T(inv_p(a)) * t, axis=(-2, -1), keepdims=False), batched=True)
+defvjp(det_p, lambda g, ans, a: _expand2(g) * cofactor(a, ans))
+defjvp(det_p, lambda t, ans, a: _reductions.sum_p(cofactor(a, ans) * t, axis=(-2, -1), keepdims=False), batched=True)
 
 
 def _logabsdet(a: Any) -> Any:

@@ -31,9 +31,12 @@ Limits (each raises a clear error instead of returning a wrong number):
 * ``pinv``, ``lstsq``: the derivative of the pseudo-inverse at constant
   (full) rank.  ``lstsq`` returns a differentiable solution, differentiable
   residuals and singular values, and a plain ``rank``.
-* ``det`` and ``slogdet`` of a singular matrix: the derivative raises
-  ``LinAlgError`` (it needs the inverse).  The sign from ``slogdet`` is
-  plain (zero derivative) for real input.
+* ``det`` of a singular matrix: the derivative is the cofactor matrix,
+  computed without an inverse (exact at every order up to 8 x 8; larger
+  singular matrices: real ones to first order, complex ones raise
+  ``LinAlgError``).  ``slogdet``'s ``logabsdet`` is ``-inf`` there and its
+  derivative raises ``LinAlgError``.  The sign from ``slogdet`` is plain
+  (zero derivative) for real input.
 * ``matrix_rank``: a plain integer, no derivative.
 * complex input is differentiable everywhere (JAX's convention).  The
   eigenvectors of ``eigh`` and the singular vectors of ``svd`` have an
@@ -424,7 +427,7 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
 
 @implements(np.linalg.det)
 def det(a: Any) -> Any:
-    """``numpy.linalg.det``: ``d det(A) = det(A) tr(inv(A) dA)`` (singular ``A``: the derivative raises ``LinAlgError``).
+    """``numpy.linalg.det``: ``d det(A) = tr(adj(A) dA)``, exact at singular ``A`` too.
 
     >>> float(det(np.eye(3) * 2))
     8.0
