@@ -407,3 +407,20 @@ def test_plain_results_and_matrix_rank() -> None:
     seen = []
     fg.grad(lambda a: fnp.sum(seen.append(la.lstsq(a, np.ones(3))) or a))(a)
     assert seen[0][2] == 3 and isinstance(seen[0][2], (int, np.integer))
+
+
+def test_hessian_of_logdet_is_the_known_formula() -> None:
+    a = general(3, 3)
+    h = fg.hessian(lambda a: la.slogdet(a)[1])(a)
+    inv = np.linalg.inv(a)
+    # d2 log|det A| / dA_ij dA_kl = -inv[j, k] inv[l, i]
+    np.testing.assert_allclose(h, -np.einsum("jk,li->ijkl", inv, inv), atol=1e-12)
+    np.testing.assert_allclose(fg.hessian(la.det)(a), fg.jacrev(fg.jacrev(la.det))(a), atol=1e-10)
+
+
+def test_every_numpy_linalg_function_dispatches() -> None:
+    from funcgrad.numpy._dispatch import FUNCTIONS
+
+    for name in la.__all__:
+        if name != "LinAlgError" and hasattr(np.linalg, name):
+            assert FUNCTIONS[getattr(np.linalg, name)] is getattr(la, name), name
