@@ -80,10 +80,15 @@ __all__ = [
     "bitwise_xor",
     "invert",
     "bitwise_not",
+    "bitwise_invert",
     "left_shift",
+    "bitwise_left_shift",
     "right_shift",
+    "bitwise_right_shift",
+    "bitwise_count",
     "gcd",
     "lcm",
+    "isnat",
 ]
 
 
@@ -176,12 +181,15 @@ bitwise_or = reads_values(np.bitwise_or)
 bitwise_xor = reads_values(np.bitwise_xor)
 invert = reads_values(np.invert)
 bitwise_not = invert
+bitwise_invert = invert
 left_shift = reads_values(np.left_shift)
+bitwise_left_shift = left_shift
 right_shift = reads_values(np.right_shift)
+bitwise_right_shift = right_shift
+bitwise_count = reads_values(np.bitwise_count)
 gcd = reads_values(np.gcd)
 lcm = reads_values(np.lcm)
-for _ufunc in (np.bitwise_count, np.isnat):
-    reads_values(_ufunc)
+isnat = reads_values(np.isnat)
 
 
 def unique(
