@@ -87,6 +87,9 @@ CASES = [
     ("concatenate_neg", lambda m, x, y: m.concatenate((x, y), axis=-1), [(2, 2, 3), (2, 2, 1)]),
     ("concatenate_none", lambda m, x, y: m.concatenate([x, y], axis=None), [(2, 3), (4,)]),
     ("concatenate_const", lambda m, x: m.concatenate([x, np.ones((1, 3))]), [(2, 3)]),
+    ("concatenate_mixed_dtypes", lambda m, x: m.concatenate([x, x.astype(np.float64), x]), [(2,)]),
+    ("concatenate_dtype", lambda m, x, y: m.concatenate([x, y], dtype=np.float32), [(2,), (1,)]),
+    ("stack_dtype", lambda m, x, y: m.stack([x, y], axis=1, dtype=np.float64), [(2,), (2,)]),
     ("stack", lambda m, x, y: m.stack([x, y]), [(2, 3), (2, 3)]),
     ("stack_neg", lambda m, x, y: m.stack([x, y], axis=-1), [(3,), (3,)]),
     ("stack_scalars", lambda m, x, y: m.stack([x, y]), [(), ()]),
@@ -213,6 +216,13 @@ def test_tile_gradient_accumulates() -> None:
         (lambda x: fnp.meshgrid(x, indexing="yx"), ValueError),
         (lambda x: fnp.concatenate([x, x], axis=2), np.exceptions.AxisError),
         (lambda x: fnp.reshape(x, (3, 3)), ValueError),
+        (lambda x: fnp.transpose(x[None], (0, 2)), np.exceptions.AxisError),
+        (lambda x: fnp.transpose(x[None], (0, 0)), ValueError),
+        (lambda x: fnp.moveaxis(x, 3, 0), np.exceptions.AxisError),
+        (lambda x: fnp.swapaxes(x, 0, 1), np.exceptions.AxisError),
+        (lambda x: fnp.squeeze(x, 0), ValueError),
+        (lambda x: fnp.concatenate([x, x[None]]), ValueError),
+        (lambda x: fnp.stack([x, x[1:]]), ValueError),
     ],
 )
 def test_shape_errors(call: Any, error: type[Exception]) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import batch_ndim, dtype, lift, ndim, normalize_axes, shape, unbroadcast
+from funcgrad.numpy._util import batch_ndim, dtype, lift, match_dtype, ndim, normalize_axes, shape, unbroadcast
 from funcgrad.numpy._util import shape as shape_of
 
 __all__ = [
@@ -104,7 +104,7 @@ def _concat_vjp(i: int) -> Any:
         start = sum(shape(x)[axis] for x in xs[:i])
         stop = start + shape(xs[i])[axis]
         index = (Ellipsis, slice(start, stop)) + (slice(None),) * (-axis - 1)
-        return getitem_p(g, index=index)
+        return match_dtype(getitem_p(g, index=index), xs[i])
 
     return rule
 
@@ -112,7 +112,7 @@ def _concat_vjp(i: int) -> Any:
 def _concat_jvp(i: int) -> Any:
     def rule(t: Any, ans: Any, *xs: Any, axis: int) -> Any:
         lead = _batch_shape(t, xs[i])
-        parts = [t if j == i else np.zeros(lead + shape(x), dtype(t)) for j, x in enumerate(xs)]
+        parts = [t if j == i else np.zeros(lead + shape(x), dtype(ans)) for j, x in enumerate(xs)]
         return concatenate_p(*parts, axis=axis)
 
     return rule
@@ -202,6 +202,8 @@ def transpose(a: Any, axes: Any = None) -> Any:
     if not isinstance(a, Tracer):
         return np.transpose(a, axes)
     rank = ndim(a)
+    if axes is not None:
+        np.transpose(_dummy(shape_of(a)), axes)  # NumPy's checks: a permutation of valid axes
     perm = tuple(range(rank))[::-1] if axes is None else tuple(int(i) % rank for i in axes)
     if perm == tuple(range(rank)):
         return a
@@ -213,6 +215,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     """``numpy.moveaxis``."""
     if not isinstance(a, Tracer):
         return np.moveaxis(a, source, destination)
+    np.moveaxis(_dummy(shape_of(a)), source, destination)  # NumPy's checks
     return move_axes(a, source, destination)
 
 
@@ -221,6 +224,7 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     """``numpy.swapaxes``."""
     if not isinstance(a, Tracer):
         return np.swapaxes(a, axis1, axis2)
+    np.swapaxes(_dummy(shape_of(a)), axis1, axis2)  # NumPy's checks
     perm = list(range(ndim(a)))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return transpose(a, perm)
@@ -279,6 +283,7 @@ def concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, **kwargs:
     if not any(isinstance(a, Tracer) for a in arrays):
         return np.concatenate(arrays, axis=axis, out=out, **kwargs)
     no_out(out)
+    arrays = _cast_all(arrays, kwargs.get("dtype"))
     if axis is None:
         arrays = [ravel(a) for a in arrays]
         axis = 0
@@ -298,7 +303,17 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs: Any) 
     shapes = {shape(a) for a in arrays}
     if len(shapes) != 1:
         raise ValueError("all input arrays must have the same shape")
+    arrays = _cast_all(arrays, kwargs.get("dtype"))
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+
+
+def _cast_all(arrays: list[Any], kind: Any) -> list[Any]:
+    """``dtype=`` of concatenate/stack: cast every input first (derivatives pass float/complex casts)."""
+    if kind is None:
+        return arrays
+    from funcgrad.numpy._constructors import astype
+
+    return [astype(a, kind) for a in arrays]
 
 
 # --- atleast_*d, stacking ----------------------------------------------------------------
