@@ -102,7 +102,10 @@ def test_holomorphic():
     np.testing.assert_allclose(
         fg.jacrev(lambda z: fnp.exp(z) * z, holomorphic=True)(z), np.diag(np.exp(z) * (1 + z)), rtol=1e-12
     )
-    np.testing.assert_allclose(fg.jacfwd(lambda z: fnp.exp(z) * z)(z), np.diag(np.exp(z) * (1 + z)), rtol=1e-12)
+    np.testing.assert_allclose(
+        fg.jacfwd(lambda z: fnp.exp(z) * z, holomorphic=True)(z), np.diag(np.exp(z) * (1 + z)), rtol=1e-12
+    )
+    np.testing.assert_allclose(fg.hessian(lambda z: fnp.sum(z**3), holomorphic=True)(z), np.diag(6 * z), rtol=1e-12)
     g = fg.grad(lambda z: z * z, holomorphic=True)(C64(1 + 1j))
     assert g.dtype == C64
 
@@ -114,6 +117,28 @@ def test_holomorphic_errors():
         fg.grad(lambda x: x * x, holomorphic=True)(1.0)
     with pytest.raises(TypeError, match="holomorphic=True"):
         fg.grad(lambda z: z * z)(1 + 1j)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: fg.jacrev(lambda z: z * z)(np.ones(2, complex)), "jacrev needs real-valued outputs"),
+        (lambda: fg.jacfwd(lambda z: fnp.abs(z))(np.ones(2, complex)), "jacfwd needs real-valued inputs"),
+        (lambda: fg.jacrev(lambda z: fnp.abs(z), holomorphic=True)(np.ones(2, complex)), "complex outputs"),
+        (lambda: fg.jacfwd(lambda z: fnp.abs(z), holomorphic=True)(np.ones(2, complex)), "complex outputs"),
+        (lambda: fg.jacrev(lambda x: x * 1j, holomorphic=True)(np.ones(2)), "needs complex inputs"),
+        (lambda: fg.hessian(lambda z: fnp.sum(fnp.abs(z)))(np.ones(2, complex)), "real-valued inputs"),
+    ],
+)
+def test_jacobian_complex_rules_follow_jax(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+def test_jacobians_allowed_without_holomorphic():
+    x, z = rand(3), crand(3)
+    np.testing.assert_allclose(fg.jacfwd(lambda x: fnp.exp(1j * x))(x), np.diag(1j * np.exp(1j * x)), rtol=1e-12)
+    np.testing.assert_allclose(fg.jacrev(lambda z: fnp.abs(z) ** 2)(z), np.diag(2 * np.conj(z)), rtol=1e-12)
 
 
 def test_real_to_complex_to_real():
