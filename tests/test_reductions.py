@@ -724,3 +724,31 @@ def test_gradient_with_respect_to_spacing_and_coordinates(edge_order):
     check_grads(fun, (0.7,), modes=("fwd", "rev"), order=2)
     with pytest.raises(ValueError, match="too small"):
         fg.grad(lambda v: fnp.sum(fnp.gradient(v, edge_order=2)))(np.ones(2))
+
+
+def test_result_dtypes_follow_numpy():
+    x = _data((2, 3), np.float32, seed=36)
+    for fun in (
+        fnp.cov,
+        fnp.corrcoef,
+        lambda x: fnp.quantile(x, 0.3),
+        lambda x: fnp.percentile(x, [20.0, 70.0], method="midpoint"),
+        lambda x: fnp.gradient(x, 0.5, axis=1),
+        fnp.median,
+        fnp.average,
+    ):
+        _same_values(fun, x)
+        assert fg.grad(lambda x: fnp.sum(fun(x)))(x).dtype == np.float32
+
+
+def test_corrcoef_of_a_constant_variable_is_nan_with_zero_gradient_and_no_warning():
+    x = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.corrcoef(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, vjp_fn = fg.vjp(fnp.corrcoef, x)
+        (g,) = vjp_fn(np.ones((2, 2)))
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(g, np.zeros((2, 3)))

@@ -484,9 +484,14 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
     row = np.arange(rows)
     x_low = getitem_p(table, index=(row, order[row, low]))
     x_high = getitem_p(table, index=(row, order[row, high]))
+    real = _real_dtype(a)
+    if method in ("linear", "midpoint") and type(q) not in (int, float):  # as NumPy: q's precision counts
+        real = np.result_type(real, _dtype_of(q))
     if weight is None:  # linear: the weight follows q, so a traced q gets its derivative
-        qcol = _shape.reshape(q, (-1, 1)) if isinstance(q, Tracer) else qs.reshape(-1, 1)
-        weight = qcol * last.astype(_real_dtype(a)) - low.astype(_real_dtype(a))
+        qcol = _shape.reshape(q, (-1, 1)) if isinstance(q, Tracer) else qs.reshape(-1, 1).astype(real)
+        weight = qcol * last.astype(real) - low.astype(real)
+    else:
+        weight = np.asarray(weight, dtype=real)
     out = x_low + weight * (x_high - x_low)
     bad = np.broadcast_to(count == 0 if skip_nan else isnan.any(axis=-1), shape(out))
     out = _fill_bad(out, bad, np.nan)
@@ -607,6 +612,8 @@ def _scaled(q: Any) -> Any:
     """Percentages as fractions (``q`` may be traced)."""
     if isinstance(q, Tracer):
         return _ufuncs.divide(q, 100.0)
+    if type(q) in (int, float):
+        return q / 100
     return np.true_divide(q, 100)
 
 
@@ -661,8 +668,9 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
 def _rows(a: Any, rowvar: bool, dtype: Any) -> Any:
     """``a`` as a 2-D array with one variable per row (NumPy's ``array(m, ndmin=2)`` and transpose)."""
     x = _asarray(a)
-    if dtype is not None:
-        x = _ufuncs.astype(x, dtype=np.dtype(dtype))
+    target = np.dtype(dtype) if dtype is not None else np.result_type(_dtype_of(x), np.float64)
+    if _dtype_of(x) != target:  # NumPy computes covariances in at least float64
+        x = _ufuncs.astype(x, dtype=target)
     if len(shape(x)) > 2:
         raise ValueError("m has more than 2 dimensions")
     if len(shape(x)) < 2:
@@ -761,13 +769,17 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
         return c / c
     n = shape(c)[0]
     diagonal = getitem_p(c, index=(np.arange(n), np.arange(n)))
-    stddev = _ufuncs.sqrt(_ufuncs.real(diagonal))
+    stddev = std_sqrt(_ufuncs.real(diagonal))
+    constant = np.asarray(full_lower(stddev)) == 0  # a constant variable: nan, as in NumPy, with a zero derivative
+    stddev = _ufuncs.where(constant, 1.0, stddev)
     c = c / _shape.reshape_p(stddev, newshape=(n, 1))
     c = c / _shape.reshape_p(stddev, newshape=(1, n))
-    if dtype_kind(c) == "c":
-        return _clip_unit(_ufuncs.real(c)) + 1j * _clip_unit(_ufuncs.imag(c))
-    return _clip_unit(c)
+    if _dtype_of(c).kind == "c":
+        c = _clip_unit(_ufuncs.real(c)) + 1j * _clip_unit(_ufuncs.imag(c))
+    else:
+        c = _clip_unit(c)
+    return _fill_bad(c, constant[:, None] | constant[None, :], np.nan)
 
 
-def dtype_kind(x: Any) -> str:
-    return str(dtype(x).kind)
+def _dtype_of(x: Any) -> np.dtype[Any]:
+    return dtype(x)
