@@ -88,7 +88,7 @@ CASES = [
     ("concatenate_none", lambda m, x, y: m.concatenate([x, y], axis=None), [(2, 3), (4,)]),
     ("concatenate_const", lambda m, x: m.concatenate([x, np.ones((1, 3))]), [(2, 3)]),
     ("concatenate_mixed_dtypes", lambda m, x: m.concatenate([x, x.astype(np.float64), x]), [(2,)]),
-    ("concatenate_dtype", lambda m, x, y: m.concatenate([x, y], dtype=np.float32), [(2,), (1,)]),
+    ("concatenate_dtype", lambda m, x, y: m.concatenate([x, y], dtype=np.float64), [(2,), (1,)]),
     ("stack_dtype", lambda m, x, y: m.stack([x, y], axis=1, dtype=np.float64), [(2,), (2,)]),
     ("stack", lambda m, x, y: m.stack([x, y]), [(2, 3), (2, 3)]),
     ("stack_neg", lambda m, x, y: m.stack([x, y], axis=-1), [(3,), (3,)]),
