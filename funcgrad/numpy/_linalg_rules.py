@@ -203,13 +203,14 @@ def _expand2(g: Any) -> Any:
     return _shape.reshape_p(g, newshape=s + (1, 1))
 
 
-def _nearly_singular(a: Any) -> bool:
+def _nearly_singular(a: Any, ans: Any) -> bool:
+    """``|det A|`` small against Hadamard's bound ``prod_j |A[:, j]|`` (cheap: no factorisation)."""
     plain = np.asarray(full_lower(a))
     if plain.shape[-1] == 0:
         return False
-    with np.errstate(all="ignore"):
-        condition = np.linalg.cond(plain)
-    return bool(np.any(~(condition < 1.0 / np.sqrt(np.finfo(real_dtype(a)).eps))))
+    bound = np.prod(np.linalg.norm(plain, axis=-2), axis=-1)
+    ratio = np.abs(np.asarray(full_lower(ans))) / np.where(bound == 0, 1.0, bound)
+    return bool(np.any(~(ratio > np.sqrt(np.finfo(real_dtype(a)).eps))))
 
 
 def _others_product(s: Any) -> Any:
@@ -244,7 +245,7 @@ def cofactor(a: Any, ans: Any) -> Any:
     with ``adj(S)_i = prod_{j != i} s_j`` (exact to first order; higher
     orders need rank ``n - 1``).
     """
-    if not _nearly_singular(a):
+    if not _nearly_singular(a, ans):
         return _expand2(ans) * T(inv_p(a))
     if shape(a)[-1] <= 8:
         return T(_adjugate_polynomial(a))
