@@ -226,6 +226,8 @@ def traced(*values: Any) -> bool:
 
 def check_kwargs(name: str, kwargs: dict[str, Any], allowed: tuple[str, ...]) -> None:
     """Refuse keyword arguments a traced reduction cannot honour (never silently ignore them)."""
+    if not kwargs:
+        return
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise TypeError(
