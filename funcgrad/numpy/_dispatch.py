@@ -77,6 +77,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
 
 
 def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Handle ``func(*args, **kwargs)`` with a traced argument (``__array_function__``)."""
     handler = FUNCTIONS.get(func)
     if handler is None:
         module = getattr(func, "__module__", "numpy") or "numpy"

@@ -114,6 +114,10 @@ def reads_values(numpy_function: Any) -> Callable[..., Any]:
 
     It also handles the NumPy function on traced values (``__array_ufunc__``
     for a ufunc, ``__array_function__`` otherwise).
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: x[np.argmax(x)] ** 2)(np.array([1.0, 3.0]))
+    array([0., 6.])
     """
     name = numpy_function.__name__
 

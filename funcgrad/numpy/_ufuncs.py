@@ -145,7 +145,15 @@ def _register(ufunc: Any, name: str | None = None) -> Primitive:
 
 
 def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primitive:
-    """A one-argument elementwise primitive from its derivative ``d(ans, x)``."""
+    """A one-argument elementwise primitive from its derivative ``d(ans, x)``.
+
+    The reverse rule is ``g * d(ans, x)``, the (batched) forward rule ``t * d(ans, x)``;
+    ``d`` is written with funcgrad primitives so it differentiates again:
+
+    >>> import funcgrad as fg
+    >>> float(fg.grad(fg.grad(tanh))(0.5)) == float(-2 * tanh(0.5) * (1 - tanh(0.5) ** 2))
+    True
+    """
     prim = _register(ufunc, name)
     defvjp(prim, lambda g, ans, x: g * derivative(ans, x))
     defjvp(prim, lambda t, ans, x: t * derivative(ans, x), batched=True)
@@ -153,7 +161,14 @@ def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primit
 
 
 def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str | None = None) -> Primitive:
-    """A two-argument elementwise primitive from its partial derivatives (``None``: zero)."""
+    """A two-argument elementwise primitive from its partial derivatives (``None``: zero).
+
+    Broadcasting is undone by ``unbroadcast`` (reverse) and ``broadcast_tangent`` (forward):
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda y: hypot(np.array([3.0, 0.0]), y).sum())(4.0)
+    np.float64(1.8)
+    """
     prim = _register(ufunc, name)
 
     def vjp(d: Derivative | None, argnum: int) -> Derivative | None:
@@ -179,7 +194,11 @@ def nondiff(ufunc: Any, nargs: int = 1, name: str | None = None) -> Primitive:
 
 
 def mask(condition: Any, like: Any) -> Any:
-    """A plain array in ``like``'s (inexact) dtype: derivative factors of kinks."""
+    """A plain array in ``like``'s (inexact) dtype: derivative factors of kinks.
+
+    >>> mask(np.array([True, False]), np.float32(1.0))
+    array([1., 0.], dtype=float32)
+    """
     kind = dtype(like)
     return np.asarray(full_lower(condition), dtype=kind if kind.kind in "fc" else np.float64)
 
