@@ -206,11 +206,12 @@ def check_cotangent(c: Any, p: Any, what: str, role: str) -> Any:
     if c is None:
         return None
     c_kind = numeric_kind(c)
-    p_shape, c_shape = np.shape(full_lower(p)), np.shape(full_lower(c)) if c_kind else None
-    expected = f"shape {p_shape} and dtype {np.result_type(full_lower(p))}"
-    if not c_kind or c_shape != p_shape or (p_kind == "f" and c_kind == "c"):
+    p_shape = np.shape(full_lower(p))
+    c_shape = np.shape(full_lower(c)) if c_kind else None
+    if c_kind not in ("b", "i", "u", "f", "c") or c_shape != p_shape or (p_kind == "f" and c_kind == "c"):
+        expected = f"shape {p_shape} and dtype {np.result_type(full_lower(p))}"
         raise ValueError(f"{what}: {role} must have {expected} (like the primal), received {describe_leaf(c)}.")
-    if not isinstance(c, (np.ndarray, np.generic)) and numeric_kind(c) and not hasattr(c, "_trace"):
+    if isinstance(c, (bool, int, float, complex)):
         c = np.asarray(c)
     return match_dtype(c, p)
 
