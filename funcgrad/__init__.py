@@ -6,7 +6,7 @@
 array([ 0.,  4.,  8., 12.])
 """
 
-from funcgrad import extend, numpy, tree  # noqa: F401
+from funcgrad import extend, numpy, testing, tree  # noqa: F401
 from funcgrad._api import (
     float0,
     grad,
@@ -41,6 +41,7 @@ __all__ = [
     "linearize",
     "remat",
     "stop_gradient",
+    "testing",
     "tree",
     "value_and_grad",
     "vjp",

@@ -94,3 +94,12 @@ def test_the_mkdocs_hook_fences_bare_doctests_only() -> None:
     fenced = ["```python", ">>> f(1)", "2", "", "```"]
     assert hooks.fence_doctests(fenced) == fenced
     assert hooks.fence_doctests(["    >>> g()"]) == ["    ```pycon", "    >>> g()", "    ```"]
+
+
+def test_fg_testing_check_grads_is_reachable_as_the_spec_spells_it() -> None:
+    import subprocess
+    import sys
+
+    code = "import funcgrad as fg, numpy as np; fg.testing.check_grads(np.sin, (np.ones(2),), order=1); print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "ok", done.stderr
