@@ -37,7 +37,11 @@ __all__ = [
     # positions
     "argmax",
     "argmin",
+    "nanargmax",
+    "nanargmin",
     "argsort",
+    "argpartition",
+    "lexsort",
     "argwhere",
     "nonzero",
     "flatnonzero",
@@ -60,8 +64,16 @@ __all__ = [
     "allclose",
     "array_equal",
     "array_equiv",
+    "isin",
     "any",
     "all",
+    # types and text
+    "result_type",
+    "can_cast",
+    "min_scalar_type",
+    "array2string",
+    "array_repr",
+    "array_str",
     # comparisons and logic
     "greater",
     "greater_equal",
@@ -140,7 +152,11 @@ def reads_values(numpy_function: Any) -> Callable[..., Any]:
 # --- positions -------------------------------------------------------------------------
 argmax = reads_values(np.argmax)
 argmin = reads_values(np.argmin)
+nanargmax = reads_values(np.nanargmax)
+nanargmin = reads_values(np.nanargmin)
 argsort = reads_values(np.argsort)
+argpartition = reads_values(np.argpartition)
+lexsort = reads_values(np.lexsort)
 argwhere = reads_values(np.argwhere)
 nonzero = reads_values(np.nonzero)
 flatnonzero = reads_values(np.flatnonzero)
@@ -163,8 +179,17 @@ isclose = reads_values(np.isclose)
 allclose = reads_values(np.allclose)
 array_equal = reads_values(np.array_equal)
 array_equiv = reads_values(np.array_equiv)
+isin = reads_values(np.isin)
 any = reads_values(np.any)
 all = reads_values(np.all)
+
+# --- types and text -------------------------------------------------------------------
+result_type = reads_values(np.result_type)
+can_cast = reads_values(np.can_cast)
+min_scalar_type = reads_values(np.min_scalar_type)
+array2string = reads_values(np.array2string)
+array_repr = reads_values(np.array_repr)
+array_str = reads_values(np.array_str)
 
 # --- comparisons and logic ------------------------------------------------------------
 greater = reads_values(np.greater)

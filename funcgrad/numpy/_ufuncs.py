@@ -132,6 +132,8 @@ __all__ = [
     "conj",
     "conjugate",
     "angle",
+    "real_if_close",
+    "unwrap",
 ]
 
 Derivative = Callable[..., Any]
@@ -614,6 +616,35 @@ def angle(z: Any, deg: bool = False) -> Any:
         return np.angle(full_lower(z), deg)
     out = arctan2(imag(z), real(z))
     return out * _RAD2DEG if deg else out
+
+
+@implements(np.real_if_close)
+def real_if_close(a: Any, tol: float = 100) -> Any:
+    """``numpy.real_if_close``: ``real(a)`` when every imaginary part is within ``tol`` machine epsilons of 0.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda z: real_if_close(z * z))(np.array(2.0 + 0j))
+    array(4.-0.j)
+    """
+    if not _is_traced(a):
+        return np.real_if_close(a, tol)
+    if dtype(a).kind != "c" or np.iscomplexobj(np.real_if_close(full_lower(a), tol)):
+        return a
+    return real(a)
+
+
+@implements(np.unwrap)
+def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * math.pi) -> Any:
+    """``numpy.unwrap``: adds piecewise-constant multiples of ``period``, so the derivative passes through unchanged.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda p: unwrap(p)[-1])(np.array([0.0, 3.0, -3.0]))
+    array([0., 0., 1.])
+    """
+    if not _is_traced(p):
+        return np.unwrap(p, discont, axis, period=period)
+    value = _value(p)
+    return p + (np.unwrap(value, discont, axis, period=period) - value)
 
 
 def _astype(x: Any, dtype: Any) -> Any:
