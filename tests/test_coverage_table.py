@@ -130,8 +130,8 @@ def test_check_mode_detects_a_stale_page(tmp_path: Path, monkeypatch: pytest.Mon
     assert gen.main(["--check"]) == 0
 
 
-def test_documented_tie_conventions_hold() -> None:
-    """The notes column states how ties are broken; keep it true."""
+def test_documented_conventions_hold() -> None:
+    """The notes column states conventions (ties, kinks, zeros); keep them true."""
     x = np.array([1.0, 3.0, 3.0])
     np.testing.assert_allclose(fg.grad(fnp.max)(x), [0.0, 0.5, 0.5])
     np.testing.assert_allclose(fg.grad(fnp.min)(-x), [0.0, 0.5, 0.5])
@@ -139,3 +139,8 @@ def test_documented_tie_conventions_hold() -> None:
     np.testing.assert_allclose(fg.grad(fnp.minimum, (0, 1))(2.0, 2.0), (0.5, 0.5))
     assert fg.grad(fnp.abs)(0.0) == 0.0
     np.testing.assert_allclose(fg.grad(fnp.linalg.norm)(np.zeros(3)), 0.0)
+    np.testing.assert_allclose(fg.grad(fnp.prod)(np.array([0.0, 2.0, 3.0])), [6.0, 0.0, 0.0])  # exact with zeros
+    np.testing.assert_allclose(fg.grad(fnp.prod)(np.array([0.0, 0.0, 3.0])), 0.0)
+    np.testing.assert_allclose(fg.grad(lambda x: fnp.sum(x.astype(int) * 1.0))(np.array([1.5, 2.5])), 0.0)
+    for name in ("floor", "ceil", "sign"):
+        assert fg.grad(getattr(fnp, name))(0.3) == 0.0
