@@ -445,3 +445,30 @@ def test_every_numpy_linalg_function_dispatches() -> None:
     for name in la.__all__:
         if name != "LinAlgError" and hasattr(np.linalg, name):
             assert FUNCTIONS[getattr(np.linalg, name)] is getattr(la, name), name
+
+
+ARRAY_API = [
+    ("matrix_transpose", (lambda: vec(2, 3, 2),), {}),
+    ("trace", (lambda: vec(2, 3, 3),), {"offset": 1}),
+    ("diagonal", (lambda: vec(2, 3, 3),), {"offset": -1}),
+    ("outer", (lambda: vec(2), lambda: vec(3)), {}),
+    ("cross", (lambda: vec(2, 3), lambda: vec(3)), {}),
+    ("tensordot", (lambda: vec(2, 3), lambda: vec(3, 2)), {"axes": 1}),
+    ("vecdot", (lambda: vec(2, 3) + 1j * vec(2, 3), lambda: vec(3)), {}),
+    ("matmul", (lambda: vec(2, 3, 2), lambda: vec(2, 4)), {}),
+]
+
+
+@pytest.mark.skipif(not hasattr(np.linalg, "vecdot"), reason="NumPy 2 array-API functions")
+@pytest.mark.parametrize("name,makers,kwargs", ARRAY_API, ids=[c[0] for c in ARRAY_API])
+def test_array_api_helpers(name: str, makers: Any, kwargs: dict[str, Any]) -> None:
+    args = tuple(m() for m in makers)
+    ours = getattr(la, name)
+    np.testing.assert_allclose(
+        fg.jvp(lambda *a: ours(*a, **kwargs), args, args)[0], getattr(np.linalg, name)(*args, **kwargs)
+    )
+    np.testing.assert_allclose(
+        fg.jvp(lambda *a: getattr(np.linalg, name)(*a, **kwargs), args, args)[0],
+        getattr(np.linalg, name)(*args, **kwargs),
+    )
+    check_grads(lambda *a: ours(*a, **kwargs), args, order=2)

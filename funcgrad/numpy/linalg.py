@@ -92,6 +92,14 @@ __all__ = [
     "tensorsolve",
     "matrix_rank",
     "cond",
+    "matrix_transpose",
+    "trace",
+    "diagonal",
+    "outer",
+    "cross",
+    "tensordot",
+    "vecdot",
+    "matmul",
     "LinAlgError",
 ]
 
@@ -706,6 +714,102 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     for x in arrays[1:]:
         result = matmul(result, x)
     return result
+
+
+# --- the array API's linalg helpers (NumPy 2): thin wrappers over funcgrad.numpy --------------
+
+
+def _fnp() -> Any:
+    import funcgrad.numpy as fnp
+
+    return fnp
+
+
+@implements(*_numpy("matrix_transpose"))
+def matrix_transpose(x: Any, /) -> Any:
+    """``numpy.linalg.matrix_transpose``: swap the last two axes.
+
+    >>> matrix_transpose(np.arange(6.0).reshape(2, 3)).shape
+    (3, 2)
+    """
+    x = _operand(x)
+    if not isinstance(x, Tracer):
+        return np.swapaxes(x, -1, -2)
+    _at_least_2d("matrix_transpose", x)
+    return rules.T(x)
+
+
+@implements(*_numpy("trace"))
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """``numpy.linalg.trace``: traces over the last two axes.
+
+    >>> float(trace(np.eye(3)))
+    3.0
+    """
+    return _fnp().trace(_operand(x), offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+@implements(*_numpy("diagonal"))
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """``numpy.linalg.diagonal``: diagonals of the last two axes.
+
+    >>> diagonal(np.eye(2))
+    array([1., 1.])
+    """
+    return _fnp().diagonal(_operand(x), offset=offset, axis1=-2, axis2=-1)
+
+
+@implements(*_numpy("outer"))
+def outer(x1: Any, x2: Any, /) -> Any:
+    """``numpy.linalg.outer`` of two vectors.
+
+    >>> outer(np.ones(2), np.arange(3.0)).shape
+    (2, 3)
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    if len(shape(x1)) != 1 or len(shape(x2)) != 1:
+        raise ValueError(f"Input arrays must be one-dimensional, but they are {len(shape(x1))}D and {len(shape(x2))}D")
+    return _fnp().outer(x1, x2)
+
+
+@implements(*_numpy("cross"))
+def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """``numpy.linalg.cross`` of 3-vectors.
+
+    >>> cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    array([0., 0., 1.])
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    if shape(x1)[axis] != 3 or shape(x2)[axis] != 3:
+        raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors")
+    return _fnp().cross(x1, x2, axis=axis)
+
+
+@implements(*_numpy("tensordot"))
+def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
+    """``numpy.linalg.tensordot``.
+
+    >>> float(tensordot(np.eye(2), np.eye(2)))
+    2.0
+    """
+    return _fnp().tensordot(_operand(x1), _operand(x2), axes=axes)
+
+
+@implements(*_numpy("vecdot"))
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """``numpy.linalg.vecdot``: ``sum(conj(x1) * x2, axis)``.
+
+    >>> float(vecdot(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    11.0
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    if not _traced(x1, x2):
+        return _la.vecdot(x1, x2, axis=axis)
+    left = _ufuncs.conj(x1) if rules.is_complex(x1) else x1
+    return _fnp().sum(left * x2, axis=axis)
+
+
+implements(*_numpy("matmul"))(matmul)
 
 
 # --- plain (non-differentiable) -----------------------------------------------------------
