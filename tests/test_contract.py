@@ -293,31 +293,6 @@ def test_plain_numpy_dispatches(call: Any) -> None:
     np.testing.assert_allclose(value, call(a, b))
 
 
-@pytest.mark.skipif(not hasattr(np.linalg, "vecdot"), reason="NumPy < 2")
-@pytest.mark.parametrize(
-    "call, shapes",
-    [
-        (lambda a, b: np.linalg.matmul(a, b), [(2, 3), (3, 2)]),
-        (lambda a, b: np.linalg.tensordot(a, b, axes=1), [(2, 3), (3, 2)]),
-        (lambda a, b: np.linalg.vecdot(a, b, axis=0), [(3, 2), (3, 1)]),
-        (lambda a, b: np.linalg.outer(a, b), [(3,), (2,)]),
-        (lambda a, b: np.linalg.cross(a, b), [(2, 3), (3,)]),
-    ],
-)
-def test_numpy_linalg_contractions_dispatch(call: Any, shapes: Any) -> None:
-    args = tuple(rnd(*s) for s in shapes)
-    check_grads(call, args, order=2)
-    np.testing.assert_allclose(fg.vjp(call, *args)[0], call(*args))
-
-
-@pytest.mark.skipif(not hasattr(np.linalg, "vecdot"), reason="NumPy < 2")
-def test_numpy_linalg_outer_and_cross_check_their_inputs() -> None:
-    with pytest.raises(ValueError, match="one-dimensional"):
-        fg.grad(lambda a: np.sum(np.linalg.outer(a, a)))(rnd(2, 2))
-    with pytest.raises(ValueError, match="3-vectors"):
-        fg.grad(lambda a: np.sum(np.linalg.cross(a, a)))(rnd(2))
-
-
 def test_einsum_path_reads_shapes_of_traced_operands() -> None:
     a, b, c = rnd(2, 3), rnd(3, 4), rnd(4, 2)
 

@@ -606,30 +606,7 @@ def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:
     return _convolution("correlate", a, v, mode, correlate=True)
 
 
-# --- NumPy 2's array-API spellings in numpy.linalg -------------------------------------------
-
-
-def _linalg_contractions() -> None:
-    """Route ``numpy.linalg.matmul/tensordot/outer/vecdot/cross`` on traced values here."""
-    if not hasattr(np.linalg, "vecdot"):  # NumPy < 2
-        return
-
-    def linalg_outer(x1: Any, x2: Any, /) -> Any:
-        if ndim(x1) != 1 or ndim(x2) != 1:
-            raise ValueError(f"linalg.outer: x1 and x2 must be one-dimensional, got shapes {shape(x1)} and {shape(x2)}")
-        return outer(x1, x2)
-
-    def linalg_cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-        for x in (x1, x2):
-            if not ndim(x) or shape(x)[axis] != 3:
-                raise ValueError(f"linalg.cross: both inputs must be 3-vectors along axis {axis}, got shape {shape(x)}")
-        return cross(x1, x2, axis=axis)
-
-    implements(np.linalg.matmul)(lambda x1, x2, /: matmul(_operand(x1), _operand(x2)))
-    implements(np.linalg.tensordot)(lambda x1, x2, /, *, axes=2: tensordot(x1, x2, axes))
-    implements(np.linalg.vecdot)(lambda x1, x2, /, *, axis=-1: vecdot(x1, x2, axis=axis))
-    implements(np.linalg.outer)(linalg_outer)
-    implements(np.linalg.cross)(linalg_cross)
+# --- contraction paths ------------------------------------------------------------------------
 
 
 @implements(np.einsum_path)
@@ -710,4 +687,3 @@ def _register_ufunc() -> None:
 
 
 _register_ufunc()
-_linalg_contractions()
