@@ -752,3 +752,16 @@ def test_corrcoef_of_a_constant_variable_is_nan_with_zero_gradient_and_no_warnin
         (g,) = vjp_fn(np.ones((2, 2)))
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(g, np.zeros((2, 3)))
+
+
+def test_tracer_methods_take_numpy_keywords():
+    x = _data((2, 3), seed=37)
+    where = np.array([[True, False, True], [True, True, False]])
+    np.testing.assert_allclose(
+        fg.grad(lambda x: x.sum(where=where, initial=1.0) + x.max(initial=10.0) + x.var(where=where, correction=1))(x),
+        fg.grad(
+            lambda x: np.sum(x, where=where, initial=1.0) + np.max(x, initial=10.0) + np.var(x, where=where, ddof=1)
+        )(x),
+    )
+    with pytest.raises(TypeError, match="mean.*bogus"):
+        fg.grad(lambda x: x.mean(bogus=True))(x)

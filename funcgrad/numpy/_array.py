@@ -215,26 +215,30 @@ class ArrayTracer(Tracer):
     def squeeze(self, axis: Any = None) -> Any:
         return _fnp().squeeze(self, axis=axis)
 
-    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        return _fnp().sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return _fnp().sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 
-    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        return _fnp().mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return _fnp().mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 
-    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        return _fnp().prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return _fnp().prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 
-    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        return _fnp().max(self, axis=axis, out=out, keepdims=keepdims)
+    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return _fnp().max(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
 
-    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-        return _fnp().min(self, axis=axis, out=out, keepdims=keepdims)
+    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+        return _fnp().min(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
 
-    def var(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
-        return _fnp().var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    def var(
+        self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kwargs: Any
+    ) -> Any:
+        return _fnp().var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
 
-    def std(self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
-        return _fnp().std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    def std(
+        self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kwargs: Any
+    ) -> Any:
+        return _fnp().std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
 
     def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
         return _fnp().cumsum(self, axis=axis, dtype=dtype, out=out)
