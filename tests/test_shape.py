@@ -143,6 +143,12 @@ CASES = [
     ("pad_reflect_long", lambda m, x: m.pad(x, 4, mode="reflect"), [(3,)]),
     ("pad_symmetric", lambda m, x: m.pad(x, (1, 3), mode="symmetric"), [(2, 3)]),
     ("pad_wrap", lambda m, x: m.pad(x, ((2, 1),), mode="wrap"), [(3,)]),
+    ("pad_mean", lambda m, x: m.pad(x, ((1, 2), (2, 1)), mode="mean"), [(3, 4)]),
+    ("pad_mean_stat", lambda m, x: m.pad(x, 2, mode="mean", stat_length=((1, 2), (3, 1), (2, 2))), [(2, 3, 4)]),
+    ("pad_linear_ramp", lambda m, x: m.pad(x, 2, mode="linear_ramp"), [(3, 2)]),
+    ("pad_linear_ramp_end", lambda m, x: m.pad(x, (1, 3), mode="linear_ramp", end_values=((1, 2), (3, -1))), [(3, 2)]),
+    ("pad_reflect_odd", lambda m, x: m.pad(x, 4, mode="reflect", reflect_type="odd"), [(3,)]),
+    ("pad_symmetric_odd", lambda m, x: m.pad(x, ((3, 1), (2, 4)), mode="symmetric", reflect_type="odd"), [(3, 4)]),
     ("meshgrid_xy", lambda m, x, y: m.meshgrid(x, y), [(2,), (3,)]),
     ("meshgrid_ij", lambda m, x, y: m.meshgrid(x, y, indexing="ij"), [(2,), (3,)]),
     ("meshgrid_three", lambda m, x, y, z: m.meshgrid(x, y, z), [(2,), (3,), (2,)]),
@@ -176,7 +182,8 @@ def test_shape_function(name: str, fun: Any, shapes: list[tuple[int, ...]], dtyp
 
 
 COMPLEX = ["reshape", "transpose_axes", "concatenate_axis1", "split_points", "repeat_array", "tile_tuple",
-           "flip_axes", "rot90", "roll_tuple", "pad_traced_constant", "pad_reflect", "meshgrid_xy"]  # fmt: skip
+           "flip_axes", "rot90", "roll_tuple", "pad_traced_constant", "pad_reflect", "pad_mean", "meshgrid_xy",
+           "insert_axis"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", COMPLEX)
@@ -207,9 +214,11 @@ def test_tile_gradient_accumulates() -> None:
 @pytest.mark.parametrize(
     "call,error",
     [
-        (lambda x: fnp.pad(x, 1, mode="linear_ramp"), NotImplementedError),
-        (lambda x: fnp.pad(x, 1, mode="mean"), NotImplementedError),
-        (lambda x: fnp.pad(x, 1, mode="reflect", reflect_type="odd"), NotImplementedError),
+        (lambda x: fnp.pad(x, 1, mode="maximum"), NotImplementedError),
+        (lambda x: fnp.pad(x, 1, mode="median"), NotImplementedError),
+        (lambda x: fnp.pad(x, 1, mode="empty"), NotImplementedError),
+        (lambda x: fnp.pad(x, 1, mode=lambda *a, **k: None), NotImplementedError),
+        (lambda x: fnp.pad(x, 1, mode="linear_ramp", end_values=x[0]), NotImplementedError),
         (lambda x: fnp.split(x, 3), ValueError),
         (lambda x: fnp.fliplr(x), ValueError),
         (lambda x: fnp.vsplit(x, 2), ValueError),
@@ -231,8 +240,8 @@ def test_shape_errors(call: Any, error: type[Exception]) -> None:
 
 
 def test_pad_unsupported_mode_names_mode() -> None:
-    with pytest.raises(NotImplementedError, match="linear_ramp"):
-        fg.grad(lambda x: fnp.sum(fnp.pad(x, 1, mode="linear_ramp")))(np.ones(2))
+    with pytest.raises(NotImplementedError, match="'maximum'"):
+        fg.grad(lambda x: fnp.sum(fnp.pad(x, 1, mode="maximum")))(np.ones(2))
 
 
 def test_plain_inputs_return_numpy_results() -> None:

@@ -243,7 +243,9 @@ _GATHER_MODES = ("edge", "reflect", "symmetric", "wrap")
 @implements(np.pad)
 def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Any:
     """``numpy.pad`` in modes ``constant`` (differentiable in ``constant_values`` too),
-    ``edge``, ``reflect``, ``symmetric`` and ``wrap``.
+    ``edge``, ``reflect``, ``symmetric``, ``wrap`` (gathers), ``mean`` and ``linear_ramp``
+    (linear maps; their ``stat_length``/``end_values`` must be plain).  ``maximum``,
+    ``minimum``, ``median`` and ``empty`` raise ``NotImplementedError``.
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.grad(lambda x: pad(x, 1, mode="edge").sum())(np.ones(2))
@@ -255,20 +257,61 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
     constant = _operand(kwargs.get("constant_values", 0))
     if not isinstance(array, Tracer) and not isinstance(constant, Tracer):
         return np.pad(array, pad_width, mode, **kwargs)
-    if mode in _GATHER_MODES and not isinstance(constant, Tracer):
-        if kwargs.get("reflect_type", "even") != "even":
-            raise NotImplementedError(
-                f"funcgrad: pad(mode={mode!r}, reflect_type={kwargs['reflect_type']!r}) on traced values is not "
-                "supported (it computes new values); use reflect_type='even' (the default)."
-            )
+    if mode in _GATHER_MODES and not isinstance(constant, Tracer) and kwargs.get("reflect_type", "even") == "even":
         return rearrange(array, np.pad, pad_width, mode=mode, **kwargs)
+    if mode in _LINEAR_MODES and not isinstance(constant, Tracer) and not _traced(*kwargs.values()):
+        return _pad_linear(array, pad_width, mode, kwargs)
     if mode != "constant" or set(kwargs) - {"constant_values"}:
         raise NotImplementedError(
             f"funcgrad: pad(mode={mode!r}) with keywords {sorted(kwargs)} has no derivative rule for traced values. "
-            f"Supported: mode='constant' (with constant_values) and {', '.join(map(repr, _GATHER_MODES))}; "
-            "build other modes from slices and fnp.concatenate."
+            f"Supported: mode='constant' (with constant_values), {', '.join(map(repr, _GATHER_MODES + _LINEAR_MODES))} "
+            "(with plain keyword values); build other modes from slices and fnp.concatenate."
         )
     return _pad_constant(array, pad_width, constant)
+
+
+#: pad modes whose padding is an affine function of the input (per axis, in axis order, as NumPy pads)
+_LINEAR_MODES = ("mean", "linear_ramp", "reflect", "symmetric")
+
+
+def _traced(*values: Any) -> bool:
+    return any(isinstance(v, Tracer) for v in values)
+
+
+def _pad_linear(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -> Any:
+    """Pad modes that compute values linearly (``mean``, ``linear_ramp``, odd ``reflect``/``symmetric``).
+
+    NumPy pads one axis after the other; along axis ``k`` every line is
+    multiplied by the same matrix, which is ``numpy.pad`` of an identity.
+    ``linear_ramp``'s ``end_values`` add a constant: the padding of zeros.
+    """
+    from funcgrad.numpy._contract import matmul
+    from funcgrad.numpy._shape import move_axes
+
+    xshape = shape(array)
+    placed = np.pad(positions(array), pad_width, mode="constant", constant_values=-1)
+    inside = np.nonzero(placed >= 0)
+    rank = len(xshape)
+    stat = kwargs.get("stat_length")
+    stat_pairs = None if stat is None else np.broadcast_to(np.asarray(stat), (rank, 2))
+    out = array
+    for axis, n in enumerate(xshape):
+        before = int(inside[axis].min()) if inside[axis].size else 0
+        after = placed.shape[axis] - n - before
+        if before == after == 0:
+            continue
+        line = {k: v for k, v in kwargs.items() if k == "reflect_type"}
+        if stat_pairs is not None:
+            line["stat_length"] = tuple(int(v) for v in stat_pairs[axis])
+        # column i: the padding of the unit line e_i, so lines are padded by a matrix product
+        matrix = np.pad(np.eye(n, dtype=dtype(array)), ((before, after), (0, 0)), mode=mode, **line)  # type: ignore[call-overload]
+        moved = move_axes(out, axis, -1)
+        out = move_axes(matmul(moved, np.ascontiguousarray(matrix.T)), -1, axis)
+    if mode == "linear_ramp":
+        offset = np.pad(np.zeros(xshape, dtype(array)), pad_width, mode=mode, **kwargs)  # type: ignore[call-overload]
+        if np.any(offset):
+            out = out + offset
+    return out
 
 
 def _pad_constant(array: Any, pad_width: Any, constant: Any) -> Any:
