@@ -733,6 +733,8 @@ def test_result_dtypes_follow_numpy():
         fnp.corrcoef,
         lambda x: fnp.quantile(x, 0.3),
         lambda x: fnp.percentile(x, [20.0, 70.0], method="midpoint"),
+        lambda x: fnp.quantile(x, [0.2, 0.7]),
+        lambda x: fnp.nanquantile(x, (0.2, 0.7), method="lower"),
         lambda x: fnp.gradient(x, 0.5, axis=1),
         fnp.median,
         fnp.average,
@@ -765,3 +767,10 @@ def test_tracer_methods_take_numpy_keywords():
     )
     with pytest.raises(TypeError, match="mean.*bogus"):
         fg.grad(lambda x: x.mean(bogus=True))(x)
+
+
+def test_linearize_replays_the_rules():
+    x, t = _data((3, 4), seed=38), _data((3, 4), seed=39)
+    for f in (fnp.cumprod, fnp.std, lambda x: fnp.quantile(x, [0.2, 0.9], axis=0), fnp.cov, fnp.prod):
+        _, lin = fg.linearize(f, x)
+        np.testing.assert_allclose(lin(t), fg.jvp(f, (x,), (t,))[1], rtol=1e-12)

@@ -486,7 +486,7 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
     x_high = getitem_p(table, index=(row, order[row, high]))
     real = _real_dtype(a)
     if method in ("linear", "midpoint") and type(q) not in (int, float):  # as NumPy: q's precision counts
-        real = np.result_type(real, _dtype_of(q))
+        real = np.result_type(real, _dtype_of(q) if isinstance(q, Tracer) else np.asarray(q).dtype)
     if weight is None:  # linear: the weight follows q, so a traced q gets its derivative
         qcol = _shape.reshape(q, (-1, 1)) if isinstance(q, Tracer) else qs.reshape(-1, 1).astype(real)
         weight = qcol * last.astype(real) - low.astype(real)
