@@ -180,7 +180,7 @@ def _einsum_vjp(i: int) -> Any:
                 subs.append(c)
                 ops.append(np.ones(n, real))
                 present[c] = n
-        cotangent = einsum_p(*ops, subscripts=",".join(subs) + "->" + "".join(result), optimize=optimize)
+        cotangent = einsum_p(*ops, subscripts=",".join(subs) + "->" + "".join(result), optimize=optimize or "auto")
         return match_dtype(cotangent, operands[i])
 
     return rule
@@ -193,11 +193,11 @@ def _einsum_jvp(i: int) -> Any:
         ops[i] = t
         nb = batch_ndim(t, operands[i])
         if nb == 0:
-            return einsum_p(*ops, subscripts=subscripts, optimize=optimize)
+            return einsum_p(*ops, subscripts=subscripts, optimize=optimize or "auto")
         terms, out = _split(subscripts)
         lead = _fresh(set(subscripts), nb)
         terms[i] = lead + terms[i]
-        return einsum_p(*ops, subscripts=",".join(terms) + "->" + lead + out, optimize=optimize)
+        return einsum_p(*ops, subscripts=",".join(terms) + "->" + lead + out, optimize=optimize or "auto")
 
     return rule
 
