@@ -346,6 +346,20 @@ def test_eigenvalue_losses_at_repeated_eigenvalues_are_finite() -> None:
     np.testing.assert_allclose(g, np.eye(2))
 
 
+def test_first_derivatives_at_exact_ties_of_symmetric_functions_and_projectors() -> None:
+    q, _ = np.linalg.qr(RNG.standard_normal((3, 3)))
+    a = (q * np.array([1.0, 1.0, 3.0])) @ q.T  # eigenvalue 1 twice
+    a = (a + a.T) / 2
+
+    def projector(a: Any) -> Any:
+        v = la.eigh(a)[1][:, :2]
+        return v @ v.T
+
+    check_grads(projector, (a,), order=1)
+    check_grads(lambda a: fnp.sum(la.eigvalsh(a) ** 3), (a,), order=1)
+    check_grads(lambda a: la.norm(a, "nuc"), (a,), order=1)
+
+
 def test_eigh_gradient_lives_on_the_read_triangle() -> None:
     a = symmetric(3, 3)
     g_lower = fg.grad(lambda a: la.eigvalsh(a)[-1])(a)

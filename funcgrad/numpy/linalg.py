@@ -6,18 +6,28 @@ in forward and reverse mode to any order on traced ones (the rules live in
 ``_linalg_rules.py``).  ``numpy.linalg.inv(x)`` on a traced ``x`` lands
 here too.
 
-Limits (each raises a clear error instead of returning a wrong number):
+Limits (unsupported cases raise a clear error; the one silent limit is second
+derivatives exactly at repeated eigenvalues, see below):
 
 * ``eigh``, ``cholesky``: NumPy reads only one triangle of the input
   (``UPLO``; ``cholesky`` the lower one), so the derivative is taken with
   respect to that triangle: the gradient is zero in the other triangle and
   its off-diagonal entries are ``G[i, j] + G[j, i]`` of the symmetric
   gradient.  Symmetrise with ``(G + G.T) / 2`` if you want the symmetric
-  one (JAX's convention).  Eigenvector derivatives at repeated eigenvalues
-  are undefined: the coupling between eigenvalues equal to rounding is
-  taken as zero (finite, and right for functions invariant under rotations
-  within the tied group), nearly equal ones give huge values.
-  Eigenvalue-only losses are always finite.
+  one (JAX's convention).
+* repeated eigenvalues (``eigh``, ``eig``) and singular values (``svd``):
+  individual eigenvalues and the eigenvectors inside a tied group are not
+  differentiable there.  The coupling between values tied to rounding
+  (``|w[i] - w[j]| <= 64 eps max|w|``) is taken as zero.  Then first
+  derivatives of functions symmetric in the tied values (``sum``,
+  ``sum of squares``, ``logdet``, norms) and of the tied group's projector
+  ``V_c V_c^H`` are right and finite; eigenvector functions that depend on
+  the basis inside the group get an arbitrary finite number; nearly (but
+  not exactly) tied values give huge eigenvector derivatives.  Second
+  derivatives exactly at ties are not computed correctly (they need a
+  divided difference of the loss's gradient, which no local rule sees; JAX
+  returns nan there): take Hessians of spectral functions at distinct
+  values, e.g. not exactly at the identity.
 * ``eig``: eigenvalues must be distinct for eigenvector derivatives; the
   eigenvector derivative keeps NumPy's normalisation (unit norm, largest
   component real).  Output is complex whenever NumPy's is.
