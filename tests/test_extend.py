@@ -54,7 +54,8 @@ def test_unary_primitive(shape, dtype):
     check_grads(softplus, (x,), modes=("fwd", "rev"), order=3 if dtype == np.float64 else 2)
     if shape:
         np.testing.assert_allclose(fg.jacfwd(softplus)(x), fg.jacrev(softplus)(x), rtol=1e-6)
-    assert softplus(x).dtype == x.dtype if shape else True
+    assert np.result_type(softplus(x)) == dtype
+    assert np.result_type(fg.grad(lambda x: fnp.sum(softplus(x)))(x)) == dtype
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
