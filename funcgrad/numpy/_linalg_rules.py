@@ -105,8 +105,9 @@ def gap_reciprocal(w: Any) -> Any:
     """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal; zero on it and at ties.
 
     Values equal to rounding (``|w[j] - w[i]| <= 64 eps max|w|``) count as
-    ties: their coupling is taken as zero, which keeps functions invariant
-    under rotations within a cluster (sums of tied values) right.
+    ties: their coupling is taken as zero, which keeps first derivatives of
+    functions invariant under rotations within a tied group right (see the
+    notes in ``linalg.py``).
     """
     plain = np.abs(np.asarray(full_lower(w)))
     scale = np.max(plain, axis=-1, keepdims=True)[..., None] if plain.shape[-1] else 0.0
