@@ -592,8 +592,8 @@ def _gradient_axis(f: Any, spacing: Any, ax: int, edge_order: int) -> Any:
             end = (0.5 * tail[0] - 2.0 * tail[1] + 1.5 * tail[2]) / h
     else:
         dx = diff(spacing)
-        dx1 = _take(dx, 0, slice(None, -1))
-        dx2 = _take(dx, 0, slice(1, None))
+        dx1 = _take(dx, -1, slice(None, -1))
+        dx2 = _take(dx, -1, slice(1, None))
         a = _along_axis(-dx2 / (dx1 * (dx1 + dx2)), ax, rank)
         b = _along_axis((dx2 - dx1) / (dx1 * dx2), ax, rank)
         c = _along_axis(dx1 / (dx2 * (dx1 + dx2)), ax, rank)
