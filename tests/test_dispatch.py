@@ -136,7 +136,6 @@ FUNCTIONS = [
     ("np.real of complex", lambda x: np.real(x * (1 + 2j))),
     ("np.imag of complex", lambda x: np.imag(x * (1 + 2j))),
     ("np.sinc", lambda x: np.sinc(x)),
-    ("np.unwrap", lambda x: np.unwrap(x * 4.0)),
     ("np.real_if_close", lambda x: np.real_if_close(x * (1 + 0j)) * np.real_if_close(x * (1 + 1j))),
     ("np.nan_to_num", lambda x: np.nan_to_num(x + np.array([0.0, np.inf, 0.0]))),
     ("np.divmod", lambda x: np.divmod(x, 0.3)[1]),

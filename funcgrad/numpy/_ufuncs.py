@@ -133,7 +133,6 @@ __all__ = [
     "conjugate",
     "angle",
     "real_if_close",
-    "unwrap",
 ]
 
 Derivative = Callable[..., Any]
@@ -631,20 +630,6 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     if dtype(a).kind != "c" or np.iscomplexobj(np.real_if_close(full_lower(a), tol)):
         return a
     return real(a)
-
-
-@implements(np.unwrap)
-def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * math.pi) -> Any:
-    """``numpy.unwrap``: adds piecewise-constant multiples of ``period``, so the derivative passes through unchanged.
-
-    >>> import funcgrad as fg
-    >>> fg.grad(lambda p: unwrap(p)[-1])(np.array([0.0, 3.0, -3.0]))
-    array([0., 0., 1.])
-    """
-    if not _is_traced(p):
-        return np.unwrap(p, discont, axis, period=period)
-    value = _value(p)
-    return p + (np.unwrap(value, discont, axis, period=period) - value)
 
 
 def _astype(x: Any, dtype: Any) -> Any:
