@@ -16,9 +16,11 @@ from funcgrad import _errors
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._array import ArrayTracer
 
-# A tape node: (primitive, primal args, params, output, ((argnum, parent id), ...)).
+# A tape node: (primitive, primal args, params, output, parent ids), all tuples; ``parent ids[i]`` is
+# the node of argument i, or None when argument i is a constant (or has a zero rule).  Kept small:
+# the tape holds one node per operation, and in a long chain the nodes cost as much as the arrays.
 # Input leaves are nodes whose primitive is None.
-Node = tuple[Any, Any, Any, Any, tuple[tuple[int, int], ...]]
+Node = tuple[Any, Any, Any, Any, tuple[int | None, ...]]
 
 #: the params of every node recorded without static parameters (one shared empty dict, never mutated)
 _NO_PARAMS: dict[str, Any] = {}
@@ -38,7 +40,8 @@ class ReverseTrace(Trace):
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         # the hot path of reverse mode: one call per recorded operation
         primals = list(args)
-        parents = []
+        parents: list[int | None] = [None] * len(args)
+        recorded = False  # does some argument need a cotangent?
         lower = False  # does some argument stay traced by an outer transform?
         vjps = prim.vjps
         for argnum, arg in enumerate(args):
@@ -54,13 +57,14 @@ class ReverseTrace(Trace):
                 except (TypeError, IndexError):
                     raise _errors.missing_rule(prim.name, argnum, "reverse (vjp)") from None
                 if rule is not None:
-                    parents.append((argnum, arg._payload))
+                    parents[argnum] = arg._payload
+                    recorded = True
         # with nothing traced below us, skip the dispatch and call NumPy directly
         ans = prim(*primals, **params) if lower else prim.impl(*primals, **params)
-        if not parents:
+        if not recorded:
             return ans
         tape = self.tape
-        tape.append((prim, primals, params or _NO_PARAMS, ans, tuple(parents)))
+        tape.append((prim, tuple(primals), params or _NO_PARAMS, ans, tuple(parents)))
         return ArrayTracer(ans, self, len(tape) - 1)
 
 
@@ -97,7 +101,9 @@ def backward(
             continue  # an input: its cotangent is the result
         cotangents[node_id] = None
         vjps = prim.vjps
-        for argnum, parent in parents:
+        for argnum, parent in enumerate(parents):
+            if parent is None:
+                continue
             contribution = vjps[argnum](cotangent, ans, *args, **params)
             if contribution is None:
                 continue
@@ -136,7 +142,9 @@ def forward_replay(
         prim, args, params, ans, parents = node
         jvps = prim.jvps
         total = None
-        for argnum, parent in parents:
+        for argnum, parent in enumerate(parents):
+            if parent is None:
+                continue
             tangent = carried[parent]
             if tangent is None:
                 continue
