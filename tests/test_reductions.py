@@ -407,6 +407,8 @@ def test_median_with_nan_is_nan_with_zero_gradient():
         ((2, 3), (3,), 1),
         ((2, 3), (2,), 0),
         ((2, 3, 4), (3,), 1),
+        ((2, 3, 4), (4, 2), (2, 0)),
+        ((2, 3, 4), (2, 4), (0, -1)),
     ],
 )
 @pytest.mark.parametrize("keepdims", [False, True])
@@ -433,6 +435,8 @@ def test_average_returned_and_errors():
         fg.grad(lambda w: fnp.average(a, weights=w))(np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]]))
     with pytest.raises(TypeError, match="Axis must be specified"):
         fg.grad(lambda w: fnp.average(a, weights=w))(w)
+    with pytest.raises(ValueError, match="consistent"):
+        fg.grad(lambda w: fnp.average(a, axis=0, weights=w))(w)
 
 
 # --- diff / trapezoid ---------------------------------------------------------------------

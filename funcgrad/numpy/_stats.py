@@ -643,14 +643,13 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         if shape(w) != xshape:
             if axis is None:
                 raise TypeError("Axis must be specified when shapes of a and weights differ.")
-            if len(shape(w)) != 1:
-                raise TypeError("1D weights expected when shapes of a and weights differ.")
-            ax = normalize_axes(axis, len(xshape))
-            if len(ax) != 1 or shape(w)[0] != xshape[ax[0]]:
-                raise ValueError("Length of weights not compatible with specified axis.")
-            w_shape = [1] * len(xshape)
-            w_shape[ax[0]] = shape(w)[0]
-            w = _shape.broadcast_to(_shape.reshape(w, tuple(w_shape)), xshape)
+            rank = len(xshape)
+            given = [normalize_axes(i, rank)[0] + rank for i in (axis if isinstance(axis, (tuple, list)) else (axis,))]
+            if shape(w) != tuple(xshape[i] for i in given):
+                raise ValueError("Shape of weights must be consistent with shape of a along specified axis.")
+            w = _shape.transpose(w, tuple(int(i) for i in np.argsort(given)))
+            w = _shape.reshape(w, tuple(n if i in given else 1 for i, n in enumerate(xshape)))
+            w = _shape.broadcast_to(w, xshape)
         total = _reductions.sum(w, axis=axis, keepdims=keepdims)
         if np.any(full_lower(total) == 0.0):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
