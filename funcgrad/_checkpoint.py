@@ -95,7 +95,9 @@ class _RematCall:
         self, fun: Callable[..., Any], args: tuple[Any, ...], dynamic_idx: list[int], treedef: PyTreeDef, top: Trace
     ) -> None:
         self.fun = fun
-        self.args = args
+        # the traced arguments come back through the pack: keeping them here would tie this
+        # call (kept on the tape) to the tape in a reference cycle
+        self.args = tuple(None if i in dynamic_idx else a for i, a in enumerate(args))
         self.dynamic_idx = dynamic_idx
         self.treedef = treedef
         self.level = top.level

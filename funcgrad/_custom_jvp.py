@@ -168,7 +168,9 @@ class _JVPCall:
 
     def __init__(self, f: custom_jvp, args: tuple[Any, ...], diff_idx: list[int], treedef: PyTreeDef, top: Trace):
         self.f = f
-        self.args = args
+        # the traced arguments come back through the pack: keeping them here would tie this
+        # call (kept on the tape) to the tape in a reference cycle
+        self.args = tuple(None if i in diff_idx else a for i, a in enumerate(args))
         self.diff_idx = diff_idx
         self.treedef = treedef
         self.level = top.level

@@ -125,16 +125,17 @@ class custom_vjp:
 class _VJPCall:
     """One call of a custom_vjp function under a reverse transform: runs ``fwd``, answers ``bwd``."""
 
-    __slots__ = ("f", "args", "diff_idx", "treedef", "level", "out_def", "out_leaves")
+    __slots__ = ("f", "args", "diff_idx", "treedef", "level", "out_def")
 
     def __init__(self, f: custom_vjp, args: tuple[Any, ...], diff_idx: list[int], treedef: PyTreeDef, top: Trace):
         self.f = f
-        self.args = args
+        # the traced arguments come back through the pack: keeping them here would tie this
+        # call (kept on the tape) to the tape in a reference cycle
+        self.args = tuple(None if i in diff_idx else a for i, a in enumerate(args))
         self.diff_idx = diff_idx
         self.treedef = treedef
         self.level = top.level
         self.out_def: PyTreeDef = treedef
-        self.out_leaves: list[Any] = []
 
     def forward(self, pack: Pack) -> Pack:
         f = self.f
@@ -150,7 +151,6 @@ class _VJPCall:
         out_leaves, self.out_def = tree_flatten(out)
         if any(traced_from(v, self.level) for v in out_leaves + tree_leaves(residuals)):
             raise closure_error(f.fun, what)
-        self.out_leaves = out_leaves
         return Pack(out_leaves, extra=residuals)
 
     def backward(self, g: Pack, ans: Pack, pack: Pack) -> Pack:
