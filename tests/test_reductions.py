@@ -778,3 +778,9 @@ def test_linearize_replays_the_rules():
     for f in (fnp.cumprod, fnp.std, lambda x: fnp.quantile(x, [0.2, 0.9], axis=0), fnp.cov, fnp.prod):
         _, lin = fg.linearize(f, x)
         np.testing.assert_allclose(lin(t), fg.jvp(f, (x,), (t,))[1], rtol=1e-12)
+
+
+def test_quantile_weights_on_traced_values_is_a_clear_error():
+    x = _data((4,), seed=40)
+    with pytest.raises(NotImplementedError, match="quantile.*weights.*stop_gradient"):
+        fg.grad(lambda x: fnp.quantile(x, 0.5, method="inverted_cdf", weights=np.ones(4)))(x)

@@ -529,7 +529,10 @@ def quantile(
         return np.quantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
     _no_out(out)
     if weights is not None:
-        raise NotImplementedError("funcgrad: quantile with weights= is not supported on traced values")
+        raise NotImplementedError(
+            "funcgrad: quantile with weights= is not supported on traced values (only method='inverted_cdf' "
+            "takes weights, and it is piecewise constant); call it on fg.stop_gradient(a) if no derivative is needed."
+        )
     return _quantile("quantile", a, q, axis, method, keepdims, skip_nan=False)
 
 
@@ -556,7 +559,10 @@ def nanquantile(
         return np.nanquantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
     _no_out(out)
     if weights is not None:
-        raise NotImplementedError("funcgrad: nanquantile with weights= is not supported on traced values")
+        raise NotImplementedError(
+            "funcgrad: nanquantile with weights= is not supported on traced values (only method='inverted_cdf' "
+            "takes weights, and it is piecewise constant); call it on fg.stop_gradient(a) if no derivative is needed."
+        )
     return _quantile("nanquantile", a, q, axis, method, keepdims, skip_nan=True)
 
 
