@@ -393,3 +393,35 @@ def test_complex_parts_follow_jax():
     assert fg.grad(lambda z: fnp.angle(z))(z) == pytest.approx(complex(-2 / 5, -1 / 5))
     assert fg.grad(lambda x: fnp.angle(x) + x)(-1.0) == 1.0
     check_grads(lambda z: fnp.real(fnp.conj(z) * fnp.sin(z)), (np.array([0.5 + 0.2j, -1.0 + 1.0j]),), order=2)
+
+
+# names of funcgrad.numpy._ufuncs tested by a dedicated test above rather than by the tables
+TESTED_SEPARATELY = {
+    "ldexp": test_copysign_and_ldexp,
+    "heaviside": test_round_decimals_and_heaviside_nextafter,
+    "nextafter": test_round_decimals_and_heaviside_nextafter,
+    "round": test_zero_derivative_functions_give_plain_values,
+    "around": test_zero_derivative_functions_give_plain_values,
+    "floor": test_zero_derivative_functions_give_plain_values,
+    "ceil": test_zero_derivative_functions_give_plain_values,
+    "rint": test_zero_derivative_functions_give_plain_values,
+    "trunc": test_zero_derivative_functions_give_plain_values,
+    "fix": test_zero_derivative_functions_give_plain_values,
+    "sign": test_zero_derivative_functions_give_plain_values,
+    "spacing": test_zero_derivative_functions_give_plain_values,
+    "clip": test_clip_bounds_none_and_arrays,
+}
+# tested in tests/test_dispatch.py, through numpy.<name> and funcgrad.numpy.<name>
+ELSEWHERE = {"divmod", "modf", "frexp", "real_if_close"}
+
+
+def test_every_elementwise_function_is_tested():
+    from funcgrad.numpy import _ufuncs
+
+    in_tables = {entry[1] for entry in UNARY + BINARY}
+    untested = [
+        name
+        for name in _ufuncs.__all__
+        if getattr(_ufuncs, name) not in in_tables and name not in TESTED_SEPARATELY and name not in ELSEWHERE
+    ]
+    assert untested == []
