@@ -79,6 +79,7 @@ INDEXES = [
     ("mask_and_array", (np.array([True, False]), slice(None), np.array([2, 2]))),
     ("negative_array", (slice(None), np.array([-1, 2, -1]))),
     ("mixed", (np.array([1, 1]), None, Ellipsis, slice(None, None, -1))),
+    ("nested_tuples", ((0, 0), slice(None), (1, 1))),
 ]
 
 OPS = ["set", "add", "multiply", "divide", "min", "max"]

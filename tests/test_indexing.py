@@ -83,6 +83,7 @@ INDEXES = [
     ("mask_and_array", (np.array([True, False]), slice(None), np.array([0, 0]))),
     ("mixed_everything", (np.array([1, 1]), None, Ellipsis, slice(None, None, -1))),
     ("zero_d_int_array", np.array(1)),
+    ("nested_tuples", ((0, 1), slice(None), (1, 1))),
 ]
 
 

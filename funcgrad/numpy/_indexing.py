@@ -63,7 +63,7 @@ def _traced_index(item: Any) -> np.ndarray[Any, Any]:
 def _plain_item(item: Any) -> Any:
     if _holds_tracer(item):
         return _traced_index(item)
-    if isinstance(item, list):
+    if isinstance(item, (list, tuple)):
         return np.asarray(item)
     if isinstance(item, (bool, np.bool_)):
         return np.asarray(item)
@@ -71,10 +71,11 @@ def _plain_item(item: Any) -> Any:
 
 
 def plain_index(index: Any) -> Any:
-    """``index`` with traced parts read as plain values and lists/booleans as arrays.
+    """``index`` with traced parts read as plain values and lists/booleans as arrays
+    (a tuple *inside* the index tuple is an array index too, as in NumPy).
 
-    >>> plain_index(([0, 1], True, slice(None)))
-    (array([0, 1]), array(True), slice(None, None, None))
+    >>> plain_index(([0, 1], True, slice(None), (1, 1)))
+    (array([0, 1]), array(True), slice(None, None, None), array([1, 1]))
     """
     if isinstance(index, tuple):
         return tuple(_plain_item(i) for i in index)
