@@ -63,11 +63,12 @@ def _traced_index(item: Any) -> np.ndarray[Any, Any]:
 def _plain_item(item: Any) -> Any:
     if _holds_tracer(item):
         return _traced_index(item)
-    if isinstance(item, (list, tuple)):
-        return np.asarray(item)
-    if isinstance(item, (bool, np.bool_)):
-        return np.asarray(item)
-    return item
+    if item is None or item is Ellipsis or isinstance(item, (slice, np.ndarray)):
+        return item
+    if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+        return item
+    # booleans, lists, nested tuples, ranges: NumPy reads them as arrays
+    return np.asarray(item)
 
 
 def plain_index(index: Any) -> Any:
