@@ -84,7 +84,7 @@ INDEXES = [
     ("mixed_everything", (np.array([1, 1]), None, Ellipsis, slice(None, None, -1))),
     ("zero_d_int_array", np.array(1)),
     ("nested_tuples", ((0, 1), slice(None), (1, 1))),
-    ("range", (range(1, 3), slice(None), np.array([0, 0]))),
+    ("range", (range(1, -1, -1), slice(None), np.array([0, 0]))),
 ]
 
 
