@@ -229,6 +229,17 @@ def test_out_arguments_raise(fn):
         fg.grad(lambda v: fnp.sum(fn(v)))(np.ones(3))
 
 
+@pytest.mark.parametrize("namespace", [np, fnp], ids=["np", "fnp"])
+def test_ufunc_keywords_behave_the_same_in_both_namespaces(namespace):
+    x = np.array([0.5, 1.5])
+    assert fg.grad(lambda v: fnp.sum(namespace.sin(v, dtype=np.float64)))(x).tolist() == np.cos(x).tolist()
+    assert namespace.add(x, 1, dtype=np.float32).dtype == np.float32  # plain values: NumPy itself
+    with pytest.raises(TypeError, match="immutable"):
+        fg.grad(lambda v: fnp.sum(namespace.multiply(v, 2.0, out=np.empty(2))))(x)
+    with pytest.raises(TypeError, match=r"numpy\.exp.*'where'"):
+        fg.jvp(lambda v: namespace.exp(v, where=v > 1), (x,), (x,))
+
+
 def test_unsupported_ufunc_keywords_raise():
     with pytest.raises(TypeError, match=r"numpy\.sin.*'where'"):
         fg.grad(lambda v: fnp.sum(np.sin(v, where=v > 0)))(np.ones(3))

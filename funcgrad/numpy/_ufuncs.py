@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import def_nondiff, defjvp, defvjp, primitive
+from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Tracer, full_lower
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
@@ -138,8 +138,33 @@ __all__ = [
 Derivative = Callable[..., Any]
 
 
+class Elementwise(Primitive):
+    """A ufunc primitive.  Called with NumPy's keywords (``out=``, ``dtype=``, ``where=``)
+    on traced values it behaves as ``numpy.<ufunc>`` does on them: ``dtype`` casts,
+    the others raise a ``TypeError`` that names the keyword, before anything is recorded.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: sin(x, dtype=np.float64))(0.0)
+    np.float64(1.0)
+    """
+
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        if params and isinstance(self.impl, np.ufunc) and _is_traced(*args, *_leaves(params.get("out"))):
+            from funcgrad.numpy._dispatch import array_ufunc
+
+            return array_ufunc(self.impl, "__call__", args, params)
+        return Primitive.__call__(self, *args, **params)
+
+
+def _leaves(out: Any) -> tuple[Any, ...]:
+    return out if isinstance(out, tuple) else (out,)
+
+
 def _register(ufunc: Any, name: str | None = None) -> Primitive:
-    prim = primitive(ufunc, name or ufunc.__name__)
+    prim = Elementwise(name or ufunc.__name__, ufunc)
+    REGISTRY[prim.name] = prim
     if isinstance(ufunc, np.ufunc):
         UFUNCS[ufunc] = prim
     return prim
