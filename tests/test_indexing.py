@@ -124,6 +124,16 @@ CASES = [
     ("sort_3d", lambda m, x: m.sort(x, axis=1), [(2, 3, 2)]),
     ("sort_none", lambda m, x: m.sort(x, axis=None), [(2, 3)]),
     ("sort_stable", lambda m, x: m.sort(x, kind="stable"), [(2, 3)]),
+    ("partition", lambda m, x: m.partition(x, 2), [(4,)]),
+    ("partition_axis", lambda m, x: m.partition(x, (0, 2), axis=0)[[0, 2]], [(3, 2)]),
+    ("partition_none", lambda m, x: m.partition(x, 3, axis=None)[3], [(2, 3)]),
+    ("choose", lambda m, x, y: m.choose(np.array([1, 0, 1]), [x, y]), [(3,), (3,)]),
+    ("choose_broadcast", lambda m, x, y: m.choose(np.array([[0], [1]]), [x, y]), [(3,), ()]),
+    ("choose_clip", lambda m, x, y: m.choose(np.array([-1, 5]), [x, y], mode="clip"), [(2,), (2,)]),
+    ("triu_indices_from", lambda m, x: x[m.triu_indices_from(x, 1)], [(3, 3)]),
+    ("diag_indices_from", lambda m, x: x[m.diag_indices_from(x)], [(3, 3)]),
+    ("ix_", lambda m, x: x[m.ix_([0, 2], [1, 1])], [(3, 3)]),
+    ("unravel_index", lambda m, x: x[m.unravel_index([5, 0, 5], x.shape)], [(2, 3)]),
     ("diag_extract", lambda m, x: m.diag(x), [(3, 3)]),
     ("diag_extract_k", lambda m, x: m.diag(x, -1), [(3, 4)]),
     ("diag_build", lambda m, x: m.diag(x), [(3,)]),
@@ -223,6 +233,16 @@ def test_where_one_argument_is_nonzero() -> None:
         return fnp.sum(x[i] ** 2)
 
     np.testing.assert_allclose(fg.grad(f)(np.array([-1.0, 2.0, 3.0])), [0.0, 4.0, 6.0])
+
+
+def test_index_builders_read_traced_values() -> None:
+    def f(x: Any) -> Any:
+        i = fnp.argmax(x)  # a plain integer, but index arithmetic on traced ints also works
+        rows, cols = np.unravel_index(i, x.shape)
+        return x[rows, cols] * fnp.sum(x[fnp.tril_indices(3)]) + fnp.sum(x[np.diag_indices_from(x)])
+
+    x = R(3, 3, seed=2)
+    check_grads(f, (x,), order=2)
 
 
 def test_traced_integer_index_is_read_as_value() -> None:

@@ -101,6 +101,12 @@ CASES = [
     ("dstack", lambda m, x, y: m.dstack([x, y]), [(2, 3), (2, 3)]),
     ("dstack_1d", lambda m, x, y: m.dstack([x, y]), [(3,), (3,)]),
     ("column_stack", lambda m, x, y: m.column_stack([x, y]), [(3,), (3, 2)]),
+    ("block_2d", lambda m, x, y, z: m.block([[x, y], [z]]), [(2, 2), (2, 3), (1, 5)]),
+    ("block_1d", lambda m, x, y: m.block([x, y, np.ones(2)]), [(2,), (3,)]),
+    ("block_promotes", lambda m, x, y: m.block([[[x]], [[y]]]), [(2, 2), (2, 2)]),
+    ("block_mixed", lambda m, x, y: m.block([[x, np.zeros((2, 1))], [np.ones((1, 2)), y]]), [(2, 2), (1, 1)]),
+    ("block_scalars", lambda m, x, y: m.block([[x, y]]), [(), ()]),
+    ("block_single", lambda m, x: m.block(x), [(2, 3)]),
     ("split_sections", lambda m, x: m.split(x, 2), [(4,)]),
     ("split_points", lambda m, x: m.split(x, [1, 3], axis=1), [(2, 4)]),
     ("split_negative_point", lambda m, x: m.split(x, [-1], axis=-1), [(2, 3)]),
@@ -232,6 +238,7 @@ def test_tile_gradient_accumulates() -> None:
         (lambda x: fnp.squeeze(x, 0), ValueError),
         (lambda x: fnp.concatenate([x, x[None]]), ValueError),
         (lambda x: fnp.stack([x, x[1:]]), ValueError),
+        (lambda x: fnp.block([[x], x]), ValueError),
     ],
 )
 def test_shape_errors(call: Any, error: type[Exception]) -> None:

@@ -32,6 +32,22 @@ __all__ = [
     "take_along_axis",
     "put_along_axis",
     "sort",
+    "partition",
+    "choose",
+    # index builders: they read shapes only
+    "triu_indices",
+    "tril_indices",
+    "diag_indices",
+    "triu_indices_from",
+    "tril_indices_from",
+    "diag_indices_from",
+    "indices",
+    "ix_",
+    "unravel_index",
+    "ravel_multi_index",
+    "tri",
+    "s_",
+    "index_exp",
     "where",
     "select",
     "interp",
@@ -251,6 +267,90 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, **k
         value, pos, axis = value.ravel(), pos.ravel(), -1
     perm = np.argsort(value, axis, kind, order, **kwargs)
     return gather(a, np.take_along_axis(pos, perm, axis))
+
+
+@implements(np.partition)
+def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect", order: Any = None) -> Any:
+    """``numpy.partition``; the derivative follows the partitioning permutation.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: partition(x, 1)[1])(np.array([3.0, 1.0, 2.0]))
+    array([0., 0., 1.])
+    """
+    a = _operand(a)
+    kth = plain_index(kth)
+    if not isinstance(a, Tracer):
+        return np.partition(a, kth, axis, kind, order)  # type: ignore[call-overload]
+    value, pos = full_lower(a), positions(a)
+    if axis is None:
+        value, pos, axis = value.ravel(), pos.ravel(), -1
+    perm = np.argpartition(value, kth, axis, kind, order)  # type: ignore[arg-type]
+    return gather(a, np.take_along_axis(pos, perm, axis))
+
+
+@implements(np.choose)
+def choose(a: Any, choices: Sequence[Any], out: Any = None, mode: str = "raise") -> Any:
+    """``numpy.choose``: ``choices[a[i]][i]``; differentiable in the choices.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: choose([1, 0], [x, 2 * x]).sum())(np.ones(2))
+    array([2., 1.])
+    """
+    from funcgrad.numpy._shape import broadcast_to, stack
+
+    a = np.asarray(plain_index(a))
+    choices = [_operand(c) for c in choices]
+    if not _traced(*choices):
+        return np.choose(a, choices, out=out, mode=mode)  # type: ignore[call-overload]
+    if out is not None:
+        from funcgrad import _errors
+
+        raise _errors.inplace_assignment()
+    full = np.broadcast_shapes(a.shape, *[shape(c) for c in choices])
+    table = stack([broadcast_to(c, full) for c in choices])
+    return rearrange(table, lambda p: np.choose(a, list(p), mode=mode))  # type: ignore[call-overload]
+
+
+def _shape_only(numpy_function: Any) -> Any:
+    """A NumPy index builder that reads only its array argument's shape."""
+
+    @implements(numpy_function)
+    def builder(arr: Any, *args: Any, **kwargs: Any) -> Any:
+        return numpy_function(np.broadcast_to(np.bool_(False), shape(arr)), *args, **kwargs)
+
+    builder.__name__ = builder.__qualname__ = numpy_function.__name__
+    builder.__doc__ = f"``numpy.{numpy_function.__name__}``: reads only the array's shape, so a traced array is fine."
+    return builder
+
+
+triu_indices_from = _shape_only(np.triu_indices_from)
+tril_indices_from = _shape_only(np.tril_indices_from)
+diag_indices_from = _shape_only(np.diag_indices_from)
+
+
+def _index_arithmetic(numpy_function: Any) -> Any:
+    """A NumPy function computing integer indices: traced integer inputs are read as values."""
+
+    @implements(numpy_function)
+    def lowered(*args: Any, **kwargs: Any) -> Any:
+        return numpy_function(*(plain_index(a) if _traced(a) else a for a in args), **kwargs)
+
+    lowered.__name__ = lowered.__qualname__ = numpy_function.__name__
+    lowered.__doc__ = f"``numpy.{numpy_function.__name__}`` on index values (no derivative)."
+    return lowered
+
+
+unravel_index = _index_arithmetic(np.unravel_index)
+ravel_multi_index = _index_arithmetic(np.ravel_multi_index)
+ix_ = _index_arithmetic(np.ix_)
+triu_indices, tril_indices, diag_indices, indices, tri = (
+    np.triu_indices,
+    np.tril_indices,
+    np.diag_indices,
+    np.indices,
+    np.tri,
+)
+s_, index_exp = np.s_, np.index_exp
 
 
 @implements(np.where)

@@ -38,6 +38,7 @@ __all__ = [
     "vstack",
     "dstack",
     "column_stack",
+    "block",
     "split",
     "array_split",
     "hsplit",
@@ -421,6 +422,48 @@ def column_stack(tup: Sequence[Any]) -> Any:
     (2, 2, 2)
     """
     return _stack_with(tup, np.column_stack, _as_column, 1, {})
+
+
+def _nested_tracer(obj: Any) -> bool:
+    if isinstance(obj, list):
+        return any(_nested_tracer(o) for o in obj)
+    return isinstance(obj, Tracer)
+
+
+@implements(np.block)
+def block(arrays: Any) -> Any:
+    """``numpy.block``: assemble nested lists of blocks (innermost lists along the last axis).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: block([[x, x], [np.ones((1, 1)), x]]).sum())(np.ones((1, 1)))
+    array([[3.]])
+    """
+    if not _nested_tracer(arrays):
+        return np.block(arrays)
+
+    def dummies(obj: Any) -> Any:
+        return [dummies(o) for o in obj] if isinstance(obj, list) else _dummy(shape(operand(obj)))
+
+    np.block(dummies(arrays))  # NumPy checks the nesting and the block shapes
+
+    def depth(obj: Any) -> int:
+        return 1 + depth(obj[0]) if isinstance(obj, list) else 0
+
+    levels = depth(arrays)
+
+    def leaves(obj: Any) -> list[Any]:
+        return [leaf for o in obj for leaf in leaves(o)] if isinstance(obj, list) else [operand(obj)]
+
+    rank = max(levels, *[ndim(leaf) for leaf in leaves(arrays)])
+
+    def assemble(obj: Any, level: int) -> Any:
+        if not isinstance(obj, list):
+            obj = operand(obj)
+            lifted = (1,) * (rank - ndim(obj)) + shape(obj)
+            return reshape(obj, lifted) if isinstance(obj, Tracer) else np.reshape(obj, lifted)
+        return concatenate([assemble(o, level + 1) for o in obj], axis=level - levels)
+
+    return assemble(arrays, 0)
 
 
 # --- splitting ---------------------------------------------------------------------------
