@@ -194,6 +194,11 @@ def test_unique_values_keep_their_derivative(namespace):
     check_grads(lambda v: namespace.unique(v) ** 2, (np.array([2.0, 1.0, 3.0]),), order=2)  # distinct: stays distinct
 
 
+def test_unique_of_a_list_of_traced_values_keeps_the_derivative():
+    grad = fg.grad(lambda v: fnp.sum(fnp.unique([v[1], v[0], v[1]]) * np.array([1.0, 10.0])))(np.array([2.0, 1.0]))
+    np.testing.assert_array_equal(grad, [10.0, 1.0])
+
+
 def test_unique_along_an_axis():
     x = np.array([[1.0, 2.0], [0.0, 5.0], [1.0, 2.0]])
     out = fg.jacrev(lambda v: fnp.unique(v, axis=0))(x)

@@ -109,7 +109,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, Tracer):
         return full_lower(value)
     if isinstance(value, (list, tuple)) and _holds_tracer(value):
-        return [plain(v) for v in value]
+        return (tuple if isinstance(value, tuple) else list)(plain(v) for v in value)
     return value
 
 
@@ -236,6 +236,10 @@ def unique(
     array([1., 1., 0.])
     """
     numpy_unique: Any = np.unique  # one call for every flag combination (NumPy's stubs overload each)
+    if isinstance(ar, (list, tuple)) and _holds_tracer(ar):
+        from funcgrad.numpy._constructors import asarray
+
+        ar = asarray(ar)
     if not isinstance(ar, Tracer):
         return numpy_unique(plain(ar), return_index, return_inverse, return_counts, axis=axis, **kwargs)
     traced: Any = ar
