@@ -1,0 +1,486 @@
+"""Audit of the differentiable NumPy surface (issue 4), one line per function.
+
+In the style of autograd's ``combo_check``: every entry of ``TABLE`` names a
+case, a function written against a NumPy-like namespace ``ns`` (run once as
+``funcgrad.numpy``, once as plain ``numpy`` on traced values) and arguments
+drawn from the function's domain.  Each entry is checked for
+
+(i)   forward and reverse derivatives to second order against finite
+      differences (``check_grads``), spelled with ``funcgrad.numpy``;
+(ii)  the same derivatives when spelled with plain ``numpy`` (dispatch through
+      ``__array_ufunc__``/``__array_function__``), and ``jacfwd`` (batched
+      forward rules) equal to ``jacrev``;
+(iii) on plain arrays, exactly NumPy's value and dtype.
+
+Every entry runs in float64; float32 (looser tolerances) and complex128 for
+the entries that allow them.  Non-differentiable functions, the names listed
+in the issue, functional updates not covered by tests/test_at.py, plain NumPy
+programs and unsupported functions follow the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.testing import check_grads
+from funcgrad.tree import tree_flatten
+
+_RNG = np.random.default_rng(20261123)
+
+
+def U(*shape: int, lo: float = -2.0, hi: float = 2.0) -> Any:
+    """Uniform values in ``[lo, hi]``; a NumPy scalar for ``shape == ()``."""
+    out = _RNG.uniform(lo, hi, shape)
+    return out if shape else out[()]
+
+
+def P(*shape: int) -> Any:
+    """Positive values away from zero."""
+    return U(*shape, lo=0.5, hi=2.0)
+
+
+def A(*shape: int) -> Any:
+    """Values bounded away from zero, either sign."""
+    return np.where(_RNG.random(shape) < 0.5, -1.0, 1.0) * P(*shape)
+
+
+def FRAC(*shape: int) -> Any:
+    """Values whose fractional part is far from 0 and 1/2 (rounding is locally constant)."""
+    out = _RNG.integers(-3, 3, shape) + _RNG.uniform(0.15, 0.35, shape)
+    return out if shape else out[()]
+
+
+def GEN(*shape: int) -> Any:
+    """Well-conditioned square matrices (a stack when ``len(shape) > 2``)."""
+    return U(*shape, lo=-0.5, hi=0.5) + 2.0 * np.eye(shape[-1])
+
+
+def SPD(*shape: int) -> Any:
+    """Symmetric positive definite matrices with distinct eigenvalues."""
+    a = U(*shape, lo=-0.5, hi=0.5)
+    return a @ np.swapaxes(a, -1, -2) + np.diag(np.arange(1.0, shape[-1] + 1))
+
+
+def SYM(m: Any) -> Any:
+    return (m + np.swapaxes(m, -1, -2)) / 2
+
+
+def NAN(*shape: int) -> Any:
+    """Values with one NaN."""
+    out = U(*shape)
+    out.flat[1] = np.nan
+    return out
+
+
+def MOD_X(y: Any) -> Any:
+    """``x`` with ``x / y`` far from integers, so ``mod(x, y)`` is smooth there."""
+    return y * FRAC(*np.shape(y)) * 2.0
+
+
+Y_MOD = P(2, 3)
+
+# (case id, function of (ns, *args), args, flags): flags "c" adds a complex128 run,
+# "-32" drops the float32 run
+Case = tuple[str, Callable[..., Any], tuple[Any, ...], str]
+
+
+def unary(name: str, gen: Callable[..., Any], flags: str = "", call: Callable[..., Any] | None = None) -> list[Case]:
+    """A unary elementwise function over scalar, vector and matrix shapes."""
+    fn = call or (lambda ns, x: getattr(ns, name)(x))
+    return [(f"{name}-{s}", fn, (gen(*shape),), flags) for s, shape in (("scalar", ()), ("vec", (3,)), ("mat", (2, 3)))]
+
+
+def GRID_A(*shape: int) -> Any:
+    """Values on a grid offset by 0.03 (never within 0.04 of a ``GRID_B`` value: no near ties)."""
+    return np.round(U(*shape), 1) + 0.03
+
+
+def GRID_B(*shape: int) -> Any:
+    return np.round(U(*shape), 1) + 0.07
+
+
+def binary(name: str, gx: Callable[..., Any], gy: Callable[..., Any], flags: str = "") -> list[Case]:
+    """A binary elementwise function over scalar, vector and two broadcasting shape pairs."""
+    fn = lambda ns, x, y: getattr(ns, name)(x, y)  # noqa: E731
+    shapes = (("scalar", (), ()), ("vec", (3,), (3,)), ("mat_vec", (2, 3), (3,)), ("col_row", (2, 1), (1, 3)))
+    return [(f"{name}-{s}", fn, (gx(*sx), gy(*sy)), flags) for s, sx, sy in shapes]
+
+
+ELEMENTWISE: list[Case] = [
+    *unary("sin", U, "c"), *unary("cos", U, "c"), *unary("tan", lambda *s: U(*s, lo=-1, hi=1), "c"),
+    *unary("arcsin", lambda *s: U(*s, lo=-0.8, hi=0.8), "c"), *unary("arccos", lambda *s: U(*s, lo=-0.8, hi=0.8), "c"),
+    *unary("arctan", U, "c"), *unary("sinh", U, "c"), *unary("cosh", U, "c"), *unary("tanh", U, "c"),
+    *unary("arcsinh", U, "c"), *unary("arccosh", lambda *s: U(*s, lo=1.3, hi=3.0), "c"),
+    *unary("arctanh", lambda *s: U(*s, lo=-0.8, hi=0.8), "c"),
+    *unary("exp", U, "c"), *unary("exp2", U, "c"), *unary("expm1", U, "c"),
+    *unary("log", P, "c"), *unary("log2", P, "c"), *unary("log10", P, "c"),
+    *unary("log1p", lambda *s: U(*s, lo=-0.5, hi=2.0), "c"), *unary("sqrt", P, "c"), *unary("cbrt", A),
+    *unary("square", U, "c"), *unary("reciprocal", A, "c"), *unary("sinc", U, "c"),
+    *unary("deg2rad", lambda *s: U(*s, lo=-90, hi=90)), *unary("rad2deg", U),
+    *unary("sign", A), *unary("abs", A, "c"), *unary("absolute", A, "c"), *unary("fabs", A),
+    *unary("floor", FRAC), *unary("ceil", FRAC), *unary("round", FRAC), *unary("rint", FRAC), *unary("trunc", FRAC),
+    *unary("nan_to_num", U, "c"), *unary("real", U, "c"), *unary("imag", U, "c"), *unary("conj", U, "c"),
+    *unary("angle", A, "c"),
+    *unary("clip", U, call=lambda ns, x: ns.clip(x, -1.5, 1.5)),
+    *unary("round_decimals", FRAC, call=lambda ns, x: ns.round(x / 10, 1)),
+    *binary("logaddexp", U, U), *binary("logaddexp2", U, U),
+    *binary("power", P, U, "c"), *binary("float_power", P, U, "c"), *binary("true_divide", U, A, "c"),
+    *binary("hypot", A, A), *binary("arctan2", U, A),
+    *binary("maximum", GRID_A, GRID_B), *binary("minimum", GRID_B, GRID_A), *binary("fmax", GRID_A, GRID_B),
+    *binary("fmin", GRID_B, GRID_A),
+    *binary("heaviside", A, U),
+    ("clip-traced_bounds", lambda ns, x, lo, hi: ns.clip(x, lo, hi), (U(2, 3), U(3, lo=-3, hi=-2.5), U(2, 1, lo=2.5, hi=3)), ""),  # noqa: E501
+    ("power-int_exponent", lambda ns, x: ns.power(x, 3), (U(2, 3),), "c"),
+    ("mod-mat_vec", lambda ns, x, y: ns.mod(x, y), (MOD_X(Y_MOD), Y_MOD[0]), "-32"),
+    ("fmod-mat", lambda ns, x, y: ns.fmod(x, y), (-MOD_X(Y_MOD), Y_MOD), "-32"),
+    ("remainder-mat", lambda ns, x, y: ns.remainder(x, y), (MOD_X(Y_MOD), Y_MOD), "-32"),
+    ("abs-complex_mat", lambda ns, x: ns.abs(x * (1 + 0.5j)), (A(2, 3),), ""),
+]  # fmt: skip
+
+REDUCTIONS: list[Case] = [
+    ("sum-scalar", lambda ns, x: ns.sum(x), (U(),), "c"),
+    ("sum-all", lambda ns, x: ns.sum(x), (U(2, 3),), "c"),
+    ("sum-axis0", lambda ns, x: ns.sum(x, axis=0), (U(2, 3),), "c"),
+    ("sum-axis_neg_keepdims", lambda ns, x: ns.sum(x, axis=-1, keepdims=True), (U(2, 3),), ""),
+    ("sum-axis_tuple", lambda ns, x: ns.sum(x, axis=(0, 2)), (U(2, 3, 2),), ""),
+    ("mean-all", lambda ns, x: ns.mean(x), (U(3),), "c"),
+    ("mean-axis1_keepdims", lambda ns, x: ns.mean(x, axis=1, keepdims=True), (U(2, 3),), ""),
+    ("prod-all", lambda ns, x: ns.prod(x), (U(2, 3),), "c"),
+    ("prod-axis0", lambda ns, x: ns.prod(x, axis=0), (U(3, 2),), ""),
+    ("prod-one_zero", lambda ns, x: ns.prod(x, axis=-1), (np.array([[0.0, 1.5, -2.0], [0.7, 1.2, 0.9]]),), ""),
+    ("prod-two_zeros", lambda ns, x: ns.prod(x), (np.array([0.0, 1.5, 0.0]),), ""),
+    ("max-all", lambda ns, x: ns.max(x), (U(2, 3),), ""),
+    ("max-axis0", lambda ns, x: ns.max(x, axis=0), (U(2, 3),), ""),
+    ("min-axis1_keepdims", lambda ns, x: ns.min(x, axis=1, keepdims=True), (U(2, 3),), ""),
+    ("amax-axis_tuple", lambda ns, x: ns.amax(x, axis=(0, 1)), (U(2, 3, 2),), ""),
+    ("amin-vec", lambda ns, x: ns.amin(x), (U(4),), ""),
+    ("var-all", lambda ns, x: ns.var(x), (U(2, 3),), "c"),
+    ("var-axis0_ddof1", lambda ns, x: ns.var(x, axis=0, ddof=1), (U(3, 2),), ""),
+    ("std-all", lambda ns, x: ns.std(x), (U(4),), ""),
+    ("std-axis1_ddof1_keepdims", lambda ns, x: ns.std(x, axis=1, ddof=1, keepdims=True), (U(2, 3),), ""),
+    ("cumsum-flat", lambda ns, x: ns.cumsum(x), (U(2, 3),), "c"),
+    ("cumsum-axis1", lambda ns, x: ns.cumsum(x, axis=1), (U(2, 3),), ""),
+    ("cumprod-flat", lambda ns, x: ns.cumprod(x), (U(4),), "c"),
+    ("cumprod-axis0_zero", lambda ns, x: ns.cumprod(x, axis=0), (np.array([[0.5, 0.0], [1.5, 2.0], [0.0, -1.0]]),), ""),  # noqa: E501
+    ("nansum-all", lambda ns, x: ns.nansum(x), (NAN(2, 3),), ""),
+    ("nansum-axis0", lambda ns, x: ns.nansum(x, axis=0), (NAN(2, 3),), ""),
+    ("nanmean-axis1", lambda ns, x: ns.nanmean(x, axis=1), (NAN(2, 3),), ""),
+    ("nanvar-all_ddof1", lambda ns, x: ns.nanvar(x, ddof=1), (NAN(2, 3),), ""),
+    ("nanstd-axis0_keepdims", lambda ns, x: ns.nanstd(x, axis=0, keepdims=True), (NAN(3, 2),), ""),
+    ("median-odd", lambda ns, x: ns.median(x), (U(3),), ""),
+    ("median-even_axis0", lambda ns, x: ns.median(x, axis=0), (U(4, 2),), ""),
+    ("median-axis1_keepdims", lambda ns, x: ns.median(x, axis=1, keepdims=True), (U(2, 3),), ""),
+    ("average-plain", lambda ns, x: ns.average(x), (U(2, 3),), ""),
+    ("average-weights", lambda ns, x, w: ns.average(x, axis=1, weights=w), (U(2, 3), P(3)), ""),
+    ("average-weights_full", lambda ns, x, w: ns.average(x, weights=w), (U(2, 3), P(2, 3)), ""),
+    ("ptp-all", lambda ns, x: ns.ptp(x), (U(2, 3),), ""),
+    ("ptp-axis0", lambda ns, x: ns.ptp(x, axis=0), (U(3, 2),), ""),
+    ("diff-vec", lambda ns, x: ns.diff(x), (U(4),), "c"),
+    ("diff-n2_axis0", lambda ns, x: ns.diff(x, n=2, axis=0), (U(4, 2),), ""),
+    ("trapezoid-vec", lambda ns, y: ns.trapezoid(y), (U(4),), ""),
+    ("trapezoid-x_axis0", lambda ns, y, x: ns.trapezoid(y, x, axis=0), (U(3, 2), np.array([0.0, 0.4, 1.1])), ""),
+    ("trapezoid-dx", lambda ns, y: ns.trapezoid(y, dx=0.3), (U(2, 3),), ""),
+]  # fmt: skip
+
+SHAPE: list[Case] = [
+    ("reshape", lambda ns, x: ns.reshape(x, (3, 2)), (U(2, 3),), "c"),
+    ("reshape-minus1", lambda ns, x: ns.reshape(x, (-1,)), (U(2, 3),), ""),
+    ("ravel", lambda ns, x: ns.ravel(x), (U(2, 3),), ""),
+    ("squeeze", lambda ns, x: ns.squeeze(x), (U(2, 1, 3),), ""),
+    ("squeeze-axis", lambda ns, x: ns.squeeze(x, axis=1), (U(2, 1, 1),), ""),
+    ("expand_dims", lambda ns, x: ns.expand_dims(x, -1), (U(2, 3),), ""),
+    ("expand_dims-tuple", lambda ns, x: ns.expand_dims(x, (0, 2)), (U(3),), ""),
+    ("transpose", lambda ns, x: ns.transpose(x), (U(2, 3),), "c"),
+    ("transpose-axes", lambda ns, x: ns.transpose(x, (1, 2, 0)), (U(2, 3, 2),), ""),
+    ("moveaxis", lambda ns, x: ns.moveaxis(x, 0, -1), (U(2, 3, 2),), ""),
+    ("swapaxes", lambda ns, x: ns.swapaxes(x, 0, 2), (U(2, 3, 2),), ""),
+    ("broadcast_to", lambda ns, x: ns.broadcast_to(x, (2, 3)), (U(3),), "c"),
+    ("broadcast_to-scalar", lambda ns, x: ns.broadcast_to(x, (2,)), (U(),), ""),
+    ("atleast_1d", lambda ns, x: ns.atleast_1d(x), (U(),), ""),
+    ("atleast_2d", lambda ns, x: ns.atleast_2d(x), (U(3),), ""),
+    ("atleast_3d", lambda ns, x: ns.atleast_3d(x), (U(2, 3),), ""),
+    ("atleast_2d-many", lambda ns, x, y: ns.atleast_2d(x, y), (U(), U(3)), ""),
+    ("repeat", lambda ns, x: ns.repeat(x, 2), (U(3),), ""),
+    ("repeat-axis_counts", lambda ns, x: ns.repeat(x, [1, 0, 2], axis=1), (U(2, 3),), ""),
+    ("tile", lambda ns, x: ns.tile(x, (2, 1)), (U(3),), ""),
+    ("flip", lambda ns, x: ns.flip(x), (U(2, 3),), ""),
+    ("flip-axis", lambda ns, x: ns.flip(x, axis=1), (U(2, 3),), ""),
+    ("fliplr", lambda ns, x: ns.fliplr(x), (U(2, 3),), ""),
+    ("flipud", lambda ns, x: ns.flipud(x), (U(2, 3),), ""),
+    ("rot90", lambda ns, x: ns.rot90(x), (U(2, 3),), ""),
+    ("rot90-k3_axes", lambda ns, x: ns.rot90(x, 3, axes=(1, 2)), (U(2, 3, 2),), ""),
+    ("roll", lambda ns, x: ns.roll(x, 1), (U(2, 3),), ""),
+    ("roll-axis", lambda ns, x: ns.roll(x, -1, axis=0), (U(3, 2),), ""),
+    ("pad-constant", lambda ns, x: ns.pad(x, 1), (U(2, 3),), "c"),
+    ("pad-constant_value", lambda ns, x: ns.pad(x, ((1, 0), (0, 2)), constant_values=3.0), (U(2, 3),), ""),
+    ("pad-edge", lambda ns, x: ns.pad(x, 2, mode="edge"), (U(3),), ""),
+    ("pad-reflect", lambda ns, x: ns.pad(x, 2, mode="reflect"), (U(3),), ""),
+    ("pad-symmetric", lambda ns, x: ns.pad(x, (1, 2), mode="symmetric"), (U(2, 3),), ""),
+    ("pad-wrap", lambda ns, x: ns.pad(x, 2, mode="wrap"), (U(3),), ""),
+    ("concatenate", lambda ns, x, y: ns.concatenate([x, y]), (U(2, 3), U(1, 3)), "c"),
+    ("concatenate-axis1", lambda ns, x, y: ns.concatenate((x, y), axis=1), (U(2, 3), U(2, 1)), ""),
+    ("concatenate-none", lambda ns, x, y: ns.concatenate((x, y), axis=None), (U(2, 3), U(2)), ""),
+    ("stack", lambda ns, x, y: ns.stack([x, y]), (U(3), U(3)), ""),
+    ("stack-axis_neg", lambda ns, x, y: ns.stack([x, y], axis=-1), (U(2, 3), U(2, 3)), ""),
+    ("hstack", lambda ns, x, y: ns.hstack([x, y]), (U(3), U(2)), ""),
+    ("vstack", lambda ns, x, y: ns.vstack([x, y]), (U(3), U(2, 3)), ""),
+    ("dstack", lambda ns, x, y: ns.dstack([x, y]), (U(2, 3), U(2, 3)), ""),
+    ("column_stack", lambda ns, x, y: ns.column_stack([x, y]), (U(3), U(3, 2)), ""),
+    ("split", lambda ns, x: ns.split(x, 2), (U(4, 2),), ""),
+    ("split-indices_axis", lambda ns, x: ns.split(x, [1, 2], axis=1), (U(2, 4),), ""),
+    ("array_split", lambda ns, x: ns.array_split(x, 3), (U(4),), ""),
+    ("hsplit", lambda ns, x: ns.hsplit(x, 2), (U(2, 4),), ""),
+    ("vsplit", lambda ns, x: ns.vsplit(x, [1]), (U(3, 2),), ""),
+    ("diag-vec", lambda ns, x: ns.diag(x), (U(3),), "c"),
+    ("diag-vec_k", lambda ns, x: ns.diag(x, k=-1), (U(2),), ""),
+    ("diag-mat", lambda ns, x: ns.diag(x), (U(3, 3),), ""),
+    ("diag-mat_k", lambda ns, x: ns.diag(x, 1), (U(2, 3),), ""),
+    ("diagonal", lambda ns, x: ns.diagonal(x), (U(3, 3),), ""),
+    ("diagonal-offset_axes", lambda ns, x: ns.diagonal(x, offset=-1, axis1=2, axis2=0), (U(3, 2, 3),), ""),
+    ("trace", lambda ns, x: ns.trace(x), (U(3, 3),), "c"),
+    ("trace-offset_axes", lambda ns, x: ns.trace(x, 1, axis1=1, axis2=2), (U(2, 3, 3),), ""),
+    ("triu", lambda ns, x: ns.triu(x), (U(3, 3),), ""),
+    ("triu-k_stack", lambda ns, x: ns.triu(x, k=1), (U(2, 3, 3),), ""),
+    ("tril", lambda ns, x: ns.tril(x, -1), (U(3, 2),), ""),
+    ("tril-vec", lambda ns, x: ns.tril(x), (U(3),), ""),
+    ("take", lambda ns, x: ns.take(x, [2, 0, 2]), (U(2, 3),), ""),
+    ("take-axis", lambda ns, x: ns.take(x, np.array([[1, 1], [0, 2]]), axis=1), (U(2, 3),), ""),
+    ("take_along_axis", lambda ns, x: ns.take_along_axis(x, np.array([[2, 0, 2], [1, 1, 0]]), axis=1), (U(2, 3),), ""),  # noqa: E501
+    ("take_along_axis-none", lambda ns, x: ns.take_along_axis(x, np.array([5, 0, 5]), axis=None), (U(2, 3),), ""),
+    ("sort", lambda ns, x: ns.sort(x), (U(2, 3),), ""),
+    ("sort-axis0", lambda ns, x: ns.sort(x, axis=0), (U(3, 2),), ""),
+    ("sort-none", lambda ns, x: ns.sort(x, axis=None), (U(2, 3),), ""),
+    ("where-mask", lambda ns, x, y: ns.where(np.array([True, False, True]), x, y), (U(2, 3), U(3)), "c"),
+    ("where-scalar_branch", lambda ns, x: ns.where(np.array([[True], [False]]), x, 0.0), (U(2, 3),), ""),
+    ("where-traced_cond", lambda ns, x: ns.where(x > 0, x, -x), (A(2, 3),), ""),
+    ("select", lambda ns, x, y: ns.select([np.array([True, False, False]), np.array([False, True, False])], [x, y], 0.5), (U(2, 3), U(3)), ""),  # noqa: E501
+    ("select-traced_default", lambda ns, x, d: ns.select([x > 0], [x], d), (A(2, 3), U(3)), ""),
+    ("interp-fp", lambda ns, fp: ns.interp(np.array([0.3, 1.7, 2.5, -1.0]), np.array([0.0, 1.0, 2.0]), fp), (U(3),), ""),  # noqa: E501
+    ("interp-x", lambda ns, x: ns.interp(x, np.array([0.0, 1.0, 2.0]), np.array([1.0, -1.0, 2.0])), (np.array([0.3, 1.7, 1.2]),), ""),  # noqa: E501
+    ("interp-x_and_fp", lambda ns, x, fp: ns.interp(x, np.array([0.0, 1.0, 2.0]), fp), (np.array([0.3, 1.7]), U(3)), ""),  # noqa: E501
+    ("meshgrid", lambda ns, x, y: ns.meshgrid(x, y), (U(3), U(2)), ""),
+    ("meshgrid-ij", lambda ns, x, y: ns.meshgrid(x, y, indexing="ij"), (U(3), U(2)), ""),
+]  # fmt: skip
+
+CONTRACTIONS: list[Case] = [
+    ("dot-scalar", lambda ns, x, y: ns.dot(x, y), (U(), U(3)), "c"),
+    ("dot-vec_vec", lambda ns, x, y: ns.dot(x, y), (U(3), U(3)), "c"),
+    ("dot-mat_vec", lambda ns, x, y: ns.dot(x, y), (U(2, 3), U(3)), ""),
+    ("dot-mat_mat", lambda ns, x, y: ns.dot(x, y), (U(2, 3), U(3, 2)), "c"),
+    ("dot-3d_2d", lambda ns, x, y: ns.dot(x, y), (U(2, 2, 3), U(3, 2)), ""),
+    ("vdot", lambda ns, x, y: ns.vdot(x, y), (U(3), U(3)), "c"),
+    ("vdot-mat", lambda ns, x, y: ns.vdot(x, y), (U(2, 2), U(2, 2)), ""),
+    ("inner-vec", lambda ns, x, y: ns.inner(x, y), (U(3), U(3)), "c"),
+    ("inner-mat", lambda ns, x, y: ns.inner(x, y), (U(2, 3), U(2, 3)), ""),
+    ("outer", lambda ns, x, y: ns.outer(x, y), (U(3), U(2)), "c"),
+    ("outer-mat", lambda ns, x, y: ns.outer(x, y), (U(2, 2), U(2)), ""),
+    ("matmul-mat", lambda ns, x, y: ns.matmul(x, y), (U(2, 3), U(3, 2)), "c"),
+    ("matmul-vec_mat", lambda ns, x, y: ns.matmul(x, y), (U(3), U(3, 2)), ""),
+    ("matmul-stack_broadcast", lambda ns, x, y: ns.matmul(x, y), (U(2, 1, 2, 3), U(3, 3, 2)), ""),
+    ("matmul-operator", lambda ns, x, y: x @ y, (U(2, 3), U(3)), ""),
+    ("tensordot-int", lambda ns, x, y: ns.tensordot(x, y, 1), (U(2, 3), U(3, 2)), "c"),
+    ("tensordot-axes", lambda ns, x, y: ns.tensordot(x, y, axes=([0, 2], [1, 0])), (U(2, 3, 2), U(2, 2)), ""),
+    ("tensordot-zero", lambda ns, x, y: ns.tensordot(x, y, 0), (U(2), U(3)), ""),
+    ("einsum-matmul", lambda ns, x, y: ns.einsum("ij,jk->ik", x, y), (U(2, 3), U(3, 2)), "c"),
+    ("einsum-trace", lambda ns, x: ns.einsum("ii", x), (U(3, 3),), ""),
+    ("einsum-diag", lambda ns, x: ns.einsum("ii->i", x), (U(3, 3),), ""),
+    ("einsum-ellipsis", lambda ns, x, y: ns.einsum("...ij,...j->...i", x, y), (U(2, 2, 3), U(3)), ""),
+    ("einsum-three", lambda ns, x, y, z: ns.einsum("i,ij,j", x, y, z), (U(2), U(2, 3), U(3)), "c"),
+    ("einsum-implicit_sum", lambda ns, x: ns.einsum("ij->", x), (U(2, 3),), ""),
+    ("einsum-repeated_three", lambda ns, x, y: ns.einsum("ij,ij,jk->ik", x, x, y), (U(2, 3), U(3, 2)), ""),
+    ("kron-vec", lambda ns, x, y: ns.kron(x, y), (U(2), U(3)), "c"),
+    ("kron-mat", lambda ns, x, y: ns.kron(x, y), (U(2, 2), U(2, 1)), ""),
+    ("cross-3", lambda ns, x, y: ns.cross(x, y), (U(3), U(3)), "c"),
+    ("cross-broadcast", lambda ns, x, y: ns.cross(x, y), (U(2, 3), U(3)), ""),
+    ("cross-axis", lambda ns, x, y: ns.cross(x, y, axis=0), (U(3, 2), U(3, 2)), ""),
+    ("convolve-full", lambda ns, x, y: ns.convolve(x, y), (U(4), U(2)), "c"),
+    ("convolve-same", lambda ns, x, y: ns.convolve(x, y, mode="same"), (U(3), U(4)), ""),
+    ("convolve-valid", lambda ns, x, y: ns.convolve(x, y, mode="valid"), (U(4), U(2)), ""),
+    ("correlate-valid", lambda ns, x, y: ns.correlate(x, y), (U(4), U(2)), "c"),
+    ("correlate-full", lambda ns, x, y: ns.correlate(x, y, mode="full"), (U(2), U(3)), ""),
+    ("correlate-same", lambda ns, x, y: ns.correlate(x, y, "same"), (U(4), U(3)), ""),
+]  # fmt: skip
+
+
+def _sq(parts: Any) -> Any:
+    """Squares of eigen/singular vectors: independent of their signs."""
+    return [p * p for p in parts]
+
+
+LINALG: list[Case] = [
+    ("inv", lambda ns, a: ns.linalg.inv(a), (GEN(3, 3),), "c"),
+    ("inv-stack", lambda ns, a: ns.linalg.inv(a), (GEN(2, 2, 2),), ""),
+    ("pinv-tall", lambda ns, a: ns.linalg.pinv(a), (U(3, 2),), ""),
+    ("pinv-wide_stack", lambda ns, a: ns.linalg.pinv(a), (U(2, 2, 3),), ""),
+    ("solve-vec", lambda ns, a, b: ns.linalg.solve(a, b), (GEN(3, 3), U(3)), "c"),
+    ("solve-mat", lambda ns, a, b: ns.linalg.solve(a, b), (GEN(3, 3), U(3, 2)), ""),
+    ("solve-stack", lambda ns, a, b: ns.linalg.solve(a, b), (GEN(2, 2, 2), U(2, 2, 1)), ""),
+    ("det", lambda ns, a: ns.linalg.det(a), (GEN(3, 3),), "c"),
+    ("det-stack", lambda ns, a: ns.linalg.det(a), (GEN(2, 2, 2),), ""),
+    ("slogdet", lambda ns, a: ns.linalg.slogdet(a)[1], (GEN(3, 3) - 4 * np.eye(3),), ""),
+    ("slogdet-stack_both", lambda ns, a: tuple(ns.linalg.slogdet(a)), (GEN(2, 2, 2),), ""),
+    ("cholesky", lambda ns, a: ns.linalg.cholesky(SYM(a)), (SPD(3, 3),), ""),
+    ("cholesky-stack", lambda ns, a: ns.linalg.cholesky(SYM(a)), (SPD(2, 2, 2),), ""),
+    ("eigh-values", lambda ns, a: ns.linalg.eigh(SYM(a))[0], (SPD(3, 3),), ""),
+    ("eigh-vectors", lambda ns, a: _sq(ns.linalg.eigh(SYM(a))), (SPD(3, 3),), ""),
+    ("eigh-stack_upper", lambda ns, a: _sq(ns.linalg.eigh(SYM(a), UPLO="U")), (SPD(2, 3, 3),), ""),
+    ("eigvalsh", lambda ns, a: ns.linalg.eigvalsh(SYM(a)), (SPD(3, 3),), ""),
+    ("eig-values", lambda ns, a: ns.linalg.eig(a)[0], (SPD(3, 3) + U(3, 3, lo=-0.2, hi=0.2),), "-32"),
+    ("eig-vectors", lambda ns, a: ns.linalg.eig(a)[1] ** 2, (SPD(3, 3) + U(3, 3, lo=-0.2, hi=0.2),), "-32"),
+    ("eigvals", lambda ns, a: ns.linalg.eigvals(a), (SPD(3, 3) + U(3, 3, lo=-0.2, hi=0.2),), "-32"),
+    ("svd-values", lambda ns, a: ns.linalg.svd(a, compute_uv=False), (U(3, 2),), ""),
+    ("svd-full_square", lambda ns, a: _sq(ns.linalg.svd(a)), (U(3, 3),), ""),
+    ("svd-reduced_tall", lambda ns, a: _sq(ns.linalg.svd(a, full_matrices=False)), (U(3, 2),), ""),
+    ("svd-reduced_wide_stack", lambda ns, a: _sq(ns.linalg.svd(a, full_matrices=False)), (U(2, 2, 3),), ""),
+    ("qr-tall", lambda ns, a: tuple(ns.linalg.qr(a)), (U(3, 2),), "c"),
+    ("qr-square_stack", lambda ns, a: tuple(ns.linalg.qr(a)), (GEN(2, 2, 2),), ""),
+    ("qr-r", lambda ns, a: ns.linalg.qr(a, mode="r"), (U(3, 2),), ""),
+    ("lstsq-vec", lambda ns, a, b: ns.linalg.lstsq(a, b, rcond=None)[0], (U(3, 2), U(3)), "c"),
+    ("lstsq-mat_residuals", lambda ns, a, b: ns.linalg.lstsq(a, b)[1], (U(4, 2), U(4, 2)), ""),
+    ("matrix_power-3", lambda ns, a: ns.linalg.matrix_power(a, 3), (U(2, 2),), "c"),
+    ("matrix_power-0", lambda ns, a: ns.linalg.matrix_power(a, 0), (U(2, 2),), ""),
+    ("matrix_power-neg2_stack", lambda ns, a: ns.linalg.matrix_power(a, -2), (GEN(2, 2, 2),), ""),
+    ("multi_dot", lambda ns, a, b, c: ns.linalg.multi_dot([a, b, c]), (U(3), U(3, 2), U(2, 2)), "c"),
+    ("multi_dot-four", lambda ns, a, b, c: ns.linalg.multi_dot([a, b, c, a.T]), (U(2, 3), U(3, 2), U(2, 3)), ""),
+    ("norm-vec", lambda ns, x: ns.linalg.norm(x), (U(3),), "c"),
+    ("norm-mat_fro_default", lambda ns, x: ns.linalg.norm(x), (U(2, 3),), "c"),
+    *[(f"norm-vec_ord{o}", (lambda o: lambda ns, x: ns.linalg.norm(x, ord=o))(o), (A(3),), "")
+      for o in (1, 2, 3, 0.5, -1, -2, np.inf, -np.inf)],
+    ("norm-vec_ord0", lambda ns, x: ns.linalg.norm(x, ord=0), (A(3),), ""),
+    *[(f"norm-mat_ord{o}", (lambda o: lambda ns, x: ns.linalg.norm(x, ord=o))(o), (U(3, 3),), "")
+      for o in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)],
+    ("norm-axis0_keepdims", lambda ns, x: ns.linalg.norm(x, axis=0, keepdims=True), (U(2, 3),), ""),
+    ("norm-axis_tuple_ord1", lambda ns, x: ns.linalg.norm(x, ord=1, axis=(2, 0)), (U(2, 2, 3),), ""),
+    ("norm-axis_neg_ord3", lambda ns, x: ns.linalg.norm(x, ord=3, axis=-1), (A(2, 3),), ""),
+    ("norm-complex_nuc", lambda ns, x: ns.linalg.norm(x * (1 + 1j), "nuc"), (U(2, 2),), ""),
+]  # fmt: skip
+
+FFT: list[Case] = [
+    ("fft", lambda ns, x: ns.fft.fft(x), (U(4),), "c"),
+    ("fft-n_pad_ortho", lambda ns, x: ns.fft.fft(x, n=6, norm="ortho"), (U(2, 4),), "c"),
+    ("fft-n_trunc_axis0", lambda ns, x: ns.fft.fft(x, n=2, axis=0), (U(3, 2),), ""),
+    ("ifft", lambda ns, x: ns.fft.ifft(x), (U(4),), "c"),
+    ("ifft-forward_norm", lambda ns, x: ns.fft.ifft(x, n=3, norm="forward"), (U(2, 4),), "c"),
+    ("rfft", lambda ns, x: ns.fft.rfft(x), (U(4),), ""),
+    ("rfft-odd_n_axis", lambda ns, x: ns.fft.rfft(x, n=5, axis=0, norm="ortho"), (U(3, 2),), ""),
+    ("irfft", lambda ns, x: ns.fft.irfft(x), (U(3),), "c"),
+    ("irfft-n_odd", lambda ns, x: ns.fft.irfft(x, n=5, norm="forward"), (U(2, 3),), "c"),
+    ("fft2", lambda ns, x: ns.fft.fft2(x), (U(2, 3),), "c"),
+    ("fft2-s_axes", lambda ns, x: ns.fft.fft2(x, s=(2, 4), axes=(0, 2)), (U(2, 2, 3),), ""),
+    ("ifft2", lambda ns, x: ns.fft.ifft2(x, norm="ortho"), (U(3, 2),), "c"),
+    ("fftn", lambda ns, x: ns.fft.fftn(x), (U(2, 2, 3),), "c"),
+    ("fftn-axes", lambda ns, x: ns.fft.fftn(x, axes=(-1,)), (U(2, 3),), ""),
+    ("ifftn", lambda ns, x: ns.fft.ifftn(x, s=(3, 3), axes=(0, 1)), (U(2, 3),), "c"),
+    ("rfftn", lambda ns, x: ns.fft.rfftn(x), (U(2, 4),), ""),
+    ("rfftn-s_axes", lambda ns, x: ns.fft.rfftn(x, s=(3,), axes=(0,)), (U(2, 3),), ""),
+    ("irfftn", lambda ns, x: ns.fft.irfftn(x), (U(2, 3),), "c"),
+    ("irfftn-s_ortho", lambda ns, x: ns.fft.irfftn(x, s=(2, 3), axes=(0, 1), norm="ortho"), (U(2, 3),), ""),
+    ("fftshift", lambda ns, x: ns.fft.fftshift(x), (U(2, 3),), "c"),
+    ("fftshift-axes", lambda ns, x: ns.fft.fftshift(x, axes=1), (U(2, 3),), ""),
+    ("ifftshift", lambda ns, x: ns.fft.ifftshift(x), (U(3, 2),), "c"),
+]  # fmt: skip
+
+TABLE: list[Case] = ELEMENTWISE + REDUCTIONS + SHAPE + CONTRACTIONS + LINALG + FFT
+
+
+def _cast(args: tuple[Any, ...], kind: str) -> tuple[Any, ...]:
+    """The arguments in float64, float32, or complex128 (a small imaginary part added)."""
+    out = []
+    for i, a in enumerate(args):
+        a = np.asarray(a, np.float64)
+        if kind == "float32":
+            a = a.astype(np.float32)
+        elif kind == "complex128":
+            imag = np.random.default_rng([i, a.size]).uniform(-0.3, 0.3, a.shape)
+            a = a + 1j * np.where(np.isnan(a), 0.0, imag)
+        out.append(a if a.ndim else a[()])
+    return tuple(out)
+
+
+def _wanted(name: str, kind: str, flags: str) -> bool:
+    if kind == "float64":
+        return True
+    if kind == "complex128":
+        return "c" in flags
+    # float32: elementwise functions on their matrix (and broadcasting) shapes only
+    return "-32" not in flags and not name.endswith(("-scalar", "-vec", "-col_row"))
+
+
+PARAMS = [
+    pytest.param(fn, args, kind, id=f"{name}-{kind}")
+    for name, fn, args, flags in TABLE
+    for kind in ("float64", "float32", "complex128")
+    if _wanted(name, kind, flags)
+]
+
+
+def _leaves(tree: Any) -> list[Any]:
+    return [np.asarray(leaf) for leaf in tree_flatten(tree)[0]]
+
+
+def _assert_trees_close(a: Any, b: Any, rtol: float, atol: float) -> None:
+    la, lb = _leaves(a), _leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        assert x.shape == y.shape, (x.shape, y.shape)
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=atol)
+
+
+def _real_outputs(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` with each complex output split into its real and imaginary parts (for Jacobians)."""
+
+    def split(*args: Any) -> list[Any]:
+        parts = []
+        for out in tree_flatten(f(*args))[0]:
+            parts.extend([fnp.real(out), fnp.imag(out)] if fnp.iscomplexobj(out) else [out])
+        return parts
+
+    return split
+
+
+@pytest.mark.parametrize(("fn", "args", "kind"), PARAMS)
+def test_surface(fn: Callable[..., Any], args: tuple[Any, ...], kind: str) -> None:
+    args = _cast(args, kind)
+    with_fnp = lambda *a: fn(fnp, *a)  # noqa: E731
+    with_np = lambda *a: fn(np, *a)  # noqa: E731
+    # (iii) plain arrays: NumPy's values and dtypes exactly
+    expected, got = _leaves(with_np(*args)), _leaves(with_fnp(*args))
+    assert len(expected) == len(got)
+    for e, g in zip(expected, got):
+        assert g.dtype == e.dtype and g.shape == e.shape, (g.dtype, e.dtype, g.shape, e.shape)
+        np.testing.assert_array_equal(g, e)
+    # (i) both modes to second order against finite differences
+    check_grads(with_fnp, args, modes=("fwd", "rev"), order=2)
+    # (ii) plain numpy on traced values: NumPy's values, and the derivatives of funcgrad.numpy
+    tol = 1e-5 if kind == "float32" else 1e-11
+    out_np, vjp_np = fg.vjp(with_np, *args)
+    out_fnp, vjp_fnp = fg.vjp(with_fnp, *args)
+    _assert_trees_close(out_np, expected, tol, tol)
+    for e, g in zip(expected, _leaves(out_np)):
+        assert g.dtype == e.dtype, (g.dtype, e.dtype)
+    rng = np.random.default_rng(1)
+    cotangent = fg.tree.tree_map(lambda o: np.asarray(rng.standard_normal(np.shape(o)), np.result_type(o))[()], out_fnp)
+    _assert_trees_close(vjp_np(cotangent), vjp_fnp(cotangent), tol, tol)
+    tangents = tuple(np.ones_like(a) for a in args)
+    _assert_trees_close(fg.jvp(with_np, args, tangents)[1], fg.jvp(with_fnp, args, tangents)[1], tol, tol)
+    if kind == "float64":
+        # batched forward rules (jacfwd, numpy spelling) against reverse mode (jacrev, funcgrad spelling)
+        argnums = tuple(range(len(args)))
+        forward = fg.jacfwd(_real_outputs(with_np), argnums=argnums)(*args)
+        reverse = fg.jacrev(_real_outputs(with_fnp), argnums=argnums)(*args)
+        _assert_trees_close(forward, reverse, tol, tol)
+
+
+def test_svd_full_matrices_of_a_rectangular_matrix_is_refused() -> None:
+    """``U``'s completion columns have no derivative (as in JAX): a named error, never a number."""
+    a = U(3, 2)
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        fg.jvp(lambda a: fnp.linalg.svd(a)[0], (a,), (a,))
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        fg.vjp(lambda a: np.linalg.svd(a)[2], a)
