@@ -190,6 +190,16 @@ def test_derivatives_keep_the_input_dtype(fn, dtype):
     assert vjp_fn(np.ones_like(x))[0].dtype == x.dtype
 
 
+@pytest.mark.parametrize(("fn", "xrange", "yrange"), [b[1:4] for b in BINARY], ids=[b[0] for b in BINARY])
+def test_binary_derivatives_keep_float32(fn, xrange, yrange):
+    x = sample((3, 1), *xrange, np.float32, seed=10)
+    y = sample((2,), *yrange, np.float32, seed=11)
+    out, tangent = fg.jvp(fn, (x, y), (np.ones_like(x), np.ones_like(y)))
+    _, vjp_fn = fg.vjp(fn, x, y)
+    assert out.dtype == tangent.dtype == (np.float64 if fn is fnp.float_power else np.float32)
+    assert [c.dtype for c in vjp_fn(np.ones_like(out))] == [np.float32, np.float32]
+
+
 def test_power_with_plain_base_keeps_float32():
     x = np.array([0.5, 1.5], dtype=np.float32)
     _, tangent = fg.jvp(lambda y: 2.0**y, (x,), (np.ones_like(x),))
