@@ -250,3 +250,54 @@ def test_put_along_axis(name: str, indices: Any, vshape: tuple[int, ...], axis: 
 def test_numpy_in_place_writers_refuse_traced_values(call: Any) -> None:
     with pytest.raises(TypeError, match=r"\.at\[idx\]"):
         fg.grad(lambda x: fnp.sum(call(x)))(np.ones(3))
+
+
+def _random_index(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """A random index mixing ints, slices (any step), None, Ellipsis, int arrays with repeats, masks."""
+    items: list[Any] = []
+    axis, ellipsis = 0, False
+    for _ in range(int(rng.integers(1, len(shape) + 2))):
+        kind = rng.choice(["int", "slice", "none", "ellipsis", "array", "mask"])
+        if kind == "none":
+            items.append(None)
+        elif kind == "ellipsis" and not ellipsis:
+            items.append(Ellipsis)
+            ellipsis = True
+        elif axis < len(shape):
+            n = shape[axis]
+            axis += 1
+            if kind == "int":
+                items.append(int(rng.integers(-n, n)))
+            elif kind == "slice":
+                step = rng.choice([None, 1, 2, -1, -2])
+                items.append(slice(rng.choice([None, int(rng.integers(-n, n + 1))]), None, step))
+            elif kind == "array":
+                items.append(rng.integers(-n, n, size=(3,) if rng.random() < 0.7 else (2, 1)))
+            else:
+                items.append(rng.random(n) < 0.6)
+    return tuple(items)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_indexes_against_numpy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    checked = 0
+    while checked < 10:
+        shape = tuple(int(s) for s in rng.integers(1, 4, size=int(rng.integers(1, 4))))
+        index = _random_index(rng, shape)
+        x = rng.standard_normal(shape)
+        try:
+            selected = x[index].shape
+        except IndexError:
+            continue
+        checked += 1
+        v = rng.standard_normal(selected) + 2.0
+        for op in OPS + ["get"]:
+            expected = _numpy_update(op, x, index, v)
+            got = fg.jvp(lambda x, v: _update(op, x, index, v), (x, v), (x, v))[0]
+            np.testing.assert_allclose(got, expected, err_msg=f"{op} {shape} {index}")
+            forward = fg.jacfwd(lambda x, v: _update(op, x, index, v), argnums=(0, 1))(x, v)
+            reverse = fg.jacrev(lambda x, v: _update(op, x, index, v), argnums=(0, 1))(x, v)
+            for f, r in zip(forward, reverse):
+                np.testing.assert_allclose(f, r, atol=1e-12, err_msg=f"{op} {shape} {index}")
+        check_grads(lambda x, v: _update("multiply", x, index, v) ** 2, (x, v), order=2)
