@@ -177,7 +177,12 @@ def no_out(out: Any) -> None:
 
 @implements(np.reshape)
 def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
-    """``numpy.reshape`` (C order)."""
+    """``numpy.reshape`` (C order).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacfwd(lambda x: reshape(x, (2, 1)))(np.ones(2)).shape
+    (2, 1, 2)
+    """
     if shape is None:
         shape = kwargs.pop("newshape")
     if not isinstance(a, Tracer):
@@ -193,13 +198,25 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
 
 @implements(np.ravel)
 def ravel(a: Any, order: str = "C") -> Any:
-    """``numpy.ravel``."""
+    """``numpy.ravel``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: (ravel(x) * np.arange(4.0)).sum())(np.ones((2, 2)))
+    array([[0., 1.],
+           [2., 3.]])
+    """
     return reshape(a, (-1,), order=order)
 
 
 @implements(np.transpose)
 def transpose(a: Any, axes: Any = None) -> Any:
-    """``numpy.transpose``."""
+    """``numpy.transpose`` (axes reversed by default).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: transpose(x)[0, 1])(np.ones((2, 2)))
+    array([[0., 0.],
+           [1., 0.]])
+    """
     if not isinstance(a, Tracer):
         return np.transpose(a, axes)
     rank = ndim(a)
@@ -213,7 +230,12 @@ def transpose(a: Any, axes: Any = None) -> Any:
 
 @implements(np.moveaxis)
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
-    """``numpy.moveaxis``."""
+    """``numpy.moveaxis``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(lambda x: moveaxis(x, 0, -1))(np.ones((1, 2))).shape
+    (2, 1, 1, 2)
+    """
     if not isinstance(a, Tracer):
         return np.moveaxis(a, source, destination)
     np.moveaxis(_dummy(shape_of(a)), source, destination)  # NumPy's checks
@@ -222,7 +244,12 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
 
 @implements(np.swapaxes)
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
-    """``numpy.swapaxes``."""
+    """``numpy.swapaxes``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacrev(lambda x: swapaxes(x, 0, 1))(np.ones((1, 2))).shape
+    (2, 1, 1, 2)
+    """
     if not isinstance(a, Tracer):
         return np.swapaxes(a, axis1, axis2)
     np.swapaxes(_dummy(shape_of(a)), axis1, axis2)  # NumPy's checks
@@ -252,7 +279,12 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
 
 @implements(np.squeeze)
 def squeeze(a: Any, axis: Any = None) -> Any:
-    """``numpy.squeeze``."""
+    """``numpy.squeeze``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: squeeze(x)[1])(np.ones((1, 2)))
+    array([[0., 1.]])
+    """
     if not isinstance(a, Tracer):
         return np.squeeze(a, axis)
     return reshape(a, np.squeeze(_dummy(shape_of(a)), axis).shape)
@@ -260,7 +292,12 @@ def squeeze(a: Any, axis: Any = None) -> Any:
 
 @implements(np.expand_dims)
 def expand_dims(a: Any, axis: Any) -> Any:
-    """``numpy.expand_dims``."""
+    """``numpy.expand_dims``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacfwd(lambda x: expand_dims(x, (0, 2)))(np.ones(2)).shape
+    (1, 2, 1, 2)
+    """
     if not isinstance(a, Tracer):
         return np.expand_dims(a, axis)
     return reshape(a, np.expand_dims(_dummy(shape_of(a)), axis).shape)
@@ -268,7 +305,12 @@ def expand_dims(a: Any, axis: Any) -> Any:
 
 @implements(np.broadcast_to)
 def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
-    """``numpy.broadcast_to``."""
+    """``numpy.broadcast_to``; the gradient sums over the broadcast axes.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: broadcast_to(x, (3, 2)).sum())(np.ones(2))
+    array([3., 3.])
+    """
     if not isinstance(array, Tracer):
         return np.broadcast_to(array, shape, subok=subok)
     target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
@@ -279,7 +321,12 @@ def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
 
 @implements(np.concatenate)
 def concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, **kwargs: Any) -> Any:
-    """``numpy.concatenate``."""
+    """``numpy.concatenate`` (``axis=None`` flattens; ``dtype=`` casts first).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: (concatenate([x, x ** 2]) * np.arange(4.0)).sum())(np.ones(2))
+    array([4., 7.])
+    """
     arrays = [operand(a) for a in arrays]
     if not any(isinstance(a, Tracer) for a in arrays):
         return np.concatenate(arrays, axis=axis, out=out, **kwargs)
@@ -296,7 +343,13 @@ def concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, **kwargs:
 
 @implements(np.stack)
 def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs: Any) -> Any:
-    """``numpy.stack``."""
+    """``numpy.stack``: join equal-shaped arrays along a new axis.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.jacfwd(lambda x: stack([x, 2 * x], axis=1))(np.ones(2))[:, :, 0]
+    array([[1., 2.],
+           [0., 0.]])
+    """
     arrays = [operand(a) for a in arrays]
     if not any(isinstance(a, Tracer) for a in arrays):
         return np.stack(arrays, axis=axis, out=out, **kwargs)
