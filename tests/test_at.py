@@ -301,3 +301,11 @@ def test_random_indexes_against_numpy(seed: int) -> None:
             for f, r in zip(forward, reverse):
                 np.testing.assert_allclose(f, r, atol=1e-12, err_msg=f"{op} {shape} {index}")
         check_grads(lambda x, v: _update("multiply", x, index, v) ** 2, (x, v), order=2)
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_values_with_extra_leading_ones(op: str) -> None:
+    x, v = R(2, 3), _values(op, (1, 1, 3), np.float64)
+    expected = _numpy_update(op, x, (1, [0, 1, 2]), v[0, 0])
+    np.testing.assert_allclose(fg.jvp(lambda x, v: _update(op, x, 1, v), (x, v), (x, v))[0], expected)
+    check_grads(lambda x, v: _update(op, x, 1, v) ** 2, (x, v), order=2)

@@ -330,6 +330,15 @@ class _IndexUpdate:
             return None
         return flat, pos.shape
 
+    def _fit(self, values: Any) -> Any:
+        """``values`` without leading length-one axes beyond the selection's rank (NumPy drops them)."""
+        extra = ndim(values) - len(selected_shape(shape(self.array), self.index))
+        if extra > 0 and all(n == 1 for n in shape(values)[:extra]):
+            from funcgrad.numpy._shape import reshape
+
+            return reshape(values, shape(values)[extra:])
+        return values
+
     def get(self) -> Any:
         """``x[index]``.
 
@@ -348,6 +357,7 @@ class _IndexUpdate:
         """
         from funcgrad.numpy._shape import broadcast_to, reshape
 
+        values = self._fit(values)
         repeated = self._flat()
         if repeated is None:
             return index_set_p(self.array, values, index=self.index)
@@ -364,12 +374,13 @@ class _IndexUpdate:
         >>> fg.jvp(lambda x: x.at[[0, 0, 2]].add(1.0), (np.zeros(3),), (np.ones(3),))[0]
         array([2., 0., 1.])
         """
-        return index_add_p(self.array, values, index=self.index)
+        return index_add_p(self.array, self._fit(values), index=self.index)
 
     def _apply_each(self, op: Callable[[Any, Any], Any], values: Any) -> Any:
         """``x[index] = op(x[index], values)``, once per occurrence of each position."""
         from funcgrad.numpy._shape import broadcast_to, reshape
 
+        values = self._fit(values)
         repeated = self._flat()
         if repeated is None:
             return self.set(op(self.get(), values))
