@@ -429,8 +429,8 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
         raise ValueError(f"fp and xp are not of the same length (or not 1-D): {fpv.shape} and {xpv.shape}")
     if xpv.size == 0:
         raise ValueError("array of sample points is empty")
-    kind = np.complex128 if np.iscomplexobj(fpv) or np.iscomplexobj(full_lower(left)) else np.float64
-    kind = np.complex128 if kind == np.complex128 or np.iscomplexobj(full_lower(right)) else np.float64
+    # like numpy.interp: float64, or complex128 for complex fp
+    kind = np.complex128 if np.iscomplexobj(fpv) else np.float64
     n = xpv.size
     i = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, builtins.max(n - 2, 0))
     j = np.minimum(i + 1, n - 1)
