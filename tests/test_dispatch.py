@@ -236,6 +236,10 @@ def test_ufunc_keywords_behave_the_same_in_both_namespaces(namespace):
     assert namespace.add(x, 1, dtype=np.float32).dtype == np.float32  # plain values: NumPy itself
     with pytest.raises(TypeError, match="immutable"):
         fg.grad(lambda v: fnp.sum(namespace.multiply(v, 2.0, out=np.empty(2))))(x)
+    with pytest.raises(TypeError, match="immutable"):
+        fg.grad(lambda v: fnp.sum(namespace.sin(v, np.empty(2))))(x)  # positional out
+    out = np.empty(2)
+    assert namespace.sin(x, out) is out  # plain values: NumPy itself
     with pytest.raises(TypeError, match=r"numpy\.exp.*'where'"):
         fg.jvp(lambda v: namespace.exp(v, where=v > 1), (x,), (x,))
 

@@ -139,9 +139,10 @@ Derivative = Callable[..., Any]
 
 
 class Elementwise(Primitive):
-    """A ufunc primitive.  Called with NumPy's keywords (``out=``, ``dtype=``, ``where=``)
-    on traced values it behaves as ``numpy.<ufunc>`` does on them: ``dtype`` casts,
-    the others raise a ``TypeError`` that names the keyword, before anything is recorded.
+    """A ufunc primitive.  Called with NumPy's extra arguments (``out``, ``dtype=``,
+    ``where=``) on traced values it behaves as ``numpy.<ufunc>`` does on them:
+    ``dtype`` casts, the others raise a ``TypeError`` that names them, before
+    anything is recorded.
 
     >>> import funcgrad as fg
     >>> fg.grad(lambda x: sin(x, dtype=np.float64))(0.0)
@@ -149,13 +150,33 @@ class Elementwise(Primitive):
     """
 
     __slots__ = ()
+    #: array arguments of the ufunc; further positional arguments are NumPy's ``out``
+    nin = 1
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        if params and isinstance(self.impl, np.ufunc) and _is_traced(*args, *_leaves(params.get("out"))):
-            from funcgrad.numpy._dispatch import array_ufunc
+        if params or len(args) > self.nin:
+            return self._with_numpy_arguments(args, params)
+        return Primitive.__call__(self, *args)
 
-            return array_ufunc(self.impl, "__call__", args, params)
-        return Primitive.__call__(self, *args, **params)
+    def _with_numpy_arguments(self, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        ufunc = self.impl
+        if not isinstance(ufunc, np.ufunc):
+            return Primitive.__call__(self, *args, **params)
+        inputs, out = args[: ufunc.nin], args[ufunc.nin :]
+        if out:
+            params = {**params, "out": out}
+        if not _is_traced(*inputs, *_leaves(params.get("out"))):
+            return ufunc(*inputs, **params)
+        from funcgrad.numpy._dispatch import array_ufunc
+
+        return array_ufunc(ufunc, "__call__", inputs, params)
+
+
+class BinaryElementwise(Elementwise):
+    """A two-argument ufunc primitive (see ``Elementwise``)."""
+
+    __slots__ = ()
+    nin = 2
 
 
 def _leaves(out: Any) -> tuple[Any, ...]:
@@ -163,7 +184,8 @@ def _leaves(out: Any) -> tuple[Any, ...]:
 
 
 def _register(ufunc: Any, name: str | None = None) -> Primitive:
-    prim = Elementwise(name or ufunc.__name__, ufunc)
+    kind = BinaryElementwise if getattr(ufunc, "nin", 1) == 2 else Elementwise
+    prim = kind(name or ufunc.__name__, ufunc)
     REGISTRY[prim.name] = prim
     if isinstance(ufunc, np.ufunc):
         UFUNCS[ufunc] = prim
