@@ -1,5 +1,7 @@
-"""Selecting elements: diag, diagonal, trace, triu/tril, take, take_along_axis,
-sort, where, select, interp.
+"""Selecting elements: diag, diagflat, diagonal, trace, triu/tril, take,
+take_along_axis, put_along_axis, extract, sort, partition, choose, where,
+select, interp; and the index builders (triu_indices, ix_, unravel_index, ...)
+that only read shapes or integer values.
 
 Gathers go through ``gather_p`` (see ``_indexing``): NumPy computes which
 positions to read by running the same function on ``arange(x.size)``.
