@@ -153,6 +153,10 @@ CASES = [
     ("pad_mean_stat", lambda m, x: m.pad(x, 2, mode="mean", stat_length=((1, 2), (3, 1), (2, 2))), [(2, 3, 4)]),
     ("pad_linear_ramp", lambda m, x: m.pad(x, 2, mode="linear_ramp"), [(3, 2)]),
     ("pad_linear_ramp_end", lambda m, x: m.pad(x, (1, 3), mode="linear_ramp", end_values=((1, 2), (3, -1))), [(3, 2)]),
+    ("pad_maximum", lambda m, x: m.pad(x, ((1, 2), (2, 0)), mode="maximum"), [(3, 4)]),
+    ("pad_minimum_stat", lambda m, x: m.pad(x, 2, mode="minimum", stat_length=((1, 2), (3, 1), (2, 2))), [(2, 3, 4)]),
+    ("pad_median_odd", lambda m, x: m.pad(x, (2, 1), mode="median"), [(3,)]),
+    ("pad_median_even", lambda m, x: m.pad(x, 1, mode="median"), [(2, 4)]),
     ("pad_reflect_odd", lambda m, x: m.pad(x, 4, mode="reflect", reflect_type="odd"), [(3,)]),
     ("pad_symmetric_odd", lambda m, x: m.pad(x, ((3, 1), (2, 4)), mode="symmetric", reflect_type="odd"), [(3, 4)]),
     ("meshgrid_xy", lambda m, x, y: m.meshgrid(x, y), [(2,), (3,)]),
@@ -220,8 +224,7 @@ def test_tile_gradient_accumulates() -> None:
 @pytest.mark.parametrize(
     "call,error",
     [
-        (lambda x: fnp.pad(x, 1, mode="maximum"), NotImplementedError),
-        (lambda x: fnp.pad(x, 1, mode="median"), NotImplementedError),
+        (lambda x: fnp.pad(x, 1, mode="maximum", stat_length=x[:1]), NotImplementedError),
         (lambda x: fnp.pad(x, 1, mode="empty"), NotImplementedError),
         (lambda x: fnp.pad(x, 1, mode=lambda *a, **k: None), NotImplementedError),
         (lambda x: fnp.pad(x, 1, mode="linear_ramp", end_values=x[0]), NotImplementedError),
@@ -247,8 +250,8 @@ def test_shape_errors(call: Any, error: type[Exception]) -> None:
 
 
 def test_pad_unsupported_mode_names_mode() -> None:
-    with pytest.raises(NotImplementedError, match="'maximum'"):
-        fg.grad(lambda x: fnp.sum(fnp.pad(x, 1, mode="maximum")))(np.ones(2))
+    with pytest.raises(NotImplementedError, match="'empty'"):
+        fg.grad(lambda x: fnp.sum(fnp.pad(x, 1, mode="empty")))(np.ones(2))
 
 
 def test_plain_inputs_return_numpy_results() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._trace import Tracer
+from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._indexing import getitem_p, index_set_p, plain_index, positions, rearrange
 from funcgrad.numpy._util import dtype, ndim, normalize_axes, shape
@@ -244,8 +244,9 @@ _GATHER_MODES = ("edge", "reflect", "symmetric", "wrap")
 def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Any:
     """``numpy.pad`` in modes ``constant`` (differentiable in ``constant_values`` too),
     ``edge``, ``reflect``, ``symmetric``, ``wrap`` (gathers), ``mean`` and ``linear_ramp``
-    (linear maps; their ``stat_length``/``end_values`` must be plain).  ``maximum``,
-    ``minimum``, ``median`` and ``empty`` raise ``NotImplementedError``.
+    (linear maps), ``maximum``, ``minimum`` and ``median`` (gathers of the chosen
+    elements); keyword values such as ``stat_length`` must be plain.  ``empty``
+    and callable modes raise ``NotImplementedError``.
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.grad(lambda x: pad(x, 1, mode="edge").sum())(np.ones(2))
@@ -261,13 +262,78 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
         return rearrange(array, np.pad, pad_width, mode=mode, **kwargs)
     if mode in _LINEAR_MODES and not isinstance(constant, Tracer) and not _traced(*kwargs.values()):
         return _pad_linear(array, pad_width, mode, kwargs)
+    if mode in _STAT_MODES and not _traced(*kwargs.values()):
+        return _pad_stat(array, pad_width, mode, kwargs)
     if mode != "constant" or set(kwargs) - {"constant_values"}:
         raise NotImplementedError(
             f"funcgrad: pad(mode={mode!r}) with keywords {sorted(kwargs)} has no derivative rule for traced values. "
-            f"Supported: mode='constant' (with constant_values), {', '.join(map(repr, _GATHER_MODES + _LINEAR_MODES))} "
+            f"Supported: mode='constant' (with constant_values), "
+            f"{', '.join(map(repr, _GATHER_MODES + _LINEAR_MODES + _STAT_MODES))} "
             "(with plain keyword values); build other modes from slices and fnp.concatenate."
         )
     return _pad_constant(array, pad_width, constant)
+
+
+#: pad modes that copy a per-line statistic: a gather of the chosen element(s)
+_STAT_MODES = ("maximum", "minimum", "median")
+
+
+def _pad_stat(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -> Any:
+    """``maximum``/``minimum``/``median`` padding, axis after axis as NumPy does.
+
+    Along each axis, every line's padding copies the element holding the
+    statistic of its first (or last) ``stat_length`` entries, so it is a gather
+    (the median of an even count averages two gathers); the derivative goes to
+    that element (the first one at ties).
+    """
+    from funcgrad.numpy._select import take_along_axis
+    from funcgrad.numpy._shape import move_axes
+
+    xshape = shape(array)
+    np.pad(np.zeros(xshape), pad_width, mode=mode, **kwargs)  # type: ignore[call-overload]  # NumPy's checks
+    placed = np.pad(positions(array), pad_width, mode="constant", constant_values=-1)
+    inside = np.nonzero(placed >= 0)
+    stat = kwargs.get("stat_length")
+    stat_pairs = None if stat is None else np.broadcast_to(np.asarray(stat), (len(xshape), 2))
+    out = array
+    for axis, n in enumerate(xshape):
+        before = int(inside[axis].min()) if inside[axis].size else 0
+        after = placed.shape[axis] - n - before
+        if before == after == 0:
+            continue
+        lines = np.moveaxis(np.asarray(full_lower(out)), axis, -1)
+        first, last = (n, n) if stat_pairs is None else (min(int(v), n) for v in stat_pairs[axis])
+        lead = lines.shape[:-1]
+        maps = []
+        for pick in (0, 1) if mode == "median" else (0,):
+            head = _chosen(lines[..., :first], mode, pick)
+            tail = n - last + _chosen(lines[..., n - last :], mode, pick)
+            maps.append(
+                np.concatenate(
+                    [
+                        np.broadcast_to(head[..., None], lead + (before,)),
+                        np.broadcast_to(np.arange(n), lead + (n,)),
+                        np.broadcast_to(tail[..., None], lead + (after,)),
+                    ],
+                    axis=-1,
+                )
+            )
+        moved = move_axes(out, axis, -1)
+        picked = [take_along_axis(moved, m, -1) for m in maps]
+        padded = picked[0] if len(picked) == 1 else 0.5 * (picked[0] + picked[1])
+        out = move_axes(padded, -1, axis)
+    return out
+
+
+def _chosen(region: np.ndarray[Any, Any], mode: str, pick: int) -> np.ndarray[Any, Any]:
+    """Index (along the last axis) of the element holding the statistic of each line."""
+    if mode == "maximum":
+        return np.argmax(region, axis=-1)
+    if mode == "minimum":
+        return np.argmin(region, axis=-1)
+    count = region.shape[-1]
+    order = np.argsort(region, axis=-1, kind="stable")
+    return order[..., (count - 1) // 2 if pick == 0 else count // 2]
 
 
 #: pad modes whose padding is an affine function of the input (per axis, in axis order, as NumPy pads)
