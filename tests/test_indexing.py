@@ -301,6 +301,12 @@ def test_array_methods() -> None:
     np.testing.assert_allclose(fg.grad(f)(x), [[6.0, 2.0, 2.0], [5.0, 4.0, 2.0]])
     with pytest.raises(TypeError, match="fnp.sort"):
         fg.grad(lambda x: x.sort())(x)
+    with pytest.raises(TypeError, match="fnp.partition"):
+        fg.grad(lambda x: x.partition(1))(x)
+    for in_place in (lambda x: x.put([0], 1.0), lambda x: x.fill(0.0)):
+        with pytest.raises(TypeError, match=r"\.at\[idx\]"):
+            fg.grad(in_place)(x)
+    np.testing.assert_allclose(fg.grad(lambda x: x.compress([True, False], axis=0).sum())(x), [[1.0] * 3, [0.0] * 3])
 
 
 HESSIANS = {

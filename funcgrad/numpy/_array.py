@@ -297,6 +297,21 @@ class ArrayTracer(Tracer):
             "Use the sorted copy 'x = fnp.sort(x, axis=-1)' (or numpy.sort), which is differentiable."
         )
 
+    def put(self, *args: Any, **kwargs: Any) -> None:
+        raise _errors.inplace_assignment()
+
+    def fill(self, *args: Any, **kwargs: Any) -> None:
+        raise _errors.inplace_assignment()
+
+    def partition(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "funcgrad: x.partition() works in place, but traced arrays are immutable. "
+            "Use the copy 'x = fnp.partition(x, kth)' (or numpy.partition), which is differentiable."
+        )
+
+    def compress(self, condition: Any, axis: Any = None, out: Any = None) -> Any:
+        return _fnp().compress(condition, self, axis=axis, out=out)
+
     # --- NumPy's dispatch protocols --------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
