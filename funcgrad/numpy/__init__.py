@@ -39,6 +39,7 @@ from funcgrad.numpy import fft, linalg, random  # noqa: F401
 from funcgrad.numpy._array import ArrayTracer  # noqa: F401
 from funcgrad.numpy._constructors import *  # noqa: F401,F403
 from funcgrad.numpy._contract import *  # noqa: F401,F403
+from funcgrad.numpy._extras import *  # noqa: F401,F403
 from funcgrad.numpy._indexing import *  # noqa: F401,F403
 from funcgrad.numpy._nondiff import *  # noqa: F401,F403
 from funcgrad.numpy._rearrange import *  # noqa: F401,F403

@@ -1,0 +1,108 @@
+"""NumPy functions found missing by the audit of the differentiable surface (tests/test_surface.py).
+
+Each is a composition of existing primitives (so both modes and every order
+come from their rules) and is registered for ``__array_function__``, so the
+plain ``numpy`` spelling works on traced values too.  On plain arrays each
+returns exactly what NumPy returns.
+
+>>> import numpy as np
+>>> import funcgrad as fg
+>>> import funcgrad.numpy as fnp
+>>> fg.grad(lambda x: fnp.sum(np.copy(x) * x))(np.array([1.0, 2.0]))
+array([2., 4.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _constructors, _shape
+from funcgrad.numpy._dispatch import implements
+from funcgrad.numpy._util import ndim, shape
+
+__all__ = ["copy", "empty_like", "broadcast_arrays", "matrix_transpose", "unstack"]
+
+# ``numpy.astype`` (NumPy 2) is ``funcgrad.numpy.astype`` on traced values
+implements(np.astype)(_constructors.astype)
+
+
+def _traced(values: Any) -> bool:
+    return any(isinstance(v, Tracer) for v in values)
+
+
+@implements(np.copy)
+def copy(a: Any, order: Any = "K", subok: bool = False) -> Any:
+    """``numpy.copy``.  A traced value is returned as it is: traced arrays are
+    immutable, so a copy and the original can never differ.
+
+    >>> import funcgrad as fg
+    >>> float(fg.grad(lambda x: copy(x) ** 2)(3.0))
+    6.0
+    """
+    if isinstance(a, Tracer):
+        return a
+    numpy_copy: Any = np.copy
+    return numpy_copy(a, order=order, subok=subok)
+
+
+@implements(np.empty_like)
+def empty_like(prototype: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None,
+               **kwargs: Any) -> Any:  # fmt: skip
+    """``numpy.empty_like``: a plain, uninitialised array (it does not depend on the prototype's values).
+
+    >>> import funcgrad as fg
+    >>> seen = []
+    >>> _ = fg.grad(lambda x: seen.append(empty_like(x).shape) or x.sum())(np.ones(3))
+    >>> seen
+    [(3,)]
+    """
+    numpy_empty_like: Any = np.empty_like
+    return numpy_empty_like(full_lower(prototype), dtype=dtype, order=order, subok=subok, shape=shape, **kwargs)
+
+
+@implements(np.broadcast_arrays)
+def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
+    """``numpy.broadcast_arrays``: each argument broadcast (differentiably) to their common shape.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: broadcast_arrays(x, np.ones((2, 3)))[0].sum())(np.ones(3))
+    array([2., 2., 2.])
+    """
+    if not _traced(args):
+        return tuple(np.broadcast_arrays(*args, subok=subok))
+    common = np.broadcast_shapes(*(shape(a) for a in args))
+    return tuple(_shape.broadcast_to(a, common) for a in args)
+
+
+@implements(np.matrix_transpose)
+def matrix_transpose(x: Any, /) -> Any:
+    """``numpy.matrix_transpose``: swap the last two axes (a stack of matrices).
+
+    >>> matrix_transpose(np.arange(6.0).reshape(1, 2, 3)).shape
+    (1, 3, 2)
+    """
+    if not isinstance(x, Tracer):
+        return np.matrix_transpose(x)
+    if ndim(x) < 2:
+        raise ValueError(f"matrix_transpose: input must be at least 2-dimensional, got shape {shape(x)}")
+    return _shape.swapaxes(x, -1, -2)
+
+
+@implements(np.unstack)
+def unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
+    """``numpy.unstack``: the slices of ``x`` along ``axis``, as a tuple.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: unstack(x, axis=1)[1].sum())(np.ones((2, 2)))
+    array([[0., 1.],
+           [0., 1.]])
+    """
+    if not isinstance(x, Tracer):
+        return np.unstack(x, axis=axis)
+    if ndim(x) == 0:
+        raise ValueError("unstack: input should have at least one dimension (got a 0-d value)")
+    moved = _shape.moveaxis(x, axis, 0)
+    return tuple(moved[i] for i in range(shape(x)[axis]))
