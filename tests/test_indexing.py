@@ -175,6 +175,12 @@ CASES = [
         lambda m, x: m.interp(x, np.array([-3.0, -1.0, 0.5, 3.0]), np.array([1.0, -2.0, 0.5, 4.0])),
         [(2, 2)],
     ),  # fmt: skip
+    ("piecewise", lambda m, x: m.piecewise(x, [x < 0, x > 1], [lambda v: v**2, lambda v: -v, 7.0]), [(2, 3)]),
+    ("piecewise_default", lambda m, x: m.piecewise(x, [x < 0], [lambda v: v**3]), [(4,)]),
+    ("piecewise_scalar", lambda m, x: m.piecewise(x, [x < 0, x >= 0], [lambda v: v**3, lambda v: 2 * v]), [()]),
+    ("apply_along_axis", lambda m, x: m.apply_along_axis(lambda v: v * v.sum(), 1, x), [(2, 3, 2)]),
+    ("apply_along_axis_scalar", lambda m, x: m.apply_along_axis(lambda v: v @ v, 0, x), [(3, 2)]),
+    ("apply_along_axis_matrix", lambda m, x: m.apply_along_axis(lambda v: np.outer(v, v), -1, x), [(2, 3)]),
     ("interp_all", lambda m, x, xp, fp: m.interp(x, np.sort(np.abs(xp)) * np.arange(1, 4), fp), [(4,), (3,), (3,)]),
     (
         "interp_left_right",

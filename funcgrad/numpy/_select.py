@@ -52,6 +52,8 @@ __all__ = [
     "index_exp",
     "where",
     "select",
+    "piecewise",
+    "apply_along_axis",
     "interp",
 ]
 
@@ -400,6 +402,68 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
 
     out = broadcast_to(out, full)
     return _ufuncs.astype(out, dtype=kind) if dtype(out) != kind else out
+
+
+@implements(np.piecewise)
+def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: Any) -> Any:
+    """``numpy.piecewise``: ``funclist[k]`` evaluated where ``condlist[k]`` holds (later conditions win;
+    one extra function covers the rest; elsewhere 0).  Differentiable in ``x`` through the functions.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: piecewise(x, [x < 0, x >= 0], [lambda v: -v, lambda v: v**2]).sum())(np.array([-2.0, 3.0]))
+    array([-1.,  6.])
+    """
+    from funcgrad.numpy._indexing import at
+
+    x = _operand(x)
+    if not isinstance(x, Tracer) and not _traced(*funclist):
+        return np.piecewise(x, condlist, funclist, *args, **kw)
+    value = np.asarray(full_lower(x))
+    if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray, Tracer)) and value.ndim != 0):
+        condlist = [condlist]
+    conds = np.asarray([np.asarray(full_lower(c)) for c in condlist], dtype=bool)
+    if len(conds) == len(funclist) - 1:
+        conds = np.concatenate([conds, ~np.any(conds, axis=0, keepdims=True)], axis=0)
+    elif len(conds) != len(funclist):
+        raise ValueError(
+            f"with {len(conds)} condition(s), either {len(conds)} or {len(conds) + 1} functions are expected"
+        )
+    out: Any = np.zeros(value.shape, value.dtype)
+    for cond, func in zip(conds, funclist):
+        if not callable(func):
+            out = at(out)[cond].set(func)
+        elif np.any(cond):
+            out = at(out)[cond].set(func(x[cond], *args, **kw))
+    return out
+
+
+@implements(np.apply_along_axis)
+def apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kwargs: Any) -> Any:
+    """``numpy.apply_along_axis``: ``func1d`` on every 1-D slice along ``axis`` (a Python loop, like NumPy's).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: apply_along_axis(lambda v: v @ v, 1, x).sum())(np.ones((2, 2)))
+    array([[2., 2.],
+           [2., 2.]])
+    """
+    from funcgrad.numpy._constructors import array
+    from funcgrad.numpy._shape import move_axes, reshape, stack
+
+    arr = _operand(arr)
+    if not isinstance(arr, Tracer):
+        return np.apply_along_axis(func1d, axis, arr, *args, **kwargs)
+    rank = ndim(arr)
+    axis = int(axis) + rank if axis < 0 else int(axis)
+    if not 0 <= axis < rank:
+        raise np.exceptions.AxisError(axis, rank)
+    moved = move_axes(arr, axis, -1)
+    lead = shape(moved)[:-1]
+    if int(np.prod(lead)) == 0:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    results = [array(func1d(moved[index], *args, **kwargs)) for index in np.ndindex(*lead)]
+    out = reshape(stack(results), lead + shape(results[0]))
+    extra = ndim(results[0])
+    return move_axes(out, tuple(range(len(lead), len(lead) + extra)), tuple(range(axis, axis + extra)))
 
 
 @implements(np.interp)
