@@ -542,15 +542,19 @@ def long_chain_memory(quick: bool, peers: Peers) -> dict[str, Any]:
 # --- running ---------------------------------------------------------------------------------
 
 
-def calibrate(fn: Callable[[], Any], budget: float) -> int:
+#: the clock of the timings: CPU time of this process (all its threads) or wall-clock time
+TIMERS: dict[str, Callable[[], float]] = {"process": time.process_time, "wall": time.perf_counter}
+
+
+def calibrate(fn: Callable[[], Any], budget: float, timer: Callable[[], float]) -> int:
     """How many calls make one timed sample last about ``budget`` seconds."""
-    start = time.perf_counter()
+    start = timer()
     fn()
-    once = time.perf_counter() - start
+    once = timer() - start
     return max(1, min(10_000, int(budget / max(once, 1e-9))))
 
 
-def measure(workload: Workload, repeat: int, budget: float) -> dict[str, Any]:
+def measure(workload: Workload, repeat: int, budget: float, timer: Callable[[], float]) -> dict[str, Any]:
     """Check every implementation against the floor, then time them in interleaved rounds."""
     results: dict[str, Any] = {"description": workload.description, "impls": {}, "skipped": dict(workload.skipped)}
     expected = workload.impls["numpy"]()
@@ -565,15 +569,15 @@ def measure(workload: Workload, repeat: int, budget: float) -> dict[str, Any]:
             continue
         results["impls"][name] = {"agrees": ok, "max_rel_error": err, "times": []}
         runnable[name] = fn
-    numbers = {name: calibrate(fn, budget) for name, fn in runnable.items()}
+    numbers = {name: calibrate(fn, budget, timer) for name, fn in runnable.items()}
     for _ in range(repeat):
         for name, fn in runnable.items():
             number = numbers[name]
             gc.collect()
-            start = time.perf_counter()
+            start = timer()
             for _ in range(number):
                 fn()
-            results["impls"][name]["times"].append((time.perf_counter() - start) / number)
+            results["impls"][name]["times"].append((timer() - start) / number)
     for name, entry in results["impls"].items():
         entry["median"] = statistics.median(entry["times"])
         entry["calls_per_sample"] = numbers[name]
@@ -625,7 +629,8 @@ def report(results: dict[str, Any]) -> str:
     lines.append(
         f"funcgrad {machine['funcgrad']} | python {machine['python']} | numpy {machine['numpy']} | "
         + " | ".join(f"{k} {v}" for k, v in machine["peers"].items())
-        + f" | {machine['cpu']} | repeats {results['repeat']}{' (quick sizes)' if results['quick'] else ''}"
+        + f" | {machine['cpu']} | {results['timer']} time, medians of {results['repeat']}"
+        + (" (quick sizes)" if results["quick"] else "")
     )
     lines.append("")
     header = f"{'workload':<22}{'implementation':<12}{'median':>12}{'per op':>11}{'x numpy':>10}{'funcgrad/it':>13}  check"
@@ -699,6 +704,12 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(PEER_NAMES),
         help=f"comma-separated peers to compare, or 'none' (default: {','.join(PEER_NAMES)}; missing ones are skipped)",
     )
+    parser.add_argument(
+        "--timer",
+        choices=sorted(TIMERS),
+        default="process",
+        help="process: CPU time of this process, steadier on a shared machine (default); wall: elapsed time",
+    )
     parser.add_argument("--only", default="", help="comma-separated workload function names (e.g. scalar_chain,mlp)")
     args = parser.parse_args(argv)
     wanted = set() if args.peers == "none" else {p.strip() for p in args.peers.split(",") if p.strip()}
@@ -712,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(peers),
         "repeat": args.repeat,
         "quick": args.quick,
+        "timer": args.timer,
         "workloads": {},
     }
     for build in chosen:
@@ -719,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in list(workload.impls):
             if name not in ("numpy", "funcgrad") and name not in wanted:
                 del workload.impls[name]
-        results["workloads"][workload.name] = measure(workload, args.repeat, budget)
+        results["workloads"][workload.name] = measure(workload, args.repeat, budget, TIMERS[args.timer])
     if long_chain in chosen:
         results["memory"] = long_chain_memory(args.quick, peers)
     print(report(results))

@@ -23,21 +23,31 @@ class ForwardTrace(Trace):
         self.batch = batch
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        # the hot path of forward mode: one call per operation
         primals = list(args)
-        tangents: list[tuple[int, Any]] = []
+        tangents: list[tuple[Any, Any]] = []
+        lower = False  # does some argument stay traced by an outer transform?
         jvps = prim.jvps
         for argnum, arg in enumerate(args):
-            if isinstance(arg, Tracer) and arg._trace is self:
-                primals[argnum] = arg._value
-                if jvps is None or argnum >= len(jvps):
-                    raise _errors.missing_rule(prim.name, argnum, "forward (jvp)")
-                if jvps[argnum] is not None:
-                    tangents.append((argnum, arg._payload))
-        ans = prim(*primals, **params)
+            if isinstance(arg, Tracer):
+                if arg._trace is not self:
+                    lower = True
+                    continue
+                value = primals[argnum] = arg._value
+                if isinstance(value, Tracer):
+                    lower = True
+                try:
+                    rule = jvps[argnum]  # type: ignore[index]
+                except (TypeError, IndexError):
+                    raise _errors.missing_rule(prim.name, argnum, "forward (jvp)") from None
+                if rule is not None:
+                    tangents.append((rule, arg._payload))
+        # with nothing traced below us, skip the dispatch and call NumPy directly
+        ans = prim(*primals, **params) if lower else prim.impl(*primals, **params)
         total = None
-        for argnum, tangent in tangents:
-            rule = jvps[argnum]  # type: ignore[index]
-            if self.batch and not prim.batch_jvp:
+        one_at_a_time = self.batch and not prim.batch_jvp
+        for rule, tangent in tangents:
+            if one_at_a_time:
                 part = _one_at_a_time(rule, tangent, ans, primals, params, self.batch)
             else:
                 part = rule(tangent, ans, *primals, **params)

@@ -1,0 +1,80 @@
+"""The benchmark script must keep running: one quick repeat at tiny sizes, no timing thresholds.
+
+CI runs the same command as ``test_quick_run_without_peers``::
+
+    python benchmarks/run.py --quick --repeat 1 --peers none --json bench.json
+
+The peers (autograd, JAX, PyTorch) are exercised by the opt-in slow test
+when they are installed; a missing peer is skipped by the script itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "run.py"
+WORKLOADS = {
+    "scalar chain",
+    "mlp",
+    "fnp.sin(ndarray)",
+    "hessian",
+    "jacobian fwd",
+    "jacobian rev",
+    "tanh 4th derivative",
+    "long chain",
+}
+
+
+def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--repeat", "1", "--json", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout, json.loads(out.read_text())
+
+
+def test_quick_run_without_peers(tmp_path: Path) -> None:
+    stdout, results = _run(tmp_path, "--peers", "none")
+    assert set(results["workloads"]) == WORKLOADS
+    for name, workload in results["workloads"].items():
+        assert set(workload["impls"]) == {"numpy", "funcgrad"}, name
+        for impl, entry in workload["impls"].items():
+            assert entry["agrees"], (name, impl, entry["max_rel_error"])
+            assert len(entry["times"]) == 1 and entry["median"] > 0
+    memory = results["memory"]
+    assert memory["funcgrad_peak_bytes"] > 0 and memory["saved_arrays_bytes"] > 0
+    assert "targets (issue 7" in stdout and "MISMATCH" not in stdout
+
+
+def test_unknown_peer_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--peers", "tensorflow"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 2 and "unknown peer" in done.stderr
+
+
+PEERS = [name for name in ("autograd", "jax", "torch") if importlib.util.find_spec(name) is not None]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PEERS, reason="no peer (autograd, jax, torch) installed")
+def test_quick_run_with_installed_peers(tmp_path: Path) -> None:
+    peers = ",".join(p for name in PEERS for p in ((name, "jax-jit") if name == "jax" else (name,)))
+    _, results = _run(tmp_path, "--peers", peers)
+    for name, workload in results["workloads"].items():
+        for impl, entry in workload["impls"].items():
+            assert entry["agrees"], (name, impl, entry["max_rel_error"])
+        ran = set(workload["impls"]) | set(workload["skipped"])
+        assert set(PEERS) <= ran or name == "fnp.sin(ndarray)", (name, ran)
