@@ -784,3 +784,17 @@ def test_quantile_weights_on_traced_values_is_a_clear_error():
     x = _data((4,), seed=40)
     with pytest.raises(NotImplementedError, match="quantile.*weights.*stop_gradient"):
         fg.grad(lambda x: fnp.quantile(x, 0.5, method="inverted_cdf", weights=np.ones(4)))(x)
+
+
+@pytest.mark.parametrize("scan", [fnp.cumsum, fnp.cumprod])
+@pytest.mark.parametrize("axis", [0, -1, None])
+def test_scan_of_a_0d_array_is_1d_as_in_numpy(scan, axis):
+    # found by the random programs: a traced 0-d value raised AxisError where NumPy returns shape (1,)
+    f = lambda x: scan(x * x, axis=axis)  # noqa: E731
+    x = np.array(0.7)
+    assert np.shape(fg.jvp(f, (x,), (x,))[0]) == np.shape(scan(x * x, axis=axis)) == (1,)
+    check_grads(f, (x,), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(fg.jacfwd(f)(x), [1.4])
+    np.testing.assert_allclose(fg.jacrev(f)(x), [1.4])
+    with pytest.raises(np.exceptions.AxisError):
+        fg.grad(lambda x: scan(x, axis=1)[0])(x)

@@ -393,7 +393,9 @@ def _scan(prim: Any, a: Any, axis: Any, dtype: Any) -> Any:
         a = _shape.ravel(a)
         axis = 0
     if ndim(a) == 0:
-        raise np.exceptions.AxisError(axis, 0)
+        # NumPy scans a 0-d array as a 1-element 1-d one (axis 0 or -1)
+        normalize_axes(axis, 1)
+        a = _shape.ravel(a)
     return prim(a, axis=normalize_axes(axis, ndim(a))[0])
 
 
