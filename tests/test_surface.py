@@ -484,3 +484,332 @@ def test_svd_full_matrices_of_a_rectangular_matrix_is_refused() -> None:
         fg.jvp(lambda a: fnp.linalg.svd(a)[0], (a,), (a,))
     with pytest.raises(NotImplementedError, match="full_matrices=False"):
         fg.vjp(lambda a: np.linalg.svd(a)[2], a)
+
+
+def test_svd_full_matrices_of_a_rectangular_matrix_is_refused_in_both_modes() -> None:
+    a = U(2, 3)
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        fg.jacfwd(lambda a: np.linalg.svd(a)[2])(a)
+
+
+# --- every name in issue 4 exists -----------------------------------------------------------------
+
+ISSUE_NAMES = {
+    "elementwise": """sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh exp exp2 expm1 log log2
+        log10 log1p logaddexp logaddexp2 sqrt cbrt square reciprocal power float_power true_divide mod fmod
+        remainder hypot arctan2 sinc deg2rad rad2deg maximum minimum fmax fmin clip sign abs absolute fabs floor
+        ceil round rint trunc nan_to_num heaviside real imag conj angle""",
+    "reductions": """sum mean prod max min amax amin var std cumsum cumprod nansum nanmean nanvar nanstd median
+        average ptp diff trapezoid""",
+    "shape": """reshape ravel squeeze expand_dims transpose moveaxis swapaxes broadcast_to atleast_1d atleast_2d
+        atleast_3d repeat tile flip fliplr flipud rot90 roll pad concatenate stack hstack vstack dstack column_stack
+        split array_split hsplit vsplit diag diagonal trace triu tril take take_along_axis sort where select interp
+        meshgrid""",
+    "contractions": "dot vdot inner outer matmul tensordot einsum kron cross convolve correlate",
+    "non-differentiable": """argmax argmin argsort nonzero isfinite isnan shape ndim size allclose array_equal
+        floor_divide logical_and logical_or logical_not logical_xor zeros_like ones_like full_like empty_like
+        random""",
+    "linalg": "inv pinv solve det slogdet cholesky eigh eig svd qr lstsq norm matrix_power multi_dot",
+    "fft": "fft ifft rfft irfft fft2 ifft2 fftn ifftn rfftn irfftn fftshift ifftshift",
+}
+
+
+@pytest.mark.parametrize("section", sorted(ISSUE_NAMES))
+def test_every_function_named_in_issue_4_exists(section: str) -> None:
+    namespace = {"linalg": fnp.linalg, "fft": fnp.fft}.get(section, fnp)
+    numpy_namespace = {"linalg": np.linalg, "fft": np.fft}.get(section, np)
+    names = ISSUE_NAMES[section].split()
+    missing = [name for name in names if not hasattr(namespace, name)]
+    assert not missing, f"issue 4 lists these {section} functions, missing from funcgrad.numpy: {missing}"
+    # and each is NumPy's name: a test on the numpy spelling exercises the same function
+    assert all(hasattr(numpy_namespace, name) for name in names)
+
+
+def test_every_differentiable_name_in_issue_4_has_a_table_entry() -> None:
+    """A name added to the lists above without a line in TABLE fails here."""
+    covered = {name.split("-")[0] for name, *_ in TABLE}
+    sections = ("elementwise", "reductions", "shape", "contractions", "linalg", "fft")
+    untested = [n for s in sections for n in ISSUE_NAMES[s].split() if n not in covered]
+    assert not untested, untested
+
+
+# --- non-differentiable functions: traced values in, plain NumPy results out -----------------------
+
+XN = np.array([[0.5, -1.2, np.nan], [2.0, np.inf, -0.3]])
+NONDIFF: list[tuple[str, Callable[..., Any]]] = [
+    ("argmax", lambda ns, x: ns.argmax(x)),
+    ("argmax-axis_keepdims", lambda ns, x: ns.argmax(x, axis=1, keepdims=True)),
+    ("argmin-axis0", lambda ns, x: ns.argmin(x, axis=0)),
+    ("argsort", lambda ns, x: ns.argsort(x)),
+    ("argsort-none_stable", lambda ns, x: ns.argsort(x, axis=None, kind="stable")),
+    ("nonzero", lambda ns, x: ns.nonzero(x)),
+    ("nonzero-mask", lambda ns, x: ns.nonzero(x > 0)),
+    ("where-one_argument", lambda ns, x: ns.where(x > 0)),
+    ("isfinite", lambda ns, x: ns.isfinite(x)),
+    ("isnan", lambda ns, x: ns.isnan(x)),
+    ("shape", lambda ns, x: ns.shape(x)),
+    ("ndim", lambda ns, x: ns.ndim(x)),
+    ("size", lambda ns, x: ns.size(x)),
+    ("size-axis", lambda ns, x: ns.size(x, 1)),
+    ("allclose", lambda ns, x: ns.allclose(x, x + 1e-12)),
+    ("allclose-equal_nan", lambda ns, x: ns.allclose(x, x, equal_nan=True)),
+    ("array_equal", lambda ns, x: ns.array_equal(x, x)),
+    ("array_equal-equal_nan", lambda ns, x: ns.array_equal(x, x, equal_nan=True)),
+    ("floor_divide", lambda ns, x: ns.floor_divide(x, 0.7)),
+    ("floor_divide-operator", lambda ns, x: 2.5 // x),
+    ("logical_and", lambda ns, x: ns.logical_and(x > 0, x < 1)),
+    ("logical_or", lambda ns, x: ns.logical_or(x, 0.0)),
+    ("logical_not", lambda ns, x: ns.logical_not(x)),
+    ("logical_xor", lambda ns, x: ns.logical_xor(x > 0, True)),
+    ("less", lambda ns, x: ns.less(x, 0.5)),
+    ("greater_equal-operator", lambda ns, x: x >= 0.5),
+    ("equal-ndarray_left", lambda ns, x: np.zeros(3) == x),
+    ("zeros_like", lambda ns, x: ns.zeros_like(x)),
+    ("ones_like-dtype", lambda ns, x: ns.ones_like(x, dtype=np.float32)),
+    ("full_like", lambda ns, x: ns.full_like(x, 3.0)),
+    ("empty_like-shape_dtype", lambda ns, x: (ns.empty_like(x).shape, ns.empty_like(x, dtype=np.int8).dtype)),
+    ("random-shaped_like", lambda ns, x: ns.random.default_rng(0).normal(size=ns.shape(x))),
+    ("random-legacy", lambda ns, x: (ns.random.seed(3), ns.random.rand(*ns.shape(x)))[1]),
+]  # fmt: skip
+
+
+def _plain_leaves(tree: Any) -> list[Any]:
+    leaves = tree_flatten(tree)[0] if isinstance(tree, (tuple, list)) else [tree]
+    return leaves
+
+
+@pytest.mark.parametrize(("fn",), [pytest.param(fn, id=name) for name, fn in NONDIFF])
+@pytest.mark.parametrize("spelling", ["fnp", "np"])
+@pytest.mark.parametrize("transform", ["jvp", "vjp"])
+def test_non_differentiable_functions_return_plain_numpy_results(
+    fn: Callable[..., Any], spelling: str, transform: str
+) -> None:
+    ns = fnp if spelling == "fnp" else np
+    with np.errstate(invalid="ignore"):
+        expected = fn(np, XN)
+        assert repr(fn(fnp, XN)) == repr(expected)  # plain arrays: NumPy's answer
+        seen: list[Any] = []
+
+        def f(x: Any) -> Any:
+            seen.append(fn(ns, x))
+            return x * 1.0
+
+        if transform == "jvp":
+            fg.jvp(f, (XN,), (XN,))
+        else:
+            fg.vjp(f, XN)
+    got = seen[0]
+    assert type(got) is type(expected)
+    for g, e in zip(_plain_leaves(got), _plain_leaves(expected)):
+        assert not isinstance(g, fnp.ArrayTracer), "a traced value escaped a non-differentiable function"
+        assert type(g) is type(e)
+        assert np.array_equal(np.asarray(g), np.asarray(e), equal_nan=np.asarray(e).dtype.kind == "f")
+        assert np.asarray(g).dtype == np.asarray(e).dtype
+
+
+def test_a_non_differentiable_result_carries_no_derivative() -> None:
+    """An index computed from a traced value selects; the derivative flows through the selection only."""
+    x = np.array([0.3, 2.0, -1.0])
+    g = fg.grad(lambda x: np.sum(x[np.argsort(x)] * np.arange(3.0)) + np.sum(np.isfinite(x) * x))(x)
+    np.testing.assert_array_equal(g, [2.0, 3.0, 1.0])
+
+
+# --- functional updates: what tests/test_at.py does not already pin ---------------------------------
+# (test_at.py compares every method and index form with ufunc.at and check_grads; here: zeros in the
+# array and the values at repeated positions, second derivatives by both compositions, float32)
+
+AT_INDEX = (np.array([0, 1, 0, 0]), np.array([2, 0, 2, 2]))  # position (0, 2) four times
+AT_X = np.array([[0.0, 1.5, -2.0], [0.7, 0.0, 0.9]])
+AT_V = np.array([0.0, -1.2, 3.0, 0.5])
+AT_UFUNC = {"add": np.add, "multiply": np.multiply, "divide": np.divide, "min": np.minimum, "max": np.maximum}
+
+
+def _at(op: str, x: Any, v: Any) -> Any:
+    ref = fnp.at(x)[AT_INDEX]
+    return ref.get() if op == "get" else getattr(ref, op)(v)
+
+
+@pytest.mark.parametrize("op", ["set", "add", "multiply", "divide", "min", "max", "get"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_at_repeated_indices_with_zeros(op: str, dtype: Any) -> None:
+    x = AT_X.astype(dtype)
+    v = (AT_V + 2.0 * (op == "divide")).astype(dtype)
+    if op == "get":
+        expected = x[AT_INDEX]
+    else:
+        expected = x.copy()
+        if op == "set":
+            expected[AT_INDEX] = v
+        else:
+            AT_UFUNC[op].at(expected, AT_INDEX, v)
+    out = fg.vjp(lambda x: _at(op, x, v), x)[0]
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(_at(op, x, v), expected)
+    check_grads(lambda x, v: _at(op, x, v) ** 3, (x, v), modes=("fwd", "rev"), order=2)
+    if dtype == np.float64:
+        # second derivatives: forward-over-reverse (hessian) equals reverse-over-reverse
+        def loss(x: Any, v: Any) -> Any:
+            return fnp.sum(_at(op, x, v) ** 3)
+
+        fwd_rev = fg.hessian(loss, argnums=(0, 1))(x, v)
+        rev_rev = fg.jacrev(fg.grad(loss, argnums=(0, 1)), argnums=(0, 1))(x, v)
+        _assert_trees_close(fwd_rev, rev_rev, 1e-12, 1e-12)
+
+
+def test_at_multiply_with_zeros_at_a_repeated_position_is_exact() -> None:
+    """``x[0] * v0 * v1 * v2`` with zeros among the factors: each derivative is the product of the others."""
+    x, v = np.array([2.0, 5.0]), np.array([0.0, 3.0, 0.0])
+    gx, gv = fg.grad(lambda x, v: fnp.at(x)[[0, 0, 0]].multiply(v)[0], argnums=(0, 1))(x, v)
+    np.testing.assert_array_equal(gx, [0.0, 0.0])
+    np.testing.assert_array_equal(gv, [0.0, 0.0, 0.0])
+    gv = fg.grad(lambda v: fnp.at(x)[[0, 0, 0]].multiply(v)[0])(np.array([0.0, 3.0, 4.0]))
+    np.testing.assert_array_equal(gv, [24.0, 0.0, 0.0])
+
+
+# --- plain NumPy code --------------------------------------------------------------------------------
+
+MLP_X = np.random.default_rng(5).standard_normal((4, 3))
+MLP_Y = np.array([0, 2, 1, 2])
+
+
+def mlp_params() -> list[Any]:
+    rng = np.random.default_rng(6)
+    return [rng.standard_normal((3, 4)) * 0.5, rng.standard_normal(4) * 0.1, rng.standard_normal((4, 3)) * 0.5]
+
+
+def mlp_loss(ns: Any, params: list[Any]) -> Any:
+    """A two-layer network with a softmax cross-entropy loss, written against a NumPy namespace ``ns``."""
+    w1, b1, w2 = params
+    hidden = ns.tanh(ns.dot(MLP_X, w1) + b1)
+    hidden = ns.maximum(hidden, 0.1 * hidden)  # leaky ReLU
+    logits = (hidden @ w2).reshape(4, 3)
+    logits = logits - logits.max(axis=1, keepdims=True)
+    log_probs = logits - ns.log(ns.sum(ns.exp(logits), axis=1, keepdims=True))
+    nll = -ns.mean(log_probs[np.arange(4), MLP_Y])
+    penalty = 1e-2 * sum(ns.sum(w**2) for w in (w1, w2)) + 1e-3 * ns.linalg.norm(b1)
+    return nll + penalty + 0.1 * ns.var(hidden.ravel()) + 0.01 * hidden.T.std(axis=0).sum()
+
+
+def test_plain_numpy_mlp_matches_funcgrad_numpy_and_finite_differences() -> None:
+    params = mlp_params()
+    value_np, grad_np = fg.value_and_grad(lambda p: mlp_loss(np, p))(params)
+    value_fnp, grad_fnp = fg.value_and_grad(lambda p: mlp_loss(fnp, p))(params)
+    assert value_np == mlp_loss(np, params) == value_fnp
+    _assert_trees_close(grad_np, grad_fnp, 1e-14, 1e-14)
+    check_grads(lambda p: mlp_loss(np, p), (params,), modes=("fwd", "rev"), order=2)
+
+
+def _bool_part(out: Any) -> Any:
+    return out
+
+
+# (operator, function of (left, right)); each runs with the tracer on the left and on the right of
+# ndarrays of several dtypes, NumPy scalars and Python numbers
+OPERATORS: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("+", lambda a, b: a + b), ("-", lambda a, b: a - b), ("*", lambda a, b: a * b), ("/", lambda a, b: a / b),
+    ("**", lambda a, b: a**b), ("%", lambda a, b: a % b), ("@", lambda a, b: a @ b),
+]  # fmt: skip
+COMPARISONS: list[tuple[str, Callable[[Any, Any], Any]]] = [
+    ("<", lambda a, b: a < b), ("<=", lambda a, b: a <= b), (">", lambda a, b: a > b), (">=", lambda a, b: a >= b),
+    ("==", lambda a, b: a == b), ("!=", lambda a, b: a != b), ("//", lambda a, b: a // b),
+]  # fmt: skip
+OTHERS: list[tuple[str, Any]] = [
+    ("ndarray", np.array([1.3, 0.6, 2.1])),
+    ("ndarray_float32", np.array([1.3, 0.6, 2.1], np.float32)),
+    ("ndarray_int", np.array([2, 1, 3])),
+    ("ndarray_0d", np.array(1.7)),
+    ("np_float64", np.float64(1.7)),
+    ("np_float32", np.float32(1.7)),
+    ("python_float", 1.7),
+    ("python_int", 2),
+]
+X_OP = np.array([0.7, 1.9, 1.2])
+
+
+OPERATOR_CASES = [
+    pytest.param(f, o, id=f"{n}-{m}") for n, f in OPERATORS for m, o in OTHERS if n != "@" or np.ndim(o) == 1
+]
+
+
+@pytest.mark.parametrize(("op", "other"), OPERATOR_CASES)
+def test_operators_with_a_tracer_on_either_side(op: Callable[[Any, Any], Any], other: Any) -> None:
+    for f in (lambda x: op(x, other), lambda x: op(other, x)):
+        expected = f(X_OP)
+        out = fg.vjp(f, X_OP)[0]
+        assert out.dtype == expected.dtype and out.shape == expected.shape
+        np.testing.assert_allclose(out, expected, rtol=1e-15)
+        check_grads(f, (X_OP,), modes=("fwd", "rev"), order=2)
+
+
+@pytest.mark.parametrize(("other",), [pytest.param(o, id=n) for n, o in OTHERS])
+@pytest.mark.parametrize(("op",), [pytest.param(f, id=n) for n, f in COMPARISONS])
+def test_comparisons_with_a_tracer_on_either_side_are_plain(op: Callable[[Any, Any], Any], other: Any) -> None:
+    for f in (lambda x: op(x, other), lambda x: op(other, x)):
+        seen: list[Any] = []
+        fg.jvp(lambda x: seen.append(f(x)) or x, (X_OP,), (X_OP,))
+        expected = f(X_OP)
+        assert type(seen[0]) is type(expected)
+        np.testing.assert_array_equal(seen[0], expected)
+        assert seen[0].dtype == expected.dtype
+
+
+def test_numpy_copy_and_conversions() -> None:
+    x = np.array([0.5, -1.0, 2.0])
+    check_grads(lambda x: np.copy(x) * x + x.copy() ** 2 + fnp.copy(x), (x,), order=2)
+    check_grads(lambda x: fnp.array([x[0], x[2]]) * fnp.array(x, copy=True)[:2] + np.stack([x[1], x[0]]), (x,))
+    for convert in (
+        lambda x: np.array(x),
+        lambda x: np.array(x, copy=True),
+        lambda x: np.array(x, copy=False),
+        lambda x: np.array([x, x]),
+        lambda x: np.asarray(x),
+    ):
+        with pytest.raises(TypeError, match=r"funcgrad\.numpy\.array\(\[\.\.\.\]\) or numpy\.stack"):
+            fg.grad(lambda x: np.sum(convert(x)))(x)
+
+
+# --- unsupported NumPy functions and ufunc methods: a TypeError naming them, before any result ------
+
+UNSUPPORTED: list[tuple[str, Callable[[Any], Any]]] = [
+    ("numpy.histogram", lambda x: np.histogram(x)[0]),
+    ("numpy.polyval", lambda x: np.polyval(x, 2.0)),
+    ("numpy.polyfit", lambda x: np.polyfit(np.arange(3.0), x, 1)),
+    ("numpy.i0", lambda x: np.i0(x)),
+    ("numpy.bincount", lambda x: np.bincount(np.array([0, 1, 1]), weights=x)),
+    ("numpy.vander", lambda x: np.vander(x)),
+    ("numpy.linspace", lambda x: np.linspace(0.0, x[0], 3)),
+    ("numpy.roots", lambda x: np.roots(x)),
+    ("numpy.histogram2d", lambda x: np.histogram2d(x, x)[0]),
+    ("numpy.intersect1d", lambda x: np.intersect1d(x, x)),
+    ("numpy.<lambda> (vectorized)", lambda x: np.frompyfunc(lambda a: a, 1, 1)(x)),
+    ("numpy.sort_complex", lambda x: np.sort_complex(x)),
+    ("numpy.union1d", lambda x: np.union1d(x, x)),
+    ("numpy.add.reduceat", lambda x: np.add.reduceat(x, [0, 2])),
+    ("numpy.maximum.accumulate", lambda x: np.maximum.accumulate(x)),
+    ("numpy.subtract.reduce", lambda x: np.subtract.reduce(x)),
+    ("numpy.sin", lambda x: np.sin(x, where=x > 0)),  # the where= keyword
+    ("numpy.add.reduce", lambda x: np.add.reduce(x, where=x > 0)),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), UNSUPPORTED, ids=[u[0] for u in UNSUPPORTED])
+@pytest.mark.parametrize("transform", ["grad", "jvp", "jacfwd"])
+def test_unsupported_numpy_raises_type_error_naming_it(name: str, call: Callable[[Any], Any], transform: str) -> None:
+    x = np.array([0.5, -1.2, 2.0])
+    reached: list[bool] = []
+
+    def f(x: Any) -> Any:
+        out = call(x)
+        reached.append(True)  # never: the call raises before anything is returned
+        return fnp.sum(out)
+
+    with pytest.raises(TypeError) as info:
+        if transform == "grad":
+            fg.grad(f)(x)
+        elif transform == "jvp":
+            fg.jvp(f, (x,), (x,))
+        else:
+            fg.jacfwd(f)(x)
+    assert name in str(info.value)
+    assert not reached
