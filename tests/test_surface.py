@@ -747,7 +747,12 @@ def test_operators_with_a_tracer_on_either_side(op: Callable[[Any, Any], Any], o
 def test_comparisons_with_a_tracer_on_either_side_are_plain(op: Callable[[Any, Any], Any], other: Any) -> None:
     for f in (lambda x: op(x, other), lambda x: op(other, x)):
         seen: list[Any] = []
-        fg.jvp(lambda x: seen.append(f(x)) or x, (X_OP,), (X_OP,))
+
+        def record(x: Any, f: Callable[[Any], Any] = f) -> Any:
+            seen.append(f(x))
+            return x
+
+        fg.jvp(record, (X_OP,), (X_OP,))
         expected = f(X_OP)
         assert type(seen[0]) is type(expected)
         np.testing.assert_array_equal(seen[0], expected)
