@@ -30,7 +30,7 @@ REGISTRY: dict[str, Primitive] = {}
 
 def primitive(impl: Callable[..., Any], name: str | None = None) -> Primitive:
     """Turn a plain function into a primitive that transforms can see."""
-    prim = Primitive(name or getattr(impl, "__name__", "primitive"), impl)
+    prim = Primitive(name or str(getattr(impl, "__name__", "primitive")), impl)
     REGISTRY[prim.name] = prim
     return prim
 
