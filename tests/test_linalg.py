@@ -73,6 +73,12 @@ def separated(*shape: int, complex_: bool = False) -> np.ndarray:
     return (p * d[..., None, :]) @ np.linalg.inv(p)
 
 
+def dominant(*shape: int, complex_: bool = False) -> np.ndarray:
+    """Strong diagonal: Householder QR stays away from its sign switches (NumPy's QR jumps there)."""
+    m, n = shape[-2:]
+    return rect(*shape, complex_=complex_) + 4 * np.eye(m, n)
+
+
 def power_sums(w: Any) -> Any:
     """Symmetric in the eigenvalues: NumPy's eig may list them in any order."""
     return fnp.stack([fnp.sum(w**k, axis=-1) for k in (1, 2, 3)])
@@ -142,11 +148,11 @@ CASES: list[tuple[str, Callable[..., Any], tuple[Callable[[], np.ndarray], ...]]
     ("svd_tall", lambda a: [sq(p) for p in la.svd(a, full_matrices=False)], (lambda: rect(4, 2),)),
     ("svd_wide_stack", lambda a: [sq(p) for p in la.svd(a, full_matrices=False)], (lambda: rect(2, 2, 3),)),
     ("svdvals", la.svdvals, (lambda: rect(3, 2),)),
-    ("qr_tall", la.qr, (lambda: rect(4, 3),)),
-    ("qr_square_stack", la.qr, (lambda: general(2, 3, 3),)),
-    ("qr_wide", la.qr, (lambda: rect(2, 4),)),
-    ("qr_complete_square", lambda a: la.qr(a, mode="complete"), (lambda: general(3, 3),)),
-    ("qr_r", lambda a: la.qr(a, mode="r"), (lambda: rect(3, 2),)),
+    ("qr_tall", la.qr, (lambda: dominant(4, 3),)),
+    ("qr_square_stack", la.qr, (lambda: dominant(2, 3, 3),)),
+    ("qr_wide", la.qr, (lambda: dominant(2, 4),)),
+    ("qr_complete_square", lambda a: la.qr(a, mode="complete"), (lambda: dominant(3, 3),)),
+    ("qr_r", lambda a: la.qr(a, mode="r"), (lambda: dominant(3, 2),)),
     ("lstsq_vec", lambda a, b: la.lstsq(a, b)[0], (lambda: rect(4, 2), lambda: vec(4))),
     ("lstsq_mat", lambda a, b: la.lstsq(a, b)[0], (lambda: rect(4, 3), lambda: vec(4, 2))),
     ("lstsq_wide", lambda a, b: la.lstsq(a, b)[0], (lambda: rect(2, 3), lambda: vec(2))),
@@ -282,8 +288,8 @@ COMPLEX_CASES = [
     ("svd_vectors_tall", lambda a: [phase_free(p) for p in la.svd(a, full_matrices=False)], (lambda: crect(4, 2),)),
     ("svd_vectors_wide", lambda a: [phase_free(p) for p in la.svd(a, full_matrices=False)], (lambda: crect(2, 3),)),
     ("svd_u_vh", lambda a: (lambda u, s, vh: u @ vh)(*la.svd(a)), (lambda: cgeneral(3, 3),)),
-    ("qr_tall", la.qr, (lambda: crect(4, 3),)),
-    ("qr_wide", la.qr, (lambda: crect(2, 3),)),
+    ("qr_tall", la.qr, (lambda: dominant(4, 3, complex_=True),)),
+    ("qr_wide", la.qr, (lambda: dominant(2, 3, complex_=True),)),
     ("norm_2", lambda x: la.norm(x, 2), (lambda: cgeneral(3, 3),)),
 ]
 
