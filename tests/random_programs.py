@@ -1,171 +1,626 @@
 """A seeded generator of small random NumPy programs, for randomized derivative tests.
 
-Each program is straight-line source code over one input ``x``: 3-12 lines,
-each applying a funcgrad primitive (elementwise maps, broadcasting with the
-input or a constant, reductions, indexing, contractions, shape changes) to
-the running value ``v``.  ``Program.source`` is a complete, runnable
-reproduction, printed whenever a check fails.
+Each program is straight-line source code over one input ``x``: 3-12 steps,
+each applying part of funcgrad's NumPy surface to the running value ``v``:
+elementwise ufuncs (one and two arguments, broadcasting with the input or a
+constant), reductions and statistics, scans, shape changes, indexing and
+``.at[]`` updates with repeated indices, contractions (``@``, ``einsum`` with
+random subscripts, ``tensordot``, ``kron``), FFTs, linear algebra, complex
+intermediates (a step goes complex, a later one takes a real part or
+``abs(.)**2``), ``checkpoint``-wrapped segments and ``custom_jvp`` functions.
+A quarter of the programs run in float32.
+
+The builder runs every step as it writes it, on the actual input, so it
+knows the values: a step whose domain, kinks or conditioning would be
+unsafe at those values is not written (another is drawn), and a value that
+grows large is rescaled by a constant.  ``Program.source`` is a complete,
+runnable reproduction, printed whenever a check fails.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+import funcgrad as fg
 import funcgrad.numpy as fnp
 
-SHAPES: list[tuple[int, ...]] = [(), (3,), (2, 3), (3, 1), (2, 1, 3)]
+SHAPES: list[tuple[int, ...]] = [(), (3,), (2, 3), (3, 1), (2, 1, 3), (4,), (3, 3), (2, 2)]
+
+# Functions with hand-written rules that programs may call; defined verbatim in every reproduction.
+PRELUDE = '''
+@fg.custom_jvp
+def softplus(v):
+    return fnp.logaddexp(v, 0.0)
+
+
+@softplus.defjvp
+def _softplus_jvp(primals, tangents):
+    (v,), (t,) = primals, tangents
+    return softplus(v), t * (0.5 + 0.5 * fnp.tanh(0.5 * v))
+
+
+@fg.custom_jvp
+def mulsin(a, b):
+    return a * fnp.sin(b)
+
+
+@mulsin.defjvp
+def _mulsin_jvp(primals, tangents):
+    (a, b), (ta, tb) = primals, tangents
+    return mulsin(a, b), ta * fnp.sin(b) + a * fnp.cos(b) * tb
+'''
+
+MARGIN = 0.05  # how far a value must stay from a kink, a tie or a domain edge
+
+
+def _namespace() -> dict[str, Any]:
+    namespace: dict[str, Any] = {"fnp": fnp, "np": np, "fg": fg}
+    exec(PRELUDE, namespace)  # noqa: S102 - our own source
+    return namespace
 
 
 @dataclass
 class Program:
     seed: int
     input_shape: tuple[int, ...]
+    dtype: str = "float64"
     lines: list[str] = field(default_factory=list)
     constants: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
+    def body(self) -> str:
+        return "\n".join("    " + row for line in self.lines for row in line.split("\n"))
+
+    @property
+    def kinky(self) -> bool:
+        """Whether any step has a kink or a tie somewhere (max, sort, abs, where, ...)."""
+        words = ("max", "min", "where", "sort", "median", "quantile", "percentile", "clip", "abs", "norm", "svd", "eig",
+                 "ptp", "angle", "copysign", "cond")
+        return any(word in line for line in self.lines for word in words)
+
+    @property
     def source(self) -> str:
-        consts = "\n".join(f"{k} = np.array({v.tolist()!r})" for k, v in self.constants.items())
-        body = "\n".join(f"    {line}" for line in self.lines)
+        consts = "\n".join(
+            f"{k} = np.array({v.tolist()!r}, dtype=np.{v.dtype})" for k, v in self.constants.items()
+        )
         return (
             "import numpy as np\nimport funcgrad as fg\nimport funcgrad.numpy as fnp\n"
-            f"{consts}\n\ndef f(x):\n    v = x\n{body}\n    return v\n\n"
-            f"x = np.random.default_rng({self.seed}).uniform(-1, 1, size={self.input_shape!r})\n"
+            f"{PRELUDE}\n{consts}\n\ndef f(x):\n    v = x\n{self.body}\n    return v\n\n"
+            f"x = np.random.default_rng({self.seed}).uniform(-1, 1, size={self.input_shape!r}).astype(np.{self.dtype})\n"
         )
 
     def function(self) -> Callable[[Any], Any]:
-        namespace: dict[str, Any] = {"fnp": fnp, "np": np, **self.constants}
-        body = "\n".join(f"    {line}" for line in self.lines)
-        exec(f"def f(x):\n    v = x\n{body}\n    return v\n", namespace)  # noqa: S102 - our own generated code
+        namespace = {**_namespace(), **self.constants}
+        exec(f"def f(x):\n    v = x\n{self.body}\n    return v\n", namespace)  # noqa: S102 - our own generated code
         return namespace["f"]  # type: ignore[no-any-return]
 
     def input(self) -> np.ndarray:
         x = np.random.default_rng(self.seed).uniform(-1, 1, size=self.input_shape)
-        return np.asarray(x)
+        return np.asarray(x).astype(self.dtype)
 
 
-def _broadcast_ok(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    try:
-        np.broadcast_shapes(a, b)
-    except ValueError:
-        return False
-    return True
+class _Reject(Exception):
+    """A drawn step is unsafe at the current values: draw another."""
+
+
+def _gap(values: np.ndarray, axis: int | None = None) -> float:
+    """The smallest distance between two entries along ``axis`` (all entries for None)."""
+    a = np.real(np.asarray(values, np.complex128))
+    if axis is None:
+        a = a.reshape(-1)
+        axis = 0
+    if a.shape[axis] < 2:
+        return np.inf
+    return float(np.min(np.diff(np.sort(a, axis=axis), axis=axis), initial=np.inf))
 
 
 class _Builder:
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.program = Program(seed, SHAPES[self.rng.integers(len(SHAPES))])
-        self.shape = self.program.input_shape
+    def __init__(self, seed: int, attempt: int = 0) -> None:
+        self.rng = np.random.default_rng([seed, attempt] if attempt else seed)
+        shape = SHAPES[self.rng.integers(len(SHAPES))]
+        dtype = "float32" if self.rng.random() < 0.25 else "float64"
+        self.program = Program(seed, shape, dtype)
+        self.ns = _namespace()
+        self.ns["x"] = self.ns["v"] = self.program.input()
+        self.segments = 0
 
-    def const(self, shape: tuple[int, ...]) -> str:
+    # --- helpers ---------------------------------------------------------------------------------
+
+    @property
+    def v(self) -> np.ndarray:
+        return np.asarray(self.ns["v"])
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.v.shape
+
+    @property
+    def x(self) -> np.ndarray:
+        return np.asarray(self.ns["x"])
+
+    def pick(self, options: list[Any]) -> Any:
+        return options[int(self.rng.integers(len(options)))]
+
+    def axis(self) -> int:
+        if not self.shape:
+            raise _Reject
+        return int(self.rng.integers(-len(self.shape), len(self.shape)))
+
+    def const(self, shape: tuple[int, ...], kind: str = "real") -> str:
         name = f"C{len(self.program.constants)}"
-        self.program.constants[name] = np.round(self.rng.uniform(-1, 1, size=shape), 3)
+        value: np.ndarray[Any, Any]
+        if kind == "mask":
+            value = self.rng.random(size=shape) < 0.6
+        elif kind == "complex":
+            value = np.round(self.rng.uniform(-1, 1, size=shape) + 1j * self.rng.uniform(-1, 1, size=shape), 3)
+            value = value.astype("complex64" if self.program.dtype == "float32" else "complex128")
+        else:
+            value = np.round(self.rng.uniform(-1, 1, size=shape), 3).astype(self.program.dtype)
+            if kind == "positive":
+                value = np.abs(value) + np.asarray(0.5, self.program.dtype)
+        self.program.constants[name] = np.asarray(value)
+        self.ns[name] = np.asarray(value)
         return name
 
-    def emit(self, line: str, shape: tuple[int, ...]) -> None:
-        self.program.lines.append(line)
-        self.shape = shape
+    def try_lines(self, lines: list[str], real: bool = True) -> None:
+        """Run ``lines`` on the current values; keep them if they run, stay finite and (if asked) real."""
+        saved_v, saved_consts = self.ns["v"], dict(self.program.constants)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                for line in lines:
+                    exec(line, self.ns)  # noqa: S102 - our own generated code
+            value = np.asarray(self.ns["v"])
+            if value.dtype.kind not in "fc" or not np.all(np.isfinite(value)) or value.size == 0:
+                raise _Reject
+            if real and value.dtype.kind != "f":
+                raise _Reject
+            if value.size > 64:
+                raise _Reject
+            if self.program.dtype == "float32" and value.dtype not in (np.float32, np.complex64):
+                raise _Reject
+        except Exception:
+            self.ns["v"] = saved_v
+            for name in set(self.program.constants) - set(saved_consts):
+                del self.program.constants[name]
+                del self.ns[name]
+            raise _Reject from None
+        self.program.lines.extend(lines)
+        self.rescale()
 
-    # --- the kinds of step -------------------------------------------------------------------
+    def emit(self, line: str) -> None:
+        self.try_lines([line])
+
+    def rescale(self) -> None:
+        big = float(np.max(np.abs(self.v), initial=0.0))
+        if big > 4.0:
+            factor = float(10.0 ** -np.ceil(np.log10(big)))
+            self.program.lines.append(f"v = v * {factor!r}")
+            exec(f"v = v * {factor!r}", self.ns)  # noqa: S102
+
+    def peek(self, lines: list[str]) -> np.ndarray:
+        """The value ``v`` would have after ``lines``, without keeping them."""
+        scratch = dict(self.ns)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                for line in lines:
+                    exec(line, scratch)  # noqa: S102 - our own generated code
+        except Exception:
+            raise _Reject from None
+        return np.asarray(scratch["v"])
+
+    def fits_x(self) -> bool:
+        """Whether ``v`` combined with ``x`` keeps ``v``'s shape."""
+        try:
+            return np.broadcast_shapes(self.shape, self.x.shape) == self.shape
+        except ValueError:
+            return False
+
+    def need(self, ok: bool) -> None:
+        if not ok:
+            raise _Reject
+
+    def other(self) -> str:
+        """An operand that broadcasts with ``v``: the input, a function of it, or a constant."""
+        if self.fits_x() and self.rng.random() < 0.6:
+            return self.pick(["x", "fnp.sin(x)", "(0.5 * x)", "fnp.cos(x)"])
+        shape = self.shape
+        options = [shape, shape[1:], (1,) + shape[1:], ()] if shape else [()]
+        return self.const(self.pick(options))
+
+    def fn(self) -> str:
+        """``fnp`` or, through the NumPy protocols, ``np``."""
+        return "np" if self.rng.random() < 0.25 else "fnp"
+
+    # --- the kinds of step -----------------------------------------------------------------------
 
     def elementwise(self) -> None:
+        v = self.v
+        big = float(np.max(np.abs(v), initial=0.0))
         choices = [
-            "fnp.sin(v)",
-            "fnp.cos(v)",
-            "fnp.tanh(v)",
-            "fnp.exp(-v * v)",
-            "fnp.log(1.0 + v * v)",
-            "fnp.sqrt(1.0 + v * v)",
-            "v * v * 0.5",
-            "v ** 3 * 0.3",
-            "1.0 / (1.5 + fnp.sin(v))",
-            "fnp.exp(v * 0.5)",
+            "fnp.sin(v)", "fnp.cos(v)", "fnp.tanh(v)", "fnp.arctan(v)", "fnp.arcsinh(v)", "fnp.exp(-v * v)",
+            "fnp.log(1.0 + v * v)", "fnp.log1p(v * v)", "fnp.sqrt(1.0 + v * v)", "v * v * 0.5", "v ** 3 * 0.3",
+            "1.0 / (1.5 + fnp.sin(v))", "fnp.square(v)", "fnp.hypot(v, 0.5)", "fnp.logaddexp(v, 0.3)",
+            "fnp.logaddexp2(v, -0.2)", "fnp.power(v * v + 0.5, 1.3)", "fnp.reciprocal(2.0 + fnp.tanh(v))",
+            "fnp.arcsin(0.5 * fnp.tanh(v))", "fnp.arccos(0.5 * fnp.tanh(v))", "fnp.arctanh(0.5 * fnp.tanh(v))",
+            "fnp.tan(0.5 * fnp.tanh(v))", "fnp.arccosh(1.5 + v * v)", "fnp.cbrt(2.0 + fnp.tanh(v))",
+            "fnp.sinc(v)", "-v", "fnp.deg2rad(v) * 50.0", "fnp.log2(1.0 + v * v)", "fnp.log10(1.0 + v * v)",
+            "softplus(v)", "mulsin(v, v)", "fnp.sin(v).conj()", "np.cos(v)", "np.tanh(v) * 2.0",
         ]
-        self.emit(f"v = {choices[self.rng.integers(len(choices))]}", self.shape)
+        if big < 3:
+            choices += ["fnp.exp(v * 0.5)", "fnp.sinh(v)", "fnp.cosh(v)", "fnp.expm1(v)", "fnp.exp2(v)"]
+        if v.size and np.min(np.abs(v)) > MARGIN:
+            choices += ["fnp.abs(v)", "abs(v) ** 1.5", "fnp.fabs(v) + v", "fnp.sqrt(fnp.abs(v))", "fnp.log(fnp.abs(v))"]
+        self.emit(f"v = {self.pick(choices)}")
 
-    def with_input(self) -> None:
-        if not _broadcast_ok(self.shape, self.program.input_shape):
-            return self.elementwise()
-        op = ["v * x", "v + x", "v - fnp.sin(x)", "v / (2.0 + x)", "fnp.maximum(v, x * 0.3 - 0.5)"][self.rng.integers(5)]
-        self.emit(f"v = {op}", np.broadcast_shapes(self.shape, self.program.input_shape))
-
-    def with_constant(self) -> None:
-        shape = self.shape
-        options = [shape, shape[1:], (1,) + shape[1:]] if shape else [(), (2,)]
-        cshape = options[self.rng.integers(len(options))]
-        c = self.const(cshape)
-        op = ["v * {c}", "v + {c}", "{c} - v", "fnp.where({c} > 0, v, 0.5 * v)"][self.rng.integers(4)].format(c=c)
-        self.emit(f"v = {op}", np.broadcast_shapes(shape, cshape))
+    def binary(self) -> None:
+        w = self.other()
+        wv = np.asarray(eval(w, self.ns))  # noqa: S307 - our own expression
+        v = self.v
+        choices = [
+            f"v * {w}", f"v + {w}", f"{w} - v", f"v / (2.0 + {w})", f"fnp.hypot(v, {w})",
+            f"fnp.hypot(v, {w} + 0.3)", f"fnp.logaddexp(v, {w})", f"fnp.power(v * v + 0.5, {w} + 1.5)",
+            f"fnp.arctan2(v, 1.5 + {w})", f"fnp.arctan2({w}, 1.5 + v * v)", f"mulsin(v, {w})", f"mulsin({w}, v)",
+            f"(1.2 + fnp.sin(v)) ** ({w} * 0.5)", f"fnp.float_power(1.5 + v * v, {w})", f"v @ fnp.ones_like({w})"
+            if np.ndim(v) >= 1 and np.shape(wv)[-1:] == np.shape(v)[-1:] else f"v - {w}",
+        ]
+        diff = np.abs(v - wv)
+        if diff.size and np.min(diff) > MARGIN:
+            choices += [f"fnp.maximum(v, {w})", f"fnp.minimum({w}, v)", f"fnp.fmax(v, {w})", f"fnp.fmin(v, {w})",
+                        f"fnp.where(v > {w}, v * v, {w})", f"{self.fn()}.maximum(v, {w})"]
+        if v.size and np.min(np.abs(np.abs(v) - 0.5)) > MARGIN:
+            choices += ["fnp.clip(v, -0.5, 0.5)", "v.clip(-0.5, None)", "fnp.clip(v, None, 0.5)"]
+        if v.size and np.min(np.abs(wv - 0)) > MARGIN:
+            choices += [f"fnp.copysign(v, {w})"]
+        self.emit(f"v = {self.pick(choices)}")
 
     def reduction(self) -> None:
+        v = self.v
         if not self.shape:
             return self.elementwise()
-        axis = int(self.rng.integers(-len(self.shape), len(self.shape)))
+        axis = self.pick([self.axis(), None, self.axis()])
         keep = bool(self.rng.integers(2))
-        kind = ["sum", "mean", "max"][self.rng.integers(3)]
-        new = list(self.shape)
-        if keep:
-            new[axis] = 1
-        else:
-            del new[axis]
-        self.emit(f"v = fnp.{kind}(v, axis={axis}, keepdims={keep})", tuple(new))
+        f = self.fn()
+        size = v.size if axis is None else v.shape[axis]
+        choices = [
+            f"{f}.sum(v, axis={axis}, keepdims={keep})", f"{f}.mean(v, axis={axis}, keepdims={keep})",
+            f"{f}.prod(v, axis={axis}, keepdims={keep})", f"v.sum(axis={axis})", f"v.mean(axis={axis}, keepdims={keep})",
+            f"fnp.average(v, axis={axis})", f"{f}.cumsum(v, axis={axis})", f"{f}.cumprod(v, axis={axis})",
+            f"np.add.reduce(v, axis={axis})", "fnp.trapezoid(v)" if v.shape[-1] > 1 else "fnp.sum(v)",
+            f"fnp.nansum(v, axis={axis}, keepdims={keep})",
+        ]
+        if axis is not None:
+            choices += [f"np.multiply.accumulate(v, axis={axis})", f"fnp.cumulative_sum(v, axis={axis})"]
+        if size > 1:
+            choices += [f"{f}.var(v, axis={axis}, keepdims={keep})", f"fnp.var(v, axis={axis}, ddof=1)"]
+            if np.ptp(v) > MARGIN:
+                choices += [f"{f}.std(v, axis={axis}, keepdims={keep})", f"v.std(axis={axis}, ddof=1)"]
+            if axis is not None:
+                choices += [f"{f}.diff(v, axis={axis})", f"fnp.diff(v, n=2, axis={axis})" if size > 2 else "v"]
+        if _gap(v, axis) > MARGIN:
+            choices += [
+                f"{f}.max(v, axis={axis}, keepdims={keep})", f"{f}.min(v, axis={axis})", f"v.max(axis={axis})",
+                f"{f}.median(v, axis={axis}, keepdims={keep})", f"fnp.quantile(v, 0.3, axis={axis})",
+                f"fnp.percentile(v, [20.0, 70.0], axis={axis})", f"fnp.ptp(v, axis={axis})",
+                f"fnp.nanmax(v, axis={axis})", f"fnp.amin(v, axis={axis}, keepdims={keep})",
+            ]
+        self.emit(f"v = {self.pick(choices)}")
 
-    def indexing(self) -> None:
-        if not self.shape or self.shape[0] < 2:
-            return self.reshape()
-        n = self.shape[0]
-        kind = self.rng.integers(3)
-        if kind == 0:
-            self.emit("v = v[::-1]", self.shape)
-        elif kind == 1:
-            idx = self.rng.integers(0, n, size=3).tolist()
-            self.emit(f"v = v[{idx!r}]", (3,) + self.shape[1:])
-        else:
-            self.emit("v = v[1:]", (n - 1,) + self.shape[1:])
+    def nan_reduction(self) -> None:
+        """A reduction that skips NaN entries planted by ``where``."""
+        if not self.shape:
+            return self.reduction()
+        axis = self.axis()
+        mask = self.const(self.shape, "mask")
+        self.need(bool(np.all(np.any(self.ns[mask], axis=axis))))
+        kind = self.pick(["nanmean", "nansum", "nanvar", "nanprod", "nancumsum", "nanstd"])
+        if kind in ("nanvar", "nanstd"):
+            self.need(bool(np.all(np.sum(self.ns[mask], axis=axis) >= 2)) and np.ptp(self.v) > MARGIN)
+        self.emit(f"v = fnp.{kind}(fnp.where({mask}, v, fnp.nan), axis={axis})")
+
+    def rearrange(self) -> None:
+        v = self.v
+        if not self.shape:
+            return self.emit(self.pick(["v = fnp.reshape(v, (1, 1))", "v = fnp.atleast_1d(v) * x"]))
+        a = self.axis()
+        n = v.shape[a]
+        f = self.fn()
+        choices = [
+            f"v = {f}.flip(v, axis={a})", f"v = {f}.roll(v, {int(self.rng.integers(-3, 4))}, axis={a})",
+            f"v = {f}.tile(v, 2)", f"v = {f}.repeat(v, 2, axis={a})",
+            f"v = fnp.repeat(v, {self.rng.integers(0, 3, size=n).tolist()!r}, axis={a})",
+            f"v = {f}.take(v, {self.rng.integers(-n, n, size=3).tolist()!r}, axis={a})",
+            f"v = fnp.pad(v, 1, mode={self.pick(['constant', 'edge', 'reflect', 'symmetric', 'wrap', 'mean'])!r})",
+            f"v = fnp.pad(v, {[(0, 1)] * v.ndim!r}, mode='linear_ramp', end_values=0.5)",
+            "v = v[::-1]", f"v = v[{self.rng.integers(0, v.shape[0], size=3).tolist()!r}]", "v = v[1:]" if v.shape[0] > 1 else "v = v[0]",
+            "v = v[..., None] * x" if v.shape == self.x.shape else "v = v[None]",
+            "v = v.T", f"v = {f}.reshape(v, (-1,))", "v = v.ravel()", f"v = fnp.expand_dims(v, {a})",
+            "v = fnp.moveaxis(v, 0, -1)", "v = fnp.squeeze(v)" if 1 in v.shape else "v = fnp.atleast_3d(v)",
+            f"v = {f}.concatenate([v, fnp.sin(v)], axis={a})", f"v = fnp.stack([v, v * v], axis={a})",
+            f"v = v[{self.const(v.shape, 'mask')}]",
+        ]
+        if v.ndim >= 2:
+            choices += [
+                f"v = {f}.triu(v)", "v = fnp.tril(v, -1) + v", f"v = {f}.diagonal(v)", "v = fnp.trace(v)",
+                "v = fnp.swapaxes(v, -1, -2)", "v = fnp.rot90(v)", "v = fnp.diagonal(v, offset=1, axis1=-2, axis2=-1)",
+                f"v = fnp.take_along_axis(v, {self.rng.integers(0, v.shape[-1], size=v.shape).tolist()!r}, axis=-1)",
+                "v = v[:, [0, 0, -1]]" if v.shape[1] >= 1 else "v = v[:, 0]", "v = v[..., 0] + v[..., -1]",
+                "v = fnp.transpose(v, (1, 0) + tuple(range(2, v.ndim)))",
+            ]
+        if v.ndim == 1:
+            choices += ["v = fnp.diag(v)", "v = fnp.vstack([v, v[::-1]])", "v = fnp.hstack([v, x.ravel()])"]
+        if _gap(v, a) > MARGIN:
+            choices += [f"v = {f}.sort(v, axis={a})", "v = fnp.sort(v, axis=None)"]
+        self.emit(self.pick(choices))
+
+    def update(self) -> None:
+        """A functional update ``.at[idx]`` with repeated integer indices."""
+        v = self.v
+        if not self.shape:
+            return self.rearrange()
+        n = v.shape[0]
+        k = int(self.rng.integers(1, 5))
+        idx = self.rng.integers(0, n, size=k).tolist()
+        idx2 = self.rng.integers(0, n, size=k).tolist()
+        value = self.pick([f"fnp.sin(v[{idx2!r}])", self.const((k,) + v.shape[1:]), "0.5", f"x.ravel()[0] + v[{idx2!r}]"])
+        method = self.pick(["set", "add", "multiply", "set", "add", "divide", "power"])
+        if method == "divide":
+            value = f"(2.0 + fnp.tanh({value}))"
+        if method == "power":
+            self.need(bool(np.min(v[idx]) > MARGIN))
+            value = f"(1.0 + 0.5 * fnp.tanh({value}))"
+        target = "fnp.at(v)"
+        if method in ("set", "add", "multiply") and self.rng.random() < 0.3:
+            # a 2-D index with a slice
+            if v.ndim >= 2:
+                return self.emit(f"v = {target}[{idx!r}, 1:].{method}({value if value == '0.5' else 'v[0, 1:]'})")
+        if self.rng.random() < 0.2 and _gap(v[idx], None) > MARGIN:
+            method = self.pick(["min", "max"])
+            self.need(_gap(np.concatenate([np.ravel(v[idx]), np.ravel(eval(value, self.ns))]), None) > MARGIN)  # noqa: S307
+        self.emit(f"v = {target}[{idx!r}].{method}({value})")
 
     def contraction(self) -> None:
+        v = self.v
         if not self.shape:
-            return self.with_constant()
-        k = self.shape[-1]
+            return self.binary()
+        k = v.shape[-1]
         m = int(self.rng.integers(1, 4))
-        c = self.const((k, m))
-        if len(self.shape) == 1:
-            self.emit(f"v = fnp.dot(v, {c})", (m,))
-        else:
-            self.emit(f"v = v @ {c}", self.shape[:-1] + (m,))
+        choices = [
+            f"v @ {self.const((k, m))}", f"fnp.dot(v, {self.const((k,))})", f"fnp.tensordot(v, {self.const((k, m))}, axes=1)",
+            f"fnp.kron(v, {self.const((2,) * min(v.ndim, 2))})", f"fnp.outer(v, {self.const((m,))})",
+            f"fnp.inner(v, {self.const((m, k))})", "fnp.vdot(v, v)", "fnp.kron(v, v)" if v.size <= 6 else "v",
+            "fnp.einsum('...i,...i->...', v, v)", f"np.matmul(v, {self.const((k,))})", f"{self.fn()}.dot(v, {self.const((k, 2))})",
+            f"fnp.convolve(fnp.ravel(v), {self.const((2,))}, mode={self.pick(['full', 'same', 'valid'])!r})",
+            f"fnp.correlate(fnp.ravel(v), {self.const((2,))}, mode='full')",
+        ]
+        if v.ndim >= 2:
+            choices += ["v @ fnp.swapaxes(v, -1, -2)", "fnp.matmul(fnp.swapaxes(v, -1, -2), v)",
+                        f"fnp.tensordot(v, {self.const(v.shape[-2:])}, axes=2)",
+                        f"fnp.tensordot(v, {self.const((v.shape[0], 2))}, axes=([0], [0]))"]
+        if k == 3:
+            choices += [f"fnp.cross(v, {self.const((3,))})", "fnp.cross(v, fnp.sin(v))"]
+        self.emit(f"v = {self.pick(choices)}")
 
-    def reshape(self) -> None:
-        if len(self.shape) >= 2 and self.rng.integers(2):
-            self.emit("v = v.T", self.shape[::-1])
-        else:
-            size = int(np.prod(self.shape))
-            self.emit("v = fnp.reshape(v, (-1,))", (size,))
+    def einsum(self) -> None:
+        """``einsum`` with random subscripts: ``v`` and possibly a constant or ``v`` again."""
+        v = self.v
+        letters = "abcdefg"
+        ins = letters[: v.ndim]
+        sizes = dict(zip(ins, v.shape))
+        # a repeated letter (a diagonal) when two axes have the same length
+        if v.ndim >= 2 and v.shape[-1] == v.shape[-2] and self.rng.random() < 0.3:
+            ins = ins[:-1] + ins[-2]
+        operands, subs = ["v"], [ins]
+        second = self.rng.integers(3)
+        if second == 1 and ins:
+            keep = [c for c in ins if self.rng.random() < 0.5]
+            fresh = "xy"[: int(self.rng.integers(0, 2))]
+            sub = "".join(self.rng.permutation(list(dict.fromkeys(keep + list(fresh))))) if keep or fresh else ""
+            sizes.update({c: int(self.rng.integers(1, 4)) for c in fresh})
+            operands.append(self.const(tuple(sizes[c] for c in sub)))
+            subs.append(sub)
+        elif second == 2:
+            operands.append("v")
+            subs.append(ins)
+        present = list(dict.fromkeys("".join(subs)))
+        out = [c for c in present if self.rng.random() < 0.5]
+        out = list(self.rng.permutation(out)) if out else []
+        spec = ",".join(subs) + "->" + "".join(out)
+        self.emit(f"v = fnp.einsum({spec!r}, {', '.join(operands)})")
 
-    def stacking(self) -> None:
-        if self.shape != self.program.input_shape or not self.shape:
-            return self.with_input()
-        self.emit("v = fnp.concatenate([v, fnp.sin(x)], axis=0)", (2 * self.shape[0],) + self.shape[1:])
+    def fft(self) -> None:
+        """A step through the complex plane that comes back real."""
+        v = self.v
+        if not self.shape:
+            return self.complex_segment()
+        a = self.axis()
+        n = v.shape[a]
+        norm = self.pick([None, "ortho", "forward", "backward"])
+        choices = [
+            f"v = fnp.real(fnp.fft.fft(v, axis={a}, norm={norm!r}))",
+            f"v = fnp.imag(fnp.fft.ifft(v, n={n + 1}, axis={a}))",
+            f"v = fnp.abs(fnp.fft.rfft(v, axis={a})) ** 2",
+            f"v = fnp.fft.irfft(fnp.fft.rfft(v, axis={a}) * {self.const((n // 2 + 1,) + (1,) * (-a - 1), 'complex')}, n={n}, axis={a})",
+            f"v = fnp.fft.irfft(fnp.fft.fft(v, axis={a}), axis={a}, norm={norm!r})",
+            "v = fnp.real(fnp.fft.fft2(v) * fnp.conj(fnp.fft.fft2(v)))" if v.ndim >= 2 else "v = fnp.fft.hfft(v)",
+            f"v = fnp.fft.hfft(v * (1 + 0.5j), axis={a})",
+            f"v = fnp.imag(fnp.fft.ihfft(v, axis={a}))",
+            f"v = fnp.real(fnp.fft.fftn(v, s={[d + 1 for d in v.shape]!r}))",
+            "v = fnp.fft.irfftn(fnp.fft.rfftn(v))" if v.ndim >= 1 else "v = v",
+            "v = fnp.real(fnp.fft.fftshift(fnp.fft.fft(v)))",
+        ]
+        self.emit(self.pick(choices))
+
+    def complex_segment(self) -> None:
+        """Go complex, do 0-2 complex steps, come back real."""
+        v = self.v
+        c = self.const(self.pick([(), self.shape[-1:]]), "complex")
+        into = self.pick([
+            f"v = v * {c}", "v = fnp.exp(1j * v)", "v = v + 1j * fnp.sin(x)" if self.fits_x() else "v = v + 0.5j",
+            "v = fnp.fft.fft(v)" if v.ndim else "v = v * (0.5 - 1j)", "v = v * (1 - 0.5j)",
+        ])
+        lines = [into]
+        for _ in range(int(self.rng.integers(0, 3))):
+            lines.append(self.pick([
+                "v = fnp.sin(v)", "v = fnp.exp(0.5 * v)", "v = v * v", f"v = v * {c} + 0.3", "v = fnp.conj(v) * 2.0",
+                "v = fnp.cumsum(v, axis=-1)" if v.ndim else "v = v + v", "v = fnp.sum(v, axis=0)" if v.ndim else "v = -v",
+                "v = fnp.einsum('...i,...i->...', v, v)" if v.ndim else "v = v / (2.0 + 0.5j)", "v = fnp.tanh(0.5 * v)",
+                "v = v[::-1]" if v.ndim else "v = v ** 2", "v = fnp.fft.ifft(v)" if v.ndim else "v = 1.0 / (3.0 + v)",
+                "v = fnp.sqrt(2.0 + v)",
+            ]))
+            if "sqrt" in lines[-1]:
+                z = self.peek(lines[:-1]) + 2.0
+                self.need(bool(np.all((z.real > MARGIN) | (np.abs(z.imag) > MARGIN))))
+        z = self.peek(lines)
+        back = ["v = fnp.real(v)", "v = fnp.imag(v)", "v = fnp.abs(v) ** 2", "v = (v * fnp.conj(v)).real",
+                "v = v.imag + v.real", "v = fnp.real(v * v)"]
+        if z.size and np.min(np.abs(z)) > MARGIN:
+            back.append("v = fnp.abs(v)")
+            if np.all((z.real > MARGIN) | (np.abs(z.imag) > MARGIN)):
+                back.append("v = fnp.angle(v)")
+        lines.append(self.pick(back))
+        self.try_lines(lines, real=True)
+
+    def linalg(self) -> None:
+        """Linear algebra on a square matrix (or a stack of them) made from ``v``."""
+        v = self.v
+        if v.ndim == 0:
+            return self.binary()
+        if not (v.ndim >= 2 and v.shape[-1] == v.shape[-2] and v.shape[-1] >= 2):
+            k = min(v.shape[-1], 3)
+            if k < 2:
+                k = 2
+                self.try_lines([f"v = v[..., :1] * {self.const((2,))}"])
+            self.try_lines([f"v = v[..., :{k}, None] * {self.const((k, k))} + {self.const((k, k))}"])
+        A = self.v
+        n = A.shape[-1]
+        eye = f"fnp.eye({n}, dtype=v.dtype)"
+        sym = "(v + fnp.swapaxes(v, -1, -2))"
+        spd = f"(v @ fnp.swapaxes(v, -1, -2) + {eye})"
+        wide = f"(v + {n}.0 * {eye})"
+        choices = [
+            f"v = fnp.linalg.cholesky({spd})", f"v = fnp.linalg.inv({spd})", "v = fnp.linalg.det(v)",
+            "v = fnp.linalg.norm(v)", "v = fnp.linalg.norm(v, axis=-1)", "v = fnp.linalg.norm(v, ord=3, axis=-1)",
+            "v = fnp.linalg.vector_norm(v, ord=2)", f"v = fnp.trace(fnp.linalg.inv({spd}) @ v)",
+            "v = fnp.linalg.multi_dot([v, v, v])" if A.ndim == 2 else "v = v @ v @ v",
+            f"v = fnp.linalg.slogdet({spd})[1]", "v = fnp.linalg.matrix_power(v, 3)",
+        ]
+        if float(np.max(np.linalg.cond(A + n * np.eye(n)))) < 20:
+            choices += [
+                f"v = fnp.linalg.solve({wide}, {self.const((n,))})" if A.ndim == 2 else f"v = fnp.linalg.solve({wide}, v)",
+                f"v = fnp.linalg.solve({wide}, v[..., 0:1])", f"v = fnp.linalg.inv({wide})", f"v = fnp.linalg.det({wide})",
+                f"v = fnp.linalg.slogdet({wide})[1]", f"v = fnp.linalg.slogdet({wide}).logabsdet",
+                f"v = fnp.linalg.matrix_power({wide}, -2)", f"v = fnp.linalg.pinv({wide})",
+                f"v = fnp.linalg.qr({wide})[1] ** 2", f"v = fnp.linalg.qr({wide}).Q ** 2",
+                f"v = fnp.linalg.lstsq({wide}, {self.const((n,))})[0]" if A.ndim == 2 else f"v = fnp.linalg.inv({wide} @ v)",
+                f"v = fnp.log(fnp.abs(fnp.linalg.det({wide})))",
+            ]
+        spd_v = A @ np.swapaxes(A, -1, -2) + np.eye(n)
+        if _gap(np.linalg.eigvalsh(spd_v), -1) > MARGIN:
+            choices += [f"v = fnp.linalg.eigvalsh({spd})", f"v = fnp.linalg.eigh({spd})[0]",
+                        f"v = fnp.linalg.eigh({spd}).eigenvalues", f"v = fnp.linalg.norm({spd}, ord=2, axis=(-2, -1))",
+                        f"v = fnp.linalg.eigh({spd})[1] ** 2"]
+        if _gap(np.linalg.eigvalsh(A + np.swapaxes(A, -1, -2)), -1) > MARGIN:
+            choices += [f"v = fnp.linalg.eigvalsh({sym})",
+                        f"v = fnp.linalg.eigh({sym})[1] @ fnp.swapaxes(fnp.linalg.eigh({sym})[1] ** 3, -1, -2)"]
+        sv = np.linalg.svd(A, compute_uv=False)
+        if _gap(sv, -1) > MARGIN and np.min(sv) > MARGIN:
+            choices += ["v = fnp.linalg.svd(v, compute_uv=False)", "v = fnp.linalg.svdvals(v)",
+                        "v = fnp.linalg.norm(v, ord='nuc', axis=(-2, -1))", "v = fnp.linalg.norm(v, ord=2, axis=(-2, -1))",
+                        "v = fnp.linalg.norm(v, ord=-2, axis=(-2, -1))", "v = fnp.linalg.cond(v)",
+                        "v = fnp.linalg.svd(v)[0] ** 2", "v = fnp.linalg.svd(v).S"]
+        if np.min(np.abs(A)) > MARGIN:
+            if _gap(np.sum(np.abs(A), axis=-2), -1) > MARGIN:
+                choices += ["v = fnp.linalg.norm(v, ord=1, axis=(-2, -1))"]
+            if _gap(np.sum(np.abs(A), axis=-1), -1) > MARGIN:
+                choices += ["v = fnp.linalg.norm(v, ord=fnp.inf, axis=(-2, -1))"]
+            choices += ["v = fnp.linalg.norm(v, ord=1, axis=-1)"]
+            if _gap(np.abs(A), -1) > MARGIN:
+                choices += ["v = fnp.linalg.norm(v, ord=fnp.inf, axis=-1)", "v = fnp.linalg.norm(v, ord=-fnp.inf, axis=-1)"]
+        self.emit(self.pick(choices))
+
+    def custom(self) -> None:
+        self.emit(self.pick(["v = softplus(v)", "v = mulsin(v, x)" if self.fits_x()
+                             else "v = mulsin(0.5, v)", "v = mulsin(v, 0.3) + softplus(-v)"]))
+
+    def checkpoint(self) -> None:
+        """A segment of 1-3 steps inside ``fg.checkpoint`` (closing over ``x`` sometimes)."""
+        if self.segments >= 2 or any(line.startswith("def ") for line in self.program.lines[-1:]):
+            return self.elementwise()
+        start = len(self.program.lines)
+        before = self.ns["v"]
+        for _ in range(int(self.rng.integers(1, 4))):
+            self.step(allow_segments=False)
+        inner = self.program.lines[start:]
+        if not inner:
+            return
+        del self.program.lines[start:]
+        name = f"seg{self.segments}"
+        self.segments += 1
+        decorator = self.pick(["@fg.checkpoint", "@fg.remat", "@fg.checkpoint"])
+        block = "\n".join([decorator, f"def {name}(v):", *("    " + line for line in inner), "    return v"])
+        after = self.ns["v"]
+        self.ns["v"] = before
+        exec(block, self.ns)  # noqa: S102
+        self.program.lines.append(block)
+        self.program.lines.append(f"v = {name}(v)")
+        self.ns["v"] = after
+
+    def step(self, allow_segments: bool = True) -> None:
+        kinds: list[tuple[Callable[[], None], int]] = [
+            (self.elementwise, 5), (self.binary, 4), (self.reduction, 3), (self.nan_reduction, 1),
+            (self.rearrange, 4), (self.update, 2), (self.contraction, 2), (self.einsum, 2), (self.fft, 1),
+            (self.complex_segment, 1), (self.linalg, 2), (self.custom, 1),
+        ]
+        if allow_segments:
+            kinds.append((self.checkpoint, 1))
+        weights = np.array([w for _, w in kinds], float)
+        for _ in range(20):
+            kind = kinds[int(self.rng.choice(len(kinds), p=weights / weights.sum()))][0]
+            try:
+                kind()
+                return
+            except (_Reject, ValueError, IndexError, TypeError):
+                continue
 
 
+def _sensitive(program: Program) -> bool:
+    """Whether the program's output moves with its input (a zero derivative would test nothing)."""
+    f = program.function()
+    x = np.asarray(program.input(), np.float64)
+    rng = np.random.default_rng(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(2):
+            d = rng.standard_normal(x.shape) * 1e-4
+            slope = (np.asarray(f(x + d)) - np.asarray(f(x - d))) / 2e-4
+            if np.max(np.abs(slope), initial=0.0) > 1e-3:
+                return True
+    return False
+
+
+@functools.cache
 def make_program(seed: int) -> Program:
-    """The random program for ``seed``: deterministic, 3-12 steps."""
-    builder = _Builder(seed)
-    steps = [
-        builder.elementwise,
-        builder.elementwise,
-        builder.with_input,
-        builder.with_constant,
-        builder.reduction,
-        builder.indexing,
-        builder.contraction,
-        builder.reshape,
-        builder.stacking,
-    ]
-    for _ in range(int(builder.rng.integers(3, 13))):
-        steps[int(builder.rng.integers(len(steps)))]()
-    return builder.program
+    """The random program for ``seed``: deterministic, 3-12 steps, safe at its input, with a derivative that is not ~0."""
+    for attempt in range(20):
+        builder = _Builder(seed, attempt)
+        for _ in range(int(builder.rng.integers(3, 13))):
+            builder.step()
+        program = builder.program
+        # drop constants drawn for steps that were not kept, and number the rest C0, C1, ...
+        used = "\n".join(program.lines)
+        kept = [k for k in program.constants if re.search(rf"\b{k}\b", used)]
+        names = {k: f"C{i}" for i, k in enumerate(kept)}
+        program.lines = [re.sub(r"\bC\d+\b", lambda m: names[m.group(0)], line) for line in program.lines]
+        program.constants = {names[k]: program.constants[k] for k in kept}
+        if _sensitive(program):
+            break
+    return program
