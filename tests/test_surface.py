@@ -34,6 +34,12 @@ from funcgrad.tree import tree_flatten
 _RNG = np.random.default_rng(20261123)
 
 
+def _section(name: str) -> None:
+    """Restart the random stream, so adding a case to one section leaves the others' data alone."""
+    global _RNG
+    _RNG = np.random.default_rng([20261123, *name.encode()])
+
+
 def U(*shape: int, lo: float = -2.0, hi: float = 2.0) -> Any:
     """Uniform values in ``[lo, hi]``; a NumPy scalar for ``shape == ()``."""
     out = _RNG.uniform(lo, hi, shape)
@@ -112,6 +118,7 @@ def binary(name: str, gx: Callable[..., Any], gy: Callable[..., Any], flags: str
     return [(f"{name}-{s}", fn, (gx(*sx), gy(*sy)), flags) for s, sx, sy in shapes]
 
 
+_section("ELEMENTWISE")
 ELEMENTWISE: list[Case] = [
     *unary("sin", U, "c"), *unary("cos", U, "c"), *unary("tan", lambda *s: U(*s, lo=-1, hi=1), "c"),
     *unary("arcsin", lambda *s: U(*s, lo=-0.8, hi=0.8), "c"), *unary("arccos", lambda *s: U(*s, lo=-0.8, hi=0.8), "c"),
@@ -143,6 +150,7 @@ ELEMENTWISE: list[Case] = [
     ("abs-complex_mat", lambda ns, x: ns.abs(x * (1 + 0.5j)), (A(2, 3),), ""),
 ]  # fmt: skip
 
+_section("REDUCTIONS")
 REDUCTIONS: list[Case] = [
     ("sum-scalar", lambda ns, x: ns.sum(x), (U(),), "c"),
     ("sum-all", lambda ns, x: ns.sum(x), (U(2, 3),), "c"),
@@ -188,6 +196,7 @@ REDUCTIONS: list[Case] = [
     ("trapezoid-dx", lambda ns, y: ns.trapezoid(y, dx=0.3), (U(2, 3),), ""),
 ]  # fmt: skip
 
+_section("SHAPE")
 SHAPE: list[Case] = [
     ("reshape", lambda ns, x: ns.reshape(x, (3, 2)), (U(2, 3),), "c"),
     ("reshape-minus1", lambda ns, x: ns.reshape(x, (-1,)), (U(2, 3),), ""),
@@ -268,6 +277,7 @@ SHAPE: list[Case] = [
     ("meshgrid-ij", lambda ns, x, y: ns.meshgrid(x, y, indexing="ij"), (U(3), U(2)), ""),
 ]  # fmt: skip
 
+_section("CONTRACTIONS")
 CONTRACTIONS: list[Case] = [
     ("dot-scalar", lambda ns, x, y: ns.dot(x, y), (U(), U(3)), "c"),
     ("dot-vec_vec", lambda ns, x, y: ns.dot(x, y), (U(3), U(3)), "c"),
@@ -294,6 +304,11 @@ CONTRACTIONS: list[Case] = [
     ("einsum-three", lambda ns, x, y, z: ns.einsum("i,ij,j", x, y, z), (U(2), U(2, 3), U(3)), "c"),
     ("einsum-implicit_sum", lambda ns, x: ns.einsum("ij->", x), (U(2, 3),), ""),
     ("einsum-repeated_three", lambda ns, x, y: ns.einsum("ij,ij,jk->ik", x, x, y), (U(2, 3), U(3, 2)), ""),
+    ("einsum-hadamard", lambda ns, x, y: ns.einsum("i,i->i", x, y), (U(3), U(3)), "c"),
+    ("einsum-iji_to_j", lambda ns, x: ns.einsum("iji->j", x), (U(2, 3, 2),), ""),
+    ("einsum-broadcast_stacks", lambda ns, x, y: ns.einsum("...ij,...jk->...ik", x, y), (U(2, 1, 2, 3), U(1, 2, 3, 2)), ""),  # noqa: E501
+    ("einsum-interleaved", lambda ns, x, y: ns.einsum(x, [Ellipsis, 0], y, [0], [Ellipsis]), (U(2, 3), U(3)), ""),
+    ("einsum-optimize", lambda ns, x, y, z: ns.einsum("ij,jk,k->i", x, y, z, optimize=True), (U(2, 3), U(3, 3), U(3)), ""),  # noqa: E501
     ("kron-vec", lambda ns, x, y: ns.kron(x, y), (U(2), U(3)), "c"),
     ("kron-mat", lambda ns, x, y: ns.kron(x, y), (U(2, 2), U(2, 1)), ""),
     ("cross-3", lambda ns, x, y: ns.cross(x, y), (U(3), U(3)), "c"),
@@ -313,6 +328,8 @@ def _sq(parts: Any) -> Any:
     return [p * p for p in parts]
 
 
+_section("LINALG")
+MNORM = np.array([[1.5, -0.3, 0.8], [-0.2, 0.9, -2.1], [0.4, 1.1, 0.2]])
 LINALG: list[Case] = [
     ("inv", lambda ns, a: ns.linalg.inv(a), (GEN(3, 3),), "c"),
     ("inv-stack", lambda ns, a: ns.linalg.inv(a), (GEN(2, 2, 2),), ""),
@@ -353,14 +370,27 @@ LINALG: list[Case] = [
     *[(f"norm-vec_ord{o}", (lambda o: lambda ns, x: ns.linalg.norm(x, ord=o))(o), (A(3),), "")
       for o in (1, 2, 3, 0.5, -1, -2, np.inf, -np.inf)],
     ("norm-vec_ord0", lambda ns, x: ns.linalg.norm(x, ord=0), (A(3),), ""),
-    *[(f"norm-mat_ord{o}", (lambda o: lambda ns, x: ns.linalg.norm(x, ord=o))(o), (U(3, 3),), "")
-      for o in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)],
+    *[(f"norm-mat_ord{o}", (lambda o: lambda ns, x: ns.linalg.norm(x, ord=o))(o), (MNORM,), "")
+      for o in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)],  # row, column and singular values well apart
     ("norm-axis0_keepdims", lambda ns, x: ns.linalg.norm(x, axis=0, keepdims=True), (U(2, 3),), ""),
     ("norm-axis_tuple_ord1", lambda ns, x: ns.linalg.norm(x, ord=1, axis=(2, 0)), (U(2, 2, 3),), ""),
     ("norm-axis_neg_ord3", lambda ns, x: ns.linalg.norm(x, ord=3, axis=-1), (A(2, 3),), ""),
     ("norm-complex_nuc", lambda ns, x: ns.linalg.norm(x * (1 + 1j), "nuc"), (U(2, 2),), ""),
+    ("norm-stack_fro", lambda ns, x: ns.linalg.norm(x, axis=(1, 2)), (U(2, 2, 3),), "c"),
+    ("norm-stack_nuc_keepdims", lambda ns, x: ns.linalg.norm(x, "nuc", axis=(-2, -1), keepdims=True), (U(2, 3, 2),), ""),  # noqa: E501
+    ("norm-stack_2", lambda ns, x: ns.linalg.norm(x, 2, axis=(1, 2)), (U(2, 3, 2),), ""),
+    ("norm-stack_neg2_swapped", lambda ns, x: ns.linalg.norm(x, -2, axis=(2, 1)), (U(2, 3, 2),), ""),
+    ("norm-stack_inf_outer_axes", lambda ns, x: ns.linalg.norm(x, np.inf, axis=(0, 2)), (U(2, 3, 2),), ""),
+    ("norm-vec_ord0_axis", lambda ns, x: ns.linalg.norm(x, 0, axis=1), (A(2, 3),), ""),
+    ("norm-vec_ord1_keepdims", lambda ns, x: ns.linalg.norm(x, 1, axis=-1, keepdims=True), (A(2, 3),), "c"),
+    ("eig-values_stack", lambda ns, a: ns.linalg.eig(a)[0], (SPD(2, 3, 3) + U(2, 3, 3, lo=-0.2, hi=0.2),), "-32"),
+    ("det-complex_stack", lambda ns, a: ns.linalg.det(a), (GEN(2, 3, 3),), "c"),
+    ("cholesky-complex", lambda ns, a: ns.linalg.cholesky(a @ a.conj().T + 2 * np.eye(2)), (U(2, 2),), "c"),
+    ("lstsq-wide", lambda ns, a, b: ns.linalg.lstsq(a, b)[0], (GEN(2, 2)[:, [0, 1, 0]] + [0, 0, 1], U(2)), "c-32"),
+    ("qr-wide", lambda ns, a: tuple(ns.linalg.qr(a)), (GEN(2, 2)[:, [0, 1, 1]],), "c"),
 ]  # fmt: skip
 
+_section("FFT")
 FFT: list[Case] = [
     ("fft", lambda ns, x: ns.fft.fft(x), (U(4),), "c"),
     ("fft-n_pad_ortho", lambda ns, x: ns.fft.fft(x, n=6, norm="ortho"), (U(2, 4),), "c"),
@@ -381,6 +411,14 @@ FFT: list[Case] = [
     ("rfftn-s_axes", lambda ns, x: ns.fft.rfftn(x, s=(3,), axes=(0,)), (U(2, 3),), ""),
     ("irfftn", lambda ns, x: ns.fft.irfftn(x), (U(2, 3),), "c"),
     ("irfftn-s_ortho", lambda ns, x: ns.fft.irfftn(x, s=(2, 3), axes=(0, 1), norm="ortho"), (U(2, 3),), ""),
+    ("fftn-s_longer", lambda ns, x: ns.fft.fftn(x, s=(3, 4), axes=(0, 1)), (U(2, 3),), "c"),
+    ("fftn-s_shorter_swapped", lambda ns, x: ns.fft.fftn(x, s=(1, 2), axes=(1, 0)), (U(2, 3),), "c"),
+    ("irfftn-3d_axes", lambda ns, x: ns.fft.irfftn(x, s=(2, 4), axes=(0, 2)), (U(2, 2, 3),), "c"),
+    ("irfft-n_even_axis0", lambda ns, x: ns.fft.irfft(x, n=6, axis=0), (U(3, 2),), "c"),
+    ("rfft2", lambda ns, x: ns.fft.rfft2(x), (U(2, 4),), ""),
+    ("irfft2", lambda ns, x: ns.fft.irfft2(x), (U(2, 3),), "c"),
+    ("hfft", lambda ns, x: ns.fft.hfft(x), (U(3),), "c"),
+    ("ihfft", lambda ns, x: ns.fft.ihfft(x), (U(4),), ""),
     ("fftshift", lambda ns, x: ns.fft.fftshift(x), (U(2, 3),), "c"),
     ("fftshift-axes", lambda ns, x: ns.fft.fftshift(x, axes=1), (U(2, 3),), ""),
     ("ifftshift", lambda ns, x: ns.fft.ifftshift(x), (U(3, 2),), "c"),
@@ -880,11 +918,13 @@ def test_ndarray_methods_on_traced_values(method: Callable[[Any], Any]) -> None:
 # --- gaps found by this audit in other modules (strict xfails: they fail loudly once fixed) ----------
 
 
-@pytest.mark.xfail(strict=True, reason="funcgrad/numpy/_ufuncs.py: sign is a zero-derivative primitive, but "
-                   "numpy.sign(z) = z/|z| for complex z is smooth; the derivative is silently zero")  # fmt: skip
 def test_sign_of_complex_has_the_derivative_of_z_over_abs_z() -> None:
+    """Found by this audit (the derivative was silently zero); numpy.sign(z) = z/|z| is smooth for z != 0."""
     z = np.array([1.0 + 1.0j, -0.5 + 2.0j])
-    check_grads(fnp.sign, (z,), modes=("fwd", "rev"), order=1)
+    check_grads(fnp.sign, (z,), modes=("fwd", "rev"), order=2)
+    check_grads(np.sign, (z,), modes=("fwd", "rev"), order=2)
+    x = np.array([0.5, -2.0])  # real input: piecewise constant
+    np.testing.assert_array_equal(fg.jacfwd(np.sign)(x), np.zeros((2, 2)))
 
 
 @pytest.mark.xfail(strict=True, reason="funcgrad/numpy/_shape.py: reshape/ravel/flatten of traced values "
