@@ -357,7 +357,7 @@ def test_copysign_and_ldexp():
 
 @pytest.mark.parametrize(
     "fn",
-    [fnp.floor, fnp.ceil, fnp.round, fnp.around, fnp.rint, fnp.trunc, fnp.fix, fnp.sign, fnp.spacing],
+    [fnp.floor, fnp.ceil, fnp.round, fnp.around, fnp.rint, fnp.trunc, fnp.fix, fnp.spacing],
     ids=lambda f: getattr(f, "name", getattr(f, "__name__", "")),
 )
 def test_zero_derivative_functions_give_plain_values(fn):
@@ -368,6 +368,20 @@ def test_zero_derivative_functions_give_plain_values(fn):
     traced_types = []
     fg.grad(lambda v: traced_types.append(type(fn(v))) or fnp.sum(v))(x)
     assert traced_types == [np.ndarray]
+
+
+def test_sign_real_is_flat_and_complex_is_z_over_abs_z():
+    x = np.array([-1.6, 0.4, 2.5])
+    np.testing.assert_array_equal(fg.grad(lambda v: fnp.sum(fnp.sign(v) * v))(x), np.sign(x))
+    assert fg.jvp(lambda v: fnp.sum(fnp.sign(v)), (x,), (np.ones(3),))[1] == 0.0
+    # NumPy 2: sign(z) = z / |z| for complex z, differentiable away from 0 (a zero derivative would be wrong)
+    z = np.array([1 + 1j, -0.5 + 2j, 0.3 - 0.1j])
+    np.testing.assert_allclose(fnp.sign(z), z / np.abs(z))
+    for dtype in (np.complex128, np.complex64):
+        check_grads(fnp.sign, (z.astype(dtype),), order=2, modes=("fwd", "rev"))
+    check_grads(lambda z: fnp.sign(z) * z * z, (z,), order=2, modes=("fwd", "rev"))
+    # at 0 the derivative is taken as 0, like abs
+    assert fg.jvp(fnp.sign, (0j,), (1 + 1j,))[1] == 0
 
 
 def test_round_decimals_and_heaviside_nextafter():

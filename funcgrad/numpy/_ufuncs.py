@@ -574,7 +574,26 @@ abs = absolute
 fabs = unary(np.fabs, lambda ans, x: mask(np.sign(_value(x)), x))
 
 # --- zero derivative -------------------------------------------------------
-sign = nondiff(np.sign)
+# sign: zero derivative for real input; for complex input NumPy 2 defines
+# sign(z) = z / |z|, which is differentiable away from 0 (the formulas below
+# vanish identically for real input, so one rule serves both).
+
+
+def _sign_jvp(t: Any, ans: Any, x: Any) -> Any:
+    if dtype(x).kind != "c":
+        return 0.0 * t
+    return (t - ans * real(conj(ans) * t)) / _safe(absolute(x)) * mask(_value(x) != 0, x)
+
+
+def _sign_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if dtype(x).kind != "c":
+        return 0.0 * g
+    return (g - real(g * ans) * conj(ans)) / _safe(absolute(x)) * mask(_value(x) != 0, x)
+
+
+sign = _register(np.sign)
+defvjp(sign, _sign_vjp)
+defjvp(sign, _sign_jvp, batched=True)
 floor = nondiff(np.floor)
 ceil = nondiff(np.ceil)
 rint = nondiff(np.rint)
