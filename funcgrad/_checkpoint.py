@@ -71,7 +71,7 @@ def checkpoint(
         top = find_top(leaves, getattr(fun, "__name__", "checkpoint"))
         from funcgrad._reverse import ReverseTrace
 
-        if not isinstance(top, ReverseTrace):
+        if not isinstance(top, ReverseTrace) or _closes_over(fun, top.level):
             return fun(*args, **kwargs)
         call = _RematCall(fun, args, dynamic_idx, treedef, top)
         try:
@@ -84,6 +84,23 @@ def checkpoint(
 
 
 remat = checkpoint
+
+
+def _closes_over(fun: Callable[..., Any], level: int) -> bool:
+    """Does ``fun`` close over a value traced by the recording transform?
+
+    Such a function cannot be run again on the backward pass (the transform has returned by
+    then), even when it only reads the value through a function with no derivative (``copysign``'s
+    sign, ``ones_like``), which leaves no traced output for ``forward`` to notice.
+    """
+    for cell in getattr(fun, "__closure__", None) or ():
+        try:
+            contents = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if any(traced_from(leaf, level) for leaf in tree_flatten(contents)[0]):
+            return True
+    return False
 
 
 class _RematCall:

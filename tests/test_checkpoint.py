@@ -114,6 +114,23 @@ def test_closed_over_traced_value_gives_correct_gradient():
     check_grads(f, (0.7,), order=2)
 
 
+@pytest.mark.parametrize(
+    "inside",
+    [lambda v, x: fnp.copysign(v, x), lambda v, x: v * fnp.ones_like(x), lambda v, x: v * fnp.sign(x) + fnp.sin(v)],
+)
+def test_closed_over_traced_value_read_without_a_derivative(inside):
+    # found by the random programs: a closure read only through a zero-derivative function left no
+    # traced output, so the closure went unnoticed and the backward pass re-ran it on a dead tracer
+    def f(x):
+        seg = fg.checkpoint(lambda v: inside(v, x))
+        return fnp.sum(fnp.sin(seg(x * 2.0)))
+
+    x = np.array([0.5, -0.3])
+    np.testing.assert_allclose(fg.grad(f)(x), fg.grad(lambda x: fnp.sum(fnp.sin(inside(x * 2.0, x))))(x))
+    check_grads(f, (x,), order=2)
+    np.testing.assert_allclose(fg.hessian(f)(x), fg.jacrev(fg.jacfwd(f))(x), rtol=1e-12)
+
+
 def test_complex_and_float32():
     z = arr(3) + 1j * arr(3)
     check_grads(fg.checkpoint(lambda z: fnp.exp(z) * z), (z,), order=2)
