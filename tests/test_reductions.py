@@ -798,3 +798,17 @@ def test_scan_of_a_0d_array_is_1d_as_in_numpy(scan, axis):
     np.testing.assert_allclose(fg.jacrev(f)(x), [1.4])
     with pytest.raises(np.exceptions.AxisError):
         fg.grad(lambda x: scan(x, axis=1)[0])(x)
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "max", "min", "amax", "ptp", "nansum", "nanmax"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_reduction_of_a_0d_array_takes_axis_0_as_in_numpy(name, axis):
+    # found by the random programs: NumPy's ufunc reductions accept axis 0/-1 on a 0-d array
+    fn = getattr(fnp, name)
+    f = lambda x: fn(x * x, axis=axis) * 3.0  # noqa: E731
+    x = np.array(0.7)
+    np.testing.assert_allclose(fg.jvp(f, (x,), (x,))[0], getattr(np, name)(x * x, axis=axis) * 3.0)
+    check_grads(f, (x,), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(fg.grad(f)(x), 0.0 if name == "ptp" else 4.2)
+    with pytest.raises(np.exceptions.AxisError):
+        fg.grad(lambda x: fn(x, axis=1))(x)

@@ -248,6 +248,13 @@ def _cast(a: Any, dtype: Any) -> Any:
     return a if dtype is None else _ufuncs.astype(a, dtype=np.dtype(dtype))
 
 
+def _reduce_axes(axis: Any, a: Any) -> tuple[int, ...]:
+    """``normalize_axes`` for a ufunc reduction: like NumPy, a 0-d array takes an integer axis 0 or -1."""
+    if ndim(a) == 0 and isinstance(axis, (int, np.integer)) and axis in (0, -1):
+        return ()
+    return normalize_axes(axis, ndim(a))
+
+
 @implements(np.sum)
 def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
     """``numpy.sum``; ``initial=`` and ``where=`` are honoured on traced values.
@@ -262,7 +269,7 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: 
     _no_out(out)
     check_kwargs("sum", kwargs, ("initial", "where"))
     a = _masked(_cast(a, dtype), kwargs.get("where"), 0.0)
-    total = sum_p(a, axis=normalize_axes(axis, ndim(a)), keepdims=bool(keepdims))
+    total = sum_p(a, axis=_reduce_axes(axis, a), keepdims=bool(keepdims))
     if kwargs.get("initial") is not None:
         total = total + kwargs["initial"]
     return total
@@ -309,7 +316,7 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     _no_out(out)
     check_kwargs("prod", kwargs, ("initial", "where"))
     a = _masked(_cast(a, dtype), kwargs.get("where"), 1.0)
-    axes = normalize_axes(axis, ndim(a))
+    axes = _reduce_axes(axis, a)
     result = prod_p(a, axis=axes, keepdims=bool(keepdims)) if axes else a
     if kwargs.get("initial") is not None:
         result = result * kwargs["initial"]
@@ -329,7 +336,7 @@ def _extreme_wrapper(
                 f"funcgrad: {name} with a where= mask needs initial= (as in NumPy: the reduction has no identity)"
             )
         a = _masked(a, where, initial)
-    result = prim(a, axis=normalize_axes(axis, ndim(a)), keepdims=bool(keepdims))
+    result = prim(a, axis=_reduce_axes(axis, a), keepdims=bool(keepdims))
     return result if initial is None else pair(result, initial)
 
 
