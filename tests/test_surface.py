@@ -957,3 +957,39 @@ def test_missing_ndarray_attributes(call: Callable[[Any], Any]) -> None:
     expected = call(XM)
     np.testing.assert_array_equal(fg.vjp(call, XM)[0], expected)
     check_grads(call, (XM,), modes=("fwd", "rev"), order=1)
+
+
+# --- every method of every binary ufunc: NumPy's value and the right derivative, or a named TypeError --
+
+BINARY_UFUNCS = sorted(
+    {u for u in vars(np).values() if isinstance(u, np.ufunc) and u.nin == 2 and u.nout == 1}, key=lambda u: u.__name__
+)
+UFUNC_METHODS: dict[str, Callable[[Any, Any], Any]] = {
+    "reduce": lambda u, x: u.reduce(x, axis=1),
+    "accumulate": lambda u, x: u.accumulate(x, axis=1),
+    "outer": lambda u, x: u.outer(x[0], x[1]),
+    "reduceat": lambda u, x: u.reduceat(x, [0, 2], axis=1),
+}
+XU = np.array([[0.7, 1.3, 0.4], [1.1, 0.6, 1.9]])
+
+
+@pytest.mark.parametrize("method", sorted(UFUNC_METHODS))
+def test_every_binary_ufunc_method_is_right_or_refused_by_name(method: str) -> None:
+    call = UFUNC_METHODS[method]
+    supported = []
+    for ufunc in BINARY_UFUNCS:
+        try:
+            expected = call(ufunc, XU)
+        except (TypeError, ValueError, RuntimeError):
+            continue  # NumPy itself refuses (integer-only ufuncs, ...)
+        try:
+            out = fg.jvp(lambda x: call(ufunc, x), (XU,), (XU,))[0]
+        except TypeError as error:
+            assert f"numpy.{ufunc.__name__}.{method}" in str(error)
+            continue
+        supported.append(ufunc.__name__)
+        assert np.asarray(out).dtype == np.asarray(expected).dtype
+        np.testing.assert_array_equal(out, expected)
+        if np.asarray(expected).dtype.kind == "f":
+            check_grads(lambda x: call(ufunc, x), (XU,), modes=("fwd", "rev"), order=1)
+    assert {"reduce": "add", "accumulate": "multiply", "outer": "power", "reduceat": None}[method] in supported + [None]
