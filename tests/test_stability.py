@@ -133,3 +133,15 @@ def test_float32_stays_float32_and_accurate():
     g64 = fg.grad(f)(x.astype(np.float64))
     np.testing.assert_allclose(g, g64, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h, fg.hessian(f)(x.astype(np.float64)), rtol=1e-4, atol=1e-5)
+
+
+def test_second_derivatives_at_repeated_eigenvalues_are_nan_not_wrong():
+    def f(a):
+        return fnp.sum(fnp.linalg.eigvalsh(a) ** 2)
+
+    # first derivatives at the tie are right; the Hessian there is flagged as undefined
+    np.testing.assert_allclose(fg.grad(f)(np.eye(2)), 2 * np.eye(2))
+    assert np.all(np.isnan(fg.hessian(f)(np.eye(2))))
+    # at distinct eigenvalues the Hessian is exact: f = a11^2 + a22^2 + 2 a21^2 (eigh reads the lower triangle)
+    h = fg.hessian(f)(np.diag([1.0, 2.0])).reshape(4, 4)
+    np.testing.assert_allclose(h, np.diag([2.0, 0.0, 4.0, 2.0]), atol=1e-12)

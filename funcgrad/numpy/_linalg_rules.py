@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._rules import defjvp, defvjp, primitive
-from funcgrad._trace import full_lower
+from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _reductions, _shape, _ufuncs
 from funcgrad.numpy._contract import matmul
 from funcgrad.numpy._util import dtype, lift, match_dtype, ndim, shape, unbroadcast
@@ -112,7 +112,18 @@ def gap_reciprocal(w: Any) -> Any:
     plain = np.abs(np.asarray(full_lower(w)))
     scale = np.max(plain, axis=-1, keepdims=True)[..., None] if plain.shape[-1] else 0.0
     tol = 64 * np.finfo(real_dtype(w)).eps * scale
-    return safe_reciprocal(row(w) - col(w), tol)
+    out = safe_reciprocal(row(w) - col(w), tol)
+    if isinstance(w, Tracer):
+        # This rule is itself being differentiated (a second derivative).  At a
+        # tie the zero coupling above is right to first order only; its own
+        # derivative would be a plausible wrong number, so mark it undefined
+        # (nan), as JAX does, rather than return it.
+        gaps = np.abs(np.asarray(full_lower(row(w) - col(w))))
+        n = gaps.shape[-1]
+        ties = (gaps <= tol) & ~np.eye(n, dtype=bool)
+        if ties.any():
+            out = out + np.where(ties, np.nan, 0.0).astype(real_dtype(w))
+    return out
 
 
 def part(packed: Any, start: int, stop: int) -> Any:

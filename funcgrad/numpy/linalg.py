@@ -24,10 +24,10 @@ derivatives exactly at repeated eigenvalues, see below):
   ``V_c V_c^H`` are right and finite; eigenvector functions that depend on
   the basis inside the group get an arbitrary finite number; nearly (but
   not exactly) tied values give huge eigenvector derivatives.  Second
-  derivatives exactly at ties are not computed correctly (they need a
-  divided difference of the loss's gradient, which no local rule sees; JAX
-  returns nan there): take Hessians of spectral functions at distinct
-  values, e.g. not exactly at the identity.
+  derivatives exactly at ties would need a divided difference of the loss's
+  gradient, which no local rule sees: rather than a plausible wrong number
+  they come out as nan (as in JAX).  Take Hessians of spectral functions at
+  distinct values, e.g. not exactly at the identity.
 * ``eig``: eigenvalues must be distinct for eigenvector derivatives; the
   eigenvector derivative keeps NumPy's normalisation (unit norm, largest
   component real).  Output is complex whenever NumPy's is.
