@@ -312,6 +312,42 @@ class ArrayTracer(Tracer):
     def compress(self, condition: Any, axis: Any = None, out: Any = None) -> Any:
         return _fnp().compress(condition, self, axis=axis, out=out)
 
+    # ndarray attributes found missing by tests/test_surface.py
+    @property
+    def mT(self) -> Any:
+        return _fnp().matrix_transpose(self)
+
+    @property
+    def itemsize(self) -> int:
+        return int(self.dtype.itemsize)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.itemsize
+
+    @property
+    def flat(self) -> _FlatIndexer:
+        return _FlatIndexer(self)
+
+    def view(self, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            raise TypeError(
+                "funcgrad: x.view(dtype) reinterprets memory, which has no derivative; use x.astype(dtype)."
+            )
+        return self
+
+    def argpartition(self, kth: Any, axis: Any = -1, kind: Any = "introselect", order: Any = None) -> Any:
+        return np.argpartition(full_lower(self._value), kth, axis=axis, kind=kind, order=order)
+
+    def searchsorted(self, v: Any, side: Any = "left", sorter: Any = None) -> Any:
+        return np.searchsorted(full_lower(self._value), full_lower(v), side=side, sorter=sorter)
+
+    def resize(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "funcgrad: x.resize() works in place, but traced arrays are immutable. "
+            "Use the copy 'x = numpy.resize(x, new_shape)', which is differentiable."
+        )
+
     # --- NumPy's dispatch protocols --------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
@@ -323,3 +359,22 @@ class ArrayTracer(Tracer):
 def _fnp() -> Any:
     """The ``funcgrad.numpy`` namespace (loaded before any traced value can exist)."""
     return sys.modules["funcgrad.numpy"]
+
+
+class _FlatIndexer:
+    """``x.flat`` of a traced array: ``x.flat[idx]`` reads ``ravel(x)[idx]``; assignment is refused."""
+
+    def __init__(self, array: ArrayTracer) -> None:
+        self._array = array
+
+    def __getitem__(self, index: Any) -> Any:
+        return _fnp().ravel(self._array)[index]
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise _errors.inplace_assignment()
+
+    def __len__(self) -> int:
+        return self._array.size
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(_fnp().ravel(self._array))
