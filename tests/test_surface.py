@@ -796,13 +796,16 @@ OPERATOR_CASES = [
 
 
 @pytest.mark.parametrize(("op", "other"), OPERATOR_CASES)
-def test_operators_with_a_tracer_on_either_side(op: Callable[[Any, Any], Any], other: Any) -> None:
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_operators_with_a_tracer_on_either_side(op: Callable[[Any, Any], Any], other: Any, dtype: Any) -> None:
+    x = X_OP.astype(dtype)
     for f in (lambda x: op(x, other), lambda x: op(other, x)):
-        expected = f(X_OP)
-        out = fg.vjp(f, X_OP)[0]
-        assert out.dtype == expected.dtype and out.shape == expected.shape
-        np.testing.assert_allclose(out, expected, rtol=1e-15)
-        check_grads(f, (X_OP,), modes=("fwd", "rev"), order=2)
+        expected = f(x)
+        out, vjp_fn = fg.vjp(f, x)
+        assert out.dtype == expected.dtype and out.shape == expected.shape  # NumPy's promotion (NEP 50)
+        np.testing.assert_allclose(out, expected, rtol=1e-15 if dtype == np.float64 else 1e-6)
+        assert vjp_fn(np.ones_like(expected))[0].dtype == dtype
+        check_grads(f, (x,), modes=("fwd", "rev"), order=2)
 
 
 @pytest.mark.parametrize(("other",), [pytest.param(o, id=n) for n, o in OTHERS])
