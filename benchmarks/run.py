@@ -602,16 +602,15 @@ def ratio(results: dict[str, Any], workload: str, a: str, b: str) -> float | Non
 
 
 def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
-    """Issue 7's targets: (what, measured, limit, how the ratio is taken); met when measured <= limit."""
-    chain_us = None
-    chain = results["workloads"].get("scalar chain", {}).get("impls", {}).get("funcgrad")
-    if chain:
-        chain_us = chain["per_op"] * 1e6
+    """Issue 7's targets: (what, measured, limit, how the ratio is taken); met when measured <= limit.
+
+    The issue's "about 4 µs per operation" is 0.4x autograd on the issue's machine (where autograd
+    took 11.0 µs per operation); it is the autograd ratio that is checked here, on this machine.
+    """
     memory = results.get("memory", {}).get("funcgrad_ratio")
     return [
         ("scalar chain: funcgrad / autograd", ratio(results, "scalar chain", "funcgrad", "autograd"), 0.4, "time ratio"),
         ("scalar chain: funcgrad / torch eager", ratio(results, "scalar chain", "funcgrad", "torch"), 1.0, "time ratio"),
-        ("scalar chain: µs per operation (fwd+bwd)", chain_us, 4.0, "µs, issue's machine"),
         ("mlp: funcgrad / hand-written numpy", ratio(results, "mlp", "funcgrad", "numpy"), 1.10, "time ratio"),
         ("fnp.sin(ndarray) / numpy.sin", ratio(results, "fnp.sin(ndarray)", "funcgrad", "numpy"), 1.2, "time ratio"),
         ("hessian: funcgrad / autograd", ratio(results, "hessian", "funcgrad", "autograd"), 1.0, "time ratio"),
@@ -663,6 +662,15 @@ def report(results: dict[str, Any]) -> str:
         if "autograd_peak_bytes" in memory:
             text += f", autograd peak {memory['autograd_peak_bytes'] * mb:.1f} MB"
         lines.append(text)
+    chain = results["workloads"].get("scalar chain", {}).get("impls", {})
+    if "funcgrad" in chain:
+        per_op = {name: f"{entry['per_op'] * 1e6:.1f}" for name, entry in chain.items() if "per_op" in entry}
+        lines.append("")
+        lines.append(
+            "scalar chain, µs per operation (forward + backward): "
+            + ", ".join(f"{name} {value}" for name, value in per_op.items())
+            + " (the issue's machine: autograd 11.0, torch 5.7, target about 4)"
+        )
     lines.append("")
     lines.append("targets (issue 7; met when measured <= limit):")
     for what, measured, limit, unit in targets(results):
