@@ -93,8 +93,19 @@ class Program:
         return (
             "import numpy as np\nimport funcgrad as fg\nimport funcgrad.numpy as fnp\n"
             f"{PRELUDE}\n{consts}\n\ndef f(x):\n    v = x\n{self.body}\n    return v\n\n"
-            f"x = np.random.default_rng({self.seed}).uniform(-1, 1, size={self.input_shape!r}).astype(np.{self.dtype})\n"
+            f"{self.input_source}\n"
         )
+
+    @property
+    def complex(self) -> bool:
+        return self.dtype.startswith("complex")
+
+    @property
+    def input_source(self) -> str:
+        rng, size = f"np.random.default_rng({self.seed})", f"size={self.input_shape!r}"
+        if self.complex:
+            return f"rng = {rng}\nx = (rng.uniform(-1, 1, {size}) + 1j * rng.uniform(-1, 1, {size})).astype(np.{self.dtype})"
+        return f"x = {rng}.uniform(-1, 1, {size}).astype(np.{self.dtype})"
 
     def function(self) -> Callable[[Any], Any]:
         namespace = {**_namespace(), **self.constants}
@@ -102,7 +113,10 @@ class Program:
         return namespace["f"]  # type: ignore[no-any-return]
 
     def input(self) -> np.ndarray:
-        x = np.random.default_rng(self.seed).uniform(-1, 1, size=self.input_shape)
+        rng = np.random.default_rng(self.seed)
+        x = rng.uniform(-1, 1, size=self.input_shape)
+        if self.complex:
+            x = x + 1j * rng.uniform(-1, 1, size=self.input_shape)
         return np.asarray(x).astype(self.dtype)
 
 
@@ -125,7 +139,8 @@ class _Builder:
     def __init__(self, seed: int, attempt: int = 0) -> None:
         self.rng = np.random.default_rng([seed, attempt] if attempt else seed)
         shape = SHAPES[self.rng.integers(len(SHAPES))]
-        dtype = "float32" if self.rng.random() < 0.25 else "float64"
+        r = self.rng.random()
+        dtype = "float32" if r < 0.25 else "complex64" if r < 0.29 else "complex128" if r < 0.37 else "float64"
         self.program = Program(seed, shape, dtype)
         self.ns = _namespace()
         self.ns["x"] = self.ns["v"] = self.program.input()
@@ -158,11 +173,11 @@ class _Builder:
         value: np.ndarray[Any, Any]
         if kind == "mask":
             value = self.rng.random(size=shape) < 0.6
-        elif kind == "complex":
+        elif kind == "complex" or (kind == "real" and self.program.complex and self.rng.random() < 0.5):
             value = np.round(self.rng.uniform(-1, 1, size=shape) + 1j * self.rng.uniform(-1, 1, size=shape), 3)
-            value = value.astype("complex64" if self.program.dtype == "float32" else "complex128")
+            value = value.astype("complex64" if self.program.dtype in ("float32", "complex64") else "complex128")
         else:
-            value = np.round(self.rng.uniform(-1, 1, size=shape), 3).astype(self.program.dtype)
+            value = np.round(self.rng.uniform(-1, 1, size=shape), 3).astype(self.program.dtype).real
             if kind == "positive":
                 value = np.abs(value) + np.asarray(0.5, self.program.dtype)
         self.program.constants[name] = np.asarray(value)
@@ -180,11 +195,13 @@ class _Builder:
             value = np.asarray(self.ns["v"])
             if value.dtype.kind not in "fc" or not np.all(np.isfinite(value)) or value.size == 0:
                 raise _Reject
-            if real and value.dtype.kind != "f":
+            if real and value.dtype.kind != "f" and not self.program.complex:
                 raise _Reject
             if value.size > 64:
                 raise _Reject
-            if self.program.dtype == "float32" and value.dtype not in (np.float32, np.complex64):
+            if self.program.complex:
+                pass  # any value may be complex; precision is checked below
+            if self.program.dtype in ("float32", "complex64") and value.dtype not in (np.float32, np.complex64):
                 raise _Reject
         except Exception:
             self.ns["v"] = saved_v
@@ -358,7 +375,9 @@ class _Builder:
         if v.ndim == 1:
             choices += ["v = fnp.diag(v)", "v = fnp.vstack([v, v[::-1]])", "v = fnp.hstack([v, x.ravel()])"]
         if _gap(v, a) > MARGIN:
-            choices += [f"v = {f}.sort(v, axis={a})", "v = fnp.sort(v, axis=None)"]
+            choices += [f"v = {f}.sort(v, axis={a})"]
+        if _gap(v, None) > MARGIN:
+            choices += ["v = fnp.sort(v, axis=None)"]
         self.emit(self.pick(choices))
 
     def update(self) -> None:
@@ -382,7 +401,7 @@ class _Builder:
             # a 2-D index with a slice
             if v.ndim >= 2:
                 return self.emit(f"v = {target}[{idx!r}, 1:].{method}({value if value == '0.5' else 'v[0, 1:]'})")
-        if self.rng.random() < 0.2 and _gap(v[idx], None) > MARGIN:
+        if self.rng.random() < 0.2 and _gap(v[idx], None) > MARGIN and not self.program.complex:
             method = self.pick(["min", "max"])
             self.need(_gap(np.concatenate([np.ravel(v[idx]), np.ravel(eval(value, self.ns))]), None) > MARGIN)  # noqa: S307
         self.emit(f"v = {target}[{idx!r}].{method}({value})")
@@ -547,6 +566,62 @@ class _Builder:
                 choices += ["v = fnp.linalg.norm(v, ord=fnp.inf, axis=-1)", "v = fnp.linalg.norm(v, ord=-fnp.inf, axis=-1)"]
         self.emit(self.pick(choices))
 
+    def misc(self) -> None:
+        """The rest of the surface: statistics, set-like and splitting functions, remainders, keywords."""
+        v = self.v
+        if not self.shape:
+            return self.emit(self.pick(["v = fnp.broadcast_to(v, (2, 3)) * x", "v = fnp.append(v, x)",
+                                        "v = fnp.ldexp(v, 2)", "v = fnp.nan_to_num(v)", "v = fnp.stack([v, v * x])"]))
+        a = self.axis()
+        n = v.shape[a]
+        mask = self.const(v.shape, "mask")
+        m = self.ns[mask]
+        choices = [
+            "v = fnp.gradient(v, axis=-1)" if v.shape[-1] > 1 else "v = fnp.ediff1d(v)",
+            "v = fnp.ediff1d(v, to_begin=0.5)", f"v = fnp.append(v, fnp.sin(v), axis={a})",
+            f"v = fnp.insert(v, 1, 0.5, axis={a})", f"v = fnp.delete(v, 0, axis={a})" if n > 1 else "v = fnp.resize(v, (5,))",
+            "v = fnp.resize(v, (2, 3))", f"v = fnp.concatenate(fnp.array_split(v, 2, axis={a})[::-1], axis={a})",
+            f"v = fnp.compress({self.rng.random(n) < 0.7!r}.tolist(), v, axis={a})".replace("array(", "np.array("),
+            f"v = fnp.extract({mask}, v)" if m.any() else "v = fnp.ravel(v)",
+            "v = fnp.broadcast_to(v, (2,) + v.shape)", "v = fnp.dstack([v, v * v])", "v = fnp.column_stack([v, v])",
+            f"v = fnp.sum(v, axis={a}, where={mask})", f"v = fnp.mean(v, where={mask})" if m.any() else "v = -v",
+            f"v = fnp.max(v, axis={a}, initial=5.0)", f"v = fnp.average(v, axis={a}, weights={self.const((n,), 'positive')})",
+            f"v = fnp.trapezoid(v, x={np.sort(self.rng.uniform(0, 1, n)).round(3).tolist()!r}, axis={a})",
+            f"v = fnp.cumulative_prod(v, axis={a}, include_initial=True)", f"v = fnp.nancumprod(v, axis={a})",
+            f"v = fnp.logaddexp(fnp.where({mask}, v, -fnp.inf), 0.2)", "v = fnp.nan_to_num(v)", "v = fnp.ldexp(v, -1)",
+            "v = fnp.select([v > 10.0, v < -10.0], [v * v, -v], default=fnp.sin(v))", "v = fnp.real_if_close(v + 0j)",
+            "v = fnp.modf(v * 0.3)[0]" if np.all(np.abs(v * 0.3) < 1) and np.min(np.abs(v)) > MARGIN else "v = fnp.cos(v)",
+            "v = fnp.matvec(fnp.outer(v.ravel(), v.ravel()), v.ravel())", "v = fnp.vecdot(v, fnp.sin(v))",
+            "v = fnp.vecmat(v.ravel(), fnp.outer(v.ravel(), v.ravel()))", "v = fnp.linalg.vecdot(v, v)",
+            "v = fnp.linalg.outer(v.ravel(), fnp.cos(v.ravel()))", "v = fnp.linalg.matrix_norm(fnp.atleast_2d(v))",
+        ]
+        r = np.mod(v / 0.7, 1.0)
+        if np.all((r > MARGIN) & (r < 1 - MARGIN)):
+            choices += ["v = fnp.fmod(v, 0.7)", "v = fnp.remainder(v, 0.7)", "v = fnp.divmod(v, 0.7)[1]", "v = v % 0.7"]
+        xp = [-0.6, -0.1, 0.45]
+        if np.min(np.abs(v[..., None] - np.array(xp))) > MARGIN:
+            choices += [f"v = fnp.interp(v, {xp!r}, [0.3, -0.2, 0.8])", f"v = fnp.interp(v, {xp!r}, fnp.sin(x).ravel()[:1] * {xp!r})"]
+        if v.ndim == 2 and v.shape[1] > 1 and np.min(np.ptp(v, axis=1)) > MARGIN:
+            choices += ["v = fnp.cov(v)", "v = fnp.corrcoef(v)", "v = fnp.cov(v, ddof=0, rowvar=False)" if v.shape[0] > 1 else "v = fnp.cov(v)"]
+        if _gap(v, a) > MARGIN:
+            choices += [f"v = fnp.nanmedian(v, axis={a})", f"v = fnp.nanquantile(v, 0.7, axis={a})",
+                        f"v = fnp.nanpercentile(v, 40.0, axis={a})", f"v = fnp.nanmin(v, axis={a})",
+                        f"v = fnp.quantile(v, [0.1, 0.5], axis={a}, method={self.pick(['linear', 'midpoint', 'nearest', 'lower', 'higher'])!r})",
+                        f"v = fnp.partition(v, 1, axis={a})" if n > 1 else "v = fnp.sort(v)"]
+        if v.ndim >= 2 and v.shape[-1] == v.shape[-2] and v.shape[-1] > 1:
+            A = v + v.shape[-1] * np.eye(v.shape[-1])
+            ev = np.linalg.eigvals(A)
+            if _gap(ev.real, -1) > MARGIN or True:
+                choices += [f"v = fnp.real(fnp.sum(fnp.linalg.eigvals(v + {v.shape[-1]}.0 * fnp.eye({v.shape[-1]}, dtype=v.dtype)) ** 2, axis=-1))",
+                            f"v = fnp.real(fnp.prod(fnp.linalg.eig(v + {v.shape[-1]}.0 * fnp.eye({v.shape[-1]}, dtype=v.dtype))[0], axis=-1))",
+                            "v = fnp.linalg.matrix_transpose(v) @ fnp.linalg.diagonal(v)[..., None]",
+                            "v = fnp.linalg.trace(v) + fnp.linalg.matrix_norm(v, ord='fro')"]
+            if np.min(np.abs(np.diff(np.sort_complex(ev), axis=-1)), initial=np.inf) > MARGIN:
+                choices += [f"v = fnp.abs(fnp.linalg.eig(v + {v.shape[-1]}.0 * fnp.eye({v.shape[-1]}, dtype=v.dtype))[1]) ** 2"]
+        if v.shape[-1] == 3:
+            choices += ["v = fnp.linalg.cross(v, fnp.cos(v))"]
+        self.emit(self.pick(choices))
+
     def custom(self) -> None:
         self.emit(self.pick(["v = softplus(v)", "v = mulsin(v, x)" if self.fits_x()
                              else "v = mulsin(0.5, v)", "v = mulsin(v, 0.3) + softplus(-v)"]))
@@ -574,11 +649,119 @@ class _Builder:
         self.program.lines.append(f"v = {name}(v)")
         self.ns["v"] = after
 
+    # --- complex programs: a complex input, complex-safe steps -----------------------------------
+
+    def z_elementwise(self) -> None:
+        z = self.v
+        big = float(np.max(np.abs(z), initial=0.0))
+        choices = [
+            "fnp.sin(v)", "fnp.cos(v)", "v * v", "v ** 3 * 0.3", "fnp.conj(v)", "v.conj() * v", "fnp.real(v) * v",
+            "fnp.abs(v) ** 2 * v", "fnp.square(v)", "fnp.imag(v) + v", "v * (0.5 - 0.25j)", "-v", "fnp.exp(-v * v)",
+            "fnp.real(v)", "fnp.imag(v) * 1j", "v.real - 2.0 * v.imag * 1j", "fnp.conjugate(v) * 1j",
+        ]
+        if big < 1.5:
+            choices += ["fnp.exp(0.5 * v)", "fnp.tanh(0.5 * v)", "fnp.sinh(v)", "fnp.cosh(v)", "fnp.expm1(v)",
+                        "1.0 / (2.0 + v)", "fnp.reciprocal(2.5 - v)", "fnp.arctan(0.5 * v)", "fnp.arcsinh(0.5 * v)",
+                        "fnp.exp2(v)", "np.sin(v) * np.exp(0.3 * v)"]
+        w = 2.0 + z
+        if np.all((w.real > MARGIN) | (np.abs(w.imag) > MARGIN)):
+            choices += ["fnp.sqrt(2.0 + v)", "fnp.log(2.0 + v)", "fnp.power(2.0 + v, 1.5 - 0.5j)", "(2.0 + v) ** 0.5",
+                        "fnp.log10(2.0 + v)", "fnp.log1p(1.0 + v)"]
+        if z.size and np.min(np.abs(z)) > MARGIN:
+            choices += ["fnp.abs(v)", "v / fnp.abs(v)", "fnp.sqrt(fnp.abs(v))"]
+            if np.all((z.real > MARGIN) | (np.abs(z.imag) > MARGIN)):
+                choices += ["fnp.angle(v)", "fnp.angle(v, deg=True) * 0.01"]
+        self.emit(f"v = {self.pick(choices)}")
+
+    def z_binary(self) -> None:
+        w = self.other()
+        choices = [f"v * {w}", f"v + {w}", f"{w} - v", f"v / (3.0 + {w})", f"v * fnp.conj({w})", f"fnp.real({w}) * v",
+                   f"mulsin(v, {w})", f"mulsin({w}, v)", f"fnp.where({self.const(self.shape, 'mask')}, v, {w} * v)"]
+        self.emit(f"v = {self.pick(choices)}")
+
+    def z_reduction(self) -> None:
+        v = self.v
+        if not self.shape:
+            return self.z_elementwise()
+        axis = self.pick([self.axis(), None])
+        keep = bool(self.rng.integers(2))
+        size = v.size if axis is None else v.shape[axis]
+        choices = [
+            f"fnp.sum(v, axis={axis}, keepdims={keep})", f"fnp.mean(v, axis={axis})", f"fnp.prod(v, axis={axis})",
+            f"fnp.cumsum(v, axis={axis})", f"fnp.cumprod(v, axis={axis})", f"v.sum(axis={axis})", "fnp.trapezoid(v)",
+            f"fnp.average(v, axis={axis}, weights={self.const((size,) if axis is not None else v.shape, 'positive')})",
+            f"np.sum(v, axis={axis})", f"np.add.accumulate(v, axis={axis if axis is not None else 0})",
+        ]
+        if size > 1:
+            choices += [f"fnp.var(v, axis={axis})", f"fnp.diff(v, axis={axis if axis is not None else -1})"]
+            if np.ptp(np.abs(v)) > MARGIN:
+                choices += [f"fnp.std(v, axis={axis})"]
+        self.emit(f"v = {self.pick(choices)}")
+
+    def z_fft(self) -> None:
+        v = self.v
+        if not self.shape:
+            return self.z_elementwise()
+        a = self.axis()
+        n = v.shape[a]
+        norm = self.pick([None, "ortho", "forward"])
+        choices = [
+            f"fnp.fft.fft(v, axis={a}, norm={norm!r})", f"fnp.fft.ifft(v, n={n + 1}, axis={a})", "fnp.fft.fftn(v)",
+            f"fnp.fft.fft(v, n={max(1, n - 1)}, axis={a})", f"fnp.fft.hfft(v, axis={a})", "fnp.fft.ifftshift(v)",
+            f"fnp.fft.irfft(v, axis={a})", "fnp.fft.fft2(v)" if v.ndim >= 2 else "fnp.fft.ifftn(v, norm='ortho')",
+        ]
+        self.emit(f"v = {self.pick(choices)}")
+
+    def z_linalg(self) -> None:
+        v = self.v
+        if v.ndim == 0:
+            return self.z_binary()
+        if not (v.ndim >= 2 and v.shape[-1] == v.shape[-2] and v.shape[-1] >= 2):
+            k = max(2, min(v.shape[-1], 3))
+            self.try_lines([f"v = v[..., :1, None] * {self.const((k, k), 'complex')} + {self.const((k, k), 'complex')}"])
+        A = self.v
+        n = A.shape[-1]
+        eye = f"fnp.eye({n}, dtype=v.dtype)"
+        wide = f"(v + {n}.0 * {eye})"
+        herm = f"(v @ fnp.conj(fnp.swapaxes(v, -1, -2)) + {eye})"
+        choices = ["v = fnp.linalg.det(v)", "v = fnp.linalg.norm(v)", "v = fnp.linalg.norm(v, axis=-1)",
+                   "v = v @ v", f"v = fnp.linalg.cholesky({herm})", f"v = fnp.linalg.inv({herm})",
+                   "v = fnp.trace(v @ fnp.conj(v))", "v = fnp.linalg.matrix_power(v, 2)"]
+        if float(np.max(np.linalg.cond(A + n * np.eye(n)))) < 20:
+            choices += [f"v = fnp.linalg.solve({wide}, v[..., :1])", f"v = fnp.linalg.inv({wide})",
+                        f"v = fnp.linalg.det({wide})", f"v = fnp.linalg.slogdet({wide})[1]",
+                        f"v = fnp.linalg.slogdet({wide})[0]"]
+        herm_v = A @ np.conj(np.swapaxes(A, -1, -2)) + np.eye(n)
+        if _gap(np.linalg.eigvalsh(herm_v), -1) > MARGIN:
+            choices += [f"v = fnp.linalg.eigvalsh({herm})", f"v = fnp.linalg.eigh({herm})[0]"]
+        sv = np.linalg.svd(A, compute_uv=False)
+        if _gap(sv, -1) > MARGIN and np.min(sv) > MARGIN:
+            choices += ["v = fnp.linalg.svd(v, compute_uv=False)", "v = fnp.linalg.norm(v, ord='nuc', axis=(-2, -1))"]
+        self.emit(self.pick(choices))
+
+    def complex_step(self, allow_segments: bool) -> None:
+        kinds: list[tuple[Callable[[], None], int]] = [
+            (self.z_elementwise, 5), (self.z_binary, 3), (self.z_reduction, 3), (self.rearrange, 3),
+            (self.update, 2), (self.contraction, 2), (self.einsum, 2), (self.z_fft, 1), (self.z_linalg, 2),
+        ]
+        if allow_segments:
+            kinds.append((self.checkpoint, 1))
+        weights = np.array([w for _, w in kinds], float)
+        for _ in range(20):
+            kind = kinds[int(self.rng.choice(len(kinds), p=weights / weights.sum()))][0]
+            try:
+                kind()
+                return
+            except (_Reject, ValueError, IndexError, TypeError):
+                continue
+
     def step(self, allow_segments: bool = True) -> None:
+        if self.program.complex:
+            return self.complex_step(allow_segments)
         kinds: list[tuple[Callable[[], None], int]] = [
             (self.elementwise, 5), (self.binary, 4), (self.reduction, 3), (self.nan_reduction, 1),
             (self.rearrange, 4), (self.update, 2), (self.contraction, 2), (self.einsum, 2), (self.fft, 1),
-            (self.complex_segment, 1), (self.linalg, 2), (self.custom, 1),
+            (self.complex_segment, 1), (self.linalg, 2), (self.custom, 1), (self.misc, 3),
         ]
         if allow_segments:
             kinds.append((self.checkpoint, 1))
@@ -595,7 +778,7 @@ class _Builder:
 def _sensitive(program: Program) -> bool:
     """Whether the program's output moves with its input (a zero derivative would test nothing)."""
     f = program.function()
-    x = np.asarray(program.input(), np.float64)
+    x = np.asarray(program.input(), np.complex128 if program.complex else np.float64)
     rng = np.random.default_rng(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -35,14 +35,16 @@ def _near_kink(program, x) -> bool:
     if not program.kinky:
         return False
     f = program.function()
-    step = 1e-3 if program.dtype == "float32" else 3e-5
-    x64 = np.asarray(x, np.float64)
+    step = 1e-3 if program.dtype in ("float32", "complex64") else 3e-5
+    x64 = np.asarray(x, np.complex128 if program.complex else np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         base = np.asarray(f(x64))
         rng = np.random.default_rng(0)
         for _ in range(3):
             d = rng.standard_normal(np.shape(x)) * step
+            if program.complex:
+                d = d + 1j * rng.standard_normal(np.shape(x)) * step
             second = np.asarray(f(x64 + d)) + np.asarray(f(x64 - d)) - 2 * base
             if not np.all(np.isfinite(second)) or np.max(np.abs(second), initial=0.0) > 1e-2 * step:
                 return True
@@ -55,6 +57,32 @@ def _close(a, b, rtol, what):
     np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
+def _double(x):
+    """Second-order finite differences need double precision: float32 programs are checked at order 2 in float64."""
+    return np.asarray(x, np.result_type(x, np.float64))
+
+
+def _check_complex_program(program, f, x, out, rtol, second_order) -> bool:
+    """A complex input: finite differences along complex directions (jacfwd/jacrev need holomorphic=True)."""
+    check_grads(f, (x,), order=1, modes=("fwd", "rev"))
+    t = np.random.default_rng(program.seed).standard_normal(x.shape).astype(x.dtype) * (1 - 0.5j)
+    primal, tangent = fg.jvp(f, (x,), (t,))
+    assert np.asarray(primal).dtype == out.dtype and np.asarray(tangent).dtype == out.dtype, "jvp dtype"
+    _close(primal, out, rtol, "traced value differs from the plain value")
+    _, vjp_fn = fg.vjp(f, x)
+    (cot,) = vjp_fn(np.ones_like(out))
+    assert np.asarray(cot).dtype == x.dtype, f"vjp gives {np.asarray(cot).dtype} for a {x.dtype} input"
+    scalar = lambda x: fnp.sum(fnp.real(fnp.sin(f(x))))  # noqa: E731
+    g = fg.grad(scalar)(x)
+    assert np.asarray(g).dtype == x.dtype, f"grad gives {np.asarray(g).dtype} for a {x.dtype} input"
+    # grad of a real function of z is the transpose of its jvp: Re(sum(g * t)) = d scalar along t
+    d = fg.jvp(scalar, (x,), (t,))[1]
+    _close(np.real(np.sum(np.asarray(g) * t)), d, rtol * 10, "grad vs jvp")
+    if second_order:
+        check_grads(scalar, (_double(x),), order=2, modes=("fwd", "rev"))
+    return True
+
+
 def check_program(seed: int, second_order: bool = True) -> bool:
     """Check one program; False when it was skipped (a kink within finite-difference reach).
 
@@ -64,15 +92,17 @@ def check_program(seed: int, second_order: bool = True) -> bool:
     program = make_program(seed)
     f = program.function()
     x = program.input()
-    if _near_kink(program, x):
-        return False
-    single = program.dtype == "float32"
+    single = program.dtype in ("float32", "complex64")
     rtol = 2e-4 if single else 1e-9
     try:
+        if _near_kink(program, x):
+            return False
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
             out = np.asarray(f(x))
-            assert out.dtype == x.dtype, f"plain output dtype {out.dtype} (input {x.dtype})"
+            assert np.finfo(out.dtype).eps == np.finfo(x.dtype).eps, f"plain output dtype {out.dtype} (input {x.dtype})"
+            if program.complex:
+                return _check_complex_program(program, f, x, out, rtol, second_order)
             check_grads(f, (x,), order=1, modes=("fwd", "rev"))
             # forward and reverse Jacobians agree (to rounding) and keep the input's precision
             jf = fg.jacfwd(f)(x)
@@ -91,7 +121,7 @@ def check_program(seed: int, second_order: bool = True) -> bool:
             (cot,) = vjp_fn(np.ones_like(out))
             assert np.asarray(cot).dtype == x.dtype, f"vjp gives {np.asarray(cot).dtype} for a {x.dtype} input"
             scalar = lambda x: fnp.sum(fnp.sin(f(x)))  # noqa: E731
-            check_grads(scalar, (x,), order=2, modes=("fwd", "rev"))
+            check_grads(scalar, (_double(x),), order=2, modes=("fwd", "rev"))
             g = fg.grad(scalar)(x)
             assert np.asarray(g).dtype == x.dtype, f"grad gives {np.asarray(g).dtype} for a {x.dtype} input"
             _close(g, fg.jacfwd(scalar)(x), rtol, "grad vs jacfwd")
@@ -136,7 +166,7 @@ def test_generator_is_deterministic_and_varied():
         dtypes.add(program.dtype)
         found.update(word for word in words for line in program.lines if word in line)
     assert set(words) - found == set()
-    assert dtypes == {"float32", "float64"}
+    assert dtypes == {"float32", "float64", "complex64", "complex128"}
     lengths = {len(program.lines) for program in programs}
     assert min(lengths) >= 3
 
