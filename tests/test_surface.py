@@ -930,8 +930,6 @@ def test_sign_of_complex_has_the_derivative_of_z_over_abs_z() -> None:
     np.testing.assert_array_equal(fg.jacfwd(np.sign)(x), np.zeros((2, 2)))
 
 
-@pytest.mark.xfail(strict=True, reason="funcgrad/numpy/_shape.py: reshape/ravel/flatten of traced values "
-                   "raise NotImplementedError for order='F'")  # fmt: skip
 @pytest.mark.parametrize(
     "call",
     [lambda x: fnp.reshape(x, (3, 2), order="F"), lambda x: np.ravel(x, order="F"), lambda x: x.flatten("F")],

@@ -177,34 +177,45 @@ def no_out(out: Any) -> None:
 
 @implements(np.reshape)
 def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
-    """``numpy.reshape`` (C order).
+    """``numpy.reshape``, in C or Fortran order.
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jacfwd(lambda x: reshape(x, (2, 1)))(np.ones(2)).shape
     (2, 1, 2)
+    >>> fg.grad(lambda x: (reshape(x, (4,), order="F") * np.arange(4.0)).sum())(np.ones((2, 2)))
+    array([[0., 2.],
+           [1., 3.]])
     """
     if shape is None:
         shape = kwargs.pop("newshape")
     if not isinstance(a, Tracer):
         return np.reshape(a, shape, order=order)  # type: ignore[call-overload]
-    if order != "C":
-        raise NotImplementedError("funcgrad: reshape of traced values supports order='C' only")
+    if order not in ("C", "F", "A"):
+        raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', got {order!r}")
+    if order == "A":
+        flags = np.asarray(full_lower(a)).flags
+        order = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
     target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
     resolved = np.reshape(_dummy(shape_of(a)), target).shape
     if resolved == shape_of(a):
         return a
+    if order == "F":
+        # Fortran order is C order on the axis-reversed array: reverse, reshape, reverse back
+        return transpose(reshape_p(transpose(a), newshape=resolved[::-1]))
     return reshape_p(a, newshape=resolved)
 
 
 @implements(np.ravel)
 def ravel(a: Any, order: str = "C") -> Any:
-    """``numpy.ravel``.
+    """``numpy.ravel`` (orders 'C', 'F', 'A'; 'K' reads the value's memory layout).
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.grad(lambda x: (ravel(x) * np.arange(4.0)).sum())(np.ones((2, 2)))
     array([[0., 1.],
            [2., 3.]])
     """
+    if order == "K" and isinstance(a, Tracer):
+        order = "A"
     return reshape(a, (-1,), order=order)
 
 
