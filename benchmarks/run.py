@@ -28,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -65,6 +66,13 @@ class Peers:
     missing: dict[str, str] = field(default_factory=dict)
 
 
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
 def load_peers(wanted: set[str]) -> Peers:
     peers = Peers()
     if "autograd" in wanted:
@@ -73,7 +81,7 @@ def load_peers(wanted: set[str]) -> Peers:
             import autograd.numpy as anp
 
             peers.autograd, peers.anp = autograd, anp
-            peers.versions["autograd"] = getattr(autograd, "__version__", "?")
+            peers.versions["autograd"] = _version("autograd")
         except ImportError as exc:
             peers.missing["autograd"] = str(exc)
     if wanted & {"jax", "jax-jit"}:

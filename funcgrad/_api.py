@@ -161,6 +161,8 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
     what = type(cotangent)
     if what is type(primal) and what in _ARRAY_TYPES and cotangent.dtype == primal.dtype:
         if cotangent.shape == primal.shape:
+            if what is np.ndarray and not cotangent.flags.writeable:
+                return cotangent.copy()  # e.g. a broadcast view from sum's rule: hand back an array of one's own
             return cotangent  # already right: what the slow path below would return
     if cotangent is None:
         return _zero_like(primal)
@@ -176,6 +178,8 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
     out = np.asarray(cotangent, dtype=kind)
     if out.shape != np.shape(full_lower(primal)):
         out = np.broadcast_to(out, np.shape(full_lower(primal))).copy()
+    elif not out.flags.writeable:
+        out = out.copy()
     return out if isinstance(full_lower(primal), np.ndarray) else out[()]
 
 
@@ -420,7 +424,8 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         checked, _ = _check_like(cotangent, out_tree, "cotangent", "vjp_fn")
-        seeds = [(node, ct) for node, ct in zip(out_ids, checked) if node is not None]
+        # the caller keeps their cotangent: a rule may hand it back unchanged (x + 0), so sweep a copy
+        seeds = [(node, np.copy(ct) if type(ct) is np.ndarray else ct) for node, ct in zip(out_ids, checked) if node is not None]
         cotangents = backward(tape, seeds, inputs, consume=False) if seeds else [None] * len(inputs)
         return tuple(tree_unflatten(treedef, [_deliver(c, p) for c, p in zip(cotangents, values)]))
 

@@ -1,0 +1,131 @@
+"""The engine's fast paths (docs/performance.md) must not change a single result.
+
+Each shortcut taken for speed is checked against what it replaced: in-place
+cotangent sums never touch an array they do not own, the early returns of
+``unbroadcast`` and ``_deliver`` keep dtypes, calling NumPy directly still
+lets outer transforms see the call, and a failing transform leaves the
+nesting depth as it found it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import _trace
+from funcgrad.numpy._util import dtype, ndim, shape, unbroadcast
+
+
+def fan_out(x):
+    # x reaches the output four times; add's rule hands its cotangent to both arguments unchanged
+    return (x + x) + (x * 2.0 + x)
+
+
+@pytest.mark.parametrize("x", [np.float64(0.5), np.arange(3.0), np.ones((2, 3), np.float32)])
+def test_fan_out_sums_never_write_the_seed(x):
+    out, vjp_fn = fg.vjp(fan_out, x)
+    seed = np.full_like(out, 1.5)
+    before = np.copy(seed)
+    (first,) = vjp_fn(seed)
+    (second,) = vjp_fn(seed)  # the tape is swept again: nothing in it was overwritten
+    np.testing.assert_array_equal(seed, before)
+    np.testing.assert_allclose(first, 5 * before)
+    np.testing.assert_array_equal(first, second)
+    assert np.result_type(first) == np.result_type(x)
+
+
+def test_fan_out_never_writes_the_input():
+    x = np.arange(4.0)
+    kept = x.copy()
+    g = fg.grad(lambda x: fnp.sum(fan_out(x) * x))(x)
+    np.testing.assert_array_equal(x, kept)
+    np.testing.assert_allclose(g, 10 * kept)
+
+
+def test_gradient_is_a_writeable_array_of_its_own():
+    # sum's rule broadcasts a scalar (a read-only view) and add passes it on unchanged
+    x = np.arange(3.0)
+    g = fg.grad(lambda x: fnp.sum(x + 0.0))(x)
+    assert not np.shares_memory(g, x)
+    g[...] = 7.0  # was: ValueError: assignment destination is read-only
+    np.testing.assert_array_equal(x, np.arange(3.0))
+    (j,) = fg.vjp(lambda x: fnp.sum(x), x)[1](np.float64(1.0))
+    j[0] = 2.0
+
+
+def test_vjp_result_does_not_alias_the_cotangent():
+    seed = np.ones(3)
+    (ct,) = fg.vjp(lambda x: x + 0.0, np.arange(3.0))[1](seed)  # add's rule returns the cotangent itself
+    assert not np.shares_memory(ct, seed)
+    ct[0] = 5.0
+    np.testing.assert_array_equal(seed, np.ones(3))
+
+
+@pytest.mark.parametrize(
+    "g, x, expected_shape, expected_dtype",
+    [
+        (np.float64(2.0), np.float64(1.0), (), np.float64),
+        (np.float64(2.0), np.float32(1.0), (), np.float32),
+        (np.ones(3), np.ones(3, np.float32), (3,), np.float32),
+        (np.ones((2, 3)), np.ones(3), (3,), np.float64),
+        (np.ones((2, 3)), np.ones((1, 3)), (1, 3), np.float64),
+        (np.ones(3, np.complex128), np.ones(3), (3,), np.float64),
+    ],
+)
+def test_unbroadcast_fast_and_slow_paths_agree(g, x, expected_shape, expected_dtype):
+    out = unbroadcast(g, x)
+    assert shape(out) == expected_shape and dtype(out) == expected_dtype
+
+
+@pytest.mark.parametrize("value", [np.float32(1.0), np.zeros((2, 3)), 1.0, np.int64(3), np.ones(2, np.complex64)])
+def test_shape_helpers_match_numpy(value):
+    assert shape(value) == np.shape(value)
+    assert ndim(value) == np.ndim(value)
+    assert dtype(value) == np.result_type(value)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_grad_keeps_the_input_dtype(dt):
+    x = np.linspace(0.1, 1.0, 3).astype(dt)
+    g = fg.grad(lambda x: fnp.sum(fnp.sin(x) * np.float64(2.0)))(x)
+    assert g.dtype == dt
+    np.testing.assert_allclose(g, 2 * np.cos(x), rtol=1e-6)
+    s = fg.grad(lambda x: fnp.sin(x) * 2.0)(dt(0.3))
+    assert type(s) is dt
+
+
+def test_direct_numpy_call_still_records_for_outer_transforms():
+    # an argument of ours whose value is traced by an outer transform must not skip the dispatch
+    f = fg.grad(fg.grad(lambda x: x * fnp.sin(x)))
+    x = 0.7
+    np.testing.assert_allclose(f(x), 2 * np.cos(x) - x * np.sin(x))
+    h = fg.jacfwd(fg.grad(lambda x: fnp.sum(fnp.tanh(x) * x)))(np.array([0.1, 0.2]))
+    t = np.tanh(np.array([0.1, 0.2]))
+    np.testing.assert_allclose(np.diag(h), 2 * (1 - t**2) - 2 * np.array([0.1, 0.2]) * t * (1 - t**2))
+
+
+def test_depth_is_restored_after_a_failing_transform():
+    depth = _trace._DEPTH.get()
+    with pytest.raises(ZeroDivisionError):
+        fg.grad(lambda x: 1 // 0)(1.0)
+    with pytest.raises(TypeError):
+        fg.jvp(lambda x: x.item(), (1.0,), (1.0,))
+    assert _trace._DEPTH.get() == depth
+    with _trace.new_level() as outer, _trace.new_level() as inner:
+        assert inner == outer + 1 == depth + 2
+    assert _trace._DEPTH.get() == depth
+
+
+def test_long_chain_sweeps_without_recursion():
+    def chain(x):
+        for _ in range(5000):
+            x = fnp.sin(x) * 1.0001
+        return x
+
+    x, derivative = 0.3, 1.0
+    for _ in range(5000):
+        derivative *= np.cos(x) * 1.0001
+        x = np.sin(x) * 1.0001
+    np.testing.assert_allclose(fg.grad(chain)(0.3), derivative, rtol=1e-10)
