@@ -117,9 +117,12 @@ def check_program(seed: int, second_order: bool = True) -> bool:
             primal, tangent = fg.jvp(f, (x,), (t,))
             assert np.asarray(primal).dtype == out.dtype and np.asarray(tangent).dtype == out.dtype, "jvp dtype"
             _close(primal, out, rtol, "traced value differs from the plain value")
+            _, lin = fg.linearize(f, x)
+            _close(lin(t), tangent, rtol, "linearize vs jvp")
             _, vjp_fn = fg.vjp(f, x)
             (cot,) = vjp_fn(np.ones_like(out))
             assert np.asarray(cot).dtype == x.dtype, f"vjp gives {np.asarray(cot).dtype} for a {x.dtype} input"
+            np.testing.assert_array_equal(vjp_fn(np.ones_like(out))[0], cot, err_msg="vjp_fn called twice")
             scalar = lambda x: fnp.sum(fnp.sin(f(x)))  # noqa: E731
             check_grads(scalar, (_double(x),), order=2, modes=("fwd", "rev"))
             g = fg.grad(scalar)(x)

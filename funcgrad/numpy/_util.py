@@ -71,6 +71,10 @@ def match_dtype(value: Any, like: Any) -> Any:
     """Give a cotangent the dtype of the primal it belongs to."""
     target = dtype(like)
     have = dtype(value)
+    if have == target and type(value) in (int, float, complex) and target.kind in "fc":
+        # a Python scalar is weak in NumPy's promotion: met with a float32 operand later in the sweep
+        # it would drop to single precision (1j * g for an np.float64 g is a Python complex)
+        return target.type(value)
     if have == target or target.kind not in "fc":
         return value
     from funcgrad.numpy import _ufuncs
