@@ -10,6 +10,7 @@ A failure prints the program's complete source as a reproduction.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 
@@ -90,53 +91,83 @@ def check_program(seed: int, second_order: bool = True) -> bool:
     check and the Hessian spelled two ways (the default run does that for a third of the seeds).
     """
     program = make_program(seed)
+    try:
+        return _check(program, second_order)
+    except Exception as exc:
+        small = _minimise(program, second_order, type(exc))
+        shorter = "" if small is program else f"--- minimised ({len(small.lines)} lines) ---\n{small.source}\n"
+        raise AssertionError(
+            f"random program {seed} failed: {type(exc).__name__}: {exc}\n{shorter}--- reproduction ---\n{program.source}"
+        ) from exc
+
+
+def _minimise(program, second_order, kind):
+    """Drop lines (last first) while the check still fails with the same kind of error."""
+    for _ in range(3):
+        before = len(program.lines)
+        for i in reversed(range(len(program.lines))):
+            candidate = dataclasses.replace(program, lines=program.lines[:i] + program.lines[i + 1 :])
+            try:
+                candidate.function()(candidate.input())
+            except Exception:
+                continue  # the shorter program does not run at all
+            try:
+                _check(candidate, second_order)
+            except kind:
+                program = candidate
+            except Exception:
+                pass
+        if len(program.lines) == before:
+            break
+    used = "\n".join(program.lines)
+    program.constants = {k: c for k, c in program.constants.items() if k in used}
+    return program
+
+
+def _check(program, second_order: bool) -> bool:
+    seed = program.seed
     f = program.function()
     x = program.input()
     single = program.dtype in ("float32", "complex64")
     rtol = 2e-4 if single else 1e-9
-    try:
-        if _near_kink(program, x):
-            return False
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
-            out = np.asarray(f(x))
-            assert np.finfo(out.dtype).eps == np.finfo(x.dtype).eps, f"plain output dtype {out.dtype} (input {x.dtype})"
-            if program.complex:
-                return _check_complex_program(program, f, x, out, rtol, second_order)
-            check_grads(f, (x,), order=1, modes=("fwd", "rev"))
-            # forward and reverse Jacobians agree (to rounding) and keep the input's precision
-            jf = fg.jacfwd(f)(x)
-            jr = fg.jacrev(f)(x)
-            assert jf.shape == out.shape + x.shape and jr.shape == jf.shape, "Jacobian shapes"
-            assert jf.dtype == x.dtype and jr.dtype == x.dtype, f"Jacobian dtypes {jf.dtype}, {jr.dtype}"
-            _close(jf, jr, rtol, "jacfwd vs jacrev")
-            if not second_order:
-                return True
-            # the traced value is the plain one; jvp, vjp and grad keep the input's precision
-            t = np.random.default_rng(seed).standard_normal(x.shape).astype(x.dtype)
-            primal, tangent = fg.jvp(f, (x,), (t,))
-            assert np.asarray(primal).dtype == out.dtype and np.asarray(tangent).dtype == out.dtype, "jvp dtype"
-            _close(primal, out, rtol, "traced value differs from the plain value")
-            _, lin = fg.linearize(f, x)
-            _close(lin(t), tangent, rtol, "linearize vs jvp")
-            _, vjp_fn = fg.vjp(f, x)
-            (cot,) = vjp_fn(np.ones_like(out))
-            assert np.asarray(cot).dtype == x.dtype, f"vjp gives {np.asarray(cot).dtype} for a {x.dtype} input"
-            np.testing.assert_array_equal(vjp_fn(np.ones_like(out))[0], cot, err_msg="vjp_fn called twice")
-            scalar = lambda x: fnp.sum(fnp.sin(f(x)))  # noqa: E731
-            check_grads(scalar, (_double(x),), order=2, modes=("fwd", "rev"))
-            g = fg.grad(scalar)(x)
-            assert np.asarray(g).dtype == x.dtype, f"grad gives {np.asarray(g).dtype} for a {x.dtype} input"
-            _close(g, fg.jacfwd(scalar)(x), rtol, "grad vs jacfwd")
-            # the Hessian spelled two ways
-            h1 = fg.hessian(scalar)(x)
-            h2 = fg.jacrev(fg.jacfwd(scalar))(x)
-            assert np.asarray(h1).dtype == x.dtype, "hessian dtype"
-            _close(h1, h2, 10 * rtol, "hessian vs jacrev(jacfwd)")
-    except Exception as exc:
-        raise AssertionError(
-            f"random program {seed} failed: {type(exc).__name__}: {exc}\n--- reproduction ---\n{program.source}"
-        ) from exc
+    if _near_kink(program, x):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = np.asarray(f(x))
+        assert np.finfo(out.dtype).eps == np.finfo(x.dtype).eps, f"plain output dtype {out.dtype} (input {x.dtype})"
+        if program.complex:
+            return _check_complex_program(program, f, x, out, rtol, second_order)
+        check_grads(f, (x,), order=1, modes=("fwd", "rev"))
+        # forward and reverse Jacobians agree (to rounding) and keep the input's precision
+        jf = fg.jacfwd(f)(x)
+        jr = fg.jacrev(f)(x)
+        assert jf.shape == out.shape + x.shape and jr.shape == jf.shape, "Jacobian shapes"
+        assert jf.dtype == x.dtype and jr.dtype == x.dtype, f"Jacobian dtypes {jf.dtype}, {jr.dtype}"
+        _close(jf, jr, rtol, "jacfwd vs jacrev")
+        if not second_order:
+            return True
+        # the traced value is the plain one; jvp, vjp and grad keep the input's precision
+        t = np.random.default_rng(seed).standard_normal(x.shape).astype(x.dtype)
+        primal, tangent = fg.jvp(f, (x,), (t,))
+        assert np.asarray(primal).dtype == out.dtype and np.asarray(tangent).dtype == out.dtype, "jvp dtype"
+        _close(primal, out, rtol, "traced value differs from the plain value")
+        _, lin = fg.linearize(f, x)
+        _close(lin(t), tangent, rtol, "linearize vs jvp")
+        _, vjp_fn = fg.vjp(f, x)
+        (cot,) = vjp_fn(np.ones_like(out))
+        assert np.asarray(cot).dtype == x.dtype, f"vjp gives {np.asarray(cot).dtype} for a {x.dtype} input"
+        np.testing.assert_array_equal(vjp_fn(np.ones_like(out))[0], cot, err_msg="vjp_fn called twice")
+        scalar = lambda x: fnp.sum(fnp.sin(f(x)))  # noqa: E731
+        check_grads(scalar, (_double(x),), order=2, modes=("fwd", "rev"))
+        g = fg.grad(scalar)(x)
+        assert np.asarray(g).dtype == x.dtype, f"grad gives {np.asarray(g).dtype} for a {x.dtype} input"
+        _close(g, fg.jacfwd(scalar)(x), rtol, "grad vs jacfwd")
+        # the Hessian spelled two ways
+        h1 = fg.hessian(scalar)(x)
+        h2 = fg.jacrev(fg.jacfwd(scalar))(x)
+        assert np.asarray(h1).dtype == x.dtype, "hessian dtype"
+        _close(h1, h2, 10 * rtol, "hessian vs jacrev(jacfwd)")
     return True
 
 
