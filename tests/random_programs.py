@@ -73,6 +73,13 @@ class Program:
     dtype: str = "float64"
     lines: list[str] = field(default_factory=list)
     constants: dict[str, np.ndarray] = field(default_factory=dict)
+    mixed: bool = False  # a double-precision input with single-precision constants
+
+    def upcast(self) -> Program:
+        """The same program with double-precision constants (the same values)."""
+        constants = {k: np.asarray(c, np.result_type(c, np.float64)) if c.dtype.kind in "fc" else c
+                     for k, c in self.constants.items()}
+        return Program(self.seed, self.input_shape, self.dtype, list(self.lines), constants, False)
 
     @property
     def body(self) -> str:
@@ -141,7 +148,8 @@ class _Builder:
         shape = SHAPES[self.rng.integers(len(SHAPES))]
         r = self.rng.random()
         dtype = "float32" if r < 0.25 else "complex64" if r < 0.29 else "complex128" if r < 0.37 else "float64"
-        self.program = Program(seed, shape, dtype)
+        self.program = Program(seed, shape, dtype, mixed=0.37 <= r < 0.47)
+        self.const_dtype = {"float64": "float32", "complex128": "complex64"}[dtype] if self.program.mixed else dtype
         self.ns = _namespace()
         self.ns["x"] = self.ns["v"] = self.program.input()
         self.segments = 0
@@ -175,11 +183,11 @@ class _Builder:
             value = self.rng.random(size=shape) < 0.6
         elif kind == "complex" or (kind == "real" and self.program.complex and self.rng.random() < 0.5):
             value = np.round(self.rng.uniform(-1, 1, size=shape) + 1j * self.rng.uniform(-1, 1, size=shape), 3)
-            value = value.astype("complex64" if self.program.dtype in ("float32", "complex64") else "complex128")
+            value = value.astype("complex64" if self.const_dtype in ("float32", "complex64") else "complex128")
         else:
-            value = np.round(self.rng.uniform(-1, 1, size=shape), 3).astype(self.program.dtype).real
+            value = np.round(self.rng.uniform(-1, 1, size=shape), 3).astype(self.const_dtype).real
             if kind == "positive":
-                value = np.abs(value) + np.asarray(0.5, self.program.dtype)
+                value = np.abs(value) + np.asarray(0.5, value.dtype)
         self.program.constants[name] = np.asarray(value)
         self.ns[name] = np.asarray(value)
         return name

@@ -28,3 +28,26 @@ def test_two_output_ufuncs_on_plain_arrays(name):
     # and the traced call agrees with the plain one
     traced = fg.jvp(lambda x: getattr(fnp, name)(*((x,) + args[1:]))[0], (x,), (np.ones(3),))[0]
     np.testing.assert_array_equal(traced, expected[0])
+
+
+@pytest.mark.xfail(
+    strict=True, reason="binary ufunc rules compute partials in a single-precision operand's dtype (_ufuncs.py)"
+)
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x, c: (1.2 + fnp.sin(x)) ** (c * 0.5),  # power: y * x ** (y - 1) with y - 1 in float32
+        lambda x, c: fnp.float_power(1.5 + x * x, c),
+        lambda x, c: fnp.arctan2(c, 1.5 + x * x),  # arctan2: c / (c * c + x * x) with c * c in float32
+    ],
+)
+def test_float32_constant_keeps_double_precision_derivatives(f):
+    # A float64 input next to a float32 constant: NumPy computes the value in float64 (the 0-d float32
+    # array is promoted), so the value equals that with a float64 copy of the constant.  The derivative
+    # must too, but the rules compute e.g. ``y - 1`` or ``y * y`` in float32: relative errors ~1e-8.
+    x = np.array([0.3, -0.7, 0.9])
+    c32 = np.array(-0.984, np.float32)
+    c64 = c32.astype(np.float64)
+    np.testing.assert_array_equal(f(x, c32), f(x, c64))
+    np.testing.assert_allclose(fg.jacrev(lambda x: f(x, c32))(x), fg.jacrev(lambda x: f(x, c64))(x), rtol=1e-14)
+    np.testing.assert_allclose(fg.jacfwd(lambda x: f(x, c32))(x), fg.jacfwd(lambda x: f(x, c64))(x), rtol=1e-14)

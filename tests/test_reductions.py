@@ -812,3 +812,14 @@ def test_reduction_of_a_0d_array_takes_axis_0_as_in_numpy(name, axis):
     np.testing.assert_allclose(fg.grad(f)(x), 0.0 if name == "ptp" else 4.2)
     with pytest.raises(np.exceptions.AxisError):
         fg.grad(lambda x: fn(x, axis=1))(x)
+
+
+def test_average_sums_float32_weights_in_double_precision():
+    # found by the random programs: the weights' total was summed in float32 (NumPy sums in the
+    # result's precision), so value and derivative of float64 data were off by ~1e-8
+    x = np.random.default_rng(41).uniform(-1, 1, (2, 3))
+    w32 = np.array([0.7, 1.3, 0.9], np.float32)
+    f = lambda w: lambda x: fnp.average(x, axis=-1, weights=w)  # noqa: E731
+    np.testing.assert_array_equal(fg.jvp(f(w32), (x,), (x,))[0], np.average(x, axis=-1, weights=w32))
+    np.testing.assert_allclose(fg.jacrev(f(w32))(x), fg.jacrev(f(w32.astype(np.float64)))(x), rtol=1e-15)
+    assert fg.grad(lambda w: fnp.average(x, axis=-1, weights=w).sum())(w32).dtype == np.float32

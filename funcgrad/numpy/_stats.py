@@ -656,7 +656,9 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
             w = _shape.transpose(w, tuple(int(i) for i in np.argsort(given)))
             w = _shape.reshape(w, tuple(n if i in given else 1 for i, n in enumerate(xshape)))
             w = _shape.broadcast_to(w, xshape)
-        total = _reductions.sum(w, axis=axis, keepdims=keepdims)
+        # as NumPy: the weights are summed in the result's precision (float32 weights, float64 data)
+        result = np.result_type(dtype(a), dtype(w), *(("f8",) if dtype(a).kind in "biu" else ()))
+        total = _reductions.sum(w, axis=axis, keepdims=keepdims, dtype=result)
         if np.any(full_lower(total) == 0.0):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = _reductions.sum(a * w, axis=axis, keepdims=keepdims) / total
