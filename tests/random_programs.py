@@ -74,12 +74,13 @@ class Program:
     lines: list[str] = field(default_factory=list)
     constants: dict[str, np.ndarray] = field(default_factory=dict)
     mixed: bool = False  # a double-precision input with single-precision constants
+    wide: bool = False  # a float32 input with float64 constants (values promote to float64)
 
     def upcast(self) -> Program:
         """The same program with double-precision constants (the same values)."""
         constants = {k: np.asarray(c, np.result_type(c, np.float64)) if c.dtype.kind in "fc" else c
                      for k, c in self.constants.items()}
-        return Program(self.seed, self.input_shape, self.dtype, list(self.lines), constants, False)
+        return Program(self.seed, self.input_shape, self.dtype, list(self.lines), constants, False, self.wide)
 
     @property
     def body(self) -> str:
@@ -148,8 +149,10 @@ class _Builder:
         shape = SHAPES[self.rng.integers(len(SHAPES))]
         r = self.rng.random()
         dtype = "float32" if r < 0.25 else "complex64" if r < 0.29 else "complex128" if r < 0.37 else "float64"
-        self.program = Program(seed, shape, dtype, mixed=0.37 <= r < 0.47)
+        self.program = Program(seed, shape, dtype, mixed=0.37 <= r < 0.47, wide=0.2 <= r < 0.25)
         self.const_dtype = {"float64": "float32", "complex128": "complex64"}[dtype] if self.program.mixed else dtype
+        if self.program.wide:
+            self.const_dtype = "float64"
         self.ns = _namespace()
         self.ns["x"] = self.ns["v"] = self.program.input()
         self.segments = 0
@@ -209,7 +212,8 @@ class _Builder:
                 raise _Reject
             if self.program.complex:
                 pass  # any value may be complex; precision is checked below
-            if self.program.dtype in ("float32", "complex64") and value.dtype not in (np.float32, np.complex64):
+            single = self.program.dtype in ("float32", "complex64") and not self.program.wide
+            if single and value.dtype not in (np.float32, np.complex64):
                 raise _Reject
         except Exception:
             self.ns["v"] = saved_v
@@ -803,7 +807,7 @@ def _single_precision_ok(program: Program) -> bool:
 
     Otherwise the program is too ill-conditioned for a single-precision check to mean anything.
     """
-    if program.dtype not in ("float32", "complex64"):
+    if program.dtype not in ("float32", "complex64") or program.wide:
         return True
     f = program.function()
     x = program.input()
