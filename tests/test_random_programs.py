@@ -59,6 +59,12 @@ def _close(a, b, rtol, what):
     np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
+# words in a line that make a complex program non-holomorphic (conjugates, parts, moduli, Hermitian forms)
+NOT_HOLOMORPHIC = ("conj", "real", "imag", "abs", "angle", "var", "std", "norm", "svd", "eigh", "eigvalsh", "cholesky",
+                   "vdot", "correlate", "where", "sort", "max", "min", "clip", "inv(", "slogdet", "hfft", "irfft",
+                   "copysign", "fabs", "median", "quantile", "percentile", "ptp")
+
+
 def _same_with_double_constants(program, x, out, derivatives) -> None:
     """With single-precision constants next to a double input, derivatives keep double precision.
 
@@ -100,6 +106,14 @@ def _check_complex_program(program, f, x, out, rtol, second_order) -> bool:
     # grad of a real function of z is the transpose of its jvp: Re(sum(g * t)) = d scalar along t
     d = fg.jvp(scalar, (x,), (t,))[1]
     _close(np.real(np.sum(np.asarray(g) * t)), d, rtol * 10, "grad vs jvp")
+    if np.iscomplexobj(out) and not any(word in line for line in program.lines for word in NOT_HOLOMORPHIC):
+        # a holomorphic program: its complex Jacobian spelled both ways
+        jf = fg.jacfwd(f, holomorphic=True)(x)
+        jr = fg.jacrev(f, holomorphic=True)(x)
+        assert jf.shape == out.shape + x.shape and jr.shape == jf.shape, "holomorphic Jacobian shapes"
+        assert jf.dtype == jr.dtype == out.dtype, f"holomorphic Jacobian dtypes {jf.dtype}, {jr.dtype}"
+        _close(jf, jr, rtol, "jacfwd vs jacrev (holomorphic=True)")
+        _close(np.tensordot(jf, t, axes=t.ndim), fg.jvp(f, (x,), (t,))[1], rtol * 10, "holomorphic jacfwd vs jvp")
     if second_order:
         check_grads(scalar, (_double(x),), order=2, modes=("fwd", "rev"))
     return True
