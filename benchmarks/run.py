@@ -82,7 +82,7 @@ def load_peers(wanted: set[str]) -> Peers:
 
             peers.autograd, peers.anp = autograd, anp
             peers.versions["autograd"] = _version("autograd")
-        except ImportError as exc:
+        except Exception as exc:  # missing, or installed but broken: reported, never fatal
             peers.missing["autograd"] = str(exc)
     if wanted & {"jax", "jax-jit"}:
         try:
@@ -94,7 +94,7 @@ def load_peers(wanted: set[str]) -> Peers:
 
             peers.jax, peers.jnp = jax, jnp
             peers.versions["jax"] = jax.__version__
-        except ImportError as exc:
+        except Exception as exc:  # missing, or installed but broken: reported, never fatal
             peers.missing["jax"] = str(exc)
     if "torch" in wanted:
         try:
@@ -104,7 +104,7 @@ def load_peers(wanted: set[str]) -> Peers:
             torch.set_default_dtype(torch.float64)
             peers.torch = torch
             peers.versions["torch"] = torch.__version__
-        except ImportError as exc:
+        except Exception as exc:  # missing, or installed but broken: reported, never fatal
             peers.missing["torch"] = str(exc)
     return peers
 
@@ -641,6 +641,8 @@ def report(results: dict[str, Any]) -> str:
         + f" | {machine['cpu']} | {results['timer']} time, medians of {results['repeat']}"
         + (" (quick sizes)" if results["quick"] else "")
     )
+    for name, why in machine["missing_peers"].items():
+        lines.append(f"peer {name} skipped: {why}")
     lines.append("")
     header = f"{'workload':<22}{'implementation':<12}{'median':>12}{'per op':>11}{'x numpy':>10}{'funcgrad/it':>13}  check"
     lines.append(header)
