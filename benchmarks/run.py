@@ -714,6 +714,23 @@ def machine_info(peers: Peers) -> dict[str, Any]:
     }
 
 
+def profile(build: Callable[[bool, Peers], Workload], quick: bool, seconds: float = 1.0, top: int = 25) -> int:
+    """Print cProfile's view of funcgrad's implementation of one workload (the hot path, function by function)."""
+    import cProfile
+    import pstats
+
+    fn = build(quick, Peers()).impls["funcgrad"]
+    calls = calibrate(fn, seconds, time.perf_counter)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        fn()
+    profiler.disable()
+    print(f"{build.__name__}: {calls} calls of funcgrad's implementation under cProfile")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeat", type=int, default=7, help="interleaved rounds; the table shows medians (default 7)")
@@ -731,13 +748,26 @@ def main(argv: list[str] | None = None) -> int:
         help="process: CPU time of this process, steadier on a shared machine (default); wall: elapsed time",
     )
     parser.add_argument("--only", default="", help="comma-separated workload function names (e.g. scalar_chain,mlp)")
+    parser.add_argument(
+        "--profile",
+        metavar="WORKLOAD",
+        help="instead of timing, run funcgrad's side of one workload (a function name) under cProfile for about "
+        "a second and print where the time goes",
+    )
     args = parser.parse_args(argv)
     wanted = set() if args.peers == "none" else {p.strip() for p in args.peers.split(",") if p.strip()}
     unknown = wanted - set(PEER_NAMES)
     if unknown:
         parser.error(f"unknown peer(s) {sorted(unknown)}; choose from {', '.join(PEER_NAMES)} or 'none'")
+    names = {w.__name__ for w in WORKLOADS}
+    only = [n.strip() for n in args.only.split(",") if n.strip()]
+    for name in only + ([args.profile] if args.profile else []):
+        if name not in names:
+            parser.error(f"unknown workload {name!r}; choose from {', '.join(sorted(names))}")
+    if args.profile:
+        return profile(next(w for w in WORKLOADS if w.__name__ == args.profile), args.quick, 0.1 if args.quick else 1.0)
     peers = load_peers(wanted)
-    chosen = [w for w in WORKLOADS if not args.only or w.__name__ in args.only.split(",")]
+    chosen = [w for w in WORKLOADS if not only or w.__name__ in only]
     budget = 0.002 if args.quick else 0.05
     results: dict[str, Any] = {
         "machine": machine_info(peers),

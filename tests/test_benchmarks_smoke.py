@@ -65,6 +65,25 @@ def test_unknown_peer_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2 and "unknown peer" in done.stderr
 
 
+def test_profile_names_the_hot_path() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--profile", "scalar_chain"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "under cProfile" in done.stdout and "_reverse.py" in done.stdout
+
+
+def test_unknown_workload_is_refused() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--only", "scalar_chian"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 2 and "unknown workload 'scalar_chian'" in done.stderr
+
+
 PEERS = [name for name in ("autograd", "jax", "torch") if importlib.util.find_spec(name) is not None]
 
 
