@@ -120,6 +120,13 @@ class Program:
         exec(f"def f(x):\n    v = x\n{self.body}\n    return v\n", namespace)  # noqa: S102 - our own generated code
         return namespace["f"]  # type: ignore[no-any-return]
 
+    def function_of(self, names: list[str]) -> Callable[..., Any]:
+        """The program as a function of ``x`` and the constants ``names`` (to differentiate them too)."""
+        namespace = {**_namespace(), **{k: c for k, c in self.constants.items() if k not in names}}
+        params = ", ".join(["x", *names])
+        exec(f"def f({params}):\n    v = x\n{self.body}\n    return v\n", namespace)  # noqa: S102 - our own generated code
+        return namespace["f"]  # type: ignore[no-any-return]
+
     def input(self) -> np.ndarray:
         rng = np.random.default_rng(self.seed)
         x = rng.uniform(-1, 1, size=self.input_shape)

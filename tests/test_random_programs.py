@@ -82,6 +82,27 @@ def _same_with_double_constants(program, x, out, derivatives) -> None:
         _close(got, want, 1e-11, "single-precision constants cost the derivative precision")
 
 
+def _check_constants(program, x, out, second_order) -> None:
+    """Differentiate with respect to the constants too: every second operand's rule gets checked."""
+    names = [k for k, c in program.constants.items() if c.dtype.kind in "fc"]
+    if not names:
+        return
+    f = program.function_of(names)
+    # in double precision: this checks rules, not single-precision finite differences
+    args = (_double(x), *(_double(program.constants[k]) for k in names))
+    rtol = 1e-9
+    check_grads(f, args, order=2 if second_order else 1, modes=("fwd", "rev"))
+    if np.iscomplexobj(out):
+        return
+    for i, arg in enumerate(args[1:], start=1):
+        if np.iscomplexobj(arg):
+            continue
+        jf = fg.jacfwd(f, argnums=i)(*args)
+        jr = fg.jacrev(f, argnums=i)(*args)
+        assert jr.shape == out.shape + np.shape(arg) and jr.dtype == arg.dtype, f"jacrev shape/dtype for {names[i - 1]}"
+        _close(jf, jr, rtol, f"jacfwd vs jacrev with respect to {names[i - 1]}")
+
+
 def _double(x):
     """Second-order finite differences need double precision: float32 programs are checked at order 2 in float64."""
     return np.asarray(x, np.result_type(x, np.float64))
@@ -106,6 +127,7 @@ def _check_complex_program(program, f, x, out, rtol, second_order) -> bool:
     # grad of a real function of z is the transpose of its jvp: Re(sum(g * t)) = d scalar along t
     d = fg.jvp(scalar, (x,), (t,))[1]
     _close(np.real(np.sum(np.asarray(g) * t)), d, rtol * 10, "grad vs jvp")
+    _check_constants(program, x, out, second_order)
     if np.iscomplexobj(out) and not any(word in line for line in program.lines for word in NOT_HOLOMORPHIC):
         # a holomorphic program: its complex Jacobian spelled both ways
         jf = fg.jacfwd(f, holomorphic=True)(x)
@@ -183,6 +205,7 @@ def _check(program, second_order: bool) -> bool:
         assert jf.dtype == out.dtype and jr.dtype == x.dtype, f"Jacobian dtypes {jf.dtype}, {jr.dtype}"
         _close(jf, jr, rtol, "jacfwd vs jacrev")
         _same_with_double_constants(program, x, out, lambda f: (fg.jacfwd(f)(x), fg.jacrev(f)(x)))
+        _check_constants(program, x, out, second_order)
         if not second_order:
             return True
         # the traced value is the plain one; jvp, vjp and grad keep the input's precision
