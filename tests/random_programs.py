@@ -630,7 +630,9 @@ class _Builder:
         if v.ndim >= 2 and v.shape[-1] == v.shape[-2] and v.shape[-1] > 1:
             A = v + v.shape[-1] * np.eye(v.shape[-1])
             ev = np.linalg.eigvals(A)
-            if _gap(ev.real, -1) > MARGIN or True:
+            # distinct eigenvalues: at exact ties eig's second derivatives are not defined (docs/linalg)
+            ties = np.abs(ev[..., :, None] - ev[..., None, :]) + np.where(np.eye(ev.shape[-1]) > 0, np.inf, 0.0)
+            if np.min(ties) > MARGIN:
                 choices += [f"v = fnp.real(fnp.sum(fnp.linalg.eigvals(v + {v.shape[-1]}.0 * fnp.eye({v.shape[-1]}, dtype=v.dtype)) ** 2, axis=-1))",
                             f"v = fnp.real(fnp.prod(fnp.linalg.eig(v + {v.shape[-1]}.0 * fnp.eye({v.shape[-1]}, dtype=v.dtype))[0], axis=-1))",
                             "v = fnp.linalg.matrix_transpose(v) @ fnp.linalg.diagonal(v)[..., None]",
