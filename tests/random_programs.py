@@ -8,13 +8,18 @@ constant), reductions and statistics, scans, shape changes, indexing and
 random subscripts, ``tensordot``, ``kron``), FFTs, linear algebra, complex
 intermediates (a step goes complex, a later one takes a real part or
 ``abs(.)**2``), ``checkpoint``-wrapped segments and ``custom_jvp`` functions.
-A quarter of the programs run in float32.
+Input dtypes: a quarter float32 (a fifth of those with float64 constants),
+an eighth complex64/complex128 (complex-safe steps only), the rest float64
+(a sixth of those with float32 constants, to catch rules that compute in a
+constant's lower precision).
 
 The builder runs every step as it writes it, on the actual input, so it
 knows the values: a step whose domain, kinks or conditioning would be
 unsafe at those values is not written (another is drawn), and a value that
 grows large is rescaled by a constant.  ``Program.source`` is a complete,
-runnable reproduction, printed whenever a check fails.
+runnable reproduction, printed whenever a check fails.  A program whose
+derivative is ~0 at its input (it tests nothing), or a single-precision one
+too ill-conditioned for float32 finite differences, is drawn again.
 """
 
 from __future__ import annotations

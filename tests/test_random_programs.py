@@ -5,7 +5,17 @@ The default run checks a few hundred programs.  The long run is opt-in:
     python -m pytest -m slow tests/test_random_programs.py            # thousands
     FUNCGRAD_RANDOM_PROGRAMS=20000 python -m pytest -m slow tests/test_random_programs.py
 
-A failure prints the program's complete source as a reproduction.
+Each program is checked against central finite differences in forward and
+reverse mode (``check_grads``), also with respect to its constants; jacfwd
+against jacrev (holomorphic=True for holomorphic complex programs); dtypes
+(float32 in, float32 derivatives out); no RuntimeWarning inside the domain.
+A third of the default seeds (all of the long run) add second order:
+``check_grads`` of order 2, ``jvp``/``linearize``/``vjp``/``grad`` against each
+other, and the Hessian spelled two ways.  Programs with a kink within reach
+of the finite-difference step are skipped (about 2%).
+
+A failure prints the program minimised (lines dropped while the same error
+persists) and its complete source, both runnable reproductions.
 """
 
 from __future__ import annotations
