@@ -65,3 +65,25 @@ def test_power_with_a_python_complex_exponent_keeps_complex64_in_jacfwd():
     assert f(x).dtype == np.complex64
     assert fg.jacrev(f, holomorphic=True)(x).dtype == np.complex64
     assert fg.jacfwd(f, holomorphic=True)(x).dtype == np.complex64
+
+
+@pytest.mark.xfail(
+    strict=True, reason="forward tangents keep float32 past a float64 promotion (_forward.py: no cast to ans dtype)"
+)
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda v: v + np.array([0.89, -0.216]),
+        lambda v: fnp.where(v > 0.0, v * v, np.array([0.89, -0.216])),
+        lambda v: (v + np.array([0.89, -0.216])) * 1e-3,
+    ],
+)
+def test_float32_input_promoted_by_float64_constant_gets_float64_tangents(f):
+    # v (float32) + C (float64) is float64, but add's forward rule passes the float32 tangent through:
+    # jacfwd's entries come out float32 (jvp casts at the end: float64, but rounded to float32 steps,
+    # e.g. 1e-3 becomes 0.0010000000474974513).  JAX promotes the tangent with the value.
+    x = np.array([0.5, -0.3], np.float32)
+    jf = fg.jacfwd(f)(x)
+    assert jf.dtype == f(x).dtype == np.float64
+    want = fg.jacrev(lambda v: f(v.astype(np.float64)))(x.astype(np.float64))
+    np.testing.assert_array_equal(fg.jvp(f, (x,), (np.ones(2, np.float32),))[1], want.sum(axis=-1))
