@@ -414,12 +414,9 @@ class _Builder:
         idx = self.rng.integers(0, n, size=k).tolist()
         idx2 = self.rng.integers(0, n, size=k).tolist()
         value = self.pick([f"fnp.sin(v[{idx2!r}])", self.const((k,) + v.shape[1:]), "0.5", f"x.ravel()[0] + v[{idx2!r}]"])
-        method = self.pick(["set", "add", "multiply", "set", "add", "divide", "power"])
+        method = self.pick(["set", "add", "multiply", "set", "add", "divide", "add"])
         if method == "divide":
             value = f"(2.0 + fnp.tanh({value}))"
-        if method == "power":
-            self.need(bool(np.min(v[idx]) > MARGIN))
-            value = f"(1.0 + 0.5 * fnp.tanh({value}))"
         target = "fnp.at(v)"
         if method in ("set", "add", "multiply") and self.rng.random() < 0.3:
             # a 2-D index with a slice
@@ -428,6 +425,13 @@ class _Builder:
         if self.rng.random() < 0.2 and _gap(v[idx], None) > MARGIN and not self.program.complex:
             method = self.pick(["min", "max"])
             self.need(_gap(np.concatenate([np.ravel(v[idx]), np.ravel(eval(value, self.ns))]), None) > MARGIN)  # noqa: S307
+        if self.rng.random() < 0.25:
+            mask = self.const(v.shape, "mask")
+            return self.emit(self.pick([
+                f"v = {target}[{idx!r}].apply(fnp.sin)", f"v = {target}[{mask}].set(0.5)",
+                f"v = {target}[{mask}].multiply(1.5 + fnp.sin(x.ravel()[0]))", f"v = {target}[{idx!r}].get() * v[0]",
+                f"v = {target}[..., {idx2[:2]!r}].add(0.5 * v[..., {idx[:2]!r}])" if v.ndim >= 2 else f"v = {target}[{idx!r}].add(v[{idx2!r}])",
+            ]))
         self.emit(f"v = {target}[{idx!r}].{method}({value})")
 
     def contraction(self) -> None:
