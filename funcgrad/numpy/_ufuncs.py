@@ -378,7 +378,9 @@ def divmod(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
     np.float64(1.0)
     """
     if not _is_traced(x1, x2):
-        return np.divmod(x1, x2, out=out, **kwargs)  # type: ignore[no-any-return]
+        if out is not None:
+            kwargs["out"] = out
+        return np.divmod(x1, x2, **kwargs)  # type: ignore[no-any-return]
     _no_out(out)
     with np.errstate(divide="ignore", invalid="ignore"):
         quotient = np.floor_divide(_value(x1), _value(x2))
@@ -393,7 +395,9 @@ def modf(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
     np.float64(1.0)
     """
     if not _is_traced(x):
-        return np.modf(x, out=out, **kwargs)  # type: ignore[no-any-return]
+        if out is not None:
+            kwargs["out"] = out
+        return np.modf(x, **kwargs)  # type: ignore[no-any-return]
     _no_out(out)
     integral = np.trunc(_value(x))
     return x - integral, integral
@@ -407,7 +411,9 @@ def frexp(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
     np.float64(0.0625)
     """
     if not _is_traced(x):
-        return np.frexp(x, out=out, **kwargs)  # type: ignore[no-any-return]
+        if out is not None:
+            kwargs["out"] = out
+        return np.frexp(x, **kwargs)  # type: ignore[no-any-return]
     _no_out(out)
     exponent = np.frexp(_value(x))[1]
     return ldexp(x, -exponent), exponent
