@@ -95,13 +95,13 @@ def _same_with_double_constants(program, x, out, derivatives) -> None:
 def _check_constants(program, x, out, second_order) -> None:
     """Differentiate with respect to the constants too: every second operand's rule gets checked."""
     names = [k for k, c in program.constants.items() if c.dtype.kind in "fc"]
-    if not names:
+    if not names or not second_order:  # the default run does this for a third of the seeds
         return
     f = program.function_of(names)
     # in double precision: this checks rules, not single-precision finite differences
     args = (_double(x), *(_double(program.constants[k]) for k in names))
     rtol = 1e-9
-    check_grads(f, args, order=2 if second_order else 1, modes=("fwd", "rev"))
+    check_grads(f, args, order=2, modes=("fwd", "rev"))
     if np.iscomplexobj(out):
         return
     for i, arg in enumerate(args[1:], start=1):
