@@ -13,6 +13,7 @@ from typing import Any
 from funcgrad import _errors
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._array import ArrayTracer
+from funcgrad.numpy._util import match_dtype
 
 
 class ForwardTrace(Trace):
@@ -55,6 +56,11 @@ class ForwardTrace(Trace):
                 total = part if total is None else total + part
         if total is None:
             return ans
+        # a tangent has its value's dtype: promote it with the value (float32 + float64 -> float64)
+        have = getattr(total, "dtype", None)
+        want = getattr(ans, "dtype", None)
+        if have is not None and want is not None and have != want and want.kind in "fc":
+            total = match_dtype(total, ans)
         return ArrayTracer(ans, self, total)
 
 

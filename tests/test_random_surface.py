@@ -55,7 +55,6 @@ def test_float32_constant_keeps_double_precision_derivatives(f, c):
     np.testing.assert_allclose(fg.jacfwd(lambda x: f(x, c32))(x), fg.jacfwd(lambda x: f(x, c64))(x), rtol=1e-14)
 
 
-@pytest.mark.xfail(strict=True, reason="power's forward rule promotes complex64 to complex128 for a Python complex exponent")
 def test_power_with_a_python_complex_exponent_keeps_complex64_in_jacfwd():
     # _ufuncs._pow_dx treats only int/float exponents as plain numbers; a Python complex goes through
     # where(y == 0, 1, y - 1), a complex128 array, so batched tangents (jacfwd) come out complex128
@@ -66,9 +65,6 @@ def test_power_with_a_python_complex_exponent_keeps_complex64_in_jacfwd():
     assert fg.jacfwd(f, holomorphic=True)(x).dtype == np.complex64
 
 
-@pytest.mark.xfail(
-    strict=True, reason="forward tangents keep float32 past a float64 promotion (_forward.py: no cast to ans dtype)"
-)
 @pytest.mark.parametrize(
     "f",
     [
