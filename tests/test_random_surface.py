@@ -29,9 +29,6 @@ def test_two_output_ufuncs_on_plain_arrays(name):
     np.testing.assert_array_equal(traced, expected[0])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="binary ufunc rules compute partials in a single-precision operand's dtype (_ufuncs.py)"
-)
 @pytest.mark.parametrize(
     "f, c",
     [

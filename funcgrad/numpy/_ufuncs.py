@@ -208,6 +208,26 @@ def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primit
     return prim
 
 
+def _widened(args: tuple[Any, ...], ans: Any) -> tuple[Any, ...]:
+    """The operands in the output's precision, for computing partial derivatives.
+
+    NumPy computes ``float64 ** float32`` in float64; the partials must be too
+    (``log(x)`` of a float32 ``x`` would lose half the digits).  Only narrower
+    floats of the same kind are widened; the cotangent is cast back to each
+    operand's own dtype by ``unbroadcast``.
+    """
+    want = dtype(ans)
+    kinds = [dtype(a) for a in args]
+    if all(k == want for k in kinds):
+        return args
+    return tuple(
+        (astype(a, dtype=want) if isinstance(a, Tracer) else np.asarray(a, want))
+        if k.kind == want.kind and k.kind in "fc" and k.itemsize < want.itemsize
+        else a
+        for a, k in zip(args, kinds)
+    )
+
+
 def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str | None = None) -> Primitive:
     """A two-argument elementwise primitive from its partial derivatives (``None``: zero).
 
@@ -222,12 +242,12 @@ def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str |
     def vjp(d: Derivative | None, argnum: int) -> Derivative | None:
         if d is None:
             return None
-        return lambda g, ans, *args: unbroadcast(g * d(ans, *args), args[argnum])
+        return lambda g, ans, *args: unbroadcast(g * d(ans, *_widened(args, ans)), args[argnum])
 
     def jvp(d: Derivative | None, argnum: int) -> Derivative | None:
         if d is None:
             return None
-        return lambda t, ans, *args: broadcast_tangent(t, args[argnum], ans) * d(ans, *args)
+        return lambda t, ans, *args: broadcast_tangent(t, args[argnum], ans) * d(ans, *_widened(args, ans))
 
     defvjp(prim, vjp(dx, 0), vjp(dy, 1))
     defjvp(prim, jvp(dx, 0), jvp(dy, 1), batched=True)
