@@ -15,6 +15,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._array import ArrayTracer
+from funcgrad.numpy._util import Shaped
 
 # A tape node: (primitive, primal args, params, output, parent ids), all tuples; ``parent ids[i]`` is
 # the node of argument i, or None when argument i is a constant (or has a zero rule).  Kept small:
@@ -64,7 +65,13 @@ class ReverseTrace(Trace):
         if not recorded:
             return ans
         tape = self.tape
-        tape.append((prim, tuple(primals), params or _NO_PARAMS, ans, tuple(parents)))
+        keep = prim.residuals
+        if keep is None:
+            tape.append((prim, tuple(primals), params or _NO_PARAMS, ans, tuple(parents)))
+        else:  # keep only what the rules read: the rest of the arrays may be freed now
+            kept = tuple(v if keep[i] or type(v) is not np.ndarray else Shaped(v) for i, v in enumerate(primals, 1))
+            kept_ans = ans if keep[0] or type(ans) is not np.ndarray else Shaped(ans)
+            tape.append((prim, kept, params or _NO_PARAMS, kept_ans, tuple(parents)))
         return ArrayTracer(ans, self, len(tape) - 1)
 
 

@@ -50,6 +50,24 @@ def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
     prim.batch_jvp = batched
 
 
+def defresiduals(prim: Primitive, ans: bool, *args: bool) -> None:
+    """Declare which values the rules of ``prim`` read: its output ``ans`` and each positional argument.
+
+    The tape keeps a shape-and-dtype stand-in (``funcgrad.numpy._util.Shaped``)
+    for a plain array whose value no rule reads, so it is freed as soon as the
+    user's code drops it: ``add`` needs only the shapes of its operands, ``tanh``
+    only its output.  A rule that reads a stand-in anyway fails loudly.
+
+    >>> import numpy as np, funcgrad as fg
+    >>> p = primitive(np.negative, "negate_example")
+    >>> defvjp(p, lambda g, ans, x: -g)
+    >>> defresiduals(p, False, False)
+    >>> fg.grad(lambda x: p(x).sum())(np.ones(2))
+    array([-1., -1.])
+    """
+    prim.residuals = (ans, *args)
+
+
 class EveryArgument:
     """Rules for a primitive with any number of array arguments (``concatenate``)."""
 

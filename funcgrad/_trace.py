@@ -80,7 +80,7 @@ class Primitive:
     rules accept tangents carrying extra leading (batch) axes.
     """
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "batch_jvp", "__weakref__")
+    __slots__ = ("name", "impl", "vjps", "jvps", "batch_jvp", "residuals", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
@@ -88,6 +88,8 @@ class Primitive:
         self.vjps: tuple[Callable[..., Any] | None, ...] | None = None
         self.jvps: tuple[Callable[..., Any] | None, ...] | None = None
         self.batch_jvp = False
+        #: which of (output, arg 0, arg 1, ...) the rules read the values of; ``None``: all of them
+        self.residuals: tuple[bool, ...] | None = None
 
     def __repr__(self) -> str:
         return f"<funcgrad primitive {self.name}>"

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._rules import defresiduals
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _contract, _dispatch, _indexing, _ufuncs, _util
 
@@ -378,3 +379,14 @@ class _FlatIndexer:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(_fnp().ravel(self._array))
+
+
+# What the rules of the busiest primitives read (``defresiduals``): the tape keeps only a
+# shape-and-dtype stand-in for the rest, so ``h @ W`` and ``h @ W + b`` in a layer
+# ``tanh(h @ W + b)`` are freed as soon as the next operation has run (docs/performance.md).
+defresiduals(_ufuncs.add, False, False, False)
+defresiduals(_ufuncs.subtract, False, False, False)
+defresiduals(_ufuncs.multiply, False, True, True)
+defresiduals(_ufuncs.tanh, True, False)
+defresiduals(_ufuncs.exp, True, False)
+defresiduals(_contract.matmul, False, True, True)

@@ -8,8 +8,31 @@ import numpy as np
 
 from funcgrad._trace import Tracer, full_lower  # noqa: F401  (full_lower: used by the rules through this module)
 
+
+class Shaped:
+    """What the tape keeps of an array whose value no rule reads: its shape and dtype (see ``defresiduals``)."""
+
+    __slots__ = ("shape", "dtype", "ndim", "size")
+    __array_ufunc__ = None  # arithmetic with arrays raises TypeError instead of making object arrays
+
+    def __init__(self, value: np.ndarray[Any, Any]) -> None:
+        self.shape = value.shape
+        self.dtype = value.dtype
+        self.ndim = value.ndim
+        self.size = value.size
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "funcgrad internal error: a derivative rule read the value of an array its primitive declared "
+            "it does not need (defresiduals); declare it as needed."
+        )
+
+    def __repr__(self) -> str:
+        return f"Shaped(shape={self.shape}, dtype={self.dtype})"
+
+
 #: exact types whose ``.shape`` and ``.dtype`` are plain attributes (the fast paths below check these first)
-_PLAIN = frozenset({np.ndarray, np.float64, np.float32, np.complex128, np.complex64})
+_PLAIN = frozenset({np.ndarray, np.float64, np.float32, np.complex128, np.complex64, Shaped})
 
 
 def shape(x: Any) -> tuple[int, ...]:
