@@ -1,8 +1,10 @@
 """Regression tests for bugs the random programs found (tests/random_programs.py).
 
-Each test reproduces one finding in a few lines.  Tests for bugs in files whose
-owner was still at work are marked ``xfail(strict=True)``: they start failing
-(as XPASS) once the bug is fixed, so the mark is removed then.
+Each test reproduces one finding in a few lines.  A bug in a file whose owner
+was still at work got an ``xfail(strict=True)`` test here; the owners have since
+fixed them all and dropped the marks.  Bugs fixed directly have their regression
+test next to the code's other tests (test_reductions, test_checkpoint,
+test_complex).
 """
 
 from __future__ import annotations
