@@ -59,7 +59,7 @@ def defresiduals(prim: Primitive, ans: bool, *args: bool) -> None:
     only its output.  A rule that reads a stand-in anyway fails loudly.
 
     >>> import numpy as np, funcgrad as fg
-    >>> p = primitive(np.negative, "negate_example")
+    >>> p = Primitive("negate_example", np.negative)  # not registered: an example only
     >>> defvjp(p, lambda g, ans, x: -g)
     >>> defresiduals(p, False, False)
     >>> fg.grad(lambda x: p(x).sum())(np.ones(2))
