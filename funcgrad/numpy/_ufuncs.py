@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 
 from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
-from funcgrad._trace import Primitive, Tracer, full_lower
+from funcgrad import _errors
+from funcgrad._trace import Primitive, Trace, Tracer, full_lower
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
 
@@ -156,7 +157,20 @@ class Elementwise(Primitive):
     def __call__(self, *args: Any, **params: Any) -> Any:
         if params or len(args) > self.nin:
             return self._with_numpy_arguments(args, params)
-        return Primitive.__call__(self, *args)
+        # Primitive.__call__, inlined: this is the hottest call in funcgrad
+        top: Trace | None = None
+        for arg in args:
+            if isinstance(arg, Tracer):
+                trace = arg._trace
+                if top is None or trace.level > top.level:
+                    top = trace
+                elif trace is not top and trace.level == top.level:
+                    raise _errors.escaped_tracer(self.name)
+        if top is None:
+            return self.impl(*args)
+        if not top.active:
+            raise _errors.escaped_tracer(self.name)
+        return top.process(self, args, params)
 
     def _with_numpy_arguments(self, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         ufunc = self.impl
