@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
 from funcgrad import _errors
+from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
