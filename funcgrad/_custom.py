@@ -211,6 +211,32 @@ def check_nondiff(
             )
 
 
+def bind_call(
+    fun: Callable[..., Any],
+    nondiff: tuple[int, ...],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    what: str,
+    default_name: str,
+) -> tuple[tuple[Any, ...], list[int], list[Any], Any, Trace | None]:
+    """The prelude shared by custom_vjp and custom_jvp calls.
+
+    Resolves keywords to positions, splits off the nondifferentiable
+    arguments, and finds the innermost transform (``None`` when nothing is
+    traced); returns ``(args, diff_idx, leaves, treedef, top)``.
+    """
+    from funcgrad.tree import tree_flatten, tree_leaves
+
+    args = resolve_kwargs(fun, args, kwargs, what)
+    diff_idx, diff_args = split_args(args, nondiff, what)
+    leaves, treedef = tree_flatten(diff_args)
+    nondiff_leaves = tree_leaves([args[n] for n in nondiff])
+    top = find_top(leaves + nondiff_leaves, getattr(fun, "__name__", default_name))
+    if top is not None:
+        check_nondiff(args, nondiff, top.level, fun, what)
+    return args, diff_idx, leaves, treedef, top
+
+
 def closure_error(fun: Callable[..., Any], what: str) -> TypeError:
     return TypeError(
         f"{what} closes over a value that the transform applied to this call is differentiating "

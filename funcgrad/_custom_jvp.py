@@ -19,20 +19,17 @@ from funcgrad._custom import (
     DirectPrimitive,
     Pack,
     _name,
-    check_nondiff,
+    bind_call,
     closure_error,
     describe_leaf,
-    find_top,
     numeric_kind,
     record,
-    resolve_kwargs,
-    split_args,
     traced_from,
     zeros_like,
 )
 from funcgrad._custom_vjp import check_cotangent
 from funcgrad._trace import Trace
-from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_leaves, tree_map, tree_unflatten
+from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_jvp"]
 
@@ -132,14 +129,9 @@ class custom_jvp:
                 f"{what} has no rule: call .defjvp(rule) or .defjvps(...) on it before using it "
                 "(or use the plain function if no custom derivative is needed)."
             )
-        args = resolve_kwargs(self.fun, args, kwargs, what)
-        diff_idx, diff_args = split_args(args, self.nondiff_argnums, what)
-        leaves, treedef = tree_flatten(diff_args)
-        nondiff_leaves = tree_leaves([args[n] for n in self.nondiff_argnums])
-        top = find_top(leaves + nondiff_leaves, getattr(self.fun, "__name__", "custom_jvp"))
+        args, diff_idx, leaves, treedef, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_jvp")
         if top is None:
             return self.fun(*args)
-        check_nondiff(args, self.nondiff_argnums, top.level, self.fun, what)
         call = _JVPCall(self, args, diff_idx, treedef, top)
         from funcgrad._forward import ForwardTrace
         from funcgrad._reverse import ReverseTrace

@@ -12,15 +12,12 @@ from funcgrad._custom import (
     DirectPrimitive,
     Pack,
     _name,
-    check_nondiff,
+    bind_call,
     closure_error,
     describe_leaf,
-    find_top,
     merge_args,
     numeric_kind,
     record,
-    resolve_kwargs,
-    split_args,
     traced_from,
     zeros_like,
 )
@@ -101,14 +98,9 @@ class custom_vjp:
                 f"{what} has no rule: call .defvjp(fwd, bwd) on it before using it "
                 "(or use the plain function if no custom derivative is needed)."
             )
-        args = resolve_kwargs(self.fun, args, kwargs, what)
-        diff_idx, diff_args = split_args(args, self.nondiff_argnums, what)
-        leaves, treedef = tree_flatten(diff_args)
-        nondiff_leaves = tree_leaves([args[n] for n in self.nondiff_argnums])
-        top = find_top(leaves + nondiff_leaves, getattr(self.fun, "__name__", "custom_vjp"))
+        args, diff_idx, leaves, treedef, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_vjp")
         if top is None:
             return self.fun(*args)
-        check_nondiff(args, self.nondiff_argnums, top.level, self.fun, what)
         from funcgrad._reverse import ReverseTrace
 
         if not isinstance(top, ReverseTrace):
