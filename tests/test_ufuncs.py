@@ -128,13 +128,13 @@ def binary_cases():
                 )
 
 
-@pytest.mark.parametrize(("fn", "low", "high", "shape", "dtype"), unary_cases())
+@pytest.mark.parametrize(("fn", "low", "high", "shape", "dtype"), list(unary_cases()))
 def test_unary_matches_finite_differences(fn, low, high, shape, dtype):
     x = sample(shape, low, high, dtype, seed=len(shape))
     check_grads(fn, (x,), modes=("fwd", "rev"), order=2)
 
 
-@pytest.mark.parametrize(("fn", "xrange", "yrange", "xshape", "yshape", "dtype"), binary_cases())
+@pytest.mark.parametrize(("fn", "xrange", "yrange", "xshape", "yshape", "dtype"), list(binary_cases()))
 def test_binary_matches_finite_differences(fn, xrange, yrange, xshape, yshape, dtype):
     x = sample(xshape, *xrange, dtype, seed=1)
     y = sample(yshape, *yrange, dtype, seed=2)
