@@ -621,13 +621,13 @@ fabs = unary(np.fabs, lambda ans, x: mask(np.sign(_value(x)), x))
 
 def _sign_jvp(t: Any, ans: Any, x: Any) -> Any:
     if dtype(x).kind != "c":
-        return 0.0 * t
+        return None  # flat for real input: no work, a symbolic zero
     return (t - ans * real(conj(ans) * t)) / _safe(absolute(x)) * mask(_value(x) != 0, x)
 
 
 def _sign_vjp(g: Any, ans: Any, x: Any) -> Any:
     if dtype(x).kind != "c":
-        return 0.0 * g
+        return None  # flat for real input: no work, a symbolic zero
     return (g - real(g * ans) * conj(ans)) / _safe(absolute(x)) * mask(_value(x) != 0, x)
 
 
