@@ -1,0 +1,32 @@
+"""SciPy's names, differentiable: ``special``, ``stats``, ``signal``, ``linalg``, ``integrate``.
+
+SciPy is an optional extra (``pip install 'funcgrad[scipy]'``); without it,
+importing this package raises ``ImportError`` naming that extra.  Submodules
+load on first use, so ``import funcgrad.scipy as fsp; fsp.special.gammaln``
+and ``from funcgrad.scipy import stats`` both work.
+
+>>> import funcgrad.scipy as fsp
+>>> sorted(fsp.__all__)
+['integrate', 'linalg', 'signal', 'special', 'stats']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+try:
+    import scipy  # noqa: F401
+except ImportError as error:  # pragma: no cover - exercised by tests with SciPy hidden
+    raise ImportError(
+        "funcgrad.scipy needs SciPy, which is an optional extra: install it with "
+        "pip install 'funcgrad[scipy]' (or pip install scipy)."
+    ) from error
+
+__all__ = ["special", "stats", "signal", "linalg", "integrate"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return importlib.import_module(f"funcgrad.scipy.{name}")
+    raise AttributeError(f"module 'funcgrad.scipy' has no attribute {name!r}")
