@@ -31,6 +31,15 @@ class Trace:
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def bool_of(self, tracer: Tracer) -> bool:
+        """``bool()`` of one of this trace's values (Python control flow reads it).
+
+        The default reads the value underneath, through each lower level's own
+        ``bool_of``; a trace that must see such reads (a guard under ``jit``)
+        or refuse them (a batch under ``vmap``) overrides this.
+        """
+        return bool(tracer._value)
+
 
 class Tracer:
     """A value seen by one transform: its primal and its place in that transform.
@@ -80,7 +89,17 @@ class Primitive:
     rules accept tangents carrying extra leading (batch) axes.
     """
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "batch_jvp", "residuals", "__weakref__")
+    __slots__ = (
+        "name",
+        "impl",
+        "vjps",
+        "jvps",
+        "batch_jvp",
+        "residuals",
+        "batcher",
+        "data_dependent_shape",
+        "__weakref__",
+    )
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
@@ -90,6 +109,10 @@ class Primitive:
         self.batch_jvp = False
         #: which of (output, arg 0, arg 1, ...) the rules read the values of; ``None``: all of them
         self.residuals: tuple[bool, ...] | None = None
+        #: the batching rule (``vmap``); ``None``: not declared
+        self.batcher: Any = None
+        #: the output's shape depends on the input values (``nonzero``, boolean masks): ``jit`` guards it
+        self.data_dependent_shape = False
 
     def __repr__(self) -> str:
         return f"<funcgrad primitive {self.name}>"

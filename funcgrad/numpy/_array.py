@@ -53,7 +53,7 @@ class ArrayTracer(Tracer):
 
     # --- conversions that would lose the derivative --------------------------------
     def __bool__(self) -> bool:
-        return bool(full_lower(self._value))
+        return self._trace.bool_of(self)
 
     def __float__(self) -> float:
         raise _errors.lost_derivative("float()")
