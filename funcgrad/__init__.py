@@ -6,7 +6,7 @@
 array([ 0.,  4.,  8., 12.])
 """
 
-from funcgrad import extend, numpy, testing, tree  # noqa: F401
+from funcgrad import errors, extend, numpy, testing, tree  # noqa: F401
 from funcgrad._api import (
     float0,
     grad,
@@ -23,6 +23,8 @@ from funcgrad._checkpoint import checkpoint, remat
 from funcgrad._custom import stop_gradient
 from funcgrad._custom_jvp import custom_jvp
 from funcgrad._custom_vjp import custom_vjp
+from funcgrad._jit import jit
+from funcgrad._program import Program, make_program
 
 __version__ = "0.1.0"
 
@@ -30,6 +32,7 @@ __all__ = [
     "checkpoint",
     "custom_jvp",
     "custom_vjp",
+    "errors",
     "extend",
     "float0",
     "grad",
@@ -37,8 +40,11 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jacrev",
+    "jit",
     "jvp",
     "linearize",
+    "make_program",
+    "Program",
     "remat",
     "stop_gradient",
     "testing",

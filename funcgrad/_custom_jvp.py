@@ -130,7 +130,7 @@ class custom_jvp:
                 "(or use the plain function if no custom derivative is needed)."
             )
         args, diff_idx, leaves, treedef, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_jvp")
-        if top is None:
+        if top is None or not top.differentiates:
             return self.fun(*args)
         call = _JVPCall(self, args, diff_idx, treedef, top)
         from funcgrad._forward import ForwardTrace

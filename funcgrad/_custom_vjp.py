@@ -99,7 +99,7 @@ class custom_vjp:
                 "(or use the plain function if no custom derivative is needed)."
             )
         args, diff_idx, leaves, treedef, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_vjp")
-        if top is None:
+        if top is None or not top.differentiates:
             return self.fun(*args)
         from funcgrad._reverse import ReverseTrace
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from funcgrad.errors import UnexpectedTracerError
 
-def escaped_tracer(name: str) -> Exception:
-    return RuntimeError(
+
+def escaped_tracer(name: str) -> UnexpectedTracerError:
+    return UnexpectedTracerError(
         f"funcgrad: '{name}' received a traced value from a transform that has "
         "already returned (or from another thread). A traced value is only valid "
         "inside the function being transformed; return it from that function, or "
@@ -20,6 +22,16 @@ def lost_derivative(what: str, hint: str = "") -> TypeError:
         "Inside a function being differentiated keep values as arrays and use "
         "funcgrad.numpy (or numpy) operations on them; if you really want the "
         "plain number and no derivative through it, call fg.stop_gradient(x) first." + (f" {hint}" if hint else "")
+    )
+
+
+def concrete_under_recording(what: str, who: str) -> TypeError:
+    names = " (or static_argnames=('name',))" if who == "jit" else ""
+    return TypeError(
+        f"funcgrad: {what} of a value traced by {who} would bake this call's number into a program that is "
+        "replayed for other values. Keep it an array and use funcgrad.numpy (or numpy) operations on it; "
+        "if the function really needs the Python number, mark that argument static: "
+        f"{who}(f, static_argnums=(i,)){names}, and each value gets its own recording."
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from funcgrad import _errors
 
@@ -23,6 +23,9 @@ class Trace:
     """One transform's recording context; ``process`` handles a primitive call."""
 
     __slots__ = ("level", "active", "__weakref__")
+    #: the transform takes derivatives: custom rules (custom_vjp, custom_jvp) record themselves on it;
+    #: a recording trace (jit) sets this False, and they run their function as is
+    differentiates: ClassVar[bool] = True
 
     def __init__(self, level: int) -> None:
         self.level = level

@@ -86,12 +86,29 @@ def taylor_sin() -> None:
     plt.close(fig)
 
 
+def program_graph() -> None:
+    """docs/images/program_grad_2xx.png and .dot: the program of grad(2 x.x), drawn by Graphviz ``dot``."""
+    import shutil
+    import subprocess
+
+    import funcgrad as fg
+
+    program = fg.make_program(fg.grad(lambda x: 2 * np.dot(x, x)))(np.arange(3.0))
+    dot = program.to_dot("grad_of_2xx")
+    (IMAGES / "program_grad_2xx.dot").write_text(dot + "\n", encoding="utf-8")
+    if shutil.which("dot") is None:
+        print("graphviz 'dot' not found: wrote docs/images/program_grad_2xx.dot only")
+        return
+    subprocess.run(["dot", "-Tpng", "-Gdpi=90", "-o", str(IMAGES / "program_grad_2xx.png")], input=dot, text=True, check=True)
+
+
 def main() -> None:
     """Render every figure."""
     IMAGES.mkdir(parents=True, exist_ok=True)
     tanh_derivatives()
     loss_curves()
     taylor_sin()
+    program_graph()
     for path in sorted(IMAGES.glob("*.png")):
         print(path.relative_to(ROOT))
 

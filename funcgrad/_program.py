@@ -1,0 +1,513 @@
+"""Programs: the primitive calls a function makes, recorded once (``make_program``; ``jit`` replays them).
+
+A :class:`RecordingTrace` is a transform like the others: its tracers carry a
+variable, and every primitive call that reaches it is computed (eagerly, so
+the Python function runs as usual) and appended to its program as one
+equation ``out = prim(inputs..., **params)``.  Python control flow on a
+traced value (``bool()``) and the output shape of a primitive whose shape
+depends on its input values are recorded as *guards*: the outcome that this
+recording took, which a replay must check.
+
+Because a recording trace is one level like any other, composition comes
+for free: under ``make_program(fg.grad(f))`` the reverse trace sits above
+ours, so the primitive calls of the backward sweep reach us too.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from funcgrad import _errors
+from funcgrad._trace import Primitive, Trace, Tracer, new_level
+from funcgrad.numpy._array import ArrayTracer
+from funcgrad.tree import PyTreeDef, tree_flatten
+
+__all__ = ["Program", "make_program"]
+
+
+class Var:
+    """A value of the program: its number, shape and dtype (never its value)."""
+
+    __slots__ = ("id", "shape", "dtype", "kind", "type")
+
+    def __init__(self, id: int, value: Any) -> None:
+        self.id = id
+        #: the value's Python type (a replay sees the same types: they are part of the signature)
+        self.type = type(value)
+        self.shape, self.dtype = _shape_dtype(value)
+        #: ``None`` for an array or number; the type's name for anything else (a pack of leaves)
+        self.kind = None if self.dtype is not None else type(value).__name__
+
+
+class Const:
+    """A value the program was given, not computed (a closed-over array, a Python number, ``None``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        # a writeable array is copied: the caller may change theirs later, the recording must not change
+        self.value = value.copy() if type(value) is np.ndarray and value.flags.writeable else value
+
+
+Atom = Var | Const
+
+
+class Eqn:
+    """One primitive call: ``out = prim(*inputs, **params)``."""
+
+    __slots__ = ("prim", "inputs", "params", "out")
+
+    def __init__(self, prim: Primitive, inputs: tuple[Atom, ...], params: dict[str, Any], out: Var) -> None:
+        self.prim = prim
+        self.inputs = inputs
+        self.params = params
+        self.out = out
+
+
+class Guard:
+    """A choice the recording made on a value: ``bool(var)`` was ``expected`` (kind ``"bool"``), or
+    ``var``'s shape was ``expected`` (kind ``"shape"``, after a data-dependent-shape primitive)."""
+
+    __slots__ = ("kind", "var", "expected")
+
+    def __init__(self, kind: str, var: Var, expected: Any) -> None:
+        self.kind = kind
+        self.var = var
+        self.expected = expected
+
+
+Step = Eqn | Guard
+
+
+class Program:
+    """The primitive calls a function made on one set of arguments, in order.
+
+    ``str(program)`` is a listing in the style of a jaxpr: one line per call,
+    variables typed ``name:dtype[shape]``, static parameters in brackets,
+    scalar constants inline and array constants as ``k``-variables listed
+    before the inputs.  ``to_dot()`` is Graphviz text of the same graph.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
+    >>> print(fg.make_program(lambda x: fnp.sin(x) * 2.0)(np.ones(3)))
+    { lambda ; a:f64[3]. let
+        b:f64[3] = sin a
+        c:f64[3] = multiply b 2.0
+      in (c,) }
+
+    ``inputs`` are the variables of the argument leaves, ``steps`` the
+    equations and guards, ``outputs`` the result leaves (variables or
+    constants), ``in_tree``/``out_tree`` the pytree structures.
+    """
+
+    def __init__(
+        self,
+        inputs: list[Var],
+        steps: list[Step],
+        outputs: list[Atom],
+        in_tree: PyTreeDef,
+        out_tree: PyTreeDef,
+    ) -> None:
+        self.inputs = inputs
+        self.steps = steps
+        self.outputs = outputs
+        self.in_tree = in_tree
+        self.out_tree = out_tree
+
+    @property
+    def eqns(self) -> list[Eqn]:
+        """The primitive calls, without the guards."""
+        return [step for step in self.steps if isinstance(step, Eqn)]
+
+    @property
+    def guards(self) -> list[Guard]:
+        """The value-dependent choices the recording made, in order."""
+        return [step for step in self.steps if isinstance(step, Guard)]
+
+    def pruned(self) -> Program:
+        """The same program without the calls that neither an output nor a guard needs."""
+        live = {atom.id for atom in self.outputs if isinstance(atom, Var)}
+        kept: list[Step] = []
+        for step in reversed(self.steps):
+            if isinstance(step, Guard):
+                live.add(step.var.id)
+            elif step.out.id in live:
+                live.update(atom.id for atom in step.inputs if isinstance(atom, Var))
+            else:
+                continue
+            kept.append(step)
+        kept.reverse()
+        return Program(self.inputs, kept, self.outputs, self.in_tree, self.out_tree)
+
+    # --- showing it ------------------------------------------------------------------------
+    def _names(self) -> tuple[dict[int, str], dict[int, str]]:
+        """Letters for the variables in order of appearance; ``k0, k1, ...`` for the array constants."""
+        names: dict[int, str] = {}
+        letters = _letters()
+        for var in self.inputs:
+            names[var.id] = next(letters)
+        consts: dict[int, str] = {}
+        for step in self.steps:
+            if isinstance(step, Eqn):
+                for atom in step.inputs:
+                    if isinstance(atom, Const) and not _inline(atom.value) and id(atom) not in consts:
+                        consts[id(atom)] = f"k{len(consts)}"
+                names[step.out.id] = next(letters)
+        for atom in self.outputs:
+            if isinstance(atom, Const) and not _inline(atom.value) and id(atom) not in consts:
+                consts[id(atom)] = f"k{len(consts)}"
+        return names, consts
+
+    def _atom(self, atom: Atom, names: dict[int, str], consts: dict[int, str]) -> str:
+        if isinstance(atom, Var):
+            return names[atom.id]
+        return consts.get(id(atom)) or _show_value(atom.value)
+
+    def __str__(self) -> str:
+        names, consts = self._names()
+        const_atoms = _const_atoms(self)
+        header_consts = " ".join(f"{consts[id(c)]}:{_type_of(c.value)}" for c in const_atoms if id(c) in consts)
+        header_inputs = " ".join(f"{names[v.id]}:{_type(v)}" for v in self.inputs)
+        lines = [f"{{ lambda {header_consts}; {header_inputs}. let"]
+        for step in self.steps:
+            if isinstance(step, Eqn):
+                args = " ".join(self._atom(a, names, consts) for a in step.inputs)
+                lines.append(
+                    f"    {names[step.out.id]}:{_type(step.out)} = {step.prim.name}{_show_params(step.params)} {args}"
+                )
+            elif step.kind == "bool":
+                lines.append(f"    guard {names[step.var.id]} is {step.expected}")
+            else:
+                lines.append(f"    guard shape {names[step.var.id]} == {step.expected}")
+        outs = ", ".join(self._atom(a, names, consts) for a in self.outputs)
+        lines.append(f"  in ({outs}{',' if len(self.outputs) == 1 else ''}) }}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Program: {len(self.inputs)} input(s), {len(self.eqns)} call(s), {len(self.guards)} guard(s)>"
+
+    def to_dot(self, name: str = "program") -> str:
+        """Graphviz (``dot``) text of the program: a node per value, a box per primitive call.
+
+        >>> import funcgrad as fg, numpy as np
+        >>> dot = fg.make_program(lambda x: x * x)(np.ones(2)).to_dot()
+        >>> print(dot.splitlines()[0])
+        digraph program {
+        >>> 'e0 [label="multiply"' in dot
+        True
+        """
+        names, consts = self._names()
+        lines = [f"digraph {name} {{", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=11];']
+        for var in self.inputs:
+            lines.append(
+                f'  v{var.id} [label="{names[var.id]}:{_type(var)}", shape=ellipse, style=filled, fillcolor="#dbe9f6"];'
+            )
+        inline = 0
+        for index, step in enumerate(self.steps):
+            if isinstance(step, Guard):
+                label = (
+                    f"guard {names[step.var.id]} is {step.expected}"
+                    if step.kind == "bool"
+                    else f"guard shape {step.expected}"
+                )
+                lines.append(
+                    f'  g{index} [label="{_escape(label)}", shape=diamond, style=filled, fillcolor="#fde2c4"];'
+                )
+                lines.append(f"  v{step.var.id} -> g{index};")
+                continue
+            label = step.prim.name + _show_params(step.params, limit=40)
+            lines.append(
+                f'  e{index} [label="{_escape(label)}", shape=box, style="rounded,filled", fillcolor="#eeeeee"];'
+            )
+            for atom in step.inputs:
+                if isinstance(atom, Var):
+                    lines.append(f"  v{atom.id} -> e{index};")
+                else:
+                    node = f"c{inline}"
+                    inline += 1
+                    text = consts.get(id(atom)) or _show_value(atom.value)
+                    lines.append(f'  {node} [label="{_escape(text)}", shape=plaintext];')
+                    lines.append(f"  {node} -> e{index};")
+            out = step.out
+            lines.append(f'  v{out.id} [label="{names[out.id]}:{_type(out)}", shape=ellipse];')
+            lines.append(f"  e{index} -> v{out.id};")
+        for position, atom in enumerate(self.outputs):
+            lines.append(f'  out{position} [label="out {position}", shape=plaintext];')
+            if isinstance(atom, Var):
+                lines.append(f"  v{atom.id} -> out{position};")
+        lines.append("}")
+        return "\n".join(lines)
+
+
+# --- the recording trace -------------------------------------------------------------------------
+
+
+class RecordingTrace(Trace):
+    """Computes every primitive call that reaches it and appends it to its program as an equation."""
+
+    __slots__ = ("steps", "ids", "consts", "foreign", "who")
+
+    #: custom rules (custom_vjp, custom_jvp) run their function as is: recording takes no derivative
+    differentiates: ClassVar[bool] = False
+
+    def __init__(self, level: int, who: str) -> None:
+        super().__init__(level)
+        self.steps: list[Step] = []
+        self.ids = itertools.count()
+        #: one constant per array object used (the array is kept alive, so its ``id`` stays its own)
+        self.consts: dict[int, tuple[Any, Const]] = {}
+        #: a value traced by another (outer) transform was used: the program is not a function of its inputs alone
+        self.foreign = False
+        #: ``"jit"`` or ``"make_program"``, for error messages
+        self.who = who
+
+    def new_input(self, value: Any) -> RecordingTracer:
+        return RecordingTracer(value, self, Var(next(self.ids), value))
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        values = list(args)
+        inputs: list[Atom] = []
+        lower = False  # does some argument stay traced by an outer transform?
+        for argnum, arg in enumerate(args):
+            if isinstance(arg, Tracer) and arg._trace is self:
+                value = values[argnum] = arg._value
+                inputs.append(arg._payload)
+                if isinstance(value, Tracer):
+                    lower = True
+            else:
+                if isinstance(arg, Tracer):
+                    lower = self.foreign = True
+                inputs.append(self.const(arg))
+        ans = prim(*values, **params) if lower else prim.impl(*values, **params)
+        out = Var(next(self.ids), ans)
+        self.steps.append(Eqn(prim, tuple(inputs), params, out))
+        if prim.data_dependent_shape:
+            self.steps.append(Guard("shape", out, out.shape))
+        return RecordingTracer(ans, self, out)
+
+    def const(self, value: Any) -> Const:
+        if type(value) is not np.ndarray:
+            return Const(value)
+        known = self.consts.get(id(value))
+        if known is None:
+            known = self.consts[id(value)] = (value, Const(value))
+        return known[1]
+
+    def bool_of(self, tracer: Tracer) -> bool:
+        outcome = bool(tracer._value)  # through the levels below, when some trace them
+        self.steps.append(Guard("bool", tracer._payload, outcome))
+        return outcome
+
+    def finish(self, inputs: list[Var], out: Any, in_tree: PyTreeDef) -> tuple[Program, list[Any]]:
+        """The program whose outputs are the leaves of ``out``, and those leaves' values."""
+        leaves, out_tree = tree_flatten(out)
+        atoms: list[Atom] = []
+        values = []
+        for leaf in leaves:
+            if isinstance(leaf, Tracer) and leaf._trace is self:
+                atoms.append(leaf._payload)
+                values.append(leaf._value)
+            else:
+                if isinstance(leaf, Tracer):
+                    self.foreign = True
+                atoms.append(self.const(leaf))
+                values.append(leaf)
+        return Program(inputs, list(self.steps), atoms, in_tree, out_tree), values
+
+
+class RecordingTracer(ArrayTracer):
+    """A value traced by ``jit`` or ``make_program``: reading it as a Python number is refused."""
+
+    __slots__ = ()
+
+    def _concrete(self, what: str) -> TypeError:
+        return _errors.concrete_under_recording(what, self._trace.who)  # type: ignore[attr-defined]
+
+    def __float__(self) -> float:
+        raise self._concrete("float()")
+
+    def __int__(self) -> int:
+        raise self._concrete("int()")
+
+    def __complex__(self) -> complex:
+        raise self._concrete("complex()")
+
+    def __index__(self) -> int:
+        raise self._concrete("using as an index (__index__)")
+
+    def item(self, *args: Any) -> Any:
+        raise self._concrete(".item()")
+
+    def tolist(self) -> Any:
+        raise self._concrete(".tolist()")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        raise self._concrete("numpy.asarray() / numpy.array()")
+
+
+def record(
+    fun: Callable[..., Any], leaves: Sequence[Any], in_tree: PyTreeDef, rebuild: Callable[[list[Any]], Any], who: str
+) -> tuple[Program, list[Any], bool]:
+    """Run ``fun`` on traced ``leaves``: its program, its output leaves' values, and whether the
+    program depends on its inputs only (no value traced by an outer transform was used).
+
+    ``rebuild(tracers)`` returns ``(args, kwargs)`` for ``fun``.
+    """
+    with new_level() as level:
+        trace = RecordingTrace(level, who)
+        tracers = [trace.new_input(leaf) for leaf in leaves]
+        args, kwargs = rebuild(tracers)
+        try:
+            out = fun(*args, **kwargs)
+        finally:
+            trace.active = False
+    program, values = trace.finish([t._payload for t in tracers], out, in_tree)
+    return program, values, not trace.foreign
+
+
+def make_program(fun: Callable[..., Any], *, static_argnums: int | Sequence[int] = ()) -> Callable[..., Program]:
+    """A function returning the :class:`Program` of the primitive calls ``fun`` makes on its arguments.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> f = lambda x: 2 * np.dot(x, x)
+    >>> print(fg.make_program(f)(np.arange(3.0)))
+    { lambda ; a:f64[3]. let
+        b:f64[] = matmul a a
+        c:f64[] = multiply 2 b
+      in (c,) }
+
+    Works on any composition: ``make_program(fg.grad(f))`` lists the
+    forward and the backward pass (the seed's ``2 * 1.0`` is computed while
+    recording, so it shows as the constant ``2.0``):
+
+    >>> print(fg.make_program(fg.grad(f))(np.arange(3.0)))
+    { lambda ; a:f64[3]. let
+        b:f64[] = matmul a a
+        c:f64[] = multiply 2 b
+        d:f64[3] = multiply 2.0 a
+        e:f64[3] = multiply 2.0 a
+        f:f64[3] = add d e
+      in (f,) }
+
+    Arguments in ``static_argnums`` are
+    passed as they are (not traced).  Raises ``TypeError`` when ``fun`` reads
+    a traced value as a Python number (``float(x)``): make it static.
+    """
+    from funcgrad._jit import check_callable, split_static
+
+    check_callable(fun, "make_program")
+    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
+    def program_of(*args: Any, **kwargs: Any) -> Program:
+        leaves, in_tree, rebuild = split_static(args, kwargs, static, (), "make_program")
+        return record(fun, leaves, in_tree, rebuild, "make_program")[0]
+
+    return program_of
+
+
+# --- text -------------------------------------------------------------------------------------------
+
+_SHORT = {"f": "f", "c": "c", "i": "i", "u": "u"}
+
+
+def _shape_dtype(value: Any) -> tuple[tuple[int, ...], np.dtype[Any] | None]:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.shape, value.dtype
+    if isinstance(value, (bool, int, float, complex)):
+        return (), np.result_type(value)
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape is not None and isinstance(dtype, np.dtype):
+        return tuple(shape), dtype
+    return (), None
+
+
+def _short_dtype(dtype: np.dtype[Any]) -> str:
+    if dtype.kind == "b":
+        return "bool"
+    if dtype.kind in _SHORT:
+        return f"{_SHORT[dtype.kind]}{dtype.itemsize * 8}"
+    return str(dtype)
+
+
+def _type(var: Var) -> str:
+    if var.dtype is None:
+        return str(var.kind)
+    return f"{_short_dtype(var.dtype)}[{','.join(map(str, var.shape))}]"
+
+
+def _type_of(value: Any) -> str:
+    shape, dtype = _shape_dtype(value)
+    if dtype is None:
+        return type(value).__name__
+    return f"{_short_dtype(dtype)}[{','.join(map(str, shape))}]"
+
+
+def _inline(value: Any) -> bool:
+    """Shown in place (a number, ``None``), rather than as a named constant."""
+    return not isinstance(value, np.ndarray) or value.ndim == 0
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        text = repr(value.item())
+        return text if value.dtype in (np.float64, np.int64, np.bool_) else f"{text}:{_short_dtype(value.dtype)}"
+    if isinstance(value, np.ndarray):
+        return _type_of(value)
+    if isinstance(value, Tracer):
+        return "<traced by an outer transform>"
+    text = repr(value)
+    return text if len(text) <= 24 else f"<{type(value).__name__}>"
+
+
+def _show_param(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"{_type_of(value)}" if value.size > 6 else np.array2string(value, separator=",")
+    if isinstance(value, tuple):
+        return "(" + ",".join(_show_param(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, (slice, int, float, bool, str, type(None), np.generic)):
+        return repr(value)
+    if isinstance(value, np.dtype):
+        return _short_dtype(value)
+    if isinstance(value, type):
+        return value.__name__
+    return f"<{type(value).__name__}>"
+
+
+def _show_params(params: dict[str, Any], limit: int = 0) -> str:
+    if not params:
+        return ""
+    text = "[" + " ".join(f"{key}={_show_param(value)}" for key, value in params.items()) + "]"
+    return text[: limit - 1] + "…]" if limit and len(text) > limit else text
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _letters() -> Any:
+    """a, b, ..., z, ba, bb, ...: variable names in the order of a jaxpr."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz"
+    for n in itertools.count():
+        digits = ""
+        while True:
+            n, r = divmod(n, 26)
+            digits = alphabet[r] + digits
+            if n == 0:
+                break
+        yield digits
+
+
+def _const_atoms(program: Program) -> list[Const]:
+    seen: dict[int, Const] = {}
+    for step in program.steps:
+        if isinstance(step, Eqn):
+            for atom in step.inputs:
+                if isinstance(atom, Const):
+                    seen.setdefault(id(atom), atom)
+    for atom in program.outputs:
+        if isinstance(atom, Const):
+            seen.setdefault(id(atom), atom)
+    return list(seen.values())
