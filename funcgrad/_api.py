@@ -69,7 +69,7 @@ def _resolve_argnums(argnums: Argnums, nargs: int, transform: str) -> tuple[int,
 
 def _value_dtype(value: Any) -> np.dtype[Any] | None:
     value = full_lower(value)
-    if isinstance(value, (np.ndarray, np.generic)):
+    if isinstance(value, (np.ndarray, np.generic, Tracer)):  # a Tracer here is a batch under vmap
         return value.dtype
     if isinstance(value, (bool, int, float, complex)):
         return np.result_type(value)

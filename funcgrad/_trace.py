@@ -24,6 +24,9 @@ class Trace:
 
     __slots__ = ("level", "active", "__weakref__")
 
+    #: ``full_lower`` stops at this trace's values (``lowered``): a batch under ``vmap`` is still a value
+    keeps_values = False
+
     def __init__(self, level: int) -> None:
         self.level = level
         self.active = True
@@ -39,6 +42,10 @@ class Trace:
         or refuse them (a batch under ``vmap``) overrides this.
         """
         return bool(tracer._value)
+
+    def lowered(self, tracer: Tracer) -> Any:
+        """What ``full_lower`` returns for one of this trace's values when ``keeps_values`` is set."""
+        raise NotImplementedError
 
 
 class Tracer:
@@ -134,7 +141,15 @@ class Primitive:
 
 
 def full_lower(value: Any) -> Any:
-    """Strip every level of tracing: the plain value underneath."""
+    """Strip every level of tracing: the plain value underneath.
+
+    A level that ``keeps_values`` (``vmap``'s batch) is not stripped: what
+    comes back is that level's value with every derivative level below it
+    stripped, still batched, so its shape is one example's shape.
+    """
     while isinstance(value, Tracer):
+        trace = value._trace
+        if trace.keeps_values:
+            return trace.lowered(value)
         value = value._value
     return value

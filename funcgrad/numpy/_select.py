@@ -370,7 +370,10 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
         return np.nonzero(full_lower(condition))
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
-    return _ufuncs.where(np.asarray(full_lower(condition)), _operand(x), _operand(y))
+    mask = full_lower(condition)
+    if not isinstance(mask, Tracer):  # a Tracer here is a batch of conditions under vmap
+        mask = np.asarray(mask)
+    return _ufuncs.where(mask, _operand(x), _operand(y))
 
 
 @implements(np.select)

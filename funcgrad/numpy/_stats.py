@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _reductions, _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
@@ -68,6 +68,7 @@ def _sqrt_slope(ans: Any) -> Any:
 std_sqrt = primitive(lambda x: np.sqrt(x), "std_sqrt")
 defvjp(std_sqrt, lambda g, ans, x: g * _sqrt_slope(ans))
 defjvp(std_sqrt, lambda t, ans, x: t * _sqrt_slope(ans), batched=True)
+defbatch(std_sqrt, "elementwise")
 
 
 # --- helpers ---------------------------------------------------------------------

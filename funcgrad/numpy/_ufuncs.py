@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
+from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
@@ -203,6 +203,7 @@ def _register(ufunc: Any, name: str | None = None) -> Primitive:
     REGISTRY[prim.name] = prim
     if isinstance(ufunc, np.ufunc):
         UFUNCS[ufunc] = prim
+    defbatch(prim, "elementwise")
     return prim
 
 
@@ -282,7 +283,11 @@ def mask(condition: Any, like: Any) -> Any:
     array([1., 0.], dtype=float32)
     """
     kind = dtype(like)
-    return np.asarray(full_lower(condition), dtype=kind if kind.kind in "fc" else np.float64)
+    target = kind if kind.kind in "fc" else np.dtype(np.float64)
+    value = full_lower(condition)
+    if isinstance(value, Tracer):  # a batch under vmap: cast example by example
+        return astype(value, dtype=target)
+    return np.asarray(value, dtype=target)
 
 
 def _safe(x: Any) -> Any:
@@ -752,6 +757,7 @@ def _astype_jvp(t: Any, ans: Any, x: Any, dtype: Any) -> Any:
 astype = primitive(_astype, "astype")
 defvjp(astype, lambda g, ans, x, dtype: match_dtype(g, x) if np.dtype(dtype).kind in "fc" else None)
 defjvp(astype, _astype_jvp, batched=True)
+defbatch(astype, "elementwise")
 
 # --- selection ---------------------------------------------------------------
 where = primitive(np.where, "where")
@@ -768,3 +774,4 @@ defjvp(
     lambda t, ans, c, x, y: where(c, 0.0, broadcast_tangent(t, y, ans)),
     batched=True,
 )
+defbatch(where, "elementwise")
