@@ -37,6 +37,7 @@ __all__ = [
     "atleast_3d",
     "hstack",
     "vstack",
+    "row_stack",
     "dstack",
     "column_stack",
     "block",
@@ -463,6 +464,16 @@ def vstack(tup: Sequence[Any], **kwargs: Any) -> Any:
     (2, 2, 2)
     """
     return _stack_with(tup, np.vstack, atleast_2d, 0, kwargs)
+
+
+def row_stack(tup: Sequence[Any], **kwargs: Any) -> Any:
+    """``numpy.row_stack``: NumPy's (deprecated) alias of :func:`vstack`, kept for old code, without the warning.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: row_stack([x, 3 * x]).sum())(np.ones(2))
+    array([4., 4.])
+    """
+    return vstack(tup, **kwargs)
 
 
 @implements(np.dstack)
