@@ -32,7 +32,7 @@ class ArrayTracer(Tracer):
 
     @property
     def size(self) -> int:
-        return int(np.size(full_lower(self._value)))
+        return _util.size(self._value)
 
     @property
     def dtype(self) -> np.dtype[Any]:

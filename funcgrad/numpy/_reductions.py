@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _backends
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape, _ufuncs
@@ -51,9 +52,11 @@ def kept_shape(xshape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...
 def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """Broadcast the cotangent of a reduction back to the input's shape."""
     xshape = shape(x)
+    if not isinstance(g, Tracer):
+        g = _backends.to_backend(g, full_lower(x))  # spread over a Dask input chunk by chunk, not as one NumPy view
     if not keepdims:
         g = _shape.reshape_p(g, newshape=kept_shape(xshape, axis))
-    return _shape.broadcast_to_p(g, shape=xshape)
+    return _backends.like_primal(_shape.broadcast_to_p(g, shape=xshape), full_lower(x))
 
 
 def _sum(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:

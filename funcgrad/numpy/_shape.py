@@ -15,6 +15,7 @@ import numpy as np
 
 from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._util import batch_ndim, dtype, lift, match_dtype, ndim, normalize_axes, shape, unbroadcast
 from funcgrad.numpy._util import shape as shape_of
@@ -190,6 +191,8 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     if shape is None:
         shape = kwargs.pop("newshape")
     if not isinstance(a, Tracer):
+        if order == "C":
+            return np.reshape(a, shape)  # Dask's reshape takes no ``order``
         return np.reshape(a, shape, order=order)  # type: ignore[call-overload]
     if order not in ("C", "F", "A"):
         raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', got {order!r}")
@@ -638,7 +641,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     axes = list(range(n))
     if indexing == "xy" and n > 1:
         axes[0], axes[1] = 1, 0
-    sizes = [int(np.size(full_lower(x))) for x in xi]
+    sizes = [_util.size(x) for x in xi]
     full = [1] * n
     for ax, m in zip(axes, sizes):
         full[ax] = m
