@@ -120,7 +120,7 @@ def _st_vjp_b(g: Any, ans: Any, a: Any, b: Any, trans: int, lower: bool, unit_di
     return unbroadcast(_st_transposed(g, a, trans, lower, unit_diagonal, check_finite), b)
 
 
-solve_triangular_p = primitive(_solve_triangular, "solve_triangular")
+solve_triangular_p = primitive(_solve_triangular, "linalg.solve_triangular")
 defvjp(solve_triangular_p, _st_vjp_a, _st_vjp_b)
 defjvp(solve_triangular_p, _st_jvp_a, _st_jvp_b, batched=True)
 
@@ -146,7 +146,7 @@ def _cholesky_vjp(g: Any, ans: Any, a: Any, lower: bool, check_finite: bool) -> 
     return fold_transpose(right_solve(solve_p(T(factor), p), cj(factor)), lower)  # L^-T P conj(L)^-1
 
 
-cholesky_p = primitive(_cholesky, "scipy_cholesky")
+cholesky_p = primitive(_cholesky, "linalg.cholesky")
 defvjp(cholesky_p, _cholesky_vjp)
 defjvp(cholesky_p, _cholesky_jvp, batched=True)
 
@@ -214,7 +214,7 @@ def _lu_vjp(g: Any, ans: Any, a: Any, check_finite: bool) -> Any:
     return match_dtype(permute_rows(y, _rows(a, check_finite, True)), a)
 
 
-lu_packed_p = primitive(_lu_packed, "lu_factor")
+lu_packed_p = primitive(_lu_packed, "linalg.lu_factor")
 defvjp(lu_packed_p, _lu_vjp)
 defjvp(lu_packed_p, _lu_jvp, batched=True)
 
@@ -236,7 +236,7 @@ def _sylvester_cotangent(g: Any, a: Any, b: Any) -> Any:
     return solve_sylvester_p(T(a), T(b), g)
 
 
-solve_sylvester_p = primitive(_sylvester, "solve_sylvester")
+solve_sylvester_p = primitive(_sylvester, "linalg.solve_sylvester")
 defvjp(
     solve_sylvester_p,
     lambda g, ans, a, b, q: unbroadcast(-matmul(_sylvester_cotangent(g, a, b), T(ans)), a),
@@ -259,7 +259,7 @@ def _sqrtm(a: Any) -> Any:
     return sl.sqrtm(a)
 
 
-sqrtm_p = primitive(_sqrtm, "sqrtm")
+sqrtm_p = primitive(_sqrtm, "linalg.sqrtm")
 defvjp(sqrtm_p, lambda g, ans, a: match_dtype(solve_sylvester_p(T(ans), T(ans), g), a))
 defjvp(sqrtm_p, lambda t, ans, a: _full(solve_sylvester_p(ans, ans, t), t, a, ans), batched=True)
 
@@ -285,6 +285,6 @@ def frechet(a: Any, e: Any) -> Any:
     return getitem_p(block, index=(Ellipsis, slice(0, n), slice(n, 2 * n)))
 
 
-expm_p = primitive(_expm, "expm")
+expm_p = primitive(_expm, "linalg.expm")
 defvjp(expm_p, lambda g, ans, a: match_dtype(frechet(T(a), g), a))
 defjvp(expm_p, lambda t, ans, a: frechet(a, t), batched=True)
