@@ -85,6 +85,8 @@ NOTES: dict[str, str] = {
     "index_set": "`x.at[idx].set(v)`",
     "astype": "float -> int casts have zero derivative",
     "prod": "exact with zeros in the input",
+    "lu_pivots": "the pivots of `funcgrad.scipy.linalg.lu_factor`: integers, zero derivative",
+    "lu_permutation": "row order from LU pivots (`funcgrad.scipy.linalg.lu_solve`): integers, zero derivative",
 }
 
 _PROBE = {
