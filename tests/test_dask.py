@@ -71,6 +71,8 @@ FUNCTIONS = {
     "mean-std": lambda x: np.mean(x) * np.std(x),
     "slices": lambda x: np.sum(x[1:] * x[:-1]) + x[0].sum() * 2.0,
     "reshape-transpose": lambda x: np.sum(np.reshape(x, (-1,)) ** 2) + np.sum(np.cos(x.T)),
+    "where": lambda x: np.sum(np.where(x > 0.5, x, x**2)),
+    "gathers": lambda x: np.sum(np.flip(x, 0) * np.roll(x, 1)) + np.sum(np.tile(x, 2) ** 2),
 }
 
 

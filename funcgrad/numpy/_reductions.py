@@ -103,9 +103,8 @@ def _extreme_weights(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) ->
     """Where the extreme value sits; ties share the derivative equally."""
     xs = full_lower(x)
     best = np.reshape(full_lower(ans), kept_shape(np.shape(xs), axis))
-    hits = xs == best
-    if np.isnan(best).any():  # a NaN is the extreme value of its slice, as in NumPy
-        hits = hits | (np.isnan(xs) & np.isnan(best))
+    # a NaN is the extreme value of its slice, as in NumPy (no test of the values: a Dask array stays lazy)
+    hits = (xs == best) | (np.isnan(xs) & np.isnan(best))
     return mask(hits / np.sum(hits, axis=axis, keepdims=True), x)
 
 
