@@ -32,6 +32,7 @@ __all__ = [
     "index_set",
     "gather",
     "scatter_add",
+    "lazy_index",
     "guard",
 ]
 
@@ -179,6 +180,17 @@ def scatter_add(values: Any, where: np.ndarray[Any, Any], total: int) -> Any:
         real = xp.bincount(positions, weights=values.real, minlength=total)
         return real + 1j * xp.bincount(positions, weights=values.imag, minlength=total)
     return xp.bincount(positions, weights=values, minlength=total)
+
+
+def lazy_index(index: Any) -> TypeError:
+    """The error for indexing with a foreign (lazy) array: its values decide what is taken, so it would be computed."""
+    kind = f"{type(index).__module__}.{type(index).__name__}"
+    fix = "np.where(mask, x, 0) keeps the shape and stays lazy; " if index.dtype == bool else ""
+    return TypeError(
+        f"funcgrad: indexing with a {kind} of dtype {index.dtype} needs its values to know which elements to "
+        f"take (and the shape of the result), which would compute it. {fix}Or compute the index first "
+        "(index.compute() for Dask), which is what NumPy code on Dask arrays does anyway."
+    )
 
 
 class _Refusing:

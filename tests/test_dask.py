@@ -204,6 +204,18 @@ def test_repeated_integer_array_positions_are_refused_clearly():
         lazily(lambda: fg.grad(lambda x: np.sum(x[np.array([1, 1, 2])]))(x))
 
 
+def test_indexing_with_a_lazy_mask_is_refused_before_computing_it():
+    values, x = dask_of("1-D")
+    with TaskCounter() as counter, pytest.raises(TypeError, match=r"indexing with a dask\.array.* np\.where"):
+        fg.grad(lambda x: np.sum(x[x > 0.5] ** 2))(x)
+    assert counter.executed == 0
+    # the fix the message names, and a computed index, both work
+    masked = lazily(lambda: fg.grad(lambda x: np.sum(np.where(x > 0.5, x, 0.0) ** 2))(x))
+    assert_same(masked, np.where(values > 0.5, 2 * values, 0.0))
+    index = (x > 0.5).compute()
+    assert_same(lazily(lambda: fg.grad(lambda x: np.sum(x[index] ** 2))(x)), np.where(index, 2 * values, 0.0))
+
+
 def test_mixed_pytree_gives_each_derivative_its_primal_type():
     _, data = dask_of("2-D uneven")
     weights = np.linspace(-1.0, 1.0, 4)

@@ -62,6 +62,8 @@ def _traced_index(item: Any) -> np.ndarray[Any, Any]:
 
 
 def _plain_item(item: Any) -> Any:
+    if _backends.is_foreign(full_lower(item)):
+        raise _backends.lazy_index(full_lower(item))
     if _holds_tracer(item):
         return _traced_index(item)
     if item is None or item is Ellipsis or isinstance(item, (slice, np.ndarray)):
