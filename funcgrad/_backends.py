@@ -10,6 +10,7 @@ so nothing is converted to NumPy and a lazy array stays lazy.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 import warnings
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ __all__ = [
     "ones_like",
     "to_backend",
     "like_primal",
+    "broadcast_like",
     "index_add",
     "index_set",
     "gather",
@@ -112,6 +114,26 @@ def to_backend(value: Any, like: Any) -> Any:
     if not is_foreign(like) or is_foreign(value):
         return value
     return like_primal(namespace(like).asarray(value), like)
+
+
+def broadcast_like(value: Any, kept: tuple[int, ...], primal: Any) -> Any:
+    """``value`` (shaped ``kept``: ``primal``'s shape with ones where it was reduced) broadcast to the
+    foreign ``primal``'s shape, chunk for chunk when the backend can (each chunk a view, none materialised)."""
+    value = np.reshape(to_backend(value, primal), kept)
+    chunks = getattr(primal, "chunks", None)
+    if chunks is not None and _takes_chunks(namespace(primal).broadcast_to):
+        try:
+            return namespace(primal).broadcast_to(value, primal.shape, chunks=chunks)
+        except ValueError:
+            pass  # the cotangent's chunks disagree with the primal's along a kept axis
+    return like_primal(np.broadcast_to(value, primal.shape), primal)
+
+
+def _takes_chunks(function: Any) -> bool:
+    try:
+        return "chunks" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def like_primal(value: Any, primal: Any) -> Any:

@@ -52,11 +52,12 @@ def kept_shape(xshape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...
 def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """Broadcast the cotangent of a reduction back to the input's shape."""
     xshape = shape(x)
-    if not isinstance(g, Tracer):
-        g = _backends.to_backend(g, full_lower(x))  # spread over a Dask input chunk by chunk, not as one NumPy view
+    if not isinstance(g, Tracer) and _backends.is_foreign(full_lower(x)):
+        # a plain cotangent carries nothing to record: spread it over a Dask input chunk by chunk
+        return _backends.broadcast_like(g, kept_shape(xshape, axis), full_lower(x))
     if not keepdims:
         g = _shape.reshape_p(g, newshape=kept_shape(xshape, axis))
-    return _backends.like_primal(_shape.broadcast_to_p(g, shape=xshape), full_lower(x))
+    return _shape.broadcast_to_p(g, shape=xshape)
 
 
 def _sum(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
