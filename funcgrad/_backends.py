@@ -60,7 +60,9 @@ def is_foreign(value: Any) -> bool:
     kind = type(value)
     if kind in _NUMPY_TYPES or isinstance(value, (np.ndarray, np.generic, Tracer)):
         return False
-    speaks = getattr(kind, "__array_function__", None) is not None or getattr(kind, "__array_ufunc__", None) is not None
+    # __array_function__ (NEP 18) is what lets a library take part in NumPy functions, not just ufuncs;
+    # funcgrad's own shape-and-dtype stand-ins (``Shaped``) have neither
+    speaks = getattr(kind, "__array_function__", None) is not None
     return speaks and isinstance(getattr(value, "dtype", None), np.dtype) and hasattr(value, "shape")
 
 

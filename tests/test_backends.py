@@ -152,3 +152,13 @@ def test_namespace_comes_from_array_namespace():
 def test_a_function_the_backend_lacks_is_a_type_error_naming_it():
     with pytest.raises(TypeError, match=r"numpy\.argsort"):
         fg.grad(lambda x: np.sum(np.sort(x)))(Duck(VALUES))
+
+
+def test_funcgrad_stand_ins_and_ufunc_only_objects_are_not_backends():
+    from funcgrad.numpy._util import Shaped
+
+    class UfuncOnly(Shaped):
+        __array_ufunc__ = Duck.__array_ufunc__
+
+    assert not _backends.is_foreign(Shaped(VALUES))
+    assert not _backends.is_foreign(UfuncOnly(VALUES))
