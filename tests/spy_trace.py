@@ -45,7 +45,7 @@ class Unread(Shaped):
         )
 
     __array__ = _refuse
-    __array_function__ = _refuse
+    __array_ufunc__ = _refuse
     __bool__ = _refuse
     __float__ = _refuse
     __int__ = _refuse

@@ -133,9 +133,9 @@ def _holds_tracer(value: Any) -> bool:
 
 
 class Hole(NamedTuple):
-    """Where the ``index``-th traced argument goes back into a call's template."""
+    """Where the ``slot``-th traced argument goes back into a call's template."""
 
-    index: int
+    slot: int
 
 
 def split_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
@@ -159,7 +159,7 @@ def fill_call(template: Any, arrays: tuple[Any, ...]) -> tuple[list[Any], dict[s
 
     def fill(value: Any) -> Any:
         if type(value) is Hole:
-            return arrays[value.index]
+            return arrays[value.slot]
         if isinstance(value, (list, tuple)) and type(value) is not Hole:
             return (tuple if isinstance(value, tuple) else list)(fill(v) for v in value)
         return value

@@ -41,7 +41,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
-from funcgrad._trace import Primitive, Trace, Tracer, full_lower
+from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
 
@@ -419,7 +419,7 @@ remainder = binary(np.remainder, lambda ans, x, y: 1.0, _neg_quotient)
 mod = remainder
 fmod = binary(np.fmod, lambda ans, x, y: 1.0, _neg_quotient)
 copysign = binary(np.copysign, lambda ans, x, y: mask(where(_signbit(x) == _signbit(y), 1.0, -1.0), ans), None)
-ldexp = binary(np.ldexp, lambda ans, x, y: mask(ldexp(1.0, y), ans), None)
+ldexp: Primitive = binary(np.ldexp, lambda ans, x, y: mask(ldexp(1.0, y), ans), None)
 
 
 def divmod(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
@@ -655,7 +655,7 @@ def _sign_vjp(g: Any, ans: Any, x: Any) -> Any:
     return (g - real(g * ans) * conj(ans)) / _safe(absolute(x)) * mask(x != 0, x)
 
 
-sign = _register(np.sign)
+sign: Primitive = _register(np.sign)
 defvjp(sign, _sign_vjp)
 defjvp(sign, _sign_jvp, batched=True)
 floor = nondiff(np.floor)
@@ -663,9 +663,9 @@ floor = nondiff(np.floor)
 _isnan = nondiff(np.isnan)
 _isinf = nondiff(np.isinf)
 _isfinite = nondiff(np.isfinite)
-_signbit = nondiff(np.signbit)
-_greater = nondiff(np.greater, 2)
-_less = nondiff(np.less, 2)
+_signbit: Primitive = nondiff(np.signbit)
+_greater: Primitive = nondiff(np.greater, 2)
+_less: Primitive = nondiff(np.less, 2)
 _floor_divide = nondiff(np.floor_divide, 2)
 ceil = nondiff(np.ceil)
 rint = nondiff(np.rint)
@@ -814,7 +814,7 @@ defvjp(astype, lambda g, ans, x, dtype: match_dtype(g, x) if np.dtype(dtype).kin
 defjvp(astype, _astype_jvp, batched=True)
 
 # --- selection ---------------------------------------------------------------
-where = primitive(np.where, "where")
+where: Primitive = primitive(np.where, "where")
 defvjp(
     where,
     None,
