@@ -24,9 +24,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from funcgrad import _errors
+from funcgrad import _backends, _errors
 from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
+from funcgrad.numpy import _util
 from funcgrad.tree import tree_map
 
 T = TypeVar("T")
@@ -145,6 +146,8 @@ def numeric_kind(value: Any) -> str:
         return str(value.dtype.kind)
     if isinstance(value, (bool, int, float, complex)):
         return str(np.result_type(value).kind)
+    if _backends.is_foreign(value):
+        return str(value.dtype.kind)
     return ""
 
 
@@ -154,7 +157,9 @@ def zeros_like(value: Any) -> Any:
 
     base = full_lower(value)
     kind = numeric_kind(base)
-    out = np.zeros(np.shape(base), np.result_type(base) if kind in "fc" else float0)
+    if kind in "fc" and _backends.is_foreign(base):
+        return _backends.zeros_like(base)
+    out = np.zeros(_util.shape(base), _util.dtype(base) if kind in "fc" else float0)
     return out if isinstance(base, np.ndarray) else out[()]
 
 

@@ -32,7 +32,7 @@ class ArrayTracer(Tracer):
 
     @property
     def size(self) -> int:
-        return int(np.size(full_lower(self._value)))
+        return _util.size(self._value)
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -74,6 +74,9 @@ class ArrayTracer(Tracer):
         raise _errors.lost_derivative(".tolist()")
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            # an integer cast (``np.int64(x)``, ``np.asarray(x, int)``) has zero derivative: nothing is lost
+            return np.asarray(full_lower(_ufuncs.astype(self, dtype=np.dtype(dtype))))
         raise _errors.lost_derivative(
             "numpy.asarray() / numpy.array()",
             "To build an array out of traced values use funcgrad.numpy.array([...]) or numpy.stack([...]).",

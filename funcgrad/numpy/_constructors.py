@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy import _shape, _ufuncs
+from funcgrad.numpy import _shape, _ufuncs, _util
 from funcgrad.numpy._dispatch import implements
 
 __all__ = ["array", "asarray", "astype", "zeros_like", "ones_like", "full_like", "full", "shape", "ndim", "size"]
@@ -112,4 +112,6 @@ def ndim(a: Any) -> int:
 @implements(np.size)
 def size(a: Any, axis: Any = None) -> int:
     """``numpy.size``."""
-    return int(np.size(full_lower(a), axis))
+    if axis is None:
+        return _util.size(a)
+    return int(_util.shape(a)[axis])

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _backends
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy._dispatch import FUNCTIONS
@@ -61,6 +62,8 @@ def _traced_index(item: Any) -> np.ndarray[Any, Any]:
 
 
 def _plain_item(item: Any) -> Any:
+    if _backends.is_foreign(full_lower(item)):
+        raise _backends.lazy_index(full_lower(item))
     if _holds_tracer(item):
         return _traced_index(item)
     if item is None or item is Ellipsis or isinstance(item, (slice, np.ndarray)):
@@ -174,7 +177,7 @@ def _getitem(x: Any, index: Any) -> Any:
 
 
 def _getitem_vjp(g: Any, ans: Any, x: Any, index: Any) -> Any:
-    return index_add_p(np.zeros(shape(x), dtype(x)), match_dtype(g, x), index=index)
+    return index_add_p(_backends.zeros_like(full_lower(x), dtype(x)), match_dtype(g, x), index=index)
 
 
 def _getitem_jvp(t: Any, ans: Any, x: Any, index: Any) -> Any:
@@ -190,6 +193,8 @@ defjvp(getitem_p, _getitem_jvp, batched=True)
 
 
 def _index_add(x: Any, v: Any, index: Any) -> Any:
+    if _backends.is_foreign(x) or _backends.is_foreign(v):
+        return _backends.index_add(x, v, _items(index))
     out = np.array(x, copy=True)
     if has_int_array(index):
         np.add.at(out, index, v)
@@ -216,6 +221,8 @@ defjvp(
 
 
 def _index_set(x: Any, v: Any, index: Any) -> Any:
+    if _backends.is_foreign(x) or _backends.is_foreign(v):
+        return _backends.index_set(x, v, _items(index))
     out = np.array(x, copy=True)
     out[index] = v
     return out
@@ -243,13 +250,16 @@ defjvp(
 
 
 def _gather(x: Any, positions: np.ndarray[Any, Any], shape: tuple[int, ...]) -> Any:
+    if _backends.is_foreign(x):
+        return _backends.gather(x, positions, x.shape[: x.ndim - len(shape)])
     x = np.asarray(x)
     lead = x.shape[: x.ndim - len(shape)]
     return x.reshape(lead + (-1,))[..., positions]
 
 
 def _scatter_add(v: Any, positions: np.ndarray[Any, Any], shape: tuple[int, ...]) -> Any:
-    v = np.asarray(v)
+    foreign = _backends.is_foreign(v)
+    v = v if foreign else np.asarray(v)
     lead = v.shape[: v.ndim - positions.ndim]
     size, count = int(np.prod(shape)), int(np.prod(lead))
     where = positions.reshape(-1)
@@ -258,7 +268,9 @@ def _scatter_add(v: Any, positions: np.ndarray[Any, Any], shape: tuple[int, ...]
     values = v.reshape(-1)
     total = count * size
     # bincount accumulates repeated positions, several times faster than numpy.add.at
-    if v.dtype.kind == "c":
+    if foreign:
+        out = _backends.scatter_add(values, where, total)
+    elif v.dtype.kind == "c":
         out = np.bincount(where, values.real, total) + 1j * np.bincount(where, values.imag, total)
     else:
         out = np.bincount(where, values, total)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _backends
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape, _ufuncs
@@ -51,6 +52,9 @@ def kept_shape(xshape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...
 def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """Broadcast the cotangent of a reduction back to the input's shape."""
     xshape = shape(x)
+    if not isinstance(g, Tracer) and _backends.is_foreign(full_lower(x)):
+        # a plain cotangent carries nothing to record: spread it over a Dask input chunk by chunk
+        return _backends.broadcast_like(g, kept_shape(xshape, axis), full_lower(x))
     if not keepdims:
         g = _shape.reshape_p(g, newshape=kept_shape(xshape, axis))
     return _shape.broadcast_to_p(g, shape=xshape)
@@ -100,9 +104,8 @@ def _extreme_weights(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) ->
     """Where the extreme value sits; ties share the derivative equally."""
     xs = full_lower(x)
     best = np.reshape(full_lower(ans), kept_shape(np.shape(xs), axis))
-    hits = xs == best
-    if np.isnan(best).any():  # a NaN is the extreme value of its slice, as in NumPy
-        hits = hits | (np.isnan(xs) & np.isnan(best))
+    # a NaN is the extreme value of its slice, as in NumPy (no test of the values: a Dask array stays lazy)
+    hits = (xs == best) | (np.isnan(xs) & np.isnan(best))
     return mask(hits / np.sum(hits, axis=axis, keepdims=True), x)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _backends
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _ufuncs
 from funcgrad.numpy._dispatch import implements
@@ -370,7 +371,10 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
         return np.nonzero(full_lower(condition))
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
-    return _ufuncs.where(np.asarray(full_lower(condition)), _operand(x), _operand(y))
+    condition = full_lower(condition)
+    if not _backends.is_foreign(condition):
+        condition = np.asarray(condition)  # a Dask condition stays lazy: np.where dispatches to Dask
+    return _ufuncs.where(condition, _operand(x), _operand(y))
 
 
 @implements(np.select)

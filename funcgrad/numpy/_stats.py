@@ -27,7 +27,7 @@ import numpy as np
 
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy import _reductions, _shape, _ufuncs
+from funcgrad.numpy import _reductions, _shape, _ufuncs, _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._reductions import check_kwargs, kept_shape, sum_p, traced
 from funcgrad.numpy._util import dtype, normalize_axes, shape
@@ -643,7 +643,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     xshape = shape(a)
     if weights is None:
         avg = _reductions.mean(a, axis=axis, keepdims=keepdims)
-        total: Any = np.asarray(np.size(full_lower(a)) / np.size(full_lower(avg)), dtype=_real_dtype(avg))
+        total: Any = np.asarray(_util.size(a) / _util.size(avg), dtype=_real_dtype(avg))
     else:
         w = _asarray(weights)
         if shape(w) != xshape:
