@@ -44,8 +44,7 @@ class Unread(Shaped):
             "directly (full_lower + NumPy); use a primitive, bool() or funcgrad._trace.read_value"
         )
 
-    __array__ = _refuse
-    __array_ufunc__ = _refuse
+    __array__ = _refuse  # ufuncs refuse too: Shaped sets __array_ufunc__ = None (and so is not a foreign array)
     __bool__ = _refuse
     __float__ = _refuse
     __int__ = _refuse
