@@ -35,6 +35,7 @@ __all__ = [
     "gather",
     "scatter_add",
     "lazy_index",
+    "value_read",
     "guard",
 ]
 
@@ -165,6 +166,7 @@ def index_add(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
             "arrays that repeat positions (or mix negative and non-negative ones) is not supported: "
             "index with distinct positions, or compute the array first."
         )
+    index, v = _without_newaxes(index, v, out.ndim)
     try:
         out[index] = out[index] + v
     except NotImplementedError as error:
@@ -175,9 +177,33 @@ def index_add(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     return out
 
 
+def _without_newaxes(index: tuple[Any, ...], v: Any, ndim: int) -> tuple[tuple[Any, ...], Any]:
+    """A basic index without its ``None`` items, and ``v`` without the unit axes they made
+    (Dask's item assignment does not take ``None``)."""
+    if all(item is not None for item in index) or any(isinstance(i, np.ndarray) and i.ndim > 0 for i in index):
+        return index, v
+    used = sum(0 if item is None or item is Ellipsis else 1 for item in index)
+    new_axes, position = [], 0
+    for item in index:
+        if item is None:
+            new_axes.append(position)
+            position += 1
+        elif item is Ellipsis:
+            position += ndim - used
+        elif isinstance(item, slice):
+            position += 1
+    rank = position + (0 if any(item is Ellipsis for item in index) else ndim - used)
+    lead = rank - len(np.shape(v))
+    squeeze = tuple(axis - lead for axis in new_axes if axis >= lead)
+    if squeeze:
+        v = np.squeeze(v, axis=squeeze)
+    return tuple(item for item in index if item is not None), v
+
+
 def index_set(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     """``x`` with ``index`` set to ``v``, on a copy, when ``x`` or ``v`` is a foreign array."""
     out = (to_backend(x, v) if not is_foreign(x) else x).copy()
+    index, v = _without_newaxes(index, v, out.ndim)
     try:
         out[index] = v
     except NotImplementedError as error:
@@ -202,6 +228,14 @@ def scatter_add(values: Any, where: np.ndarray[Any, Any], total: int) -> Any:
         real = xp.bincount(positions, weights=values.real, minlength=total)
         return real + 1j * xp.bincount(positions, weights=values.imag, minlength=total)
     return xp.bincount(positions, weights=values, minlength=total)
+
+
+def value_read(function: str, value: Any) -> TypeError:
+    """The error for a function whose derivative needs the values of a foreign (lazy) array to decide its shape."""
+    return TypeError(
+        f"funcgrad: {function} on a {type(value).__module__}.{type(value).__name__} reads its values to decide "
+        "what to compute (which would compute the array); compute it first (.compute() for Dask)."
+    )
 
 
 def lazy_index(index: Any) -> TypeError:

@@ -73,6 +73,8 @@ FUNCTIONS = {
     "reshape-transpose": lambda x: np.sum(np.reshape(x, (-1,)) ** 2) + np.sum(np.cos(x.T)),
     "where": lambda x: np.sum(np.where(x > 0.5, x, x**2)),
     "gathers": lambda x: np.sum(np.flip(x, 0) * np.roll(x, 1)) + np.sum(np.tile(x, 2) ** 2),
+    "nansum-astype": lambda x: np.nansum(x.astype(np.float32).astype(np.float64) ** 2) * np.sum(x),
+    "new-axes": lambda x: np.sum(np.squeeze(x[None, ..., None]) ** 2),
 }
 
 
@@ -308,6 +310,20 @@ def test_a_numpy_function_dask_lacks_is_a_type_error_naming_it_and_the_backend()
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)
         np.sum(x).compute()  # the refusal's warning filter was only for the transform
+
+
+@pytest.mark.parametrize(
+    "fun, named",
+    [
+        (lambda x: np.sum(np.convolve(x, x)), r"numpy\.convolve is not implemented by the dask backend"),
+        (lambda x: np.sum(np.interp(x, [0.0, 1.0], [0.0, 2.0])), r"interp on a dask\.array.*reads its values"),
+    ],
+)
+def test_functions_that_would_compute_are_refused_by_name(fun, named):
+    _, x = dask_of("1-D")
+    with TaskCounter() as counter, pytest.raises(TypeError, match=named):
+        fg.grad(fun)(x)
+    assert counter.executed == 0
 
 
 def test_backend_helpers_find_the_dask_namespace():

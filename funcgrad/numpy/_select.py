@@ -494,6 +494,9 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
         )
     from funcgrad.numpy._shape import broadcast_to
 
+    for value in (x, xp, fp):
+        if _backends.is_foreign(full_lower(value)):
+            raise _backends.value_read("interp", full_lower(value))  # the segment of each point
     xv, xpv, fpv = (np.asarray(full_lower(v)) for v in (x, xp, fp))
     if xpv.ndim != 1 or fpv.shape != xpv.shape:
         raise ValueError(f"fp and xp are not of the same length (or not 1-D): {fpv.shape} and {xpv.shape}")

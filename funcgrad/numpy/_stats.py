@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _backends
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _reductions, _shape, _ufuncs, _util
@@ -227,7 +228,7 @@ def _without_nan(a: Any, fill: float) -> tuple[Any, Any]:
     """``a`` with NaN entries replaced by ``fill`` (zero derivative there) and the NaN mask."""
     a = _asarray(a)
     isnan = np.isnan(full_lower(a)) if dtype(a).kind in "fc" else np.zeros(shape(a), bool)
-    if not isnan.any():
+    if not _backends.is_foreign(isnan) and not isnan.any():  # a lazy mask is never tested
         return a, isnan
     return _ufuncs.where(isnan, fill, a), isnan
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
+from funcgrad import _backends, _errors
 from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._dispatch import UFUNCS, implements
@@ -799,6 +799,8 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
 
 
 def _astype(x: Any, dtype: Any) -> Any:
+    if _backends.is_foreign(x):
+        return x.astype(dtype)  # stays lazy
     return np.asarray(x).astype(dtype)
 
 
