@@ -75,6 +75,10 @@ FUNCTIONS = {
     "gathers": lambda x: np.sum(np.flip(x, 0) * np.roll(x, 1)) + np.sum(np.tile(x, 2) ** 2),
     "nansum-astype": lambda x: np.nansum(x.astype(np.float32).astype(np.float64) ** 2) * np.sum(x),
     "new-axes": lambda x: np.sum(np.squeeze(x[None, ..., None]) ** 2),
+    # kinks and edges: their masks are recorded operations, so they run lazily on Dask too
+    "abs-maximum-clip": lambda x: np.sum(np.abs(x - 0.5) + np.maximum(x, 0.6) + np.clip(x, 0.3, 0.9) ** 2),
+    "max-min": lambda x: np.max(x) * np.min(x**2),
+    "logaddexp-power-sinc": lambda x: np.sum(np.logaddexp(x, -x) + (x * x + 1.0) ** x + np.sinc(x)),
 }
 
 
@@ -369,7 +373,7 @@ def least_squares(w, X, y):
 
 
 def logistic(w, X, y):
-    return np.sum(np.log1p(np.exp(-y * (X @ w))))
+    return np.sum(np.logaddexp(0.0, -y * (X @ w)))
 
 
 def hand_written(name, w, X, y):
