@@ -1,16 +1,18 @@
 """Array backends: NumPy itself, and any array type that takes part in NumPy code through its dispatch protocols.
 
-A *foreign* array (a Dask array, a CuPy array) implements ``__array_ufunc__``
-/ ``__array_function__``, so every primitive's NumPy implementation runs on it
+A *foreign* array (a Dask array, a CuPy array) implements ``__array_function__``
+(and ``__array_ufunc__``), so every primitive's NumPy implementation runs on it
 unchanged and returns the same type.  What the core makes itself (zero
-cotangents, seeds, tangent bases) is made here, in the primal's own namespace,
-so nothing is converted to NumPy and a lazy array stays lazy.
+cotangents and tangents, NumPy values met by a foreign primal) is made here,
+in the primal's own namespace, so nothing is converted to NumPy and a lazy
+array stays lazy.  See docs/design.md, "Array backends".
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 import sys
 import warnings
 from collections.abc import Iterable
@@ -26,7 +28,6 @@ __all__ = [
     "any_foreign",
     "namespace",
     "zeros_like",
-    "ones_like",
     "to_backend",
     "like_primal",
     "broadcast_like",
@@ -45,7 +46,7 @@ _NUMPY_TYPES = frozenset(
 )
 
 #: functions a namespace must have to make the core's arrays
-_NEEDED = ("asarray", "zeros_like", "ones_like")
+_NEEDED = ("asarray", "zeros_like", "broadcast_to")
 
 #: a backend that computes eagerly when it lacks a NumPy function, and the warning it gives first
 _EAGER_FALLBACK_WARNINGS = {"dask": r"The `(?P<function>[\w.]+)` function is not implemented by Dask array"}
@@ -104,17 +105,10 @@ def zeros_like(value: Any, dtype: Any = None) -> Any:
     return namespace(value).zeros_like(value, dtype=dtype)
 
 
-def ones_like(value: Any, dtype: Any = None) -> Any:
-    """Ones shaped like ``value`` in its own backend (the seed of a foreign scalar output)."""
-    if not is_foreign(value):
-        out = np.ones(np.shape(value), dtype if dtype is not None else np.result_type(value))
-        return out if isinstance(value, np.ndarray) else out[()]
-    return namespace(value).ones_like(value, dtype=dtype)
-
-
 def to_backend(value: Any, like: Any) -> Any:
-    """A NumPy array ``value`` moved to the backend of ``like`` (with its chunks when the shapes agree)."""
-    if not is_foreign(like) or is_foreign(value):
+    """A NumPy array ``value`` moved to the backend of ``like`` (with its chunks when the shapes agree);
+    a traced value stays as it is (its trace sees the operations that meet the foreign array)."""
+    if not is_foreign(like) or is_foreign(value) or isinstance(value, Tracer):
         return value
     return like_primal(namespace(like).asarray(value), like)
 
@@ -286,8 +280,6 @@ def guard(foreign: bool) -> contextlib.AbstractContextManager[None]:
 
 
 def _unsupported(warning: FutureWarning) -> Exception:
-    import re
-
     message = str(warning)
     for backend, pattern in _EAGER_FALLBACK_WARNINGS.items():
         found = re.match(pattern, message)

@@ -103,7 +103,7 @@ DUCK = types.SimpleNamespace(
     bincount=lambda x, weights=None, minlength=0: Duck(np.bincount(_unwrap(x), _unwrap(weights), minlength)),
     asarray=lambda v: Duck(np.array(v)),
     zeros_like=lambda v, dtype=None: Duck(np.zeros_like(v.data, dtype=dtype)),
-    ones_like=lambda v, dtype=None: Duck(np.ones_like(v.data, dtype=dtype)),
+    broadcast_to=lambda v, shape: Duck(np.broadcast_to(_unwrap(v), shape)),
 )
 
 

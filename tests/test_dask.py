@@ -149,6 +149,16 @@ def test_linear_jvp_of_a_numpy_tangent_comes_back_as_dask():
     assert_same(t_out, 2.0 * values)
 
 
+def test_traced_numpy_tangent_of_a_dask_primal_differentiates_again():
+    # the outer grad traces the tangent only: it must not be converted to Dask (that would read it)
+    values, x = dask_of("1-D")
+    fun = lambda x: np.sin(x) * x  # noqa: E731
+    outer = lambda x: lambda v: np.sum(fg.jvp(fun, (x,), (v,))[1] ** 2)  # noqa: E731
+    g = lazily(lambda: fg.grad(outer(x))(VECTOR[::-1]))
+    assert isinstance(g, da.Array)
+    assert_same(g, fg.grad(outer(values))(VECTOR[::-1]))
+
+
 def test_linearize_is_lazy():
     values, x = dask_of("2-D uneven")
     out, f_jvp = lazily(lambda: fg.linearize(np.sin, x))
