@@ -188,7 +188,7 @@ class ArrayTracer(Tracer):
 
     # --- indexing -------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Any:
-        return _indexing.getitem_p(self, index=_indexing.plain_index(index))
+        return _indexing.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         raise _errors.inplace_assignment()

@@ -573,7 +573,7 @@ implements(np.sinc)(sinc)
 # --- kinks -----------------------------------------------------------------
 def _wins(a: Any, b: Any, better: Any, ans: Any) -> Any:
     """1 where ``a`` is chosen, 0.5 at ties, 0 elsewhere; NaN loses (``fmax``/``fmin``)."""
-    chosen = better(a, b) | (_isnan(b) & ~_isnan(a))
+    chosen = better(a, b) | (isnan(b) & ~isnan(a))
     return mask(chosen + 0.5 * (a == b), ans)
 
 
@@ -660,7 +660,7 @@ defvjp(sign, _sign_vjp)
 defjvp(sign, _sign_jvp, batched=True)
 floor = nondiff(np.floor)
 # the zero-derivative tests these rules use (funcgrad.numpy._nondiff exports them and the rest)
-_isnan = nondiff(np.isnan)
+isnan = nondiff(np.isnan)
 _isinf = nondiff(np.isinf)
 _isfinite = nondiff(np.isfinite)
 _signbit: Primitive = nondiff(np.signbit)
