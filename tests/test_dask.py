@@ -299,6 +299,30 @@ def test_float32_primal_keeps_its_dtype():
     assert_same(g, fg.grad(lambda x: np.sum(np.exp(x) * 2.0))(values.astype(np.float32)), rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "fun, options",
+    [
+        (lambda z: np.sum(np.abs(z) ** 2), {}),
+        (lambda z: np.sum(np.real(np.sin(z) * z)), {}),
+        (lambda z: np.sum(z**3), {"holomorphic": True}),
+    ],
+)
+def test_complex_primals_follow_the_numpy_convention(fun, options):
+    values = VECTOR + 1j * VECTOR[::-1]
+    z = da.from_array(values, chunks=((2, 5),))
+    g = lazily(lambda: fg.grad(fun, **options)(z))
+    assert g.dtype == np.complex128 and g.chunks == z.chunks
+    assert_same(g, fg.grad(fun, **options)(values))
+
+
+def test_real_primal_through_complex_values_gets_a_real_gradient():
+    values, x = dask_of("2-D uneven")
+    fun = lambda x: np.sum(np.real(np.exp(1j * x) * x))  # noqa: E731
+    g = lazily(lambda: fg.grad(fun)(x))
+    assert g.dtype == np.float64
+    assert_same(g, fg.grad(fun)(values))
+
+
 def test_integer_primal_gets_float0_with_allow_int():
     x = da.arange(4, chunks=2)
     g = lazily(lambda: fg.grad(lambda x: np.sum(x * 1.0), allow_int=True)(x))
