@@ -41,7 +41,7 @@ if importlib.util.find_spec("funcgrad") is None:  # run from a checkout without 
 import numpy as np  # noqa: E402
 
 import funcgrad.numpy as fnp  # noqa: E402
-from funcgrad._rules import REGISTRY  # noqa: E402
+from funcgrad._rules import REGISTRY, NoRules  # noqa: E402
 from funcgrad._trace import Primitive  # noqa: E402
 from funcgrad.numpy import _dispatch  # noqa: E402
 from funcgrad.testing import check_grads  # noqa: E402
@@ -104,6 +104,8 @@ def _rule_summary(rules: Any, batched: bool | None) -> str:
     """Describe a primitive's forward or reverse rules."""
     if rules is None:
         return "✗ none"
+    if isinstance(rules, NoRules):
+        return "0 (zero)"
     if not hasattr(rules, "__iter__") and hasattr(rules, "__getitem__"):  # variadic: every argument
         text = "✓ every argument"
     else:
