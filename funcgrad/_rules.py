@@ -17,7 +17,7 @@ Conventions every rule follows:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from funcgrad._trace import Primitive
@@ -120,10 +120,31 @@ def defjvp_variadic(prim: Primitive, make: Callable[[int], Rule], batched: bool 
     prim.batch_jvp = batched
 
 
-def def_nondiff(prim: Primitive, nargs: int = 1) -> None:
-    """Declare a primitive with zero derivative in every argument (``floor``, ``sign``)."""
-    prim.vjps = (None,) * nargs
-    prim.jvps = (None,) * nargs
+class NoRules:
+    """Zero rules for every argument of a primitive taking any number of them (``argmax`` over its traced leaves)."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return 1 << 30
+
+    def __getitem__(self, argnum: int) -> None:
+        return None
+
+    def __iter__(self) -> Iterator[None]:
+        return iter(())  # no rule to list: every argument's is zero
+
+
+def def_nondiff(prim: Primitive, nargs: int | None = 1) -> None:
+    """Declare a primitive with zero derivative in every argument (``floor``, ``isfinite``, ``argmax``).
+
+    ``nargs=None``: any number of arguments.  Under ``grad``/``jvp`` such a
+    primitive returns its plain result (no argument needs a rule), while a
+    transform that records or batches sees the call.
+    """
+    rules: Any = NoRules() if nargs is None else (None,) * nargs
+    prim.vjps = rules
+    prim.jvps = rules
     prim.batch_jvp = True
 
 

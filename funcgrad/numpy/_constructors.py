@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._trace import Tracer
-from funcgrad.numpy import _shape, _ufuncs
+from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _shape, _ufuncs, _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._util import stand_in
 
@@ -113,4 +113,6 @@ def ndim(a: Any) -> int:
 @implements(np.size)
 def size(a: Any, axis: Any = None) -> int:
     """``numpy.size``."""
-    return int(np.size(stand_in(a), axis))
+    if axis is None:
+        return _util.size(a)
+    return int(_util.shape(a)[axis])

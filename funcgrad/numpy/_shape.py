@@ -15,6 +15,7 @@ import numpy as np
 
 from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._util import (
     batch_align,
@@ -47,6 +48,7 @@ __all__ = [
     "atleast_3d",
     "hstack",
     "vstack",
+    "row_stack",
     "dstack",
     "column_stack",
     "block",
@@ -231,6 +233,8 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     if shape is None:
         shape = kwargs.pop("newshape")
     if not isinstance(a, Tracer):
+        if order == "C":
+            return np.reshape(a, shape)  # Dask's reshape takes no ``order``
         return np.reshape(a, shape, order=order)  # type: ignore[call-overload]
     if order not in ("C", "F", "A"):
         raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', got {order!r}")
@@ -504,6 +508,16 @@ def vstack(tup: Sequence[Any], **kwargs: Any) -> Any:
     return _stack_with(tup, np.vstack, atleast_2d, 0, kwargs)
 
 
+def row_stack(tup: Sequence[Any], **kwargs: Any) -> Any:
+    """``numpy.row_stack``: NumPy's (deprecated) alias of :func:`vstack`, kept for old code, without the warning.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: row_stack([x, 3 * x]).sum())(np.ones(2))
+    array([4., 4.])
+    """
+    return vstack(tup, **kwargs)
+
+
 @implements(np.dstack)
 def dstack(tup: Sequence[Any], **kwargs: Any) -> Any:
     """``numpy.dstack``: concatenate along the third axis.
@@ -669,7 +683,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     axes = list(range(n))
     if indexing == "xy" and n > 1:
         axes[0], axes[1] = 1, 0
-    sizes = [int(np.size(full_lower(x))) for x in xi]
+    sizes = [_util.size(x) for x in xi]
     full = [1] * n
     for ax, m in zip(axes, sizes):
         full[ax] = m

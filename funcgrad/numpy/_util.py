@@ -47,6 +47,9 @@ def shape(x: Any) -> tuple[int, ...]:
         x = x._value
     if type(x) in _PLAIN:
         return x.shape  # type: ignore[no-any-return]
+    found = getattr(x, "shape", None)
+    if type(found) is tuple:
+        return found  # another backend's array (Dask, CuPy): np.shape might compute it
     return np.shape(x)
 
 
@@ -58,7 +61,19 @@ def ndim(x: Any) -> int:
         x = x._value
     if type(x) in _PLAIN:
         return x.ndim  # type: ignore[no-any-return]
+    found = getattr(x, "shape", None)
+    if type(found) is tuple:
+        return len(found)
     return np.ndim(x)
+
+
+def size(x: Any) -> int:
+    """The number of elements of a possibly traced value (without computing a lazy array).
+
+    >>> size(np.zeros((2, 3))), size(1.0)
+    (6, 1)
+    """
+    return int(np.prod(shape(x), dtype=np.int64))
 
 
 def dtype(x: Any) -> np.dtype[Any]:
@@ -71,6 +86,9 @@ def dtype(x: Any) -> np.dtype[Any]:
         x = x._value
     if type(x) in _PLAIN:
         return x.dtype  # type: ignore[no-any-return]
+    found = getattr(x, "dtype", None)
+    if isinstance(found, np.dtype):
+        return found
     return np.result_type(x)
 
 
