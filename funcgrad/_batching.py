@@ -57,25 +57,6 @@ class BatchTracer(ArrayTracer):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
         raise _errors.batched_value_read("numpy.asarray() / numpy.array()")
 
-    # comparisons: the same test on every example, a batch of booleans
-    def __lt__(self, other: Any) -> Any:
-        return _plain_elementwise(np.less, self, other)
-
-    def __le__(self, other: Any) -> Any:
-        return _plain_elementwise(np.less_equal, self, other)
-
-    def __gt__(self, other: Any) -> Any:
-        return _plain_elementwise(np.greater, self, other)
-
-    def __ge__(self, other: Any) -> Any:
-        return _plain_elementwise(np.greater_equal, self, other)
-
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return _plain_elementwise(np.equal, self, other)
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return _plain_elementwise(np.not_equal, self, other)
-
 
 class BatchTrace(Trace):
     """One ``vmap`` call: every value it traces holds a batch of ``size`` examples along axis 0."""
@@ -138,20 +119,6 @@ def loop(prim: Primitive, values: list[Any], batched: list[bool], size: int, **p
 
 #: the declaration words of ``defbatch``
 WORDS: dict[str, Rule] = {"elementwise": elementwise, "leading": leading, "loop": loop}
-
-
-def _plain_elementwise(op: Callable[..., Any], *args: Any) -> Any:
-    """A function with no derivative (a comparison) applied example by example to plain values."""
-    trace = None
-    for arg in args:
-        if isinstance(arg, BatchTracer) and (trace is None or arg._trace.level > trace.level):
-            trace = arg._trace
-    assert trace is not None
-    values = [full_lower(a._value) if isinstance(a, BatchTracer) and a._trace is trace else full_lower(a) for a in args]
-    flags = [isinstance(a, BatchTracer) and a._trace is trace for a in args]
-    rank = max(np.ndim(v) - f for v, f in zip(values, flags))
-    aligned = [batch_align(v, rank) if f else v for v, f in zip(values, flags)]
-    return BatchTracer(op(*aligned), trace, trace.size)
 
 
 # --- in_axes / out_axes -------------------------------------------------------------------

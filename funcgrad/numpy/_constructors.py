@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._trace import Tracer
 from funcgrad.numpy import _shape, _ufuncs, _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._util import stand_in

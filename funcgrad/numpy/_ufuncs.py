@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends, _errors
-from funcgrad._rules import defbatch, REGISTRY, def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
