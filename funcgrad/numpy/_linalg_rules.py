@@ -27,6 +27,7 @@ from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _reductions, _shape, _ufuncs
 from funcgrad.numpy._contract import matmul
+from funcgrad.numpy._ufuncs import is_plain
 from funcgrad.numpy._util import dtype, lift, match_dtype, ndim, shape, unbroadcast
 
 # --- small helpers (all differentiable, all batch-safe) -------------------------------
@@ -95,8 +96,8 @@ def trace(m: Any) -> Any:
 
 def safe_reciprocal(x: Any, tol: Any = 0.0) -> Any:
     """``1 / x`` with entries of magnitude at most ``tol`` giving zero (a zero marks an undefined coupling)."""
-    zero = np.asarray(np.abs(full_lower(x)) <= tol)
-    if not zero.any():
+    zero = _ufuncs.absolute(x) <= tol
+    if is_plain(zero) and not zero.any():
         return 1.0 / x
     return _ufuncs.where(zero, 0.0, 1.0 / _ufuncs.where(zero, 1.0, x))
 
@@ -109,8 +110,11 @@ def gap_reciprocal(w: Any) -> Any:
     functions invariant under rotations within a tied group right (see the
     notes in ``linalg.py``).
     """
-    plain = np.abs(np.asarray(full_lower(w)))
-    scale = np.max(plain, axis=-1, keepdims=True)[..., None] if plain.shape[-1] else 0.0
+    from funcgrad._custom import stop_gradient
+
+    size = shape(w)[-1]
+    magnitude = _ufuncs.absolute(stop_gradient(w))  # a threshold: no derivative of its own
+    scale = _reductions.max(magnitude, axis=-1, keepdims=True)[..., None] if size else 0.0
     tol = 64 * np.finfo(real_dtype(w)).eps * scale
     out = safe_reciprocal(row(w) - col(w), tol)
     if isinstance(w, Tracer):
@@ -118,11 +122,10 @@ def gap_reciprocal(w: Any) -> Any:
         # tie the zero coupling above is right to first order only; its own
         # derivative would be a plausible wrong number, so mark it undefined
         # (nan), as JAX does, rather than return it.
-        gaps = np.abs(np.asarray(full_lower(row(w) - col(w))))
-        n = gaps.shape[-1]
-        ties = (gaps <= tol) & ~np.eye(n, dtype=bool)
-        if ties.any():
-            out = out + np.where(ties, np.nan, 0.0).astype(real_dtype(w))
+        gaps = _ufuncs.absolute(stop_gradient(row(w) - col(w)))
+        ties = (gaps <= tol) & ~np.eye(size, dtype=bool)
+        if not is_plain(ties) or ties.any():
+            out = out + _ufuncs.astype(_ufuncs.where(ties, np.nan, 0.0), dtype=real_dtype(w))
     return out
 
 
