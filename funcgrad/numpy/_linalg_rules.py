@@ -659,16 +659,16 @@ def _pnorm(x: Any, p: float, axis: tuple[int, ...], keepdims: bool) -> Any:
 
 def _pnorm_weight(ans: Any, x: Any, p: float, axis: tuple[int, ...], keepdims: bool) -> Any:
     """d||x||_p / dx paired with Re(w * dx): |x|^(p-2) conj(x) / ||x||^(p-1), zero where x or the norm is 0."""
-    zero = np.asarray(full_lower(x) == 0)
+    zero = x == 0
     mag = _ufuncs.absolute(x)
     scaled = _ufuncs.power(_ufuncs.where(zero, 1.0, mag), p - 2.0) * (_ufuncs.conj(x) if is_complex(x) else x)
-    denom = _ufuncs.power(_ufuncs.where(np.asarray(full_lower(ans) == 0), 1.0, ans), p - 1.0)
+    zero_norm = ans == 0
+    denom = _ufuncs.power(_ufuncs.where(zero_norm, 1.0, ans), p - 1.0)
     denom_full = _reductions.expand_reduced(denom, x, axis, keepdims)
-    zero_norm = np.asarray(full_lower(ans) == 0)
     weight = _ufuncs.where(zero, 0.0, scaled / denom_full)
-    if zero_norm.any():
-        kept = zero_norm if keepdims else np.reshape(zero_norm, _reductions.kept_shape(shape(x), axis))
-        weight = _ufuncs.where(np.broadcast_to(kept, shape(x)), 0.0, weight)
+    if not is_plain(zero_norm) or zero_norm.any():
+        kept = zero_norm if keepdims else _shape.reshape_p(zero_norm, newshape=_reductions.kept_shape(shape(x), axis))
+        weight = _ufuncs.where(kept, 0.0, weight)
     return weight
 
 
