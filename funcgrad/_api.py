@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
+from funcgrad import _backends, _errors
 from funcgrad._forward import ForwardTrace
 from funcgrad._reverse import ReverseTrace, backward, forward_replay
 from funcgrad._trace import Tracer, full_lower, new_level
 from funcgrad.numpy._util import dtype as _dtype_of
+from funcgrad.numpy._util import shape as _shape_of
+from funcgrad.numpy._util import size as _size_of
 from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "jacobian", "hessian", "float0"]
@@ -69,10 +71,13 @@ def _resolve_argnums(argnums: Argnums, nargs: int, transform: str) -> tuple[int,
 
 def _value_dtype(value: Any) -> np.dtype[Any] | None:
     value = full_lower(value)
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.dtype
+    if isinstance(value, (np.ndarray, np.generic, Tracer)) or hasattr(value, "dtype") and hasattr(value, "shape"):
+        kind: np.dtype[Any] = np.dtype(value.dtype)
+        return kind
     if isinstance(value, (bool, int, float, complex)):
         return np.result_type(value)
+    if _backends.is_foreign(value):
+        return value.dtype  # type: ignore[no-any-return]
     return None
 
 
@@ -151,7 +156,9 @@ def _zero_like(value: Any) -> Any:
     value = full_lower(value)
     kind = _value_dtype(value)
     if kind is not None and kind.kind in "biu":
-        return np.zeros(np.shape(value), float0)
+        return np.zeros(_shape_of(value), float0)
+    if _backends.is_foreign(value):
+        return _backends.zeros_like(value, kind)
     out = np.zeros(np.shape(value), kind)
     return out if isinstance(value, np.ndarray) else out[()]
 
@@ -168,11 +175,13 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
         return _zero_like(primal)
     kind = _value_dtype(primal)
     if kind is not None and kind.kind in "biu":
-        return np.zeros(np.shape(full_lower(primal)), float0)
+        return np.zeros(_shape_of(primal), float0)
     if isinstance(cotangent, Tracer):
         from funcgrad.numpy._util import match_dtype
 
         return match_dtype(cotangent, primal)
+    if _backends.is_foreign(cotangent) or _backends.is_foreign(full_lower(primal)):
+        return _deliver_foreign(cotangent, full_lower(primal), kind)
     if kind is not None and kind.kind == "f" and np.iscomplexobj(cotangent):
         cotangent = np.real(cotangent)
     out = np.asarray(cotangent, dtype=kind)
@@ -181,6 +190,19 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
     elif not out.flags.writeable:
         out = out.copy()
     return out if isinstance(full_lower(primal), np.ndarray) else out[()]
+
+
+def _deliver_foreign(cotangent: Any, primal: Any, kind: np.dtype[Any] | None) -> Any:
+    """``_deliver`` when the cotangent or the primal is another backend's array: shaped, typed and
+    chunked like the primal without computing anything (a NumPy primal's cotangent stays lazy if it is)."""
+    if kind is not None and kind.kind == "f" and _dtype_of(cotangent).kind == "c":
+        cotangent = np.real(cotangent)
+    cotangent = _backends.to_backend(cotangent, primal)
+    if kind is not None and _dtype_of(cotangent) != kind:
+        cotangent = cotangent.astype(kind) if _backends.is_foreign(cotangent) else np.asarray(cotangent, kind)
+    if _shape_of(cotangent) != _shape_of(primal):
+        cotangent = np.broadcast_to(cotangent, _shape_of(primal))
+    return _backends.like_primal(cotangent, primal)
 
 
 def _ours(value: Any, trace: Any) -> bool:
@@ -261,7 +283,7 @@ def _scalar_output(out: Any, trace: ReverseTrace, holomorphic: bool, has_aux: bo
             " For several outputs use fg.vjp with an explicit cotangent, or fg.jacrev."
         )
     kind = _value_dtype(value)
-    shape = np.shape(full_lower(value)) if kind is not None else None
+    shape = _shape_of(value) if kind is not None else None
     if kind is None or shape != () or kind.kind not in ("c" if holomorphic else "f"):
         got = f"shape {shape} and dtype {kind}" if kind is not None else f"a {type(value).__name__}"
         wanted = "a complex scalar (holomorphic=True)" if holomorphic else "a real scalar (shape () and a float dtype)"
@@ -299,18 +321,20 @@ def value_and_grad(
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums = _resolve_argnums(argnums, len(args), "grad")
         flat = _flatten_chosen(args, nums)
-        if not _plainly_differentiable(flat[0], holomorphic):
+        plain = _plainly_differentiable(flat[0], holomorphic)
+        if not plain:
             _check_differentiable(flat[0], _leaf_names(args, nums), "grad", allow_int, holomorphic)
-        out, trace, primals, inputs, treedef = _trace_reverse(fun, args, kwargs, nums, flat)
-        out, aux = _split_aux(out, has_aux, "grad")
-        value = _scalar_output(out, trace, holomorphic, has_aux, "grad")
-        if _ours(out, trace):
-            seed = _dtype_of(value).type(1)
-            cotangents = backward(trace.tape, [(out._payload, seed)], inputs, consume=True)
-        else:
-            cotangents = [None] * len(inputs)
-        trace.tape.clear()
-        grads = tree_unflatten(treedef, [_deliver(c, p) for c, p in zip(cotangents, primals)])
+        with _backends.guard(not plain and _backends.any_foreign(flat[0])):
+            out, trace, primals, inputs, treedef = _trace_reverse(fun, args, kwargs, nums, flat)
+            out, aux = _split_aux(out, has_aux, "grad")
+            value = _scalar_output(out, trace, holomorphic, has_aux, "grad")
+            if _ours(out, trace):
+                seed = _dtype_of(value).type(1)
+                cotangents = backward(trace.tape, [(out._payload, seed)], inputs, consume=True)
+            else:
+                cotangents = [None] * len(inputs)
+            trace.tape.clear()
+            grads = tree_unflatten(treedef, [_deliver(c, p) for c, p in zip(cotangents, primals)])
         gradient = grads[0] if isinstance(argnums, (int, np.integer)) else grads
         value = _plain(value)
         if has_aux:
@@ -366,11 +390,11 @@ def _check_like(given: Any, expected: Any, what: str, transform: str) -> tuple[l
     checked = []
     for i, (g, e) in enumerate(zip(given_leaves, expected_leaves)):
         e_value = full_lower(e)
-        e_shape = np.shape(e_value)
+        e_shape = _shape_of(e_value)
         e_kind = _value_dtype(e_value)
-        g_value = g if isinstance(g, Tracer) else np.asarray(g) if not isinstance(g, (np.ndarray, np.generic)) else g
+        g_value = g if isinstance(g, (Tracer, np.ndarray, np.generic)) or _backends.is_foreign(g) else np.asarray(g)
         g_kind = _value_dtype(g_value)
-        g_shape = np.shape(full_lower(g_value))
+        g_shape = _shape_of(g_value)
         where = f" (leaf {i})" if len(expected_leaves) > 1 else ""
         if g_kind == float0 and e_kind is not None and e_kind.kind in "biu" and g_shape == e_shape:
             checked.append(g_value)  # an integer primal's (zero) tangent, as in JAX
@@ -388,6 +412,9 @@ def _check_like(given: Any, expected: Any, what: str, transform: str) -> tuple[l
                 f"(dtype {e_kind}), received dtype {g_kind}; take its real part if that is what you mean."
             )
         if e_kind is not None and e_kind.kind in "fc" and not isinstance(g_value, Tracer) and g_kind != e_kind:
+            if _backends.is_foreign(g_value):
+                checked.append(g_value.astype(e_kind))
+                continue
             g_value = np.asarray(g_value, dtype=e_kind)
             if not isinstance(e_value, np.ndarray):
                 g_value = g_value[()]
@@ -414,7 +441,9 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     nums = tuple(range(len(primals)))
     leaves = tree_flatten(primals)[0]
     _check_differentiable(leaves, _leaf_names(primals, nums), "vjp", True, False)
-    out, trace, values, inputs, treedef = _trace_reverse(fun, primals, {}, nums)
+    foreign = _backends.any_foreign(leaves)
+    with _backends.guard(foreign):
+        out, trace, values, inputs, treedef = _trace_reverse(fun, primals, {}, nums)
     out, aux = _split_aux(out, has_aux, "vjp")
     out_leaves, out_def = tree_flatten(out)
     out_values = [_strip(o, trace) for o in out_leaves]
@@ -426,8 +455,9 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         checked, _ = _check_like(cotangent, out_tree, "cotangent", "vjp_fn")
         # the caller keeps their cotangent: a rule may hand it back unchanged (x + 0), so sweep a copy
         seeds = [(node, np.copy(ct) if type(ct) is np.ndarray else ct) for node, ct in zip(out_ids, checked) if node is not None]
-        cotangents = backward(tape, seeds, inputs, consume=False) if seeds else [None] * len(inputs)
-        return tuple(tree_unflatten(treedef, [_deliver(c, p) for c, p in zip(cotangents, values)]))
+        with _backends.guard(foreign or _backends.any_foreign(checked)):
+            cotangents = backward(tape, seeds, inputs, consume=False) if seeds else [None] * len(inputs)
+            return tuple(tree_unflatten(treedef, [_deliver(c, p) for c, p in zip(cotangents, values)]))
 
     if has_aux:
         return out_tree, vjp_fn, _strip_tree(aux, trace)
@@ -453,7 +483,7 @@ def _trace_forward(
             if kind is not None and kind.kind in "biu":
                 boxed.append(value)
             else:
-                boxed.append(ArrayTracer(value, trace, tangent))
+                boxed.append(ArrayTracer(value, trace, _backends.to_backend(tangent, value)))
         try:
             out = fun(*tree_unflatten(treedef, boxed))
         finally:
@@ -466,10 +496,12 @@ def _tangent_out(value: Any, trace: ForwardTrace) -> Any:
         tangent = value._payload
         return tangent
     base = full_lower(value)
-    shape = ((trace.batch,) if trace.batch else ()) + np.shape(base)
+    shape = ((trace.batch,) if trace.batch else ()) + _shape_of(base)
     kind = _value_dtype(base)
     if kind is None or kind.kind in "biu":
         return np.zeros(shape, float0)
+    if _backends.is_foreign(base):
+        return np.broadcast_to(_backends.zeros_like(base, kind), shape)
     out = np.zeros(shape, kind)
     return out if isinstance(base, np.ndarray) or trace.batch else out[()]
 
@@ -494,11 +526,12 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     leaves = tree_flatten(primals)[0]
     _check_differentiable(leaves, _leaf_names(primals, tuple(range(len(primals)))), "jvp", True, False)
     checked, tangent_def = _check_like(tuple(tangents), primals, "tangent", "jvp")
-    out, trace = _trace_forward(fun, primals, tree_unflatten(tangent_def, checked), 0)
-    out, aux = _split_aux(out, has_aux, "jvp")
-    out_leaves, out_def = tree_flatten(out)
-    values = tree_unflatten(out_def, [_plain(_strip(o, trace)) for o in out_leaves])
-    tangent_out = tree_unflatten(out_def, [_deliver(_tangent_out(o, trace), _strip(o, trace)) for o in out_leaves])
+    with _backends.guard(_backends.any_foreign(leaves) or _backends.any_foreign(checked)):
+        out, trace = _trace_forward(fun, primals, tree_unflatten(tangent_def, checked), 0)
+        out, aux = _split_aux(out, has_aux, "jvp")
+        out_leaves, out_def = tree_flatten(out)
+        values = tree_unflatten(out_def, [_plain(_strip(o, trace)) for o in out_leaves])
+        tangent_out = tree_unflatten(out_def, [_deliver(_tangent_out(o, trace), _strip(o, trace)) for o in out_leaves])
     if has_aux:
         return values, tangent_out, _strip_tree(aux, trace)
     return values, tangent_out
@@ -517,7 +550,9 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     nums = tuple(range(len(primals)))
     leaves = tree_flatten(primals)[0]
     _check_differentiable(leaves, _leaf_names(primals, nums), "linearize", True, False)
-    out, trace, values, inputs, _ = _trace_reverse(fun, primals, {}, nums)
+    foreign = _backends.any_foreign(leaves)
+    with _backends.guard(foreign):
+        out, trace, values, inputs, _ = _trace_reverse(fun, primals, {}, nums)
     out_leaves, out_def = tree_flatten(out)
     out_values = [_strip(o, trace) for o in out_leaves]
     out_ids = [o._payload if _ours(o, trace) else None for o in out_leaves]
@@ -525,8 +560,9 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
 
     def jvp_fn(*tangents: Any) -> Any:
         checked, _ = _check_like(tuple(tangents), tuple(primals), "tangent", "linearize")
-        carried = forward_replay(tape, inputs, checked, out_ids)
-        return tree_unflatten(out_def, [_deliver(t, v) for t, v in zip(carried, out_values)])
+        with _backends.guard(foreign or _backends.any_foreign(checked)):
+            carried = forward_replay(tape, inputs, checked, out_ids)
+            return tree_unflatten(out_def, [_deliver(t, v) for t, v in zip(carried, out_values)])
 
     return tree_unflatten(out_def, [_plain(v) for v in out_values]), jvp_fn
 
@@ -585,11 +621,12 @@ def jacfwd(
     _check_callable(fun, "jacfwd")
 
     @functools.wraps(fun)
+    @_guard_foreign
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums, leaves, treedef = _chosen(args, argnums, "jacfwd", holomorphic)
         for leaf in leaves:
             _check_jacobian_dtype(leaf, holomorphic, "jacfwd", "input")
-        sizes = [int(np.size(full_lower(leaf))) for leaf in leaves]
+        sizes = [_size_of(leaf) for leaf in leaves]
         total = int(np.sum(sizes))
         tangents = []
         offset = 0
@@ -597,7 +634,7 @@ def jacfwd(
             kind = _value_dtype(leaf)
             basis = np.zeros((total, size), kind)
             basis[offset : offset + size] = np.eye(size, dtype=kind)
-            tangents.append(basis.reshape((total,) + np.shape(full_lower(leaf))))
+            tangents.append(basis.reshape((total,) + _shape_of(leaf)))
             offset += size
         chosen = tree_unflatten(treedef, leaves)
         tangent_tree = tree_unflatten(treedef, tangents)
@@ -616,14 +653,14 @@ def jacfwd(
             value = _strip(o, trace)
             if holomorphic:
                 _check_jacobian_dtype(value, True, "jacfwd", "output")
-            out_shape = np.shape(full_lower(value))
+            out_shape = _shape_of(value)
             batched = _tangent_out(o, trace)
             moved = _moveaxis_first_to_last(batched)
             blocks = []
             offset = 0
             for leaf, size in zip(leaves, sizes):
                 block = moved[..., offset : offset + size] if size != total else moved
-                blocks.append(_reshape(block, out_shape + np.shape(full_lower(leaf))))
+                blocks.append(_reshape(block, out_shape + _shape_of(leaf)))
                 offset += size
             results.append(_assemble(blocks, treedef, argnums))
         jac = tree_unflatten(out_def, results)
@@ -644,7 +681,17 @@ def _reshape(value: Any, shape: tuple[int, ...]) -> Any:
     import funcgrad.numpy as fnp
 
     out = fnp.reshape(value, shape)
-    return out if isinstance(out, Tracer) else np.asarray(out)
+    return out if isinstance(out, Tracer) or _backends.is_foreign(out) else np.asarray(out)
+
+
+def _guard_foreign(jac_fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a Jacobian transform under ``_backends.guard`` when some argument is a foreign array."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with _backends.guard(_backends.any_foreign(tree_flatten(args)[0])):
+            return jac_fun(*args, **kwargs)
+
+    return guarded
 
 
 def jacrev(
@@ -664,6 +711,7 @@ def jacrev(
     _check_callable(fun, "jacrev")
 
     @functools.wraps(fun)
+    @_guard_foreign
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums, leaves, treedef = _chosen(args, argnums, "jacrev", holomorphic)
         out, trace, primals, inputs, _ = _trace_reverse(fun, args, kwargs, nums)
@@ -675,7 +723,7 @@ def jacrev(
         for o in out_leaves:
             value = _strip(o, trace)
             _check_jacobian_dtype(value, holomorphic, "jacrev", "output")
-            out_shape = np.shape(full_lower(value))
+            out_shape = _shape_of(value)
             kind = _value_dtype(value)
             size = int(np.prod(out_shape))
             rows: list[list[Any]] = [[] for _ in inputs]
@@ -693,7 +741,7 @@ def jacrev(
                     rows[i].append(_deliver(c, p))
             blocks = []
             for i, p in enumerate(primals):
-                in_shape = np.shape(full_lower(p))
+                in_shape = _shape_of(p)
                 if size == 0:
                     blocks.append(np.zeros(out_shape + in_shape, _value_dtype(p)))
                     continue

@@ -24,9 +24,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from funcgrad import _errors
-from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic
+from funcgrad import _backends, _errors
+from funcgrad._rules import def_nondiff, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
+from funcgrad.numpy import _util
 from funcgrad.tree import tree_map
 
 T = TypeVar("T")
@@ -41,7 +42,16 @@ def stop_gradient(x: T) -> T:
     >>> fg.grad(lambda x: fg.stop_gradient(x * x) * x)(3.0)
     np.float64(9.0)
     """
-    return tree_map(full_lower, x)  # type: ignore[no-any-return]
+    return tree_map(lambda leaf: stop_gradient_p(leaf) if isinstance(leaf, Tracer) else leaf, x)  # type: ignore[no-any-return]
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+#: the identity with zero rules: ``grad``/``jvp`` drop it (a plain value), ``jit`` records it
+stop_gradient_p = primitive(_identity, "stop_gradient")
+def_nondiff(stop_gradient_p)
 
 
 # --- packs: several leaves as one traced value -------------------------------------------
@@ -145,6 +155,8 @@ def numeric_kind(value: Any) -> str:
         return str(value.dtype.kind)
     if isinstance(value, (bool, int, float, complex)):
         return str(np.result_type(value).kind)
+    if _backends.is_foreign(value):
+        return str(value.dtype.kind)
     return ""
 
 
@@ -154,7 +166,9 @@ def zeros_like(value: Any) -> Any:
 
     base = full_lower(value)
     kind = numeric_kind(base)
-    out = np.zeros(np.shape(base), np.result_type(base) if kind in "fc" else float0)
+    if kind in "fc" and _backends.is_foreign(base):
+        return _backends.zeros_like(base)
+    out = np.zeros(_util.shape(base), _util.dtype(base) if kind in "fc" else float0)
     return out if isinstance(base, np.ndarray) else out[()]
 
 

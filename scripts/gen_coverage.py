@@ -10,7 +10,10 @@ Sources, all read at import time of ``funcgrad.numpy``:
 * ``funcgrad.numpy._dispatch.UFUNCS`` / ``FUNCTIONS`` — which NumPy ufuncs and
   functions work on traced values through ``__array_ufunc__`` /
   ``__array_function__``;
-* the public ``funcgrad.numpy`` namespaces.
+* the public ``funcgrad.numpy`` namespaces;
+* ``funcgrad.scipy`` when SciPy is installed: its primitives (named
+  ``special.gammaln``, ...) get their own section, with the arguments each
+  has no derivative in (``funcgrad.scipy._common.NOT_DIFFERENTIABLE``).
 
 The *complex* column is measured, not declared: for every primitive that is a
 NumPy ufunc with a complex loop, ``check_grads`` (both modes, order 1) is run
@@ -38,10 +41,26 @@ if importlib.util.find_spec("funcgrad") is None:  # run from a checkout without 
 import numpy as np  # noqa: E402
 
 import funcgrad.numpy as fnp  # noqa: E402
-from funcgrad._rules import REGISTRY  # noqa: E402
+from funcgrad._rules import REGISTRY, NoRules  # noqa: E402
 from funcgrad._trace import Primitive  # noqa: E402
 from funcgrad.numpy import _dispatch  # noqa: E402
 from funcgrad.testing import check_grads  # noqa: E402
+
+#: funcgrad.scipy's submodules, imported when SciPy is installed (their primitives register on import)
+SCIPY_MODULES = ("special", "stats", "signal", "linalg", "integrate")
+
+
+def _scipy_modules() -> dict[str, ModuleType]:
+    if importlib.util.find_spec("scipy") is None:
+        return {}
+    modules = {}
+    for name in SCIPY_MODULES:
+        if importlib.util.find_spec(f"funcgrad.scipy.{name}") is not None:
+            modules[name] = importlib.import_module(f"funcgrad.scipy.{name}")
+    return modules
+
+
+SCIPY = _scipy_modules()
 
 #: conventions worth a line in the table (primitive name -> note); see docs/sharp-bits.md
 NOTES: dict[str, str] = {
@@ -66,6 +85,8 @@ NOTES: dict[str, str] = {
     "index_set": "`x.at[idx].set(v)`",
     "astype": "float -> int casts have zero derivative",
     "prod": "exact with zeros in the input",
+    "lu_pivots": "the pivots of `funcgrad.scipy.linalg.lu_factor`: integers, zero derivative",
+    "lu_permutation": "row order from LU pivots (`funcgrad.scipy.linalg.lu_solve`): integers, zero derivative",
 }
 
 _PROBE = {
@@ -83,6 +104,8 @@ def _rule_summary(rules: Any, batched: bool | None) -> str:
     """Describe a primitive's forward or reverse rules."""
     if rules is None:
         return "✗ none"
+    if isinstance(rules, NoRules):
+        return "0 (zero)"
     if not hasattr(rules, "__iter__") and hasattr(rules, "__getitem__"):  # variadic: every argument
         text = "✓ every argument"
     else:
@@ -94,6 +117,14 @@ def _rule_summary(rules: Any, batched: bool | None) -> str:
     if batched:
         text += ", batched"
     return text
+
+
+def _batch_summary(prim: Primitive) -> str:
+    """How ``vmap`` batches a primitive (``defbatch``): a word, an explicit rule, or the loop fallback."""
+    rule = prim.batcher
+    if rule is None or rule == "loop":
+        return "loop over the batch (slow)"
+    return rule if isinstance(rule, str) else "explicit rule"
 
 
 def _has_complex_loop(ufunc: np.ufunc) -> bool:
@@ -118,6 +149,56 @@ def _probe_complex(ufunc: np.ufunc, prim: Primitive) -> str:
     except (TypeError, NotImplementedError, ValueError) as error:
         return f"✗ raises {type(error).__name__}"
     return "✓ checked"
+
+
+def _is_scipy(name: str) -> bool:
+    """Whether a primitive belongs to ``funcgrad.scipy`` (named ``<submodule>.<function>``)."""
+    return name.split(".", 1)[0] in SCIPY_MODULES and "." in name
+
+
+def _scipy_section() -> list[str]:
+    """The funcgrad.scipy section: its primitives with both rule columns, and its public functions."""
+    if not SCIPY:
+        return []
+    from funcgrad.scipy._common import NOT_DIFFERENTIABLE
+
+    rows = []
+    for name in sorted(n for n in REGISTRY if _is_scipy(n)):
+        prim = REGISTRY[name]
+        missing = NOT_DIFFERENTIABLE.get(name, [])
+        note = "no derivative in " + ", ".join(f"`{a}`" for a in missing) + " (`TypeError`)" if missing else ""
+        rows.append(
+            [
+                f"`{name}`",
+                f"`scipy.{name}`",
+                _rule_summary(prim.jvps, prim.batch_jvp if prim.jvps is not None else None),
+                _rule_summary(prim.vjps, None),
+                _cell(note),
+            ]
+        )
+    names_lines = []
+    for sub, module in SCIPY.items():
+        exported = sorted(n for n in getattr(module, "__all__", ()) if callable(getattr(module, n)))
+        names_lines.append(f"* `funcgrad.scipy.{sub}` ({len(exported)}): " + ", ".join(f"`{n}`" for n in exported))
+    return [
+        f"## funcgrad.scipy primitives ({len(rows)})",
+        "",
+        "SciPy's functions with derivatives (the `scipy` extra; see [SciPy](scipy.md)).  On plain",
+        "values each is SciPy's own; the columns read as above.  A rule marked in *notes*",
+        "raises a `TypeError` naming the argument, because SciPy has no function for that",
+        "derivative.  Importing `funcgrad.scipy.special` also makes SciPy's own ufuncs",
+        "(`scipy.special.gammaln(traced)`) dispatch to these primitives.",
+        "",
+        *_table(["primitive", "SciPy", "forward (jvp)", "reverse (vjp)", "notes"], rows),
+        "",
+        "## funcgrad.scipy functions",
+        "",
+        "Primitives above, and compositions of primitives (`logsumexp`, `softmax`, the",
+        "distributions of `stats`), so they differentiate in every argument they can.",
+        "",
+        *names_lines,
+        "",
+    ]
 
 
 def _ufunc_of(prim: Primitive) -> np.ufunc | None:
@@ -174,7 +255,7 @@ def render() -> str:
     """The full text of docs/coverage.md."""
     spaces = _public_namespaces()
     prim_rows = []
-    for name in sorted(REGISTRY):
+    for name in sorted(n for n in REGISTRY if not _is_scipy(n)):
         prim = REGISTRY[name]
         ufunc = _ufunc_of(prim)
         complex_ = _probe_complex(ufunc, prim) if ufunc is not None else "·"
@@ -183,6 +264,7 @@ def render() -> str:
                 f"`{name}`",
                 _rule_summary(prim.jvps, prim.batch_jvp if prim.jvps is not None else None),
                 _rule_summary(prim.vjps, None),
+                _batch_summary(prim),
                 complex_,
                 _cell(NOTES.get(name, "")),
             ]
@@ -190,6 +272,7 @@ def render() -> str:
     ufunc_rows = [
         [f"`np.{ufunc.__name__}`", _ufunc_handler(handler, spaces)]
         for ufunc, handler in sorted(_dispatch.UFUNCS.items(), key=lambda item: item[0].__name__)
+        if not (isinstance(handler, Primitive) and _is_scipy(handler.name))
     ]
     function_rows = sorted(
         ([_numpy_name(func), _public_name(handler, spaces)] for func, handler in _dispatch.FUNCTIONS.items()),
@@ -226,10 +309,13 @@ def render() -> str:
         "Every differentiable operation is built from these.  *forward*: the jvp rule",
         "(*batched*: all columns of `jacfwd`/`hessian` travel in one call);",
         "*reverse*: the vjp rule; `0` means the derivative is zero by definition.",
+        "*vmap*: the batching rule (`elementwise`: NumPy broadcasting after aligning ranks; `leading`: the",
+        "NumPy function maps over a leading batch axis as it is; an explicit rule; or a Python loop over",
+        "the batch, correct but slow).",
         "*complex* is measured for ufuncs with a complex loop by `check_grads` on complex",
         "inputs (`·`: not a ufunc, not measured here — see the primitive's tests).",
         "",
-        *_table(["primitive", "forward (jvp)", "reverse (vjp)", "complex", "notes"], prim_rows),
+        *_table(["primitive", "forward (jvp)", "reverse (vjp)", "vmap", "complex", "notes"], prim_rows),
         "",
         f"## NumPy ufuncs on traced values ({len(ufunc_rows)})",
         "",
@@ -252,6 +338,7 @@ def render() -> str:
         "",
         *names_lines,
         "",
+        *_scipy_section(),
     ]
     return "\n".join(lines)
 

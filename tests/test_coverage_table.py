@@ -55,12 +55,15 @@ def fresh() -> dict[str, object]:
         "from funcgrad._rules import REGISTRY\n"
         "from funcgrad.numpy import _dispatch\n"
         "print(json.dumps({'page': gen['render'](), 'primitives': sorted(REGISTRY),"
-        " 'ufuncs': sorted(u.__name__ for u in _dispatch.UFUNCS), 'functions': len(_dispatch.FUNCTIONS)}))\n"
+        " 'ufuncs': sorted(u.__name__ for u, h in _dispatch.UFUNCS.items() if not gen['_is_scipy'](getattr(h, 'name', ''))),"
+        " 'functions': len(_dispatch.FUNCTIONS)}))\n"
     )
     return json.loads(fresh_interpreter(code))  # type: ignore[no-any-return]
 
 
 def test_coverage_page_is_current(fresh: dict[str, Any]) -> None:
+    if importlib.util.find_spec("scipy") is None:
+        pytest.skip("the committed page lists funcgrad.scipy, which needs the scipy extra")
     committed = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
     assert committed == fresh["page"], "docs/coverage.md is stale: run python scripts/gen_coverage.py and commit it"
 

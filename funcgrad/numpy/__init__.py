@@ -9,9 +9,12 @@ an explicit allow-list: each section module's ``__all__``.
 0.0
 """
 
+from typing import TYPE_CHECKING
+
 from numpy import (  # noqa: F401  plain NumPy: constants, dtypes and value-independent constructors
     arange,
     bool_,
+    clongdouble,
     complex64,
     complex128,
     dtype,
@@ -19,16 +22,15 @@ from numpy import (  # noqa: F401  plain NumPy: constants, dtypes and value-inde
     empty,
     euler_gamma,
     eye,
+    float16,
     float32,
     float64,
     identity,
     inf,
     int32,
     int64,
-    linspace,
-    logspace,
+    longdouble,
     nan,
-    ndarray,
     newaxis,
     ones,
     pi,
@@ -40,11 +42,18 @@ from funcgrad.numpy._array import ArrayTracer  # noqa: F401
 from funcgrad.numpy._constructors import *  # noqa: F401,F403
 from funcgrad.numpy._contract import *  # noqa: F401,F403
 from funcgrad.numpy._extras import *  # noqa: F401,F403
+from funcgrad.numpy._index_tricks import *  # noqa: F401,F403
 from funcgrad.numpy._indexing import *  # noqa: F401,F403
 from funcgrad.numpy._nondiff import *  # noqa: F401,F403
+from funcgrad.numpy._ranges import *  # noqa: F401,F403
 from funcgrad.numpy._rearrange import *  # noqa: F401,F403
 from funcgrad.numpy._reductions import *  # noqa: F401,F403
 from funcgrad.numpy._select import *  # noqa: F401,F403
 from funcgrad.numpy._shape import *  # noqa: F401,F403
 from funcgrad.numpy._stats import *  # noqa: F401,F403
 from funcgrad.numpy._ufuncs import *  # noqa: F401,F403
+
+if TYPE_CHECKING:  # annotations with fnp.ndarray mean NumPy's type (funcgrad/numpy/_types.py)
+    from numpy import ndarray  # noqa: F401
+else:
+    from funcgrad.numpy._types import ndarray  # noqa: F401

@@ -13,10 +13,22 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Tracer, full_lower
+from funcgrad.numpy import _util
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import batch_ndim, dtype, lift, match_dtype, ndim, normalize_axes, shape, unbroadcast
+from funcgrad.numpy._util import (
+    batch_align,
+    batch_ndim,
+    broadcast_batch,
+    dtype,
+    lift,
+    match_dtype,
+    ndim,
+    normalize_axes,
+    shape,
+    unbroadcast,
+)
 from funcgrad.numpy._util import shape as shape_of
 
 __all__ = [
@@ -36,6 +48,7 @@ __all__ = [
     "atleast_3d",
     "hstack",
     "vstack",
+    "row_stack",
     "dstack",
     "column_stack",
     "block",
@@ -61,6 +74,19 @@ defjvp(
 )
 
 
+def _reshape_batch(prim: Any, values: list[Any], batched: list[bool], size: int, newshape: tuple[int, ...]) -> Any:
+    x = values[0]
+    example = shape(x)[1:]
+    if -1 in newshape:  # spell the unknown length out: with an empty batch it cannot be inferred
+        known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
+        missing = int(np.prod(example, dtype=np.int64)) // known if known else 0
+        newshape = tuple(missing if n == -1 else n for n in newshape)
+    return reshape_p(x, newshape=(size,) + tuple(newshape))
+
+
+defbatch(reshape_p, _reshape_batch)
+
+
 def _transpose(x: Any, perm: tuple[int, ...]) -> Any:
     return np.transpose(x, perm)
 
@@ -72,6 +98,12 @@ def _shifted(perm: tuple[int, ...], nb: int) -> tuple[int, ...]:
 transpose_p = primitive(_transpose, "transpose")
 defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=tuple(int(i) for i in np.argsort(perm))))
 defjvp(transpose_p, lambda t, ans, x, perm: transpose_p(t, perm=_shifted(perm, batch_ndim(t, x))), batched=True)
+defbatch(
+    transpose_p,
+    lambda prim, values, batched, size, perm: transpose_p(
+        values[0], perm=_shifted(tuple(p % len(perm) for p in perm), 1)
+    ),
+)
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
@@ -84,6 +116,10 @@ defjvp(
     broadcast_to_p,
     lambda t, ans, x, shape: broadcast_to_p(lift(t, x, ans), shape=_batch_shape(t, x) + shape),
     batched=True,
+)
+defbatch(
+    broadcast_to_p,
+    lambda prim, values, batched, size, shape: broadcast_to_p(batch_align(values[0], len(shape)), shape=(size,) + shape),
 )
 
 
@@ -121,6 +157,14 @@ def _concat_jvp(i: int) -> Any:
 
 defvjp_variadic(concatenate_p, _concat_vjp)
 defjvp_variadic(concatenate_p, _concat_jvp, batched=True)
+
+
+def _concatenate_batch(prim: Any, values: list[Any], batched: list[bool], size: int, axis: int) -> Any:
+    parts = [v if b else broadcast_batch(v, size) for v, b in zip(values, batched)]
+    return concatenate_p(*parts, axis=axis if axis < 0 else axis + 1)
+
+
+defbatch(concatenate_p, _concatenate_batch)
 
 
 # --- composites ----------------------------------------------------------------
@@ -189,6 +233,8 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     if shape is None:
         shape = kwargs.pop("newshape")
     if not isinstance(a, Tracer):
+        if order == "C":
+            return np.reshape(a, shape)  # Dask's reshape takes no ``order``
         return np.reshape(a, shape, order=order)  # type: ignore[call-overload]
     if order not in ("C", "F", "A"):
         raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', got {order!r}")
@@ -462,6 +508,16 @@ def vstack(tup: Sequence[Any], **kwargs: Any) -> Any:
     return _stack_with(tup, np.vstack, atleast_2d, 0, kwargs)
 
 
+def row_stack(tup: Sequence[Any], **kwargs: Any) -> Any:
+    """``numpy.row_stack``: NumPy's (deprecated) alias of :func:`vstack`, kept for old code, without the warning.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda x: row_stack([x, 3 * x]).sum())(np.ones(2))
+    array([4., 4.])
+    """
+    return vstack(tup, **kwargs)
+
+
 @implements(np.dstack)
 def dstack(tup: Sequence[Any], **kwargs: Any) -> Any:
     """``numpy.dstack``: concatenate along the third axis.
@@ -627,7 +683,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     axes = list(range(n))
     if indexing == "xy" and n > 1:
         axes[0], axes[1] = 1, 0
-    sizes = [int(np.size(full_lower(x))) for x in xi]
+    sizes = [_util.size(x) for x in xi]
     full = [1] * n
     for ax, m in zip(axes, sizes):
         full[ax] = m

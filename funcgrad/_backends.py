@@ -1,0 +1,293 @@
+"""Array backends: NumPy itself, and any array type that takes part in NumPy code through its dispatch protocols.
+
+A *foreign* array (a Dask array, a CuPy array) implements ``__array_function__``
+(and ``__array_ufunc__``), so every primitive's NumPy implementation runs on it
+unchanged and returns the same type.  What the core makes itself (zero
+cotangents and tangents, NumPy values met by a foreign primal) is made here,
+in the primal's own namespace, so nothing is converted to NumPy and a lazy
+array stays lazy.  See docs/design.md, "Array backends".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import re
+import sys
+import warnings
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from funcgrad._trace import Tracer
+
+__all__ = [
+    "is_foreign",
+    "any_foreign",
+    "namespace",
+    "zeros_like",
+    "to_backend",
+    "like_primal",
+    "broadcast_like",
+    "index_add",
+    "index_set",
+    "gather",
+    "scatter_add",
+    "lazy_index",
+    "value_read",
+    "guard",
+]
+
+#: exact types that are NumPy's own (checked first: the plain path pays one set lookup)
+_NUMPY_TYPES = frozenset(
+    {np.ndarray, np.float64, np.float32, np.float16, np.complex128, np.complex64, float, int, complex, bool}
+)
+
+#: functions a namespace must have to make the core's arrays
+_NEEDED = ("asarray", "zeros_like", "broadcast_to")
+
+#: a backend that computes eagerly when it lacks a NumPy function, and the warning it gives first
+_EAGER_FALLBACK_WARNINGS = {"dask": r"The `(?P<function>[\w.]+)` function is not implemented by Dask array"}
+
+
+def is_foreign(value: Any) -> bool:
+    """Whether ``value`` is another library's array speaking NumPy's protocols (not NumPy's, not traced).
+
+    >>> is_foreign(np.ones(2)), is_foreign(1.0)
+    (False, False)
+    """
+    kind = type(value)
+    if kind in _NUMPY_TYPES or isinstance(value, (np.ndarray, np.generic, Tracer)):
+        return False
+    # __array_function__ (NEP 18) is what lets a library take part in NumPy functions, not just ufuncs;
+    # funcgrad's own shape-and-dtype stand-ins (``Shaped``) have neither
+    speaks = getattr(kind, "__array_function__", None) is not None
+    return speaks and isinstance(getattr(value, "dtype", None), np.dtype) and hasattr(value, "shape")
+
+
+def any_foreign(values: Iterable[Any]) -> bool:
+    """Whether some value (traced or not) is a foreign array underneath."""
+    for value in values:
+        while isinstance(value, Tracer):
+            value = value._value
+        if is_foreign(value):
+            return True
+    return False
+
+
+def namespace(value: Any) -> Any:
+    """The array namespace of ``value``: ``__array_namespace__()`` where present, else the
+    innermost package of its type that makes arrays (``dask.array`` for a Dask array), else NumPy.
+
+    >>> namespace(np.ones(2)).__name__
+    'numpy'
+    """
+    if not is_foreign(value):
+        return np
+    get = getattr(value, "__array_namespace__", None)
+    if get is not None:
+        return get()
+    parts = type(value).__module__.split(".")
+    for end in range(len(parts), 0, -1):
+        module: ModuleType | None = sys.modules.get(".".join(parts[:end]))
+        if module is not None and all(hasattr(module, name) for name in _NEEDED):
+            return module
+    return np
+
+
+def zeros_like(value: Any, dtype: Any = None) -> Any:
+    """Zeros shaped like ``value`` in its own backend (a Dask array keeps its chunks)."""
+    if not is_foreign(value):
+        out = np.zeros(np.shape(value), dtype if dtype is not None else np.result_type(value))
+        return out if isinstance(value, np.ndarray) else out[()]
+    return namespace(value).zeros_like(value, dtype=dtype)
+
+
+def to_backend(value: Any, like: Any) -> Any:
+    """A NumPy array ``value`` moved to the backend of ``like`` (with its chunks when the shapes agree);
+    a traced value stays as it is (its trace sees the operations that meet the foreign array)."""
+    if not is_foreign(like) or is_foreign(value) or isinstance(value, Tracer):
+        return value
+    return like_primal(namespace(like).asarray(value), like)
+
+
+def broadcast_like(value: Any, kept: tuple[int, ...], primal: Any) -> Any:
+    """``value`` (shaped ``kept``: ``primal``'s shape with ones where it was reduced) broadcast to the
+    foreign ``primal``'s shape, chunk for chunk when the backend can (each chunk a view, none materialised)."""
+    value = np.reshape(to_backend(value, primal), kept)
+    chunks = getattr(primal, "chunks", None)
+    if chunks is not None and _takes_chunks(namespace(primal).broadcast_to):
+        try:
+            return namespace(primal).broadcast_to(value, primal.shape, chunks=chunks)
+        except ValueError:
+            pass  # the cotangent's chunks disagree with the primal's along a kept axis
+    return like_primal(np.broadcast_to(value, primal.shape), primal)
+
+
+def _takes_chunks(function: Any) -> bool:
+    try:
+        return "chunks" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def like_primal(value: Any, primal: Any) -> Any:
+    """``value`` laid out like ``primal``: a chunked array takes the primal's chunks when the shapes agree."""
+    chunks = getattr(primal, "chunks", None)
+    if (
+        chunks is not None
+        and getattr(value, "chunks", chunks) != chunks
+        and value.shape == primal.shape
+        and hasattr(value, "rechunk")
+    ):
+        return value.rechunk(chunks)
+    return value
+
+
+def index_add(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    """``x`` with ``v`` added at ``index`` (``numpy.add.at``) when ``x`` or ``v`` is a foreign array.
+
+    Built from the backend's own item assignment on a copy, which stays lazy
+    for Dask; an integer-array index whose positions repeat would need
+    accumulation, which such assignment does not do, so it is refused.
+    """
+    out = to_backend(x, v) if not is_foreign(x) else x
+    out = out.copy()
+    arrays = [i for i in index if isinstance(i, np.ndarray) and i.dtype.kind in "iu" and i.ndim > 0]
+    if any(np.unique(a).size < a.size or (a.min() < 0 <= a.max()) for a in arrays):
+        raise TypeError(
+            f"funcgrad: the derivative of indexing a {type(out).__module__}.{type(out).__name__} with integer "
+            "arrays that repeat positions (or mix negative and non-negative ones) is not supported: "
+            "index with distinct positions, or compute the array first."
+        )
+    index, v = _without_newaxes(index, v, out.ndim)
+    try:
+        out[index] = out[index] + v
+    except NotImplementedError as error:
+        raise TypeError(
+            f"funcgrad: the derivative of this indexing needs an assignment that "
+            f"{type(out).__module__}.{type(out).__name__} does not support ({error})."
+        ) from None
+    return out
+
+
+def _without_newaxes(index: tuple[Any, ...], v: Any, ndim: int) -> tuple[tuple[Any, ...], Any]:
+    """A basic index without its ``None`` items, and ``v`` without the unit axes they made
+    (Dask's item assignment does not take ``None``)."""
+    if all(item is not None for item in index) or any(isinstance(i, np.ndarray) and i.ndim > 0 for i in index):
+        return index, v
+    used = sum(0 if item is None or item is Ellipsis else 1 for item in index)
+    new_axes, position = [], 0
+    for item in index:
+        if item is None:
+            new_axes.append(position)
+            position += 1
+        elif item is Ellipsis:
+            position += ndim - used
+        elif isinstance(item, slice):
+            position += 1
+    rank = position + (0 if any(item is Ellipsis for item in index) else ndim - used)
+    lead = rank - len(np.shape(v))
+    squeeze = tuple(axis - lead for axis in new_axes if axis >= lead)
+    if squeeze:
+        v = np.squeeze(v, axis=squeeze)
+    return tuple(item for item in index if item is not None), v
+
+
+def index_set(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
+    """``x`` with ``index`` set to ``v``, on a copy, when ``x`` or ``v`` is a foreign array."""
+    out = (to_backend(x, v) if not is_foreign(x) else x).copy()
+    index, v = _without_newaxes(index, v, out.ndim)
+    try:
+        out[index] = v
+    except NotImplementedError as error:
+        raise TypeError(
+            f"funcgrad: this functional update needs an assignment that "
+            f"{type(out).__module__}.{type(out).__name__} does not support ({error})."
+        ) from None
+    return out
+
+
+def gather(x: Any, positions: np.ndarray[Any, Any], lead: tuple[int, ...]) -> Any:
+    """The elements at flat ``positions`` of each trailing block of a foreign ``x`` (one integer axis at a time)."""
+    flat = np.reshape(x, lead + (-1,))[..., positions.reshape(-1)]
+    return np.reshape(flat, lead + positions.shape)
+
+
+def scatter_add(values: Any, where: np.ndarray[Any, Any], total: int) -> Any:
+    """``bincount`` of flat positions ``where`` weighted by the foreign ``values`` (repeats accumulate)."""
+    xp = namespace(values)
+    positions = like_primal(xp.asarray(where), values)
+    if values.dtype.kind == "c":
+        real = xp.bincount(positions, weights=values.real, minlength=total)
+        return real + 1j * xp.bincount(positions, weights=values.imag, minlength=total)
+    return xp.bincount(positions, weights=values, minlength=total)
+
+
+def value_read(function: str, value: Any) -> TypeError:
+    """The error for a function whose derivative needs the values of a foreign (lazy) array to decide its shape."""
+    return TypeError(
+        f"funcgrad: {function} on a {type(value).__module__}.{type(value).__name__} reads its values to decide "
+        "what to compute (which would compute the array); compute it first (.compute() for Dask)."
+    )
+
+
+def lazy_index(index: Any) -> TypeError:
+    """The error for indexing with a foreign (lazy) array: its values decide what is taken, so it would be computed."""
+    kind = f"{type(index).__module__}.{type(index).__name__}"
+    fix = "np.where(mask, x, 0) keeps the shape and stays lazy; " if index.dtype == bool else ""
+    return TypeError(
+        f"funcgrad: indexing with a {kind} of dtype {index.dtype} needs its values to know which elements to "
+        f"take (and the shape of the result), which would compute it. {fix}Or compute the index first "
+        "(index.compute() for Dask), which is what NumPy code on Dask arrays does anyway."
+    )
+
+
+class _Refusing:
+    """Turns a foreign backend's "computing to run a function I lack" warning into a ``TypeError``."""
+
+    __slots__ = ("catcher",)
+
+    def __enter__(self) -> None:
+        self.catcher = warnings.catch_warnings()
+        self.catcher.__enter__()
+        for pattern in _EAGER_FALLBACK_WARNINGS.values():
+            warnings.filterwarnings("error", message=pattern, category=FutureWarning)
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        self.catcher.__exit__(kind, error, traceback)
+        if isinstance(error, FutureWarning):
+            raise _unsupported(error) from None
+
+
+_PLAIN_GUARD = contextlib.nullcontext()
+
+
+def guard(foreign: bool) -> contextlib.AbstractContextManager[None]:
+    """Refuse, with a ``TypeError``, a NumPy function that a foreign backend would run by computing its inputs.
+
+    Dask computes the whole graph (with a ``FutureWarning``) when it lacks a
+    NumPy function; inside a transform that would silently break laziness.
+    Backends that lack a function and say so (``NotImplemented``: CuPy) make
+    NumPy raise its own ``TypeError`` naming the function.  ``foreign``
+    says whether some primal is a foreign array; for NumPy values nothing is entered.
+    (Python's warning filters are process-wide before 3.14: the refusal may
+    also reach another thread running Dask code at the same moment.)
+    """
+    return _Refusing() if foreign else _PLAIN_GUARD
+
+
+def _unsupported(warning: FutureWarning) -> Exception:
+    message = str(warning)
+    for backend, pattern in _EAGER_FALLBACK_WARNINGS.items():
+        found = re.match(pattern, message)
+        if found is not None:
+            return TypeError(
+                f"funcgrad: {found.group('function')} is not implemented by the {backend} backend, which would "
+                f"compute its inputs to run it (breaking laziness). Use a function {backend} implements, "
+                f"wrap this step in {backend}'s map_blocks with a custom rule (fg.custom_vjp), or compute the "
+                "input first."
+            )
+    return warning

@@ -1,0 +1,33 @@
+"""What ``funcgrad.scipy``'s modules share: the error for a derivative SciPy gives no pieces for.
+
+>>> no_derivative("special.betainc", "a", "only x is differentiable")()
+Traceback (most recent call last):
+    ...
+TypeError: funcgrad.scipy.special.betainc: no derivative with respect to a ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+#: primitive name -> the arguments it has no derivative in (read by scripts/gen_coverage.py)
+NOT_DIFFERENTIABLE: dict[str, list[str]] = {}
+
+
+def no_derivative_error(function: str, argument: str, reason: str) -> TypeError:
+    """The ``TypeError`` raised when ``argument`` of ``function`` is differentiated but cannot be."""
+    return TypeError(
+        f"funcgrad.scipy.{function}: no derivative with respect to {argument} ({reason}). "
+        f"Pass {argument} as a plain value, or wrap it in funcgrad.stop_gradient to treat it as a constant."
+    )
+
+
+def no_derivative(function: str, argument: str, reason: str) -> Callable[..., NoReturn]:
+    """A derivative rule that raises :func:`no_derivative_error` when it is used (and is listed as such)."""
+    NOT_DIFFERENTIABLE.setdefault(function, []).append(argument)
+
+    def rule(*_: Any, **__: Any) -> NoReturn:
+        raise no_derivative_error(function, argument, reason)
+
+    return rule
