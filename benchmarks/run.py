@@ -153,6 +153,7 @@ class Workload:
     per_unit: str = ""
     rtol: float = 1e-7
     skipped: dict[str, str] = field(default_factory=dict)
+    floor_name: str = "numpy"  # how the floor ("numpy" in ``impls``) is labelled in the table
 
 
 def scalar_chain(quick: bool, peers: Peers) -> Workload:
@@ -481,9 +482,70 @@ def long_chain(quick: bool, peers: Peers) -> Workload:
     )
 
 
+def dask_problem(quick: bool) -> tuple[Any, Any, np.ndarray, int]:
+    """A logistic-regression problem whose ``X`` is a lazily generated, row-chunked Dask array
+    (full sizes: 2e6 x 8 float64, 128 MB in 10 chunks, far larger than the cache; never held whole)."""
+    import dask.array as da
+
+    rows, features = (20_000, 8) if quick else (2_000_000, 8)
+    chunk = rows // 10
+    X = da.random.default_rng(1).normal(size=(rows, features), chunks=(chunk, features))
+    y = da.sign(da.random.default_rng(2).normal(size=rows, chunks=chunk))
+    return X, y, np.linspace(-0.5, 0.5, features), chunk * features * 8
+
+
+def dask_logistic_loss(w: Any, X: Any, y: Any) -> Any:
+    return np.sum(np.log1p(np.exp(-y * (X @ w))))
+
+
+def dask_logistic_by_hand(w: Any, X: Any, y: Any) -> Any:
+    """The gradient of ``dask_logistic_loss`` written out on the same Dask arrays."""
+    return X.T @ (-y / (1.0 + np.exp(y * (X @ w))))
+
+
+def dask_logistic(quick: bool, peers: Peers) -> Workload | None:
+    """Gradient of a logistic loss over a chunked Dask ``X`` (NumPy weights): funcgrad against a hand-written
+    Dask gradient, each building its graph and computing it on Dask's synchronous scheduler (one thread)."""
+    try:
+        import dask
+    except ImportError:
+        return None
+    X, y, w, _ = dask_problem(quick)
+    grad = fg.grad(dask_logistic_loss)
+
+    def by_hand() -> Any:
+        return dask.compute(dask_logistic_by_hand(w, X, y), scheduler="synchronous")[0]
+
+    def ours() -> Any:
+        return dask.compute(grad(w, X, y), scheduler="synchronous")[0]
+
+    return Workload(
+        "dask logistic",
+        f"grad of a logistic loss over a Dask X of shape {X.shape}, chunks of {X.chunksize[0]} rows "
+        "(the floor here is the gradient written by hand on the same Dask arrays)",
+        {"numpy": by_hand, "funcgrad": ours},
+        rtol=1e-9,
+        floor_name="dask",
+    )
+
+
+def dask_memory(quick: bool) -> dict[str, Any] | None:
+    """Peak memory while each gradient is computed, against the size of one chunk of ``X`` and of all of it."""
+    try:
+        import dask
+    except ImportError:
+        return None
+    X, y, w, chunk_bytes = dask_problem(quick)
+    result: dict[str, Any] = {"chunk_bytes": chunk_bytes, "x_bytes": X.nbytes, "chunks": X.numblocks[0]}
+    for name, build in {"funcgrad": lambda: fg.grad(dask_logistic_loss)(w, X, y), "dask": lambda: dask_logistic_by_hand(w, X, y)}.items():
+        result[f"{name}_peak_bytes"] = _peak(lambda: dask.compute(build(), scheduler="synchronous"))
+    result["funcgrad_chunks"] = result["funcgrad_peak_bytes"] / chunk_bytes
+    return result
+
+
 #: in this order; ``sin_plain`` (11 µs a call, no peers) goes first, before any peer has started its threads
 #: (run after JAX and PyTorch have, both of its sides slow down by a third and its ratio reads up to 1.17)
-WORKLOADS: list[Callable[[bool, Peers], Workload]] = [
+WORKLOADS: list[Callable[[bool, Peers], Workload | None]] = [
     sin_plain,
     scalar_chain,
     mlp,
@@ -492,6 +554,7 @@ WORKLOADS: list[Callable[[bool, Peers], Workload]] = [
     jacobian_rev,
     tanh_4th,
     long_chain,
+    dask_logistic,
 ]
 
 
@@ -566,7 +629,12 @@ def calibrate(fn: Callable[[], Any], budget: float, timer: Callable[[], float]) 
 
 def measure(workload: Workload, repeat: int, budget: float, timer: Callable[[], float]) -> dict[str, Any]:
     """Check every implementation against the floor, then time them in interleaved rounds."""
-    results: dict[str, Any] = {"description": workload.description, "impls": {}, "skipped": dict(workload.skipped)}
+    results: dict[str, Any] = {
+        "description": workload.description,
+        "impls": {},
+        "skipped": dict(workload.skipped),
+        "floor_name": workload.floor_name,
+    }
     expected = workload.impls["numpy"]()
     runnable: dict[str, Callable[[], Any]] = {}
     for name, fn in workload.impls.items():
@@ -618,6 +686,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str
     took 11.0 µs per operation); it is the autograd ratio that is checked here, on this machine.
     """
     memory = results.get("memory", {}).get("funcgrad_ratio")
+    dask_chunks = results.get("dask_memory", {}).get("funcgrad_chunks")
     return [
         ("scalar chain: funcgrad / autograd", ratio(results, "scalar chain", "funcgrad", "autograd"), 0.4, "time ratio"),
         ("scalar chain: funcgrad / torch eager", ratio(results, "scalar chain", "funcgrad", "torch"), 1.0, "time ratio"),
@@ -629,6 +698,8 @@ def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str
         ("jacobian rev: funcgrad / autograd", ratio(results, "jacobian rev", "funcgrad", "autograd"), 1.0, "time ratio"),
         ("tanh 4th derivative: funcgrad / autograd", ratio(results, "tanh 4th derivative", "funcgrad", "autograd"), 0.5, "time ratio"),
         ("long chain: peak memory / saved arrays", memory, 1.5, "bytes ratio"),
+        ("dask logistic: funcgrad / by hand", ratio(results, "dask logistic", "funcgrad", "numpy"), 1.3, "time ratio"),
+        ("dask logistic: peak memory / one chunk", dask_chunks, 4.0, "bytes ratio"),
     ]
 
 
@@ -655,8 +726,9 @@ def report(results: dict[str, Any]) -> str:
             per_text = format_time(per) if per is not None else ""
             rel = "" if iname == "funcgrad" else f"{ours / entry['median']:.2f}"
             check = "ok" if entry["agrees"] else f"MISMATCH ({entry['max_rel_error']:.1e})"
+            label = w.get("floor_name", "numpy") if iname == "numpy" else iname
             lines.append(
-                f"{wname:<22}{iname:<12}{format_time(entry['median']):>12}{per_text:>11}"
+                f"{wname:<22}{label:<12}{format_time(entry['median']):>12}{per_text:>11}"
                 f"{entry['median'] / floor:>10.2f}{rel:>13}  {check}"
             )
             wname = ""
@@ -674,6 +746,15 @@ def report(results: dict[str, Any]) -> str:
         if "autograd_peak_bytes" in memory:
             text += f", autograd peak {memory['autograd_peak_bytes'] * mb:.1f} MB"
         lines.append(text)
+    dask_memory = results.get("dask_memory")
+    if dask_memory:
+        mb = 1 / 2**20
+        lines.append(
+            f"dask logistic memory: X {dask_memory['x_bytes'] * mb:.1f} MB in {dask_memory['chunks']} chunks of "
+            f"{dask_memory['chunk_bytes'] * mb:.1f} MB; peak while computing: funcgrad "
+            f"{dask_memory['funcgrad_peak_bytes'] * mb:.1f} MB ({dask_memory['funcgrad_chunks']:.1f} chunks), "
+            f"by hand {dask_memory['dask_peak_bytes'] * mb:.1f} MB"
+        )
     chain = results["workloads"].get("scalar chain", {}).get("impls", {})
     if "funcgrad" in chain:
         per_op = {name: f"{entry['per_op'] * 1e6:.1f}" for name, entry in chain.items() if "per_op" in entry}
@@ -719,7 +800,11 @@ def profile(build: Callable[[bool, Peers], Workload], quick: bool, seconds: floa
     import cProfile
     import pstats
 
-    fn = build(quick, Peers()).impls["funcgrad"]
+    workload = build(quick, Peers())
+    if workload is None:
+        print(f"{build.__name__}: its library is not installed")
+        return 1
+    fn = workload.impls["funcgrad"]
     calls = calibrate(fn, seconds, time.perf_counter)
     profiler = cProfile.Profile()
     profiler.enable()
@@ -778,12 +863,18 @@ def main(argv: list[str] | None = None) -> int:
     }
     for build in chosen:
         workload = build(args.quick, peers)
+        if workload is None:
+            continue  # its library (Dask) is not installed
         for name in list(workload.impls):
             if name not in ("numpy", "funcgrad") and name not in wanted:
                 del workload.impls[name]
         results["workloads"][workload.name] = measure(workload, args.repeat, budget, TIMERS[args.timer])
     if long_chain in chosen:
         results["memory"] = long_chain_memory(args.quick, peers)
+    if dask_logistic in chosen:
+        measured = dask_memory(args.quick)
+        if measured is not None:
+            results["dask_memory"] = measured
     print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))

@@ -1,15 +1,18 @@
 """Array backends: NumPy itself, and any array type that takes part in NumPy code through its dispatch protocols.
 
-A *foreign* array (a Dask array, a CuPy array) implements ``__array_ufunc__``
-/ ``__array_function__``, so every primitive's NumPy implementation runs on it
+A *foreign* array (a Dask array, a CuPy array) implements ``__array_function__``
+(and ``__array_ufunc__``), so every primitive's NumPy implementation runs on it
 unchanged and returns the same type.  What the core makes itself (zero
-cotangents, seeds, tangent bases) is made here, in the primal's own namespace,
-so nothing is converted to NumPy and a lazy array stays lazy.
+cotangents and tangents, NumPy values met by a foreign primal) is made here,
+in the primal's own namespace, so nothing is converted to NumPy and a lazy
+array stays lazy.  See docs/design.md, "Array backends".
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
+import re
 import sys
 import warnings
 from collections.abc import Iterable
@@ -25,13 +28,15 @@ __all__ = [
     "any_foreign",
     "namespace",
     "zeros_like",
-    "ones_like",
     "to_backend",
     "like_primal",
+    "broadcast_like",
     "index_add",
     "index_set",
     "gather",
     "scatter_add",
+    "lazy_index",
+    "value_read",
     "guard",
 ]
 
@@ -41,7 +46,7 @@ _NUMPY_TYPES = frozenset(
 )
 
 #: functions a namespace must have to make the core's arrays
-_NEEDED = ("asarray", "zeros_like", "ones_like")
+_NEEDED = ("asarray", "zeros_like", "broadcast_to")
 
 #: a backend that computes eagerly when it lacks a NumPy function, and the warning it gives first
 _EAGER_FALLBACK_WARNINGS = {"dask": r"The `(?P<function>[\w.]+)` function is not implemented by Dask array"}
@@ -56,7 +61,9 @@ def is_foreign(value: Any) -> bool:
     kind = type(value)
     if kind in _NUMPY_TYPES or isinstance(value, (np.ndarray, np.generic, Tracer)):
         return False
-    speaks = getattr(kind, "__array_function__", None) is not None or getattr(kind, "__array_ufunc__", None) is not None
+    # __array_function__ (NEP 18) is what lets a library take part in NumPy functions, not just ufuncs;
+    # funcgrad's own shape-and-dtype stand-ins (``Shaped``) have neither
+    speaks = getattr(kind, "__array_function__", None) is not None
     return speaks and isinstance(getattr(value, "dtype", None), np.dtype) and hasattr(value, "shape")
 
 
@@ -98,19 +105,32 @@ def zeros_like(value: Any, dtype: Any = None) -> Any:
     return namespace(value).zeros_like(value, dtype=dtype)
 
 
-def ones_like(value: Any, dtype: Any = None) -> Any:
-    """Ones shaped like ``value`` in its own backend (the seed of a foreign scalar output)."""
-    if not is_foreign(value):
-        out = np.ones(np.shape(value), dtype if dtype is not None else np.result_type(value))
-        return out if isinstance(value, np.ndarray) else out[()]
-    return namespace(value).ones_like(value, dtype=dtype)
-
-
 def to_backend(value: Any, like: Any) -> Any:
-    """A NumPy array ``value`` moved to the backend of ``like`` (with its chunks when the shapes agree)."""
-    if not is_foreign(like) or is_foreign(value):
+    """A NumPy array ``value`` moved to the backend of ``like`` (with its chunks when the shapes agree);
+    a traced value stays as it is (its trace sees the operations that meet the foreign array)."""
+    if not is_foreign(like) or is_foreign(value) or isinstance(value, Tracer):
         return value
     return like_primal(namespace(like).asarray(value), like)
+
+
+def broadcast_like(value: Any, kept: tuple[int, ...], primal: Any) -> Any:
+    """``value`` (shaped ``kept``: ``primal``'s shape with ones where it was reduced) broadcast to the
+    foreign ``primal``'s shape, chunk for chunk when the backend can (each chunk a view, none materialised)."""
+    value = np.reshape(to_backend(value, primal), kept)
+    chunks = getattr(primal, "chunks", None)
+    if chunks is not None and _takes_chunks(namespace(primal).broadcast_to):
+        try:
+            return namespace(primal).broadcast_to(value, primal.shape, chunks=chunks)
+        except ValueError:
+            pass  # the cotangent's chunks disagree with the primal's along a kept axis
+    return like_primal(np.broadcast_to(value, primal.shape), primal)
+
+
+def _takes_chunks(function: Any) -> bool:
+    try:
+        return "chunks" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def like_primal(value: Any, primal: Any) -> Any:
@@ -142,6 +162,7 @@ def index_add(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
             "arrays that repeat positions (or mix negative and non-negative ones) is not supported: "
             "index with distinct positions, or compute the array first."
         )
+    index, v = _without_newaxes(index, v, out.ndim)
     try:
         out[index] = out[index] + v
     except NotImplementedError as error:
@@ -152,9 +173,33 @@ def index_add(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     return out
 
 
+def _without_newaxes(index: tuple[Any, ...], v: Any, ndim: int) -> tuple[tuple[Any, ...], Any]:
+    """A basic index without its ``None`` items, and ``v`` without the unit axes they made
+    (Dask's item assignment does not take ``None``)."""
+    if all(item is not None for item in index) or any(isinstance(i, np.ndarray) and i.ndim > 0 for i in index):
+        return index, v
+    used = sum(0 if item is None or item is Ellipsis else 1 for item in index)
+    new_axes, position = [], 0
+    for item in index:
+        if item is None:
+            new_axes.append(position)
+            position += 1
+        elif item is Ellipsis:
+            position += ndim - used
+        elif isinstance(item, slice):
+            position += 1
+    rank = position + (0 if any(item is Ellipsis for item in index) else ndim - used)
+    lead = rank - len(np.shape(v))
+    squeeze = tuple(axis - lead for axis in new_axes if axis >= lead)
+    if squeeze:
+        v = np.squeeze(v, axis=squeeze)
+    return tuple(item for item in index if item is not None), v
+
+
 def index_set(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     """``x`` with ``index`` set to ``v``, on a copy, when ``x`` or ``v`` is a foreign array."""
     out = (to_backend(x, v) if not is_foreign(x) else x).copy()
+    index, v = _without_newaxes(index, v, out.ndim)
     try:
         out[index] = v
     except NotImplementedError as error:
@@ -179,6 +224,25 @@ def scatter_add(values: Any, where: np.ndarray[Any, Any], total: int) -> Any:
         real = xp.bincount(positions, weights=values.real, minlength=total)
         return real + 1j * xp.bincount(positions, weights=values.imag, minlength=total)
     return xp.bincount(positions, weights=values, minlength=total)
+
+
+def value_read(function: str, value: Any) -> TypeError:
+    """The error for a function whose derivative needs the values of a foreign (lazy) array to decide its shape."""
+    return TypeError(
+        f"funcgrad: {function} on a {type(value).__module__}.{type(value).__name__} reads its values to decide "
+        "what to compute (which would compute the array); compute it first (.compute() for Dask)."
+    )
+
+
+def lazy_index(index: Any) -> TypeError:
+    """The error for indexing with a foreign (lazy) array: its values decide what is taken, so it would be computed."""
+    kind = f"{type(index).__module__}.{type(index).__name__}"
+    fix = "np.where(mask, x, 0) keeps the shape and stays lazy; " if index.dtype == bool else ""
+    return TypeError(
+        f"funcgrad: indexing with a {kind} of dtype {index.dtype} needs its values to know which elements to "
+        f"take (and the shape of the result), which would compute it. {fix}Or compute the index first "
+        "(index.compute() for Dask), which is what NumPy code on Dask arrays does anyway."
+    )
 
 
 class _Refusing:
@@ -216,8 +280,6 @@ def guard(foreign: bool) -> contextlib.AbstractContextManager[None]:
 
 
 def _unsupported(warning: FutureWarning) -> Exception:
-    import re
-
     message = str(warning)
     for backend, pattern in _EAGER_FALLBACK_WARNINGS.items():
         found = re.match(pattern, message)

@@ -17,7 +17,7 @@ Conventions every rule follows:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from funcgrad._trace import Primitive
@@ -48,6 +48,28 @@ def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
     """
     prim.jvps = tuple(rules)
     prim.batch_jvp = batched
+
+
+def defbatch(prim: Primitive, rule: str | Rule) -> None:
+    """How ``vmap`` batches ``prim``: a word for the common kinds, or a function.
+
+    The batched operands of a primitive under ``vmap`` carry the batch as
+    their *leading* axis; unbatched operands are plain values (never
+    broadcast).  The words (implemented in ``funcgrad/_batching.py``):
+
+    * ``"elementwise"``: NumPy broadcasting; a batched operand of lower rank
+      gets ones inserted after its batch axis so it lines up with the others;
+    * ``"leading"``: the NumPy function already maps over leading axes (its
+      static axis parameters are negative, it works on stacks of matrices),
+      so it is called on the batched values as they are;
+    * ``"loop"``: one call per example, stacked (correct, slow; named in
+      docs/coverage.md).  A primitive with no declaration is batched so too.
+
+    A function is an explicit rule: ``rule(prim, values, batched, size,
+    **params)`` gets the values (batched ones with the batch axis first),
+    one flag per value, the batch size, and returns the batched output.
+    """
+    prim.batcher = rule
 
 
 def defresiduals(prim: Primitive, ans: bool, *args: bool) -> None:
@@ -98,10 +120,31 @@ def defjvp_variadic(prim: Primitive, make: Callable[[int], Rule], batched: bool 
     prim.batch_jvp = batched
 
 
-def def_nondiff(prim: Primitive, nargs: int = 1) -> None:
-    """Declare a primitive with zero derivative in every argument (``floor``, ``sign``)."""
-    prim.vjps = (None,) * nargs
-    prim.jvps = (None,) * nargs
+class NoRules:
+    """Zero rules for every argument of a primitive taking any number of them (``argmax`` over its traced leaves)."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return 1 << 30
+
+    def __getitem__(self, argnum: int) -> None:
+        return None
+
+    def __iter__(self) -> Iterator[None]:
+        return iter(())  # no rule to list: every argument's is zero
+
+
+def def_nondiff(prim: Primitive, nargs: int | None = 1) -> None:
+    """Declare a primitive with zero derivative in every argument (``floor``, ``isfinite``, ``argmax``).
+
+    ``nargs=None``: any number of arguments.  Under ``grad``/``jvp`` such a
+    primitive returns its plain result (no argument needs a rule), while a
+    transform that records or batches sees the call.
+    """
+    rules: Any = NoRules() if nargs is None else (None,) * nargs
+    prim.vjps = rules
+    prim.jvps = rules
     prim.batch_jvp = True
 
 

@@ -24,6 +24,9 @@ class Trace:
 
     __slots__ = ("level", "active", "__weakref__")
 
+    #: ``full_lower`` stops at this trace's values (``lowered``): a batch under ``vmap`` is still a value
+    keeps_values = False
+
     def __init__(self, level: int) -> None:
         self.level = level
         self.active = True
@@ -39,6 +42,20 @@ class Trace:
         or refuse them (a batch under ``vmap``) overrides this.
         """
         return bool(tracer._value)
+
+    def lowered(self, tracer: Tracer) -> Any:
+        """What ``full_lower`` returns for one of this trace's values when ``keeps_values`` is set."""
+        raise NotImplementedError
+    def read_value(self, tracer: Tracer, why: str) -> Any:
+        """The concrete value of one of this trace's values, for a choice no primitive can record.
+
+        ``why`` names the reader (``"numpy.unique sizes"``).  The default reads
+        the value underneath through each lower level's own ``read_value``; a
+        trace that records (``jit``) overrides this to guard the value it hands
+        out, an array backend (Dask) computes just that value.  Rules and
+        wrappers call the module function ``read_value``, never ``full_lower``.
+        """
+        return read_value(tracer._value, why)
 
 
 class Tracer:
@@ -133,8 +150,33 @@ class Primitive:
         return top.process(self, args, params)
 
 
+def read_value(value: Any, why: str) -> Any:
+    """The concrete value of a possibly traced ``value``, read through every level's ``Trace.read_value``.
+
+    The one sanctioned way for a wrapper to branch on data that no primitive
+    can carry (an output size, a Python loop count): each transform sees the
+    read and may guard it (``jit``) or compute it (Dask).
+
+    >>> read_value(3.0, "an example")
+    3.0
+    """
+    if isinstance(value, Tracer):
+        return value._trace.read_value(value, why)
+    return value
+
+
 def full_lower(value: Any) -> Any:
-    """Strip every level of tracing: the plain value underneath."""
+    """Strip every level of tracing: the plain value underneath.
+
+    A level that ``keeps_values`` (``vmap``'s batch) is not stripped: what
+    comes back is that level's value with every derivative level below it
+    stripped, still batched, so its shape is one example's shape.
+    For shapes and dtypes only; a value read this way is invisible to every
+    transform (use a primitive, ``bool()`` or ``read_value`` instead).
+    """
     while isinstance(value, Tracer):
+        trace = value._trace
+        if trace.keeps_values:
+            return trace.lowered(value)
         value = value._value
     return value

@@ -41,7 +41,7 @@ if importlib.util.find_spec("funcgrad") is None:  # run from a checkout without 
 import numpy as np  # noqa: E402
 
 import funcgrad.numpy as fnp  # noqa: E402
-from funcgrad._rules import REGISTRY  # noqa: E402
+from funcgrad._rules import REGISTRY, NoRules  # noqa: E402
 from funcgrad._trace import Primitive  # noqa: E402
 from funcgrad.numpy import _dispatch  # noqa: E402
 from funcgrad.testing import check_grads  # noqa: E402
@@ -85,6 +85,8 @@ NOTES: dict[str, str] = {
     "index_set": "`x.at[idx].set(v)`",
     "astype": "float -> int casts have zero derivative",
     "prod": "exact with zeros in the input",
+    "lu_pivots": "the pivots of `funcgrad.scipy.linalg.lu_factor`: integers, zero derivative",
+    "lu_permutation": "row order from LU pivots (`funcgrad.scipy.linalg.lu_solve`): integers, zero derivative",
 }
 
 _PROBE = {
@@ -102,6 +104,8 @@ def _rule_summary(rules: Any, batched: bool | None) -> str:
     """Describe a primitive's forward or reverse rules."""
     if rules is None:
         return "✗ none"
+    if isinstance(rules, NoRules):
+        return "0 (zero)"
     if not hasattr(rules, "__iter__") and hasattr(rules, "__getitem__"):  # variadic: every argument
         text = "✓ every argument"
     else:
@@ -113,6 +117,14 @@ def _rule_summary(rules: Any, batched: bool | None) -> str:
     if batched:
         text += ", batched"
     return text
+
+
+def _batch_summary(prim: Primitive) -> str:
+    """How ``vmap`` batches a primitive (``defbatch``): a word, an explicit rule, or the loop fallback."""
+    rule = prim.batcher
+    if rule is None or rule == "loop":
+        return "loop over the batch (slow)"
+    return rule if isinstance(rule, str) else "explicit rule"
 
 
 def _has_complex_loop(ufunc: np.ufunc) -> bool:
@@ -252,6 +264,7 @@ def render() -> str:
                 f"`{name}`",
                 _rule_summary(prim.jvps, prim.batch_jvp if prim.jvps is not None else None),
                 _rule_summary(prim.vjps, None),
+                _batch_summary(prim),
                 complex_,
                 _cell(NOTES.get(name, "")),
             ]
@@ -296,10 +309,13 @@ def render() -> str:
         "Every differentiable operation is built from these.  *forward*: the jvp rule",
         "(*batched*: all columns of `jacfwd`/`hessian` travel in one call);",
         "*reverse*: the vjp rule; `0` means the derivative is zero by definition.",
+        "*vmap*: the batching rule (`elementwise`: NumPy broadcasting after aligning ranks; `leading`: the",
+        "NumPy function maps over a leading batch axis as it is; an explicit rule; or a Python loop over",
+        "the batch, correct but slow).",
         "*complex* is measured for ufuncs with a complex loop by `check_grads` on complex",
         "inputs (`·`: not a ufunc, not measured here — see the primitive's tests).",
         "",
-        *_table(["primitive", "forward (jvp)", "reverse (vjp)", "complex", "notes"], prim_rows),
+        *_table(["primitive", "forward (jvp)", "reverse (vjp)", "vmap", "complex", "notes"], prim_rows),
         "",
         f"## NumPy ufuncs on traced values ({len(ufunc_rows)})",
         "",

@@ -29,7 +29,7 @@ WORKLOADS = {
     "jacobian rev",
     "tanh 4th derivative",
     "long chain",
-}
+} | ({"dask logistic"} if importlib.util.find_spec("dask") else set())
 
 
 def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:

@@ -11,7 +11,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._rules import defresiduals
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy import _contract, _dispatch, _indexing, _ufuncs, _util
+from funcgrad.numpy import _contract, _dispatch, _indexing, _nondiff, _ufuncs, _util
 
 
 class ArrayTracer(Tracer):
@@ -82,24 +82,45 @@ class ArrayTracer(Tracer):
             "To build an array out of traced values use funcgrad.numpy.array([...]) or numpy.stack([...]).",
         )
 
-    # --- comparisons read the value ---------------------------------------------------
+    # --- comparisons: zero-derivative primitives (plain results under grad/jvp, recorded by jit) ---------
     def __lt__(self, other: Any) -> Any:
-        return full_lower(self._value) < full_lower(other)
+        return _nondiff.less(self, other)
 
     def __le__(self, other: Any) -> Any:
-        return full_lower(self._value) <= full_lower(other)
+        return _nondiff.less_equal(self, other)
 
     def __gt__(self, other: Any) -> Any:
-        return full_lower(self._value) > full_lower(other)
+        return _nondiff.greater(self, other)
 
     def __ge__(self, other: Any) -> Any:
-        return full_lower(self._value) >= full_lower(other)
+        return _nondiff.greater_equal(self, other)
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return full_lower(self._value) == full_lower(other)
+        return _nondiff.equal(self, other)
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return full_lower(self._value) != full_lower(other)
+        return _nondiff.not_equal(self, other)
+
+    def __invert__(self) -> Any:
+        return _nondiff.invert(self)
+
+    def __and__(self, other: Any) -> Any:
+        return _nondiff.bitwise_and(self, other)
+
+    def __rand__(self, other: Any) -> Any:
+        return _nondiff.bitwise_and(other, self)
+
+    def __or__(self, other: Any) -> Any:
+        return _nondiff.bitwise_or(self, other)
+
+    def __ror__(self, other: Any) -> Any:
+        return _nondiff.bitwise_or(other, self)
+
+    def __xor__(self, other: Any) -> Any:
+        return _nondiff.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Any:
+        return _nondiff.bitwise_xor(other, self)
 
     # --- arithmetic -----------------------------------------------------------------------
     def __neg__(self) -> Any:
@@ -148,16 +169,16 @@ class ArrayTracer(Tracer):
         return _ufuncs.remainder(other, self)
 
     def __floordiv__(self, other: Any) -> Any:
-        return _fnp().floor_divide(self, other)
+        return _nondiff.floor_divide(self, other)
 
     def __rfloordiv__(self, other: Any) -> Any:
-        return _fnp().floor_divide(other, self)
+        return _nondiff.floor_divide(other, self)
 
     def __divmod__(self, other: Any) -> Any:
-        return _fnp().floor_divide(self, other), _ufuncs.remainder(self, other)
+        return _nondiff.floor_divide(self, other), _ufuncs.remainder(self, other)
 
     def __rdivmod__(self, other: Any) -> Any:
-        return _fnp().floor_divide(other, self), _ufuncs.remainder(other, self)
+        return _nondiff.floor_divide(other, self), _ufuncs.remainder(other, self)
 
     def __matmul__(self, other: Any) -> Any:
         return _contract.matmul(self, other)
@@ -167,7 +188,7 @@ class ArrayTracer(Tracer):
 
     # --- indexing -------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Any:
-        return _indexing.getitem_p(self, index=_indexing.plain_index(index))
+        return _indexing.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         raise _errors.inplace_assignment()
@@ -260,22 +281,22 @@ class ArrayTracer(Tracer):
         return _ufuncs.round(self, ndigits or 0)
 
     def argmax(self, axis: Any = None, out: Any = None, **kwargs: Any) -> Any:
-        return np.argmax(full_lower(self._value), axis=axis, out=out, **kwargs)
+        return _nondiff.argmax(self, axis=axis, out=out, **kwargs)
 
     def argmin(self, axis: Any = None, out: Any = None, **kwargs: Any) -> Any:
-        return np.argmin(full_lower(self._value), axis=axis, out=out, **kwargs)
+        return _nondiff.argmin(self, axis=axis, out=out, **kwargs)
 
     def argsort(self, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
-        return np.argsort(full_lower(self._value), axis=axis, kind=kind, order=order, **kwargs)
+        return _nondiff.argsort(self, axis=axis, kind=kind, order=order, **kwargs)
 
     def nonzero(self) -> Any:
-        return np.nonzero(full_lower(self._value))
+        return _nondiff.nonzero(self)
 
     def any(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return np.any(full_lower(self._value), axis=axis, out=out, keepdims=keepdims, **kwargs)
+        return _nondiff.any(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
 
     def all(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return np.all(full_lower(self._value), axis=axis, out=out, keepdims=keepdims, **kwargs)
+        return _nondiff.all(self, axis=axis, out=out, keepdims=keepdims, **kwargs)
 
     def dot(self, other: Any) -> Any:
         return _contract.dot(self, other)
@@ -341,10 +362,10 @@ class ArrayTracer(Tracer):
         return self
 
     def argpartition(self, kth: Any, axis: Any = -1, kind: Any = "introselect", order: Any = None) -> Any:
-        return np.argpartition(full_lower(self._value), kth, axis=axis, kind=kind, order=order)
+        return _nondiff.argpartition(self, kth, axis=axis, kind=kind, order=order)
 
     def searchsorted(self, v: Any, side: Any = "left", sorter: Any = None) -> Any:
-        return np.searchsorted(full_lower(self._value), full_lower(v), side=side, sorter=sorter)
+        return _nondiff.searchsorted(self, v, side=side, sorter=sorter)
 
     def resize(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(

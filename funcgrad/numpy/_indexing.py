@@ -14,33 +14,32 @@ Five primitives carry every derivative of this family:
   the wrapper runs the NumPy function on ``arange(x.size)`` to learn where each
   output element comes from, so it follows NumPy exactly.
 
-Indices are static: they carry no derivative.  A traced integer index is read
-as its value; a traced float index raises ``TypeError``.
+Indices carry no derivative.  A plain index is a static parameter; a traced
+integer or boolean index (under ``jit`` or ``vmap``, where ``argmax`` gives a
+traced result) is never read: ``positions_p`` (zero derivative) computes the
+flat positions it selects, and ``gather_at_p`` reads them as a positional
+argument.  A traced float index raises ``TypeError``.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from funcgrad import _backends
-from funcgrad._rules import defjvp, defvjp, primitive
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._trace import Tracer, full_lower, read_value
 from funcgrad.numpy._dispatch import FUNCTIONS
-from funcgrad.numpy._util import batch_ndim, dtype, match_dtype, ndim, shape, unbroadcast
+from funcgrad.numpy._nondiff import fill_call, split_call
+from funcgrad.numpy._util import batch_align, batch_ndim, broadcast_batch, dtype, match_dtype, ndim, shape, unbroadcast
 
 __all__ = ["at"]
 
 
 # --- index normalisation ------------------------------------------------------------
-
-
-def _lower_nested(obj: Any) -> Any:
-    if isinstance(obj, (list, tuple)):
-        return [_lower_nested(o) for o in obj]
-    return full_lower(obj)
 
 
 def _holds_tracer(obj: Any) -> bool:
@@ -49,19 +48,25 @@ def _holds_tracer(obj: Any) -> bool:
     return isinstance(obj, Tracer)
 
 
-def _traced_index(item: Any) -> np.ndarray[Any, Any]:
-    """The value of an index that holds traced values; it must be integers or booleans."""
-    value = np.asarray(_lower_nested(item))
-    if value.dtype.kind not in "biu":
+def _traced_index(item: Any) -> Any:
+    """An index that holds traced values, as one traced array (never read); it must be integers or booleans."""
+    if not isinstance(item, Tracer):
+        from funcgrad.numpy._constructors import array
+
+        item = array(item)
+    kind = dtype(item)
+    if kind.kind not in "biu":
         raise TypeError(
             f"funcgrad: an index must be integers or booleans, but received a traced value of dtype "
-            f"{value.dtype} and shape {value.shape}. Indices carry no derivative: compute them with "
+            f"{kind} and shape {shape(item)}. Indices carry no derivative: compute them with "
             "integer arithmetic, or convert with fg.stop_gradient(i).astype(int) if rounding is intended."
         )
-    return value
+    return item
 
 
 def _plain_item(item: Any) -> Any:
+    if _backends.is_foreign(full_lower(item)):
+        raise _backends.lazy_index(full_lower(item))
     if _holds_tracer(item):
         return _traced_index(item)
     if item is None or item is Ellipsis or isinstance(item, (slice, np.ndarray)):
@@ -73,8 +78,8 @@ def _plain_item(item: Any) -> Any:
 
 
 def plain_index(index: Any) -> Any:
-    """``index`` with traced parts read as plain values and lists/booleans as arrays
-    (a tuple *inside* the index tuple is an array index too, as in NumPy).
+    """``index`` with lists/booleans as arrays (a tuple *inside* the index tuple is an array index too,
+    as in NumPy); traced parts stay traced (one traced integer or boolean array each).
 
     >>> plain_index(([0, 1], True, slice(None), (1, 1)))
     (array([0, 1]), array(True), slice(None, None, None), array([1, 1]))
@@ -82,6 +87,27 @@ def plain_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_plain_item(i) for i in index)
     return _plain_item(index)
+
+
+def read_index(index: Any, why: str) -> Any:
+    """``index`` with traced parts read through ``read_value`` (each transform sees the read)."""
+    if not _holds_tracer(index):
+        return index
+    if isinstance(index, tuple):
+        return tuple(read_value(i, why) if isinstance(i, Tracer) else i for i in index)
+    return read_value(index, why)
+
+
+def getitem(x: Any, index: Any) -> Any:
+    """``x[index]`` for any index: static (``getitem_p``) or holding traced parts (a recorded gather).
+
+    >>> getitem(np.arange(4.0), (np.array([3, 0]),))
+    array([3., 0.])
+    """
+    index = plain_index(index)
+    if _holds_tracer(index):
+        return rearrange(x, operator.getitem, index)
+    return getitem_p(x, index=index)
 
 
 def _items(index: Any) -> tuple[Any, ...]:
@@ -185,6 +211,33 @@ def _getitem_jvp(t: Any, ans: Any, x: Any, index: Any) -> Any:
 getitem_p = primitive(_getitem, "getitem")
 defvjp(getitem_p, _getitem_vjp)
 defjvp(getitem_p, _getitem_jvp, batched=True)
+defbatch(
+    getitem_p,
+    lambda prim, values, batched, size, index: _batched_index(
+        values[0], 1, ndim(values[0]) - 1, index, lambda a, i: getitem_p(a, index=i)
+    ),
+)
+
+
+def _update_batch(prim: Any, values: list[Any], batched: list[bool], size: int, index: Any) -> Any:
+    """``x.at[index]`` updates under ``vmap``: the same index in every example (``x`` is written into,
+    so an unbatched ``x`` is repeated over the batch)."""
+    x, v = values
+    if not batched[0]:
+        x = broadcast_batch(x, size)
+    example = shape(x)[1:]
+    selected = selected_shape(example, index)
+    if batched[1]:
+        v = batch_align(v, len(selected))
+    if not any(_is_array(i) for i in _items(index)):
+        return prim(x, v, index=(slice(None),) + _items(index))
+    # array indices may move axes to the front: the batch axis goes last, where no index touches it
+    from funcgrad.numpy._shape import reshape_p
+
+    if not batched[1]:
+        v = reshape_p(v, newshape=shape(v) + (1,))
+    out = prim(_batch_to_end(x, 1), _batch_to_end(v, 1) if batched[1] else v, index=_explicit(index, len(example)))
+    return _batch_to_front(out, 1)
 
 
 # --- index_add: numpy.add.at -------------------------------------------------------------
@@ -213,6 +266,7 @@ defjvp(
     lambda t, ans, x, v, index: _scatter_tangent(t, v, ans, index, index_add_p),
     batched=True,
 )
+defbatch(index_add_p, _update_batch)
 
 
 # --- index_set: x[index] = v on a copy (each position selected at most once) -------------
@@ -242,6 +296,7 @@ defjvp(
     lambda t, ans, x, v, index: _scatter_tangent(t, v, ans, index, index_set_p),
     batched=True,
 )
+defbatch(index_set_p, _update_batch)
 
 
 # --- gather / scatter through flat positions -------------------------------------------
@@ -279,9 +334,29 @@ gather_p = primitive(_gather, "gather")
 scatter_add_p = primitive(_scatter_add, "scatter_add")
 defvjp(gather_p, lambda g, ans, x, positions, shape: match_dtype(scatter_add_p(g, positions=positions, shape=shape), x))
 defjvp(gather_p, lambda t, ans, x, positions, shape: gather_p(t, positions=positions, shape=shape), batched=True)
+defbatch(gather_p, "leading")
 defvjp(scatter_add_p, lambda g, ans, v, positions, shape: match_dtype(gather_p(g, positions=positions, shape=shape), v))
 defjvp(
     scatter_add_p, lambda t, ans, v, positions, shape: scatter_add_p(t, positions=positions, shape=shape), batched=True
+)
+defbatch(scatter_add_p, "leading")
+
+
+gather_at_p = primitive(_gather, "gather_at")
+scatter_add_at_p = primitive(_scatter_add, "scatter_add_at")
+defvjp(
+    gather_at_p,
+    lambda g, ans, x, positions, shape: match_dtype(scatter_add_at_p(g, positions, shape=shape), x),
+    None,
+)
+defjvp(gather_at_p, lambda t, ans, x, positions, shape: gather_at_p(t, positions, shape=shape), None, batched=True)
+defvjp(
+    scatter_add_at_p,
+    lambda g, ans, v, positions, shape: match_dtype(gather_at_p(g, positions, shape=shape), v),
+    None,
+)
+defjvp(
+    scatter_add_at_p, lambda t, ans, v, positions, shape: scatter_add_at_p(t, positions, shape=shape), None, batched=True
 )
 
 
@@ -291,14 +366,39 @@ def positions(x: Any) -> np.ndarray[Any, Any]:
     return np.arange(int(np.prod(s)), dtype=np.intp).reshape(s)
 
 
-def gather(x: Any, where: np.ndarray[Any, Any]) -> Any:
-    """The elements of ``x`` at flat positions ``where`` (an integer array, any shape)."""
+def gather(x: Any, where: Any) -> Any:
+    """The elements of ``x`` at flat positions ``where`` (an integer array, any shape; traced or plain)."""
+    if isinstance(where, Tracer):
+        return gather_at_p(x, where, shape=shape(x))
     return gather_p(x, positions=np.asarray(where, dtype=np.intp), shape=shape(x))
 
 
+def _positions_of(*arrays: Any, function: Callable[..., Any], shape: tuple[int, ...], call: Any) -> Any:
+    args, kwargs = fill_call(call, tuple(arrays))
+    return function(np.arange(int(np.prod(shape)), dtype=np.intp).reshape(shape), *args, **kwargs)
+
+
+#: where ``function(x, *args)`` takes each element from, for traced (integer) ``args``: zero derivative
+positions_p = primitive(_positions_of, "positions")
+def_nondiff(positions_p, None)
+#: the same for a traced boolean mask: how many positions it selects depends on its values
+mask_positions_p = primitive(_positions_of, "mask_positions")
+def_nondiff(mask_positions_p, None)
+mask_positions_p.data_dependent_shape = True
+
+
 def rearrange(x: Any, numpy_function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``numpy_function(x, *args, **kwargs)`` for a function that only moves elements around."""
-    return gather(x, numpy_function(positions(x), *args, **kwargs))
+    """``numpy_function(x, *args, **kwargs)`` for a function that only moves elements around.
+
+    Traced arguments (indices under ``jit``/``vmap``) are never read: the
+    positions are a recorded zero-derivative primitive of them.
+    """
+    if not (_holds_tracer(args) or _holds_tracer(tuple(kwargs.values()))):
+        return gather(x, numpy_function(positions(x), *args, **kwargs))
+    leaves, call = split_call(args, kwargs)
+    boolean = any(dtype(leaf).kind == "b" for leaf in leaves)
+    find = mask_positions_p if boolean else positions_p
+    return gather(x, find(*leaves, function=numpy_function, shape=shape(x), call=call))
 
 
 # --- .at[] ------------------------------------------------------------------------------------
@@ -328,7 +428,8 @@ class _IndexUpdate:
 
     def __init__(self, array: Any, index: Any) -> None:
         self.array = array
-        self.index = plain_index(index)
+        # an update's positions decide which writes repeat: a traced index is read (a guard under jit)
+        self.index = read_index(plain_index(index), "x.at[index] with a traced index")
 
     def _flat(self) -> tuple[np.ndarray[Any, Any], tuple[int, ...]] | None:
         """Flat positions selected by the index when some position repeats, else None."""

@@ -1,37 +1,48 @@
-"""Functions with no derivative: they read traced values and return plain NumPy results.
+"""Functions with no derivative: positions, tests, counts and integer quotients, as zero-rule primitives.
 
 Positions (``argmax``, ``argsort``, ``nonzero``, ``searchsorted``), tests
 (``isfinite``, ``isclose``, ``greater``, ``logical_and``), counts and integer
 quotients (``floor_divide``) are piecewise constant in their inputs, so their
-derivative is zero wherever it exists.  On traced values they return exactly
-what NumPy returns on the values underneath: plain arrays, usable as masks
-and indices inside a differentiated function.  The same holds when plain
-``numpy`` is called on a traced value (``np.argmax(x)``).
+derivative is zero wherever it exists.  Each is a primitive with zero rules
+(``def_nondiff``): under ``grad``/``jvp`` a traced input gives exactly what
+NumPy returns on the values underneath (plain arrays, usable as masks and
+indices inside a differentiated function), while a transform that records or
+batches (``jit``, ``vmap``) sees the call and gets its own traced result.
+With nothing traced the NumPy function is called directly.  The same holds
+when plain ``numpy`` is called on a traced value (``np.argmax(x)``).
+
+The constructors are data: ``nondiff_ufunc(np.greater)`` for a ufunc,
+``nondiff_function(np.argmax)`` for any other function (its traced
+arguments, also inside lists, become the primitive's positional arguments;
+everything else is a static parameter), ``reads_dtype`` for type queries and
+``reads_value`` for text, which reads through ``funcgrad._trace.read_value``.
 
 ``unique`` is the exception that keeps a derivative: its values are gathered
-from the input (differentiable); its indices and counts are plain.
+from the input (differentiable); its indices and counts have none.
 
 >>> import numpy as np
 >>> import funcgrad as fg
 >>> import funcgrad.numpy as fnp
 >>> def f(x):
-...     i = fnp.argmax(x)              # a plain integer
+...     i = fnp.argmax(x)              # a plain integer under grad
 ...     return x[i] ** 2 + np.sum(x[x > 1.5])
 >>> fg.grad(f)(np.array([1.0, 3.0, 2.0]))
 array([0., 7., 1.])
 """
-
 from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy._dispatch import FUNCTIONS, UFUNCS
+from funcgrad._rules import def_nondiff, primitive
+from funcgrad._trace import Primitive, Tracer, full_lower, read_value
+from funcgrad.numpy import _ufuncs
+from funcgrad.numpy._dispatch import FUNCTIONS
+from funcgrad.numpy._util import dtype, shape
 
 __all__ = [
     # positions
@@ -107,7 +118,10 @@ __all__ = [
 def plain(value: Any) -> Any:
     """``value`` with every traced value (also inside lists and tuples) replaced by its plain value."""
     if isinstance(value, Tracer):
-        return full_lower(value)
+        lowered = full_lower(value)
+        if isinstance(lowered, Tracer):  # a batch under vmap: no per-example reading here yet
+            raise _errors.batched_value_read("a function that reads values (argmax, isnan, ...)")
+        return lowered
     if isinstance(value, (list, tuple)) and _holds_tracer(value):
         return (tuple if isinstance(value, tuple) else list)(plain(v) for v in value)
     return value
@@ -121,11 +135,58 @@ def _holds_tracer(value: Any) -> bool:
     return False
 
 
-def reads_values(numpy_function: Any) -> Callable[..., Any]:
-    """A funcgrad function for ``numpy_function``: NumPy on the plain values, no derivative.
+class Hole(NamedTuple):
+    """Where the ``slot``-th traced argument goes back into a call's template."""
 
-    It also handles the NumPy function on traced values (``__array_ufunc__``
-    for a ufunc, ``__array_function__`` otherwise).
+    slot: int
+
+
+def split_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
+    """The traced leaves of a call (inside lists and tuples too) and the call with ``Hole``s in their place."""
+    leaves: list[Any] = []
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, Tracer):
+            leaves.append(value)
+            return Hole(len(leaves) - 1)
+        if isinstance(value, (list, tuple)) and _holds_tracer(value):
+            return (tuple if isinstance(value, tuple) else list)(cut(v) for v in value)
+        return value
+
+    template = (tuple(cut(a) for a in args), tuple((k, cut(v)) for k, v in kwargs.items()))
+    return leaves, template
+
+
+def fill_call(template: Any, arrays: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
+    """The call of ``split_call`` with the (now plain or lower-level) arrays back in the holes."""
+
+    def fill(value: Any) -> Any:
+        if type(value) is Hole:
+            return arrays[value.slot]
+        if isinstance(value, (list, tuple)) and type(value) is not Hole:
+            return (tuple if isinstance(value, tuple) else list)(fill(v) for v in value)
+        return value
+
+    args, kwargs = template
+    return [fill(a) for a in args], {k: fill(v) for k, v in kwargs}
+
+
+def _as_rows(result: Any) -> Any:
+    """A tuple of equal-length index arrays (``nonzero``) as one array, one row each."""
+    return np.stack(result) if result else np.zeros((0, 0), np.intp)
+
+
+def nondiff_function(
+    numpy_function: Any, *, data_dependent_shape: bool = False, rows: bool = False
+) -> Callable[..., Any]:
+    """A funcgrad function for ``numpy_function`` with zero derivative: a primitive over its traced arguments.
+
+    The traced arguments of a call become the primitive's positional
+    arguments and the rest of the call its static parameter ``call``; with
+    nothing traced NumPy runs directly.  ``rows``: NumPy returns a tuple of
+    index arrays, which the primitive returns stacked (one array) and the
+    wrapper splits again.  It also handles ``numpy_function`` on traced values
+    (``__array_function__``).
 
     >>> import funcgrad as fg
     >>> fg.grad(lambda x: x[np.argmax(x)] ** 2)(np.array([1.0, 3.0]))
@@ -133,92 +194,150 @@ def reads_values(numpy_function: Any) -> Callable[..., Any]:
     """
     name = numpy_function.__name__
 
+    def impl(*arrays: Any, call: Any) -> Any:
+        args, kwargs = fill_call(call, arrays)
+        result = numpy_function(*args, **kwargs)
+        return _as_rows(result) if rows else result
+
+    prim = primitive(impl, name)
+    def_nondiff(prim, None)
+    prim.data_dependent_shape = data_dependent_shape
+
     def function(*args: Any, **kwargs: Any) -> Any:
+        if not (_holds_tracer(args) or _holds_tracer(tuple(kwargs.values()))):
+            return numpy_function(*args, **kwargs)
         if _holds_tracer(kwargs.get("out")):
             raise _errors.inplace_assignment()
-        return numpy_function(*map(plain, args), **{key: plain(v) for key, v in kwargs.items()})
+        leaves, call = split_call(args, kwargs)
+        result = prim(*leaves, call=call)
+        return tuple(result[i] for i in range(shape(result)[0])) if rows else result
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (
-        f"``numpy.{name}`` on the plain values: it has no derivative, so a traced input gives a plain NumPy result."
+        f"``numpy.{name}``: no derivative; a recorded primitive (``{name}``) on traced values, "
+        "whose result under ``grad``/``jvp`` is NumPy's on the values."
     )
-    if isinstance(numpy_function, np.ufunc):
-        UFUNCS[numpy_function] = function
-    else:
-        FUNCTIONS[numpy_function] = function
+    function.primitive = prim  # type: ignore[attr-defined]
+    FUNCTIONS[numpy_function] = function
+    return function
+
+
+def nondiff_ufunc(ufunc: np.ufunc) -> Primitive:
+    """An elementwise primitive with zero derivative for a NumPy ufunc (``greater``, ``isfinite``)."""
+    return _ufuncs.nondiff(ufunc, ufunc.nin)
+
+
+def _dtype_of(value: Any) -> Any:
+    if isinstance(value, Tracer):
+        return np.zeros((), dtype(value))  # an array of that dtype: what every type query reads
+    if isinstance(value, (list, tuple)) and _holds_tracer(value):
+        return (tuple if isinstance(value, tuple) else list)(_dtype_of(v) for v in value)
+    return value
+
+
+def reads_dtype(numpy_function: Any) -> Callable[..., Any]:
+    """``numpy_function`` of the dtypes of traced arguments (``result_type``): nothing is read but types."""
+    name = numpy_function.__name__
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        return numpy_function(*map(_dtype_of, args), **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``numpy.{name}``: of a traced value it reads only the dtype."
+    FUNCTIONS[numpy_function] = function
+    return function
+
+
+def reads_value(numpy_function: Any) -> Callable[..., Any]:
+    """``numpy_function`` on values read through ``read_value`` (text of an array): each transform sees the read."""
+    name = numpy_function.__name__
+
+    def read(value: Any) -> Any:
+        if isinstance(value, Tracer):
+            return read_value(value, f"numpy.{name}")
+        if isinstance(value, (list, tuple)) and _holds_tracer(value):
+            return (tuple if isinstance(value, tuple) else list)(read(v) for v in value)
+        return value
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        return numpy_function(*map(read, args), **{k: read(v) for k, v in kwargs.items()})
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``numpy.{name}`` of the values (read through each transform's ``read_value``)."
+    FUNCTIONS[numpy_function] = function
     return function
 
 
 # --- positions -------------------------------------------------------------------------
-argmax = reads_values(np.argmax)
-argmin = reads_values(np.argmin)
-nanargmax = reads_values(np.nanargmax)
-nanargmin = reads_values(np.nanargmin)
-argsort = reads_values(np.argsort)
-argpartition = reads_values(np.argpartition)
-lexsort = reads_values(np.lexsort)
-argwhere = reads_values(np.argwhere)
-nonzero = reads_values(np.nonzero)
-flatnonzero = reads_values(np.flatnonzero)
-searchsorted = reads_values(np.searchsorted)
-digitize = reads_values(np.digitize)
-count_nonzero = reads_values(np.count_nonzero)
+argmax = nondiff_function(np.argmax)
+argmin = nondiff_function(np.argmin)
+nanargmax = nondiff_function(np.nanargmax)
+nanargmin = nondiff_function(np.nanargmin)
+argsort = nondiff_function(np.argsort)
+argpartition = nondiff_function(np.argpartition)
+lexsort = nondiff_function(np.lexsort)
+argwhere = nondiff_function(np.argwhere, data_dependent_shape=True)
+nonzero = nondiff_function(np.nonzero, data_dependent_shape=True, rows=True)
+flatnonzero = nondiff_function(np.flatnonzero, data_dependent_shape=True)
+searchsorted = nondiff_function(np.searchsorted)
+digitize = nondiff_function(np.digitize)
+count_nonzero = nondiff_function(np.count_nonzero)
 
 # --- tests -----------------------------------------------------------------------------
-isfinite = reads_values(np.isfinite)
-isnan = reads_values(np.isnan)
-isinf = reads_values(np.isinf)
-isposinf = reads_values(np.isposinf)
-isneginf = reads_values(np.isneginf)
-isreal = reads_values(np.isreal)
-iscomplex = reads_values(np.iscomplex)
-isrealobj = reads_values(np.isrealobj)
-iscomplexobj = reads_values(np.iscomplexobj)
-signbit = reads_values(np.signbit)
-isclose = reads_values(np.isclose)
-allclose = reads_values(np.allclose)
-array_equal = reads_values(np.array_equal)
-array_equiv = reads_values(np.array_equiv)
-isin = reads_values(np.isin)
-any = reads_values(np.any)
-all = reads_values(np.all)
+isfinite = nondiff_ufunc(np.isfinite)
+isnan = nondiff_ufunc(np.isnan)
+isinf = nondiff_ufunc(np.isinf)
+isposinf = nondiff_function(np.isposinf)
+isneginf = nondiff_function(np.isneginf)
+isreal = nondiff_function(np.isreal)
+iscomplex = nondiff_function(np.iscomplex)
+isrealobj = reads_dtype(np.isrealobj)
+iscomplexobj = reads_dtype(np.iscomplexobj)
+signbit = nondiff_ufunc(np.signbit)
+isclose = nondiff_function(np.isclose)
+allclose = nondiff_function(np.allclose)
+array_equal = nondiff_function(np.array_equal)
+array_equiv = nondiff_function(np.array_equiv)
+isin = nondiff_function(np.isin)
+any = nondiff_function(np.any)
+all = nondiff_function(np.all)
 
 # --- types and text -------------------------------------------------------------------
-result_type = reads_values(np.result_type)
-can_cast = reads_values(np.can_cast)
-min_scalar_type = reads_values(np.min_scalar_type)
-array2string = reads_values(np.array2string)
-array_repr = reads_values(np.array_repr)
-array_str = reads_values(np.array_str)
+result_type = reads_dtype(np.result_type)
+can_cast = reads_dtype(np.can_cast)
+min_scalar_type = reads_value(np.min_scalar_type)
+array2string = reads_value(np.array2string)
+array_repr = reads_value(np.array_repr)
+array_str = reads_value(np.array_str)
 
 # --- comparisons and logic ------------------------------------------------------------
-greater = reads_values(np.greater)
-greater_equal = reads_values(np.greater_equal)
-less = reads_values(np.less)
-less_equal = reads_values(np.less_equal)
-equal = reads_values(np.equal)
-not_equal = reads_values(np.not_equal)
-logical_and = reads_values(np.logical_and)
-logical_or = reads_values(np.logical_or)
-logical_not = reads_values(np.logical_not)
-logical_xor = reads_values(np.logical_xor)
+greater = nondiff_ufunc(np.greater)
+greater_equal = nondiff_ufunc(np.greater_equal)
+less = nondiff_ufunc(np.less)
+less_equal = nondiff_ufunc(np.less_equal)
+equal = nondiff_ufunc(np.equal)
+not_equal = nondiff_ufunc(np.not_equal)
+logical_and = nondiff_ufunc(np.logical_and)
+logical_or = nondiff_ufunc(np.logical_or)
+logical_not = nondiff_ufunc(np.logical_not)
+logical_xor = nondiff_ufunc(np.logical_xor)
 
 # --- integer arithmetic ---------------------------------------------------------------
-floor_divide = reads_values(np.floor_divide)
-bitwise_and = reads_values(np.bitwise_and)
-bitwise_or = reads_values(np.bitwise_or)
-bitwise_xor = reads_values(np.bitwise_xor)
-invert = reads_values(np.invert)
+floor_divide = nondiff_ufunc(np.floor_divide)
+bitwise_and = nondiff_ufunc(np.bitwise_and)
+bitwise_or = nondiff_ufunc(np.bitwise_or)
+bitwise_xor = nondiff_ufunc(np.bitwise_xor)
+invert = nondiff_ufunc(np.invert)
 bitwise_not = invert
 bitwise_invert = invert
-left_shift = reads_values(np.left_shift)
+left_shift = nondiff_ufunc(np.left_shift)
 bitwise_left_shift = left_shift
-right_shift = reads_values(np.right_shift)
+right_shift = nondiff_ufunc(np.right_shift)
 bitwise_right_shift = right_shift
-bitwise_count = reads_values(np.bitwise_count)
-gcd = reads_values(np.gcd)
-lcm = reads_values(np.lcm)
-isnat = reads_values(np.isnat)
+bitwise_count = nondiff_ufunc(np.bitwise_count)
+gcd = nondiff_ufunc(np.gcd)
+lcm = nondiff_ufunc(np.lcm)
+isnat = nondiff_ufunc(np.isnat)
 
 
 def unique(

@@ -16,7 +16,7 @@ import numpy as np
 
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._indexing import getitem_p, index_set_p, plain_index, positions, rearrange
+from funcgrad.numpy._indexing import getitem_p, index_set_p, plain_index, positions, read_index, rearrange
 from funcgrad.numpy._util import dtype, ndim, normalize_axes, shape
 
 __all__ = [
@@ -51,7 +51,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     array([1., 3.])
     """
     a = _operand(a)
-    repeats = plain_index(repeats)
+    repeats = read_index(plain_index(repeats), "numpy.repeat with a traced count")
     if not isinstance(a, Tracer):
         return np.repeat(a, repeats, axis)
     return rearrange(a, np.repeat, repeats, axis)
@@ -66,7 +66,7 @@ def tile(A: Any, reps: Any) -> Any:
     array([4., 4.])
     """
     A = _operand(A)
-    reps = plain_index(reps)
+    reps = read_index(plain_index(reps), "numpy.tile with a traced count")
     if not isinstance(A, Tracer):
         return np.tile(A, reps)
     return rearrange(A, np.tile, reps)
@@ -137,7 +137,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     array([0., 1., 0.])
     """
     a = _operand(a)
-    shift = plain_index(shift)
+    shift = read_index(plain_index(shift), "numpy.roll with a traced count")
     if not isinstance(a, Tracer):
         return np.roll(a, shift, axis)
     return rearrange(a, np.roll, shift, axis)
@@ -152,7 +152,7 @@ def delete(arr: Any, obj: Any, axis: int | None = None) -> Any:
     array([0., 1., 0.])
     """
     arr = _operand(arr)
-    obj = plain_index(obj)
+    obj = read_index(plain_index(obj), "numpy.delete with a traced count")
     if not isinstance(arr, Tracer):
         return np.delete(arr, obj, axis)
     return rearrange(arr, np.delete, obj, axis)
@@ -170,7 +170,7 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     from funcgrad.numpy._ufuncs import astype, where
 
     arr, values = _operand(arr), _operand(values)
-    obj = plain_index(obj)
+    obj = read_index(plain_index(obj), "numpy.insert with a traced count")
     if not isinstance(arr, Tracer) and not isinstance(values, Tracer):
         return np.insert(arr, obj, values, axis)
     # NumPy places a table of positions the same way it places the numbers
@@ -212,14 +212,21 @@ def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -
     array([0., 1.])
     """
     a = _operand(a)
-    condition = np.asarray(plain_index(condition))
-    if not isinstance(a, Tracer):
+    condition = plain_index(condition)
+    if not isinstance(a, Tracer) and not isinstance(condition, Tracer):
         return np.compress(condition, a, axis, out)
     if out is not None:
         from funcgrad import _errors
 
         raise _errors.inplace_assignment()
+    if isinstance(condition, Tracer):  # a traced condition: a recorded gather of a data-dependent size
+        return rearrange(a, _compress_positions, condition if dtype(condition).kind == "b" else condition != 0, axis)
+    condition = np.asarray(condition)
     return rearrange(a, lambda p: np.compress(condition, p, axis))
+
+
+def _compress_positions(positions: Any, condition: Any, axis: int | None) -> Any:
+    return np.compress(condition, positions, axis)
 
 
 @implements(np.resize)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
-from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
@@ -52,11 +52,12 @@ def kept_shape(xshape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...
 def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """Broadcast the cotangent of a reduction back to the input's shape."""
     xshape = shape(x)
-    if not isinstance(g, Tracer):
-        g = _backends.to_backend(g, full_lower(x))  # spread over a Dask input chunk by chunk, not as one NumPy view
+    if not isinstance(g, Tracer) and _backends.is_foreign(full_lower(x)):
+        # a plain cotangent carries nothing to record: spread it over a Dask input chunk by chunk
+        return _backends.broadcast_like(g, kept_shape(xshape, axis), full_lower(x))
     if not keepdims:
         g = _shape.reshape_p(g, newshape=kept_shape(xshape, axis))
-    return _backends.like_primal(_shape.broadcast_to_p(g, shape=xshape), full_lower(x))
+    return _shape.broadcast_to_p(g, shape=xshape)
 
 
 def _sum(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -66,6 +67,7 @@ def _sum(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 sum_p = primitive(_sum, "sum")
 defvjp(sum_p, lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims))
 defjvp(sum_p, lambda t, ans, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims), batched=True)
+defbatch(sum_p, "leading")
 
 
 def _prod(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -97,16 +99,15 @@ defjvp(
     lambda t, ans, x, axis, keepdims: sum_p(t * _prod_others(x, axis), axis=axis, keepdims=keepdims),
     batched=True,
 )
+defbatch(prod_p, "leading")
 
 
 def _extreme_weights(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """Where the extreme value sits; ties share the derivative equally."""
-    xs = full_lower(x)
-    best = np.reshape(full_lower(ans), kept_shape(np.shape(xs), axis))
-    hits = xs == best
-    if np.isnan(best).any():  # a NaN is the extreme value of its slice, as in NumPy
-        hits = hits | (np.isnan(xs) & np.isnan(best))
-    return mask(hits / np.sum(hits, axis=axis, keepdims=True), x)
+    best = _shape.reshape_p(ans, newshape=kept_shape(shape(x), axis))
+    # a NaN is the extreme value of its slice, as in NumPy (no test of the values: a Dask array stays lazy)
+    hits = mask((x == best) | (_ufuncs.isnan(x) & _ufuncs.isnan(best)), x)
+    return hits / sum_p(hits, axis=axis, keepdims=True)
 
 
 def _extreme(reduce: Any, name: str) -> Any:
@@ -124,6 +125,7 @@ def _extreme(reduce: Any, name: str) -> Any:
         ),
         batched=True,
     )
+    defbatch(prim, "leading")
     return prim
 
 
@@ -186,6 +188,7 @@ def _cumsum(x: Any, axis: int) -> Any:
 cumsum_p = primitive(_cumsum, "cumsum")
 defvjp(cumsum_p, lambda g, ans, x, axis: match_dtype(_reverse(cumsum_p(_reverse(g, axis), axis=axis), axis), x))
 defjvp(cumsum_p, lambda t, ans, x, axis: cumsum_p(t, axis=axis), batched=True)
+defbatch(cumsum_p, "leading")
 
 
 def _cumprod(x: Any, axis: int) -> Any:
@@ -203,6 +206,7 @@ cumprod_p = primitive(_cumprod, "cumprod")
 defvjp(cumprod_p, _cumprod_vjp)
 # the tangent obeys dans[i] = x[i] * dans[i-1] + ans[i-1] * t[i]
 defjvp(cumprod_p, lambda t, ans, x, axis: linear_scan(x, _shift(ans, 1, 1.0, axis) * t, axis), batched=True)
+defbatch(cumprod_p, "leading")
 
 
 # --- public wrappers ------------------------------------------------------------
@@ -244,7 +248,7 @@ def _masked(a: Any, where: Any, fill: float) -> Any:
     """``a`` with the entries outside the ``where=`` mask replaced by ``fill``."""
     if where is None or where is True:
         return a
-    return _ufuncs.where(np.asarray(full_lower(where), dtype=bool), a, fill)
+    return _ufuncs.where(where if isinstance(where, Tracer) else np.asarray(where, dtype=bool), a, fill)
 
 
 def _cast(a: Any, dtype: Any) -> Any:
@@ -295,7 +299,8 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     if where is not None and where is not True:
         from funcgrad.numpy._stats import masked_mean
 
-        return masked_mean(_cast(a, dtype), np.asarray(full_lower(where), dtype=bool), axis, keepdims)
+        mask_of = where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
+        return masked_mean(_cast(a, dtype), mask_of, axis, keepdims)
     axes = normalize_axes(axis, ndim(a))
     count = int(np.prod([shape(a)[i] for i in axes])) if axes else 1
     total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _backends
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy import _ufuncs
+from funcgrad.numpy import _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._indexing import gather, plain_index, positions, rearrange, scatter_add_p
+from funcgrad.numpy._indexing import plain_index, positions, read_index, rearrange, scatter_add_p
+from funcgrad.numpy._nondiff import argpartition, argsort, nonzero, searchsorted
 from funcgrad.numpy._util import dtype, ndim, shape
 
 __all__ = [
@@ -130,10 +132,17 @@ def extract(condition: Any, arr: Any) -> Any:
     array([0., 1.])
     """
     arr = _operand(arr)
-    condition = np.asarray(plain_index(condition))
-    if not isinstance(arr, Tracer):
+    condition = plain_index(condition)
+    if not _traced(arr, condition):
         return np.extract(condition, arr)
+    if isinstance(condition, Tracer):  # a traced mask: a recorded gather of a data-dependent size
+        return rearrange(arr, _extract_positions, condition if dtype(condition).kind == "b" else condition != 0)
+    condition = np.asarray(condition)
     return rearrange(arr, lambda p: np.extract(condition, p))
+
+
+def _extract_positions(positions: Any, condition: Any) -> Any:
+    return np.extract(condition, positions)
 
 
 @implements(np.trace)
@@ -195,7 +204,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     """
     a = _operand(a)
     indices = plain_index(indices)
-    if not isinstance(a, Tracer):
+    if not _traced(a, indices):
         return np.take(a, indices, axis, out, mode)  # type: ignore[call-overload]
     from funcgrad.numpy._constructors import no_out
 
@@ -214,7 +223,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     """
     arr = _operand(arr)
     indices = plain_index(indices)
-    if not isinstance(arr, Tracer):
+    if not _traced(arr, indices):
         return np.take_along_axis(arr, indices, axis)
     return rearrange(arr, np.take_along_axis, indices, axis)
 
@@ -237,7 +246,7 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None, inplac
     from funcgrad.numpy._shape import broadcast_to, reshape
 
     arr, values = _operand(arr), _operand(values)
-    indices = plain_index(indices)
+    indices = read_index(plain_index(indices), "numpy.put_along_axis with traced indices")
     if inplace:
         if _traced(arr, values):
             from funcgrad import _errors
@@ -265,12 +274,10 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, **k
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.sort(a, axis, kind, order, **kwargs)
-    value = full_lower(a)
-    pos = positions(a)
     if axis is None:
-        value, pos, axis = value.ravel(), pos.ravel(), -1
-    perm = np.argsort(value, axis, kind, order, **kwargs)
-    return gather(a, np.take_along_axis(pos, perm, axis))
+        a, axis = _shape.ravel(a), -1
+    # the permutation is a recorded zero-derivative primitive (plain under grad, traced under jit)
+    return rearrange(a, np.take_along_axis, argsort(a, axis, kind, order, **kwargs), axis)
 
 
 @implements(np.partition)
@@ -282,14 +289,12 @@ def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect"
     array([0., 0., 1.])
     """
     a = _operand(a)
-    kth = plain_index(kth)
+    kth = read_index(plain_index(kth), "numpy.partition with a traced kth")
     if not isinstance(a, Tracer):
         return np.partition(a, kth, axis, kind, order)  # type: ignore[call-overload]
-    value, pos = full_lower(a), positions(a)
     if axis is None:
-        value, pos, axis = value.ravel(), pos.ravel(), -1
-    perm = np.argpartition(value, kth, axis, kind, order)  # type: ignore[arg-type]
-    return gather(a, np.take_along_axis(pos, perm, axis))
+        a, axis = _shape.ravel(a), -1
+    return rearrange(a, np.take_along_axis, argpartition(a, kth, axis, kind, order), axis)
 
 
 @implements(np.choose)
@@ -302,7 +307,7 @@ def choose(a: Any, choices: Sequence[Any], out: Any = None, mode: str = "raise")
     """
     from funcgrad.numpy._shape import broadcast_to, stack
 
-    a = np.asarray(plain_index(a))
+    a = np.asarray(read_index(plain_index(a), "numpy.choose with a traced index"))
     choices = [_operand(c) for c in choices]
     if not _traced(*choices):
         return np.choose(a, choices, out=out, mode=mode)  # type: ignore[call-overload]
@@ -337,7 +342,8 @@ def _index_arithmetic(numpy_function: Any) -> Any:
 
     @implements(numpy_function)
     def lowered(*args: Any, **kwargs: Any) -> Any:
-        return numpy_function(*(plain_index(a) if _traced(a) else a for a in args), **kwargs)
+        why = f"numpy.{numpy_function.__name__} of traced indices"
+        return numpy_function(*(read_index(plain_index(a), why) if _traced(a) else a for a in args), **kwargs)
 
     lowered.__name__ = lowered.__qualname__ = numpy_function.__name__
     lowered.__doc__ = f"``numpy.{numpy_function.__name__}`` on index values (no derivative)."
@@ -367,10 +373,17 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     array([2., 1.])
     """
     if x is None and y is None:
-        return np.nonzero(full_lower(condition))
+        return nonzero(condition)
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
-    return _ufuncs.where(np.asarray(full_lower(condition)), _operand(x), _operand(y))
+    if not isinstance(condition, Tracer) and not _backends.is_foreign(condition):
+        condition = np.asarray(condition)  # a Dask condition stays lazy: np.where dispatches to Dask
+    return _ufuncs.where(condition, _operand(x), _operand(y))
+
+
+def _like(value: Any) -> Any:
+    """What ``numpy.result_type`` needs of a possibly traced value: a 0-d array of its dtype."""
+    return np.zeros((), dtype(value)) if isinstance(value, Tracer) else value
 
 
 @implements(np.select)
@@ -383,21 +396,21 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     """
     choicelist = [_operand(c) for c in choicelist]
     default = _operand(default)
-    if not _traced(default, *choicelist):
-        return np.select([full_lower(c) for c in condlist], choicelist, default)
+    if not _traced(default, *choicelist, *condlist):
+        return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
     if len(choicelist) == 0:
         raise ValueError("select with an empty condition list is not possible")
-    conds = [np.asarray(full_lower(c)) for c in condlist]
+    conds = [c if isinstance(c, Tracer) else np.asarray(c) for c in condlist]
     for i, c in enumerate(conds):
-        if c.dtype != bool:
+        if dtype(c).kind != "b":
             raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
     out = default
     for c, choice in zip(reversed(conds), reversed(choicelist)):
         out = _ufuncs.where(c, choice, out)
-    kind = np.result_type(*[full_lower(c) for c in choicelist], full_lower(default))
-    full = np.broadcast_shapes(*[np.shape(c) for c in conds], *[shape(c) for c in choicelist], shape(default))
+    kind = np.result_type(*[_like(c) for c in choicelist], _like(default))
+    full = np.broadcast_shapes(*[shape(c) for c in conds], *[shape(c) for c in choicelist], shape(default))
     from funcgrad.numpy._shape import broadcast_to
 
     out = broadcast_to(out, full)
@@ -490,22 +503,27 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
         )
     from funcgrad.numpy._shape import broadcast_to
 
-    xv, xpv, fpv = (np.asarray(full_lower(v)) for v in (x, xp, fp))
-    if xpv.ndim != 1 or fpv.shape != xpv.shape:
-        raise ValueError(f"fp and xp are not of the same length (or not 1-D): {fpv.shape} and {xpv.shape}")
-    if xpv.size == 0:
+    for value in (x, xp, fp):
+        if _backends.is_foreign(full_lower(value)):
+            raise _backends.value_read("interp", full_lower(value))  # the segment of each point
+    x, xp, fp = (v if isinstance(v, Tracer) else np.asarray(v) for v in (x, xp, fp))
+    if ndim(xp) != 1 or shape(fp) != shape(xp):
+        raise ValueError(f"fp and xp are not of the same length (or not 1-D): {shape(fp)} and {shape(xp)}")
+    n = shape(xp)[0]
+    if n == 0:
         raise ValueError("array of sample points is empty")
     # like numpy.interp: float64, or complex128 for complex fp
-    kind = np.complex128 if np.iscomplexobj(fpv) else np.float64
-    n = xpv.size
-    i = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, builtins.max(n - 2, 0))
-    j = np.minimum(i + 1, n - 1)
+    kind = np.complex128 if dtype(fp).kind == "c" else np.float64
+    # the segment of each point: recorded zero-derivative operations (searchsorted, clip of an index)
+    found = searchsorted(xp, x, side="right") - 1
+    i = _ufuncs.minimum(_ufuncs.maximum(found, 0), builtins.max(n - 2, 0))
+    j = _ufuncs.minimum(i + 1, n - 1)
     x0, x1, f0, f1 = take(xp, i), take(xp, j), take(fp, i), take(fp, j)
     step = x1 - x0
-    safe = _ufuncs.where(np.asarray(full_lower(step)) == 0, 1.0, step)
+    safe = _ufuncs.where(step == 0, 1.0, step)
     inside = f0 + (x - x0) * ((f1 - f0) / safe)
     below = take(fp, 0) if left is None else left
     above = take(fp, -1) if right is None else right
-    out = _ufuncs.where(xv < xpv[0], below, _ufuncs.where(xv > xpv[-1], above, inside))
-    out = broadcast_to(out, xv.shape)
+    out = _ufuncs.where(x < take(xp, 0), below, _ufuncs.where(x > take(xp, -1), above, inside))
+    out = broadcast_to(out, shape(x))
     return _ufuncs.astype(out, dtype=np.dtype(kind)) if dtype(out) != kind else out

@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
-from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
-from funcgrad._trace import Primitive, Trace, Tracer, full_lower
+from funcgrad import _backends, _errors
+from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
 
@@ -203,6 +203,7 @@ def _register(ufunc: Any, name: str | None = None) -> Primitive:
     REGISTRY[prim.name] = prim
     if isinstance(ufunc, np.ufunc):
         UFUNCS[ufunc] = prim
+    defbatch(prim, "elementwise")
     return prim
 
 
@@ -269,20 +270,39 @@ def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str |
 
 
 def nondiff(ufunc: Any, nargs: int = 1, name: str | None = None) -> Primitive:
-    """An elementwise primitive whose derivative is zero (or undefined) everywhere."""
+    """An elementwise primitive whose derivative is zero (or undefined) everywhere (one per ufunc)."""
+    known = UFUNCS.get(ufunc)
+    if isinstance(known, Primitive) and name is None:
+        return known
     prim = _register(ufunc, name)
     def_nondiff(prim, nargs)
     return prim
 
 
+def _as_factor(condition: Any, dtype: Any) -> Any:
+    return condition.astype(dtype) if hasattr(condition, "astype") else np.asarray(condition, dtype)
+
+
+#: a derivative factor of a kink made from a condition: zero derivative, recorded by ``jit``
+mask_p = primitive(_as_factor, "mask")
+def_nondiff(mask_p)
+defbatch(mask_p, "elementwise")
+
+
 def mask(condition: Any, like: Any) -> Any:
-    """A plain array in ``like``'s (inexact) dtype: derivative factors of kinks.
+    """``condition`` (booleans or a piecewise constant) in ``like``'s inexact dtype: a derivative factor of a kink.
+
+    A plain NumPy condition gives a plain array; a traced one (under ``jit``)
+    the zero-derivative primitive ``mask``, so the factor is recorded too.
 
     >>> mask(np.array([True, False]), np.float32(1.0))
     array([1., 0.], dtype=float32)
     """
     kind = dtype(like)
-    return np.asarray(full_lower(condition), dtype=kind if kind.kind in "fc" else np.float64)
+    kind = kind if kind.kind in "fc" else np.dtype(np.float64)
+    if is_plain(condition):
+        return np.asarray(condition, dtype=kind)
+    return mask_p(condition, dtype=kind)
 
 
 def _safe(x: Any) -> Any:
@@ -290,9 +310,14 @@ def _safe(x: Any) -> Any:
     return where(x == 0, 1.0, x)
 
 
-def _value(x: Any) -> np.ndarray[Any, Any]:
-    """The plain value of a possibly traced operand, as an array."""
-    return np.asarray(full_lower(x))
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is a plain NumPy value or Python number, whose contents a rule may read for free.
+
+    Rules branch on values (a fast path when no entry is at a kink) only when
+    this holds; traced values (``jit``) and other array types (Dask) get the
+    general formula, written with primitives.
+    """
+    return isinstance(value, (np.ndarray, np.generic, int, float, complex))
 
 
 def _is_traced(*values: Any) -> bool:
@@ -363,20 +388,17 @@ def _pow_dx(power_of: Callable[[], Primitive]) -> Derivative:
 
 def _pow_dy(ans: Any, x: Any, y: Any) -> Any:
     # d/dy x**y = log(x) x**y: 0 where x == 0 (the limit for y > 0); NaN for a real x < 0
-    xv = _value(x)
-    if not isinstance(x, Tracer):
+    if is_plain(x):
         # a plain base: the factor is a constant, given the output's dtype
+        xv = np.asarray(x)
         with np.errstate(all="ignore"):
             factor = np.where(xv == 0, 0.0, np.log(np.where(xv == 0, 1.0, xv)))
         return ans * mask(factor, ans)
-    zero = xv == 0
-    bad = zero if xv.dtype.kind == "c" else xv <= 0
-    if not bad.any():
-        return ans * log(x)
+    real_base = dtype(x).kind != "c"
+    zero = x == 0
+    bad = x <= 0 if real_base else zero
     out = where(zero, 0.0, ans * log(where(bad, 1.0, x)))
-    if xv.dtype.kind != "c" and (xv < 0).any():
-        out = where(xv < 0, np.nan, out)
-    return out
+    return where(x < 0, np.nan, out) if real_base else out
 
 
 power: Primitive = binary(np.power, _pow_dx(lambda: power), _pow_dy)
@@ -391,17 +413,15 @@ reciprocal = unary(np.reciprocal, lambda ans, x: -square(ans))
 def _neg_quotient(ans: Any, x: Any, y: Any) -> Any:
     # x = n*y + ans with an integer n, so d(ans)/dy = -n (a plain, piecewise constant factor)
     with np.errstate(all="ignore"):
-        n = np.round((_value(x) - _value(ans)) / _value(y))
+        n = rint((x - ans) / y)
     return mask(-n, ans)
 
 
 remainder = binary(np.remainder, lambda ans, x, y: 1.0, _neg_quotient)
 mod = remainder
 fmod = binary(np.fmod, lambda ans, x, y: 1.0, _neg_quotient)
-copysign = binary(
-    np.copysign, lambda ans, x, y: mask(np.where(np.signbit(_value(x)) == np.signbit(_value(y)), 1, -1), ans), None
-)
-ldexp = binary(np.ldexp, lambda ans, x, y: mask(np.ldexp(1.0, _value(y)), ans), None)
+copysign = binary(np.copysign, lambda ans, x, y: mask(where(_signbit(x) == _signbit(y), 1.0, -1.0), ans), None)
+ldexp: Primitive = binary(np.ldexp, lambda ans, x, y: mask(ldexp(1.0, y), ans), None)
 
 
 def divmod(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
@@ -417,7 +437,7 @@ def divmod(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         return np.divmod(x1, x2, **kwargs)  # type: ignore[no-any-return]
     _no_out(out)
     with np.errstate(divide="ignore", invalid="ignore"):
-        quotient = np.floor_divide(_value(x1), _value(x2))
+        quotient = _floor_divide(x1, x2)
     return quotient, remainder(x1, x2)
 
 
@@ -433,7 +453,7 @@ def modf(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
             kwargs["out"] = out
         return np.modf(x, **kwargs)  # type: ignore[no-any-return]
     _no_out(out)
-    integral = np.trunc(_value(x))
+    integral = trunc(x)
     return x - integral, integral
 
 
@@ -449,10 +469,16 @@ def frexp(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
             kwargs["out"] = out
         return np.frexp(x, **kwargs)  # type: ignore[no-any-return]
     _no_out(out)
-    exponent = np.frexp(_value(x))[1]
+    exponent = frexp_exponent_p(x)
     return ldexp(x, -exponent), exponent
 
 
+def _frexp_exponent(x: Any) -> Any:
+    return np.frexp(x)[1]
+
+
+frexp_exponent_p = primitive(_frexp_exponent, "frexp_exponent")
+def_nondiff(frexp_exponent_p)
 UFUNCS.update({np.divmod: divmod, np.modf: modf, np.frexp: frexp})
 
 # --- exponentials and logarithms ---------------------------------------------
@@ -469,12 +495,11 @@ def _logaddexp_weight(base_exp: Callable[[], Primitive]) -> Derivative:
     """d/dx log(b**x + b**y) = b**(x - ans): finite everywhere, 0.5/0.5 when both are -inf."""
 
     def weight(ans: Any, x: Any, y: Any) -> Any:
-        infinite = np.isinf(_value(ans))
-        if not infinite.any():
+        infinite = _isinf(ans)
+        if is_plain(infinite) and not infinite.any():
             return base_exp()(x - ans)
-        xv, yv, av = _value(x), _value(y), _value(ans)
         # where ans is infinite: ties share, otherwise the argument equal to ans takes all
-        at_infinity = mask(np.where(xv == yv, 0.5, xv == av), ans)
+        at_infinity = mask(where(x == y, 0.5, mask(x == ans, ans)), ans)
         return where(infinite, at_infinity, base_exp()(where(infinite, 0.0, x) - where(infinite, 0.0, ans)))
 
     return weight
@@ -524,7 +549,7 @@ _SINC_SERIES = tuple((-1) ** n * 2 * n / math.factorial(2 * n + 1) for n in rang
 def _dsinc(ans: Any, x: Any) -> Any:
     """d/dx sinc(x): a series near 0 (smooth at every order), the closed form elsewhere."""
     u = math.pi * x
-    small = np.abs(_value(u)) < 0.5
+    small = absolute(u) < 0.5
 
     def series(u: Any) -> Any:
         u2 = u * u
@@ -536,9 +561,9 @@ def _dsinc(ans: Any, x: Any) -> Any:
     def closed(u: Any) -> Any:
         return (cos(u) - sin(u) / u) / u
 
-    if small.all():
+    if is_plain(small) and small.all():
         return math.pi * series(u)
-    if not small.any():
+    if is_plain(small) and not small.any():
         return math.pi * closed(u)
     return math.pi * where(small, series(where(small, u, 0.0)), closed(where(small, 1.0, u)))
 
@@ -550,9 +575,8 @@ implements(np.sinc)(sinc)
 # --- kinks -----------------------------------------------------------------
 def _wins(a: Any, b: Any, better: Any, ans: Any) -> Any:
     """1 where ``a`` is chosen, 0.5 at ties, 0 elsewhere; NaN loses (``fmax``/``fmin``)."""
-    av, bv = _value(a), _value(b)
-    chosen = better(av, bv) | (np.isnan(bv) & ~np.isnan(av))
-    return mask(chosen + 0.5 * (av == bv), ans)
+    chosen = better(a, b) | (isnan(b) & ~isnan(a))
+    return mask(chosen + 0.5 * (a == b), ans)
 
 
 maximum = binary(
@@ -565,8 +589,10 @@ minimum = binary(
     lambda ans, x, y: mask((x < y) + 0.5 * (x == y), ans),
     lambda ans, x, y: mask((x > y) + 0.5 * (x == y), ans),
 )
-fmax = binary(np.fmax, lambda ans, x, y: _wins(x, y, np.greater, ans), lambda ans, x, y: _wins(y, x, np.greater, ans))
-fmin = binary(np.fmin, lambda ans, x, y: _wins(x, y, np.less, ans), lambda ans, x, y: _wins(y, x, np.less, ans))
+fmax = binary(
+    np.fmax, lambda ans, x, y: _wins(x, y, _greater, ans), lambda ans, x, y: _wins(y, x, _greater, ans)
+)
+fmin = binary(np.fmin, lambda ans, x, y: _wins(x, y, _less, ans), lambda ans, x, y: _wins(y, x, _less, ans))
 
 
 @implements(np.clip)
@@ -598,20 +624,20 @@ def clip(
 def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
     if dtype(x).kind == "c":
         return g * conj(x) / _safe(ans)
-    return g * mask(np.sign(full_lower(x)), x)
+    return g * mask(sign(x), x)
 
 
 def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
     if dtype(x).kind == "c":
         return real(conj(x) * t) / _safe(ans)
-    return t * mask(np.sign(full_lower(x)), x)
+    return t * mask(sign(x), x)
 
 
 absolute = _register(np.absolute)
 defvjp(absolute, _abs_vjp)
 defjvp(absolute, _abs_jvp, batched=True)
 abs = absolute
-fabs = unary(np.fabs, lambda ans, x: mask(np.sign(_value(x)), x))
+fabs = unary(np.fabs, lambda ans, x: mask(sign(x), x))
 
 # --- zero derivative -------------------------------------------------------
 # sign: zero derivative for real input; for complex input NumPy 2 defines
@@ -622,19 +648,27 @@ fabs = unary(np.fabs, lambda ans, x: mask(np.sign(_value(x)), x))
 def _sign_jvp(t: Any, ans: Any, x: Any) -> Any:
     if dtype(x).kind != "c":
         return None  # flat for real input: no work, a symbolic zero
-    return (t - ans * real(conj(ans) * t)) / _safe(absolute(x)) * mask(_value(x) != 0, x)
+    return (t - ans * real(conj(ans) * t)) / _safe(absolute(x)) * mask(x != 0, x)
 
 
 def _sign_vjp(g: Any, ans: Any, x: Any) -> Any:
     if dtype(x).kind != "c":
         return None  # flat for real input: no work, a symbolic zero
-    return (g - real(g * ans) * conj(ans)) / _safe(absolute(x)) * mask(_value(x) != 0, x)
+    return (g - real(g * ans) * conj(ans)) / _safe(absolute(x)) * mask(x != 0, x)
 
 
-sign = _register(np.sign)
+sign: Primitive = _register(np.sign)
 defvjp(sign, _sign_vjp)
 defjvp(sign, _sign_jvp, batched=True)
 floor = nondiff(np.floor)
+# the zero-derivative tests these rules use (funcgrad.numpy._nondiff exports them and the rest)
+isnan = nondiff(np.isnan)
+_isinf = nondiff(np.isinf)
+_isfinite = nondiff(np.isfinite)
+_signbit: Primitive = nondiff(np.signbit)
+_greater: Primitive = nondiff(np.greater, 2)
+_less: Primitive = nondiff(np.less, 2)
+_floor_divide = nondiff(np.floor_divide, 2)
 ceil = nondiff(np.ceil)
 rint = nondiff(np.rint)
 trunc = nondiff(np.trunc)
@@ -655,10 +689,18 @@ def round(a: Any, decimals: int = 0, out: Any = None) -> Any:
     if not _is_traced(a):
         return np.round(a, decimals, out)
     _no_out(out)
-    return np.round(full_lower(a), decimals)
+    return round_p(a, decimals=decimals)
 
 
 around = round
+
+
+def _round(a: Any, decimals: int) -> Any:
+    return np.round(a, decimals)
+
+
+round_p = primitive(_round, "round")
+def_nondiff(round_p)
 
 
 @implements(np.fix)
@@ -671,7 +713,11 @@ def fix(x: Any, out: Any = None) -> Any:
     if not _is_traced(x):
         return np.fix(x, out)
     _no_out(out)
-    return np.fix(full_lower(x))
+    return fix_p(x)
+
+
+fix_p = primitive(np.fix, "fix")
+def_nondiff(fix_p)
 
 
 @implements(np.nan_to_num)
@@ -687,11 +733,17 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, 
     if dtype(x).kind == "c":
         parts = (nan_to_num(part, nan=nan, posinf=posinf, neginf=neginf) for part in (real(x), imag(x)))
         return next(parts) + 1j * next(parts)
-    xv = _value(x)
-    finite = np.isfinite(xv)
-    if finite.all():
-        return x
-    return where(finite, x, np.nan_to_num(xv, nan=nan, posinf=posinf, neginf=neginf))
+    return nan_to_num_p(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _nan_to_num(x: Any, nan: Any, posinf: Any, neginf: Any) -> Any:
+    return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+# derivative 1 where x is finite, 0 where NumPy put a replacement value
+nan_to_num_p = primitive(_nan_to_num, "nan_to_num")
+defvjp(nan_to_num_p, lambda g, ans, x, **params: g * mask(_isfinite(x), g))
+defjvp(nan_to_num_p, lambda t, ans, x, **params: t * mask(_isfinite(x), t), batched=True)
 
 
 # --- complex parts and casts ------------------------------------------------
@@ -717,10 +769,17 @@ def angle(z: Any, deg: bool = False) -> Any:
     >>> complex(fg.grad(lambda z: angle(z))(1j))
     (-1+0j)
     """
-    if not _is_traced(z) or dtype(z).kind != "c":
-        return np.angle(full_lower(z), deg)
+    if not _is_traced(z):
+        return np.angle(z, deg)
+    if dtype(z).kind != "c":
+        return angle_real_p(z, deg=deg)
     out = arctan2(imag(z), real(z))
     return out * _RAD2DEG if deg else out
+
+
+# the angle of a real number is 0 or pi: piecewise constant
+angle_real_p = primitive(np.angle, "angle_real")
+def_nondiff(angle_real_p)
 
 
 @implements(np.real_if_close)
@@ -733,12 +792,17 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     """
     if not _is_traced(a):
         return np.real_if_close(a, tol)
-    if dtype(a).kind != "c" or np.iscomplexobj(np.real_if_close(full_lower(a), tol)):
+    if dtype(a).kind != "c":
         return a
-    return real(a)
+    if tol > 1:
+        tol = tol * np.finfo(dtype(a)).eps
+    # a dtype chosen by the values: a Python branch (a guard under jit)
+    return real(a) if (absolute(imag(a)) < tol).all() else a
 
 
 def _astype(x: Any, dtype: Any) -> Any:
+    if _backends.is_foreign(x):
+        return x.astype(dtype)  # stays lazy
     return np.asarray(x).astype(dtype)
 
 
@@ -752,9 +816,10 @@ def _astype_jvp(t: Any, ans: Any, x: Any, dtype: Any) -> Any:
 astype = primitive(_astype, "astype")
 defvjp(astype, lambda g, ans, x, dtype: match_dtype(g, x) if np.dtype(dtype).kind in "fc" else None)
 defjvp(astype, _astype_jvp, batched=True)
+defbatch(astype, "elementwise")
 
 # --- selection ---------------------------------------------------------------
-where = primitive(np.where, "where")
+where: Primitive = primitive(np.where, "where")
 defvjp(
     where,
     None,
@@ -768,3 +833,4 @@ defjvp(
     lambda t, ans, c, x, y: where(c, 0.0, broadcast_tangent(t, y, ans)),
     batched=True,
 )
+defbatch(where, "elementwise")
