@@ -291,3 +291,8 @@ def test_coverage_page_lists_the_scipy_primitives_with_both_rules() -> None:
     assert "✓, batched" in row and "no derivative in `a`, `b` (`TypeError`)" in row
     assert "| `special.gammaln` | `scipy.special.gammaln` | ✓, batched | ✓ | " in page
     assert "| `np.gammaln` |" not in page  # SciPy's ufuncs are listed with SciPy, not NumPy
+
+
+def test_betainc_batches_as_an_elementwise_function() -> None:
+    x = np.array([[0.2, 0.4], [0.6, 0.8]])
+    np.testing.assert_allclose(fg.vmap(lambda row: special.betainc(2.0, 3.0, row))(x), sc.betainc(2.0, 3.0, x))

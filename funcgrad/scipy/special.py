@@ -45,7 +45,7 @@ import scipy.special as sc
 
 import funcgrad.numpy as fnp
 from funcgrad._custom import stop_gradient
-from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Tracer
 from funcgrad.numpy._dispatch import UFUNCS
 from funcgrad.numpy._ufuncs import binary, nondiff, unary
@@ -187,6 +187,7 @@ def _ternary(ufunc: Any, partials: tuple[Any, Any, Any], function: str) -> Primi
         ),
         batched=True,
     )
+    defbatch(prim, "elementwise")
     UFUNCS[ufunc] = prim
     return prim
 
