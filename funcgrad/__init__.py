@@ -19,6 +19,7 @@ from funcgrad._api import (
     value_and_grad,
     vjp,
 )
+from funcgrad._batching import vmap
 from funcgrad._checkpoint import checkpoint, remat
 from funcgrad._custom import stop_gradient
 from funcgrad._custom_jvp import custom_jvp
@@ -45,4 +46,5 @@ __all__ = [
     "tree",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]

@@ -71,7 +71,7 @@ def _resolve_argnums(argnums: Argnums, nargs: int, transform: str) -> tuple[int,
 
 def _value_dtype(value: Any) -> np.dtype[Any] | None:
     value = full_lower(value)
-    if isinstance(value, (np.ndarray, np.generic)) or hasattr(value, "dtype") and hasattr(value, "shape"):
+    if isinstance(value, (np.ndarray, np.generic, Tracer)) or hasattr(value, "dtype") and hasattr(value, "shape"):
         kind: np.dtype[Any] = np.dtype(value.dtype)
         return kind
     if isinstance(value, (bool, int, float, complex)):

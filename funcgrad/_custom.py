@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from funcgrad import _backends, _errors
-from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic
+from funcgrad._rules import def_nondiff, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
 from funcgrad.numpy import _util
 from funcgrad.tree import tree_map
@@ -42,7 +42,16 @@ def stop_gradient(x: T) -> T:
     >>> fg.grad(lambda x: fg.stop_gradient(x * x) * x)(3.0)
     np.float64(9.0)
     """
-    return tree_map(full_lower, x)  # type: ignore[no-any-return]
+    return tree_map(lambda leaf: stop_gradient_p(leaf) if isinstance(leaf, Tracer) else leaf, x)  # type: ignore[no-any-return]
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+#: the identity with zero rules: ``grad``/``jvp`` drop it (a plain value), ``jit`` records it
+stop_gradient_p = primitive(_identity, "stop_gradient")
+def_nondiff(stop_gradient_p)
 
 
 # --- packs: several leaves as one traced value -------------------------------------------

@@ -55,3 +55,87 @@ def describe(value: Any) -> str:
     if shape is not None and dtype is not None:
         return f"{type(value).__name__} of shape {tuple(shape)} and dtype {dtype}"
     return f"{type(value).__name__} ({value!r})"
+
+
+# --- vmap -------------------------------------------------------------------------------
+
+
+def batched_bool() -> TypeError:
+    return TypeError(
+        "funcgrad.vmap: bool() of a batched value (an 'if' or 'while' on a value that differs from example "
+        "to example) has no single answer. Write the choice with fnp.where(condition, a, b), which picks per "
+        "example, or pass that argument with in_axes=None if it is the same for every example."
+    )
+
+
+def batched_value_read(what: str) -> TypeError:
+    return TypeError(
+        f"funcgrad.vmap: {what} of a batched value reads one array for the whole batch, which has no batching. "
+        "Keep batched values as arrays and use funcgrad.numpy (or numpy) operations on them; to read the "
+        "numbers, return them from the mapped function."
+    )
+
+
+def vmap_bad_axis_spec(what: str, path: str, spec: Any) -> ValueError:
+    where = f" at {path}" if path else ""
+    return ValueError(
+        f"vmap: {what}{where} must be an int, None, or a tuple/list/dict of them matching the structure, "
+        f"got {spec!r}. Example: in_axes=(0, None) maps the first argument over axis 0 and passes the second whole."
+    )
+
+
+def vmap_not_a_prefix(what: str, path: str, spec: Any, tree: Any) -> ValueError:
+    return ValueError(
+        f"vmap: {what} is not a prefix of the {'arguments' if what == 'in_axes' else 'outputs'}: at {path} "
+        f"{what} has {spec!r} but the value there is {describe(tree) if hasattr(tree, 'shape') else repr(tree)[:80]}. "
+        f"Give {what} the same structure there (a tuple for a tuple, a dict with the same keys for a dict), "
+        "or a single int/None for the whole subtree."
+    )
+
+
+def vmap_in_axes_length(given: int, nargs: int) -> ValueError:
+    return ValueError(
+        f"vmap: in_axes is a tuple of {given} entries but the function was called with {nargs} positional "
+        "argument(s). Give one entry per positional argument (None for an argument that is not mapped), "
+        "or a single int to map every argument over the same axis."
+    )
+
+
+def vmap_axis_out_of_range(what: str, name: str, axis: int, rank: int, extra: int) -> ValueError:
+    total = rank + extra
+    valid = f"{-total}..{total - 1}" if total else "none: it has no axes"
+    return ValueError(
+        f"vmap: {what} {axis} is out of range for {name}, which has {rank} axis/axes"
+        + (" per example" if extra else "")
+        + f"; valid axes are {valid}. Pick an axis in that range, or None to not map it."
+    )
+
+
+def vmap_sizes_differ(sizes: list[tuple[str, int, int]], axis_size: int | None) -> ValueError:
+    listed = "; ".join(f"{name}: axis {axis} of size {size}" for name, axis, size in sizes)
+    also = f"; axis_size={axis_size}" if axis_size is not None else ""
+    return ValueError(
+        f"vmap: the mapped axes have different sizes ({listed}{also}). Every mapped axis must have the same "
+        "size: fix the shapes, or use in_axes=None for an argument that should not be mapped."
+    )
+
+
+def vmap_no_mapped_input() -> ValueError:
+    return ValueError(
+        "vmap: no argument is mapped (every in_axes entry is None), so the batch size is unknown. "
+        "Pass axis_size=n, or map an argument."
+    )
+
+
+def vmap_not_an_array(name: str, value: Any) -> ValueError:
+    return ValueError(
+        f"vmap: {name} is mapped but is a {type(value).__name__}, not an array. Map arrays only; "
+        "pass other values with in_axes=None (or close over them)."
+    )
+
+
+def vmap_unmapped_output_depends(name: str) -> ValueError:
+    return ValueError(
+        f"vmap: out_axes is None for {name}, but it depends on the mapped inputs (it differs per example). "
+        "Give it an int out_axes, or return only values that are the same for every example there."
+    )

@@ -50,6 +50,28 @@ def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
     prim.batch_jvp = batched
 
 
+def defbatch(prim: Primitive, rule: str | Rule) -> None:
+    """How ``vmap`` batches ``prim``: a word for the common kinds, or a function.
+
+    The batched operands of a primitive under ``vmap`` carry the batch as
+    their *leading* axis; unbatched operands are plain values (never
+    broadcast).  The words (implemented in ``funcgrad/_batching.py``):
+
+    * ``"elementwise"``: NumPy broadcasting; a batched operand of lower rank
+      gets ones inserted after its batch axis so it lines up with the others;
+    * ``"leading"``: the NumPy function already maps over leading axes (its
+      static axis parameters are negative, it works on stacks of matrices),
+      so it is called on the batched values as they are;
+    * ``"loop"``: one call per example, stacked (correct, slow; named in
+      docs/coverage.md).  A primitive with no declaration is batched so too.
+
+    A function is an explicit rule: ``rule(prim, values, batched, size,
+    **params)`` gets the values (batched ones with the batch axis first),
+    one flag per value, the batch size, and returns the batched output.
+    """
+    prim.batcher = rule
+
+
 def defresiduals(prim: Primitive, ans: bool, *args: bool) -> None:
     """Declare which values the rules of ``prim`` read: its output ``ans`` and each positional argument.
 

@@ -24,6 +24,9 @@ class Trace:
 
     __slots__ = ("level", "active", "__weakref__")
 
+    #: ``full_lower`` stops at this trace's values (``lowered``): a batch under ``vmap`` is still a value
+    keeps_values = False
+
     def __init__(self, level: int) -> None:
         self.level = level
         self.active = True
@@ -40,6 +43,9 @@ class Trace:
         """
         return bool(tracer._value)
 
+    def lowered(self, tracer: Tracer) -> Any:
+        """What ``full_lower`` returns for one of this trace's values when ``keeps_values`` is set."""
+        raise NotImplementedError
     def read_value(self, tracer: Tracer, why: str) -> Any:
         """The concrete value of one of this trace's values, for a choice no primitive can record.
 
@@ -162,9 +168,15 @@ def read_value(value: Any, why: str) -> Any:
 def full_lower(value: Any) -> Any:
     """Strip every level of tracing: the plain value underneath.
 
+    A level that ``keeps_values`` (``vmap``'s batch) is not stripped: what
+    comes back is that level's value with every derivative level below it
+    stripped, still batched, so its shape is one example's shape.
     For shapes and dtypes only; a value read this way is invisible to every
     transform (use a primitive, ``bool()`` or ``read_value`` instead).
     """
     while isinstance(value, Tracer):
+        trace = value._trace
+        if trace.keeps_values:
+            return trace.lowered(value)
         value = value._value
     return value

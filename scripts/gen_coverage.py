@@ -119,6 +119,14 @@ def _rule_summary(rules: Any, batched: bool | None) -> str:
     return text
 
 
+def _batch_summary(prim: Primitive) -> str:
+    """How ``vmap`` batches a primitive (``defbatch``): a word, an explicit rule, or the loop fallback."""
+    rule = prim.batcher
+    if rule is None or rule == "loop":
+        return "loop over the batch (slow)"
+    return rule if isinstance(rule, str) else "explicit rule"
+
+
 def _has_complex_loop(ufunc: np.ufunc) -> bool:
     return any("D" in t.split("->")[0] or "F" in t.split("->")[0] for t in ufunc.types)
 
@@ -256,6 +264,7 @@ def render() -> str:
                 f"`{name}`",
                 _rule_summary(prim.jvps, prim.batch_jvp if prim.jvps is not None else None),
                 _rule_summary(prim.vjps, None),
+                _batch_summary(prim),
                 complex_,
                 _cell(NOTES.get(name, "")),
             ]
@@ -300,10 +309,13 @@ def render() -> str:
         "Every differentiable operation is built from these.  *forward*: the jvp rule",
         "(*batched*: all columns of `jacfwd`/`hessian` travel in one call);",
         "*reverse*: the vjp rule; `0` means the derivative is zero by definition.",
+        "*vmap*: the batching rule (`elementwise`: NumPy broadcasting after aligning ranks; `leading`: the",
+        "NumPy function maps over a leading batch axis as it is; an explicit rule; or a Python loop over",
+        "the batch, correct but slow).",
         "*complex* is measured for ufuncs with a complex loop by `check_grads` on complex",
         "inputs (`·`: not a ufunc, not measured here — see the primitive's tests).",
         "",
-        *_table(["primitive", "forward (jvp)", "reverse (vjp)", "complex", "notes"], prim_rows),
+        *_table(["primitive", "forward (jvp)", "reverse (vjp)", "vmap", "complex", "notes"], prim_rows),
         "",
         f"## NumPy ufuncs on traced values ({len(ufunc_rows)})",
         "",

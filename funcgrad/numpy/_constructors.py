@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._trace import Tracer
 from funcgrad.numpy import _shape, _ufuncs, _util
 from funcgrad.numpy._dispatch import implements
+from funcgrad.numpy._util import stand_in
 
 __all__ = ["array", "asarray", "astype", "zeros_like", "ones_like", "full_like", "full", "shape", "ndim", "size"]
 
@@ -65,23 +66,23 @@ def astype(x: Any, dtype: Any, **kwargs: Any) -> Any:
 @implements(np.zeros_like)
 def zeros_like(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
     """``numpy.zeros_like``: a plain array (it does not depend on ``a``'s values)."""
-    return np.zeros_like(full_lower(a), dtype=dtype, **kwargs)
+    return np.zeros_like(stand_in(a), dtype=dtype, **kwargs)
 
 
 @implements(np.ones_like)
 def ones_like(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
     """``numpy.ones_like``: a plain array (it does not depend on ``a``'s values)."""
-    return np.ones_like(full_lower(a), dtype=dtype, **kwargs)
+    return np.ones_like(stand_in(a), dtype=dtype, **kwargs)
 
 
 @implements(np.full_like)
 def full_like(a: Any, fill_value: Any, dtype: Any = None, **kwargs: Any) -> Any:
     """``numpy.full_like``; a traced ``fill_value`` is broadcast (differentiably)."""
     if isinstance(fill_value, Tracer):
-        base = full_lower(a)
+        base = stand_in(a)
         out = _shape.broadcast_to(fill_value, np.shape(base))
         return astype(out, dtype or base.dtype)
-    return np.full_like(full_lower(a), fill_value, dtype=dtype, **kwargs)
+    return np.full_like(stand_in(a), fill_value, dtype=dtype, **kwargs)
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None, **kwargs: Any) -> Any:
@@ -100,13 +101,13 @@ def operand(a: Any) -> Any:
 @implements(np.shape)
 def shape(a: Any) -> tuple[int, ...]:
     """``numpy.shape``."""
-    return np.shape(full_lower(a))
+    return np.shape(stand_in(a))
 
 
 @implements(np.ndim)
 def ndim(a: Any) -> int:
     """``numpy.ndim``."""
-    return np.ndim(full_lower(a))
+    return np.ndim(stand_in(a))
 
 
 @implements(np.size)

@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
-from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape, _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._indexing import getitem_p
-from funcgrad.numpy._util import batch_ndim, dtype, lift, match_dtype, ndim, shape, unbroadcast
+from funcgrad.numpy._util import batch_align, batch_ndim, dtype, lift, match_dtype, ndim, shape, unbroadcast
 
 __all__ = [
     "convolve",
@@ -110,6 +110,30 @@ def _matmul_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
 matmul = primitive(np.matmul, "matmul")
 defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
 defjvp(matmul, _matmul_jvp_a, _matmul_jvp_b, batched=True)
+
+
+def _matmul_batch(prim: Any, values: list[Any], batched: list[bool], size: int) -> Any:
+    # a batched vector becomes a one-row (one-column) matrix, so the batch axis is a stack axis; then the
+    # batched operands get ones after the batch axis until their stacks line up with the other operand's
+    a, b = values
+    vector_a = batched[0] and ndim(a) == 2
+    vector_b = batched[1] and ndim(b) == 2
+    if vector_a:
+        a = _shape.reshape_p(a, newshape=shape(a)[:1] + (1,) + shape(a)[1:])
+    if vector_b:
+        b = _shape.reshape_p(b, newshape=shape(b) + (1,))
+    rank = builtins.max(ndim(a) - batched[0], ndim(b) - batched[1])
+    a = batch_align(a, rank) if batched[0] else a
+    b = batch_align(b, rank) if batched[1] else b
+    out = matmul(a, b)
+    if vector_b:
+        out = _squeeze(out, -1)
+    if vector_a:
+        out = _squeeze(out, -2 if not vector_b and ndim(values[1]) - batched[1] > 1 else -1)
+    return out
+
+
+defbatch(matmul, _matmul_batch)
 
 
 # --- einsum: the general contraction ------------------------------------------------
@@ -206,6 +230,17 @@ def _einsum_jvp(i: int) -> Any:
 einsum_p = primitive(_einsum, "einsum")
 defvjp_variadic(einsum_p, _einsum_vjp)
 defjvp_variadic(einsum_p, _einsum_jvp, batched=True)
+
+
+def _einsum_batch(prim: Any, values: list[Any], batched: list[bool], size: int, subscripts: str, optimize: Any) -> Any:
+    # the batch axis gets a fresh letter, in every batched operand and in front of the output
+    terms, out = _split(subscripts)
+    letter = _fresh(set(subscripts), 1)
+    terms = [letter + term if b else term for term, b in zip(terms, batched)]
+    return einsum_p(*values, subscripts=",".join(terms) + "->" + letter + out, optimize=optimize)
+
+
+defbatch(einsum_p, _einsum_batch)
 
 
 def _letters_of(sublist: Any) -> str:
@@ -558,6 +593,7 @@ defjvp(
     lambda t, ans, a, v: convolve_p(a, lift(t, v, ans)),
     batched=True,
 )
+defbatch(convolve_p, "leading")
 
 
 def _convolution(name: str, a: Any, v: Any, mode: Any, correlate: bool) -> Any:

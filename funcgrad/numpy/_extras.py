@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._trace import Tracer
 from funcgrad.numpy import _constructors, _shape
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import ndim, shape
+from funcgrad.numpy._util import ndim, shape, stand_in
 
 __all__ = ["copy", "empty_like", "broadcast_arrays", "matrix_transpose", "unstack"]
 
@@ -60,7 +60,7 @@ def empty_like(prototype: Any, dtype: Any = None, order: str = "K", subok: bool 
     [(3,)]
     """
     numpy_empty_like: Any = np.empty_like
-    return numpy_empty_like(full_lower(prototype), dtype=dtype, order=order, subok=subok, shape=shape, **kwargs)
+    return numpy_empty_like(stand_in(prototype), dtype=dtype, order=order, subok=subok, shape=shape, **kwargs)
 
 
 @implements(np.broadcast_arrays)

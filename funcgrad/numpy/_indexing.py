@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
-from funcgrad._rules import def_nondiff, defjvp, defvjp, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower, read_value
 from funcgrad.numpy._dispatch import FUNCTIONS
 from funcgrad.numpy._nondiff import fill_call, split_call
-from funcgrad.numpy._util import batch_ndim, dtype, match_dtype, ndim, shape, unbroadcast
+from funcgrad.numpy._util import batch_align, batch_ndim, broadcast_batch, dtype, match_dtype, ndim, shape, unbroadcast
 
 __all__ = ["at"]
 
@@ -211,6 +211,33 @@ def _getitem_jvp(t: Any, ans: Any, x: Any, index: Any) -> Any:
 getitem_p = primitive(_getitem, "getitem")
 defvjp(getitem_p, _getitem_vjp)
 defjvp(getitem_p, _getitem_jvp, batched=True)
+defbatch(
+    getitem_p,
+    lambda prim, values, batched, size, index: _batched_index(
+        values[0], 1, ndim(values[0]) - 1, index, lambda a, i: getitem_p(a, index=i)
+    ),
+)
+
+
+def _update_batch(prim: Any, values: list[Any], batched: list[bool], size: int, index: Any) -> Any:
+    """``x.at[index]`` updates under ``vmap``: the same index in every example (``x`` is written into,
+    so an unbatched ``x`` is repeated over the batch)."""
+    x, v = values
+    if not batched[0]:
+        x = broadcast_batch(x, size)
+    example = shape(x)[1:]
+    selected = selected_shape(example, index)
+    if batched[1]:
+        v = batch_align(v, len(selected))
+    if not any(_is_array(i) for i in _items(index)):
+        return prim(x, v, index=(slice(None),) + _items(index))
+    # array indices may move axes to the front: the batch axis goes last, where no index touches it
+    from funcgrad.numpy._shape import reshape_p
+
+    if not batched[1]:
+        v = reshape_p(v, newshape=shape(v) + (1,))
+    out = prim(_batch_to_end(x, 1), _batch_to_end(v, 1) if batched[1] else v, index=_explicit(index, len(example)))
+    return _batch_to_front(out, 1)
 
 
 # --- index_add: numpy.add.at -------------------------------------------------------------
@@ -239,6 +266,7 @@ defjvp(
     lambda t, ans, x, v, index: _scatter_tangent(t, v, ans, index, index_add_p),
     batched=True,
 )
+defbatch(index_add_p, _update_batch)
 
 
 # --- index_set: x[index] = v on a copy (each position selected at most once) -------------
@@ -268,6 +296,7 @@ defjvp(
     lambda t, ans, x, v, index: _scatter_tangent(t, v, ans, index, index_set_p),
     batched=True,
 )
+defbatch(index_set_p, _update_batch)
 
 
 # --- gather / scatter through flat positions -------------------------------------------
@@ -305,10 +334,12 @@ gather_p = primitive(_gather, "gather")
 scatter_add_p = primitive(_scatter_add, "scatter_add")
 defvjp(gather_p, lambda g, ans, x, positions, shape: match_dtype(scatter_add_p(g, positions=positions, shape=shape), x))
 defjvp(gather_p, lambda t, ans, x, positions, shape: gather_p(t, positions=positions, shape=shape), batched=True)
+defbatch(gather_p, "leading")
 defvjp(scatter_add_p, lambda g, ans, v, positions, shape: match_dtype(gather_p(g, positions=positions, shape=shape), v))
 defjvp(
     scatter_add_p, lambda t, ans, v, positions, shape: scatter_add_p(t, positions=positions, shape=shape), batched=True
 )
+defbatch(scatter_add_p, "leading")
 
 
 gather_at_p = primitive(_gather, "gather_at")

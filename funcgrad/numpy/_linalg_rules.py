@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _reductions, _shape, _ufuncs
 from funcgrad.numpy._contract import matmul
-from funcgrad.numpy._util import dtype, lift, match_dtype, ndim, shape, unbroadcast
+from funcgrad.numpy._ufuncs import is_plain
+from funcgrad.numpy._util import batch_align, dtype, lift, match_dtype, ndim, shape, unbroadcast
 
 # --- small helpers (all differentiable, all batch-safe) -------------------------------
 
@@ -95,8 +96,8 @@ def trace(m: Any) -> Any:
 
 def safe_reciprocal(x: Any, tol: Any = 0.0) -> Any:
     """``1 / x`` with entries of magnitude at most ``tol`` giving zero (a zero marks an undefined coupling)."""
-    zero = np.asarray(np.abs(full_lower(x)) <= tol)
-    if not zero.any():
+    zero = _ufuncs.absolute(x) <= tol
+    if is_plain(zero) and not zero.any():
         return 1.0 / x
     return _ufuncs.where(zero, 0.0, 1.0 / _ufuncs.where(zero, 1.0, x))
 
@@ -109,8 +110,11 @@ def gap_reciprocal(w: Any) -> Any:
     functions invariant under rotations within a tied group right (see the
     notes in ``linalg.py``).
     """
-    plain = np.abs(np.asarray(full_lower(w)))
-    scale = np.max(plain, axis=-1, keepdims=True)[..., None] if plain.shape[-1] else 0.0
+    from funcgrad._custom import stop_gradient
+
+    size = shape(w)[-1]
+    magnitude = _ufuncs.absolute(stop_gradient(w))  # a threshold: no derivative of its own
+    scale = _reductions.max(magnitude, axis=-1, keepdims=True)[..., None] if size else 0.0
     tol = 64 * np.finfo(real_dtype(w)).eps * scale
     out = safe_reciprocal(row(w) - col(w), tol)
     if isinstance(w, Tracer):
@@ -118,11 +122,10 @@ def gap_reciprocal(w: Any) -> Any:
         # tie the zero coupling above is right to first order only; its own
         # derivative would be a plausible wrong number, so mark it undefined
         # (nan), as JAX does, rather than return it.
-        gaps = np.abs(np.asarray(full_lower(row(w) - col(w))))
-        n = gaps.shape[-1]
-        ties = (gaps <= tol) & ~np.eye(n, dtype=bool)
-        if ties.any():
-            out = out + np.where(ties, np.nan, 0.0).astype(real_dtype(w))
+        gaps = _ufuncs.absolute(stop_gradient(row(w) - col(w)))
+        ties = (gaps <= tol) & ~np.eye(size, dtype=bool)
+        if not is_plain(ties) or ties.any():
+            out = out + _ufuncs.astype(_ufuncs.where(ties, np.nan, 0.0), dtype=real_dtype(w))
     return out
 
 
@@ -177,6 +180,7 @@ def right_solve(b: Any, a: Any) -> Any:
 inv_p = primitive(np.linalg.inv, "inv")
 defvjp(inv_p, lambda g, ans, a: -matmul(T(ans), matmul(g, T(ans))))
 defjvp(inv_p, lambda t, ans, a: -matmul(ans, matmul(t, ans)), batched=True)
+defbatch(inv_p, "leading")
 
 
 # --- solve (b is always a stack of matrices here: the wrapper handles vectors) --------------
@@ -205,6 +209,20 @@ defjvp(
     lambda t, ans, a, b: _full(solve_p(a, lift(t, b, ans)), t, b, ans),
     batched=True,
 )
+
+
+def _solve_batch(prim: Any, values: list[Any], batched: list[bool], size: int) -> Any:
+    # a batched right-hand vector becomes a one-column matrix (NumPy reads b as a vector only when 1-D)
+    a, b = values
+    vector = batched[1] and ndim(b) == 2
+    if vector:
+        b = _shape.reshape_p(b, newshape=shape(b) + (1,))
+    rank = max(ndim(a) - batched[0], ndim(b) - batched[1])
+    out = solve_p(batch_align(a, rank) if batched[0] else a, batch_align(b, rank) if batched[1] else b)
+    return _shape.reshape_p(out, newshape=shape(out)[:-1]) if vector else out
+
+
+defbatch(solve_p, _solve_batch)
 
 
 # --- det, log|det| -------------------------------------------------------------------------
@@ -274,6 +292,7 @@ def cofactor(a: Any, ans: Any) -> Any:
 det_p = primitive(np.linalg.det, "det")
 defvjp(det_p, lambda g, ans, a: _expand2(g) * cofactor(a, ans))
 defjvp(det_p, lambda t, ans, a: _reductions.sum_p(cofactor(a, ans) * t, axis=(-2, -1), keepdims=False), batched=True)
+defbatch(det_p, "leading")
 
 
 def _logabsdet(a: Any) -> Any:
@@ -288,6 +307,7 @@ def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
 logabsdet_p = primitive(_logabsdet, "logabsdet")
 defvjp(logabsdet_p, lambda g, ans, a: match_dtype(_expand2(g) * T(inv_p(a)), a))
 defjvp(logabsdet_p, _logabsdet_jvp, batched=True)
+defbatch(logabsdet_p, "leading")
 
 
 # --- cholesky (lower) -----------------------------------------------------------------------
@@ -314,6 +334,7 @@ def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
 cholesky_p = primitive(np.linalg.cholesky, "cholesky")
 defvjp(cholesky_p, _cholesky_vjp)
 defjvp(cholesky_p, _cholesky_jvp, batched=True)
+defbatch(cholesky_p, "leading")
 
 
 # --- eigh: packed (..., N+1, N) = [eigenvalues; eigenvectors] -------------------------------
@@ -361,6 +382,7 @@ def _eigh_vjp(g: Any, ans: Any, a: Any, lower: bool) -> Any:
 eigh_p = primitive(_eigh, "eigh")
 defvjp(eigh_p, _eigh_vjp)
 defjvp(eigh_p, _eigh_jvp, batched=True)
+defbatch(eigh_p, "leading")
 
 
 # --- eig: packed (..., N+1, N) = [eigenvalues; eigenvectors] --------------------------------
@@ -421,6 +443,7 @@ def _eig_vjp(g: Any, ans: Any, a: Any) -> Any:
 eig_p = primitive(_eig, "eig")
 defvjp(eig_p, _eig_vjp)
 defjvp(eig_p, _eig_jvp, batched=True)
+defbatch(eig_p, "leading")
 
 
 # --- svd (reduced): packed (..., M+1+N, K) = [U; s; V] with V = Vh^T, K = min(M, N) --------
@@ -502,6 +525,7 @@ def _svd_vjp(g: Any, ans: Any, a: Any) -> Any:
 svd_p = primitive(_svd, "svd")
 defvjp(svd_p, _svd_vjp)
 defjvp(svd_p, _svd_jvp, batched=True)
+defbatch(svd_p, "leading")
 
 
 # --- qr (reduced, M >= N): packed (..., M+N, N) = [Q; R] ------------------------------------
@@ -549,6 +573,7 @@ def _qr_vjp(g: Any, ans: Any, a: Any) -> Any:
 qr_p = primitive(_qr, "qr")
 defvjp(qr_p, _qr_vjp)
 defjvp(qr_p, _qr_jvp, batched=True)
+defbatch(qr_p, "leading")
 
 
 # --- pinv and lstsq (derivative of the pseudo-inverse at constant rank) ---------------------
@@ -583,6 +608,7 @@ def _pinv(a: Any, options: tuple[tuple[str, Any], ...]) -> Any:
 pinv_p = primitive(_pinv, "pinv")
 defvjp(pinv_p, lambda g, ans, a, options: match_dtype(pinv_cotangent(g, a, ans), a))
 defjvp(pinv_p, lambda t, ans, a, options: pinv_tangent(t, a, ans), batched=True)
+defbatch(pinv_p, "leading")
 
 
 def _lstsq(a: Any, b: Any, rcond: Any) -> Any:
@@ -621,6 +647,7 @@ def _lstsq_vjp_b(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
 lstsq_p = primitive(_lstsq, "lstsq")
 defvjp(lstsq_p, _lstsq_vjp_a, _lstsq_vjp_b)
 defjvp(lstsq_p, _lstsq_jvp_a, _lstsq_jvp_b, batched=True)
+defbatch(lstsq_p, "loop")  # numpy.linalg.lstsq takes one matrix, not a stack
 
 
 # --- vector p-norm ----------------------------------------------------------------------------
@@ -632,16 +659,16 @@ def _pnorm(x: Any, p: float, axis: tuple[int, ...], keepdims: bool) -> Any:
 
 def _pnorm_weight(ans: Any, x: Any, p: float, axis: tuple[int, ...], keepdims: bool) -> Any:
     """d||x||_p / dx paired with Re(w * dx): |x|^(p-2) conj(x) / ||x||^(p-1), zero where x or the norm is 0."""
-    zero = np.asarray(full_lower(x) == 0)
+    zero = x == 0
     mag = _ufuncs.absolute(x)
     scaled = _ufuncs.power(_ufuncs.where(zero, 1.0, mag), p - 2.0) * (_ufuncs.conj(x) if is_complex(x) else x)
-    denom = _ufuncs.power(_ufuncs.where(np.asarray(full_lower(ans) == 0), 1.0, ans), p - 1.0)
+    zero_norm = ans == 0
+    denom = _ufuncs.power(_ufuncs.where(zero_norm, 1.0, ans), p - 1.0)
     denom_full = _reductions.expand_reduced(denom, x, axis, keepdims)
-    zero_norm = np.asarray(full_lower(ans) == 0)
     weight = _ufuncs.where(zero, 0.0, scaled / denom_full)
-    if zero_norm.any():
-        kept = zero_norm if keepdims else np.reshape(zero_norm, _reductions.kept_shape(shape(x), axis))
-        weight = _ufuncs.where(np.broadcast_to(kept, shape(x)), 0.0, weight)
+    if not is_plain(zero_norm) or zero_norm.any():
+        kept = zero_norm if keepdims else _shape.reshape_p(zero_norm, newshape=_reductions.kept_shape(shape(x), axis))
+        weight = _ufuncs.where(kept, 0.0, weight)
     return weight
 
 
@@ -660,3 +687,4 @@ defvjp(
     ),
 )
 defjvp(pnorm_p, _pnorm_jvp, batched=True)
+defbatch(pnorm_p, "leading")

@@ -118,7 +118,10 @@ __all__ = [
 def plain(value: Any) -> Any:
     """``value`` with every traced value (also inside lists and tuples) replaced by its plain value."""
     if isinstance(value, Tracer):
-        return full_lower(value)
+        lowered = full_lower(value)
+        if isinstance(lowered, Tracer):  # a batch under vmap: no per-example reading here yet
+            raise _errors.batched_value_read("a function that reads values (argmax, isnan, ...)")
+        return lowered
     if isinstance(value, (list, tuple)) and _holds_tracer(value):
         return (tuple if isinstance(value, tuple) else list)(plain(v) for v in value)
     return value

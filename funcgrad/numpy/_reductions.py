@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
-from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
@@ -67,6 +67,7 @@ def _sum(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 sum_p = primitive(_sum, "sum")
 defvjp(sum_p, lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims))
 defjvp(sum_p, lambda t, ans, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims), batched=True)
+defbatch(sum_p, "leading")
 
 
 def _prod(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -98,6 +99,7 @@ defjvp(
     lambda t, ans, x, axis, keepdims: sum_p(t * _prod_others(x, axis), axis=axis, keepdims=keepdims),
     batched=True,
 )
+defbatch(prod_p, "leading")
 
 
 def _extreme_weights(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -123,6 +125,7 @@ def _extreme(reduce: Any, name: str) -> Any:
         ),
         batched=True,
     )
+    defbatch(prim, "leading")
     return prim
 
 
@@ -185,6 +188,7 @@ def _cumsum(x: Any, axis: int) -> Any:
 cumsum_p = primitive(_cumsum, "cumsum")
 defvjp(cumsum_p, lambda g, ans, x, axis: match_dtype(_reverse(cumsum_p(_reverse(g, axis), axis=axis), axis), x))
 defjvp(cumsum_p, lambda t, ans, x, axis: cumsum_p(t, axis=axis), batched=True)
+defbatch(cumsum_p, "leading")
 
 
 def _cumprod(x: Any, axis: int) -> Any:
@@ -202,6 +206,7 @@ cumprod_p = primitive(_cumprod, "cumprod")
 defvjp(cumprod_p, _cumprod_vjp)
 # the tangent obeys dans[i] = x[i] * dans[i-1] + ans[i-1] * t[i]
 defjvp(cumprod_p, lambda t, ans, x, axis: linear_scan(x, _shift(ans, 1, 1.0, axis) * t, axis), batched=True)
+defbatch(cumprod_p, "leading")
 
 
 # --- public wrappers ------------------------------------------------------------

@@ -13,11 +13,22 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _util
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import batch_ndim, dtype, lift, match_dtype, ndim, normalize_axes, shape, unbroadcast
+from funcgrad.numpy._util import (
+    batch_align,
+    batch_ndim,
+    broadcast_batch,
+    dtype,
+    lift,
+    match_dtype,
+    ndim,
+    normalize_axes,
+    shape,
+    unbroadcast,
+)
 from funcgrad.numpy._util import shape as shape_of
 
 __all__ = [
@@ -63,6 +74,19 @@ defjvp(
 )
 
 
+def _reshape_batch(prim: Any, values: list[Any], batched: list[bool], size: int, newshape: tuple[int, ...]) -> Any:
+    x = values[0]
+    example = shape(x)[1:]
+    if -1 in newshape:  # spell the unknown length out: with an empty batch it cannot be inferred
+        known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
+        missing = int(np.prod(example, dtype=np.int64)) // known if known else 0
+        newshape = tuple(missing if n == -1 else n for n in newshape)
+    return reshape_p(x, newshape=(size,) + tuple(newshape))
+
+
+defbatch(reshape_p, _reshape_batch)
+
+
 def _transpose(x: Any, perm: tuple[int, ...]) -> Any:
     return np.transpose(x, perm)
 
@@ -74,6 +98,12 @@ def _shifted(perm: tuple[int, ...], nb: int) -> tuple[int, ...]:
 transpose_p = primitive(_transpose, "transpose")
 defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=tuple(int(i) for i in np.argsort(perm))))
 defjvp(transpose_p, lambda t, ans, x, perm: transpose_p(t, perm=_shifted(perm, batch_ndim(t, x))), batched=True)
+defbatch(
+    transpose_p,
+    lambda prim, values, batched, size, perm: transpose_p(
+        values[0], perm=_shifted(tuple(p % len(perm) for p in perm), 1)
+    ),
+)
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
@@ -86,6 +116,10 @@ defjvp(
     broadcast_to_p,
     lambda t, ans, x, shape: broadcast_to_p(lift(t, x, ans), shape=_batch_shape(t, x) + shape),
     batched=True,
+)
+defbatch(
+    broadcast_to_p,
+    lambda prim, values, batched, size, shape: broadcast_to_p(batch_align(values[0], len(shape)), shape=(size,) + shape),
 )
 
 
@@ -123,6 +157,14 @@ def _concat_jvp(i: int) -> Any:
 
 defvjp_variadic(concatenate_p, _concat_vjp)
 defjvp_variadic(concatenate_p, _concat_jvp, batched=True)
+
+
+def _concatenate_batch(prim: Any, values: list[Any], batched: list[bool], size: int, axis: int) -> Any:
+    parts = [v if b else broadcast_batch(v, size) for v, b in zip(values, batched)]
+    return concatenate_p(*parts, axis=axis if axis < 0 else axis + 1)
+
+
+defbatch(concatenate_p, _concatenate_batch)
 
 
 # --- composites ----------------------------------------------------------------

@@ -25,12 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends
-from funcgrad._rules import defjvp, defvjp, primitive
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
+from funcgrad._trace import Tracer
 from funcgrad.numpy import _reductions, _shape, _ufuncs, _util
 from funcgrad.numpy._dispatch import implements
+from funcgrad.numpy._nondiff import all as all_of
+from funcgrad.numpy._nondiff import any as any_of
+from funcgrad.numpy._nondiff import argsort
 from funcgrad.numpy._reductions import check_kwargs, kept_shape, sum_p, traced
+from funcgrad.numpy._ufuncs import is_plain
 from funcgrad.numpy._util import dtype, normalize_axes, shape
 
 __all__ = [
@@ -69,6 +72,7 @@ def _sqrt_slope(ans: Any) -> Any:
 std_sqrt = primitive(lambda x: np.sqrt(x), "std_sqrt")
 defvjp(std_sqrt, lambda g, ans, x: g * _sqrt_slope(ans))
 defjvp(std_sqrt, lambda t, ans, x: t * _sqrt_slope(ans), batched=True)
+defbatch(std_sqrt, "elementwise")
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -93,7 +97,23 @@ def _no_out(out: Any) -> None:
 
 def _where_kw(kwargs: dict[str, Any]) -> Any:
     where = kwargs.get("where")
-    return None if where is None or where is True else np.asarray(full_lower(where), dtype=bool)
+    if where is None or where is True:
+        return None
+    return where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
+
+
+def _broadcast(mask: Any, xshape: tuple[int, ...]) -> Any:
+    """A mask at full shape; a traced one (under ``jit``) through the recorded broadcast."""
+    if is_plain(mask):
+        return np.broadcast_to(mask, xshape)
+    return mask if shape(mask) == xshape else _shape.broadcast_to_p(mask, shape=xshape)
+
+
+def _count(mask: Any, axes: tuple[int, ...], keepdims: bool, kind: Any) -> Any:
+    """How many entries of ``mask`` hold along ``axes``, in dtype ``kind``."""
+    if is_plain(mask):
+        return np.sum(mask, axis=axes, keepdims=keepdims).astype(kind)
+    return _ufuncs.astype(sum_p(mask, axis=axes, keepdims=keepdims), dtype=np.dtype(kind))
 
 
 def _combine(mask: Any, where: Any, xshape: tuple[int, ...]) -> Any:
@@ -101,15 +121,15 @@ def _combine(mask: Any, where: Any, xshape: tuple[int, ...]) -> Any:
     if mask is None and where is None:
         return None
     if mask is None:
-        return np.broadcast_to(where, xshape)
+        return _broadcast(where, xshape)
     if where is None:
         return mask
-    return mask & np.broadcast_to(where, xshape)
+    return mask & _broadcast(where, xshape)
 
 
 def _fill_bad(out: Any, bad: Any, fill: Any) -> Any:
     """``out`` with the entries where ``bad`` holds replaced by the plain values ``fill`` (zero derivative)."""
-    if not np.any(bad):
+    if is_plain(bad) and not np.any(bad):
         return out
     return _ufuncs.where(bad, fill, out)
 
@@ -117,12 +137,12 @@ def _fill_bad(out: Any, bad: Any, fill: Any) -> Any:
 def masked_mean(a: Any, mask: Any, axis: Any, keepdims: bool, empty: float = np.nan) -> Any:
     """The mean of the entries of ``a`` where ``mask`` holds (``empty`` for a slice without any)."""
     a = _asarray(a)
-    mask = np.broadcast_to(mask, shape(a))
+    mask = _broadcast(mask, shape(a))
     axes = normalize_axes(axis, len(shape(a)))
-    count = np.sum(mask, axis=axes, keepdims=bool(keepdims)).astype(_real_dtype(a))
+    count = _count(mask, axes, bool(keepdims), _real_dtype(a))
     total = sum_p(_ufuncs.where(mask, a, 0.0), axis=axes, keepdims=bool(keepdims))
     none = count == 0
-    return _fill_bad(total / np.where(none, 1, count), none, empty)
+    return _fill_bad(total / _ufuncs.where(none, 1, count), none, empty)
 
 
 def _variance(a: Any, axis: Any, keepdims: bool, ddof: Any, mask: Any, mean: Any, nan_when_no_dof: bool) -> Any:
@@ -135,21 +155,21 @@ def _variance(a: Any, axis: Any, keepdims: bool, ddof: Any, mask: Any, mean: Any
             mean = sum_p(a, axis=axes, keepdims=True) / count if count else np.full(kept_shape(shape(a), axes), np.nan)
         d = a - mean
     else:
-        count = np.sum(mask, axis=axes, keepdims=bool(keepdims)).astype(_real_dtype(a))
+        count = _count(mask, axes, bool(keepdims), _real_dtype(a))
         if mean is None:
             mean = masked_mean(a, mask, axes, True, empty=0.0)
         d = _ufuncs.where(mask, a - mean, 0.0)
     square = _ufuncs.real(d * _ufuncs.conj(d)) if dtype(d).kind == "c" else d * d
     total = sum_p(square, axis=axes, keepdims=bool(keepdims))
     dof = count - ddof
-    if np.all(np.asarray(dof) > 0):
+    if is_plain(dof) and np.all(np.asarray(dof) > 0):
         return total / dof
-    bad = np.broadcast_to(np.asarray(dof) <= 0, shape(total))
+    bad = _broadcast(dof <= 0, shape(total))
     if nan_when_no_dof:
         fill: Any = np.nan
     else:  # NumPy's var divides by max(count - ddof, 0): nan for a zero sum, inf otherwise
-        fill = np.where(full_lower(total) == 0, np.nan, np.inf)
-    return _fill_bad(total / np.where(bad, 1, dof), bad, fill)
+        fill = _ufuncs.where(total == 0, np.nan, np.inf)
+    return _fill_bad(total / _ufuncs.where(bad, 1, dof), bad, fill)
 
 
 def _ddof(name: str, ddof: Any, kwargs: dict[str, Any]) -> Any:
@@ -169,8 +189,8 @@ def _var(name: str, a: Any, axis: Any, dtype: Any, ddof: Any, keepdims: bool, kw
     ddof = _ddof(name, ddof, kwargs)
     mask = None
     if nan:
-        isnan = np.isnan(full_lower(a))
-        if isnan.any():
+        isnan = _ufuncs.isnan(a)
+        if not is_plain(isnan) or isnan.any():
             mask = ~isnan
             a = _ufuncs.where(isnan, 0.0, a)
     mask = _combine(mask, _where_kw(kwargs), shape(a))
@@ -227,8 +247,8 @@ def std(
 def _without_nan(a: Any, fill: float) -> tuple[Any, Any]:
     """``a`` with NaN entries replaced by ``fill`` (zero derivative there) and the NaN mask."""
     a = _asarray(a)
-    isnan = np.isnan(full_lower(a)) if dtype(a).kind in "fc" else np.zeros(shape(a), bool)
-    if not _backends.is_foreign(isnan) and not isnan.any():  # a lazy mask is never tested
+    isnan = _ufuncs.isnan(a) if dtype(a).kind in "fc" else np.zeros(shape(a), bool)
+    if is_plain(isnan) and not isnan.any():  # a lazy or traced mask is never tested
         return a, isnan
     return _ufuncs.where(isnan, fill, a), isnan
 
@@ -316,10 +336,10 @@ def nanstd(
 def _nan_extreme(reduce: Any, fill: float, a: Any, axis: Any, keepdims: bool, kwargs: dict[str, Any]) -> Any:
     clean, isnan = _without_nan(a, fill)
     result = reduce(clean, axis=axis, keepdims=keepdims, **kwargs)
-    if "initial" in kwargs or not isnan.any():
+    if "initial" in kwargs or (is_plain(isnan) and not isnan.any()):
         return result
     axes = normalize_axes(axis, len(shape(clean)))
-    return _fill_bad(result, np.all(isnan, axis=axes, keepdims=bool(keepdims)), np.nan)
+    return _fill_bad(result, all_of(isnan, axis=axes, keepdims=bool(keepdims)), np.nan)
 
 
 @implements(np.nanmax)
@@ -381,8 +401,18 @@ def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> 
 # --- median ------------------------------------------------------------------------
 
 
+def _order(table: Any, skip_nan: bool) -> tuple[Any, Any, Any]:
+    """For a ``(rows, n)`` table: its NaN mask, the stable sorting order of each row (NaNs last) and the
+    count of entries per row that take part; recorded zero-derivative operations, never read."""
+    rows, n = shape(table)
+    isnan = _ufuncs.isnan(table) if dtype(table).kind in "fc" else np.zeros((rows, n), bool)
+    order = argsort(table, axis=-1, kind="stable")
+    count = n - _reductions.sum(isnan, axis=-1) if skip_nan else np.full(rows, n)
+    return isnan, order, count
+
+
 def _median(a: Any, axis: Any, keepdims: bool, skip_nan: bool) -> Any:
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad.numpy._indexing import getitem
 
     a = _asarray(a)
     xshape = shape(a)
@@ -393,14 +423,11 @@ def _median(a: Any, axis: Any, keepdims: bool, skip_nan: bool) -> Any:
     n = int(np.prod(shape(moved)[len(rest) :]))
     rows = int(np.prod(rest))
     table = _shape.reshape_p(moved, newshape=(rows, n))
-    values = full_lower(table)
-    isnan = np.isnan(values) if dtype(a).kind in "fc" else np.zeros((rows, n), bool)
-    order = np.argsort(values, axis=-1, kind="stable")  # NaNs sort last
-    count = n - isnan.sum(axis=-1) if skip_nan else np.full(rows, n)
+    isnan, order, count = _order(table, skip_nan)
     row = np.arange(rows)
-    low = order[row, np.maximum(count - 1, 0) // 2]
-    high = order[row, np.maximum(count, 1) // 2 if n > 1 else 0]
-    middle = (getitem_p(table, index=(row, low)) + getitem_p(table, index=(row, high))) / 2.0
+    low = getitem(order, (row, _ufuncs.maximum(count - 1, 0) // 2))
+    high = getitem(order, (row, _ufuncs.maximum(count, 1) // 2 if n > 1 else 0))
+    middle = (getitem(table, (row, low)) + getitem(table, (row, high))) / 2.0
     bad = count == 0 if skip_nan else isnan.any(axis=-1)
     middle = _fill_bad(middle, bad, np.nan)
     out_shape = kept_shape(xshape, axes) if keepdims else rest
@@ -446,16 +473,16 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
 
 #: method -> (lower index, upper index, weight of the upper one) from the virtual index ``v = q (n - 1)``
 _QUANTILE_METHODS: dict[str, Any] = {
-    "linear": lambda v: (np.floor(v), np.floor(v) + 1, None),
-    "lower": lambda v: (np.floor(v), np.floor(v), 0.0),
-    "higher": lambda v: (np.ceil(v), np.ceil(v), 0.0),
-    "nearest": lambda v: (np.around(v), np.around(v), 0.0),
-    "midpoint": lambda v: (np.floor(v), np.ceil(v), np.where(v % 1 == 0, 0.0, 0.5)),
+    "linear": lambda v: (_ufuncs.floor(v), _ufuncs.floor(v) + 1, None),
+    "lower": lambda v: (_ufuncs.floor(v), _ufuncs.floor(v), 0.0),
+    "higher": lambda v: (_ufuncs.ceil(v), _ufuncs.ceil(v), 0.0),
+    "nearest": lambda v: (_ufuncs.around(v), _ufuncs.around(v), 0.0),
+    "midpoint": lambda v: (_ufuncs.floor(v), _ufuncs.ceil(v), _ufuncs.where(v % 1 == 0, 0.0, 0.5)),
 }
 
 
 def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: bool) -> Any:
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad.numpy._indexing import getitem
 
     if method not in _QUANTILE_METHODS:
         raise NotImplementedError(
@@ -463,8 +490,8 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
             "use one of those, or pass the data through fg.stop_gradient if no derivative is needed."
         )
     a = _asarray(a)
-    qs = np.asarray(full_lower(q), dtype=np.float64)
-    if np.any((qs < 0) | (qs > 1)) or np.isnan(qs).any():
+    qs = _as(q, np.float64)
+    if any_of((qs < 0) | (qs > 1)) or any_of(_ufuncs.isnan(qs)):  # Python branches: guards under jit
         raise ValueError("Quantiles must be in the range [0, 1]")
     xshape = shape(a)
     axes = normalize_axes(axis, len(xshape))
@@ -473,31 +500,35 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
     n = int(np.prod(shape(moved)[len(rest) :]))
     rows = int(np.prod(rest))
     table = _shape.reshape_p(moved, newshape=(rows, n))
-    values = full_lower(table)
-    isnan = np.isnan(values) if dtype(a).kind in "fc" else np.zeros((rows, n), bool)
-    order = np.argsort(values, axis=-1, kind="stable")  # NaNs sort last
-    count = n - isnan.sum(axis=-1) if skip_nan else np.full(rows, n)
-    last = np.maximum(count - 1, 0)
-    virtual = qs.reshape(-1, 1) * last  # (number of quantiles, rows)
+    isnan, order, count = _order(table, skip_nan)
+    last = _ufuncs.maximum(count - 1, 0)
+    virtual = _shape.reshape(qs, (-1, 1)) * last  # (number of quantiles, rows)
     low, high, weight = _QUANTILE_METHODS[method](virtual)
-    low = np.clip(low, 0, last).astype(np.intp)
-    high = np.clip(high, 0, last).astype(np.intp)
+    low = _as(_ufuncs.minimum(_ufuncs.maximum(low, 0), last), np.intp)
+    high = _as(_ufuncs.minimum(_ufuncs.maximum(high, 0), last), np.intp)
     row = np.arange(rows)
-    x_low = getitem_p(table, index=(row, order[row, low]))
-    x_high = getitem_p(table, index=(row, order[row, high]))
+    x_low = getitem(table, (row, getitem(order, (row, low))))
+    x_high = getitem(table, (row, getitem(order, (row, high))))
     real = _real_dtype(a)
     if method in ("linear", "midpoint") and type(q) not in (int, float):  # as NumPy: q's precision counts
         real = np.result_type(real, _dtype_of(q) if isinstance(q, Tracer) else np.asarray(q).dtype)
     if weight is None:  # linear: the weight follows q, so a traced q gets its derivative
-        qcol = _shape.reshape(q, (-1, 1)) if isinstance(q, Tracer) else qs.reshape(-1, 1).astype(real)
-        weight = qcol * last.astype(real) - low.astype(real)
+        qcol = _shape.reshape(q, (-1, 1)) if isinstance(q, Tracer) else _as(_shape.reshape(qs, (-1, 1)), real)
+        weight = qcol * _as(last, real) - _as(low, real)
     else:
-        weight = np.asarray(weight, dtype=real)
+        weight = _as(weight, real)
     out = x_low + weight * (x_high - x_low)
-    bad = np.broadcast_to(count == 0 if skip_nan else isnan.any(axis=-1), shape(out))
+    bad = _broadcast(count == 0 if skip_nan else isnan.any(axis=-1), shape(out))
     out = _fill_bad(out, bad, np.nan)
     out_shape = kept_shape(xshape, axes) if keepdims else rest
-    return _shape.reshape_p(out, newshape=qs.shape + tuple(out_shape))
+    return _shape.reshape_p(out, newshape=shape(qs) + tuple(out_shape))
+
+
+def _as(value: Any, kind: Any) -> Any:
+    """``value`` in dtype ``kind``: NumPy for a plain value, the recorded cast for a traced one."""
+    if is_plain(value) or isinstance(value, (list, tuple)):
+        return np.asarray(value).astype(kind)
+    return _ufuncs.astype(value, dtype=np.dtype(kind))
 
 
 @implements(np.quantile)
@@ -660,7 +691,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         # as NumPy: the weights are summed in the result's precision (float32 weights, float64 data)
         result = np.result_type(dtype(a), dtype(w), *(("f8",) if dtype(a).kind in "biu" else ()))
         total = _reductions.sum(w, axis=axis, keepdims=keepdims, dtype=result)
-        if np.any(full_lower(total) == 0.0):
+        if any_of(total == 0.0):  # a Python branch: a guard under jit
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = _reductions.sum(a * w, axis=axis, keepdims=keepdims) / total
     if not returned:
@@ -739,21 +770,22 @@ def cov(
     centered = x - avg
     weighted = centered if w is None else centered * w
     product = matmul(centered, _ufuncs.conj(_shape.transpose(weighted)))
-    if np.all(np.asarray(full_lower(fact)) > 0):
+    positive = fact > 0
+    if is_plain(positive) and np.all(positive):
         c = product / fact
-    else:
+    else:  # no degrees of freedom: NumPy's division by zero, with a zero derivative
+        from funcgrad._custom import stop_gradient
+
         with np.errstate(divide="ignore", invalid="ignore"):
-            plain = np.asarray(full_lower(product)) / 0.0
-        c = _fill_bad(product, np.ones(shape(product), bool), plain)
+            c = _ufuncs.where(positive, product / _ufuncs.where(positive, fact, 1.0), stop_gradient(product) / 0.0)
     return _shape.squeeze(c)
 
 
 def _clip_unit(c: Any) -> Any:
     """Values rounded just past +-1 back to +-1 (as NumPy's ``corrcoef`` does); zero derivative there."""
-    plain = np.asarray(full_lower(c))
-    over = plain > 1
-    under = plain < -1
-    if not (over.any() or under.any()):
+    over = c > 1
+    under = c < -1
+    if is_plain(over) and not (over.any() or under.any()):
         return c
     return _ufuncs.where(over, 1.0, _ufuncs.where(under, -1.0, c))
 
@@ -778,7 +810,7 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
     n = shape(c)[0]
     diagonal = getitem_p(c, index=(np.arange(n), np.arange(n)))
     stddev = std_sqrt(_ufuncs.real(diagonal))
-    constant = np.asarray(full_lower(stddev)) == 0  # a constant variable: nan, as in NumPy, with a zero derivative
+    constant = stddev == 0  # a constant variable: nan, as in NumPy, with a zero derivative
     stddev = _ufuncs.where(constant, 1.0, stddev)
     c = c / _shape.reshape_p(stddev, newshape=(n, 1))
     c = c / _shape.reshape_p(stddev, newshape=(1, n))

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends, _errors
-from funcgrad._rules import REGISTRY, def_nondiff, defjvp, defvjp, primitive
+from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
@@ -203,6 +203,7 @@ def _register(ufunc: Any, name: str | None = None) -> Primitive:
     REGISTRY[prim.name] = prim
     if isinstance(ufunc, np.ufunc):
         UFUNCS[ufunc] = prim
+    defbatch(prim, "elementwise")
     return prim
 
 
@@ -285,6 +286,7 @@ def _as_factor(condition: Any, dtype: Any) -> Any:
 #: a derivative factor of a kink made from a condition: zero derivative, recorded by ``jit``
 mask_p = primitive(_as_factor, "mask")
 def_nondiff(mask_p)
+defbatch(mask_p, "elementwise")
 
 
 def mask(condition: Any, like: Any) -> Any:
@@ -814,6 +816,7 @@ def _astype_jvp(t: Any, ans: Any, x: Any, dtype: Any) -> Any:
 astype = primitive(_astype, "astype")
 defvjp(astype, lambda g, ans, x, dtype: match_dtype(g, x) if np.dtype(dtype).kind in "fc" else None)
 defjvp(astype, _astype_jvp, batched=True)
+defbatch(astype, "elementwise")
 
 # --- selection ---------------------------------------------------------------
 where: Primitive = primitive(np.where, "where")
@@ -830,3 +833,4 @@ defjvp(
     lambda t, ans, c, x, y: where(c, 0.0, broadcast_tangent(t, y, ans)),
     batched=True,
 )
+defbatch(where, "elementwise")

@@ -42,6 +42,8 @@ def shape(x: Any) -> tuple[int, ...]:
     ((2, 3), ())
     """
     while isinstance(x, Tracer):
+        if x._trace.keeps_values:
+            return x.shape  # type: ignore[attr-defined, no-any-return]
         x = x._value
     if type(x) in _PLAIN:
         return x.shape  # type: ignore[no-any-return]
@@ -54,6 +56,8 @@ def shape(x: Any) -> tuple[int, ...]:
 def ndim(x: Any) -> int:
     """The number of axes of a possibly traced value."""
     while isinstance(x, Tracer):
+        if x._trace.keeps_values:
+            return x.ndim  # type: ignore[attr-defined, no-any-return]
         x = x._value
     if type(x) in _PLAIN:
         return x.ndim  # type: ignore[no-any-return]
@@ -184,3 +188,35 @@ def broadcast_tangent(t: Any, x: Any, ans: Any) -> Any:
 def batch_ndim(t: Any, x: Any) -> int:
     """How many leading batch axes tangent ``t`` of primal ``x`` carries."""
     return ndim(t) - ndim(x)
+
+
+def batch_align(value: Any, rank: int) -> Any:
+    """A batched value (batch axis first, under ``vmap``) with ones inserted after the batch axis,
+    so that one example has ``rank`` axes and broadcasts against unbatched operands."""
+    from funcgrad.numpy import _shape
+
+    s = shape(value)
+    missing = rank - (len(s) - 1)
+    if missing <= 0:
+        return value
+    return _shape.reshape_p(value, newshape=s[:1] + (1,) * missing + s[1:])
+
+
+def broadcast_batch(value: Any, size: int) -> Any:
+    """An unbatched value repeated over a leading batch axis of ``size`` (only where a rule must write into it)."""
+    from funcgrad.numpy import _shape
+
+    s = shape(value)
+    return _shape.broadcast_to_p(_shape.reshape_p(value, newshape=(1,) + s), shape=(size,) + s)
+
+
+def stand_in(x: Any) -> Any:
+    """``full_lower(x)`` for NumPy calls that read only a shape and dtype (``zeros_like``, ``np.shape``).
+
+    Under ``vmap`` the lowered value is still a batch; the stand-in is then a
+    plain array of one example's shape and dtype (no values are read).
+    """
+    value = full_lower(x)
+    if isinstance(value, Tracer):
+        return np.broadcast_to(np.zeros((), dtype(value)), shape(value))
+    return value

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
 from funcgrad.numpy import _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
@@ -118,6 +118,7 @@ def _fftn_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], sizes: tuple[int,
 fftn_p = primitive(_fftn, "fftn")
 defvjp(fftn_p, _fftn_vjp)
 defjvp(fftn_p, lambda t, ans, x, **params: fftn_p(t, **params), batched=True)
+defbatch(fftn_p, "leading")
 
 
 def _rfftn(x: Any, axes: tuple[int, ...], sizes: tuple[int, ...], norm: Any) -> Any:
@@ -136,6 +137,7 @@ defvjp(rfftn_p, _rfftn_vjp)
 defjvp(
     rfftn_p, lambda t, ans, x, **params: rfftn_p(_ufuncs.real(t) if dtype(t).kind == "c" else t, **params), batched=True
 )
+defbatch(rfftn_p, "leading")
 
 
 def _irfftn(x: Any, axes: tuple[int, ...], sizes: tuple[int, ...], norm: Any) -> Any:
@@ -153,6 +155,7 @@ def _irfftn_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], sizes: tuple[in
 irfftn_p = primitive(_irfftn, "irfftn")
 defvjp(irfftn_p, _irfftn_vjp)
 defjvp(irfftn_p, lambda t, ans, x, **params: irfftn_p(t, **params), batched=True)
+defbatch(irfftn_p, "leading")
 
 
 # --- argument handling -------------------------------------------------------------------------

@@ -70,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _linalg_rules as rules
 from funcgrad.numpy import _reductions, _shape, _ufuncs
@@ -182,6 +182,7 @@ def _norm2_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) 
 norm2 = primitive(_norm2, "norm2")
 defvjp(norm2, _norm2_vjp)
 defjvp(norm2, _norm2_jvp, batched=True)
+defbatch(norm2, "leading")
 
 
 # --- norms -------------------------------------------------------------------------------------
