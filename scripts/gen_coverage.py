@@ -173,6 +173,7 @@ def _scipy_section() -> list[str]:
                 f"`scipy.{name}`",
                 _rule_summary(prim.jvps, prim.batch_jvp if prim.jvps is not None else None),
                 _rule_summary(prim.vjps, None),
+                _batch_summary(prim),
                 _cell(note),
             ]
         )
@@ -189,7 +190,7 @@ def _scipy_section() -> list[str]:
         "derivative.  Importing `funcgrad.scipy.special` also makes SciPy's own ufuncs",
         "(`scipy.special.gammaln(traced)`) dispatch to these primitives.",
         "",
-        *_table(["primitive", "SciPy", "forward (jvp)", "reverse (vjp)", "notes"], rows),
+        *_table(["primitive", "SciPy", "forward (jvp)", "reverse (vjp)", "vmap", "notes"], rows),
         "",
         "## funcgrad.scipy functions",
         "",

@@ -45,7 +45,7 @@ import scipy.special as sc
 
 import funcgrad.numpy as fnp
 from funcgrad._custom import stop_gradient
-from funcgrad._rules import defjvp, defvjp, primitive
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Tracer
 from funcgrad.numpy._dispatch import UFUNCS
 from funcgrad.numpy._ufuncs import binary, nondiff, unary
@@ -63,6 +63,7 @@ __all__ = [
     "beta",
     "betaln",
     "betainc",
+    "betaincc",
     "gammainc",
     "gammaincc",
     "multigammaln",
@@ -73,6 +74,9 @@ __all__ = [
     "ndtr",
     "log_ndtr",
     "ndtri",
+    "stdtr",
+    "chdtr",
+    "chdtrc",
     "expit",
     "logit",
     "xlogy",
@@ -183,6 +187,7 @@ def _ternary(ufunc: Any, partials: tuple[Any, Any, Any], function: str) -> Primi
         ),
         batched=True,
     )
+    defbatch(prim, "elementwise")
     UFUNCS[ufunc] = prim
     return prim
 
@@ -195,6 +200,41 @@ betainc = _ternary(
         _betainc_dx,
     ),
     "betainc",
+)
+
+betaincc = _ternary(
+    sc.betaincc,
+    (
+        no_derivative("special.betaincc", "a", "only x is differentiable"),
+        no_derivative("special.betaincc", "b", "only x is differentiable"),
+        lambda ans, a, b, x: -_betainc_dx(ans, a, b, x),
+    ),
+    "betaincc",
+)
+
+
+def _stdtr_dt(ans: Any, df: Any, t: Any) -> Any:
+    # Student's t density
+    return fnp.exp(
+        gammaln(0.5 * (df + 1.0))
+        - gammaln(0.5 * df)
+        - 0.5 * fnp.log(math.pi * df)
+        - 0.5 * (df + 1.0) * fnp.log1p(t * t / df)
+    )
+
+
+stdtr = _special_binary(sc.stdtr, no_derivative("special.stdtr", "df", "only t is differentiable"), _stdtr_dt, "stdtr")
+chdtr = _special_binary(
+    sc.chdtr,
+    no_derivative("special.chdtr", "v", "only x is differentiable"),
+    lambda ans, v, x: 0.5 * _gammainc_dx(ans, 0.5 * v, 0.5 * x),
+    "chdtr",
+)
+chdtrc = _special_binary(
+    sc.chdtrc,
+    no_derivative("special.chdtrc", "v", "only x is differentiable"),
+    lambda ans, v, x: -0.5 * _gammainc_dx(ans, 0.5 * v, 0.5 * x),
+    "chdtrc",
 )
 
 
