@@ -1,13 +1,13 @@
-"""SciPy's names, differentiable: ``special``, ``stats``, ``signal``, ``linalg``, ``integrate``.
+"""SciPy's names, differentiable: ``special``, ``signal``, ``linalg``, ``integrate`` (``stats`` is not written yet).
 
 SciPy is an optional extra (``pip install 'funcgrad[scipy]'``); without it,
 importing this package raises ``ImportError`` naming that extra.  Submodules
 load on first use, so ``import funcgrad.scipy as fsp; fsp.special.gammaln``
-and ``from funcgrad.scipy import stats`` both work.
+and ``from funcgrad.scipy import special`` both work.
 
 >>> import funcgrad.scipy as fsp
 >>> sorted(fsp.__all__)
-['integrate', 'linalg', 'signal', 'special', 'stats']
+['integrate', 'linalg', 'signal', 'special']
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ except ImportError as error:  # pragma: no cover - exercised by tests with SciPy
         "pip install 'funcgrad[scipy]' (or pip install scipy)."
     ) from error
 
-__all__ = ["special", "stats", "signal", "linalg", "integrate"]
+__all__ = ["special", "signal", "linalg", "integrate"]
 
 
 def __getattr__(name: str) -> Any:
