@@ -406,3 +406,28 @@ def test_replay_is_thread_safe_and_reentrant() -> None:
         thread.join()
     assert not errors
     assert 1 <= f._cache_size() <= 2 * 4
+
+
+def _sin_dot(x: Any) -> Any:
+    return np.sum(np.sin(x) * x)
+
+
+def test_jit_of_vmap_replays_the_batched_program() -> None:
+    batched = fg.jit(fg.vmap(_sin_dot))
+    rows = np.random.default_rng(0).normal(size=(5, 3))
+    assert np.array_equal(batched(rows), fg.vmap(_sin_dot)(rows))  # recording
+    shifted = rows + 1.0
+    replayed = batched(shifted)
+    assert batched._cache_size() == 1
+    assert np.array_equal(replayed, fg.vmap(_sin_dot)(shifted))
+    assert np.allclose(replayed, [_sin_dot(row) for row in shifted])
+
+
+def test_vmap_of_jit_and_jit_of_vmap_of_grad_equal_loops() -> None:
+    rows = np.random.default_rng(1).normal(size=(4, 3))
+    assert np.allclose(fg.vmap(fg.jit(_sin_dot))(rows), [_sin_dot(row) for row in rows])
+    per_example = fg.jit(fg.vmap(fg.grad(_sin_dot)))
+    per_example(rows)
+    shifted = rows - 0.5
+    assert np.allclose(per_example(shifted), np.stack([fg.grad(_sin_dot)(row) for row in shifted]))
+    assert per_example._cache_size() == 1
