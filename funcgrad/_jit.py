@@ -176,7 +176,7 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
     guard raises ``GuardMiss(index)``.  Array constants handed back as
     outputs are copied, so a caller never holds the recording's own array.
     """
-    namespace: dict[str, Any] = {"GuardMiss": GuardMiss}
+    namespace: dict[str, Any] = {"GuardMiss": GuardMiss, "array_equal": np.array_equal}
     impls: dict[int, str] = {}
     names: dict[int, str] = {}
     consts: dict[int, str] = {}
@@ -218,8 +218,11 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
             index = guard_at[id(guard)]
             if guard.kind == "bool":
                 lines.append(f"    if {'not ' if guard.expected else ''}{names[var.id]}: raise GuardMiss({index})")
-            else:
+            elif guard.kind == "shape":
                 lines.append(f"    if {names[var.id]}.shape != {guard.expected!r}: raise GuardMiss({index})")
+            else:
+                namespace[f"g{index}_"] = guard.expected
+                lines.append(f"    if not array_equal({names[var.id]}, g{index}_): raise GuardMiss({index})")
 
     for var in program.inputs:
         check(var)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._trace import Primitive, Trace, Tracer, new_level
+from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
 from funcgrad.numpy._array import ArrayTracer
 from funcgrad.tree import PyTreeDef, tree_flatten
 
@@ -69,8 +69,17 @@ class Eqn:
 
 
 class Guard:
-    """A choice the recording made on a value: ``bool(var)`` was ``expected`` (kind ``"bool"``), or
-    ``var``'s shape was ``expected`` (kind ``"shape"``, after a data-dependent-shape primitive)."""
+    """A choice the recording made on a value: ``bool(var)`` was ``expected`` (kind ``"bool"``),
+    ``var``'s shape was ``expected`` (kind ``"shape"``, after a data-dependent-shape primitive), or
+    ``var`` itself was ``expected`` (kind ``"value"``, a count or size read with ``read_value``)."""
+
+    def describe(self, name: str) -> str:
+        """One listing line's worth: what the replay checks."""
+        if self.kind == "bool":
+            return f"guard {name} is {self.expected}"
+        if self.kind == "shape":
+            return f"guard shape {name} == {self.expected}"
+        return f"guard value {name} == {np.array2string(np.asarray(self.expected), threshold=6)}"
 
     __slots__ = ("kind", "var", "expected")
 
@@ -178,10 +187,8 @@ class Program:
                 lines.append(
                     f"    {names[step.out.id]}:{_type(step.out)} = {step.prim.name}{_show_params(step.params)} {args}"
                 )
-            elif step.kind == "bool":
-                lines.append(f"    guard {names[step.var.id]} is {step.expected}")
             else:
-                lines.append(f"    guard shape {names[step.var.id]} == {step.expected}")
+                lines.append(f"    {step.describe(names[step.var.id])}")
         outs = ", ".join(self._atom(a, names, consts) for a in self.outputs)
         lines.append(f"  in ({outs}{',' if len(self.outputs) == 1 else ''}) }}")
         return "\n".join(lines)
@@ -208,11 +215,7 @@ class Program:
         inline = 0
         for index, step in enumerate(self.steps):
             if isinstance(step, Guard):
-                label = (
-                    f"guard {names[step.var.id]} is {step.expected}"
-                    if step.kind == "bool"
-                    else f"guard shape {step.expected}"
-                )
+                label = step.describe(names[step.var.id])
                 lines.append(
                     f'  g{index} [label="{_escape(label)}", shape=diamond, style=filled, fillcolor="#fde2c4"];'
                 )
@@ -300,6 +303,11 @@ class RecordingTrace(Trace):
         outcome = bool(tracer._value)  # through the levels below, when some trace them
         self.steps.append(Guard("bool", tracer._payload, outcome))
         return outcome
+
+    def read_value(self, tracer: Tracer, why: str) -> Any:
+        value = read_value(tracer._value, why)  # through the levels below, when some trace them
+        self.steps.append(Guard("value", tracer._payload, np.array(value, copy=True)))
+        return value
 
     def finish(self, inputs: list[Var], out: Any, in_tree: PyTreeDef) -> tuple[Program, list[Any]]:
         """The program whose outputs are the leaves of ``out``, and those leaves' values."""

@@ -49,6 +49,7 @@ class Trace:
     def lowered(self, tracer: Tracer) -> Any:
         """What ``full_lower`` returns for one of this trace's values when ``keeps_values`` is set."""
         raise NotImplementedError
+
     def read_value(self, tracer: Tracer, why: str) -> Any:
         """The concrete value of one of this trace's values, for a choice no primitive can record.
 

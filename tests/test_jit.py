@@ -431,3 +431,16 @@ def test_vmap_of_jit_and_jit_of_vmap_of_grad_equal_loops() -> None:
     shifted = rows - 0.5
     assert np.allclose(per_example(shifted), np.stack([fg.grad(_sin_dot)(row) for row in shifted]))
     assert per_example._cache_size() == 1
+
+
+def test_a_count_read_while_recording_is_a_guard() -> None:
+    def repeat_by_argmax(x: Any) -> Any:
+        return fnp.sum(fnp.repeat(x, fnp.argmax(x) + 1))  # the count decides the output's size
+
+    jitted = fg.jit(repeat_by_argmax)
+    first, second = np.array([1.0, 3.0, 2.0]), np.array([3.0, 1.0, 2.0])
+    assert jitted(first) == repeat_by_argmax(first)
+    assert jitted(second) == repeat_by_argmax(second)  # a stale replay would give 12.0, not 6.0
+    assert jitted(first) == repeat_by_argmax(first)
+    assert jitted._cache_size() == 2
+    assert "guard value" in str(fg.make_program(repeat_by_argmax)(first))
