@@ -175,6 +175,7 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
     Each guard is checked right after its value is computed; a disagreeing
     guard raises ``GuardMiss(index)``.  Array constants handed back as
     outputs are copied, so a caller never holds the recording's own array.
+    An intermediate array is deleted (``del``) right after its last use.
     """
     namespace: dict[str, Any] = {"GuardMiss": GuardMiss, "array_equal": np.array_equal}
     impls: dict[int, str] = {}
@@ -224,16 +225,21 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
                 namespace[f"g{index}_"] = guard.expected
                 lines.append(f"    if not array_equal({names[var.id]}, g{index}_): raise GuardMiss({index})")
 
+    eqns = program.eqns
+    freed = _last_uses(program)
+    def release(dead: list[Var] | None) -> None:
+        if dead:
+            lines.append(f"    del {', '.join(names[var.id] for var in dead)}")
+
     for var in program.inputs:
         check(var)
-    for step in program.steps:
-        if not isinstance(step, Eqn):
-            continue
+    for position, step in enumerate(eqns):
         arguments = [atom(item) for item in step.inputs]
         symbol = _as_operator(step)
         if symbol is not None:
             lines.append(f"    {var_name(step.out)} = {arguments[0]} {symbol} {arguments[1]}")
             check(step.out)
+            release(freed.get(position))
             continue
         for key, value in step.params.items():
             if _literal(value):
@@ -245,6 +251,7 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
                 arguments.append(f"{key}={param}")
         lines.append(f"    {var_name(step.out)} = {impl_name(step)}({', '.join(arguments)})")
         check(step.out)
+        release(freed.get(position))
     outputs = []
     for item in program.outputs:
         text = atom(item)
@@ -253,6 +260,24 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
         outputs.append(text)
     lines.append(f"    return [{', '.join(outputs)}]")
     return "\n".join(lines) + "\n", namespace
+
+
+def _last_uses(program: Program) -> dict[int, list[Var]]:
+    """The intermediate arrays to drop after each call (by its position among the calls): those no later
+    call reads and no output is.  Dropped at once, their buffers go back to the allocator while they are
+    still in cache, as in the eager call, rather than all living until the replay returns."""
+    keep = {atom.id for atom in program.outputs if isinstance(atom, Var)} | {var.id for var in program.inputs}
+    last: dict[int, tuple[int, Var]] = {}
+    for position, eqn in enumerate(program.eqns):
+        last[eqn.out.id] = (position, eqn.out)
+        for atom in eqn.inputs:
+            if isinstance(atom, Var) and atom.id in last:
+                last[atom.id] = (position, atom)
+    freed: dict[int, list[Var]] = {}
+    for var_id, (position, var) in last.items():
+        if var_id not in keep and var.shape:  # a scalar costs nothing to keep, and a ``del`` line does
+            freed.setdefault(position, []).append(var)
+    return freed
 
 
 def compile_program(program: Program) -> Callable[..., list[Any]]:

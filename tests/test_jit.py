@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -141,6 +142,39 @@ def test_replay_source_is_one_line_a_call_with_operators_for_floats() -> None:
         "    c = b * k0_",
         "    d = c + a",
         "    return [d]",
+    ]
+
+
+def test_replay_drops_each_intermediate_array_after_its_last_use() -> None:
+    def chain(x: Any) -> Any:
+        for _ in range(40):
+            x = fnp.sin(x) + x
+        return x
+
+    f = fg.jit(chain)
+    x = np.linspace(-1.0, 1.0, 100_000)
+    f(x)  # recorded
+    tracemalloc.start()
+    try:
+        result = f(x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    same(result, chain(x))
+    assert peak < 5 * x.nbytes  # a few arrays alive at once, not the 80 intermediates
+
+
+def test_replay_source_frees_arrays_but_not_inputs_outputs_or_scalars() -> None:
+    program = fg.make_program(lambda x, s: (fnp.tanh(x) * x, fnp.sin(s) * s))(X, np.float64(0.5))
+    source, _ = to_source(program.pruned())
+    assert source.splitlines() == [
+        "def replay(a, b):",
+        "    c = tanh_(a)",
+        "    d = c * a",
+        "    del c",
+        "    e = sin_(b)",
+        "    f = e * b",
+        "    return [d, f]",
     ]
 
 
