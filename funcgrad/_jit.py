@@ -20,7 +20,7 @@ import inspect
 import keyword
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,8 @@ CACHE_SIZE = 128
 BRANCHES = 64
 
 _NUMBER_TYPES = frozenset({bool, int, float, complex})
+#: NumPy's scalar types (each is its own leaf signature)
+_SCALAR_TYPES = frozenset(np.dtype(code).type for code in "?bBhHiIlLqQefdgFDG")
 
 
 class GuardMiss(Exception):
@@ -170,7 +172,8 @@ def _as_operator(eqn: Eqn) -> str | None:
 
 
 def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, Any]]:
-    """Python source of a function replaying ``program`` (one line per call), and the names it uses.
+    """Python source of a function replaying ``program`` (one line per call) and returning the
+    function's result (the output pytree), and the names the source uses.
 
     Each guard is checked right after its value is computed; a disagreeing
     guard raises ``GuardMiss(index)``.  Array constants handed back as
@@ -191,6 +194,8 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
     def atom(item: Var | Const) -> str:
         if isinstance(item, Var):
             return names[item.id]
+        if _literal(item.value):
+            return repr(item.value)
         if id(item) not in consts:
             consts[id(item)] = f"k{len(consts)}_"
             namespace[consts[id(item)]] = item.value
@@ -258,8 +263,32 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
         if isinstance(item, Const) and type(item.value) is np.ndarray:
             text += ".copy()"
         outputs.append(text)
-    lines.append(f"    return [{', '.join(outputs)}]")
+    built = _tree_expression(program.out_tree, iter(outputs))
+    if built is None:
+        namespace["unflatten_"] = functools.partial(tree_unflatten, program.out_tree)
+        built = f"unflatten_([{', '.join(outputs)}])"
+    lines.append(f"    return {built}")
     return "\n".join(lines) + "\n", namespace
+
+
+def _tree_expression(treedef: PyTreeDef, leaves: Iterator[str]) -> str | None:
+    """Python source building the pytree ``treedef`` from the leaves' expressions; ``None`` when it has a
+    node a literal cannot build (a namedtuple, a registered type, a dict key that is no literal)."""
+    if treedef.kind == "leaf":
+        return next(leaves)
+    if treedef.kind == "none":
+        return "None"
+    children = [_tree_expression(child, leaves) for child in treedef.children]
+    if treedef.kind not in ("tuple", "list", "dict") or any(child is None for child in children):
+        return None
+    texts = [str(child) for child in children]
+    if treedef.kind == "tuple":
+        return f"({', '.join(texts)}{',' if len(texts) == 1 else ''})"
+    if treedef.kind == "list":
+        return f"[{', '.join(texts)}]"
+    if not all(type(key) in (str, int) for key in treedef.aux):
+        return None
+    return "{" + ", ".join(f"{key!r}: {text}" for key, text in zip(treedef.aux, texts)) + "}"
 
 
 def _last_uses(program: Program) -> dict[int, list[Var]]:
@@ -280,12 +309,12 @@ def _last_uses(program: Program) -> dict[int, list[Var]]:
     return freed
 
 
-def compile_program(program: Program) -> Callable[..., list[Any]]:
+def compile_program(program: Program) -> Callable[..., Any]:
     """The replay function of ``program`` (see :func:`to_source`)."""
     source, namespace = to_source(program)
     code = compile(source, f"<funcgrad replay of {len(program.eqns)} calls>", "exec")
     exec(code, namespace)
-    replay: Callable[..., list[Any]] = namespace["replay"]
+    replay: Callable[..., Any] = namespace["replay"]
     replay.__doc__ = source
     return replay
 
@@ -317,6 +346,60 @@ class _Branch:
         return 1 + sum(branch.count() for branch in self.branches.values())
 
 
+_PLAIN = object()  # heads a signature taken by _plain_signature, so it never equals one of Jitted._signature
+
+
+def _plain_signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], list[Any]] | None:
+    """The cache key and leaves of arguments made of tuples, lists and str-keyed dicts of arrays and numbers
+    (the common case, walked without building a ``PyTreeDef``); ``None`` for anything else.
+
+    The key holds the number of arguments, then, depth first, each container's type and length (a dict's
+    sorted keys) and each leaf's shape and dtype (an ndarray) or type (a number), then the keyword names:
+    it determines the structure and every leaf's signature, as ``Jitted._signature``'s key does, and the
+    leaves come in ``tree_flatten``'s order.
+    """
+    key: list[Any] = [_PLAIN, len(args)]
+    leaves: list[Any] = []
+    for arg in args:
+        if not _walk(arg, key, leaves):
+            return None
+    if kwargs:
+        names = tuple(sorted(kwargs))
+        key.append(names)
+        for name in names:
+            if not _walk(kwargs[name], key, leaves):
+                return None
+    return tuple(key), leaves
+
+
+def _walk(node: Any, key: list[Any], leaves: list[Any]) -> bool:
+    kind = type(node)
+    if kind is np.ndarray:
+        key.append(node.shape)
+        key.append(node.dtype)
+    elif kind in _NUMBER_TYPES or kind in _SCALAR_TYPES:
+        key.append(kind)
+    elif kind is tuple or kind is list:
+        key.append(kind)
+        key.append(len(node))
+        for child in node:
+            if not _walk(child, key, leaves):
+                return False
+        return True
+    elif kind is dict and all(type(name) is str for name in node):
+        names = sorted(node)
+        key.append(kind)
+        key.append(tuple(names))
+        for name in names:
+            if not _walk(node[name], key, leaves):
+                return False
+        return True
+    else:
+        return False
+    leaves.append(node)
+    return True
+
+
 class Jitted:
     """A jitted function (what :func:`jit` returns): call it like ``fun``.
 
@@ -331,6 +414,7 @@ class Jitted:
         self.fun = fun
         self.static_argnums = static_argnums
         self.static_argnames = static_argnames
+        self._static = bool(static_argnums or static_argnames)
         self._cache: OrderedDict[Any, _Branch] = OrderedDict()
         self._lock = threading.Lock()
         #: how many signatures are kept (least recently used dropped first)
@@ -369,23 +453,25 @@ class Jitted:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _DEPTH.get():
             return self.fun(*args, **kwargs)  # under another transform: it traces through the function itself
-        key, leaves, in_tree, rebuild = self._signature(args, kwargs)
+        fast = None if self._static else _plain_signature(args, kwargs)
+        if fast is None:
+            key, leaves, in_tree, rebuild = self._signature(args, kwargs)
+        else:
+            (key, leaves), in_tree, rebuild = fast, None, None
         with self._lock:
             branch = self._cache.get(key)
             if branch is not None:
                 self._cache.move_to_end(key)
-        if branch is None:
-            return self._record(key, None, 0, leaves, in_tree, rebuild)
-        while True:
+        parent, index = None, 0
+        while branch is not None:
             try:
-                outputs = branch.replay(*leaves)
+                return branch.replay(*leaves)
             except GuardMiss as miss:
-                following = branch.branches.get(miss.index)
-                if following is None:
-                    return self._record(key, branch, miss.index, leaves, in_tree, rebuild)
-                branch = following
-                continue
-            return tree_unflatten(branch.program.out_tree, outputs)
+                parent, index = branch, miss.index
+                branch = branch.branches.get(miss.index)
+        if in_tree is None:
+            _, leaves, in_tree, rebuild = self._signature(args, kwargs)
+        return self._record(key, parent, index, leaves, in_tree, rebuild)
 
     def _record(
         self, key: Any, parent: _Branch | None, index: int, leaves: list[Any], in_tree: PyTreeDef, rebuild: Any
