@@ -1,4 +1,4 @@
-"""funcgrad's benchmarks: the workloads of issues 7 and 16, side by side with a hand-written NumPy gradient and peers.
+"""funcgrad's benchmarks: the workloads of issues 7, 13 and 16, side by side with a hand-written NumPy gradient and peers.
 
 Run from a checkout::
 
@@ -11,7 +11,7 @@ hand-written NumPy gradient (the floor), funcgrad, and every installed peer
 (HIPS autograd, JAX eager and jit, PyTorch eager).  Each result is checked
 against the floor before anything is timed.  Repeats are interleaved (one call
 of every implementation per round), the table shows medians and ratios from
-this one run, and a "targets" section checks issues 7 and 16's goals.  Everything runs
+this one run, and a "targets" section checks the issues' goals.  Everything runs
 in one process on one thread, in float64.
 """
 
@@ -160,32 +160,48 @@ class Workload:
     floor_name: str = "numpy"  # how the floor ("numpy" in ``impls``) is labelled in the table
     #: (forward, backward) per implementation, for the peak memory of the backward sweep (``sweep_memory``)
     memory: dict[str, Phases] = field(default_factory=dict)
+    #: what every implementation but the floor must return, when the floor computes something else (a forward pass)
+    reference: Callable[[], Any] | None = None
 
 
-def scalar_chain(quick: bool, peers: Peers) -> Workload:
-    """Gradient of a chain of scalar operations: ``x = sin(x) * 1.01 + 0.1`` repeated (3 operations a line)."""
-    lines = 10 if quick else 100
-    x0 = 0.5
+#: the scalar chain's starting point
+CHAIN_X0 = 0.5
+
+
+def chain_lines(quick: bool) -> int:
+    """Lines of the scalar chain (3 operations a line)."""
+    return 10 if quick else 100
+
+
+def sin_chain(x: Any, sin: Any, lines: int) -> Any:
+    """``x = sin(x) * 1.01 + 0.1``, ``lines`` times: the scalar chain in any library's ``sin``."""
+    for _ in range(lines):
+        x = sin(x) * 1.01 + 0.1
+    return x
+
+
+def chain_numpy_grad(lines: int) -> Callable[[], float]:
+    """The scalar chain's derivative written by hand in NumPy (its forward pass included)."""
 
     def numpy_grad() -> float:
-        x, derivative = x0, 1.0
+        x, derivative = CHAIN_X0, 1.0
         for _ in range(lines):
             derivative *= np.cos(x) * 1.01
             x = np.sin(x) * 1.01 + 0.1
         return derivative
 
-    def chain(x: Any, sin: Any) -> Any:
-        for _ in range(lines):
-            x = sin(x) * 1.01 + 0.1
-        return x
+    return numpy_grad
 
-    fg_grad = fg.grad(lambda x: chain(x, fnp.sin))
-    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_grad, "funcgrad": lambda: fg_grad(x0)}
+
+def chain_peer_impls(lines: int, peers: Peers) -> dict[str, Callable[[], Any]]:
+    """Every installed peer's derivative of the scalar chain, by name."""
+    x0 = CHAIN_X0
+    impls: dict[str, Callable[[], Any]] = {}
     if peers.autograd:
-        ag_grad = peers.autograd.grad(lambda x: chain(x, peers.anp.sin))
+        ag_grad = peers.autograd.grad(lambda x: sin_chain(x, peers.anp.sin, lines))
         impls["autograd"] = lambda: ag_grad(x0)
     if peers.jax:
-        jax_grad = peers.jax.grad(lambda x: chain(x, peers.jnp.sin))
+        jax_grad = peers.jax.grad(lambda x: sin_chain(x, peers.jnp.sin, lines))
         jax_jit = peers.jax.jit(jax_grad)
         impls["jax"] = lambda: jax_grad(x0).block_until_ready()
         impls["jax-jit"] = lambda: jax_jit(x0).block_until_ready()
@@ -194,10 +210,22 @@ def scalar_chain(quick: bool, peers: Peers) -> Workload:
 
         def torch_grad() -> Any:
             x = torch.tensor(x0, requires_grad=True)
-            (g,) = torch.autograd.grad(chain(x, torch.sin), x)
+            (g,) = torch.autograd.grad(sin_chain(x, torch.sin, lines), x)
             return g
 
         impls["torch"] = torch_grad
+    return impls
+
+
+def scalar_chain(quick: bool, peers: Peers) -> Workload:
+    """Gradient of a chain of scalar operations: ``x = sin(x) * 1.01 + 0.1`` repeated (3 operations a line)."""
+    lines = chain_lines(quick)
+    fg_grad = fg.grad(lambda x: sin_chain(x, fnp.sin, lines))
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": chain_numpy_grad(lines),
+        "funcgrad": lambda: fg_grad(CHAIN_X0),
+        **chain_peer_impls(lines, peers),
+    }
     return Workload(
         "scalar chain",
         f"grad of {3 * lines} scalar operations (x = sin(x) * 1.01 + 0.1, {lines} times)",
@@ -207,8 +235,61 @@ def scalar_chain(quick: bool, peers: Peers) -> Workload:
     )
 
 
-def mlp(quick: bool, peers: Peers) -> Workload:
-    """Gradient of a tanh MLP with softmax cross-entropy w.r.t. a list of (W, b) pairs, float64."""
+def jit_scalar_chain(quick: bool, peers: Peers) -> Workload:
+    """``jit(grad(chain))`` against the plain-NumPy *forward* chain (the cheap-gradient principle: a gradient
+    should cost a small multiple of the function), JAX jit and torch eager beside."""
+    lines = chain_lines(quick)
+    fg_jit = fg.jit(fg.grad(lambda x: sin_chain(x, fnp.sin, lines)))
+    peer_impls = chain_peer_impls(lines, peers)
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": lambda: sin_chain(CHAIN_X0, np.sin, lines),
+        "funcgrad": lambda: fg_jit(CHAIN_X0),
+        **{name: peer_impls[name] for name in ("jax-jit", "torch") if name in peer_impls},
+    }
+    return Workload(
+        "jit scalar chain",
+        f"jit(grad) of the {3 * lines}-operation scalar chain; the floor is NumPy's forward chain alone",
+        impls,
+        per=3 * lines,
+        per_unit="op",
+        floor_name="numpy fwd",
+        reference=chain_numpy_grad(lines),
+    )
+
+
+def jit_chain_forward(quick: bool, peers: Peers) -> Workload:
+    """``jit(chain)`` against the same NumPy calls made directly: what replaying costs beyond NumPy itself."""
+    lines = chain_lines(quick)
+    fg_jit = fg.jit(lambda x: sin_chain(x, fnp.sin, lines))
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": lambda: sin_chain(CHAIN_X0, np.sin, lines),
+        "funcgrad": lambda: fg_jit(CHAIN_X0),
+    }
+    return Workload(
+        "jit chain forward",
+        f"jit of the {3 * lines}-operation scalar chain (no derivative) against the NumPy calls made directly",
+        impls,
+        per=3 * lines,
+        per_unit="op",
+        rtol=0.0,
+    )
+
+
+@dataclass
+class MLPProblem:
+    """The MLP workloads' problem: parameters, data, the hand-written gradient and funcgrad's loss."""
+
+    sizes: tuple[int, ...]
+    batch: int
+    params: list[tuple[np.ndarray, np.ndarray]]
+    X: np.ndarray
+    T: np.ndarray
+    numpy_grad: Callable[[], list[tuple[np.ndarray, np.ndarray]]]
+    fg_loss: Callable[[Any], Any]
+
+
+def mlp_problem(quick: bool) -> MLPProblem:
+    """A tanh MLP with softmax cross-entropy (784-256-256-10, batch 128; tiny when ``quick``), float64."""
     sizes = (20, 16, 16, 4) if quick else (784, 256, 256, 10)
     batch = 8 if quick else 128
     rng = np.random.default_rng(0)
@@ -248,8 +329,13 @@ def mlp(quick: bool, peers: Peers) -> Workload:
         z = z - fnp.max(fg.stop_gradient(z), axis=1, keepdims=True)
         return -fnp.sum(T * (z - fnp.log(fnp.sum(fnp.exp(z), axis=1, keepdims=True)))) / batch
 
-    fg_grad = fg.grad(fg_loss)
-    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_grad, "funcgrad": lambda: fg_grad(params)}
+    return MLPProblem(sizes, batch, params, X, T, numpy_grad, fg_loss)
+
+
+def mlp_peer_impls(problem: MLPProblem, peers: Peers) -> dict[str, Callable[[], Any]]:
+    """Every installed peer's gradient of the MLP problem, by name."""
+    batch, params, X, T = problem.batch, problem.params, problem.X, problem.T
+    impls: dict[str, Callable[[], Any]] = {}
     if peers.autograd:
         anp = peers.anp
         from autograd.scipy.special import logsumexp as ag_logsumexp
@@ -298,8 +384,33 @@ def mlp(quick: bool, peers: Peers) -> Workload:
             return [(g[2 * i], g[2 * i + 1]) for i in range(len(tparams))]
 
         impls["torch"] = torch_grad
-    shape = "-".join(map(str, sizes))
-    return Workload("mlp", f"grad of a {shape} tanh MLP, softmax cross-entropy, batch {batch}, float64", impls)
+    return impls
+
+
+def mlp(quick: bool, peers: Peers) -> Workload:
+    """Gradient of a tanh MLP with softmax cross-entropy w.r.t. a list of (W, b) pairs, float64."""
+    problem = mlp_problem(quick)
+    fg_grad = fg.grad(problem.fg_loss)
+    impls = {"numpy": problem.numpy_grad, "funcgrad": lambda: fg_grad(problem.params), **mlp_peer_impls(problem, peers)}
+    shape = "-".join(map(str, problem.sizes))
+    return Workload(
+        "mlp", f"grad of a {shape} tanh MLP, softmax cross-entropy, batch {problem.batch}, float64", impls
+    )
+
+
+
+def jit_mlp(quick: bool, peers: Peers) -> Workload:
+    """``jit(grad(mlp_loss))`` against the hand-written NumPy gradient, JAX jit and torch eager beside."""
+    problem = mlp_problem(quick)
+    fg_jit = fg.jit(fg.grad(problem.fg_loss))
+    peer_impls = mlp_peer_impls(problem, peers)
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": problem.numpy_grad,
+        "funcgrad": lambda: fg_jit(problem.params),
+        **{name: peer_impls[name] for name in ("jax-jit", "torch") if name in peer_impls},
+    }
+    shape = "-".join(map(str, problem.sizes))
+    return Workload("jit mlp", f"jit(grad) of the {shape} MLP, batch {problem.batch}, float64", impls)
 
 
 def sin_plain(quick: bool, peers: Peers) -> Workload:
@@ -766,6 +877,9 @@ WORKLOADS: list[Callable[[bool, Peers], Workload | None]] = [
     large_vjp,
     elementwise_chain,
     matmul_chain,
+    jit_chain_forward,
+    jit_scalar_chain,
+    jit_mlp,
     dask_logistic,
 ]
 
@@ -865,17 +979,19 @@ def measure(workload: Workload, repeat: int, budget: float, timer: Callable[[], 
         "skipped": dict(workload.skipped),
         "floor_name": workload.floor_name,
     }
-    expected = workload.impls["numpy"]()
+    expected = (workload.reference or workload.impls["numpy"])()
     runnable: dict[str, Callable[[], Any]] = {}
     for name, fn in workload.impls.items():
         try:
-            ok, err = agrees(fn(), expected, workload.rtol)  # first call: also jit compilation
+            result = fn()  # first call: also jit compilation
+            unchecked = name == "numpy" and workload.reference is not None  # the floor computes something else
+            ok, err = (True, 0.0) if unchecked else agrees(result, expected, workload.rtol)
         except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
             results["skipped"][name] = f"{type(exc).__name__}: {exc}"[:200]
             if name in ("numpy", "funcgrad"):
                 raise
             continue
-        results["impls"][name] = {"agrees": ok, "max_rel_error": err, "times": []}
+        results["impls"][name] = {"agrees": ok, "max_rel_error": err, "checked": not unchecked, "times": []}
         runnable[name] = fn
     numbers = {name: calibrate(fn, budget, timer) for name, fn in runnable.items()}
     for _ in range(repeat):
@@ -920,7 +1036,7 @@ def sweep_ratio(results: dict[str, Any], workload: str) -> float | None:
 
 
 def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
-    """Issues 7 and 16's targets: (what, measured, limit, how the ratio is taken); met when measured <= limit.
+    """Issues 7, 13 and 16's targets: (what, measured, limit, how the ratio is taken); met when measured <= limit.
 
     Issue 7's "about 4 µs per operation" is 0.4x autograd on the issue's machine (where autograd
     took 11.0 µs per operation); issue 16 tightened it to 0.35x autograd and 0.7x torch eager, and
@@ -946,6 +1062,8 @@ def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str
         ("matmul chain: memory / floor's", sweep_ratio(results, "matmul chain"), 1.0, "bytes ratio"),
         ("dask logistic: funcgrad / by hand", ratio(results, "dask logistic", "funcgrad", "numpy"), 1.3, "time ratio"),
         ("dask logistic: peak memory / one chunk", dask_chunks, 4.0, "bytes ratio"),
+        ("jit scalar chain: jit(grad) / numpy forward", ratio(results, "jit scalar chain", "funcgrad", "numpy"), 3.0, "time ratio"),
+        ("jit mlp: jit(grad) / hand-written numpy", ratio(results, "jit mlp", "funcgrad", "numpy"), 1.03, "time ratio"),
     ]
 
 
@@ -972,6 +1090,8 @@ def report(results: dict[str, Any]) -> str:
             per_text = format_time(per) if per is not None else ""
             rel = "" if iname == "funcgrad" else f"{ours / entry['median']:.2f}"
             check = "ok" if entry["agrees"] else f"MISMATCH ({entry['max_rel_error']:.1e})"
+            if not entry.get("checked", True):
+                check = "(computes the forward pass only)"
             label = w.get("floor_name", "numpy") if iname == "numpy" else iname
             lines.append(
                 f"{wname:<22}{label:<12}{format_time(entry['median']):>12}{per_text:>11}"
@@ -1021,8 +1141,15 @@ def report(results: dict[str, Any]) -> str:
             + ", ".join(f"{name} {value}" for name, value in per_op.items())
             + " (the issue's machine: autograd 11.0, torch 5.7, target about 4)"
         )
+    forward = results["workloads"].get("jit chain forward", {}).get("impls", {})
+    if "funcgrad" in forward:
+        numpy_call, replay_call = forward["numpy"]["per_op"] * 1e6, forward["funcgrad"]["per_op"] * 1e6
+        lines.append(
+            f"jit replay, µs per operation of the scalar chain: NumPy's own call {numpy_call:.2f}, "
+            f"the same calls replayed by jit {replay_call:.2f} (overhead {replay_call - numpy_call:+.2f} a call)"
+        )
     lines.append("")
-    lines.append("targets (issues 7 and 16; met when measured <= limit):")
+    lines.append("targets (issues 7, 13 and 16; met when measured <= limit):")
     for what, measured, limit, unit in targets(results):
         if measured is None:
             status, shown = "n/a (not measured)", "-"

@@ -32,6 +32,9 @@ WORKLOADS = {
     "large vjp",
     "elementwise chain",
     "matmul chain",
+    "jit chain forward",
+    "jit scalar chain",
+    "jit mlp",
 } | ({"dask logistic"} if importlib.util.find_spec("dask") else set())
 
 
@@ -62,7 +65,7 @@ def test_quick_run_without_peers(tmp_path: Path) -> None:
     for name, per_impl in results["sweep_memory"].items():
         assert set(per_impl) == {"numpy", "funcgrad"}, name
         assert all(m["sweep_peak_bytes"] > 0 for m in per_impl.values()), name
-    assert "targets (issues 7 and 16" in stdout and "MISMATCH" not in stdout
+    assert "targets (issues 7, 13 and 16" in stdout and "MISMATCH" not in stdout
 
 
 def test_unknown_peer_is_refused(tmp_path: Path) -> None:
