@@ -34,7 +34,7 @@ TypeError: funcgrad.scipy.stats.t.cdf: no derivative with respect to df ...
 from __future__ import annotations
 
 from funcgrad.scipy._stats_multivariate import Dirichlet, MultivariateNormal
-from funcgrad.scipy._stats_univariate import Continuous, Discrete, Frozen, Univariate
+from funcgrad.scipy._stats_univariate import Continuous, Discrete, Univariate
 
 __all__ = [
     "norm",
