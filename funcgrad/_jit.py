@@ -263,7 +263,7 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
     for item in program.outputs:
         text = atom(item)
         if isinstance(item, Const) and type(item.value) is np.ndarray:
-            text += ".copy()"
+            text += ".copy(order='K')"
         outputs.append(text)
     built = _tree_expression(program.out_tree, iter(outputs))
     if built is None:

@@ -463,6 +463,17 @@ def test_inputs_and_recording_never_mutated() -> None:
     np.testing.assert_array_equal(f(x)[0], X * 2.0)
 
 
+def test_array_constants_keep_their_memory_layout() -> None:
+    table = np.arange(12.0).reshape(3, 4)
+    f = fg.jit(lambda w: (table.T @ w, table.T))
+    program = fg.make_program(f.fun)(np.ones(3))
+    assert program.eqns[0].inputs[0].value.flags.f_contiguous  # what eager's matmul was handed
+    f(np.ones(3))
+    product, constant = f(np.linspace(0.0, 1.0, 3))
+    same(product, table.T @ np.linspace(0.0, 1.0, 3))
+    assert constant.flags.f_contiguous and not np.shares_memory(constant, table)
+
+
 def test_accumulated_cotangents_are_fresh_each_replay() -> None:
     def f(x: Any) -> Any:  # x reaches the output along many paths: the sweep accumulates its cotangent
         return fnp.sum(x * x + fnp.sin(x) * x + x * 3.0 + fnp.exp(x) * x)
