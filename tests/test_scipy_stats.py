@@ -102,7 +102,7 @@ def test_random_points_and_parameters_sweep(name: str, shapes: tuple[float, ...]
                 getattr(reference, method)(points, *params, loc, scale),
                 rtol=1e-8,
             )
-            check_grads(lambda x, l, s: f(x, *params, l, s), (points, loc, scale), order=2, modes=("fwd", "rev"))
+            check_grads(lambda x, at, s: f(x, *params, at, s), (points, loc, scale), order=2, modes=("fwd", "rev"))
         check_grads(lambda *p: distribution.logpdf(points, *p, loc, scale), params, order=2, modes=("fwd", "rev"))
 
 
@@ -271,7 +271,7 @@ def test_jit_and_vmap_replay_with_new_parameters() -> None:
 REPLAYED: list[tuple[str, Any, tuple[Any, ...], tuple[Any, ...]]] = [
     ("t.logcdf", lambda x, df, s: stats.t.logcdf(x, df, 0.0, s), (0.5, 3.0, 1.0), (-2.0, 0.8, 3.0)),
     ("beta.pdf", lambda x, a, b: stats.beta.pdf(x, a, b), (0.3, 2.0, 3.0), (1.5, 0.5, 0.7)),
-    ("uniform.logsf", lambda x, l, s: stats.uniform.logsf(x, l, s), (0.3, 0.0, 1.0), (5.0, 0.0, -1.0)),
+    ("uniform.logsf", lambda x, at, s: stats.uniform.logsf(x, at, s), (0.3, 0.0, 1.0), (5.0, 0.0, -1.0)),
     ("poisson.logpmf", lambda k, mu: stats.poisson.logpmf(k, mu), (2.0, 1.5), (2.5, 3.0)),
     ("poisson.cdf", lambda k, mu: stats.poisson.cdf(k, mu), (2.0, 1.5), (-1.0, 3.0)),
     (
