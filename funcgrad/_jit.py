@@ -3,7 +3,8 @@
 The first call with a given signature (pytree structure, each leaf's type,
 shape and dtype, the static arguments' values) runs the function eagerly on
 traced values while recording a :class:`~funcgrad._program.Program`.  The
-program, without the calls no output or guard needs, becomes the source of
+program, without the calls no output or guard needs and without those that
+return an input unchanged (:mod:`funcgrad._simplify`), becomes the source of
 one Python function, a line per primitive call, calling each primitive's
 NumPy implementation directly: later calls run that function, no tracer in
 sight.  Each guard (a ``bool()`` of a traced value, the output shape of a
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
+from funcgrad._simplify import simplify
 from funcgrad._trace import _DEPTH
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -480,11 +482,11 @@ class Jitted:
         if pure:
             with self._lock:
                 if parent is None:
-                    self._cache[key] = _Branch(program.pruned())
+                    self._cache[key] = _Branch(simplify(program.pruned()))
                     while len(self._cache) > self.cache_limit:
                         self._cache.popitem(last=False)
                 elif self._cache.get(key) is not None and self._cache[key].count() < BRANCHES:
-                    parent.branches[index] = _Branch(program.pruned())
+                    parent.branches[index] = _Branch(simplify(program.pruned()))
         return tree_unflatten(program.out_tree, values)
 
 
