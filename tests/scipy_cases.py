@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
 Case = tuple[str, Callable[..., Any], tuple[Any, ...], str]
 
 POS = np.array([0.4, 1.3, 3.7])
@@ -47,7 +50,7 @@ def _cases() -> list[Case]:
         ("erfcinv", np.array([0.3, 1.0, 1.6])), ("ndtr", np.array([-6.0, -1.0, 0.5])),
         ("log_ndtr", np.array([-30.0, -1.0, 3.0])), ("ndtri", np.array([0.05, 0.5, 0.9])), ("expit", REAL),
         ("logit", UNIT), ("entr", POS), ("i0", REAL), ("i1", REAL), ("j0", REAL), ("j1", REAL), ("y0", POS),
-        ("y1", POS), ("gammasgn", np.array([0.4, -1.5, -2.5])),
+        ("y1", POS), ("gammasgn", np.array([0.4, -1.5, -2.5])), ("log_expit", REAL),
     ]  # fmt: skip
     cases: list[Case] = [(f"special.{name}", _call(getattr(special, name)), (x,), "") for name, x in unary]
     column = np.array([[0.7], [2.5]])
@@ -102,7 +105,68 @@ def _cases() -> list[Case]:
             )
     cases.append(("signal.convolve-2d", lambda ns, x, y: signal.convolve(x, y, method="fft"),
                   (RNG.standard_normal((3, 4)), RNG.standard_normal((2, 2))), ""))  # fmt: skip
+    return cases + _stats_cases()
+
+
+#: (distribution, shape parameters bound in the case, x): every method gets x, loc and scale traced
+UNIVARIATE = [
+    ("norm", (), REAL), ("t", (3.0,), REAL), ("gamma", (2.5,), POS), ("beta", (2.0, 3.0), UNIT),
+    ("chi2", (3.0,), POS), ("expon", (), POS), ("laplace", (), REAL), ("logistic", (), REAL),
+    ("cauchy", (), REAL), ("uniform", (), UNIT),
+]  # fmt: skip
+METHODS = ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf")
+
+
+def _stats_cases() -> list[Case]:
+    try:
+        from funcgrad.scipy import stats
+    except ImportError:
+        return []
+    cases: list[Case] = []
+    for name, shapes, x in UNIVARIATE:
+        dist = getattr(stats, name)
+        for method in METHODS:
+            function = getattr(dist, method)
+            cases.append((f"stats.{name}.{method}", _call(_shapes_inside(function, shapes)), (x, 0.3, 1.7), ""))
+        if shapes:  # the shape parameters traced too, in the log-density
+            cases.append((f"stats.{name}.logpdf-shapes", _call(dist.logpdf), (x, *map(np.float64, shapes)), ""))
+    k = np.array([0.0, 2.0, 5.0])
+    cases += [
+        (f"stats.poisson.{m}", _call(lambda mu, m=m: getattr(stats.poisson, m)(k, mu)), (np.float64(2.5),), "")
+        for m in ("pmf", "logpmf", "cdf", "logcdf", "sf", "logsf")
+    ]
+    cov = _spd(2)
+    points = RNG.standard_normal((3, 2))
+    cases += [
+        ("stats.multivariate_normal.logpdf", _call(stats.multivariate_normal.logpdf), (points, np.ones(2), cov), ""),
+        ("stats.multivariate_normal.pdf", _call(stats.multivariate_normal.pdf), (points, np.ones(2), cov), ""),
+        (
+            "stats.multivariate_normal.cdf",
+            _call(_constant_args(stats.multivariate_normal.cdf)),
+            (points[0], np.ones(2), cov),
+            "",
+        ),  # SciPy gives no derivative pieces: recorded, not differentiated
+        (
+            "stats.dirichlet.logpdf",
+            _call(stats.dirichlet.logpdf),
+            (np.array([0.2, 0.3, 0.5]), np.array([1.5, 2, 3])),
+            "",
+        ),
+        ("stats.dirichlet.pdf", _call(stats.dirichlet.pdf), (np.array([0.2, 0.3, 0.5]), np.array([1.5, 2, 3])), ""),
+    ]
     return cases
+
+
+def _constant_args(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` of its arguments behind ``stop_gradient`` (still traced by jit, constants to grad and jvp),
+    scaled by ``sum(x)``."""
+    # times sum(x): the gradient needs the value, so a jitted gradient keeps the call (a dead one would be pruned)
+    return lambda *args: function(*map(fg.stop_gradient, args)) * fnp.sum(args[0])
+
+
+def _shapes_inside(function: Callable[..., Any], shapes: tuple[float, ...]) -> Callable[..., Any]:
+    """``function(x, *shapes, loc, scale)`` with the shape parameters plain: ``(x, loc, scale)`` are traced."""
+    return lambda x, loc, scale: function(x, *shapes, loc, scale)
 
 
 SCIPY = _cases()
