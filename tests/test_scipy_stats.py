@@ -438,3 +438,16 @@ def test_the_package_lists_stats() -> None:
     import funcgrad.scipy as fsp
 
     assert "stats" in fsp.__all__ and fsp.stats is stats
+
+
+def test_frozen_multivariate_distributions_and_missing_methods() -> None:
+    frozen = stats.multivariate_normal(MEAN, COV)
+    np.testing.assert_array_equal(frozen.logpdf(POINTS), st.multivariate_normal(MEAN, COV).logpdf(POINTS))
+    np.testing.assert_allclose(
+        fg.grad(lambda x: frozen.logpdf(x).sum())(POINTS),
+        fg.grad(lambda x: stats.multivariate_normal.logpdf(x, MEAN, COV).sum())(POINTS),
+    )
+    x = np.array([0.2, 0.3, 0.5])
+    assert stats.dirichlet(ALPHA).logpdf(x) == st.dirichlet(ALPHA).logpdf(x)
+    with pytest.raises(AttributeError, match="pmf"):
+        stats.norm(0.0, 1.0).pmf(1.0)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import scipy.special as sc
+import scipy.stats
 
 import funcgrad.numpy as fnp
 from funcgrad._trace import Tracer
@@ -226,7 +227,7 @@ STANDARD: dict[str, Standard] = {
     ),
 }
 
-#: what each method is in terms of the standard form: (formula of the row, value below the support, above it)
+#: each cumulative method's value below the support and above it
 _TAILS: dict[str, tuple[float, float]] = {
     "cdf": (0.0, 1.0),
     "sf": (1.0, 0.0),
@@ -266,8 +267,6 @@ class Univariate:
     """
 
     def __init__(self, name: str, doc: str) -> None:
-        import scipy.stats
-
         self.name = name
         self.standard = STANDARD[name]
         self._scipy = getattr(scipy.stats, name)
@@ -453,16 +452,23 @@ class Discrete(Univariate):
 class Frozen:
     """A distribution with its parameters fixed (``stats.norm(loc, scale)``); its methods take ``x`` only.
 
+    Raises ``AttributeError`` for a method the distribution does not have.
+
     >>> from funcgrad.scipy import stats
     >>> float(stats.uniform(1.0, 2.0).pdf(2.0))
     0.5
     """
 
-    def __init__(self, distribution: Univariate, args: tuple[Any, ...], kwds: dict[str, Any]) -> None:
+    def __init__(self, distribution: Any, args: tuple[Any, ...], kwds: dict[str, Any]) -> None:
         self.dist = distribution
         self.args = args
         self.kwds = kwds
 
     def __getattr__(self, method: str) -> Callable[[Any], Any]:
+        if method.startswith("_") or method in ("dist", "args", "kwds"):
+            raise AttributeError(method)
         bound = getattr(self.dist, method)
         return lambda x: bound(x, *self.args, **self.kwds)
+
+    def __repr__(self) -> str:
+        return f"<frozen {self.dist!r} args={self.args} kwds={self.kwds}>"
