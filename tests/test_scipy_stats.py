@@ -451,3 +451,17 @@ def test_frozen_multivariate_distributions_and_missing_methods() -> None:
     assert stats.dirichlet(ALPHA).logpdf(x) == st.dirichlet(ALPHA).logpdf(x)
     with pytest.raises(AttributeError, match="pmf"):
         stats.norm(0.0, 1.0).pmf(1.0)
+
+
+@pytest.mark.parametrize("name", stats.__all__)
+def test_every_distribution_and_method_has_a_doctest(name: str) -> None:
+    import inspect
+
+    distribution = getattr(stats, name)
+    assert ">>>" in (distribution.__doc__ or ""), name
+    methods = [m for m in dir(type(distribution)) if not m.startswith("_") and callable(getattr(distribution, m))]
+    assert methods, name
+    for method in methods:
+        function = getattr(type(distribution), method)
+        assert ">>>" in (inspect.getdoc(function) or ""), f"{name}.{method}"
+        assert inspect.signature(function).return_annotation is not inspect.Signature.empty, f"{name}.{method}"

@@ -419,8 +419,8 @@ class Continuous(Univariate):
 
         >>> import funcgrad as fg
         >>> from funcgrad.scipy import stats
-        >>> float(fg.grad(stats.norm.logpdf, argnums=2)(3.0, 1.0, 2.0))  # d/dscale: ((x-loc)^2/scale^2 - 1)/scale
-        0.0
+        >>> float(fg.grad(stats.norm.logpdf, argnums=2)(3.0, 1.0, 1.0))  # d/dscale: ((x-loc)^2/scale^2 - 1)/scale
+        3.0
         """
         return self._evaluate("logpdf", x, args, kwds)
 
@@ -433,8 +433,8 @@ class Discrete(Univariate):
 
         >>> import funcgrad as fg
         >>> from funcgrad.scipy import stats
-        >>> round(float(fg.grad(stats.poisson.pmf, argnums=1)(2.0, 2.0)), 6)  # d/dmu = pmf(1) - pmf(2)
-        0.0
+        >>> round(float(fg.grad(stats.poisson.pmf, argnums=1)(3.0, 1.0)), 6)  # d/dmu = pmf(2) - pmf(3) = exp(-1) / 3
+        0.122626
         """
         return self._evaluate("pmf", k, args, kwds)
 
