@@ -465,3 +465,23 @@ def test_every_distribution_and_method_has_a_doctest(name: str) -> None:
         function = getattr(type(distribution), method)
         assert ">>>" in (inspect.getdoc(function) or ""), f"{name}.{method}"
         assert inspect.signature(function).return_annotation is not inspect.Signature.empty, f"{name}.{method}"
+
+
+def test_vmap_over_parameters_equals_the_loop() -> None:
+    shapes_, points = np.array([0.5, 2.0, 3.0]), np.array([0.3, 1.0])
+    np.testing.assert_allclose(
+        fg.vmap(lambda a: stats.gamma.cdf(points, a))(shapes_), st.gamma.cdf(points, shapes_[:, None])
+    )
+    counts = np.array([0.0, 1.5, 3.0])
+    np.testing.assert_allclose(fg.vmap(lambda k: stats.poisson.logcdf(k, 2.0))(counts), st.poisson.logcdf(counts, 2.0))
+    covs = np.stack([COV * s for s in (1.0, 2.0, 3.0)])
+    np.testing.assert_allclose(
+        fg.vmap(lambda c: stats.multivariate_normal.logpdf(POINTS, MEAN, c))(covs),
+        [st.multivariate_normal.logpdf(POINTS, MEAN, c) for c in covs],
+        rtol=1e-12,
+    )
+    alphas = np.array([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]])
+    x = np.array([0.2, 0.3, 0.5])
+    np.testing.assert_allclose(
+        fg.vmap(lambda a: stats.dirichlet.logpdf(x, a))(alphas), [st.dirichlet.logpdf(x, a) for a in alphas], rtol=1e-12
+    )
