@@ -89,7 +89,7 @@ def _chi2_density(ans: Any, df: Any, x: Any) -> Any:
     return 0.5 * special._gammainc_dx(ans, 0.5 * df, 0.5 * x)
 
 
-_t_cdf = _scipy_cdf(sc.stdtr, "stats.t.cdf", ("df",), special._stdtr_dt)
+_t_cdf = _scipy_cdf(sc.stdtr, "stats.t.cdf", ("df",), lambda ans, df, z: fnp.exp(_t_logpdf(z, df)))
 _gamma_cdf = _scipy_cdf(sc.gammainc, "stats.gamma.cdf", ("a",), special._gammainc_dx)
 _gamma_sf = _scipy_cdf(sc.gammaincc, "stats.gamma.sf", ("a",), _negated(special._gammainc_dx))
 _chi2_cdf = _scipy_cdf(sc.chdtr, "stats.chi2.cdf", ("df",), _chi2_density)
@@ -131,12 +131,16 @@ def _cauchy_logcdf(z: Any) -> Any:
 
 
 def _t_logpdf(z: Any, df: Any) -> Any:
-    return (
-        special.gammaln(0.5 * (df + 1.0))
-        - special.gammaln(0.5 * df)
-        - 0.5 * (_LOG_PI + fnp.log(df))
-        - 0.5 * (df + 1.0) * fnp.log1p(z * z / df)
+    # gammaln((df+1)/2) - gammaln(df/2) is gammaln(1/2) - betaln(df/2, 1/2): no cancellation for large df;
+    # df = inf is the normal distribution, as in SciPy
+    infinite = fnp.isinf(df)
+    finite_df = fnp.where(infinite, 1.0, df)
+    student = (
+        -special.betaln(0.5 * finite_df, 0.5)
+        - 0.5 * fnp.log(finite_df)
+        - 0.5 * (finite_df + 1.0) * fnp.log1p(z * z / finite_df)
     )
+    return fnp.where(infinite, -0.5 * z * z - _HALF_LOG_2PI, student)
 
 
 #: the standard form of each univariate distribution, by SciPy's name
