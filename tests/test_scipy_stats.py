@@ -504,3 +504,32 @@ def test_t_with_large_and_infinite_df_keeps_its_digits(df: float) -> None:
 
 def test_t_logpdf_second_derivative_in_df() -> None:
     check_grads(lambda df: stats.t.logpdf(np.array([-3.0, 0.2, 2.0]), df), (80.0,), order=2, modes=("fwd", "rev"))
+
+
+# the edges of each support, where poles, zeros and log(0) meet (SciPy's value, no warning)
+EDGES: list[tuple[str, tuple[float, ...], list[float]]] = [
+    ("gamma", (0.5,), [0.0]),
+    ("gamma", (1.0,), [0.0]),
+    ("gamma", (2.0,), [0.0]),
+    ("chi2", (1.0,), [0.0]),
+    ("chi2", (2.0,), [0.0]),
+    ("beta", (0.5, 2.0), [0.0, 1.0]),
+    ("beta", (1.0, 1.0), [0.0, 1.0]),
+    ("beta", (2.0, 0.5), [0.0, 1.0]),
+    ("expon", (), [0.0]),
+    ("uniform", (), [0.0, 1.0]),
+]
+
+
+@pytest.mark.parametrize("name, shapes, x", EDGES, ids=[f"{c[0]}{c[1]}" for c in EDGES])
+def test_values_at_the_edges_of_the_support(name: str, shapes: tuple[float, ...], x: list[float]) -> None:
+    for method in CONTINUOUS_METHODS:
+        traced = _traced_value(lambda x: getattr(getattr(stats, name), method)(x, *shapes), np.array(x))
+        np.testing.assert_allclose(traced, getattr(getattr(st, name), method)(x, *shapes), rtol=1e-12)
+
+
+def test_poisson_with_mu_zero_is_a_point_mass() -> None:
+    k = np.array([0.0, 1.0])
+    for method in DISCRETE_METHODS:
+        traced = _traced_value(lambda mu: getattr(stats.poisson, method)(k, mu), 0.0)
+        np.testing.assert_allclose(traced, getattr(st.poisson, method)(k, 0.0))
