@@ -207,7 +207,6 @@ def nondiff_function(
         "whose result under ``grad``/``jvp`` is NumPy's on the values."
     )
     function.primitive = prim  # type: ignore[attr-defined]
-    function.__wrapped__ = numpy_function  # type: ignore[attr-defined]
     FUNCTIONS[numpy_function] = function
     return function
 
@@ -259,6 +258,12 @@ def reads_value(numpy_function: Any) -> Callable[..., Any]:
 
 
 # --- batching (vmap) -------------------------------------------------------------------
+
+
+def _primitive(function: Any) -> Primitive:
+    """The primitive behind a function made by ``nondiff_function``."""
+    prim: Primitive = function.primitive
+    return prim
 
 
 def _bound(numpy_function: Any, call: Any) -> inspect.BoundArguments:
@@ -331,11 +336,39 @@ def all_of(elementwise_function: Any, numpy_function: Any) -> Any:
     def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
         from funcgrad import _batching
 
-        test = _batching.elementwise(elementwise_function.primitive, values, batched, size, call=call)
+        test = _batching.elementwise(_primitive(elementwise_function), values, batched, size, call=call)
         axes = tuple(range(1, ndim(test)))
-        return all.primitive(test, call=((Hole(0),), (("axis", axes),)))
+        return _primitive(all)(test, call=((Hole(0),), (("axis", axes),)))
 
     rule.coverage = "explicit rule (elementwise test, then all)"  # type: ignore[attr-defined]
+    return rule
+
+
+def equal_all(numpy_function: Any) -> Any:
+    """Batching rule for ``array_equal``/``array_equiv``: ``all(a == b)`` per example where the examples'
+    shapes allow it (False for every example where they do not); ``equal_nan=True`` loops."""
+
+    def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
+        from funcgrad import _batching
+        from funcgrad.numpy._util import broadcast_batch
+
+        bound = _bound(numpy_function, call)
+        if bound.arguments.get("equal_nan") or size == 0:
+            return _batching.loop(prim, values, batched, size, call=call)
+        pair = [bound.arguments[n] for n in list(bound.signature.parameters)[:2]]
+        arrays = [values[v.slot] if type(v) is Hole else v for v in pair]
+        flags = [type(v) is Hole and batched[v.slot] for v in pair]
+        shapes = [shape(a)[f:] for a, f in zip(arrays, flags)]
+        try:
+            common = np.broadcast_shapes(*shapes)
+        except ValueError:
+            common = None
+        if (numpy_function is np.array_equal and shapes[0] != shapes[1]) or common is None:
+            return broadcast_batch(np.asarray(False), size)
+        test = _batching.elementwise(equal, arrays, flags, size)
+        return _primitive(all)(test, call=((Hole(0),), (("axis", tuple(range(1, ndim(test)))),)))
+
+    rule.coverage = "explicit rule (elementwise equal, then all)"  # type: ignore[attr-defined]
     return rule
 
 
@@ -458,15 +491,19 @@ unique_part_p.data_dependent_shape = True
 
 FUNCTIONS[np.unique] = unique
 
-for _function, _default in [
-    (argmax, None), (argmin, None), (nanargmax, None), (nanargmin, None), (argsort, -1), (argpartition, -1),
-    (count_nonzero, None), (any, None), (all, None),
+for _function, _numpy, _default in [
+    (argmax, np.argmax, None), (argmin, np.argmin, None), (nanargmax, np.nanargmax, None),
+    (nanargmin, np.nanargmin, None), (argsort, np.argsort, -1), (argpartition, np.argpartition, -1),
+    (count_nonzero, np.count_nonzero, None), (any, np.any, None), (all, np.all, None),
 ]:  # fmt: skip
-    defbatch(_function.primitive, along_axis(_function.__wrapped__, _default))
-for _function, _name in [(searchsorted, "v"), (digitize, "x"), (isin, "element")]:
-    defbatch(_function.primitive, mapped_over(_function.__wrapped__, _name))
+    defbatch(_primitive(_function), along_axis(_numpy, _default))
+for _function, _numpy, _name in [(searchsorted, np.searchsorted, "v"), (digitize, np.digitize, "x"), (isin, np.isin, "element")]:
+    defbatch(_primitive(_function), mapped_over(_numpy, _name))
 for _function in (isposinf, isneginf, isreal, iscomplex, isclose):
-    defbatch(_function.primitive, "elementwise")
-defbatch(allclose.primitive, all_of(isclose, np.allclose))
+    defbatch(_primitive(_function), "elementwise")
+defbatch(_primitive(allclose), all_of(isclose, np.allclose))
+defbatch(_primitive(array_equal), equal_all(np.array_equal))
+defbatch(_primitive(array_equiv), equal_all(np.array_equiv))
 for _function in (argwhere, nonzero, flatnonzero):
-    defbatch(_function.primitive, "data-dependent")
+    defbatch(_primitive(_function), "data-dependent")
+defbatch(unique_part_p, "data-dependent")

@@ -195,6 +195,7 @@ def _count_norm(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 #: ``norm(x, 0)``, a count of nonzeros: piecewise constant, so a recorded primitive with no derivative
 count_norm_p = primitive(_count_norm, "count_norm")
 def_nondiff(count_norm_p)
+defbatch(count_norm_p, "leading")
 
 
 def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -879,6 +880,7 @@ matrix_rank_p = primitive(
     lambda A, tol, hermitian, options: np.linalg.matrix_rank(A, tol, hermitian, **dict(options)), "matrix_rank"
 )
 def_nondiff(matrix_rank_p, 2)
+defbatch(matrix_rank_p, "leading")  # NumPy's takes stacks (and a stack of tolerances)
 
 
 @implements(np.linalg.cond)
