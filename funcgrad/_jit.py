@@ -3,7 +3,8 @@
 The first call with a given signature (pytree structure, each leaf's type,
 shape and dtype, the static arguments' values) runs the function eagerly on
 traced values while recording a :class:`~funcgrad._program.Program`.  The
-program, without the calls no output or guard needs, becomes the source of
+program, without the calls no output or guard needs and without those that
+return an input unchanged (:mod:`funcgrad._simplify`), becomes the source of
 one Python function, a line per primitive call, calling each primitive's
 NumPy implementation directly: later calls run that function, no tracer in
 sight.  Each guard (a ``bool()`` of a traced value, the output shape of a
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
+from funcgrad._simplify import simplify
 from funcgrad._trace import _DEPTH
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -261,7 +263,7 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
     for item in program.outputs:
         text = atom(item)
         if isinstance(item, Const) and type(item.value) is np.ndarray:
-            text += ".copy()"
+            text += ".copy(order='K')"
         outputs.append(text)
     built = _tree_expression(program.out_tree, iter(outputs))
     if built is None:
@@ -349,27 +351,47 @@ class _Branch:
 _PLAIN = object()  # heads a signature taken by _plain_signature, so it never equals one of Jitted._signature
 
 
-def _plain_signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], list[Any]] | None:
-    """The cache key and leaves of arguments made of tuples, lists and str-keyed dicts of arrays and numbers
-    (the common case, walked without building a ``PyTreeDef``); ``None`` for anything else.
+def _plain_signature(
+    args: tuple[Any, ...], kwargs: dict[str, Any], static_argnums: tuple[int, ...], static_argnames: tuple[str, ...]
+) -> tuple[tuple[Any, ...], list[Any]] | None:
+    """The cache key and leaves of arguments made of tuples, lists and str-keyed dicts of arrays and numbers,
+    and hashable static arguments (the common case, walked without building a ``PyTreeDef``); ``None`` for
+    anything else.
 
     The key holds the number of arguments, then, depth first, each container's type and length (a dict's
-    sorted keys) and each leaf's shape and dtype (an ndarray) or type (a number), then the keyword names:
-    it determines the structure and every leaf's signature, as ``Jitted._signature``'s key does, and the
-    leaves come in ``tree_flatten``'s order.
+    sorted keys), each leaf's shape and dtype (an ndarray) or type (a number), each static argument's type
+    and value, then the keyword names: it determines the structure, every leaf's signature and the static
+    values, as ``Jitted._signature``'s key does, and the leaves come in ``split_static``'s order.
     """
-    key: list[Any] = [_PLAIN, len(args)]
+    nargs = len(args)
+    key: list[Any] = [_PLAIN, nargs]
     leaves: list[Any] = []
-    for arg in args:
-        if not _walk(arg, key, leaves):
-            return None
+    if static_argnums:
+        static = {n % nargs for n in static_argnums if -nargs <= n < nargs}
+        for position, arg in enumerate(args):
+            if not (_static_token(arg, key) if position in static else _walk(arg, key, leaves)):
+                return None
+    else:
+        for arg in args:
+            if not _walk(arg, key, leaves):
+                return None
     if kwargs:
         names = tuple(sorted(kwargs))
         key.append(names)
         for name in names:
-            if not _walk(kwargs[name], key, leaves):
+            value = kwargs[name]
+            if not (_static_token(value, key) if name in static_argnames else _walk(value, key, leaves)):
                 return None
     return tuple(key), leaves
+
+
+def _static_token(value: Any, key: list[Any]) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False  # the general signature raises the error that names it
+    key.append((_PLAIN, type(value), value))
+    return True
 
 
 def _walk(node: Any, key: list[Any], leaves: list[Any]) -> bool:
@@ -414,7 +436,6 @@ class Jitted:
         self.fun = fun
         self.static_argnums = static_argnums
         self.static_argnames = static_argnames
-        self._static = bool(static_argnums or static_argnames)
         self._cache: OrderedDict[Any, _Branch] = OrderedDict()
         self._lock = threading.Lock()
         #: how many signatures are kept (least recently used dropped first)
@@ -453,7 +474,7 @@ class Jitted:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _DEPTH.get():
             return self.fun(*args, **kwargs)  # under another transform: it traces through the function itself
-        fast = None if self._static else _plain_signature(args, kwargs)
+        fast = _plain_signature(args, kwargs, self.static_argnums, self.static_argnames)
         if fast is None:
             key, leaves, in_tree, rebuild = self._signature(args, kwargs)
         else:
@@ -480,11 +501,11 @@ class Jitted:
         if pure:
             with self._lock:
                 if parent is None:
-                    self._cache[key] = _Branch(program.pruned())
+                    self._cache[key] = _Branch(simplify(program.pruned()))
                     while len(self._cache) > self.cache_limit:
                         self._cache.popitem(last=False)
                 elif self._cache.get(key) is not None and self._cache[key].count() < BRANCHES:
-                    parent.branches[index] = _Branch(program.pruned())
+                    parent.branches[index] = _Branch(simplify(program.pruned()))
         return tree_unflatten(program.out_tree, values)
 
 
