@@ -548,4 +548,21 @@ def test_dask_primals_give_dask_gradients() -> None:
     values = np.array([0.5, 1.0, 2.0, 3.0])
     gradient = fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.0, 1.5).sum())(da.from_array(values, chunks=2))
     assert isinstance(gradient, da.Array)
-    np.testing.assert_allclose(gradient.compute(), fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.0, 1.5).sum())(values))
+    np.testing.assert_allclose(
+        gradient.compute(), fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.0, 1.5).sum())(values)
+    )
+
+
+def test_third_derivatives_in_x_and_parameters() -> None:
+    x = np.array([-3.0, 0.4, 2.0])
+    check_grads(lambda x, s: stats.norm.logcdf(x, 0.2, s), (x, 1.3), order=3, modes=("fwd", "rev"))
+    check_grads(lambda df: stats.t.logpdf(x, df), (4.0,), order=3, modes=("fwd", "rev"))
+    check_grads(lambda a, b: stats.beta.logpdf(np.array([0.2, 0.7]), a, b), (2.0, 3.0), order=3, modes=("fwd", "rev"))
+    check_grads(lambda x: stats.gamma.logsf(x, 2.0), (np.array([0.5, 3.0]),), order=3, modes=("fwd", "rev"))
+    cov = np.array([[2.0, 0.3], [0.3, 1.0]])
+    check_grads(
+        lambda c: stats.multivariate_normal.logpdf(POINTS[:2, :2], None, (c + c.T) / 2),
+        (cov,),
+        order=3,
+        modes=("fwd", "rev"),
+    )
