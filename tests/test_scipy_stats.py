@@ -566,3 +566,14 @@ def test_third_derivatives_in_x_and_parameters() -> None:
         order=3,
         modes=("fwd", "rev"),
     )
+
+
+def test_multivariate_float32_stays_float32_and_singular_cov_raises() -> None:
+    x32, mean32, cov32 = POINTS.astype(np.float32), MEAN.astype(np.float32), COV.astype(np.float32)
+    value = _traced_value(lambda x: stats.multivariate_normal.logpdf(x, mean32, cov32), x32)
+    assert value.dtype == np.float32
+    np.testing.assert_allclose(value, st.multivariate_normal.logpdf(POINTS, MEAN, COV), rtol=1e-5)
+    alpha32 = ALPHA.astype(np.float32)
+    assert _traced_value(lambda a: stats.dirichlet.logpdf(np.float32([0.2, 0.3]), a), alpha32).dtype == np.float32
+    with pytest.raises(np.linalg.LinAlgError):
+        fg.grad(lambda c: stats.multivariate_normal.logpdf(POINTS, MEAN, c, allow_singular=True).sum())(np.ones((3, 3)))

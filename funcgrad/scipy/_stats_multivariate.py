@@ -32,7 +32,11 @@ def _is_traced(*values: Any) -> bool:
 
 
 def _operand(value: Any) -> Any:
-    return value if isinstance(value, Tracer) else np.asarray(value, dtype=float)
+    """A traced value as it is; a plain one as an array, in float64 unless it is already inexact (float32 stays)."""
+    if isinstance(value, Tracer):
+        return value
+    array = np.asarray(value)
+    return array if array.dtype.kind in "fc" else array.astype(float)
 
 
 def _squeezed(out: Any) -> Any:
