@@ -187,8 +187,9 @@ class Dirichlet:
     is ``1 - sum``.  On traced values ``logpdf``/``pdf`` differentiate at every
     order in ``x`` and ``alpha``; SciPy's value checks become values: ``nan``
     where ``x`` is off the simplex (an entry outside ``[0, 1]``, or a sum more
-    than ``1e-9`` from 1, or ten rounding errors for float32) or an ``alpha`` is not positive, with a zero
-    derivative, as for the univariate distributions.  ``ValueError`` (as
+    than ``1e-9`` from 1, or ten rounding errors for float32) or an ``alpha``
+    is not positive, with a zero derivative, as for the univariate
+    distributions.  ``ValueError`` (as
     SciPy) for ``alpha`` that is not a vector or ``x`` with the wrong number of
     components.
 
