@@ -215,3 +215,13 @@ def test_a_call_whose_result_is_unused_does_not_run_on_replay() -> None:
         dead_log = fg.jit(lambda x: (fnp.log(x), x + 1.0)[1])
         dead_log(SAFE)
         np.testing.assert_array_equal(dead_log(WARNS), WARNS + 1.0)  # nor does its warning
+
+
+def test_reshape_order_a_guards_the_memory_layout() -> None:
+    c_order = np.arange(6.0).reshape(2, 3)
+    f_order = np.asfortranarray(c_order)
+    f = lambda x: fnp.reshape(x * 1.0, (-1,), order="A") * np.arange(6.0)  # noqa: E731
+    assert _guards(f, c_order) == ["value"]
+    _replays_like_eager(f, (c_order,), (f_order,), (c_order,))
+    _replays_like_eager(fg.grad(lambda x: fnp.sum(f(x) ** 2)), (c_order,), (f_order,))
+    np.testing.assert_array_equal(fg.jit(f)(f_order), np.reshape(f_order, (-1,), order="A") * np.arange(6.0))
