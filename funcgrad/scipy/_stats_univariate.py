@@ -157,7 +157,7 @@ def _log_lower_gamma_series(a: np.ndarray[Any, Any], x: np.ndarray[Any, Any]) ->
         total = total + term
         if np.all(term <= 1e-17 * total):
             break
-    return sc.xlogy(a, x) - x - sc.gammaln(a + 1.0) + np.log(total)
+    return np.asarray(sc.xlogy(a, x) - x - sc.gammaln(a + 1.0) + np.log(total))
 
 
 def _log_upper_gamma_fraction(a: np.ndarray[Any, Any], x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -169,7 +169,7 @@ def _log_upper_gamma_fraction(a: np.ndarray[Any, Any], x: np.ndarray[Any, Any]) 
     fraction = x + (2 * depth + 1) - a
     for n in range(depth, 0, -1):
         fraction = x + (2 * n - 1) - a - n * (n - a) / fraction
-    return sc.xlogy(a, x) - x - np.log(fraction) - sc.gammaln(a)
+    return np.asarray(sc.xlogy(a, x) - x - np.log(fraction) - sc.gammaln(a))
 
 
 def _log_regularized_gamma(a: Any, x: Any, upper: bool) -> Any:
