@@ -46,6 +46,8 @@ __all__ = [
 
 
 def _swap(x: Any) -> Any:
+    if type(x) is np.ndarray:
+        return x.swapaxes(-1, -2)  # a view, as transpose_p gives; nothing to record
     rank = ndim(x)
     return _shape.transpose_p(x, perm=tuple(range(rank - 2)) + (rank - 1, rank - 2))
 
