@@ -109,7 +109,12 @@ def test_piecewise_with_traced_conditions_records_its_masks() -> None:
     _replays_like_eager(_piecewise, (recorded,), *others)
     _replays_like_eager(fg.grad(lambda v: fnp.sum(_piecewise(v))), (recorded,), *others)
     _, trace = spy(_piecewise)(recorded)
-    assert {"less", "greater"} <= set(trace.calls)
+    assert {"less", "greater", "mask_rank"} <= set(trace.calls)
+    assert set(trace.reads) == {"bool"}  # only whether each piece has entries (NumPy calls no function otherwise)
+    jitted = fg.jit(_piecewise)
+    jitted(recorded)
+    jitted(np.array([3.0, 1.0, -1.0]))  # the same counts elsewhere: replayed, not recorded again
+    assert jitted._cache_size() == 1
     np.testing.assert_array_equal(
         _piecewise(recorded),
         np.piecewise(recorded, [recorded < 0, recorded > 2], [lambda u: -u, lambda u: u**3, lambda u: u**2]),
@@ -225,3 +230,22 @@ def test_reshape_order_a_guards_the_memory_layout() -> None:
     _replays_like_eager(f, (c_order,), (f_order,), (c_order,))
     _replays_like_eager(fg.grad(lambda x: fnp.sum(f(x) ** 2)), (c_order,), (f_order,))
     np.testing.assert_array_equal(fg.jit(f)(f_order), np.reshape(f_order, (-1,), order="A") * np.arange(6.0))
+
+
+_BATCH = np.random.default_rng(3).standard_normal((3, 3, 3))
+VMAP_CASES = {
+    "det_grad": (fg.grad(lambda a: fnp.linalg.det(a)), _BATCH),
+    "slogdet_sign": (lambda a: fnp.linalg.slogdet(a)[0], _BATCH),
+    "norm_ord0": (lambda x: fnp.linalg.norm(x - x[0, 0], 0, axis=1), _BATCH),
+    "eig_pivot": (fg.grad(lambda a: fnp.sum(fnp.real(fnp.linalg.eig(a)[1]))), _BATCH),
+    "pad_maximum": (lambda x: fnp.pad(x, 1, mode="maximum"), _BATCH),
+    "lstsq_rank": (lambda a: fnp.linalg.lstsq(a, np.ones(3))[2], _BATCH),
+    "matrix_rank": (fnp.linalg.matrix_rank, _BATCH),
+    "reshape_order_a": (lambda x: fnp.reshape(x, (-1,), order="A"), _BATCH),
+}
+
+
+@pytest.mark.parametrize("name", VMAP_CASES)
+def test_the_recorded_choices_batch_under_vmap(name: str) -> None:
+    fun, batch = VMAP_CASES[name]
+    np.testing.assert_array_equal(fg.vmap(fun)(batch), np.stack([fun(example) for example in batch]))

@@ -250,7 +250,8 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
         raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', got {order!r}")
     if order == "A":
         # the memory layout picks the order: a guard under jit (a replay may get the other layout)
-        order = "F" if read_value(fortran_only_p(a), "reshape(order='A'): the memory layout") else "C"
+        fortran = read_value(fortran_only_p(a), "reshape(order='A'): the memory layout")
+        order = "F" if np.all(fortran) else "C"  # ``all``: under vmap, one flag per example
     target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
     resolved = np.reshape(_dummy(shape_of(a)), target).shape
     if resolved == shape_of(a):
