@@ -1,0 +1,250 @@
+"""Registry-wide: ``vmap`` of every surface function equals a Python loop over slices, stacked.
+
+Every case of tests/test_surface.py's TABLE (with tests/test_jit_registry.py's
+EXTRA, which between them call every differentiable primitive of
+``funcgrad._rules.REGISTRY``; the last test checks that each of them is
+batched) and the array-valued functions of its NONDIFF list is mapped with
+``fg.vmap`` over a batch of perturbed copies of its arguments and compared
+with the loop ``numpy.stack([f(*slice_k) for k])``: values (float64 to
+1e-12, float32 to 1e-5), dtypes and shapes.  Each runs at several
+``in_axes``: all 0, all -1 (with ``out_axes=-1``), 1 where the rank allows,
+``None`` for the first argument, a mix of -1/None/1/0, and a batch of size
+0; in float64, float32 and complex128 where the function allows.  Its
+gradient (``vmap(grad(loss∘f))``) and its JVP with batched tangents
+(``vmap(jvp)``) are checked against loops the same way.
+
+The default run takes the first case of each function at a representative
+subset of axes; ``-m slow`` runs the whole table at every axis, dtype and mode.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from test_jit_registry import ALL, _numpy_primitives
+from test_surface import NONDIFF, XN, _cast, _scalar_loss
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import _batching
+from funcgrad.tree import tree_flatten
+
+BATCH = 3
+AXES = ("axis0", "axis_last", "axis1", "none_first", "mixed", "empty")
+KINDS = ("float64", "float32", "complex128")
+MODES = ("value", "grad", "jvp")
+
+READS = (
+    "a rule or wrapper reads the traced value in plain NumPy (full_lower: numpy.asarray of a batched value raises); "
+    "the values audit (issue 13) turns the read into a recorded operation"
+)
+#: known gaps, strict xfails naming their cause (each fails here once fixed, until removed): case -> (modes, reason)
+KNOWN: dict[str, tuple[tuple[str, ...], str]] = {
+    **dict.fromkeys(("det", "det-stack", "det-complex_stack"), (("grad", "jvp"), f"det's derivative: {READS}")),
+    **dict.fromkeys(("slogdet", "slogdet-stack_both"), (MODES, f"slogdet: {READS}")),
+    **dict.fromkeys(("lstsq-vec", "lstsq-mat_residuals", "lstsq-wide"), (MODES, f"lstsq: {READS}")),
+    "matrix_power-0": (MODES, f"matrix_power(a, 0): {READS}"),
+    **dict.fromkeys(("norm-vec_ord0", "norm-vec_ord0_axis"), (MODES, f"norm(ord=0): {READS}")),
+}
+
+
+def _slices(arg: Any, seed: int, size: int) -> np.ndarray[Any, Any]:
+    """``size`` copies of ``arg`` stacked on a new axis 0, each scaled elementwise by a factor in [0.8, 1.2].
+
+    Scaling keeps each argument's domain (signs, zeros, NaNs, distance from 0), so every slice is a valid input.
+    """
+    value = np.asarray(arg, np.float64)
+    rng = np.random.default_rng([seed, value.size])
+    factors = 1.0 + 0.1 * np.arange(size).reshape((size,) + (1,) * value.ndim) * rng.uniform(
+        -1, 1, (size,) + value.shape
+    )
+    return value * factors
+
+
+def _in_axes(ranks: list[int], axes: str) -> tuple[Any, ...] | None:
+    """Each argument's mapped axis for the variant ``axes`` (its rank is that of one example), or None if not applicable."""
+    n = len(ranks)
+    if axes in ("axis0", "empty"):
+        return (0,) * n
+    if axes == "axis_last":
+        return (-1,) * n
+    if axes == "axis1":
+        return tuple(1 if r >= 1 else 0 for r in ranks) if max(ranks) >= 1 else None
+    if axes == "none_first":
+        return (None,) + (0,) * (n - 1) if n > 1 else None
+    mix = (-1, None, 1, 0)  # the third argument at axis 1, or 0 for a scalar example
+    return tuple(mix[i % 4] if mix[i % 4] != 1 or r >= 1 else 0 for i, r in enumerate(ranks))
+
+
+def _batched_args(
+    args: tuple[Any, ...], in_axes: tuple[Any, ...], size: int, kind: str
+) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    """The arguments of the vmapped call (batch at each ``in_axes`` entry), and each example's arguments."""
+    stacks = [_slices(a, i, size) for i, a in enumerate(args)]
+    cast = _cast(tuple(stacks), kind)
+    plain = _cast(args, kind)
+    call, examples = [], []
+    for a, stack, axis in zip(plain, cast, in_axes):
+        call.append(a if axis is None else np.moveaxis(stack, 0, axis))
+    for k in range(size):
+        examples.append(tuple(a if axis is None else stack[k] for a, stack, axis in zip(plain, cast, in_axes)))
+    return call, examples
+
+
+def _mode(fn: Callable[..., Any], nargs: int, mode: str) -> Callable[..., Any]:
+    """The function mapped: ``fn`` itself, its gradient, or its JVP (tangents are the trailing arguments)."""
+    plain = lambda *a: fn(fnp, *a)  # noqa: E731
+    if mode == "value":
+        return plain
+    if mode == "grad":
+        return fg.grad(_scalar_loss(plain), argnums=tuple(range(nargs)))
+    return lambda *a: fg.jvp(plain, a[:nargs], a[nargs:])
+
+
+def _run(fun: Callable[..., Any], *args: Any) -> Any:
+    """``fun(*args)``'s leaves, or the exception it raised."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return tree_flatten(fun(*args))[0]
+    except Exception as error:  # noqa: BLE001  (compared, not hidden: the loop must raise the same)
+        return error
+
+
+def _stacked(per_example: list[Any], example_out: Any, out_axis: int) -> list[np.ndarray[Any, Any]]:
+    """The loop's answer: each output leaf stacked over the examples, the batch axis moved to ``out_axis``."""
+    if not per_example:
+        return [
+            np.moveaxis(np.zeros((0,) + np.shape(leaf), np.asarray(leaf).dtype), 0, out_axis) for leaf in example_out
+        ]
+    return [
+        np.moveaxis(np.stack([np.asarray(out[j]) for out in per_example]), 0, out_axis) for j in range(len(example_out))
+    ]
+
+
+def _tolerance(kind: str) -> float:
+    return 1e-5 if kind == "float32" else 1e-12
+
+
+def check(fn: Callable[..., Any], args: tuple[Any, ...], axes: str, kind: str, mode: str) -> None:
+    """``vmap`` of ``fn`` (in ``mode``) at the variant ``axes`` equals the loop over slices: values, dtypes, shapes."""
+    ranks = [np.ndim(a) for a in args]
+    in_axes = _in_axes(ranks, axes)
+    assert in_axes is not None, f"{axes} does not apply to {len(args)} argument(s) of ranks {ranks}"
+    size = 0 if axes == "empty" else BATCH
+    out_axis = -1 if axes == "axis_last" else 0
+    fun = _mode(fn, len(args), mode)
+    if mode == "jvp":  # the tangents are mapped as their primals are
+        args = args + tuple(np.cos(np.arange(np.size(a)) + 1.0).reshape(np.shape(a)) for a in args)
+        in_axes = in_axes + in_axes
+    call, examples = _batched_args(args, in_axes, size, kind)
+    example_out = _run(fun, *_cast(args, kind))
+    assert not isinstance(example_out, Exception), f"the table's own arguments raise {example_out!r}"
+    per_example = [_run(fun, *e) for e in examples]
+    got = _run(fg.vmap(fun, in_axes=in_axes, out_axes=out_axis), *call)
+    refused = [out for out in per_example if isinstance(out, Exception)]
+    if refused:  # an example the function refuses: the batch is refused the same way
+        assert type(got) is type(refused[0]), f"the loop raises {refused[0]!r}; vmap gives {got!r}"
+        return
+    assert not isinstance(got, Exception), f"vmap raised {type(got).__name__}: {got}; the loop over slices does not"
+    want = _stacked(per_example, example_out, out_axis)
+    assert len(got) == len(want), (len(got), len(want))
+    tol = _tolerance(kind)
+    for j, (g, w) in enumerate(zip(got, want)):
+        assert type(g) is np.ndarray, f"output {j}: {type(g).__name__}, not a plain ndarray"
+        assert g.dtype == w.dtype, f"output {j}: dtype {g.dtype} != loop's {w.dtype}"
+        assert g.shape == w.shape, f"output {j}: shape {g.shape} != loop's {w.shape}"
+        scale = float(np.max(np.abs(w[np.isfinite(w)]), initial=1.0)) if w.dtype.kind in "fc" else 0.0
+        if w.dtype.kind in "fc":
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol * scale, equal_nan=True, err_msg=f"output {j}")
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=f"output {j}")
+
+
+def _wanted(name: str, kind: str, flags: str) -> bool:
+    if kind == "complex128":
+        return "c" in flags
+    return kind == "float64" or "-32" not in flags
+
+
+#: the non-differentiable functions of tests/test_surface.py whose results are arrays (not Python ints or bools)
+VALUES_ONLY = [
+    (name, fn, (XN,), "")
+    for name, fn in NONDIFF
+    if all(isinstance(leaf, (np.ndarray, np.generic)) for leaf in tree_flatten(fn(np, XN))[0])
+]
+
+
+#: primitives only known gaps reach, and those not yet: lstsq's wrapper reads the value before calling it
+UNREACHED = {"lstsq"}
+#: functions whose result's shape depends on the values: a batch of no examples has no shape to take
+DATA_DEPENDENT_SHAPE = {name for name, *_ in VALUES_ONLY if name.startswith(("nonzero", "where-one_argument"))}
+
+
+def _first_of_each_function() -> set[str]:
+    seen: dict[str, str] = {}
+    for name, *_ in ALL + VALUES_ONLY:
+        seen.setdefault(name.split("-")[0], name)
+    return set(seen.values())
+
+
+FIRST = _first_of_each_function()
+#: the default run: the first case of each function at all axes 0, -1, a mix and a 0-size batch in float64, its
+#: float32 and complex runs at axis 0, its gradient at a mix of axes and its JVP at axis -1; every case, axis, dtype
+#: and mode runs with ``-m slow``
+DEFAULT = {("axis0", "float64", "value"), ("mixed", "float64", "value"), ("axis_last", "float64", "value"),
+           ("empty", "float64", "value"), ("axis0", "float32", "value"), ("axis0", "complex128", "value"),
+           ("mixed", "float64", "grad"), ("axis_last", "float64", "jvp")}  # fmt: skip
+
+
+def _marks(name: str, axes: str, kind: str, mode: str) -> list[Any]:
+    marks = [] if name in FIRST and (axes, kind, mode) in DEFAULT else [pytest.mark.slow]
+    if mode in KNOWN.get(name, ("", ""))[0]:
+        marks.append(pytest.mark.xfail(reason=KNOWN[name][1], strict=True))
+    return marks
+
+
+CASES = [
+    pytest.param(fn, args, axes, kind, mode, id=f"{name}-{axes}-{kind}-{mode}", marks=_marks(name, axes, kind, mode))
+    for table, modes in ((ALL, MODES), (VALUES_ONLY, ("value",)))
+    for name, fn, args, flags in table
+    for kind in KINDS
+    if _wanted(name, kind, flags)
+    for axes in AXES
+    if _in_axes([np.ndim(a) for a in args], axes) is not None and not (axes == "empty" and name in DATA_DEPENDENT_SHAPE)
+    for mode in modes
+]
+
+
+@pytest.mark.parametrize(("fn", "args", "axes", "kind", "mode"), CASES)
+def test_vmap_equals_a_loop_over_slices(
+    fn: Callable[..., Any], args: tuple[Any, ...], axes: str, kind: str, mode: str
+) -> None:
+    check(fn, args, axes, kind, mode)
+
+
+def test_the_table_batches_every_primitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every differentiable primitive of funcgrad.numpy meets a batched operand in some case (value, grad or JVP)."""
+    seen: set[str] = set()
+    process = _batching.BatchTrace.process
+
+    def spy(self: _batching.BatchTrace, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        seen.add(prim.name)
+        return process(self, prim, args, params)
+
+    monkeypatch.setattr(_batching.BatchTrace, "process", spy)
+    for name, fn, args, _ in ALL:
+        for mode in MODES:
+            try:
+                check(fn, args, "axis0", "float64", mode)
+            except AssertionError:
+                assert mode in KNOWN.get(name, ("", ""))[0], (name, mode)  # a known gap: what it reached counts
+    missing = _numpy_primitives() - seen
+    assert missing == UNREACHED, (
+        f"differentiable primitives no vmap case batches: {sorted(missing - UNREACHED)}, add a case to the table; "
+        f"reached now, remove from UNREACHED: {sorted(UNREACHED - missing)}"
+    )
