@@ -1,4 +1,4 @@
-"""funcgrad's benchmarks: the workloads of issue 7, side by side with a hand-written NumPy gradient and peers.
+"""funcgrad's benchmarks: the workloads of issues 7, 13 and 16, side by side with a hand-written NumPy gradient and peers.
 
 Run from a checkout::
 
@@ -11,7 +11,7 @@ hand-written NumPy gradient (the floor), funcgrad, and every installed peer
 (HIPS autograd, JAX eager and jit, PyTorch eager).  Each result is checked
 against the floor before anything is timed.  Repeats are interleaved (one call
 of every implementation per round), the table shows medians and ratios from
-this one run, and a "targets" section checks issue 7's goals.  Everything runs
+this one run, and a "targets" section checks the issues' goals.  Everything runs
 in one process on one thread, in float64.
 """
 
@@ -142,6 +142,10 @@ def agrees(result: Any, expected: Any, rtol: float = 1e-7) -> tuple[bool, float]
 # --- workloads ----------------------------------------------------------------------------
 
 
+#: a computation split in two: ``forward()`` returns what ``backward(saved)`` needs (the residuals)
+Phases = tuple[Callable[[], Any], Callable[[Any], Any]]
+
+
 @dataclass
 class Workload:
     """Implementations of one computation, ``impls[name]()`` returning the result to check."""
@@ -154,32 +158,50 @@ class Workload:
     rtol: float = 1e-7
     skipped: dict[str, str] = field(default_factory=dict)
     floor_name: str = "numpy"  # how the floor ("numpy" in ``impls``) is labelled in the table
+    #: (forward, backward) per implementation, for the peak memory of the backward sweep (``sweep_memory``)
+    memory: dict[str, Phases] = field(default_factory=dict)
+    #: what every implementation but the floor must return, when the floor computes something else (a forward pass)
+    reference: Callable[[], Any] | None = None
 
 
-def scalar_chain(quick: bool, peers: Peers) -> Workload:
-    """Gradient of a chain of scalar operations: ``x = sin(x) * 1.01 + 0.1`` repeated (3 operations a line)."""
-    lines = 10 if quick else 100
-    x0 = 0.5
+#: the scalar chain's starting point
+CHAIN_X0 = 0.5
+
+
+def chain_lines(quick: bool) -> int:
+    """Lines of the scalar chain (3 operations a line)."""
+    return 10 if quick else 100
+
+
+def sin_chain(x: Any, sin: Any, lines: int) -> Any:
+    """``x = sin(x) * 1.01 + 0.1``, ``lines`` times: the scalar chain in any library's ``sin``."""
+    for _ in range(lines):
+        x = sin(x) * 1.01 + 0.1
+    return x
+
+
+def chain_numpy_grad(lines: int) -> Callable[[], float]:
+    """The scalar chain's derivative written by hand in NumPy (its forward pass included)."""
 
     def numpy_grad() -> float:
-        x, derivative = x0, 1.0
+        x, derivative = CHAIN_X0, 1.0
         for _ in range(lines):
             derivative *= np.cos(x) * 1.01
             x = np.sin(x) * 1.01 + 0.1
         return derivative
 
-    def chain(x: Any, sin: Any) -> Any:
-        for _ in range(lines):
-            x = sin(x) * 1.01 + 0.1
-        return x
+    return numpy_grad
 
-    fg_grad = fg.grad(lambda x: chain(x, fnp.sin))
-    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_grad, "funcgrad": lambda: fg_grad(x0)}
+
+def chain_peer_impls(lines: int, peers: Peers) -> dict[str, Callable[[], Any]]:
+    """Every installed peer's derivative of the scalar chain, by name."""
+    x0 = CHAIN_X0
+    impls: dict[str, Callable[[], Any]] = {}
     if peers.autograd:
-        ag_grad = peers.autograd.grad(lambda x: chain(x, peers.anp.sin))
+        ag_grad = peers.autograd.grad(lambda x: sin_chain(x, peers.anp.sin, lines))
         impls["autograd"] = lambda: ag_grad(x0)
     if peers.jax:
-        jax_grad = peers.jax.grad(lambda x: chain(x, peers.jnp.sin))
+        jax_grad = peers.jax.grad(lambda x: sin_chain(x, peers.jnp.sin, lines))
         jax_jit = peers.jax.jit(jax_grad)
         impls["jax"] = lambda: jax_grad(x0).block_until_ready()
         impls["jax-jit"] = lambda: jax_jit(x0).block_until_ready()
@@ -188,10 +210,22 @@ def scalar_chain(quick: bool, peers: Peers) -> Workload:
 
         def torch_grad() -> Any:
             x = torch.tensor(x0, requires_grad=True)
-            (g,) = torch.autograd.grad(chain(x, torch.sin), x)
+            (g,) = torch.autograd.grad(sin_chain(x, torch.sin, lines), x)
             return g
 
         impls["torch"] = torch_grad
+    return impls
+
+
+def scalar_chain(quick: bool, peers: Peers) -> Workload:
+    """Gradient of a chain of scalar operations: ``x = sin(x) * 1.01 + 0.1`` repeated (3 operations a line)."""
+    lines = chain_lines(quick)
+    fg_grad = fg.grad(lambda x: sin_chain(x, fnp.sin, lines))
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": chain_numpy_grad(lines),
+        "funcgrad": lambda: fg_grad(CHAIN_X0),
+        **chain_peer_impls(lines, peers),
+    }
     return Workload(
         "scalar chain",
         f"grad of {3 * lines} scalar operations (x = sin(x) * 1.01 + 0.1, {lines} times)",
@@ -201,8 +235,61 @@ def scalar_chain(quick: bool, peers: Peers) -> Workload:
     )
 
 
-def mlp(quick: bool, peers: Peers) -> Workload:
-    """Gradient of a tanh MLP with softmax cross-entropy w.r.t. a list of (W, b) pairs, float64."""
+def jit_scalar_chain(quick: bool, peers: Peers) -> Workload:
+    """``jit(grad(chain))`` against the plain-NumPy *forward* chain (the cheap-gradient principle: a gradient
+    should cost a small multiple of the function), JAX jit and torch eager beside."""
+    lines = chain_lines(quick)
+    fg_jit = fg.jit(fg.grad(lambda x: sin_chain(x, fnp.sin, lines)))
+    peer_impls = chain_peer_impls(lines, peers)
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": lambda: sin_chain(CHAIN_X0, np.sin, lines),
+        "funcgrad": lambda: fg_jit(CHAIN_X0),
+        **{name: peer_impls[name] for name in ("jax-jit", "torch") if name in peer_impls},
+    }
+    return Workload(
+        "jit scalar chain",
+        f"jit(grad) of the {3 * lines}-operation scalar chain; the floor is NumPy's forward chain alone",
+        impls,
+        per=3 * lines,
+        per_unit="op",
+        floor_name="numpy fwd",
+        reference=chain_numpy_grad(lines),
+    )
+
+
+def jit_chain_forward(quick: bool, peers: Peers) -> Workload:
+    """``jit(chain)`` against the same NumPy calls made directly: what replaying costs beyond NumPy itself."""
+    lines = chain_lines(quick)
+    fg_jit = fg.jit(lambda x: sin_chain(x, fnp.sin, lines))
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": lambda: sin_chain(CHAIN_X0, np.sin, lines),
+        "funcgrad": lambda: fg_jit(CHAIN_X0),
+    }
+    return Workload(
+        "jit chain forward",
+        f"jit of the {3 * lines}-operation scalar chain (no derivative) against the NumPy calls made directly",
+        impls,
+        per=3 * lines,
+        per_unit="op",
+        rtol=0.0,
+    )
+
+
+@dataclass
+class MLPProblem:
+    """The MLP workloads' problem: parameters, data, the hand-written gradient and funcgrad's loss."""
+
+    sizes: tuple[int, ...]
+    batch: int
+    params: list[tuple[np.ndarray, np.ndarray]]
+    X: np.ndarray
+    T: np.ndarray
+    numpy_grad: Callable[[], list[tuple[np.ndarray, np.ndarray]]]
+    fg_loss: Callable[[Any], Any]
+
+
+def mlp_problem(quick: bool) -> MLPProblem:
+    """A tanh MLP with softmax cross-entropy (784-256-256-10, batch 128; tiny when ``quick``), float64."""
     sizes = (20, 16, 16, 4) if quick else (784, 256, 256, 10)
     batch = 8 if quick else 128
     rng = np.random.default_rng(0)
@@ -242,8 +329,13 @@ def mlp(quick: bool, peers: Peers) -> Workload:
         z = z - fnp.max(fg.stop_gradient(z), axis=1, keepdims=True)
         return -fnp.sum(T * (z - fnp.log(fnp.sum(fnp.exp(z), axis=1, keepdims=True)))) / batch
 
-    fg_grad = fg.grad(fg_loss)
-    impls: dict[str, Callable[[], Any]] = {"numpy": numpy_grad, "funcgrad": lambda: fg_grad(params)}
+    return MLPProblem(sizes, batch, params, X, T, numpy_grad, fg_loss)
+
+
+def mlp_peer_impls(problem: MLPProblem, peers: Peers) -> dict[str, Callable[[], Any]]:
+    """Every installed peer's gradient of the MLP problem, by name."""
+    batch, params, X, T = problem.batch, problem.params, problem.X, problem.T
+    impls: dict[str, Callable[[], Any]] = {}
     if peers.autograd:
         anp = peers.anp
         from autograd.scipy.special import logsumexp as ag_logsumexp
@@ -292,8 +384,33 @@ def mlp(quick: bool, peers: Peers) -> Workload:
             return [(g[2 * i], g[2 * i + 1]) for i in range(len(tparams))]
 
         impls["torch"] = torch_grad
-    shape = "-".join(map(str, sizes))
-    return Workload("mlp", f"grad of a {shape} tanh MLP, softmax cross-entropy, batch {batch}, float64", impls)
+    return impls
+
+
+def mlp(quick: bool, peers: Peers) -> Workload:
+    """Gradient of a tanh MLP with softmax cross-entropy w.r.t. a list of (W, b) pairs, float64."""
+    problem = mlp_problem(quick)
+    fg_grad = fg.grad(problem.fg_loss)
+    impls = {"numpy": problem.numpy_grad, "funcgrad": lambda: fg_grad(problem.params), **mlp_peer_impls(problem, peers)}
+    shape = "-".join(map(str, problem.sizes))
+    return Workload(
+        "mlp", f"grad of a {shape} tanh MLP, softmax cross-entropy, batch {problem.batch}, float64", impls
+    )
+
+
+
+def jit_mlp(quick: bool, peers: Peers) -> Workload:
+    """``jit(grad(mlp_loss))`` against the hand-written NumPy gradient, JAX jit and torch eager beside."""
+    problem = mlp_problem(quick)
+    fg_jit = fg.jit(fg.grad(problem.fg_loss))
+    peer_impls = mlp_peer_impls(problem, peers)
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": problem.numpy_grad,
+        "funcgrad": lambda: fg_jit(problem.params),
+        **{name: peer_impls[name] for name in ("jax-jit", "torch") if name in peer_impls},
+    }
+    shape = "-".join(map(str, problem.sizes))
+    return Workload("jit mlp", f"jit(grad) of the {shape} MLP, batch {problem.batch}, float64", impls)
 
 
 def sin_plain(quick: bool, peers: Peers) -> Workload:
@@ -482,6 +599,209 @@ def long_chain(quick: bool, peers: Peers) -> Workload:
     )
 
 
+def large_vjp(quick: bool, peers: Peers) -> Workload:
+    """``vjp_fn(ct)`` of ``f(x) = 2 * x`` on 1e6 elements with an explicit cotangent: the backward call only.
+
+    The floor is the hand-written ``2 * ct``: one pass over the cotangent.  Every further pass over
+    memory the engine makes (copying the seed, re-casting the result) shows here.
+    """
+    n = 1000 if quick else 1_000_000
+    rng = np.random.default_rng(4)
+    x, ct = rng.standard_normal(n), rng.standard_normal(n)
+    _, fg_vjp = fg.vjp(lambda v: 2 * v, x)
+    impls: dict[str, Callable[[], Any]] = {"numpy": lambda: 2 * ct, "funcgrad": lambda: fg_vjp(ct)}
+    memory: dict[str, Phases] = {
+        "numpy": (lambda: None, lambda _: 2 * ct),
+        "funcgrad": (lambda: fg.vjp(lambda v: 2 * v, x)[1], lambda vjp_fn: vjp_fn(ct)),
+    }
+    if peers.autograd:
+        ag_vjp, _ = peers.autograd.make_vjp(lambda v: 2 * v)(x)
+        impls["autograd"] = lambda: ag_vjp(ct)
+        memory["autograd"] = (lambda: peers.autograd.make_vjp(lambda v: 2 * v)(x)[0], lambda vjp_fn: vjp_fn(ct))
+    if peers.jax:
+        jax = peers.jax
+        jx, jct = peers.jnp.asarray(x), peers.jnp.asarray(ct)
+        _, jax_vjp = jax.vjp(lambda v: 2 * v, jx)
+        jax_jit = jax.jit(lambda c: jax.vjp(lambda v: 2 * v, jx)[1](c))
+        impls["jax"] = lambda: jax.block_until_ready(jax_vjp(jct))
+        impls["jax-jit"] = lambda: jax.block_until_ready(jax_jit(jct))
+    if peers.torch:
+        torch = peers.torch
+        tx, tct = torch.tensor(x, requires_grad=True), torch.tensor(ct)
+        ty = 2 * tx
+        impls["torch"] = lambda: torch.autograd.grad(ty, tx, tct, retain_graph=True)
+    return Workload(
+        "large vjp",
+        f"vjp_fn(ct) of 2 * x, x and ct of {n:,} float64 elements (the backward call; the floor is 2 * ct)",
+        impls,
+        memory=memory,
+        floor_name="2 * ct",
+    )
+
+
+def elementwise_chain_size(quick: bool) -> tuple[int, int]:
+    """(rounds of tanh then exp, vector length) of the elementwise chain."""
+    return (3, 1000) if quick else (5, 1_000_000)
+
+
+def elementwise_chain(quick: bool, peers: Peers) -> Workload:
+    """Gradient of ``sum`` of a ``tanh``/``exp`` chain on 1e6 elements (10 whole-array operations)."""
+    rounds, n = elementwise_chain_size(quick)
+    x = np.linspace(-2.0, 2.0, n)
+
+    def numpy_forward() -> list[tuple[np.ndarray, np.ndarray]]:
+        saved = []
+        y = x
+        for _ in range(rounds):
+            t = np.tanh(y)
+            y = np.exp(t)
+            saved.append((t, y))
+        return saved
+
+    def numpy_backward(saved: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        g = np.ones(n)
+        for t, e in reversed(saved):
+            g *= e
+            g *= 1.0 - t * t
+        return g
+
+    def chain(v: Any, tanh: Any, exp: Any, total: Any) -> Any:
+        for _ in range(rounds):
+            v = exp(tanh(v))
+        return total(v)
+
+    def fg_f(v: Any) -> Any:
+        return chain(v, fnp.tanh, fnp.exp, fnp.sum)
+
+    fg_grad = fg.grad(fg_f)
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": lambda: numpy_backward(numpy_forward()),
+        "funcgrad": lambda: fg_grad(x),
+    }
+    one = np.float64(1.0)
+    memory: dict[str, Phases] = {
+        "numpy": (numpy_forward, numpy_backward),
+        "funcgrad": (lambda: fg.vjp(fg_f, x)[1], lambda vjp_fn: vjp_fn(one)),
+    }
+    if peers.autograd:
+        anp = peers.anp
+
+        def ag_f(v: Any) -> Any:
+            return chain(v, anp.tanh, anp.exp, anp.sum)
+
+        ag_grad = peers.autograd.grad(ag_f)
+        impls["autograd"] = lambda: ag_grad(x)
+        memory["autograd"] = (lambda: peers.autograd.make_vjp(ag_f)(x)[0], lambda vjp_fn: vjp_fn(1.0))
+    if peers.jax:
+        jax, jnp = peers.jax, peers.jnp
+        jx = jnp.asarray(x)
+        jax_grad = jax.grad(lambda v: chain(v, jnp.tanh, jnp.exp, jnp.sum))
+        jax_jit = jax.jit(jax_grad)
+        impls["jax"] = lambda: jax_grad(jx).block_until_ready()
+        impls["jax-jit"] = lambda: jax_jit(jx).block_until_ready()
+    if peers.torch:
+        torch = peers.torch
+        tx = torch.tensor(x)
+
+        def torch_grad() -> Any:
+            v = tx.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(chain(v, torch.tanh, torch.exp, torch.sum), v)
+            return g
+
+        impls["torch"] = torch_grad
+    return Workload(
+        "elementwise chain",
+        f"grad of sum of exp(tanh(x)) applied {rounds} times ({2 * rounds} operations) on {n:,} float64 elements",
+        impls,
+        memory=memory,
+    )
+
+
+def matmul_chain(quick: bool, peers: Peers) -> Workload:
+    """Gradient w.r.t. three 1024x1024 weights of ``sum(tanh(tanh(tanh(X @ W1) @ W2) @ W3))``."""
+    n = 32 if quick else 1024
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((n, n))
+    Ws = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(3)]
+
+    def numpy_forward() -> list[np.ndarray]:
+        hs = [X]
+        for W in Ws:
+            hs.append(np.tanh(hs[-1] @ W))
+        return hs
+
+    def numpy_backward(hs: list[np.ndarray]) -> list[np.ndarray]:
+        grads = []
+        g = np.ones((n, n))
+        for i in range(len(Ws) - 1, -1, -1):
+            g *= 1.0 - hs[i + 1] * hs[i + 1]
+            grads.append(hs[i].T @ g)
+            if i:
+                g = g @ Ws[i].T
+        return grads[::-1]
+
+    def chain(ws: Any, tanh: Any, total: Any) -> Any:
+        h = X
+        for W in ws:
+            h = tanh(h @ W)
+        return total(h)
+
+    def fg_f(ws: Any) -> Any:
+        return chain(ws, fnp.tanh, fnp.sum)
+
+    fg_grad = fg.grad(fg_f)
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": lambda: numpy_backward(numpy_forward()),
+        "funcgrad": lambda: fg_grad(Ws),
+    }
+    one = np.float64(1.0)
+    memory: dict[str, Phases] = {
+        "numpy": (numpy_forward, numpy_backward),
+        "funcgrad": (lambda: fg.vjp(fg_f, Ws)[1], lambda vjp_fn: vjp_fn(one)),
+    }
+    if peers.autograd:
+        anp = peers.anp
+
+        def ag_f(ws: Any) -> Any:
+            return chain(ws, anp.tanh, anp.sum)
+
+        ag_grad = peers.autograd.grad(ag_f)
+        impls["autograd"] = lambda: ag_grad(Ws)
+        memory["autograd"] = (lambda: peers.autograd.make_vjp(ag_f)(Ws)[0], lambda vjp_fn: vjp_fn(1.0))
+    if peers.jax:
+        jax, jnp = peers.jax, peers.jnp
+        jX, jWs = jnp.asarray(X), [jnp.asarray(W) for W in Ws]
+
+        def jax_f(ws: Any) -> Any:
+            h = jX
+            for W in ws:
+                h = jnp.tanh(h @ W)
+            return jnp.sum(h)
+
+        jax_grad = jax.grad(jax_f)
+        jax_jit = jax.jit(jax_grad)
+        impls["jax"] = lambda: jax.block_until_ready(jax_grad(jWs))
+        impls["jax-jit"] = lambda: jax.block_until_ready(jax_jit(jWs))
+    if peers.torch:
+        torch = peers.torch
+        tX, tWs = torch.tensor(X), [torch.tensor(W, requires_grad=True) for W in Ws]
+
+        def torch_grad() -> Any:
+            h = tX
+            for W in tWs:
+                h = torch.tanh(h @ W)
+            return list(torch.autograd.grad(torch.sum(h), tWs))
+
+        impls["torch"] = torch_grad
+    return Workload(
+        "matmul chain",
+        f"grad w.r.t. three {n}x{n} weights of sum(tanh(tanh(tanh(X @ W1) @ W2) @ W3)), float64",
+        impls,
+        memory=memory,
+        rtol=1e-6,
+    )
+
+
 def dask_problem(quick: bool) -> tuple[Any, Any, np.ndarray, int]:
     """A logistic-regression problem whose ``X`` is a lazily generated, row-chunked Dask array
     (full sizes: 2e6 x 8 float64, 128 MB in 10 chunks, far larger than the cache; never held whole)."""
@@ -554,6 +874,12 @@ WORKLOADS: list[Callable[[bool, Peers], Workload | None]] = [
     jacobian_rev,
     tanh_4th,
     long_chain,
+    large_vjp,
+    elementwise_chain,
+    matmul_chain,
+    jit_chain_forward,
+    jit_scalar_chain,
+    jit_mlp,
     dask_logistic,
 ]
 
@@ -571,6 +897,24 @@ def _peak(fn: Callable[[], Any]) -> int:
         return tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
+
+
+def sweep_memory(phases: Phases) -> dict[str, int]:
+    """Bytes held after the forward pass (the residuals) and the peak above them while the backward runs."""
+    forward, backward = phases
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        saved = forward()
+        held = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = backward(saved)
+        peak = tracemalloc.get_traced_memory()[1]
+        del result, saved
+    finally:
+        tracemalloc.stop()
+    return {"residual_bytes": held - base, "sweep_peak_bytes": peak - held}
 
 
 def long_chain_memory(quick: bool, peers: Peers) -> dict[str, Any]:
@@ -635,17 +979,19 @@ def measure(workload: Workload, repeat: int, budget: float, timer: Callable[[], 
         "skipped": dict(workload.skipped),
         "floor_name": workload.floor_name,
     }
-    expected = workload.impls["numpy"]()
+    expected = (workload.reference or workload.impls["numpy"])()
     runnable: dict[str, Callable[[], Any]] = {}
     for name, fn in workload.impls.items():
         try:
-            ok, err = agrees(fn(), expected, workload.rtol)  # first call: also jit compilation
+            result = fn()  # first call: also jit compilation
+            unchecked = name == "numpy" and workload.reference is not None  # the floor computes something else
+            ok, err = (True, 0.0) if unchecked else agrees(result, expected, workload.rtol)
         except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
             results["skipped"][name] = f"{type(exc).__name__}: {exc}"[:200]
             if name in ("numpy", "funcgrad"):
                 raise
             continue
-        results["impls"][name] = {"agrees": ok, "max_rel_error": err, "times": []}
+        results["impls"][name] = {"agrees": ok, "max_rel_error": err, "checked": not unchecked, "times": []}
         runnable[name] = fn
     numbers = {name: calibrate(fn, budget, timer) for name, fn in runnable.items()}
     for _ in range(repeat):
@@ -679,18 +1025,29 @@ def ratio(results: dict[str, Any], workload: str, a: str, b: str) -> float | Non
     return float(impls[a]["median"] / impls[b]["median"])
 
 
-def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
-    """Issue 7's targets: (what, measured, limit, how the ratio is taken); met when measured <= limit.
+def sweep_ratio(results: dict[str, Any], workload: str) -> float | None:
+    """funcgrad's residuals plus backward peak over the floor's (the least a reverse mode holds)."""
+    per_impl = results.get("sweep_memory", {}).get(workload, {})
+    if "funcgrad" not in per_impl or "numpy" not in per_impl:
+        return None
+    ours, floor = per_impl["funcgrad"], per_impl["numpy"]
+    total = floor["residual_bytes"] + floor["sweep_peak_bytes"]
+    return (ours["residual_bytes"] + ours["sweep_peak_bytes"]) / max(total, 1)
 
-    The issue's "about 4 µs per operation" is 0.4x autograd on the issue's machine (where autograd
-    took 11.0 µs per operation); it is the autograd ratio that is checked here, on this machine.
+
+def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str]]:
+    """Issues 7, 13 and 16's targets: (what, measured, limit, how the ratio is taken); met when measured <= limit.
+
+    Issue 7's "about 4 µs per operation" is 0.4x autograd on the issue's machine (where autograd
+    took 11.0 µs per operation); issue 16 tightened it to 0.35x autograd and 0.7x torch eager, and
+    the MLP to 1.05x the hand-written gradient.  These are the ratios checked here, on this machine.
     """
     memory = results.get("memory", {}).get("funcgrad_ratio")
     dask_chunks = results.get("dask_memory", {}).get("funcgrad_chunks")
     return [
-        ("scalar chain: funcgrad / autograd", ratio(results, "scalar chain", "funcgrad", "autograd"), 0.4, "time ratio"),
-        ("scalar chain: funcgrad / torch eager", ratio(results, "scalar chain", "funcgrad", "torch"), 1.0, "time ratio"),
-        ("mlp: funcgrad / hand-written numpy", ratio(results, "mlp", "funcgrad", "numpy"), 1.10, "time ratio"),
+        ("scalar chain: funcgrad / autograd", ratio(results, "scalar chain", "funcgrad", "autograd"), 0.35, "time ratio"),
+        ("scalar chain: funcgrad / torch eager", ratio(results, "scalar chain", "funcgrad", "torch"), 0.7, "time ratio"),
+        ("mlp: funcgrad / hand-written numpy", ratio(results, "mlp", "funcgrad", "numpy"), 1.05, "time ratio"),
         ("fnp.sin(ndarray) / numpy.sin", ratio(results, "fnp.sin(ndarray)", "funcgrad", "numpy"), 1.2, "time ratio"),
         ("hessian: funcgrad / autograd", ratio(results, "hessian", "funcgrad", "autograd"), 1.0, "time ratio"),
         ("hessian: funcgrad / jax eager", ratio(results, "hessian", "funcgrad", "jax"), 1.0, "time ratio"),
@@ -698,8 +1055,15 @@ def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str
         ("jacobian rev: funcgrad / autograd", ratio(results, "jacobian rev", "funcgrad", "autograd"), 1.0, "time ratio"),
         ("tanh 4th derivative: funcgrad / autograd", ratio(results, "tanh 4th derivative", "funcgrad", "autograd"), 0.5, "time ratio"),
         ("long chain: peak memory / saved arrays", memory, 1.5, "bytes ratio"),
+        ("large vjp: funcgrad / 2 * ct", ratio(results, "large vjp", "funcgrad", "numpy"), 1.2, "time ratio"),
+        ("large vjp: memory / floor's", sweep_ratio(results, "large vjp"), 1.0, "bytes ratio"),
+        ("elementwise chain: funcgrad / by hand", ratio(results, "elementwise chain", "funcgrad", "numpy"), 1.3, "time ratio"),
+        ("elementwise chain: memory / floor's", sweep_ratio(results, "elementwise chain"), 1.0, "bytes ratio"),
+        ("matmul chain: memory / floor's", sweep_ratio(results, "matmul chain"), 1.0, "bytes ratio"),
         ("dask logistic: funcgrad / by hand", ratio(results, "dask logistic", "funcgrad", "numpy"), 1.3, "time ratio"),
         ("dask logistic: peak memory / one chunk", dask_chunks, 4.0, "bytes ratio"),
+        ("jit scalar chain: jit(grad) / numpy forward", ratio(results, "jit scalar chain", "funcgrad", "numpy"), 3.0, "time ratio"),
+        ("jit mlp: jit(grad) / hand-written numpy", ratio(results, "jit mlp", "funcgrad", "numpy"), 1.03, "time ratio"),
     ]
 
 
@@ -726,6 +1090,8 @@ def report(results: dict[str, Any]) -> str:
             per_text = format_time(per) if per is not None else ""
             rel = "" if iname == "funcgrad" else f"{ours / entry['median']:.2f}"
             check = "ok" if entry["agrees"] else f"MISMATCH ({entry['max_rel_error']:.1e})"
+            if not entry.get("checked", True):
+                check = "(computes the forward pass only)"
             label = w.get("floor_name", "numpy") if iname == "numpy" else iname
             lines.append(
                 f"{wname:<22}{label:<12}{format_time(entry['median']):>12}{per_text:>11}"
@@ -734,10 +1100,10 @@ def report(results: dict[str, Any]) -> str:
             wname = ""
         for iname, why in w["skipped"].items():
             lines.append(f"{'':<22}{iname:<12}  skipped: {why}")
+    mb = 1 / 2**20
     memory = results.get("memory")
     if memory:
         lines.append("")
-        mb = 1 / 2**20
         text = (
             f"long chain memory ({memory['operations']:,} operations, length {memory['length']}): "
             f"saved arrays {memory['saved_arrays_bytes'] * mb:.1f} MB, "
@@ -755,6 +1121,17 @@ def report(results: dict[str, Any]) -> str:
             f"{dask_memory['funcgrad_peak_bytes'] * mb:.1f} MB ({dask_memory['funcgrad_chunks']:.1f} chunks), "
             f"by hand {dask_memory['dask_peak_bytes'] * mb:.1f} MB"
         )
+    sweeps = results.get("sweep_memory", {})
+    if sweeps:
+        lines.append("")
+        lines.append("backward sweep memory (MB held after the forward pass + peak above that while the backward runs):")
+        for wname, per_impl in sweeps.items():
+            floor_name = results["workloads"][wname].get("floor_name", "numpy")
+            parts = [
+                f"{floor_name if name == 'numpy' else name} {m['residual_bytes'] * mb:.1f} + {m['sweep_peak_bytes'] * mb:.1f}"
+                for name, m in per_impl.items()
+            ]
+            lines.append(f"  {wname:<20}" + ", ".join(parts))
     chain = results["workloads"].get("scalar chain", {}).get("impls", {})
     if "funcgrad" in chain:
         per_op = {name: f"{entry['per_op'] * 1e6:.1f}" for name, entry in chain.items() if "per_op" in entry}
@@ -764,11 +1141,18 @@ def report(results: dict[str, Any]) -> str:
             + ", ".join(f"{name} {value}" for name, value in per_op.items())
             + " (the issue's machine: autograd 11.0, torch 5.7, target about 4)"
         )
+    forward = results["workloads"].get("jit chain forward", {}).get("impls", {})
+    if "funcgrad" in forward:
+        numpy_call, replay_call = forward["numpy"]["per_op"] * 1e6, forward["funcgrad"]["per_op"] * 1e6
+        lines.append(
+            f"jit replay, µs per operation of the scalar chain: NumPy's own call {numpy_call:.2f}, "
+            f"the same calls replayed by jit {replay_call:.2f} (overhead {replay_call - numpy_call:+.2f} a call)"
+        )
     lines.append("")
-    lines.append("targets (issue 7; met when measured <= limit):")
+    lines.append("targets (issues 7, 13 and 16; met when measured <= limit):")
     for what, measured, limit, unit in targets(results):
         if measured is None:
-            status, shown = "n/a (peer missing)", "-"
+            status, shown = "n/a (not measured)", "-"
         else:
             status, shown = ("met" if measured <= limit else "NOT met"), f"{measured:.2f}"
         lines.append(f"  {what:<44}{shown:>8}  limit {limit:<5} ({unit})  {status}")
@@ -869,6 +1253,10 @@ def main(argv: list[str] | None = None) -> int:
             if name not in ("numpy", "funcgrad") and name not in wanted:
                 del workload.impls[name]
         results["workloads"][workload.name] = measure(workload, args.repeat, budget, TIMERS[args.timer])
+        if workload.memory:
+            results.setdefault("sweep_memory", {})[workload.name] = {
+                name: sweep_memory(phases) for name, phases in workload.memory.items() if name in workload.impls
+            }
     if long_chain in chosen:
         results["memory"] = long_chain_memory(args.quick, peers)
     if dask_logistic in chosen:

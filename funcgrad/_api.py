@@ -192,6 +192,18 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
     return out if isinstance(full_lower(primal), np.ndarray) else out[()]
 
 
+def _unshared(cotangent: Any, seeds: list[Any]) -> Any:
+    """``cotangent``, copied if it may be (a view of) one of the caller's ``seeds`` (``x + 0`` hands its seed back).
+
+    ``np.may_share_memory`` compares memory bounds only: no pass over the data.
+    """
+    if type(cotangent) is np.ndarray:
+        for seed in seeds:
+            if type(seed) is np.ndarray and np.may_share_memory(cotangent, seed):
+                return cotangent.copy()
+    return cotangent
+
+
 def _deliver_foreign(cotangent: Any, primal: Any, kind: np.dtype[Any] | None) -> Any:
     """``_deliver`` when the cotangent or the primal is another backend's array: shaped, typed and
     chunked like the primal without computing anything (a NumPy primal's cotangent stays lazy if it is)."""
@@ -453,10 +465,11 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         checked, _ = _check_like(cotangent, out_tree, "cotangent", "vjp_fn")
-        # the caller keeps their cotangent: a rule may hand it back unchanged (x + 0), so sweep a copy
-        seeds = [(node, np.copy(ct) if type(ct) is np.ndarray else ct) for node, ct in zip(out_ids, checked) if node is not None]
+        # the sweep never writes into a seed (it does not own it), so the caller's cotangent is swept as it is
+        seeds = [(node, ct) for node, ct in zip(out_ids, checked) if node is not None]
         with _backends.guard(foreign or _backends.any_foreign(checked)):
             cotangents = backward(tape, seeds, inputs, consume=False) if seeds else [None] * len(inputs)
+            cotangents = [_unshared(c, checked) for c in cotangents]
             return tuple(tree_unflatten(treedef, [_deliver(c, p) for c, p in zip(cotangents, values)]))
 
     if has_aux:

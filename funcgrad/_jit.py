@@ -3,7 +3,8 @@
 The first call with a given signature (pytree structure, each leaf's type,
 shape and dtype, the static arguments' values) runs the function eagerly on
 traced values while recording a :class:`~funcgrad._program.Program`.  The
-program, without the calls no output or guard needs, becomes the source of
+program, without the calls no output or guard needs and without those that
+return an input unchanged (:mod:`funcgrad._simplify`), becomes the source of
 one Python function, a line per primitive call, calling each primitive's
 NumPy implementation directly: later calls run that function, no tracer in
 sight.  Each guard (a ``bool()`` of a traced value, the output shape of a
@@ -20,12 +21,13 @@ import inspect
 import keyword
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
+from funcgrad._simplify import simplify
 from funcgrad._trace import _DEPTH
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -37,6 +39,8 @@ CACHE_SIZE = 128
 BRANCHES = 64
 
 _NUMBER_TYPES = frozenset({bool, int, float, complex})
+#: NumPy's scalar types (each is its own leaf signature)
+_SCALAR_TYPES = frozenset(np.dtype(code).type for code in "?bBhHiIlLqQefdgFDG")
 
 
 class GuardMiss(Exception):
@@ -170,11 +174,13 @@ def _as_operator(eqn: Eqn) -> str | None:
 
 
 def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, Any]]:
-    """Python source of a function replaying ``program`` (one line per call), and the names it uses.
+    """Python source of a function replaying ``program`` (one line per call) and returning the
+    function's result (the output pytree), and the names the source uses.
 
     Each guard is checked right after its value is computed; a disagreeing
     guard raises ``GuardMiss(index)``.  Array constants handed back as
     outputs are copied, so a caller never holds the recording's own array.
+    An intermediate array is deleted (``del``) right after its last use.
     """
     namespace: dict[str, Any] = {"GuardMiss": GuardMiss, "array_equal": np.array_equal}
     impls: dict[int, str] = {}
@@ -190,6 +196,8 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
     def atom(item: Var | Const) -> str:
         if isinstance(item, Var):
             return names[item.id]
+        if _literal(item.value):
+            return repr(item.value)
         if id(item) not in consts:
             consts[id(item)] = f"k{len(consts)}_"
             namespace[consts[id(item)]] = item.value
@@ -224,16 +232,21 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
                 namespace[f"g{index}_"] = guard.expected
                 lines.append(f"    if not array_equal({names[var.id]}, g{index}_): raise GuardMiss({index})")
 
+    eqns = program.eqns
+    freed = _last_uses(program)
+    def release(dead: list[Var] | None) -> None:
+        if dead:
+            lines.append(f"    del {', '.join(names[var.id] for var in dead)}")
+
     for var in program.inputs:
         check(var)
-    for step in program.steps:
-        if not isinstance(step, Eqn):
-            continue
+    for position, step in enumerate(eqns):
         arguments = [atom(item) for item in step.inputs]
         symbol = _as_operator(step)
         if symbol is not None:
             lines.append(f"    {var_name(step.out)} = {arguments[0]} {symbol} {arguments[1]}")
             check(step.out)
+            release(freed.get(position))
             continue
         for key, value in step.params.items():
             if _literal(value):
@@ -245,22 +258,65 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
                 arguments.append(f"{key}={param}")
         lines.append(f"    {var_name(step.out)} = {impl_name(step)}({', '.join(arguments)})")
         check(step.out)
+        release(freed.get(position))
     outputs = []
     for item in program.outputs:
         text = atom(item)
         if isinstance(item, Const) and type(item.value) is np.ndarray:
             text += ".copy()"
         outputs.append(text)
-    lines.append(f"    return [{', '.join(outputs)}]")
+    built = _tree_expression(program.out_tree, iter(outputs))
+    if built is None:
+        namespace["unflatten_"] = functools.partial(tree_unflatten, program.out_tree)
+        built = f"unflatten_([{', '.join(outputs)}])"
+    lines.append(f"    return {built}")
     return "\n".join(lines) + "\n", namespace
 
 
-def compile_program(program: Program) -> Callable[..., list[Any]]:
+def _tree_expression(treedef: PyTreeDef, leaves: Iterator[str]) -> str | None:
+    """Python source building the pytree ``treedef`` from the leaves' expressions; ``None`` when it has a
+    node a literal cannot build (a namedtuple, a registered type, a dict key that is no literal)."""
+    if treedef.kind == "leaf":
+        return next(leaves)
+    if treedef.kind == "none":
+        return "None"
+    children = [_tree_expression(child, leaves) for child in treedef.children]
+    if treedef.kind not in ("tuple", "list", "dict") or any(child is None for child in children):
+        return None
+    texts = [str(child) for child in children]
+    if treedef.kind == "tuple":
+        return f"({', '.join(texts)}{',' if len(texts) == 1 else ''})"
+    if treedef.kind == "list":
+        return f"[{', '.join(texts)}]"
+    if not all(type(key) in (str, int) for key in treedef.aux):
+        return None
+    return "{" + ", ".join(f"{key!r}: {text}" for key, text in zip(treedef.aux, texts)) + "}"
+
+
+def _last_uses(program: Program) -> dict[int, list[Var]]:
+    """The intermediate arrays to drop after each call (by its position among the calls): those no later
+    call reads and no output is.  Dropped at once, their buffers go back to the allocator while they are
+    still in cache, as in the eager call, rather than all living until the replay returns."""
+    keep = {atom.id for atom in program.outputs if isinstance(atom, Var)} | {var.id for var in program.inputs}
+    last: dict[int, tuple[int, Var]] = {}
+    for position, eqn in enumerate(program.eqns):
+        last[eqn.out.id] = (position, eqn.out)
+        for atom in eqn.inputs:
+            if isinstance(atom, Var) and atom.id in last:
+                last[atom.id] = (position, atom)
+    freed: dict[int, list[Var]] = {}
+    for var_id, (position, var) in last.items():
+        if var_id not in keep and var.shape:  # a scalar costs nothing to keep, and a ``del`` line does
+            freed.setdefault(position, []).append(var)
+    return freed
+
+
+def compile_program(program: Program) -> Callable[..., Any]:
     """The replay function of ``program`` (see :func:`to_source`)."""
     source, namespace = to_source(program)
     code = compile(source, f"<funcgrad replay of {len(program.eqns)} calls>", "exec")
     exec(code, namespace)
-    replay: Callable[..., list[Any]] = namespace["replay"]
+    replay: Callable[..., Any] = namespace["replay"]
     replay.__doc__ = source
     return replay
 
@@ -292,6 +348,60 @@ class _Branch:
         return 1 + sum(branch.count() for branch in self.branches.values())
 
 
+_PLAIN = object()  # heads a signature taken by _plain_signature, so it never equals one of Jitted._signature
+
+
+def _plain_signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], list[Any]] | None:
+    """The cache key and leaves of arguments made of tuples, lists and str-keyed dicts of arrays and numbers
+    (the common case, walked without building a ``PyTreeDef``); ``None`` for anything else.
+
+    The key holds the number of arguments, then, depth first, each container's type and length (a dict's
+    sorted keys) and each leaf's shape and dtype (an ndarray) or type (a number), then the keyword names:
+    it determines the structure and every leaf's signature, as ``Jitted._signature``'s key does, and the
+    leaves come in ``tree_flatten``'s order.
+    """
+    key: list[Any] = [_PLAIN, len(args)]
+    leaves: list[Any] = []
+    for arg in args:
+        if not _walk(arg, key, leaves):
+            return None
+    if kwargs:
+        names = tuple(sorted(kwargs))
+        key.append(names)
+        for name in names:
+            if not _walk(kwargs[name], key, leaves):
+                return None
+    return tuple(key), leaves
+
+
+def _walk(node: Any, key: list[Any], leaves: list[Any]) -> bool:
+    kind = type(node)
+    if kind is np.ndarray:
+        key.append(node.shape)
+        key.append(node.dtype)
+    elif kind in _NUMBER_TYPES or kind in _SCALAR_TYPES:
+        key.append(kind)
+    elif kind is tuple or kind is list:
+        key.append(kind)
+        key.append(len(node))
+        for child in node:
+            if not _walk(child, key, leaves):
+                return False
+        return True
+    elif kind is dict and all(type(name) is str for name in node):
+        names = sorted(node)
+        key.append(kind)
+        key.append(tuple(names))
+        for name in names:
+            if not _walk(node[name], key, leaves):
+                return False
+        return True
+    else:
+        return False
+    leaves.append(node)
+    return True
+
+
 class Jitted:
     """A jitted function (what :func:`jit` returns): call it like ``fun``.
 
@@ -306,6 +416,7 @@ class Jitted:
         self.fun = fun
         self.static_argnums = static_argnums
         self.static_argnames = static_argnames
+        self._static = bool(static_argnums or static_argnames)
         self._cache: OrderedDict[Any, _Branch] = OrderedDict()
         self._lock = threading.Lock()
         #: how many signatures are kept (least recently used dropped first)
@@ -344,23 +455,25 @@ class Jitted:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _DEPTH.get():
             return self.fun(*args, **kwargs)  # under another transform: it traces through the function itself
-        key, leaves, in_tree, rebuild = self._signature(args, kwargs)
+        fast = None if self._static else _plain_signature(args, kwargs)
+        if fast is None:
+            key, leaves, in_tree, rebuild = self._signature(args, kwargs)
+        else:
+            (key, leaves), in_tree, rebuild = fast, None, None
         with self._lock:
             branch = self._cache.get(key)
             if branch is not None:
                 self._cache.move_to_end(key)
-        if branch is None:
-            return self._record(key, None, 0, leaves, in_tree, rebuild)
-        while True:
+        parent, index = None, 0
+        while branch is not None:
             try:
-                outputs = branch.replay(*leaves)
+                return branch.replay(*leaves)
             except GuardMiss as miss:
-                following = branch.branches.get(miss.index)
-                if following is None:
-                    return self._record(key, branch, miss.index, leaves, in_tree, rebuild)
-                branch = following
-                continue
-            return tree_unflatten(branch.program.out_tree, outputs)
+                parent, index = branch, miss.index
+                branch = branch.branches.get(miss.index)
+        if in_tree is None:
+            _, leaves, in_tree, rebuild = self._signature(args, kwargs)
+        return self._record(key, parent, index, leaves, in_tree, rebuild)
 
     def _record(
         self, key: Any, parent: _Branch | None, index: int, leaves: list[Any], in_tree: PyTreeDef, rebuild: Any
@@ -369,11 +482,11 @@ class Jitted:
         if pure:
             with self._lock:
                 if parent is None:
-                    self._cache[key] = _Branch(program.pruned())
+                    self._cache[key] = _Branch(simplify(program.pruned()))
                     while len(self._cache) > self.cache_limit:
                         self._cache.popitem(last=False)
                 elif self._cache.get(key) is not None and self._cache[key].count() < BRANCHES:
-                    parent.branches[index] = _Branch(program.pruned())
+                    parent.branches[index] = _Branch(simplify(program.pruned()))
         return tree_unflatten(program.out_tree, values)
 
 

@@ -353,6 +353,8 @@ class RecordingTracer(ArrayTracer):
         raise self._concrete(".tolist()")
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            return super().__array__(dtype, copy)  # an integer cast: a recorded cast and a value guard
         raise self._concrete("numpy.asarray() / numpy.array()")
 
 

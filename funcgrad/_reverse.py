@@ -69,9 +69,12 @@ class ReverseTrace(Trace):
         if keep is None:
             tape.append((prim, tuple(primals), params or _NO_PARAMS, ans, tuple(parents)))
         else:  # keep only what the rules read: the rest of the arrays may be freed now
-            kept = tuple(v if keep[i] or type(v) is not np.ndarray else Shaped(v) for i, v in enumerate(primals, 1))
-            kept_ans = ans if keep[0] or type(ans) is not np.ndarray else Shaped(ans)
-            tape.append((prim, kept, params or _NO_PARAMS, kept_ans, tuple(parents)))
+            ndarray = np.ndarray
+            for i, v in enumerate(primals):
+                if type(v) is ndarray and not keep[i + 1]:
+                    primals[i] = Shaped(v)
+            kept_ans = ans if keep[0] or type(ans) is not ndarray else Shaped(ans)
+            tape.append((prim, tuple(primals), params or _NO_PARAMS, kept_ans, tuple(parents)))
         return ArrayTracer(ans, self, len(tape) - 1)
 
 
@@ -84,11 +87,12 @@ def backward(
     """Cotangents of the input nodes given cotangents ``seeds`` of some nodes.
 
     With ``consume`` the tape is emptied as it is swept (one-shot ``grad``),
-    so memory falls while the sweep runs.
+    so memory falls while the sweep runs.  The sweep writes only into arrays
+    it owns (see ``owned``): never into a seed, a user's array or a residual.
     """
     cotangents: list[Any] = [None] * len(tape)
-    # owned[i]: cotangents[i] is an array this sweep allocated (a sum), so it may be added to in place;
-    # never set for a seed, a user's array or anything a rule returned (it may alias)
+    # owned[i]: cotangents[i] is a plain ndarray only this sweep holds (a sum it made, or a fresh rule
+    # result), so it may be added to, or handed to a rule that writes into it (defvjp_into)
     owned = bytearray(len(tape))
     ndarray = np.ndarray
     start = -1
@@ -108,6 +112,11 @@ def backward(
             continue  # an input: its cotangent is the result
         cotangents[node_id] = None
         vjps = prim.vjps
+        mine = owned[node_id]
+        if mine and prim.vjp_into is not None and len(parents) - parents.count(None) == 1:
+            vjps = prim.vjp_into  # the only use of the cotangent: its rule may write into it
+        fresh = prim.vjp_fresh
+        handed = -1  # the parent that received the owned cotangent itself (add's rule passes it on)
         for argnum, parent in enumerate(parents):
             if parent is None:
                 continue
@@ -117,6 +126,11 @@ def backward(
             previous = cotangents[parent]
             if previous is None:
                 cotangents[parent] = contribution
+                if mine and contribution is cotangent:
+                    # ownership passes on only if no other argument receives the same array (add(x, y))
+                    handed = parent if handed == -1 else -2
+                elif fresh and type(contribution) is ndarray:
+                    owned[parent] = True
             elif (
                 owned[parent]
                 and type(contribution) is ndarray
@@ -124,10 +138,22 @@ def backward(
                 and contribution.dtype == previous.dtype
             ):
                 np.add(previous, contribution, out=previous)
+            elif (
+                fresh
+                and type(contribution) is ndarray
+                and contribution is not cotangent
+                and type(previous) is ndarray
+                and contribution.shape == previous.shape
+                and contribution.dtype == previous.dtype
+            ):
+                cotangents[parent] = np.add(previous, contribution, out=contribution)
+                owned[parent] = True
             else:
                 total = previous + contribution
                 cotangents[parent] = total
                 owned[parent] = type(total) is ndarray
+        if handed >= 0 and cotangents[handed] is cotangent:
+            owned[handed] = True
     return [cotangents[i] for i in inputs]
 
 

@@ -35,9 +35,37 @@ def primitive(impl: Callable[..., Any], name: str | None = None) -> Primitive:
     return prim
 
 
-def defvjp(prim: Primitive, *rules: Rule | None) -> None:
-    """Reverse rules, one per positional argument: ``rule(g, ans, *args, **params)``."""
+def defvjp(prim: Primitive, *rules: Rule | None, fresh: bool = False) -> None:
+    """Reverse rules, one per positional argument: ``rule(g, ans, *args, **params)``.
+
+    ``fresh=True`` promises that a rule whose result is a plain NumPy array
+    made a new one (``g * cos(x)``, ``g @ b.T``), never ``g`` itself, a view of
+    a value or an array kept elsewhere, so the sweep may add to it in place.
+    """
     prim.vjps = tuple(rules)
+    prim.vjp_fresh = fresh
+
+
+def defvjp_into(prim: Primitive, *rules: Rule | None) -> None:
+    """Reverse rules that may write into their cotangent ``g``, one per positional argument.
+
+    The sweep calls ``rule(g, ans, *args, **params)`` instead of the ``defvjp``
+    rule only when it owns ``g``: a plain NumPy array it allocated, which no
+    other argument of the node needs.  A rule returns exactly what the
+    ``defvjp`` rule returns, bit for bit (the same operations in the same
+    order, with ``out=g``), and falls back to that formula unless ``g`` and
+    what it meets are plain arrays of ``g``'s shape and dtype (traced values,
+    Dask arrays, broadcasting), so nesting, ``jit`` and ``vmap`` see the
+    ``defvjp`` rule.  Declare ``fresh=True`` on ``defvjp`` too.
+
+    >>> import numpy as np, funcgrad as fg
+    >>> p = Primitive("twice_example", lambda x: 2 * x)  # not registered: an example only
+    >>> defvjp(p, lambda g, ans, x: g * 2.0, fresh=True)
+    >>> defvjp_into(p, lambda g, ans, x: np.multiply(g, 2.0, out=g) if type(g) is np.ndarray else g * 2.0)
+    >>> fg.grad(lambda x: p(p(x) * x).sum())(np.ones(2))
+    array([8., 8.])
+    """
+    prim.vjp_into = tuple(rules)
 
 
 def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:

@@ -119,6 +119,8 @@ class Primitive:
         "residuals",
         "batcher",
         "data_dependent_shape",
+        "vjp_fresh",
+        "vjp_into",
         "__weakref__",
     )
 
@@ -134,6 +136,11 @@ class Primitive:
         self.batcher: Any = None
         #: the output's shape depends on the input values (``nonzero``, boolean masks): ``jit`` guards it
         self.data_dependent_shape = False
+        #: every reverse rule returns an array nobody else holds when its result is a plain ndarray
+        #: (never its cotangent, a view of a value, a residual): the sweep may add to it in place
+        self.vjp_fresh = False
+        #: reverse rules that may write into their cotangent, used when the sweep owns it (``defvjp_into``)
+        self.vjp_into: tuple[Callable[..., Any] | None, ...] | None = None
 
     def __repr__(self) -> str:
         return f"<funcgrad primitive {self.name}>"

@@ -29,6 +29,12 @@ WORKLOADS = {
     "jacobian rev",
     "tanh 4th derivative",
     "long chain",
+    "large vjp",
+    "elementwise chain",
+    "matmul chain",
+    "jit chain forward",
+    "jit scalar chain",
+    "jit mlp",
 } | ({"dask logistic"} if importlib.util.find_spec("dask") else set())
 
 
@@ -55,7 +61,11 @@ def test_quick_run_without_peers(tmp_path: Path) -> None:
             assert len(entry["times"]) == 1 and entry["median"] > 0
     memory = results["memory"]
     assert memory["funcgrad_peak_bytes"] > 0 and memory["saved_arrays_bytes"] > 0
-    assert "targets (issue 7" in stdout and "MISMATCH" not in stdout
+    assert set(results["sweep_memory"]) == {"large vjp", "elementwise chain", "matmul chain"}
+    for name, per_impl in results["sweep_memory"].items():
+        assert set(per_impl) == {"numpy", "funcgrad"}, name
+        assert all(m["sweep_peak_bytes"] > 0 for m in per_impl.values()), name
+    assert "targets (issues 7, 13 and 16" in stdout and "MISMATCH" not in stdout
 
 
 def test_unknown_peer_is_refused(tmp_path: Path) -> None:

@@ -63,6 +63,51 @@ def test_vjp_result_does_not_alias_the_cotangent():
     np.testing.assert_array_equal(seed, np.ones(3))
 
 
+# functions whose rules hand their cotangent on unchanged or as a view of it (add, positive, reshape, transpose,
+# getitem's scatter reads it), or scale and accumulate it: none may write into the caller's seed or return it
+SEED_PASSING = {
+    "identity plus zero": lambda x: x + 0.0,
+    "positive": lambda x: +x,
+    "reshape": lambda x: fnp.reshape(x, (-1,)).reshape(x.shape),
+    "transpose twice": lambda x: fnp.transpose(fnp.transpose(x)),
+    "scaled": lambda x: 2 * x,
+    "fan out": fan_out,
+    "elementwise chain": lambda x: fnp.exp(fnp.tanh(fnp.sin(x) * 3.0)),
+    "two outputs summed": lambda x: (x + 0.0) + fnp.tanh(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_PASSING))
+@pytest.mark.parametrize("dt", [np.float64, np.float32, np.complex128])
+def test_vjp_never_writes_or_returns_the_callers_seed(name, dt):
+    f = SEED_PASSING[name]
+    x = (np.arange(6.0).reshape(2, 3) / 7 + 0.1).astype(dt)
+    if dt == np.complex128:
+        x = x + 0.5j * x
+    out, vjp_fn = fg.vjp(f, x)
+    seed = np.full_like(out, 1.5)
+    before = seed.copy()
+    (first,) = vjp_fn(seed)
+    (second,) = vjp_fn(seed)
+    np.testing.assert_array_equal(seed, before)
+    np.testing.assert_array_equal(first, second)
+    assert first.dtype == x.dtype and first.shape == x.shape
+    assert not np.shares_memory(first, seed) and not np.shares_memory(first, second)
+    first[...] = 0.0  # the result is the caller's to write into
+    np.testing.assert_array_equal(seed, before)
+    (third,) = vjp_fn(seed)
+    np.testing.assert_array_equal(third, second)
+    reference = fg.vjp(f, x)[1](before.copy())[0]
+    np.testing.assert_array_equal(second, reference)
+
+
+def test_vjp_accepts_a_read_only_seed():
+    seed = np.broadcast_to(np.float64(2.0), (3,))  # a read-only view
+    (ct,) = fg.vjp(lambda x: fnp.tanh(x) + x, np.arange(3.0))[1](seed)
+    np.testing.assert_allclose(ct, 2 * (1 - np.tanh(np.arange(3.0)) ** 2) + 2)
+    assert ct.flags.writeable
+
+
 @pytest.mark.parametrize(
     "g, x, expected_shape, expected_dtype",
     [
@@ -155,3 +200,24 @@ def test_a_stand_in_is_never_silently_read():
         np.ones((2, 3)) * stand_in
     with pytest.raises(TypeError, match="defresiduals"):
         np.asarray(stand_in)
+
+
+def _peak_bytes(fn):
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_vjp_sweep_allocates_only_the_result():
+    # no defensive copy of the seed and no re-cast at delivery: one array of the result's size, like 2 * ct
+    x, ct = np.linspace(0.0, 1.0, 100_000), np.ones(100_000)
+    vjp_fn = fg.vjp(lambda v: 2 * v, x)[1]
+    assert _peak_bytes(lambda: vjp_fn(ct)) < 1.1 * ct.nbytes

@@ -28,33 +28,6 @@ import funcgrad.numpy as fnp
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: cases whose replay is stale today: a rule or wrapper still reads a traced value in plain NumPy (``full_lower``)
-#: instead of recording an operation or a guard.  The values audit (issues 13/15) converts them; each that starts
-#: to pass fails here (strict xfail) until it is removed from this list.
-STALE = set(
-    """
-    det-complex_stack-grad det-complex_stack-jvp det-grad det-jvp det-stack-grad det-stack-jvp lstsq-mat_residuals-grad
-    lstsq-mat_residuals-jvp lstsq-mat_residuals-value norm-vec_ord0-jvp norm-vec_ord0-value norm-vec_ord0_axis-jvp
-    norm-vec_ord0_axis-value slogdet-stack_both-value
-    """.split()
-)
-READ = "a rule or wrapper computes a mask, sign, tie or position from the traced value in plain NumPy (full_lower)"
-STALE_READS = {
-    "round": "round (and fix) run NumPy on the plain value: the result is a constant of the recording",
-    "round_decimals": "round runs NumPy on the plain value: the result is a constant of the recording",
-    "angle": "angle runs NumPy on the plain value of a real input",
-    "sinc": "sinc's derivative picks its Taylor branch by a mask read from the value",
-    "sort": "sort learns its permutation (gather positions) from the plain value",
-    "median": "median gathers the middle elements at positions read from the value",
-    "interp": "interp finds its intervals (searchsorted) on the plain value",
-    "where": "where with a traced condition reads the condition as a plain mask",
-    "select": "select reads its traced conditions as plain masks",
-    "nansum": "the nan-reductions read isnan of the plain value",
-    "nanmean": "the nan-reductions read isnan of the plain value",
-    "nanstd": "the nan-reductions read isnan of the plain value",
-}
-
-
 def _variants(args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """The arguments in other regions: negated, zeros, ties (every element the first one), shifted."""
 
@@ -133,16 +106,12 @@ def _first_of_each_function() -> set[str]:
 DEFAULT = _first_of_each_function()
 
 
-def _marks(case: str, name: str) -> list[Any]:
-    marks = [] if name in DEFAULT else [pytest.mark.slow]
-    family = name.split("-")[0]
-    if case in STALE:
-        marks.append(pytest.mark.xfail(reason=STALE_READS.get(family, READ), strict=True))
-    return marks
+def _marks(name: str) -> list[Any]:
+    return [] if name in DEFAULT else [pytest.mark.slow]
 
 
 CASES = [
-    pytest.param(fn, args, mode, id=f"{name}-{mode}", marks=_marks(f"{name}-{mode}", name))
+    pytest.param(fn, args, mode, id=f"{name}-{mode}", marks=_marks(name))
     for name, fn, args, _ in ALL
     for mode in ("value", "grad", "jvp")
 ]

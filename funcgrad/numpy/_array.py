@@ -10,7 +10,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._rules import defresiduals
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._trace import Tracer, full_lower, read_value
 from funcgrad.numpy import _contract, _dispatch, _indexing, _nondiff, _ufuncs, _util
 
 
@@ -76,7 +76,9 @@ class ArrayTracer(Tracer):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
         if dtype is not None and np.dtype(dtype).kind in "biu":
             # an integer cast (``np.int64(x)``, ``np.asarray(x, int)``) has zero derivative: nothing is lost
-            return np.asarray(full_lower(_ufuncs.astype(self, dtype=np.dtype(dtype))))
+            # NumPy wants a real array here, so the cast value is read: each transform sees it (a guard under jit)
+            cast = _ufuncs.astype(self, dtype=np.dtype(dtype))
+            return np.asarray(read_value(cast, f"an integer cast to {np.dtype(dtype)} (numpy.asarray)"))
         raise _errors.lost_derivative(
             "numpy.asarray() / numpy.array()",
             "To build an array out of traced values use funcgrad.numpy.array([...]) or numpy.stack([...]).",

@@ -108,7 +108,7 @@ def _matmul_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 matmul = primitive(np.matmul, "matmul")
-defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
+defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b, fresh=True)
 defjvp(matmul, _matmul_jvp_a, _matmul_jvp_b, batched=True)
 
 

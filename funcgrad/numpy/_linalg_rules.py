@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defbatch, defjvp, defvjp, primitive
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._trace import Tracer, read_value
 from funcgrad.numpy import _reductions, _shape, _ufuncs
 from funcgrad.numpy._contract import matmul
 from funcgrad.numpy._ufuncs import is_plain
@@ -233,14 +233,23 @@ def _expand2(g: Any) -> Any:
     return _shape.reshape_p(g, newshape=s + (1, 1))
 
 
+def _nearly_singular_impl(a: Any, ans: Any) -> Any:
+    """Per matrix: ``|det A|`` small against Hadamard's bound ``prod_j |A[:, j]|`` (cheap: no factorisation)."""
+    if a.shape[-1] == 0:
+        return np.zeros(a.shape[:-2], bool)
+    bound = np.prod(np.linalg.norm(a, axis=-2), axis=-1)
+    ratio = np.abs(ans) / np.where(bound == 0, 1.0, bound)
+    return ~(ratio > np.sqrt(np.finfo(real_dtype(a)).eps))
+
+
+nearly_singular_p = primitive(_nearly_singular_impl, "nearly_singular")
+def_nondiff(nearly_singular_p, 2)
+defbatch(nearly_singular_p, "leading")
+
+
 def _nearly_singular(a: Any, ans: Any) -> bool:
-    """``|det A|`` small against Hadamard's bound ``prod_j |A[:, j]|`` (cheap: no factorisation)."""
-    plain = np.asarray(full_lower(a))
-    if plain.shape[-1] == 0:
-        return False
-    bound = np.prod(np.linalg.norm(plain, axis=-2), axis=-1)
-    ratio = np.abs(np.asarray(full_lower(ans))) / np.where(bound == 0, 1.0, bound)
-    return bool(np.any(~(ratio > np.sqrt(np.finfo(real_dtype(a)).eps))))
+    """Whether some matrix of ``a`` is nearly singular: it picks det's derivative formula, so a guard under jit."""
+    return bool(np.any(read_value(nearly_singular_p(a, ans), "det: is the matrix nearly singular")))
 
 
 def _others_product(s: Any) -> Any:
@@ -398,12 +407,16 @@ def _eig(a: Any) -> Any:
     return np.concatenate([w[..., None, :], v], axis=-2)
 
 
-def _pivot(v: Any) -> np.ndarray[Any, Any]:
+def _pivot_impl(v: Any) -> Any:
     """One-hot (..., N, N) mask of each column's largest-modulus component."""
-    plain = np.abs(np.asarray(full_lower(v)))
-    idx = np.argmax(plain, axis=-2)
-    n = plain.shape[-2]
-    return (np.arange(n)[:, None] == idx[..., None, :]).astype(real_dtype(v))
+    idx = np.argmax(np.abs(v), axis=-2)
+    return (np.arange(v.shape[-2])[:, None] == idx[..., None, :]).astype(real_dtype(v))
+
+
+#: a recorded position (no derivative): which component of each eigenvector fixes its phase
+_pivot = primitive(_pivot_impl, "eig_pivot")
+def_nondiff(_pivot)
+defbatch(_pivot, "leading")
 
 
 def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:

@@ -39,7 +39,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._rules import def_nondiff, primitive
-from funcgrad._trace import Primitive, Tracer, full_lower, read_value
+from funcgrad._trace import Primitive, Tracer, read_value
 from funcgrad.numpy import _ufuncs
 from funcgrad.numpy._dispatch import FUNCTIONS
 from funcgrad.numpy._util import dtype, shape
@@ -113,18 +113,6 @@ __all__ = [
     "lcm",
     "isnat",
 ]
-
-
-def plain(value: Any) -> Any:
-    """``value`` with every traced value (also inside lists and tuples) replaced by its plain value."""
-    if isinstance(value, Tracer):
-        lowered = full_lower(value)
-        if isinstance(lowered, Tracer):  # a batch under vmap: no per-example reading here yet
-            raise _errors.batched_value_read("a function that reads values (argmax, isnan, ...)")
-        return lowered
-    if isinstance(value, (list, tuple)) and _holds_tracer(value):
-        return (tuple if isinstance(value, tuple) else list)(plain(v) for v in value)
-    return value
 
 
 def _holds_tracer(value: Any) -> bool:
@@ -360,16 +348,29 @@ def unique(
 
         ar = asarray(ar)
     if not isinstance(ar, Tracer):
-        return numpy_unique(plain(ar), return_index, return_inverse, return_counts, axis=axis, **kwargs)
+        return numpy_unique(ar, return_index, return_inverse, return_counts, axis=axis, **kwargs)
     traced: Any = ar
-    found = numpy_unique(full_lower(traced), True, return_inverse, return_counts, axis=axis, **kwargs)
-    first = found[1]
+    options = tuple(sorted(kwargs.items()))
+    first = unique_part_p(traced, part=1, axis=axis, options=options)
     if axis is None:
         values = traced.reshape(-1)[first]
     else:
         values = traced[(slice(None),) * (axis % traced.ndim) + (first,)]
-    extras = ((found[1],) if return_index else ()) + tuple(found[2:])
+    wanted = [1] * return_index + [2] * return_inverse + [3] * return_counts
+    extras = [first if part == 1 else unique_part_p(traced, part=part, axis=axis, options=options) for part in wanted]
     return (values, *extras) if extras else values
+
+
+def _unique_part(ar: Any, *, part: int, axis: int | None, options: tuple[tuple[str, Any], ...]) -> Any:
+    """One of ``numpy.unique``'s index arrays: ``part`` 1 the first positions, 2 the inverse, 3 the counts."""
+    numpy_unique: Any = np.unique
+    return numpy_unique(ar, True, True, True, axis=axis, **dict(options))[part]
+
+
+#: ``unique``'s positions, inverse and counts: recorded, no derivative; how many there are depends on the values
+unique_part_p = primitive(_unique_part, "unique_part")
+def_nondiff(unique_part_p)
+unique_part_p.data_dependent_shape = True
 
 
 FUNCTIONS[np.unique] = unique

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._rules import def_nondiff, defbatch, primitive
+from funcgrad._trace import Tracer
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._indexing import getitem_p, index_set_p, plain_index, positions, read_index, rearrange
 from funcgrad.numpy._util import dtype, ndim, normalize_axes, shape
@@ -308,28 +309,37 @@ def _pad_stat(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -> 
         after = placed.shape[axis] - n - before
         if before == after == 0:
             continue
-        lines = np.moveaxis(np.asarray(full_lower(out)), axis, -1)
         first, last = (n, n) if stat_pairs is None else (min(int(v), n) for v in stat_pairs[axis])
-        lead = lines.shape[:-1]
-        maps = []
-        for pick in (0, 1) if mode == "median" else (0,):
-            head = _chosen(lines[..., :first], mode, pick)
-            tail = n - last + _chosen(lines[..., n - last :], mode, pick)
-            maps.append(
-                np.concatenate(
-                    [
-                        np.broadcast_to(head[..., None], lead + (before,)),
-                        np.broadcast_to(np.arange(n), lead + (n,)),
-                        np.broadcast_to(tail[..., None], lead + (after,)),
-                    ],
-                    axis=-1,
-                )
-            )
         moved = move_axes(out, axis, -1)
+        picks = (0, 1) if mode == "median" else (0,)
+        where = {"mode": mode, "first": first, "last": last, "before": before, "after": after}
+        maps = [stat_map_p(moved, pick=pick, **where) for pick in picks]
         picked = [take_along_axis(moved, m, -1) for m in maps]
         padded = picked[0] if len(picked) == 1 else 0.5 * (picked[0] + picked[1])
         out = move_axes(padded, -1, axis)
     return out
+
+
+def _stat_map(lines: Any, pick: int, mode: str, first: int, last: int, before: int, after: int) -> Any:
+    """Per line (last axis), the source position of every padded entry: the chosen element in the pads."""
+    n = lines.shape[-1]
+    lead = lines.shape[:-1]
+    head = _chosen(lines[..., :first], mode, pick)
+    tail = n - last + _chosen(lines[..., n - last :], mode, pick)
+    return np.concatenate(
+        [
+            np.broadcast_to(head[..., None], lead + (before,)),
+            np.broadcast_to(np.arange(n), lead + (n,)),
+            np.broadcast_to(tail[..., None], lead + (after,)),
+        ],
+        axis=-1,
+    )
+
+
+#: the positions a statistic pad copies from: they depend on the values, so a recorded primitive (no derivative)
+stat_map_p = primitive(_stat_map, "pad_stat_map")
+def_nondiff(stat_map_p)
+defbatch(stat_map_p, "leading")
 
 
 def _chosen(region: np.ndarray[Any, Any], mode: str, pick: int) -> np.ndarray[Any, Any]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from funcgrad import _backends
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy import _shape, _ufuncs
+from funcgrad.numpy import _nondiff, _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._indexing import plain_index, positions, read_index, rearrange, scatter_add_p
 from funcgrad.numpy._nondiff import argpartition, argsort, nonzero, searchsorted
@@ -431,23 +431,30 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: 
     x = _operand(x)
     if not isinstance(x, Tracer) and not _traced(*funclist):
         return np.piecewise(x, condlist, funclist, *args, **kw)
-    value = np.asarray(full_lower(x))
-    if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray, Tracer)) and value.ndim != 0):
+    if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray, Tracer)) and ndim(x) != 0):
         condlist = [condlist]
-    conds = np.asarray([np.asarray(full_lower(c)) for c in condlist], dtype=bool)
+    # traced conditions stay traced (recorded comparisons): the masks below are recorded gathers, not reads
+    conds = [_bool(c) for c in condlist]
     if len(conds) == len(funclist) - 1:
-        conds = np.concatenate([conds, ~np.any(conds, axis=0, keepdims=True)], axis=0)
+        conds.append(_nondiff.logical_not(_nondiff.any(_shape.stack(conds), axis=0)))
     elif len(conds) != len(funclist):
         raise ValueError(
             f"with {len(conds)} condition(s), either {len(conds)} or {len(conds) + 1} functions are expected"
         )
-    out: Any = np.zeros(value.shape, value.dtype)
+    out: Any = np.zeros(shape(x), dtype(x))
     for cond, func in zip(conds, funclist):
         if not callable(func):
             out = at(out)[cond].set(func)
         elif np.any(cond):
             out = at(out)[cond].set(func(x[cond], *args, **kw))
     return out
+
+
+def _bool(condition: Any) -> Any:
+    """``condition`` as booleans (a traced one by a recorded cast)."""
+    if isinstance(condition, Tracer):
+        return condition if dtype(condition) == np.bool_ else _ufuncs.astype(condition, dtype=np.dtype(bool))
+    return np.asarray(condition, dtype=bool)
 
 
 @implements(np.apply_along_axis)

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends, _errors
-from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, defvjp_into, primitive
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._dispatch import UFUNCS, implements
 from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
@@ -197,6 +197,27 @@ def _leaves(out: Any) -> tuple[Any, ...]:
     return out if isinstance(out, tuple) else (out,)
 
 
+def fits(g: np.ndarray[Any, Any], *values: Any) -> bool:
+    """Whether ``g op value`` for each value has ``g``'s shape and dtype, so it may be written into ``g``.
+
+    Only plain arrays of ``g``'s shape and dtype and Python numbers (weak in NumPy's promotion)
+    qualify; traced values, other backends' arrays and broadcasting take the rule's own formula.
+    """
+    for v in values:
+        kind = type(v)
+        if kind is np.ndarray:
+            if v.shape != g.shape or v.dtype != g.dtype:
+                return False
+        elif kind is not float and kind is not int or g.dtype.kind not in "fc":
+            return False
+    return True
+
+
+def scale_into(g: np.ndarray[Any, Any], d: Any) -> Any:
+    """``g * d``, written into ``g`` (which the sweep owns, see ``defvjp_into``) when that is the same array."""
+    return np.multiply(g, d, out=g) if fits(g, d) else g * d
+
+
 def _register(ufunc: Any, name: str | None = None) -> Primitive:
     kind = BinaryElementwise if getattr(ufunc, "nin", 1) == 2 else Elementwise
     prim = kind(name or ufunc.__name__, ufunc)
@@ -218,7 +239,8 @@ def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primit
     True
     """
     prim = _register(ufunc, name)
-    defvjp(prim, lambda g, ans, x: g * derivative(ans, x))
+    defvjp(prim, lambda g, ans, x: g * derivative(ans, x), fresh=True)
+    defvjp_into(prim, lambda g, ans, x: scale_into(g, derivative(ans, x)))
     defjvp(prim, lambda t, ans, x: t * derivative(ans, x), batched=True)
     return prim
 
@@ -264,7 +286,13 @@ def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str |
             return None
         return lambda t, ans, *args: broadcast_tangent(t, args[argnum], ans) * d(ans, *_widened(args, ans))
 
-    defvjp(prim, vjp(dx, 0), vjp(dy, 1))
+    def vjp_into(d: Derivative | None, argnum: int) -> Derivative | None:
+        if d is None:
+            return None
+        return lambda g, ans, *args: unbroadcast(scale_into(g, d(ans, *_widened(args, ans))), args[argnum])
+
+    defvjp(prim, vjp(dx, 0), vjp(dy, 1), fresh=True)
+    defvjp_into(prim, vjp_into(dx, 0), vjp_into(dy, 1))
     defjvp(prim, jvp(dx, 0), jvp(dy, 1), batched=True)
     return prim
 
@@ -355,17 +383,44 @@ defjvp(
     batched=True,
 )
 negative = _register(np.negative)
-defvjp(negative, lambda g, ans, x: -g)
+defvjp(negative, lambda g, ans, x: -g, fresh=True)
+defvjp_into(negative, lambda g, ans, x: np.negative(g, out=g))
 defjvp(negative, lambda t, ans, x: -t, batched=True)
 positive = _register(np.positive)
 defvjp(positive, lambda g, ans, x: g)
 defjvp(positive, lambda t, ans, x: t, batched=True)
 
 multiply = _register(np.multiply)
-defvjp(multiply, lambda g, ans, x, y: unbroadcast(g * y, x), lambda g, ans, x, y: unbroadcast(g * x, y))
+defvjp(multiply, lambda g, ans, x, y: unbroadcast(g * y, x), lambda g, ans, x, y: unbroadcast(g * x, y), fresh=True)
+defvjp_into(
+    multiply,
+    lambda g, ans, x, y: unbroadcast(scale_into(g, y), x),
+    lambda g, ans, x, y: unbroadcast(scale_into(g, x), y),
+)
 defjvp(multiply, lambda t, ans, x, y: lift(t, x, ans) * y, lambda t, ans, x, y: x * lift(t, y, ans), batched=True)
 divide = _register(np.divide)
-defvjp(divide, lambda g, ans, x, y: unbroadcast(g / y, x), lambda g, ans, x, y: unbroadcast(-g * ans / y, y))
+defvjp(
+    divide,
+    lambda g, ans, x, y: unbroadcast(g / y, x),
+    lambda g, ans, x, y: unbroadcast(-g * ans / y, y),
+    fresh=True,
+)
+
+
+def _divide_into_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    # -g * ans / y, the same three operations in the same order, written into g
+    if not fits(g, ans, y):
+        return unbroadcast(-g * ans / y, y)
+    np.negative(g, out=g)
+    np.multiply(g, ans, out=g)
+    return unbroadcast(np.divide(g, y, out=g), y)
+
+
+defvjp_into(
+    divide,
+    lambda g, ans, x, y: unbroadcast(np.divide(g, y, out=g) if fits(g, y) else g / y, x),
+    _divide_into_y,
+)
 defjvp(
     divide,
     lambda t, ans, x, y: lift(t, x, ans) / y,
@@ -520,6 +575,17 @@ arctan = unary(np.arctan, lambda ans, x: 1.0 / (1.0 + x * x))
 sinh: Primitive = unary(np.sinh, lambda ans, x: cosh(x))
 cosh: Primitive = unary(np.cosh, lambda ans, x: sinh(x))
 tanh = unary(np.tanh, lambda ans, x: 1.0 - ans * ans)
+
+
+def _tanh_into(g: Any, ans: Any, x: Any) -> Any:
+    # g * (1.0 - ans * ans) with one temporary instead of two, written into g
+    if not fits(g, ans):
+        return g * (1.0 - ans * ans)
+    d = ans * ans
+    return np.multiply(g, np.subtract(1.0, d, out=d), out=g)
+
+
+defvjp_into(tanh, _tanh_into)
 arcsinh = unary(np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
 arccosh = unary(np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
 arctanh = unary(np.arctanh, lambda ans, x: 1.0 / ((1.0 - x) * (1.0 + x)))

@@ -70,13 +70,13 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defbatch, defjvp, defvjp, primitive
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._trace import Tracer, read_value
 from funcgrad.numpy import _linalg_rules as rules
 from funcgrad.numpy import _reductions, _shape, _ufuncs
 from funcgrad.numpy._contract import matmul
 from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import normalize_axes, shape
+from funcgrad.numpy._util import dtype, normalize_axes, shape
 
 __all__ = [
     "norm",
@@ -188,6 +188,15 @@ defbatch(norm2, "leading")
 # --- norms -------------------------------------------------------------------------------------
 
 
+def _count_norm(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.sum((x != 0).astype(x.real.dtype), axis=axis, keepdims=keepdims)
+
+
+#: ``norm(x, 0)``, a count of nonzeros: piecewise constant, so a recorded primitive with no derivative
+count_norm_p = primitive(_count_norm, "count_norm")
+def_nondiff(count_norm_p)
+
+
 def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     if ord is None or (not isinstance(ord, str) and ord == 2):
         return norm2(x, axis=axis, keepdims=keepdims)
@@ -198,9 +207,7 @@ def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) -> Any
     if ord == -np.inf:
         return _reductions.min_p(_ufuncs.absolute(x), axis=axis, keepdims=keepdims)
     if ord == 0:
-        # a count of nonzeros: piecewise constant, so a plain value
-        plain = np.asarray(full_lower(x))
-        return np.sum((plain != 0).astype(plain.real.dtype), axis=axis, keepdims=keepdims)
+        return count_norm_p(x, axis=axis, keepdims=keepdims)
     if ord == 1:
         return _reductions.sum_p(_ufuncs.absolute(x), axis=axis, keepdims=keepdims)
     return rules.pnorm_p(x, p=float(ord), axis=axis, keepdims=keepdims)
@@ -387,19 +394,24 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     a, b = _operand(a), _operand(b)
     if not _traced(a, b):
         return np.linalg.lstsq(a, b, rcond=rcond)
-    plain_a = np.asarray(full_lower(a))
-    _, plain_res, rank, _ = np.linalg.lstsq(plain_a, np.asarray(full_lower(b)), rcond=rcond)
     x = rules.lstsq_p(a, b, rcond=rcond)
-    m, n = plain_a.shape
-    if np.size(plain_res):
+    rank = lstsq_rank_p(a, b, rcond=rcond)
+    m, n = shape(a)
+    # NumPy gives residuals only for a full-rank tall ``a``: their shape depends on the rank, so it is a guard
+    if m > n and read_value(rank, "numpy.linalg.lstsq rank") == n:
         r = b - (matmul(a, x))
         squares = _ufuncs.real(r * _ufuncs.conj(r)) if rules.is_complex(r) else r * r
         residuals = _reductions.sum_p(squares, axis=(0,) if len(shape(r)) == 1 else (-2,), keepdims=False)
         if len(shape(b)) == 1:
             residuals = _shape.reshape_p(residuals, newshape=(1,))
     else:
-        residuals = plain_res
+        residuals = np.empty((0,), rules.real_dtype(np.zeros((), np.result_type(dtype(a), dtype(b)))))
     return x, residuals, rank, svdvals(a)
+
+
+#: the rank ``numpy.linalg.lstsq`` finds (its own cutoff): an integer, recorded, with no derivative
+lstsq_rank_p = primitive(lambda a, b, rcond: np.linalg.lstsq(a, b, rcond=rcond)[2], "lstsq_rank")
+def_nondiff(lstsq_rank_p, 2)
 
 
 @implements(np.linalg.tensorinv)
@@ -476,11 +488,17 @@ def slogdet(a: Any) -> Any:
     logabsdet = rules.logabsdet_p(a)
     if rules.is_complex(a):
         d = rules.det_p(a)
-        zero = np.asarray(full_lower(d) == 0)
+        zero = d == 0
         sign = _ufuncs.where(zero, 0.0, d / _ufuncs.where(zero, 1.0, _ufuncs.absolute(d)))
     else:
-        sign = np.linalg.slogdet(np.asarray(full_lower(a)))[0]
+        sign = slogdet_sign_p(a)
     return _result("SlogdetResult", sign, logabsdet)
+
+
+#: the sign of a real determinant: piecewise constant, so a recorded primitive with no derivative
+slogdet_sign_p = primitive(lambda a: np.linalg.slogdet(a)[0], "slogdet_sign")
+def_nondiff(slogdet_sign_p)
+defbatch(slogdet_sign_p, "leading")
 
 
 # --- decompositions ---------------------------------------------------------------------------
@@ -689,8 +707,7 @@ def matrix_power(a: Any, n: int) -> Any:
         raise TypeError("exponent must be an integer") from None
     _square("matrix_power", a)
     if n == 0:
-        plain = np.asarray(full_lower(a))
-        return np.broadcast_to(np.eye(plain.shape[-1], dtype=plain.dtype), plain.shape).copy()
+        return np.broadcast_to(np.eye(shape(a)[-1], dtype=dtype(a)), shape(a)).copy()  # reads no value
     if n < 0:
         a = rules.inv_p(a)
         n = -n
@@ -833,7 +850,14 @@ def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, **kwargs: Any)
     >>> int(matrix_rank(np.eye(3)))
     3
     """
-    return np.linalg.matrix_rank(full_lower(A), full_lower(tol), hermitian, **kwargs)
+    return matrix_rank_p(A, tol, hermitian=hermitian, options=tuple(sorted(kwargs.items())))
+
+
+#: an integer: a recorded primitive with no derivative
+matrix_rank_p = primitive(
+    lambda A, tol, hermitian, options: np.linalg.matrix_rank(A, tol, hermitian, **dict(options)), "matrix_rank"
+)
+def_nondiff(matrix_rank_p, 2)
 
 
 @implements(np.linalg.cond)

@@ -1,0 +1,124 @@
+"""Drop the calls of a recorded program that hand back one of their inputs unchanged, before jit replays it.
+
+A reverse sweep records work a hand-written gradient would not do: the
+seed's ones multiplied into the first cotangent (``multiply ones_k0 e``),
+``stop_gradient``'s identity, a cast to the dtype the value has already.
+Each such call returns, value for value and bit for bit, one of its inputs,
+so the replay can use that input instead.  Only rewrites that are exact
+for every value are made (``x * 1`` and ``x / 1`` are exact in IEEE
+arithmetic, signed zeros, infinities and NaNs included; ``x + 0`` is not:
+``-0.0 + 0.0`` is ``+0.0``), and only where the input has the output's
+Python type, shape and dtype (no broadcasting, no promotion).  A call whose
+value the program returns is dropped only when its input is a fresh array
+(a ufunc's result) that is not returned already, so a caller never receives
+its own input, a view of it or one array twice in place of fresh ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
+
+__all__ = ["simplify"]
+
+
+def _is_one(atom: Atom) -> bool:
+    """A constant equal to 1 everywhere, of a bool, integer or real floating dtype (a complex ``1`` is not
+    exact: ``(a + bj) * (1 + 0j)`` has ``b * 0`` in its real part, NaN for an infinite ``b``)."""
+    if not isinstance(atom, Const):
+        return False
+    value = atom.value
+    if type(value) in (bool, int, float):
+        return bool(value == 1)
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biuf":
+        return bool(np.all(value == 1))
+    return False
+
+
+def _times_one(eqn: Eqn) -> Atom | None:
+    first, second = eqn.inputs
+    return first if _is_one(second) else second if _is_one(first) else None
+
+
+def _over_one(eqn: Eqn) -> Atom | None:
+    return eqn.inputs[0] if _is_one(eqn.inputs[1]) else None
+
+
+def _first(eqn: Eqn) -> Atom | None:
+    return eqn.inputs[0]
+
+
+#: primitive name -> the input a call returns unchanged (``None`` when this call does not); the caller
+#: checks that input's type, shape and dtype are the output's
+IDENTITIES: dict[str, Callable[[Eqn], Atom | None]] = {
+    "multiply": _times_one,
+    "divide": _over_one,
+    "stop_gradient": _first,
+    "astype": _first,
+}
+
+#: dtype kinds where ``x * 1`` and ``x / 1`` give ``x`` exactly
+_EXACT_KINDS = frozenset("iuf")
+
+
+def _forwarded(eqn: Eqn) -> Var | None:
+    """The input variable ``eqn`` returns unchanged, if it is one."""
+    rule = IDENTITIES.get(eqn.prim.name)
+    if rule is None or len(eqn.inputs) != (1 if eqn.prim.name in ("stop_gradient", "astype") else 2):
+        return None
+    kept = rule(eqn)
+    out = eqn.out
+    if not isinstance(kept, Var) or out.dtype is None or out.dtype.kind not in _EXACT_KINDS:
+        return None
+    if (kept.type, kept.shape, kept.dtype) != (out.type, out.shape, out.dtype):
+        return None
+    return kept
+
+
+def simplify(program: Program) -> Program:
+    """``program`` without the calls that return one of their inputs unchanged (see the module's text).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
+    >>> grad = fg.make_program(fg.grad(lambda x: fnp.sum(fnp.sin(x))))(np.ones(3))
+    >>> print(grad.pruned())
+    { lambda k0:f64[3]; a:f64[3]. let
+        b:f64[3] = cos a
+        c:f64[3] = multiply k0 b
+      in (c,) }
+    >>> print(simplify(grad.pruned()))
+    { lambda ; a:f64[3]. let
+        b:f64[3] = cos a
+      in (b,) }
+
+    Raises nothing: a program it cannot shorten comes back as it was.
+    """
+    returned = {atom.id for atom in program.outputs if isinstance(atom, Var)}
+    fresh: set[int] = set()  # results of ufuncs: new arrays, no view of anything
+    replaced: dict[int, Var] = {}
+
+    def current(atom: Any) -> Any:
+        return replaced.get(atom.id, atom) if isinstance(atom, Var) else atom
+
+    steps: list[Step] = []
+    for step in program.steps:
+        if isinstance(step, Guard):
+            steps.append(Guard(step.kind, current(step.var), step.expected))
+            continue
+        eqn = Eqn(step.prim, tuple(current(atom) for atom in step.inputs), step.params, step.out)
+        kept = _forwarded(eqn)
+        if kept is not None and eqn.out.id in returned:
+            kept = kept if kept.id in fresh and kept.id not in returned else None
+            if kept is not None:
+                returned.add(kept.id)
+        if kept is None:
+            steps.append(eqn)
+            if isinstance(eqn.prim.impl, np.ufunc):
+                fresh.add(eqn.out.id)
+        else:
+            replaced[eqn.out.id] = kept
+    outputs = [current(atom) for atom in program.outputs]
+    return Program(program.inputs, steps, outputs, program.in_tree, program.out_tree)

@@ -1,0 +1,143 @@
+"""Every value-dependent choice a wrapper or rule makes is a recorded operation or a guard.
+
+Each function here picks something from its input's values (an integer
+index, unique positions, an eigenvector's pivot, a mask count, the element a
+pad copies, a rank).  ``jit`` records it at one input and replays it at
+inputs that choose differently; the replay must give exactly what a fresh
+recording (the eager traced call) gives, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from spy_trace import spy
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad._program import Guard
+from funcgrad.testing import check_grads
+
+
+def _leaves(fun: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fg.tree.tree_leaves(fun(*args))
+    except ValueError as error:
+        return type(error)
+
+
+def _replays_like_eager(fun: Callable[..., Any], recorded: tuple[Any, ...], *others: tuple[Any, ...]) -> None:
+    jitted = fg.jit(fun)
+    jitted(*recorded)
+    for args in (recorded, *others):
+        got, want = _leaves(jitted, *args), _leaves(fg.jit(fun), *args)
+        if isinstance(want, type):
+            assert got is want, args
+            continue
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert type(g) is type(w) and np.shape(g) == np.shape(w) and np.result_type(g) == np.result_type(w)
+            np.testing.assert_array_equal(g, w, err_msg=str(args))
+
+
+def _guards(fun: Callable[..., Any], *args: Any) -> list[str]:
+    return [step.kind for step in fg.make_program(fun)(*args).steps if isinstance(step, Guard)]
+
+
+W = np.array([[1.0, 2.0, 0.0], [3.0, 4.0, 1.0]])
+W_SWAPPED = np.array([[1.0, 2.0, 1.0], [3.0, 4.0, 0.0]])
+
+
+def test_an_integer_cast_through_numpy_is_a_value_guard() -> None:
+    f = lambda w: w[np.int64(w[:, -1]), 0].sum() * w[0, 0]  # noqa: E731
+    assert _guards(f, W) == ["value"]
+    _replays_like_eager(f, (W,), (W_SWAPPED,))
+    _replays_like_eager(fg.grad(f), (W,), (W_SWAPPED,))
+    assert spy(f)(W)[1].reads == ["an integer cast to int64 (numpy.asarray)"]
+
+
+def test_astype_int_is_a_recorded_cast() -> None:
+    f = lambda w: fnp.take(w[:, 1], w[:, -1].astype(int)).sum() * w[1, 1]  # noqa: E731
+    assert _guards(f, W) == []
+    _replays_like_eager(f, (W,), (W_SWAPPED,))
+    _replays_like_eager(fg.grad(f), (W,), (W_SWAPPED,))
+
+
+def test_unique_positions_inverse_and_counts_are_recorded() -> None:
+    def f(v: Any) -> Any:
+        values, index, inverse, counts = fnp.unique(v, return_index=True, return_inverse=True, return_counts=True)
+        return values**2, index, inverse, counts
+
+    recorded = np.array([2.0, 1.0, 2.0])
+    _replays_like_eager(f, (recorded,), (np.array([3.0, 1.0, 2.0]),), (np.array([5.0, 5.0, 5.0]),))
+    _replays_like_eager(fg.grad(lambda v: fnp.sum(f(v)[0])), (recorded,), (np.array([1.0, 2.0, 1.0]),))
+    assert "unique_part" in spy(f)(recorded)[1].calls and not spy(f)(recorded)[1].reads
+
+
+def _eig_loss(a: Any) -> Any:
+    w, v = fnp.linalg.eig(a)
+    return fnp.sum(fnp.real(w) ** 2) + fnp.sum(fnp.real(v * v[:1]) + fnp.imag(v) * np.array([1.0, 2.0]))
+
+
+A_COMPLEX = np.array([[0.5, 2.0], [-1.0, 0.3]])  # complex eigenvalues: the phase-fixing pivot is used
+A_OTHER_PIVOT = np.array([[0.3, -1.0], [2.0, 0.5]])
+
+
+def test_the_eigenvector_pivot_is_a_recorded_position() -> None:
+    assert np.iscomplexobj(np.linalg.eig(A_COMPLEX)[1])
+    pivots = [np.argmax(np.abs(np.linalg.eig(a)[1]), axis=0).tolist() for a in (A_COMPLEX, A_OTHER_PIVOT)]
+    assert pivots[0] != pivots[1]
+    grad = fg.grad(_eig_loss)
+    _replays_like_eager(grad, (A_COMPLEX,), (A_OTHER_PIVOT,))
+    _replays_like_eager(lambda a: fg.jvp(_eig_loss, (a,), (np.ones((2, 2)),)), (A_COMPLEX,), (A_OTHER_PIVOT,))
+    _, trace = spy(grad)(A_COMPLEX)
+    assert "eig_pivot" in trace.calls and not trace.reads
+    check_grads(_eig_loss, (A_COMPLEX,), order=2, modes=("fwd", "rev"))
+
+
+def _piecewise(v: Any) -> Any:
+    return fnp.piecewise(v, [v < 0, v > 2], [lambda u: -u, lambda u: u**3, lambda u: u**2])
+
+
+def test_piecewise_with_traced_conditions_records_its_masks() -> None:
+    recorded = np.array([-1.0, 3.0, 1.0])
+    others = [(np.array([1.0, -3.0, -2.0]),), (np.array([0.5, 0.5, 0.5]),), (np.array([4.0, 5.0, 6.0]),)]
+    _replays_like_eager(_piecewise, (recorded,), *others)
+    _replays_like_eager(fg.grad(lambda v: fnp.sum(_piecewise(v))), (recorded,), *others)
+    _, trace = spy(_piecewise)(recorded)
+    assert {"less", "greater"} <= set(trace.calls)
+    np.testing.assert_array_equal(
+        _piecewise(recorded),
+        np.piecewise(recorded, [recorded < 0, recorded > 2], [lambda u: -u, lambda u: u**3, lambda u: u**2]),
+    )
+    check_grads(_piecewise, (recorded,), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("mode", ["maximum", "minimum", "median"])
+def test_statistic_pads_record_the_element_they_copy(mode: str) -> None:
+    f = lambda x: fnp.pad(x, ((1, 2), (2, 0)), mode=mode) * x[0, 0]  # noqa: E731
+    recorded = np.array([[1.0, 3.0, 2.0], [0.5, -1.0, 4.0]])
+    others = [(recorded[:, ::-1].copy(),), (-recorded,)]
+    _replays_like_eager(f, (recorded,), *others)
+    _replays_like_eager(fg.grad(lambda x: fnp.sum(f(x) ** 2)), (recorded,), *others)
+    _, trace = spy(f)(recorded)
+    assert "pad_stat_map" in trace.calls and not trace.reads
+
+
+def test_geomspace_zero_check_is_a_guard() -> None:
+    f = lambda a, b: fnp.geomspace(a, b, 4)  # noqa: E731
+    assert set(_guards(f, 1.0, 100.0)) == {"bool"}
+    _replays_like_eager(f, (1.0, 100.0), (0.0, 100.0), (-1.0, -8.0), (2.0, 0.0))
+
+
+def test_matrix_rank_and_lstsq_rank_are_recorded() -> None:
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    _replays_like_eager(fnp.linalg.matrix_rank, (np.eye(2),), (singular,))
+    tall = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    f = lambda a, b: fnp.linalg.lstsq(a, b, rcond=None)[1:3]  # noqa: E731
+    assert _guards(f, tall, np.ones(3)) == ["value"]  # the residuals' shape depends on the rank
+    _replays_like_eager(f, (tall, np.ones(3)), (np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]), np.ones(3)))
+    assert _guards(lambda a, b: fnp.linalg.lstsq(a, b, rcond=None)[0], np.eye(2), np.ones(2)) == []
