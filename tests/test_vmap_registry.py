@@ -38,18 +38,16 @@ AXES = ("axis0", "axis_last", "axis1", "none_first", "mixed", "empty")
 KINDS = ("float64", "float32", "complex128")
 MODES = ("value", "grad", "jvp")
 
-READS = (
-    "a rule or wrapper reads the traced value in plain NumPy (full_lower: numpy.asarray of a batched value raises); "
-    "the values audit (issue 13) turns the read into a recorded operation"
-)
 #: known gaps, strict xfails naming their cause (each fails here once fixed, until removed): case -> (modes, reason)
-KNOWN: dict[str, tuple[tuple[str, ...], str]] = {
-    **dict.fromkeys(("det", "det-stack", "det-complex_stack"), (("grad", "jvp"), f"det's derivative: {READS}")),
-    **dict.fromkeys(("slogdet", "slogdet-stack_both"), (MODES, f"slogdet: {READS}")),
-    **dict.fromkeys(("lstsq-vec", "lstsq-mat_residuals", "lstsq-wide"), (MODES, f"lstsq: {READS}")),
-    "matrix_power-0": (MODES, f"matrix_power(a, 0): {READS}"),
-    **dict.fromkeys(("norm-vec_ord0", "norm-vec_ord0_axis"), (MODES, f"norm(ord=0): {READS}")),
-}
+KNOWN: dict[str, tuple[tuple[str, ...], str]] = dict.fromkeys(
+    ("lstsq-vec", "lstsq-mat_residuals"),
+    (
+        MODES,
+        "numpy.linalg.lstsq of a tall matrix decides whether to return residuals by `if read_value(rank) == n` "
+        "(funcgrad/numpy/linalg.py): under vmap the rank read is one per example, an array, so the `if` is ambiguous "
+        "(ValueError); lstsq's batching (issue 12) must decide for the batch",
+    ),
+)
 
 
 def _slices(arg: Any, seed: int, size: int) -> np.ndarray[Any, Any]:
@@ -180,7 +178,7 @@ VALUES_ONLY = [
 
 
 #: primitives only known gaps reach, and those not yet: lstsq's wrapper reads the value before calling it
-UNREACHED = {"lstsq"}
+UNREACHED: set[str] = set()
 #: functions whose result's shape depends on the values: a batch of no examples has no shape to take
 DATA_DEPENDENT_SHAPE = {name for name, *_ in VALUES_ONLY if name.startswith(("nonzero", "where-one_argument"))}
 
