@@ -712,13 +712,18 @@ def jacrev(
 ) -> Callable[..., Any]:
     """The Jacobian by reverse mode, shape ``out.shape + in.shape``.
 
-    ``fun`` runs once; each output row is one backward sweep of the recording.
+    ``fun`` runs once; the whole identity basis of cotangents (one per
+    output element, over every output leaf) goes through one backward sweep
+    of the recording as a ``vmap`` batch, not one sweep per output row.
     Complex outputs need ``holomorphic=True`` (as in JAX).
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jacrev(lambda x: x[0] * x)(np.array([1.0, 2.0]))
     array([[2., 0.],
            [2., 1.]])
+
+    Raises ``TypeError`` for complex outputs without ``holomorphic=True`` or
+    a non-differentiable argument, ``ValueError`` when ``argnums`` is out of range.
     """
     _check_argnums_type(argnums, "jacrev")
     _check_callable(fun, "jacrev")
@@ -730,44 +735,71 @@ def jacrev(
         out, trace, primals, inputs, _ = _trace_reverse(fun, args, kwargs, nums)
         out, aux = _split_aux(out, has_aux, "jacrev")
         out_leaves, out_def = tree_flatten(out)
-        results = []
-        import funcgrad.numpy as fnp
-
-        for o in out_leaves:
-            value = _strip(o, trace)
+        values = [_strip(o, trace) for o in out_leaves]
+        for value in values:
             _check_jacobian_dtype(value, holomorphic, "jacrev", "output")
-            out_shape = _shape_of(value)
-            kind = _value_dtype(value)
-            size = int(np.prod(out_shape))
-            rows: list[list[Any]] = [[] for _ in inputs]
-            for k in range(size):
-                seed = np.zeros(size, kind)
-                seed[k] = 1
-                seed_value: Any = seed.reshape(out_shape)
-                if not out_shape:
-                    seed_value = seed_value[()]
-                if _ours(o, trace):
-                    cts = backward(trace.tape, [(o._payload, seed_value)], inputs, consume=False)
-                else:
-                    cts = [None] * len(inputs)
-                for i, (c, p) in enumerate(zip(cts, primals)):
-                    rows[i].append(_deliver(c, p))
-            blocks = []
-            for i, p in enumerate(primals):
-                in_shape = _shape_of(p)
-                if size == 0:
-                    blocks.append(np.zeros(out_shape + in_shape, _value_dtype(p)))
-                    continue
-                stacked = fnp.stack(rows[i]) if any(isinstance(r, Tracer) for r in rows[i]) else np.stack(rows[i])
-                blocks.append(_reshape(stacked, out_shape + in_shape))
-            results.append(_assemble(blocks, treedef, argnums))
+        nodes = [o._payload if _ours(o, trace) else None for o in out_leaves]
+        rows = _pull_basis(trace.tape, nodes, values, inputs, primals)
         trace.tape.clear()
+        results = []
+        offset = 0
+        for value in values:
+            out_shape = _shape_of(value)
+            size = int(np.prod(out_shape, dtype=np.int64))
+            blocks = [_reshape(r[offset : offset + size], out_shape + _shape_of(p)) for r, p in zip(rows, primals)]
+            results.append(_assemble(blocks, treedef, argnums))
+            offset += size
         jac = tree_unflatten(out_def, results)
         if has_aux:
             return jac, _strip_tree(aux, trace)
         return jac
 
     return jac_fun
+
+
+def _pull_basis(
+    tape: list[Any], nodes: list[int | None], values: list[Any], inputs: list[int], primals: list[Any]
+) -> list[Any]:
+    """Each input's cotangents for the identity basis over all output elements, stacked: ``(total,) + in.shape``.
+
+    The basis is one ``vmap`` batch through one backward sweep; a single
+    scalar output needs no batch (one plain sweep, as ``grad``).
+    """
+    sizes = [int(np.prod(_shape_of(v), dtype=np.int64)) for v in values]
+    total = int(np.sum(sizes, dtype=np.int64))
+    if total == 0 or all(n is None for n in nodes):
+        return [_zero_rows(p, total) for p in primals]
+    if total == 1:
+        node = next(n for n in nodes if n is not None)
+        value = values[nodes.index(node)]
+        seed = np.ones(_shape_of(value), _value_dtype(value))
+        seed = seed if seed.ndim else seed[()]
+        cts = backward(tape, [(node, seed)], inputs, consume=True)
+        return [_reshape(_deliver(c, p), (1,) + _shape_of(p)) for c, p in zip(cts, primals)]
+    basis = []
+    offset = 0
+    for value, size in zip(values, sizes):
+        seed = np.zeros((total, size), _value_dtype(value))
+        seed[offset : offset + size] = np.eye(size, dtype=seed.dtype)
+        basis.append(seed.reshape((total,) + _shape_of(value)))
+        offset += size
+
+    def pull(*cotangents: Any) -> list[Any]:
+        seeds = [(n, c) for n, c in zip(nodes, cotangents) if n is not None]
+        cts = backward(tape, seeds, inputs, consume=True)
+        return [_deliver(c, p) for c, p in zip(cts, primals)]
+
+    from funcgrad._batching import vmap
+
+    return vmap(pull)(*basis)  # type: ignore[no-any-return]
+
+
+def _zero_rows(primal: Any, total: int) -> Any:
+    """``total`` zero cotangents of ``primal`` stacked, in the primal's backend."""
+    rows = (total,) + _shape_of(primal)
+    if _backends.is_foreign(full_lower(primal)):
+        return np.broadcast_to(_zero_like(primal), rows)
+    return np.zeros(rows, _value_dtype(primal))
 
 
 jacobian = jacrev

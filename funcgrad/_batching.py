@@ -117,6 +117,54 @@ def loop(prim: Primitive, values: list[Any], batched: list[bool], size: int, **p
     return _shape.stack(parts)
 
 
+def per_example(fun: Callable[..., Any], *args: Any) -> Any:
+    """``fun(*args)`` once per example of the innermost batch among ``args`` (pytrees), results stacked.
+
+    For code that reads the values it is given (a rule calling SciPy) and
+    so cannot run on a batch: each call sees plain slices, and the output
+    leaves (``None`` for a zero) come back batched again.  With no batched
+    leaf it is ``fun(*args)``.
+    """
+    from funcgrad.numpy import _shape
+    from funcgrad.numpy._indexing import getitem_p
+
+    leaves, treedef = tree_flatten(args)
+    batches = [t for t in (getattr(leaf, "_trace", None) for leaf in leaves) if isinstance(t, BatchTrace) and t.active]
+    if not batches:
+        return fun(*args)
+    trace = max(batches, key=lambda t: t.level)
+
+    def example(k: int | None) -> Any:
+        def part(leaf: Any) -> Any:
+            if not (isinstance(leaf, Tracer) and leaf._trace is trace):
+                return leaf
+            if k is None:
+                return np.zeros(shape(leaf), dtype(leaf))
+            return getitem_p(leaf._value, index=k)
+
+        return per_example(fun, *tree_unflatten(treedef, [part(leaf) for leaf in leaves]))
+
+    parts = [example(k) for k in range(trace.size)] or [example(None)]
+    flat = [tree_flatten(p, is_leaf=_is_none)[0] for p in parts]
+    out_def = tree_flatten(parts[0], is_leaf=_is_none)[1]
+    stacked: list[Any] = []
+    for column in zip(*flat):
+        if all(c is None for c in column):
+            stacked.append(None)
+            continue
+        if trace.size == 0:
+            stacked.append(BatchTracer(np.zeros((0,) + shape(column[0]), dtype(column[0])), trace, 0))
+            continue
+        first = next(c for c in column if c is not None)
+        filled = [np.zeros(shape(first), dtype(first)) if c is None else c for c in column]
+        stacked.append(BatchTracer(_shape.stack(filled), trace, trace.size))
+    return tree_unflatten(out_def, stacked)
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 #: the declaration words of ``defbatch``
 WORDS: dict[str, Rule] = {"elementwise": elementwise, "leading": leading, "loop": loop}
 

@@ -153,6 +153,8 @@ def numeric_kind(value: Any) -> str:
     value = full_lower(value)
     if isinstance(value, (np.ndarray, np.generic)):
         return str(value.dtype.kind)
+    if isinstance(value, Tracer):  # a batch under vmap: full_lower keeps it
+        return str(_util.dtype(value).kind)
     if isinstance(value, (bool, int, float, complex)):
         return str(np.result_type(value).kind)
     if _backends.is_foreign(value):

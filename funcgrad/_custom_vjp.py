@@ -69,6 +69,8 @@ class custom_vjp:
         self.nondiff_argnums = tuple(sorted(int(n) for n in nondiff_argnums))
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
+        #: ``bwd`` reads the values it gets (funcgrad's own SciPy-backed rules): under ``vmap`` it runs per example
+        self.per_example = False
 
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any], symbolic_zeros: bool = False) -> None:
         """Set the rule: ``fwd(*args) -> (out, residuals)``, ``bwd(*nondiff, residuals, g) -> tuple``.
@@ -151,7 +153,12 @@ class _VJPCall:
         items = g.items if isinstance(g, Pack) else [None] * len(ans.items)
         cts = [zeros_like(o) if c is None else c for c, o in zip(items, ans.items)]
         nondiff = [self.args[n] for n in f.nondiff_argnums]
-        result = f.bwd(*nondiff, ans.extra, tree_unflatten(self.out_def, cts))  # type: ignore[misc]
+        bwd: Any = f.bwd
+        if f.per_example:
+            from funcgrad._batching import per_example
+
+            bwd = functools.partial(per_example, bwd)
+        result = bwd(*nondiff, ans.extra, tree_unflatten(self.out_def, cts))
         primals = tree_unflatten(self.treedef, pack.items)
         return Pack(_check_bwd(result, primals, what))
 
@@ -190,7 +197,7 @@ def _check_bwd(result: Any, primals: tuple[Any, ...], what: str) -> list[Any]:
 
 def check_cotangent(c: Any, p: Any, what: str, role: str) -> Any:
     """``c`` as a (co)tangent of primal ``p``: same shape, compatible dtype (cast to ``p``'s precision)."""
-    from funcgrad.numpy._util import match_dtype
+    from funcgrad.numpy._util import match_dtype, shape
 
     p_kind = numeric_kind(p)
     if p_kind not in ("f", "c"):
@@ -198,8 +205,8 @@ def check_cotangent(c: Any, p: Any, what: str, role: str) -> Any:
     if c is None:
         return None
     c_kind = numeric_kind(c)
-    p_shape = np.shape(full_lower(p))
-    c_shape = np.shape(full_lower(c)) if c_kind else None
+    p_shape = shape(p)
+    c_shape = shape(c) if c_kind else None
     if c_kind not in ("b", "i", "u", "f", "c") or c_shape != p_shape or (p_kind == "f" and c_kind == "c"):
         expected = f"shape {p_shape} and dtype {np.result_type(full_lower(p))}"
         raise ValueError(f"{what}: {role} must have {expected} (like the primal), received {describe_leaf(c)}.")

@@ -179,8 +179,13 @@ def _scipy_section() -> list[str]:
         )
     names_lines = []
     for sub, module in SCIPY.items():
-        exported = sorted(n for n in getattr(module, "__all__", ()) if callable(getattr(module, n)))
-        names_lines.append(f"* `funcgrad.scipy.{sub}` ({len(exported)}): " + ", ".join(f"`{n}`" for n in exported))
+        exported = sorted(n for n in getattr(module, "__all__", ()) if _is_public_function(getattr(module, n)))
+        if exported:
+            names_lines.append(f"* `funcgrad.scipy.{sub}` ({len(exported)}): " + ", ".join(f"`{n}`" for n in exported))
+        distributions = sorted(n for n in getattr(module, "__all__", ()) if n not in exported)
+        if distributions:
+            names_lines.append(f"* `funcgrad.scipy.{sub}` ({len(distributions)} distributions, with their methods):")
+        names_lines += [f"  * `{n}`: " + ", ".join(f"`{m}`" for m in _methods(getattr(module, n))) for n in distributions]
     return [
         f"## funcgrad.scipy primitives ({len(rows)})",
         "",
@@ -195,11 +200,27 @@ def _scipy_section() -> list[str]:
         "## funcgrad.scipy functions",
         "",
         "Primitives above, and compositions of primitives (`logsumexp`, `softmax`, the",
-        "distributions of `stats`), so they differentiate in every argument they can.",
+        "distributions of `stats`, listed with their methods), so they differentiate in every",
+        "argument they can.",
         "",
         *names_lines,
         "",
     ]
+
+
+def _is_public_function(obj: Any) -> bool:
+    """A function (or primitive) rather than an object with methods, such as a ``stats`` distribution."""
+    return callable(obj) and not _methods(obj)
+
+
+def _methods(obj: Any) -> list[str]:
+    """The public methods of a ``stats`` distribution (``pdf``, ``logpdf``, ...); none for a function."""
+    if isinstance(obj, (Primitive, type)) or not hasattr(obj, "__dict__") or getattr(obj, "__module__", "") is None:
+        return []
+    kind = type(obj)
+    if kind.__module__.startswith("builtins") or kind.__name__ == "function":
+        return []
+    return sorted(n for n in dir(kind) if not n.startswith("_") and callable(getattr(kind, n)))
 
 
 def _ufunc_of(prim: Primitive) -> np.ufunc | None:

@@ -41,6 +41,7 @@ SMOOTH: list[tuple[str, tuple[Any, ...]]] = [
     ("log_ndtr", (np.array([-30.0, -6.0, -1.0, 0.5, 3.0]),)),
     ("ndtri", (np.array([0.05, 0.5, 0.9]),)),
     ("expit", (x_real,)),
+    ("log_expit", (np.array([-40.0, -1.6, 0.3, 2.2, 40.0]),)),
     ("logit", (x_unit,)),
     ("xlogy", (x_real, column)),
     ("xlog1py", (x_real, np.array([[-0.5], [1.5]]))),

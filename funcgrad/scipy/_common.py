@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from funcgrad._rules import defbatch, defjvp, defvjp, primitive
+from funcgrad._trace import Primitive
+from funcgrad.numpy._util import broadcast_tangent, unbroadcast
+
 #: primitive name -> the arguments it has no derivative in (read by scripts/gen_coverage.py)
 NOT_DIFFERENTIABLE: dict[str, list[str]] = {}
 
@@ -31,3 +35,25 @@ def no_derivative(function: str, argument: str, reason: str) -> Callable[..., No
         raise no_derivative_error(function, argument, reason)
 
     return rule
+
+
+def elementwise(impl: Callable[..., Any], partials: tuple[Callable[..., Any], ...], name: str) -> Primitive:
+    """An elementwise primitive named ``name`` from its partial derivatives ``d(ans, *args)``, one per argument.
+
+    Both rules multiply by the partials, which are written with funcgrad's own
+    functions, so the primitive differentiates again; ``vmap`` broadcasts it.
+    """
+    prim = primitive(impl, name)
+    defvjp(
+        prim, *(lambda g, ans, *args, d=d, i=i: unbroadcast(g * d(ans, *args), args[i]) for i, d in enumerate(partials))
+    )
+    defjvp(
+        prim,
+        *(
+            lambda t, ans, *args, d=d, i=i: broadcast_tangent(t, args[i], ans) * d(ans, *args)
+            for i, d in enumerate(partials)
+        ),
+        batched=True,
+    )
+    defbatch(prim, "elementwise")
+    return prim

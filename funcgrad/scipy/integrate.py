@@ -105,6 +105,7 @@ def _backward(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], re
 
 
 _odeint.defvjp(_forward, _backward)
+_odeint.per_example = True  # _backward runs SciPy on the cotangent's values
 
 
 def odeint(

@@ -45,12 +45,10 @@ import scipy.special as sc
 
 import funcgrad.numpy as fnp
 from funcgrad._custom import stop_gradient
-from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive, Tracer
 from funcgrad.numpy._dispatch import UFUNCS
 from funcgrad.numpy._ufuncs import binary, nondiff, unary
-from funcgrad.numpy._util import broadcast_tangent, unbroadcast
-from funcgrad.scipy._common import no_derivative
+from funcgrad.scipy._common import elementwise, no_derivative
 
 __all__ = [
     "gammaln",
@@ -78,6 +76,7 @@ __all__ = [
     "chdtr",
     "chdtrc",
     "expit",
+    "log_expit",
     "logit",
     "xlogy",
     "xlog1py",
@@ -175,19 +174,7 @@ def _betainc_dx(ans: Any, a: Any, b: Any, x: Any) -> Any:
 
 def _ternary(ufunc: Any, partials: tuple[Any, Any, Any], function: str) -> Primitive:
     """A three-argument elementwise primitive from its partial derivatives ``d(ans, *args)``."""
-    prim = primitive(ufunc, _name(function))
-    defvjp(
-        prim, *(lambda g, ans, *args, d=d, i=i: unbroadcast(g * d(ans, *args), args[i]) for i, d in enumerate(partials))
-    )
-    defjvp(
-        prim,
-        *(
-            lambda t, ans, *args, d=d, i=i: broadcast_tangent(t, args[i], ans) * d(ans, *args)
-            for i, d in enumerate(partials)
-        ),
-        batched=True,
-    )
-    defbatch(prim, "elementwise")
+    prim = elementwise(ufunc, partials, _name(function))
     UFUNCS[ufunc] = prim
     return prim
 
@@ -274,6 +261,8 @@ ndtri = _special_unary(sc.ndtri, lambda ans, x: _SQRT_2PI * fnp.exp(0.5 * ans * 
 
 # --- logistic, logarithms -------------------------------------------------------------------
 expit = _special_unary(sc.expit, lambda ans, x: ans * (1.0 - ans), "expit")
+# log(expit(x))' = expit(-x): finite at both ends, where expit itself saturates
+log_expit = _special_unary(sc.log_expit, lambda ans, x: expit(-x), "log_expit")
 logit = _special_unary(sc.logit, lambda ans, x: 1.0 / (x * (1.0 - x)), "logit")
 xlogy: Primitive = _special_binary(
     sc.xlogy,

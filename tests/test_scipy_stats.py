@@ -1,0 +1,369 @@
+"""funcgrad.scipy.stats: SciPy's values, derivatives of every order in x and every parameter, tails, named errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+st = pytest.importorskip("scipy.stats", reason="funcgrad.scipy needs the scipy extra")
+
+import funcgrad as fg  # noqa: E402
+from funcgrad.scipy import stats  # noqa: E402
+from funcgrad.testing import check_grads  # noqa: E402
+
+CONTINUOUS_METHODS = ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf")
+DISCRETE_METHODS = ("pmf", "logpmf", "cdf", "logcdf", "sf", "logsf")
+
+# (name, shape parameters, points inside the support away from kinks, points anywhere (some outside the support))
+CONTINUOUS: list[tuple[str, tuple[float, ...], np.ndarray, np.ndarray]] = [
+    ("norm", (), np.array([-2.3, 0.4, 3.1]), np.array([-40.0, -1.0, 0.0, 2.0, 40.0])),
+    ("logistic", (), np.array([-2.3, 0.4, 3.1]), np.array([-800.0, -1.0, 0.0, 2.0, 800.0])),
+    ("laplace", (), np.array([-2.3, 0.4, 3.1]), np.array([-700.0, -1.0, 0.1, 0.0, 2.0, 700.0])),
+    ("cauchy", (), np.array([-2.3, 0.4, 3.1]), np.array([-1e8, -1.0, 0.0, 2.0, 1e8])),
+    ("expon", (), np.array([0.3, 1.4, 3.1]), np.array([-1.0, 0.0, 0.1, 2.0, 700.0])),
+    ("uniform", (), np.array([0.3, 0.8, 0.95]), np.array([-1.0, 0.1, 0.5, 1.6, 3.0])),
+    ("t", (3.5,), np.array([-2.3, 0.4, 3.1]), np.array([-1e4, -1.0, 0.0, 2.0, 1e4])),
+    ("gamma", (2.5,), np.array([0.3, 1.4, 3.1]), np.array([-1.0, 0.0, 0.1, 2.0, 30.0])),
+    ("chi2", (3.0,), np.array([0.3, 1.4, 3.1]), np.array([-1.0, 0.0, 0.1, 2.0, 60.0])),
+    ("beta", (2.5, 1.5), np.array([0.2, 0.55, 0.9]), np.array([-1.0, 0.1, 0.5, 0.95, 1.6, 3.0])),
+]
+CDF_WITHOUT_SHAPE_DERIVATIVE = {"t", "gamma", "chi2", "beta"}
+LOC, SCALE = 0.1, 1.5
+
+
+def _traced_value(f: Any, *args: Any) -> Any:
+    """``f(*args)`` computed on traced arguments (the primal of a vjp)."""
+    return fg.vjp(f, *args)[0]
+
+
+@pytest.mark.parametrize("method", CONTINUOUS_METHODS)
+@pytest.mark.parametrize("name, shapes, _, x", CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
+def test_values_match_scipy_plain_and_traced(name: str, shapes: tuple[float, ...], _: Any, x: Any, method: str) -> None:
+    ours, theirs = getattr(getattr(stats, name), method), getattr(getattr(st, name), method)
+    expected = theirs(x, *shapes, loc=LOC, scale=SCALE)
+    plain = ours(x, *shapes, loc=LOC, scale=SCALE)
+    assert plain.dtype == expected.dtype and np.array_equal(plain, expected, equal_nan=True)
+    traced = _traced_value(lambda x, *p: ours(x, *p[:-2], loc=p[-2], scale=p[-1]), x, *shapes, LOC, SCALE)
+    np.testing.assert_allclose(traced, expected, rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize("method", CONTINUOUS_METHODS)
+@pytest.mark.parametrize("name, shapes, x, _", CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
+def test_second_derivatives_in_x_loc_scale_and_shapes(
+    name: str, shapes: tuple[float, ...], x: Any, _: Any, method: str
+) -> None:
+    function = getattr(getattr(stats, name), method)
+    if method in ("cdf", "logcdf", "sf", "logsf") and name in CDF_WITHOUT_SHAPE_DERIVATIVE:
+        check_grads(
+            lambda x, loc, scale: function(x, *shapes, loc, scale), (x, LOC, SCALE), order=2, modes=("fwd", "rev")
+        )
+    else:
+        check_grads(lambda x, *p: function(x, *p), (x, *shapes, LOC, SCALE), order=2, modes=("fwd", "rev"))
+
+
+def test_loc_and_scale_broadcast_positionally_and_by_keyword() -> None:
+    x, loc, scale = np.array([0.2, 1.3, 2.9]), np.array([[0.0], [0.5]]), np.array([1.0, 2.0, 0.5])
+    expected = st.gamma.logpdf(x, 2.0, loc, scale)
+    np.testing.assert_allclose(_traced_value(lambda x: stats.gamma.logpdf(x, 2.0, loc, scale), x), expected)
+    np.testing.assert_allclose(
+        _traced_value(lambda loc: stats.gamma.logpdf(x, a=2.0, scale=scale, loc=loc), loc), expected, rtol=1e-12
+    )
+    check_grads(
+        lambda x, loc, scale: stats.t.logpdf(x, 4.0, loc, scale), (x, loc, scale), order=2, modes=("fwd", "rev")
+    )
+
+
+def test_defaults_are_scipys() -> None:
+    x = np.array([0.5, 1.5])
+    np.testing.assert_allclose(_traced_value(stats.norm.logpdf, x), st.norm.logpdf(x), rtol=1e-13)
+    np.testing.assert_allclose(_traced_value(lambda df: stats.t.cdf(x, df), 2.0), st.t.cdf(x, 2.0), rtol=1e-13)
+
+
+def test_gradient_in_scale_matches_the_hand_derivation() -> None:
+    x = np.array([-1.0, 0.5, 2.0])
+    grad = fg.grad(lambda s: stats.norm.logpdf(x, 0.3, s).sum())(1.7)
+    z = (x - 0.3) / 1.7
+    assert np.isclose(grad, np.sum((z**2 - 1.0) / 1.7), rtol=1e-13)
+
+
+@pytest.mark.parametrize("name, shapes, x, _", CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
+def test_float32_stays_float32(name: str, shapes: tuple[float, ...], x: Any, _: Any) -> None:
+    x32 = x.astype(np.float32)
+    distribution = getattr(stats, name)
+    for method in CONTINUOUS_METHODS:
+        value = _traced_value(lambda x: getattr(distribution, method)(x, *shapes), x32)
+        assert value.dtype == np.float32, method
+        np.testing.assert_allclose(value, getattr(getattr(st, name), method)(x, *shapes), rtol=2e-5)
+        grad = fg.grad(lambda x: getattr(distribution, method)(x, *shapes).sum())(x32)
+        assert grad.dtype == np.float32, method
+    check_grads(lambda x: distribution.logpdf(x, *shapes), (x32,), order=2, modes=("fwd", "rev"))
+
+
+# (call, SciPy's value or None where SciPy underflows to -inf): far tails stay finite, with finite derivatives
+TAILS: list[tuple[str, Any, float]] = [
+    ("norm.logcdf", lambda x: stats.norm.logcdf(x), -40.0),
+    ("norm.logsf", lambda x: stats.norm.logsf(x), 40.0),
+    ("norm.logcdf far", lambda x: stats.norm.logcdf(x), -1e4),
+    ("logistic.logcdf", lambda x: stats.logistic.logcdf(x), -800.0),
+    ("logistic.logsf", lambda x: stats.logistic.logsf(x), 800.0),
+    ("logistic.logpdf", lambda x: stats.logistic.logpdf(x), -800.0),
+    ("laplace.logcdf", lambda x: stats.laplace.logcdf(x), -800.0),
+    ("laplace.logsf", lambda x: stats.laplace.logsf(x), 800.0),
+    ("cauchy.logcdf", lambda x: stats.cauchy.logcdf(x), -1e12),
+    ("cauchy.logsf", lambda x: stats.cauchy.logsf(x), 1e12),
+    ("expon.logsf", lambda x: stats.expon.logsf(x), 1e4),
+    ("t.logcdf", lambda x: stats.t.logcdf(x, 3.0), -1e6),
+]
+
+
+@pytest.mark.parametrize("name, f, x", TAILS, ids=[c[0] for c in TAILS])
+def test_log_tails_stay_finite_with_finite_derivatives(name: str, f: Any, x: float) -> None:
+    value = _traced_value(f, x)
+    first = fg.grad(f)(x)
+    second = fg.grad(fg.grad(f))(x)
+    assert np.isfinite(value) and np.isfinite(first) and np.isfinite(second)
+    distribution, method = name.split()[0].split(".")
+    expected = getattr(getattr(st, distribution), method)(x, *((3.0,) if distribution == "t" else ()))
+    if np.isfinite(expected):
+        assert np.isclose(value, expected, rtol=1e-8)
+
+
+def test_norm_logcdf_tail_derivative_is_the_mills_ratio() -> None:
+    x = -40.0
+    assert np.isclose(fg.grad(stats.norm.logcdf)(x), np.exp(st.norm.logpdf(x) - st.norm.logcdf(x)), rtol=1e-12)
+
+
+def test_cauchy_cdf_keeps_digits_in_the_left_tail() -> None:
+    # 0.5 + arctan(x) / pi would cancel: the exact value is arctan(1/1e10)/pi
+    assert np.isclose(_traced_value(stats.cauchy.cdf, -1e10), np.arctan(1e-10) / np.pi, rtol=1e-14)
+
+
+def test_outside_the_support_zero_density_and_zero_derivative() -> None:
+    for f, x in [
+        (lambda x: stats.gamma.pdf(x, 2.0), -1.0),
+        (lambda x: stats.beta.pdf(x, 2.0, 2.0), 1.5),
+        (lambda x: stats.uniform.cdf(x), 3.0),
+        (lambda x: stats.expon.sf(x), -2.0),
+    ]:
+        assert fg.grad(f)(x) == 0.0 and fg.grad(fg.grad(f))(x) == 0.0
+    assert _traced_value(lambda x: stats.gamma.logpdf(x, 2.0), -1.0) == -np.inf
+    assert fg.grad(lambda x: stats.gamma.logpdf(x, 2.0))(-1.0) == 0.0
+
+
+def test_parameters_outside_their_domain_give_nan_like_scipy() -> None:
+    x = np.array([0.5, 1.5])
+    for f, scipy_value in [
+        (lambda s: stats.norm.logpdf(x, 0.0, s), st.norm.logpdf(x, 0.0, -1.0)),
+        (lambda s: stats.gamma.cdf(x, 2.0, 0.0, s), st.gamma.cdf(x, 2.0, 0.0, -1.0)),
+    ]:
+        assert np.all(np.isnan(_traced_value(f, -1.0))) and np.all(np.isnan(scipy_value))
+    assert np.isnan(_traced_value(lambda a: stats.gamma.logpdf(1.0, a), -2.0))
+    assert np.isnan(_traced_value(lambda x: stats.beta.pdf(x, -1.0, 2.0), 0.5))
+    assert np.isnan(_traced_value(lambda x: stats.uniform.logpdf(x), np.nan))
+
+
+# (function, argument, its value, the primitive named in the error)
+NO_DERIVATIVE: list[tuple[Any, str, float, str]] = [
+    (lambda df: stats.t.cdf(0.5, df), "df", 3.0, "stats.t.cdf"),
+    (lambda df: stats.t.logsf(0.5, df), "df", 3.0, "stats.t.cdf"),
+    (lambda a: stats.gamma.cdf(0.5, a), "a", 2.0, "stats.gamma.cdf"),
+    (lambda a: stats.gamma.logsf(0.5, a), "a", 2.0, r"stats.gamma.(sf|cdf)"),
+    (lambda df: stats.chi2.cdf(0.5, df), "df", 2.0, "stats.chi2.cdf"),
+    (lambda df: stats.chi2.sf(0.5, df), "df", 2.0, "stats.chi2.sf"),
+    (lambda a: stats.beta.cdf(0.5, a, 2.0), "a", 2.0, "stats.beta.cdf"),
+    (lambda b: stats.beta.sf(0.5, 2.0, b), "b", 2.0, "stats.beta.sf"),
+    (
+        lambda x: stats.multivariate_normal.cdf(x * np.array([1.0, -1.0]), cov=np.eye(2)),
+        "x",
+        0.5,
+        "multivariate_normal",
+    ),
+]
+
+
+@pytest.mark.parametrize("f, argument, value, where", NO_DERIVATIVE, ids=[f"{c[3]}-{c[1]}" for c in NO_DERIVATIVE])
+def test_no_closed_form_derivative_raises_a_named_type_error(f: Any, argument: str, value: float, where: str) -> None:
+    for transform in (fg.grad(f), lambda v: fg.jvp(f, (v,), (1.0,))):
+        with pytest.raises(TypeError, match=f"{where}.*no derivative with respect to {argument} .*stop_gradient"):
+            transform(value)
+    assert np.isfinite(_traced_value(fg.stop_gradient, value))  # the primal itself is fine: only its derivative fails
+    assert np.isfinite(fg.jit(f)(value))
+
+
+def test_the_cdf_without_a_shape_derivative_still_differentiates_in_x_loc_scale() -> None:
+    check_grads(
+        lambda x, loc, scale: stats.beta.cdf(x, 2.0, 3.0, loc, scale), (0.5, 0.1, 1.2), order=2, modes=("fwd", "rev")
+    )
+
+
+def test_frozen_distribution_is_the_same_function() -> None:
+    x = np.array([0.3, 1.2])
+    frozen = stats.gamma(2.0, loc=0.1, scale=2.0)
+    for method in CONTINUOUS_METHODS:
+        np.testing.assert_array_equal(getattr(frozen, method)(x), getattr(st.gamma(2.0, loc=0.1, scale=2.0), method)(x))
+    np.testing.assert_allclose(
+        fg.grad(lambda x: frozen.logpdf(x).sum())(x), fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.1, 2.0).sum())(x)
+    )
+
+
+def test_a_missing_shape_parameter_names_the_signature() -> None:
+    with pytest.raises(TypeError, match=r"stats.t.logpdf: missing a required argument: 'df'.*\(x, df, loc=0.0"):
+        fg.grad(lambda x: stats.t.logpdf(x))(0.5)
+    with pytest.raises(TypeError, match="stats.norm.cdf: .*scale"):
+        fg.grad(lambda x: stats.norm.cdf(x, 0.0, 1.0, 2.0))(0.5)
+
+
+def test_jit_and_vmap_replay_with_new_parameters() -> None:
+    jitted = fg.jit(lambda x, a: stats.gamma.logpdf(x, a).sum())
+    x = np.array([0.5, 2.0])
+    for a in (2.0, 0.5, -1.0):
+        np.testing.assert_allclose(jitted(x, a), st.gamma.logpdf(x, a).sum(), rtol=1e-12)
+    scales = np.array([0.5, 1.0, 2.0])
+    batched = fg.vmap(lambda s: stats.norm.logcdf(x, 0.0, s))(scales)
+    np.testing.assert_allclose(batched, st.norm.logcdf(x, 0.0, scales[:, None]), rtol=1e-12)
+
+
+# --- poisson ----------------------------------------------------------------------------------
+K_ANY = np.array([-1.0, 0.0, 1.0, 2.5, 3.0, 12.0])
+
+
+@pytest.mark.parametrize("method", DISCRETE_METHODS)
+def test_poisson_matches_scipy_and_differentiates_in_mu(method: str) -> None:
+    ours, theirs = getattr(stats.poisson, method), getattr(st.poisson, method)
+    expected = theirs(K_ANY, 2.0, loc=0.0)
+    assert np.array_equal(ours(K_ANY, 2.0), expected, equal_nan=True)
+    # logcdf near 0 goes through log1p(-sf) here, SciPy through log(cdf): the digits past 1e-9 are SciPy's rounding
+    np.testing.assert_allclose(_traced_value(lambda mu: ours(K_ANY, mu), 2.0), expected, rtol=1e-9)
+    np.testing.assert_allclose(
+        _traced_value(lambda loc: ours(K_ANY, 2.0, loc), 1.0), theirs(K_ANY, 2.0, 1.0), rtol=1e-10
+    )
+    check_grads(lambda mu: ours(np.array([0.0, 1.0, 3.0, 7.0]), mu), (2.0,), order=2, modes=("fwd", "rev"))
+
+
+def test_poisson_cdf_derivative_in_mu_is_minus_the_pmf() -> None:
+    assert np.isclose(fg.grad(lambda mu: stats.poisson.cdf(3.0, mu))(2.0), -st.poisson.pmf(3, 2.0), rtol=1e-12)
+
+
+def test_poisson_logpmf_at_mu_zero_and_k_zero_is_finite() -> None:
+    assert _traced_value(lambda mu: stats.poisson.logpmf(0.0, mu), 0.0) == 0.0
+    assert np.isnan(_traced_value(lambda mu: stats.poisson.logpmf(1.0, mu), -1.0))
+
+
+# --- multivariate normal -----------------------------------------------------------------------
+RNG = np.random.default_rng(14)
+_A = RNG.normal(size=(3, 3))
+COV = _A @ _A.T + 3.0 * np.eye(3)
+MEAN = np.array([0.3, -0.2, 1.0])
+POINTS = RNG.normal(size=(4, 3))
+
+
+@pytest.mark.parametrize(
+    "x, mean, cov",
+    [
+        (POINTS, MEAN, COV),
+        (POINTS[0], MEAN, COV),
+        (POINTS[:1], MEAN, COV),
+        (POINTS, MEAN, np.diag(COV)),
+        (np.array([0.3, -1.0]), None, np.array([2.0])),
+        (POINTS, MEAN, 2.5),
+        (np.array([0.3, -1.0, 2.0]), None, 2.0),  # dimension 1: three points
+        (0.4, 1.0, 2.0),
+        (POINTS.reshape(2, 2, 3), MEAN, COV),
+    ],
+    ids=["points", "one-point", "squeezed", "diagonal", "dim-1-vector-cov", "scalar-cov", "dim-1", "scalar", "stacked"],
+)
+def test_multivariate_normal_matches_scipy_shapes_and_values(x: Any, mean: Any, cov: Any) -> None:
+    for method in ("logpdf", "pdf"):
+        expected = getattr(st.multivariate_normal, method)(x, mean, cov)
+        assert np.array_equal(getattr(stats.multivariate_normal, method)(x, mean, cov), expected)
+        traced = _traced_value(lambda x: getattr(stats.multivariate_normal, method)(x, mean, cov), x)
+        assert np.shape(traced) == np.shape(expected)
+        np.testing.assert_allclose(traced, expected, rtol=1e-11)
+
+
+def test_multivariate_normal_second_derivatives_in_x_mean_and_cov() -> None:
+    def logpdf(x: Any, mean: Any, root: Any) -> Any:
+        # cov as root root^T + 3 I: every perturbation of root is a symmetric perturbation of cov
+        return stats.multivariate_normal.logpdf(x, mean, root @ root.T + 3.0 * np.eye(3))
+
+    check_grads(logpdf, (POINTS, MEAN, _A), order=2, modes=("fwd", "rev"))
+    check_grads(
+        lambda c: stats.multivariate_normal.logpdf(POINTS, MEAN, (c + c.T) / 2), (COV,), order=2, modes=("fwd", "rev")
+    )
+
+
+def test_multivariate_normal_cov_gradient_is_the_symmetric_closed_form() -> None:
+    x = POINTS[0]
+    grad = fg.grad(stats.multivariate_normal.logpdf, argnums=2)(x, MEAN, COV)
+    inverse = np.linalg.inv(COV)
+    deviation = inverse @ (x - MEAN)
+    np.testing.assert_allclose(grad, 0.5 * (np.outer(deviation, deviation) - inverse), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fg.grad(stats.multivariate_normal.logpdf)(x, MEAN, COV), -deviation, rtol=1e-10)
+
+
+def test_multivariate_normal_bad_shapes_raise_value_error() -> None:
+    with pytest.raises(ValueError, match="cov must have shape"):
+        fg.grad(lambda m: stats.multivariate_normal.logpdf(POINTS, m, np.eye(2)).sum())(MEAN)
+    with pytest.raises(ValueError, match="last axis"):
+        fg.grad(lambda x: stats.multivariate_normal.logpdf(x, MEAN, COV).sum())(np.ones((4, 2)))
+
+
+def test_multivariate_normal_cdf_values_on_traced_input() -> None:
+    x = np.array([0.2, -0.1, 0.5])
+    expected = st.multivariate_normal.cdf(x, MEAN, COV, rng=np.random.default_rng(0))
+    got = fg.jit(lambda x: stats.multivariate_normal.cdf(x, MEAN, COV, rng=np.random.default_rng(0)))(x)
+    assert np.isclose(got, expected, rtol=1e-4)
+
+
+# --- dirichlet -----------------------------------------------------------------------------------
+ALPHA = np.array([1.5, 2.0, 4.0])
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([0.2, 0.3, 0.5]),
+        np.array([[0.2, 0.6], [0.3, 0.1], [0.5, 0.3]]),
+        np.array([0.2, 0.3]),
+        np.array([[0.2, 0.6], [0.3, 0.1]]),
+    ],
+    ids=["K", "K-by-N", "K-1", "K-1-by-N"],
+)
+def test_dirichlet_matches_scipy(x: Any) -> None:
+    for method in ("logpdf", "pdf"):
+        expected = getattr(st.dirichlet, method)(x, ALPHA)
+        assert np.array_equal(getattr(stats.dirichlet, method)(x, ALPHA), expected)
+        traced = _traced_value(lambda a: getattr(stats.dirichlet, method)(x, a), ALPHA)
+        assert np.shape(traced) == np.shape(expected)
+        np.testing.assert_allclose(traced, expected, rtol=1e-12)
+
+
+def test_dirichlet_second_derivatives_in_x_and_alpha() -> None:
+    x = np.array([[0.2, 0.6], [0.3, 0.1]])  # the last component is 1 - sum: every perturbation stays on the simplex
+    check_grads(lambda x, a: stats.dirichlet.logpdf(x, a), (x, ALPHA), order=2, modes=("fwd", "rev"))
+    check_grads(lambda a: stats.dirichlet.pdf(np.array([0.2, 0.3, 0.5]), a), (ALPHA,), order=2, modes=("fwd", "rev"))
+
+
+def test_dirichlet_gradient_in_alpha_is_the_closed_form() -> None:
+    from scipy.special import digamma
+
+    x = np.array([0.2, 0.3, 0.5])
+    expected = np.log(x) - digamma(ALPHA) + digamma(ALPHA.sum())
+    np.testing.assert_allclose(fg.grad(stats.dirichlet.logpdf, argnums=1)(x, ALPHA), expected, rtol=1e-12)
+
+
+def test_dirichlet_off_the_simplex_is_nan_and_bad_shapes_raise() -> None:
+    assert np.isnan(_traced_value(lambda a: stats.dirichlet.logpdf(np.array([0.2, 0.3, 0.6]), a), ALPHA))
+    assert np.isnan(_traced_value(lambda a: stats.dirichlet.logpdf(np.array([0.2, 0.3, 0.5]), a), -ALPHA))
+    with pytest.raises(ValueError, match="components"):
+        fg.grad(lambda a: stats.dirichlet.logpdf(np.ones(5) / 5, a))(ALPHA)
+    with pytest.raises(ValueError, match="alpha must be a vector"):
+        fg.grad(lambda a: stats.dirichlet.logpdf(np.ones(3) / 3, a).sum())(np.ones((3, 1)))
+
+
+def test_the_package_lists_stats() -> None:
+    import funcgrad.scipy as fsp
+
+    assert "stats" in fsp.__all__ and fsp.stats is stats
