@@ -263,7 +263,7 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
     for item in program.outputs:
         text = atom(item)
         if isinstance(item, Const) and type(item.value) is np.ndarray:
-            text += ".copy()"
+            text += ".copy(order='K')"
         outputs.append(text)
     built = _tree_expression(program.out_tree, iter(outputs))
     if built is None:
@@ -351,27 +351,47 @@ class _Branch:
 _PLAIN = object()  # heads a signature taken by _plain_signature, so it never equals one of Jitted._signature
 
 
-def _plain_signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], list[Any]] | None:
-    """The cache key and leaves of arguments made of tuples, lists and str-keyed dicts of arrays and numbers
-    (the common case, walked without building a ``PyTreeDef``); ``None`` for anything else.
+def _plain_signature(
+    args: tuple[Any, ...], kwargs: dict[str, Any], static_argnums: tuple[int, ...], static_argnames: tuple[str, ...]
+) -> tuple[tuple[Any, ...], list[Any]] | None:
+    """The cache key and leaves of arguments made of tuples, lists and str-keyed dicts of arrays and numbers,
+    and hashable static arguments (the common case, walked without building a ``PyTreeDef``); ``None`` for
+    anything else.
 
     The key holds the number of arguments, then, depth first, each container's type and length (a dict's
-    sorted keys) and each leaf's shape and dtype (an ndarray) or type (a number), then the keyword names:
-    it determines the structure and every leaf's signature, as ``Jitted._signature``'s key does, and the
-    leaves come in ``tree_flatten``'s order.
+    sorted keys), each leaf's shape and dtype (an ndarray) or type (a number), each static argument's type
+    and value, then the keyword names: it determines the structure, every leaf's signature and the static
+    values, as ``Jitted._signature``'s key does, and the leaves come in ``split_static``'s order.
     """
-    key: list[Any] = [_PLAIN, len(args)]
+    nargs = len(args)
+    key: list[Any] = [_PLAIN, nargs]
     leaves: list[Any] = []
-    for arg in args:
-        if not _walk(arg, key, leaves):
-            return None
+    if static_argnums:
+        static = {n % nargs for n in static_argnums if -nargs <= n < nargs}
+        for position, arg in enumerate(args):
+            if not (_static_token(arg, key) if position in static else _walk(arg, key, leaves)):
+                return None
+    else:
+        for arg in args:
+            if not _walk(arg, key, leaves):
+                return None
     if kwargs:
         names = tuple(sorted(kwargs))
         key.append(names)
         for name in names:
-            if not _walk(kwargs[name], key, leaves):
+            value = kwargs[name]
+            if not (_static_token(value, key) if name in static_argnames else _walk(value, key, leaves)):
                 return None
     return tuple(key), leaves
+
+
+def _static_token(value: Any, key: list[Any]) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False  # the general signature raises the error that names it
+    key.append((_PLAIN, type(value), value))
+    return True
 
 
 def _walk(node: Any, key: list[Any], leaves: list[Any]) -> bool:
@@ -416,7 +436,6 @@ class Jitted:
         self.fun = fun
         self.static_argnums = static_argnums
         self.static_argnames = static_argnames
-        self._static = bool(static_argnums or static_argnames)
         self._cache: OrderedDict[Any, _Branch] = OrderedDict()
         self._lock = threading.Lock()
         #: how many signatures are kept (least recently used dropped first)
@@ -455,7 +474,7 @@ class Jitted:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _DEPTH.get():
             return self.fun(*args, **kwargs)  # under another transform: it traces through the function itself
-        fast = None if self._static else _plain_signature(args, kwargs)
+        fast = _plain_signature(args, kwargs, self.static_argnums, self.static_argnames)
         if fast is None:
             key, leaves, in_tree, rebuild = self._signature(args, kwargs)
         else:

@@ -49,8 +49,9 @@ class Const:
     __slots__ = ("value",)
 
     def __init__(self, value: Any) -> None:
-        # a writeable array is copied: the caller may change theirs later, the recording must not change
-        self.value = value.copy() if type(value) is np.ndarray and value.flags.writeable else value
+        # a writeable array is copied (the caller may change theirs later, the recording must not change),
+        # in its own memory layout: a transposed view stays Fortran-ordered, so BLAS sees what eager saw
+        self.value = value.copy(order="K") if type(value) is np.ndarray and value.flags.writeable else value
 
 
 Atom = Var | Const

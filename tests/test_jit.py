@@ -389,6 +389,22 @@ def test_every_structure_and_leaf_type_has_its_own_recording() -> None:
     assert len(calls) == len(arguments)
 
 
+def test_static_values_of_equal_value_but_other_type_record_apart() -> None:
+    def scale(x: Any, n: Any, mode: str = "a") -> Any:
+        return x * n, mode
+
+    f = fg.jit(scale, static_argnums=1, static_argnames="mode")
+    for n in (2, 2.0, True, 2, -1):
+        same(f(X, n), scale(X, n))
+    assert f._cache_size() == 4
+    same(f(X, 2, mode="b"), (X * 2, "b"))
+    same(f(X, n=3), (X * 3, "a"))  # static by name too: completed from the signature
+    same(f(x=X, n=3), (X * 3, "a"))
+    assert f._cache_size() == 7
+    with pytest.raises(TypeError, match="not hashable"):
+        f(X, [2])
+
+
 def test_cache_hits_and_misses_by_signature_and_static_values() -> None:
     f, calls = counting(lambda x, n: x * n)
     f = fg.jit(f, static_argnums=1)
@@ -461,6 +477,17 @@ def test_inputs_and_recording_never_mutated() -> None:
     np.testing.assert_array_equal(second[1], [1.0, 2.0, 3.0])
     second[0][:] = 0.0
     np.testing.assert_array_equal(f(x)[0], X * 2.0)
+
+
+def test_array_constants_keep_their_memory_layout() -> None:
+    table = np.arange(12.0).reshape(3, 4)
+    f = fg.jit(lambda w: (table.T @ w, table.T))
+    program = fg.make_program(f.fun)(np.ones(3))
+    assert program.eqns[0].inputs[0].value.flags.f_contiguous  # what eager's matmul was handed
+    f(np.ones(3))
+    product, constant = f(np.linspace(0.0, 1.0, 3))
+    same(product, table.T @ np.linspace(0.0, 1.0, 3))
+    assert constant.flags.f_contiguous and not np.shares_memory(constant, table)
 
 
 def test_accumulated_cotangents_are_fresh_each_replay() -> None:
