@@ -89,8 +89,17 @@ def test_jacrev_of_states_and_forward_mode_error() -> None:
     t = np.array([0.0, 1.0])
     jac = fg.jacrev(lambda k: odeint(decay, np.array([1.0]), t, k, **TOL))(0.5)
     np.testing.assert_allclose(jac[:, 0], [0.0, -np.exp(-0.5)], rtol=1e-6, atol=1e-12)
-    with pytest.raises(TypeError):
-        fg.jvp(lambda k: odeint(decay, np.array([1.0]), t, k), (0.5,), (1.0,))
+    final = lambda k: odeint(decay, np.array([1.0]), t, k)[1, 0]
+    for transform in (lambda: fg.jvp(final, (0.5,), (1.0,)), lambda: fg.jacfwd(final)(0.5)):
+        with pytest.raises(TypeError, match=r"odeint cannot be differentiated in forward mode.*fg\.jacrev"):
+            transform()
+
+
+@pytest.mark.parametrize("second", [fg.hessian, lambda f: fg.grad(fg.grad(f))], ids=["hessian", "grad-of-grad"])
+def test_second_derivatives_raise_a_type_error_naming_first_order_reverse_mode(second: Any) -> None:
+    t = np.array([0.0, 1.0])
+    with pytest.raises(TypeError, match=r"odeint cannot be differentiated twice.*fg\.grad, fg\.vjp, fg\.jacrev"):
+        second(lambda k: odeint(decay, np.array([1.0]), t, k)[1, 0])(0.5)
 
 
 def test_bad_shapes_raise_value_error() -> None:

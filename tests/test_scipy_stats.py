@@ -63,6 +63,49 @@ def test_second_derivatives_in_x_loc_scale_and_shapes(
         check_grads(lambda x, *p: function(x, *p), (x, *shapes, LOC, SCALE), order=2, modes=("fwd", "rev"))
 
 
+# shape parameters across SciPy's ranges: below one (a pole or a heavy tail), near one, large
+SHAPE_RANGES: list[tuple[str, tuple[float, ...], np.ndarray]] = [
+    ("t", (0.7,), np.array([-4.0, 0.3, 9.0])),
+    ("t", (45.0,), np.array([-2.0, 0.3, 3.0])),
+    ("gamma", (0.6,), np.array([0.05, 0.7, 4.0])),
+    ("gamma", (30.0,), np.array([22.0, 30.0, 41.0])),
+    ("chi2", (1.0,), np.array([0.05, 0.7, 4.0])),
+    ("chi2", (25.0,), np.array([15.0, 24.0, 40.0])),
+    ("beta", (0.6, 0.8), np.array([0.02, 0.5, 0.97])),
+    ("beta", (12.0, 3.0), np.array([0.6, 0.8, 0.93])),
+]
+
+
+@pytest.mark.parametrize("name, shapes, x", SHAPE_RANGES, ids=[f"{c[0]}{c[1]}" for c in SHAPE_RANGES])
+def test_shape_parameters_across_their_range(name: str, shapes: tuple[float, ...], x: Any) -> None:
+    distribution, reference = getattr(stats, name), getattr(st, name)
+    for method in CONTINUOUS_METHODS:
+        traced = _traced_value(lambda x: getattr(distribution, method)(x, *shapes), x)
+        np.testing.assert_allclose(traced, getattr(reference, method)(x, *shapes), rtol=1e-9)
+    check_grads(lambda x, *p: distribution.logpdf(x, *p), (x, *shapes), order=2, modes=("fwd", "rev"))
+    check_grads(lambda x: distribution.logcdf(x, *shapes), (x,), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, shapes, x, _", CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
+def test_random_points_and_parameters_sweep(name: str, shapes: tuple[float, ...], x: Any, _: Any) -> None:
+    rng = np.random.default_rng(len(name))
+    distribution, reference = getattr(stats, name), getattr(st, name)
+    for _round in range(20):
+        params = tuple(rng.uniform(0.3, 6.0) for _ in shapes)
+        loc, scale = rng.normal(), rng.uniform(0.2, 4.0)
+        points = loc + scale * (x if name not in ("uniform", "beta") else rng.uniform(0.05, 0.95, size=3))
+        for method in CONTINUOUS_METHODS:
+            f = getattr(distribution, method)
+            np.testing.assert_allclose(
+                _traced_value(lambda x: f(x, *params, loc, scale), points),
+                getattr(reference, method)(points, *params, loc, scale),
+                rtol=1e-8,
+            )
+            check_grads(lambda x, at, s: f(x, *params, at, s), (points, loc, scale), order=2, modes=("fwd", "rev"))
+        check_grads(lambda *p: distribution.logpdf(points, *p, loc, scale), params, order=2, modes=("fwd", "rev"))
+
+
 def test_loc_and_scale_broadcast_positionally_and_by_keyword() -> None:
     x, loc, scale = np.array([0.2, 1.3, 2.9]), np.array([[0.0], [0.5]]), np.array([1.0, 2.0, 0.5])
     expected = st.gamma.logpdf(x, 2.0, loc, scale)
@@ -223,6 +266,34 @@ def test_jit_and_vmap_replay_with_new_parameters() -> None:
     scales = np.array([0.5, 1.0, 2.0])
     batched = fg.vmap(lambda s: stats.norm.logcdf(x, 0.0, s))(scales)
     np.testing.assert_allclose(batched, st.norm.logcdf(x, 0.0, scales[:, None]), rtol=1e-12)
+
+
+REPLAYED: list[tuple[str, Any, tuple[Any, ...], tuple[Any, ...]]] = [
+    ("t.logcdf", lambda x, df, s: stats.t.logcdf(x, df, 0.0, s), (0.5, 3.0, 1.0), (-2.0, 0.8, 3.0)),
+    ("beta.pdf", lambda x, a, b: stats.beta.pdf(x, a, b), (0.3, 2.0, 3.0), (1.5, 0.5, 0.7)),
+    ("uniform.logsf", lambda x, at, s: stats.uniform.logsf(x, at, s), (0.3, 0.0, 1.0), (5.0, 0.0, -1.0)),
+    ("poisson.logpmf", lambda k, mu: stats.poisson.logpmf(k, mu), (2.0, 1.5), (2.5, 3.0)),
+    ("poisson.cdf", lambda k, mu: stats.poisson.cdf(k, mu), (2.0, 1.5), (-1.0, 3.0)),
+    (
+        "dirichlet.logpdf",
+        lambda x, a: stats.dirichlet.logpdf(x, a),
+        (np.array([0.3, 0.7]), np.ones(2)),
+        (np.array([0.4, 0.7]), np.ones(2)),
+    ),
+    (
+        "multivariate_normal.logpdf",
+        lambda x, c: stats.multivariate_normal.logpdf(x, None, c),
+        (np.ones(2), np.eye(2)),
+        (np.zeros(2), 2.0 * np.eye(2)),
+    ),
+]
+
+
+@pytest.mark.parametrize("name, f, first, second", REPLAYED, ids=[c[0] for c in REPLAYED])
+def test_jit_replays_each_region_without_stale_values(name: str, f: Any, first: Any, second: Any) -> None:
+    jitted = fg.jit(f)
+    for args in (first, second, first):
+        np.testing.assert_allclose(jitted(*args), _traced_value(f, *args), rtol=1e-13, equal_nan=True)
 
 
 # --- poisson ----------------------------------------------------------------------------------

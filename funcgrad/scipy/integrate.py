@@ -11,9 +11,13 @@ products ``a^T df/dy`` and ``a^T df/dargs`` are funcgrad's own ``vjp`` of
 operations.  Derivatives come out in ``y0``, ``t`` and every ``args`` leaf
 (any pytree of arrays).
 
-Limits: reverse mode, first order (``grad``, ``vjp``, ``jacrev``).  Forward
-mode (``jvp``, ``jacfwd``, ``hessian``) raises ``TypeError``: integrate the
-forward sensitivity equation yourself, or use ``jacrev``.  The adjoint is
+Limits: reverse mode, first order (``grad``, ``vjp``, ``jacrev``): the
+adjoint system is integrated by SciPy on plain arrays, so it has no
+derivative of its own.  Forward mode (``jvp``, ``jacfwd``, ``linearize``) and
+second derivatives (``hessian``, ``grad`` of ``grad``) raise ``TypeError``
+naming the fix: use ``jacrev`` for Jacobians, and for second derivatives
+integrate the forward sensitivity equation yourself or difference the
+gradient.  The adjoint is
 solved to the same ``rtol``/``atol`` as the forward pass, so gradients are
 accurate to about that tolerance.
 
@@ -37,6 +41,7 @@ import scipy.integrate as si
 
 from funcgrad._api import vjp
 from funcgrad._custom_vjp import custom_vjp
+from funcgrad._forward import ForwardTrace
 from funcgrad._trace import Tracer
 from funcgrad.tree import tree_flatten, tree_unflatten
 
@@ -61,17 +66,35 @@ def _solve(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], y0: A
     return si.odeint(func, y0, t, args=tuple(args), tfirst=False, **dict(options))
 
 
+_FIRST_ORDER = (
+    "use first-order reverse mode (fg.grad, fg.vjp, fg.jacrev); for a second derivative integrate the "
+    "forward sensitivity equation S' = (df/dy) S + df/dp alongside the state, or difference fg.grad numerically"
+)
+
+
+def _no_higher_order(what: str) -> TypeError:
+    return TypeError(f"funcgrad.scipy.integrate.odeint cannot be differentiated {what}: {_FIRST_ORDER}.")
+
+
 @functools.partial(custom_vjp, nondiff_argnums=(0, 1))
 def _odeint(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], y0: Any, t: Any, args: Any) -> Any:
     return _solve(func, options, y0, t, args)
 
 
 def _forward(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], y0: Any, t: Any, args: Any) -> Any:
+    _first_order_only((y0, t, args))
     states = _solve(func, options, y0, t, args)
     return states, (states, np.asarray(t, dtype=float), args)
 
 
+def _first_order_only(values: Any) -> None:
+    """Raise when the forward or backward pass meets values still traced by an outer transform."""
+    if any(isinstance(leaf, Tracer) for leaf in tree_flatten(values)[0]):
+        raise _no_higher_order("twice (hessian, grad of grad): its adjoint is solved by SciPy, with no derivative")
+
+
 def _backward(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], residuals: Any, g: Any) -> Any:
+    _first_order_only((residuals, g))
     states, t, args = residuals
     g = np.asarray(g)
     size = states.shape[1]
@@ -125,7 +148,8 @@ def odeint(
     supported on traced input.  Differentiable in reverse mode in ``y0``,
     ``t`` and every ``args`` leaf (the adjoint method, see the module
     notes).  Raises ``ValueError`` for a ``y0`` that is not one-dimensional
-    or ``t`` that is not, and ``TypeError`` under forward mode.
+    or ``t`` that is not, and ``TypeError`` under forward mode or when
+    differentiated twice (the message names the fix: first-order reverse mode).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> oscillator = lambda y, t, w: fnp.array([y[1], -w**2 * y[0]])
@@ -138,9 +162,11 @@ def odeint(
         options["rtol"] = rtol
     if atol is not None:
         options["atol"] = atol
-    traced = any(isinstance(leaf, Tracer) for leaf in tree_flatten((y0, t, args))[0])
-    if not traced:
+    tracers = [leaf for leaf in tree_flatten((y0, t, args))[0] if isinstance(leaf, Tracer)]
+    if not tracers:
         return si.odeint(func, y0, t, args=args, **options)
+    if isinstance(max((leaf._trace for leaf in tracers), key=lambda trace: trace.level), ForwardTrace):
+        raise _no_higher_order("in forward mode (jvp, jacfwd, linearize): it has a reverse-mode (adjoint) rule only")
     for unsupported in ("full_output", "tfirst"):
         if options.get(unsupported):
             raise TypeError(f"odeint: {unsupported}=True is not supported on traced input; drop it.")
