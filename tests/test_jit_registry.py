@@ -21,12 +21,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy_cases import SCIPY
 from test_surface import TABLE, _scalar_loss
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 
 ROOT = Path(__file__).resolve().parent.parent
+
 
 def _variants(args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     """The arguments in other regions: negated, zeros, ties (every element the first one), shifted."""
@@ -92,7 +94,7 @@ EXTRA = [
     ("positive", lambda ns, x: ns.positive(x), (_RNG.uniform(-2, 2, 3),), ""),
     ("spacing", lambda ns, x: ns.spacing(x) * x, (_RNG.uniform(-2, 2, 3),), ""),
 ]
-ALL = TABLE + EXTRA
+ALL = TABLE + EXTRA + SCIPY
 
 
 def _first_of_each_function() -> set[str]:
@@ -143,19 +145,34 @@ def _primitives_of(fn: Callable[..., Any], args: tuple[Any, ...]) -> set[str]:
     return names
 
 
-def _numpy_primitives() -> set[str]:
-    """The differentiable primitives of funcgrad.numpy, read in a fresh interpreter (other tests register their own)."""
+def _registered(modules: tuple[str, ...] = (), differentiable: bool = True) -> set[str]:
+    """The primitives of funcgrad.numpy, or those importing ``modules`` adds to them (only the differentiable ones
+    unless told), read in a fresh interpreter (other tests register their own)."""
+    keep = "p.vjps is None or any(r is not None for r in p.vjps)" if differentiable else "True"
     code = (
-        "import funcgrad.numpy; from funcgrad._rules import REGISTRY; "
-        "print(' '.join(n for n, p in REGISTRY.items() if p.vjps is None or any(r is not None for r in p.vjps)))"
+        "import importlib, funcgrad.numpy; from funcgrad._rules import REGISTRY; "
+        f"modules = {modules!r}; before = set(REGISTRY) if modules else set(); "
+        "[importlib.import_module(m) for m in modules]; "
+        f"print(' '.join(n for n, p in REGISTRY.items() if n not in before and ({keep})))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return set(done.stdout.split())
 
 
-def test_the_table_reaches_every_primitive() -> None:
+def _seen(cases: list[Any]) -> set[str]:
     seen: set[str] = set()
-    for _, fn, args, _ in ALL:
+    for _, fn, args, _ in cases:
         seen |= _primitives_of(fn, args)
-    missing = _numpy_primitives() - seen
+    return seen
+
+
+def test_the_table_reaches_every_primitive() -> None:
+    missing = _registered() - _seen(TABLE + EXTRA)
     assert not missing, f"differentiable primitives no jit case exercises: {sorted(missing)}; add a case to EXTRA"
+
+
+def test_the_scipy_cases_reach_every_scipy_primitive() -> None:
+    pytest.importorskip("scipy", reason="funcgrad.scipy needs the scipy extra")
+    scipy = _registered(tuple(f"funcgrad.scipy.{m}" for m in ("special", "linalg", "signal")), differentiable=False)
+    missing = scipy - _seen(SCIPY)
+    assert not missing, f"funcgrad.scipy primitives no jit case exercises: {sorted(missing)}; add a case to SCIPY"

@@ -141,3 +141,13 @@ def test_matrix_rank_and_lstsq_rank_are_recorded() -> None:
     assert _guards(f, tall, np.ones(3)) == ["value"]  # the residuals' shape depends on the rank
     _replays_like_eager(f, (tall, np.ones(3)), (np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]), np.ones(3)))
     assert _guards(lambda a, b: fnp.linalg.lstsq(a, b, rcond=None)[0], np.eye(2), np.ones(2)) == []
+
+
+def test_sqrtm_guards_the_dtype_scipy_picks_by_the_eigenvalues() -> None:
+    pytest.importorskip("scipy", reason="funcgrad.scipy needs the scipy extra")
+    from funcgrad.scipy import linalg
+
+    spd = np.array([[2.0, 0.5], [0.5, 1.0]])
+    assert _guards(linalg.sqrtm, spd) == ["value"]
+    _replays_like_eager(linalg.sqrtm, (spd,), (-spd,), (spd,))
+    _replays_like_eager(fg.grad(lambda a: fnp.sum(fnp.real(linalg.sqrtm(a)) ** 2)), (spd,), (-spd,))

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy_cases import SCIPY
 from spy_trace import HiddenRead, spy
 from test_surface import TABLE, _cast, _scalar_loss
 
@@ -37,8 +38,10 @@ GUARDS = {
     "det-complex_stack": _DET,
     "lstsq-vec": _LSTSQ,  # the residuals' shape depends on the rank
     "lstsq-mat_residuals": _LSTSQ,
+    "special.multigammaln": {"bool"},  # SciPy's domain check (a ValueError below (d - 1) / 2)
+    "linalg.sqrtm": {"linalg.sqrtm: is the root complex"},  # SciPy's root is complex for some real matrices
 }
-CASES = [pytest.param(fn, args, name, id=name) for name, fn, args, flags in TABLE]
+CASES = [pytest.param(fn, args, name, id=name) for name, fn, args, flags in TABLE + SCIPY]
 
 
 def _transforms(fn: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Callable[..., Any]]:
@@ -53,7 +56,9 @@ def _transforms(fn: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Call
 
 
 @pytest.mark.parametrize(("fn", "args", "case"), CASES)
-def test_no_rule_reads_a_value_behind_the_outer_transform(fn: Callable[..., Any], args: tuple[Any, ...], case: str) -> None:
+def test_no_rule_reads_a_value_behind_the_outer_transform(
+    fn: Callable[..., Any], args: tuple[Any, ...], case: str
+) -> None:
     args = _cast(args, "float64")
     with np.errstate(all="ignore"):
         for name, transformed in _transforms(fn, args).items():
@@ -62,7 +67,12 @@ def test_no_rule_reads_a_value_behind_the_outer_transform(fn: Callable[..., Any]
             assert bool(trace.calls) != (case in CONSTANT), name
             assert set(trace.reads) <= GUARDS.get(case, set()), f"{name}: unexpected reads {trace.reads}"
             for e, g in zip(fg.tree.tree_leaves(expected), fg.tree.tree_leaves(got)):
-                np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-12, atol=1e-14, err_msg=name)
+                e, g = np.asarray(e), np.asarray(g)
+                assert e.dtype == g.dtype and e.shape == g.shape, name
+                if e.dtype.kind in "fc":
+                    np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14, err_msg=name)
+                elif e.dtype.kind != "V":  # a float0 tangent (of an integer output) has no contents
+                    np.testing.assert_array_equal(g, e, err_msg=name)
 
 
 X = np.array([1.0, 3.0, 2.0])

@@ -264,6 +264,11 @@ defvjp(sqrtm_p, lambda g, ans, a: match_dtype(solve_sylvester_p(T(ans), T(ans), 
 defjvp(sqrtm_p, lambda t, ans, a: _full(solve_sylvester_p(ans, ans, t), t, a, ans), batched=True)
 
 
+#: whether a root came out complex: recorded (no derivative), so a replay can guard the dtype it recorded
+complex_root_p = primitive(lambda root: np.iscomplexobj(root), "linalg.sqrtm_is_complex")
+def_nondiff(complex_root_p)
+
+
 # --- expm: the Frechet derivative is a block of expm([[A, E], [0, A]]) --------------------------
 
 

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sl
 
-from funcgrad._trace import Tracer
+from funcgrad._trace import Tracer, read_value
 from funcgrad.numpy import _constructors, _shape
 from funcgrad.numpy._linalg_rules import tril_mask, triu_mask
 from funcgrad.numpy._util import dtype, ndim, shape
@@ -282,7 +282,11 @@ def sqrtm(A: Any, **kwargs: Any) -> Any:  # noqa: N803  (SciPy's name)
     if kwargs:
         raise TypeError(f"sqrtm: options {sorted(kwargs)} are not supported on traced input; drop them.")
     _square("sqrtm", A)
-    return rules.sqrtm_p(A)
+    root = rules.sqrtm_p(A)
+    if dtype(A).kind != "c":
+        # SciPy's root of a real matrix is real or complex by its eigenvalues: the dtype is a guard under jit
+        read_value(rules.complex_root_p(root), "linalg.sqrtm: is the root complex")
+    return root
 
 
 def expm(A: Any) -> Any:  # noqa: N803  (SciPy's name)
