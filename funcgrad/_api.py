@@ -739,14 +739,14 @@ def jacrev(
         for value in values:
             _check_jacobian_dtype(value, holomorphic, "jacrev", "output")
         nodes = [o._payload if _ours(o, trace) else None for o in out_leaves]
-        rows = _pull_basis(trace.tape, nodes, values, inputs, primals)
+        rows, leading = _pull_basis(trace.tape, nodes, values, inputs, primals)
         trace.tape.clear()
         results = []
         offset = 0
         for value in values:
             out_shape = _shape_of(value)
             size = int(np.prod(out_shape, dtype=np.int64))
-            blocks = [_reshape(r[offset : offset + size], out_shape + _shape_of(p)) for r, p in zip(rows, primals)]
+            blocks = [_block(r, p, leading, offset, size, out_shape) for r, p in zip(rows, primals)]
             results.append(_assemble(blocks, treedef, argnums))
             offset += size
         jac = tree_unflatten(out_def, results)
@@ -759,23 +759,24 @@ def jacrev(
 
 def _pull_basis(
     tape: list[Any], nodes: list[int | None], values: list[Any], inputs: list[int], primals: list[Any]
-) -> list[Any]:
+) -> tuple[list[Any], bool]:
     """Each input's cotangents for the identity basis over all output elements, stacked: ``(total,) + in.shape``.
 
-    The basis is one ``vmap`` batch through one backward sweep; a single
-    scalar output needs no batch (one plain sweep, as ``grad``).
+    The basis is one ``vmap`` batch through one backward sweep.  A single
+    output element needs no batch (one plain sweep, as ``grad``): then the
+    cotangents come without the leading axis, and the flag is False.
     """
     sizes = [int(np.prod(_shape_of(v), dtype=np.int64)) for v in values]
     total = int(np.sum(sizes, dtype=np.int64))
     if total == 0 or all(n is None for n in nodes):
-        return [_zero_rows(p, total) for p in primals]
+        return [_zero_rows(p, total) for p in primals], True
     if total == 1:
         node = next(n for n in nodes if n is not None)
         value = values[nodes.index(node)]
         seed = np.ones(_shape_of(value), _value_dtype(value))
         seed = seed if seed.ndim else seed[()]
         cts = backward(tape, [(node, seed)], inputs, consume=True)
-        return [_reshape(_deliver(c, p), (1,) + _shape_of(p)) for c, p in zip(cts, primals)]
+        return [_deliver(c, p) for c, p in zip(cts, primals)], False
     basis = []
     offset = 0
     for value, size in zip(values, sizes):
@@ -791,7 +792,20 @@ def _pull_basis(
 
     from funcgrad._batching import vmap
 
-    return vmap(pull)(*basis)  # type: ignore[no-any-return]
+    return vmap(pull)(*basis), True
+
+
+def _block(rows: Any, primal: Any, leading: bool, offset: int, size: int, out_shape: tuple[int, ...]) -> Any:
+    """One output leaf's block of the Jacobian from an input's stacked cotangents (no op where none is needed).
+
+    Without ``leading`` the rows are the one cotangent of the single output element.
+    """
+    shape = out_shape + _shape_of(primal)
+    if not leading and not size:
+        return _reshape(_zero_rows(primal, 0), shape)
+    if leading and (offset or size != _shape_of(rows)[0]):
+        rows = rows[offset : offset + size]
+    return rows if _shape_of(rows) == shape else _reshape(rows, shape)
 
 
 def _zero_rows(primal: Any, total: int) -> Any:

@@ -200,6 +200,56 @@ def per_example(fun: Callable[..., Any], *args: Any) -> Any:
     return tree_unflatten(out_def, stacked)
 
 
+def split_batch(trace: BatchTrace, args: tuple[Any, ...], everywhere: frozenset[int] = frozenset()) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """``args`` with ``trace``'s batches unwrapped, and the matching ``in_axes`` (0 for a batch, ``None`` else).
+
+    The leaves of the arguments at the positions in ``everywhere`` all get
+    the batch (unbatched ones are broadcast to it), for rules that must give
+    one result per example.  With :func:`rebatch` this moves a batch inside
+    a call: ``rebatch(trace, g(*values))`` for ``g`` a ``vmap`` of the call
+    with these ``in_axes`` (how custom rules and checkpoint batch).
+    """
+    from funcgrad.numpy._util import broadcast_batch
+
+    values: list[Any] = []
+    axes: list[Any] = []
+    for position, arg in enumerate(args):
+        leaves, treedef = tree_flatten(arg)
+        leaf_values: list[Any] = []
+        leaf_axes: list[int | None] = []
+        for leaf in leaves:
+            if isinstance(leaf, Tracer) and leaf._trace is trace:
+                leaf_values.append(leaf._value)
+                leaf_axes.append(0)
+            elif position in everywhere:
+                leaf_values.append(broadcast_batch(np.asarray(leaf) if isinstance(leaf, (int, float, complex)) else leaf, trace.size))
+                leaf_axes.append(0)
+            else:
+                leaf_values.append(leaf)
+                leaf_axes.append(None)
+        values.append(tree_unflatten(treedef, leaf_values))
+        axes.append(tree_unflatten(treedef, leaf_axes) if leaves else None)
+    return tuple(values), tuple(axes)
+
+
+def rebatch(trace: BatchTrace, out: Any) -> Any:
+    """The leaves of ``out`` (each with the batch leading, as ``vmap`` returns them) as ``trace``'s values."""
+    leaves, treedef = tree_flatten(out)
+    return tree_unflatten(treedef, [BatchTracer(leaf, trace, trace.size) for leaf in leaves])
+
+
+def closes_over_batch(fun: Any, trace: BatchTrace) -> bool:
+    """Does ``fun`` close over one of ``trace``'s values (which a call moved inside the batch cannot see as such)?"""
+    for cell in getattr(fun, "__closure__", None) or ():
+        try:
+            contents = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if any(isinstance(leaf, Tracer) and leaf._trace is trace for leaf in tree_flatten(contents)[0]):
+            return True
+    return False
+
+
 def _is_none(value: Any) -> bool:
     return value is None
 

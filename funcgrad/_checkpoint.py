@@ -69,8 +69,11 @@ def checkpoint(
         dynamic_idx = [i for i in range(len(args)) if i not in static_idx]
         leaves, treedef = tree_flatten((tuple(args[i] for i in dynamic_idx), kwargs))
         top = find_top(leaves, getattr(fun, "__name__", "checkpoint"))
+        from funcgrad._batching import BatchTrace
         from funcgrad._reverse import ReverseTrace
 
+        if isinstance(top, BatchTrace) and not _closes_over(fun, top.level):
+            return _batched(fun, top, args, kwargs)
         if not isinstance(top, ReverseTrace) or _closes_over(fun, top.level):
             return fun(*args, **kwargs)
         call = _RematCall(fun, args, dynamic_idx, treedef, top)
@@ -84,6 +87,21 @@ def checkpoint(
 
 
 remat = checkpoint
+
+
+def _batched(fun: Callable[..., Any], trace: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Under ``vmap``: a checkpoint of ``vmap(fun)`` on the unbatched values, so a reverse transform
+    below still recomputes instead of storing (keywords travel as positions: vmap maps all of its own)."""
+    from funcgrad._batching import rebatch, split_batch, vmap
+
+    keys = sorted(kwargs)
+    values, axes = split_batch(trace, tuple(args) + tuple(kwargs[k] for k in keys))
+
+    def positional(*values: Any) -> Any:
+        head = len(values) - len(keys)
+        return fun(*values[:head], **dict(zip(keys, values[head:])))
+
+    return rebatch(trace, checkpoint(vmap(positional, in_axes=axes, axis_size=trace.size))(*values))
 
 
 def _closes_over(fun: Callable[..., Any], level: int) -> bool:

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from funcgrad import _backends, _errors
-from funcgrad._rules import def_nondiff, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
 from funcgrad.numpy import _util
 from funcgrad.tree import tree_map
@@ -52,6 +52,7 @@ def _identity(x: Any) -> Any:
 #: the identity with zero rules: ``grad``/``jvp`` drop it (a plain value), ``jit`` records it
 stop_gradient_p = primitive(_identity, "stop_gradient")
 def_nondiff(stop_gradient_p)
+defbatch(stop_gradient_p, "leading")
 
 
 # --- packs: several leaves as one traced value -------------------------------------------
@@ -248,7 +249,9 @@ def bind_call(
     leaves, treedef = tree_flatten(diff_args)
     nondiff_leaves = tree_leaves([args[n] for n in nondiff])
     top = find_top(leaves + nondiff_leaves, getattr(fun, "__name__", default_name))
-    if top is not None:
+    from funcgrad._batching import BatchTrace
+
+    if top is not None and not isinstance(top, BatchTrace):  # a batched nondiff argument is mapped, not differentiated
         check_nondiff(args, nondiff, top.level, fun, what)
     return args, diff_idx, leaves, treedef, top
 

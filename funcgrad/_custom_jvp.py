@@ -132,9 +132,13 @@ class custom_jvp:
         args, diff_idx, leaves, treedef, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_jvp")
         if top is None or not top.differentiates:
             return self.fun(*args)
-        call = _JVPCall(self, args, diff_idx, treedef, top)
+        from funcgrad._batching import BatchTrace
         from funcgrad._forward import ForwardTrace
         from funcgrad._reverse import ReverseTrace
+
+        if isinstance(top, BatchTrace):
+            return self._batched(top, args, what)
+        call = _JVPCall(self, args, diff_idx, treedef, top)
 
         if isinstance(top, ForwardTrace):
             return call.forward_mode(top, leaves)
@@ -142,6 +146,25 @@ class custom_jvp:
             outs = record(top, custom_jvp_p, leaves, {"call": call}, lambda: call.out_def.num_leaves)
             return tree_unflatten(call.out_def, outs)
         raise NotImplementedError(f"{what}: transform {type(top).__name__} is not supported by custom_jvp.")
+
+
+    def _batched(self, trace: Any, args: tuple[Any, ...], what: str) -> Any:
+        """Under ``vmap``: the same call on the unbatched values, with ``fun`` and the rule vmapped
+        (as JAX batches it), so a transform below still sees this custom rule."""
+        from funcgrad._batching import closes_over_batch, rebatch, split_batch, vmap
+
+        if any(closes_over_batch(g, trace) for g in (self.fun, self.jvp)):
+            raise closure_error(self.fun, what)
+        nondiff = self.nondiff_argnums
+        values, axes = split_batch(trace, args)
+        diff_axes = tuple(a for i, a in enumerate(axes) if i not in nondiff)
+        size = trace.size
+        inner = custom_jvp(vmap(self.fun, in_axes=axes, axis_size=size), nondiff_argnums=nondiff)
+        # a tangent is batched where its primal is: a tangent of an unbatched primal is one for every example
+        inner.defjvp(
+            vmap(self.jvp, in_axes=(*(axes[n] for n in nondiff), diff_axes, diff_axes), axis_size=size)  # type: ignore[arg-type]
+        )
+        return rebatch(trace, inner(*values))
 
 
 def _full_args(nondiff_idx: tuple[int, ...], nondiff: Sequence[Any], primals: Sequence[Any]) -> tuple[Any, ...]:

@@ -50,9 +50,10 @@ class custom_vjp:
     >>> fg.grad(lambda x: 5.0 * clip_gradient(x))(2.0)
     np.float64(1.0)
 
-    Works under ``grad``, ``vjp``, ``jacrev``, ``hessian`` and nested
-    reverse transforms (the outer ones differentiate through ``fwd`` and
-    ``bwd``, so write ``bwd`` with ``funcgrad.numpy`` operations).  Forward
+    Works under ``grad``, ``vjp``, ``jacrev``, ``hessian``, ``vmap`` (``fwd``
+    and ``bwd`` then run on batched values) and nested reverse transforms
+    (the outer ones differentiate through ``fwd`` and ``bwd``, so write
+    ``bwd`` with ``funcgrad.numpy`` operations).  Forward
     mode (``jvp``, ``jacfwd``, ``linearize``) raises ``TypeError``: use
     :class:`custom_jvp` for that.  Arguments listed in ``nondiff_argnums``
     are passed to ``bwd`` first and get no cotangent; use
@@ -103,7 +104,11 @@ class custom_vjp:
         args, diff_idx, leaves, treedef, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_vjp")
         if top is None or not top.differentiates:
             return self.fun(*args)
+        from funcgrad._batching import BatchTrace
         from funcgrad._reverse import ReverseTrace
+
+        if isinstance(top, BatchTrace):
+            return self._batched(top, args, what)
 
         if not isinstance(top, ReverseTrace):
             raise TypeError(
@@ -114,6 +119,26 @@ class custom_vjp:
         call = _VJPCall(self, args, diff_idx, treedef, top)
         outs = record(top, custom_vjp_p, leaves, {"call": call}, lambda: call.out_def.num_leaves)
         return tree_unflatten(call.out_def, outs)
+
+
+    def _batched(self, trace: Any, args: tuple[Any, ...], what: str) -> Any:
+        """Under ``vmap``: the same call on the unbatched values, with ``fun``, ``fwd`` and ``bwd`` vmapped
+        (as JAX batches it), so a transform below still sees this custom rule."""
+        from funcgrad._batching import closes_over_batch, per_example, rebatch, split_batch, vmap
+
+        if any(closes_over_batch(g, trace) for g in (self.fun, self.fwd, self.bwd)):
+            raise closure_error(self.fun, what)
+        nondiff = self.nondiff_argnums
+        # every differentiable leaf carries the batch: bwd returns one cotangent per example
+        values, axes = split_batch(trace, args, frozenset(i for i in range(len(args)) if i not in nondiff))
+        size = trace.size
+        bwd: Any = functools.partial(per_example, self.bwd) if self.per_example else self.bwd  # type: ignore[arg-type]
+        inner = custom_vjp(vmap(self.fun, in_axes=axes, axis_size=size), nondiff_argnums=nondiff)
+        inner.defvjp(
+            vmap(self.fwd, in_axes=axes, axis_size=size),  # type: ignore[arg-type]
+            vmap(bwd, in_axes=(*(axes[n] for n in nondiff), 0, 0), axis_size=size),
+        )
+        return rebatch(trace, inner(*values))
 
 
 class _VJPCall:

@@ -105,3 +105,16 @@ def test_constant_and_empty_outputs() -> None:
     jac = fg.jacrev(lambda x: (np.ones(3), x[:0]))(X)
     assert jac[0].shape == (3, 4) and not jac[0].any()
     assert jac[1].shape == (0, 4)
+
+
+def test_matmul_vector_rules_batch_without_reshapes() -> None:
+    # the vector-matrix vjps are one contraction, and a batch of vectors against a matrix is one matmul
+    a = RNG.normal(size=(3, 4))
+    program = str(fg.make_program(fg.jacrev(lambda v: fnp.sin(a @ v)))(X))
+    assert "reshape" not in program and program.count("matmul") == 2
+    np.testing.assert_allclose(fg.jacrev(lambda v: fnp.sin(a @ v))(X), np.cos(a @ X)[:, None] * a)
+    np.testing.assert_allclose(fg.jacrev(lambda v: a @ v)(X), a)
+    np.testing.assert_allclose(fg.jacrev(lambda v: v @ a.T)(X), a)
+    np.testing.assert_allclose(fg.vmap(lambda m, v: v @ m, in_axes=(None, 0))(a.T, B), B @ a.T)
+    np.testing.assert_allclose(fg.vmap(lambda m, v: m @ v, in_axes=(None, 0))(a, B), B @ a.T)
+    np.testing.assert_allclose(fg.vmap(lambda v: a @ v, in_axes=1)(B), (a @ B).T)

@@ -65,6 +65,8 @@ def _squeeze(x: Any, axis: int) -> Any:
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if ndim(a) == 1 and ndim(b) == 1:
         return unbroadcast(g * b, a)
+    if ndim(a) == 1 and ndim(b) == 2:
+        return matmul(b, g)  # one contraction: no reshapes for a (batched) tangent to carry along
     if ndim(a) == 1:
         return unbroadcast(_squeeze(matmul(_expand(g, -2), _swap(b)), -2), a)
     if ndim(b) == 1:
@@ -75,6 +77,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if ndim(a) == 1 and ndim(b) == 1:
         return unbroadcast(g * a, b)
+    if ndim(b) == 1 and ndim(a) == 2:
+        return matmul(g, a)  # one contraction: no reshapes for a (batched) tangent to carry along
     if ndim(b) == 1:
         return unbroadcast(_squeeze(matmul(_swap(a), _expand(g, -1)), -1), b)
     if ndim(a) == 1:
@@ -118,6 +122,10 @@ def _matmul_batch(prim: Any, values: list[Any], batched: list[bool], size: int) 
     a, b = values
     vector_a = batched[0] and ndim(a) == 2
     vector_b = batched[1] and ndim(b) == 2
+    if vector_a and not batched[1] and ndim(b) == 2:
+        return matmul(a, b)  # the batch of vectors is a matrix of rows
+    if vector_b and not batched[0] and ndim(a) == 2:
+        return matmul(b, _swap(a))
     if vector_a:
         a = _shape.reshape_p(a, newshape=shape(a)[:1] + (1,) + shape(a)[1:])
     if vector_b:

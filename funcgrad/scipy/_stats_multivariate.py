@@ -22,6 +22,7 @@ from funcgrad._trace import Tracer
 from funcgrad.numpy._util import ndim, shape
 from funcgrad.scipy import linalg, special
 from funcgrad.scipy._common import no_derivative
+from funcgrad.scipy._stats_univariate import Frozen
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -75,6 +76,16 @@ class MultivariateNormal:
     array([[ 0. , -0.5],
            [-0.5,  0. ]])
     """
+
+    def __call__(self, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Frozen:
+        """The distribution with ``mean`` and ``cov`` fixed, as ``scipy.stats.multivariate_normal(mean, cov)``.
+
+        >>> import numpy as np
+        >>> from funcgrad.scipy import stats
+        >>> round(float(stats.multivariate_normal(np.zeros(2), 2.0).logpdf(np.zeros(2))), 6)  # -log(4 pi)
+        -2.531024
+        """
+        return Frozen(self, (mean, cov), {"allow_singular": allow_singular})
 
     def logpdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
         """The log-density at ``x`` (the dimension on the last axis), SciPy's result shape.
@@ -187,6 +198,16 @@ class Dirichlet:
     >>> np.round(fg.grad(stats.dirichlet.logpdf, argnums=1)(np.array([0.5, 0.5]), alpha), 6)
     array([ 0.390186, -0.109814])
     """
+
+    def __call__(self, alpha: Any) -> Frozen:
+        """The distribution with ``alpha`` fixed, as ``scipy.stats.dirichlet(alpha)``.
+
+        >>> import numpy as np
+        >>> from funcgrad.scipy import stats
+        >>> float(stats.dirichlet(np.ones(3)).pdf(np.array([0.2, 0.3, 0.5])))  # Gamma(3): uniform on the simplex
+        2.0
+        """
+        return Frozen(self, (alpha,), {})
 
     def logpdf(self, x: Any, alpha: Any) -> Any:
         """The log-density at ``x`` (components on the first axis), SciPy's result shape.

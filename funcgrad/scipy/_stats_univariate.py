@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import scipy.special as sc
+import scipy.stats
 
 import funcgrad.numpy as fnp
 from funcgrad._trace import Tracer
@@ -88,7 +89,7 @@ def _chi2_density(ans: Any, df: Any, x: Any) -> Any:
     return 0.5 * special._gammainc_dx(ans, 0.5 * df, 0.5 * x)
 
 
-_t_cdf = _scipy_cdf(sc.stdtr, "stats.t.cdf", ("df",), special._stdtr_dt)
+_t_cdf = _scipy_cdf(sc.stdtr, "stats.t.cdf", ("df",), lambda ans, df, z: fnp.exp(_t_logpdf(z, df)))
 _gamma_cdf = _scipy_cdf(sc.gammainc, "stats.gamma.cdf", ("a",), special._gammainc_dx)
 _gamma_sf = _scipy_cdf(sc.gammaincc, "stats.gamma.sf", ("a",), _negated(special._gammainc_dx))
 _chi2_cdf = _scipy_cdf(sc.chdtr, "stats.chi2.cdf", ("df",), _chi2_density)
@@ -130,12 +131,16 @@ def _cauchy_logcdf(z: Any) -> Any:
 
 
 def _t_logpdf(z: Any, df: Any) -> Any:
-    return (
-        special.gammaln(0.5 * (df + 1.0))
-        - special.gammaln(0.5 * df)
-        - 0.5 * (_LOG_PI + fnp.log(df))
-        - 0.5 * (df + 1.0) * fnp.log1p(z * z / df)
+    # gammaln((df+1)/2) - gammaln(df/2) is gammaln(1/2) - betaln(df/2, 1/2): no cancellation for large df;
+    # df = inf is the normal distribution, as in SciPy
+    infinite = fnp.isinf(df)
+    finite_df = fnp.where(infinite, 1.0, df)
+    student = (
+        -special.betaln(0.5 * finite_df, 0.5)
+        - 0.5 * fnp.log(finite_df)
+        - 0.5 * (finite_df + 1.0) * fnp.log1p(z * z / finite_df)
     )
+    return fnp.where(infinite, -0.5 * z * z - _HALF_LOG_2PI, student)
 
 
 #: the standard form of each univariate distribution, by SciPy's name
@@ -226,7 +231,7 @@ STANDARD: dict[str, Standard] = {
     ),
 }
 
-#: what each method is in terms of the standard form: (formula of the row, value below the support, above it)
+#: each cumulative method's value below the support and above it
 _TAILS: dict[str, tuple[float, float]] = {
     "cdf": (0.0, 1.0),
     "sf": (1.0, 0.0),
@@ -266,8 +271,6 @@ class Univariate:
     """
 
     def __init__(self, name: str, doc: str) -> None:
-        import scipy.stats
-
         self.name = name
         self.standard = STANDARD[name]
         self._scipy = getattr(scipy.stats, name)
@@ -420,8 +423,8 @@ class Continuous(Univariate):
 
         >>> import funcgrad as fg
         >>> from funcgrad.scipy import stats
-        >>> float(fg.grad(stats.norm.logpdf, argnums=2)(3.0, 1.0, 2.0))  # d/dscale: ((x-loc)^2/scale^2 - 1)/scale
-        0.0
+        >>> float(fg.grad(stats.norm.logpdf, argnums=2)(3.0, 1.0, 1.0))  # d/dscale: ((x-loc)^2/scale^2 - 1)/scale
+        3.0
         """
         return self._evaluate("logpdf", x, args, kwds)
 
@@ -434,8 +437,8 @@ class Discrete(Univariate):
 
         >>> import funcgrad as fg
         >>> from funcgrad.scipy import stats
-        >>> round(float(fg.grad(stats.poisson.pmf, argnums=1)(2.0, 2.0)), 6)  # d/dmu = pmf(1) - pmf(2)
-        0.0
+        >>> round(float(fg.grad(stats.poisson.pmf, argnums=1)(3.0, 1.0)), 6)  # d/dmu = pmf(2) - pmf(3) = exp(-1) / 3
+        0.122626
         """
         return self._evaluate("pmf", k, args, kwds)
 
@@ -453,16 +456,23 @@ class Discrete(Univariate):
 class Frozen:
     """A distribution with its parameters fixed (``stats.norm(loc, scale)``); its methods take ``x`` only.
 
+    Raises ``AttributeError`` for a method the distribution does not have.
+
     >>> from funcgrad.scipy import stats
     >>> float(stats.uniform(1.0, 2.0).pdf(2.0))
     0.5
     """
 
-    def __init__(self, distribution: Univariate, args: tuple[Any, ...], kwds: dict[str, Any]) -> None:
+    def __init__(self, distribution: Any, args: tuple[Any, ...], kwds: dict[str, Any]) -> None:
         self.dist = distribution
         self.args = args
         self.kwds = kwds
 
     def __getattr__(self, method: str) -> Callable[[Any], Any]:
+        if method.startswith("_") or method in ("dist", "args", "kwds"):
+            raise AttributeError(method)
         bound = getattr(self.dist, method)
         return lambda x: bound(x, *self.args, **self.kwds)
+
+    def __repr__(self) -> str:
+        return f"<frozen {self.dist!r} args={self.args} kwds={self.kwds}>"

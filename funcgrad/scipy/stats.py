@@ -108,8 +108,8 @@ expon = Continuous(
 
     >>> import funcgrad as fg
     >>> from funcgrad.scipy import stats
-    >>> float(fg.grad(stats.expon.logpdf, argnums=2)(2.0, 0.0, 2.0))  # (x - loc) / scale**2 - 1 / scale
-    0.0
+    >>> float(fg.grad(stats.expon.logpdf, argnums=2)(4.0, 0.0, 2.0))  # (x - loc) / scale**2 - 1 / scale
+    0.5
     """,
 )
 laplace = Continuous(
