@@ -315,6 +315,8 @@ def compile_program(program: Program) -> Callable[..., Any]:
     """The replay function of ``program`` (see :func:`to_source`)."""
     source, namespace = to_source(program)
     code = compile(source, f"<funcgrad replay of {len(program.eqns)} calls>", "exec")
+    # NumPy's warnings name the calling module: a replay's come from funcgrad, as the eager call's do
+    namespace["__name__"] = __name__
     exec(code, namespace)
     replay: Callable[..., Any] = namespace["replay"]
     replay.__doc__ = source

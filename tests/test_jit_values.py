@@ -9,6 +9,7 @@ recording (the eager traced call) gives, bit for bit.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -151,3 +152,66 @@ def test_sqrtm_guards_the_dtype_scipy_picks_by_the_eigenvalues() -> None:
     assert _guards(linalg.sqrtm, spd) == ["value"]
     _replays_like_eager(linalg.sqrtm, (spd,), (-spd,), (spd,))
     _replays_like_eager(fg.grad(lambda a: fnp.sum(fnp.real(linalg.sqrtm(a)) ** 2)), (spd,), (-spd,))
+
+
+# --- replay semantics: floating-point warnings and errors, dead calls ------------------------------------------
+
+WARNING_CASES = [
+    ("log", lambda x: fnp.log(x) * 2.0),
+    ("divide", lambda x: 1.0 / x + x),
+    ("overflow", lambda x: fnp.exp(-x) * 2.0),
+    ("grad_sqrt", fg.grad(lambda x: fnp.sum(fnp.sqrt(x) * x[0]))),
+    ("jvp_power", lambda x: fg.jvp(lambda y: y**0.5, (x,), (np.ones(2),))),
+]
+SAFE, WARNS = np.array([1.0, 2.0]), np.array([-1000.0, 0.0])
+
+
+def _warned(fun: Callable[..., Any], *args: Any) -> tuple[Any, list[tuple[type, str]]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fg.tree.tree_leaves(fun(*args))
+    return out, [(w.category, str(w.message)) for w in caught]
+
+
+def _raised(fun: Callable[..., Any], *args: Any) -> tuple[type, str] | None:
+    try:
+        fun(*args)
+    except (FloatingPointError, RuntimeWarning) as error:
+        return type(error), str(error)
+    return None
+
+
+@pytest.mark.parametrize("fun", [f for _, f in WARNING_CASES], ids=[n for n, _ in WARNING_CASES])
+def test_a_replay_warns_and_raises_as_the_eager_call_under_the_callers_errstate(fun: Callable[..., Any]) -> None:
+    jitted = fg.jit(fun)
+    jitted(SAFE)
+    got, got_warnings = _warned(jitted, WARNS)
+    want, want_warnings = _warned(fun, WARNS)  # the eager call, no jit
+    assert got_warnings == want_warnings and want_warnings
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    with np.errstate(all="raise"):
+        assert _raised(jitted, WARNS) == _raised(fun, WARNS) is not None
+    with np.errstate(all="ignore"):
+        assert _warned(jitted, WARNS)[1] == _warned(fun, WARNS)[1] == []
+    with warnings.catch_warnings():  # a filter on the module that warns treats replay and the traced call alike
+        warnings.filterwarnings("error", category=RuntimeWarning, module="funcgrad")
+        assert _raised(jitted, WARNS) == _raised(fg.jit(fun), WARNS) is not None
+    assert jitted._cache_size() == 1  # every call above was a replay
+
+
+def test_a_call_whose_result_is_unused_does_not_run_on_replay() -> None:
+    def checked(a: Any) -> Any:
+        fnp.linalg.inv(a)  # dead: nothing returned depends on it
+        return a * 2.0
+
+    jitted = fg.jit(checked)
+    jitted(np.eye(2))
+    with pytest.raises(np.linalg.LinAlgError):
+        checked(np.zeros((2, 2)))
+    np.testing.assert_array_equal(jitted(np.zeros((2, 2))), np.zeros((2, 2)))  # pruned: no LinAlgError
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dead_log = fg.jit(lambda x: (fnp.log(x), x + 1.0)[1])
+        dead_log(SAFE)
+        np.testing.assert_array_equal(dead_log(WARNS), WARNS + 1.0)  # nor does its warning

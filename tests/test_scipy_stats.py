@@ -533,3 +533,19 @@ def test_poisson_with_mu_zero_is_a_point_mass() -> None:
     for method in DISCRETE_METHODS:
         traced = _traced_value(lambda mu: getattr(stats.poisson, method)(k, mu), 0.0)
         np.testing.assert_allclose(traced, getattr(st.poisson, method)(k, 0.0))
+
+
+def test_poisson_derivative_in_k_is_the_continuous_formulas_and_the_cdf_is_a_step() -> None:
+    from scipy.special import digamma
+
+    assert np.isclose(fg.grad(stats.poisson.logpmf)(3.0, 2.0), np.log(2.0) - digamma(4.0), rtol=1e-13)
+    assert fg.grad(stats.poisson.cdf)(3.0, 2.0) == 0.0
+    assert fg.grad(lambda loc: stats.poisson.sf(3.0, 2.0, loc))(0.5) == 0.0
+
+
+def test_dask_primals_give_dask_gradients() -> None:
+    da = pytest.importorskip("dask.array", reason="Dask arrays as primals need the dask extra")
+    values = np.array([0.5, 1.0, 2.0, 3.0])
+    gradient = fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.0, 1.5).sum())(da.from_array(values, chunks=2))
+    assert isinstance(gradient, da.Array)
+    np.testing.assert_allclose(gradient.compute(), fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.0, 1.5).sum())(values))
