@@ -79,6 +79,8 @@ FUNCTIONS = {
     "abs-maximum-clip": lambda x: np.sum(np.abs(x - 0.5) + np.maximum(x, 0.6) + np.clip(x, 0.3, 0.9) ** 2),
     "max-min": lambda x: np.max(x) * np.min(x**2),
     "logaddexp-power-sinc": lambda x: np.sum(np.logaddexp(x, -x) + (x * x + 1.0) ** x + np.sinc(x)),
+    # a count of nonzeros (no derivative) is a recorded primitive too, not a read of the values
+    "norm-ord0": lambda x: np.linalg.norm(np.reshape(x - 0.5, (-1,)), 0) * np.sum(x**2),
 }
 
 

@@ -215,3 +215,32 @@ def test_a_call_whose_result_is_unused_does_not_run_on_replay() -> None:
         dead_log = fg.jit(lambda x: (fnp.log(x), x + 1.0)[1])
         dead_log(SAFE)
         np.testing.assert_array_equal(dead_log(WARNS), WARNS + 1.0)  # nor does its warning
+
+
+def test_reshape_order_a_guards_the_memory_layout() -> None:
+    c_order = np.arange(6.0).reshape(2, 3)
+    f_order = np.asfortranarray(c_order)
+    f = lambda x: fnp.reshape(x * 1.0, (-1,), order="A") * np.arange(6.0)  # noqa: E731
+    assert _guards(f, c_order) == ["value"]
+    _replays_like_eager(f, (c_order,), (f_order,), (c_order,))
+    _replays_like_eager(fg.grad(lambda x: fnp.sum(f(x) ** 2)), (c_order,), (f_order,))
+    np.testing.assert_array_equal(fg.jit(f)(f_order), np.reshape(f_order, (-1,), order="A") * np.arange(6.0))
+
+
+_BATCH = np.random.default_rng(3).standard_normal((3, 3, 3))
+VMAP_CASES = {
+    "det_grad": (fg.grad(lambda a: fnp.linalg.det(a)), _BATCH),
+    "slogdet_sign": (lambda a: fnp.linalg.slogdet(a)[0], _BATCH),
+    "norm_ord0": (lambda x: fnp.linalg.norm(x - x[0, 0], 0, axis=1), _BATCH),
+    "eig_pivot": (fg.grad(lambda a: fnp.sum(fnp.real(fnp.linalg.eig(a)[1]))), _BATCH),
+    "pad_maximum": (lambda x: fnp.pad(x, 1, mode="maximum"), _BATCH),
+    "lstsq_rank": (lambda a: fnp.linalg.lstsq(a, np.ones(3))[2], _BATCH),
+    "matrix_rank": (fnp.linalg.matrix_rank, _BATCH),
+    "reshape_order_a": (lambda x: fnp.reshape(x, (-1,), order="A"), _BATCH),
+}
+
+
+@pytest.mark.parametrize("name", VMAP_CASES)
+def test_the_recorded_choices_batch_under_vmap(name: str) -> None:
+    fun, batch = VMAP_CASES[name]
+    np.testing.assert_array_equal(fg.vmap(fun)(batch), np.stack([fun(example) for example in batch]))

@@ -548,4 +548,35 @@ def test_dask_primals_give_dask_gradients() -> None:
     values = np.array([0.5, 1.0, 2.0, 3.0])
     gradient = fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.0, 1.5).sum())(da.from_array(values, chunks=2))
     assert isinstance(gradient, da.Array)
-    np.testing.assert_allclose(gradient.compute(), fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.0, 1.5).sum())(values))
+    np.testing.assert_allclose(
+        gradient.compute(), fg.grad(lambda x: stats.gamma.logpdf(x, 2.0, 0.0, 1.5).sum())(values)
+    )
+
+
+def test_third_derivatives_in_x_and_parameters() -> None:
+    x = np.array([-3.0, 0.4, 2.0])
+    check_grads(lambda x, s: stats.norm.logcdf(x, 0.2, s), (x, 1.3), order=3, modes=("fwd", "rev"))
+    check_grads(lambda df: stats.t.logpdf(x, df), (4.0,), order=3, modes=("fwd", "rev"))
+    check_grads(lambda a, b: stats.beta.logpdf(np.array([0.2, 0.7]), a, b), (2.0, 3.0), order=3, modes=("fwd", "rev"))
+    check_grads(lambda x: stats.gamma.logsf(x, 2.0), (np.array([0.5, 3.0]),), order=3, modes=("fwd", "rev"))
+    cov = np.array([[2.0, 0.3], [0.3, 1.0]])
+    check_grads(
+        lambda c: stats.multivariate_normal.logpdf(POINTS[:2, :2], None, (c + c.T) / 2),
+        (cov,),
+        order=3,
+        modes=("fwd", "rev"),
+    )
+
+
+def test_multivariate_float32_stays_float32_and_singular_cov_raises() -> None:
+    x32, mean32, cov32 = POINTS.astype(np.float32), MEAN.astype(np.float32), COV.astype(np.float32)
+    value = _traced_value(lambda x: stats.multivariate_normal.logpdf(x, mean32, cov32), x32)
+    assert value.dtype == np.float32
+    np.testing.assert_allclose(value, st.multivariate_normal.logpdf(POINTS, MEAN, COV), rtol=1e-5)
+    alpha32 = ALPHA.astype(np.float32)
+    for x in ([0.2, 0.3], [0.1, 0.6, 0.3]):  # the sum of a float32 x is 1 only to float32's rounding
+        value = _traced_value(lambda a: stats.dirichlet.logpdf(np.float32(x), a), alpha32)
+        assert value.dtype == np.float32
+        np.testing.assert_allclose(value, st.dirichlet.logpdf(np.array(x), ALPHA), rtol=1e-5)
+    with pytest.raises(np.linalg.LinAlgError):
+        fg.grad(lambda c: stats.multivariate_normal.logpdf(POINTS, MEAN, c, allow_singular=True).sum())(np.ones((3, 3)))

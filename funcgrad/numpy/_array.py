@@ -11,7 +11,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._rules import defresiduals
 from funcgrad._trace import Tracer, full_lower, read_value
-from funcgrad.numpy import _contract, _dispatch, _indexing, _nondiff, _ufuncs, _util
+from funcgrad.numpy import _contract, _dispatch, _indexing, _nondiff, _reductions, _ufuncs, _util
 
 
 class ArrayTracer(Tracer):
@@ -416,3 +416,9 @@ defresiduals(_ufuncs.multiply, False, True, True)
 defresiduals(_ufuncs.tanh, True, False)
 defresiduals(_ufuncs.exp, True, False)
 defresiduals(_contract.matmul, False, True, True)
+defresiduals(_ufuncs.negative, False, False)
+defresiduals(_ufuncs.divide, True, False, True)
+defresiduals(_ufuncs.sin, False, True)
+defresiduals(_ufuncs.cos, False, True)
+defresiduals(_ufuncs.log, False, True)
+defresiduals(_reductions.sum_p, False, False)

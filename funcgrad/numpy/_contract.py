@@ -23,7 +23,7 @@ import numpy as np
 
 from funcgrad import _backends
 from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._trace import Tracer
 from funcgrad.numpy import _shape, _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._indexing import getitem_p
@@ -46,6 +46,8 @@ __all__ = [
 
 
 def _swap(x: Any) -> Any:
+    if type(x) is np.ndarray:
+        return x.swapaxes(-1, -2)  # a view, as transpose_p gives; nothing to record
     rank = ndim(x)
     return _shape.transpose_p(x, perm=tuple(range(rank - 2)) + (rank - 1, rank - 2))
 
@@ -663,7 +665,8 @@ def einsum_path(*operands: Any, optimize: Any = "greedy", einsum_call: Any = Fal
     >>> einsum_path("ij,jk,kl->il", np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 2)))[0]
     ['einsum_path', (1, 2), (0, 1)]
     """
-    plain = [full_lower(o) for o in operands]
+    # data-free stand-ins with each operand's shape and dtype: nothing is read (nor computed, for Dask)
+    plain = [np.broadcast_to(np.zeros((), dtype(o)), shape(o)) if isinstance(o, Tracer) else o for o in operands]
     return np.einsum_path(*plain, optimize=optimize, einsum_call=einsum_call)
 
 

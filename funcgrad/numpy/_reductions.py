@@ -61,6 +61,9 @@ def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any
 
 
 def _sum(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    if type(x) is np.ndarray:
+        # what np.sum calls, without its Python wrapper (the stubs type keepdims only as a literal)
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 

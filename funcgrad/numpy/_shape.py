@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
-from funcgrad._trace import Tracer, full_lower
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._trace import Tracer, read_value
 from funcgrad.numpy import _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._util import (
@@ -219,6 +219,16 @@ def no_out(out: Any) -> None:
     check(out)
 
 
+def _fortran_only(a: Any) -> Any:
+    flags = getattr(a, "flags", None)  # a NumPy array's; other array types (Dask) have no layout to read
+    return np.bool_(flags is not None and flags.f_contiguous and not flags.c_contiguous)
+
+
+#: whether ``a`` is laid out in Fortran order only (what ``order="A"`` reads): recorded, no derivative
+fortran_only_p = primitive(_fortran_only, "fortran_only")
+def_nondiff(fortran_only_p)
+
+
 @implements(np.reshape)
 def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     """``numpy.reshape``, in C or Fortran order.
@@ -239,8 +249,9 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
     if order not in ("C", "F", "A"):
         raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', got {order!r}")
     if order == "A":
-        flags = np.asarray(full_lower(a)).flags
-        order = "F" if flags.f_contiguous and not flags.c_contiguous else "C"
+        # the memory layout picks the order: a guard under jit (a replay may get the other layout)
+        fortran = read_value(fortran_only_p(a), "reshape(order='A'): the memory layout")
+        order = "F" if np.all(fortran) else "C"  # ``all``: under vmap, one flag per example
     target = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
     resolved = np.reshape(_dummy(shape_of(a)), target).shape
     if resolved == shape_of(a):

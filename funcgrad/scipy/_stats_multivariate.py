@@ -32,7 +32,11 @@ def _is_traced(*values: Any) -> bool:
 
 
 def _operand(value: Any) -> Any:
-    return value if isinstance(value, Tracer) else np.asarray(value, dtype=float)
+    """A traced value as it is; a plain one as an array, in float64 unless it is already inexact (float32 stays)."""
+    if isinstance(value, Tracer):
+        return value
+    array = np.asarray(value)
+    return array if array.dtype.kind in "fc" else array.astype(float)
 
 
 def _squeezed(out: Any) -> Any:
@@ -183,8 +187,9 @@ class Dirichlet:
     is ``1 - sum``.  On traced values ``logpdf``/``pdf`` differentiate at every
     order in ``x`` and ``alpha``; SciPy's value checks become values: ``nan``
     where ``x`` is off the simplex (an entry outside ``[0, 1]``, or a sum more
-    than ``1e-9`` from 1) or an ``alpha`` is not positive, with a zero
-    derivative, as for the univariate distributions.  ``ValueError`` (as
+    than ``1e-9`` from 1, or ten rounding errors for float32) or an ``alpha``
+    is not positive, with a zero derivative, as for the univariate
+    distributions.  ``ValueError`` (as
     SciPy) for ``alpha`` that is not a vector or ``x`` with the wrong number of
     components.
 
@@ -223,7 +228,9 @@ class Dirichlet:
             return scipy.stats.dirichlet.logpdf(x, alpha)
         x, alpha = self._standardized(x, alpha)
         column = fnp.reshape(alpha, (-1,) + (1,) * (ndim(x) - 1))
-        inside = fnp.all((x >= 0) & (x <= 1), axis=0) & (fnp.absolute(fnp.sum(x, axis=0) - 1.0) <= 1e-9)
+        # SciPy's tolerance on the sum, widened to a few rounding errors of a float32 x
+        tolerance = max(1e-9, 10.0 * float(np.finfo(fnp.result_type(x, 1.0)).eps))
+        inside = fnp.all((x >= 0) & (x <= 1), axis=0) & (fnp.absolute(fnp.sum(x, axis=0) - 1.0) <= tolerance)
         positive = fnp.all(alpha > 0)
         alpha = fnp.where(positive, alpha, 1.0)
         log_norm = fnp.sum(special.gammaln(alpha)) - special.gammaln(fnp.sum(alpha))
