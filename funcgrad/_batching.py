@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._trace import Primitive, Trace, Tracer, full_lower, new_level
+from funcgrad._trace import Primitive, Trace, Tracer, full_lower, new_level, read_value
 from funcgrad.numpy._array import ArrayTracer
 from funcgrad.numpy._util import batch_align, dtype, ndim, shape
 from funcgrad.tree import _children, tree_flatten, tree_unflatten
@@ -102,6 +102,13 @@ class BatchTrace(Trace):
         if not bool(any_of(value)):
             return False
         raise _errors.batched_bool()
+
+    def read_value(self, tracer: Tracer, why: str) -> Any:
+        """One value for the whole batch when every example has it (a count that decides a shape); else refused."""
+        batch = np.asarray(read_value(tracer._value, why))
+        if batch.shape[0] and not (batch == batch[:1]).all():
+            raise _errors.batched_value_differs(why)
+        return batch[0] if batch.shape[0] else np.zeros(batch.shape[1:], batch.dtype)
 
     def lowered(self, tracer: Tracer) -> Any:
         return BatchTracer(full_lower(tracer._value), self, self.size)
@@ -254,8 +261,13 @@ def _is_none(value: Any) -> bool:
     return value is None
 
 
+def data_dependent(prim: Primitive, values: list[Any], batched: list[bool], size: int, **params: Any) -> Any:
+    """Refused: the output's shape depends on each example's values, so the batch has no one shape (as in JAX)."""
+    raise _errors.batched_data_dependent_shape(prim.name)
+
+
 #: the declaration words of ``defbatch``
-WORDS: dict[str, Rule] = {"elementwise": elementwise, "leading": leading, "loop": loop}
+WORDS: dict[str, Rule] = {"elementwise": elementwise, "leading": leading, "loop": loop, "data-dependent": data_dependent}
 
 
 # --- in_axes / out_axes -------------------------------------------------------------------

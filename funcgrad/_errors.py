@@ -151,3 +151,20 @@ def vmap_unmapped_output_depends(name: str) -> ValueError:
         f"vmap: out_axes is None for {name}, but it depends on the mapped inputs (it differs per example). "
         "Give it an int out_axes, or return only values that are the same for every example there."
     )
+
+
+def batched_value_differs(why: str) -> TypeError:
+    return TypeError(
+        f"funcgrad.vmap: {why} needs one concrete value, but the examples of the batch have different ones, "
+        "so the batched result would have no one shape. Make that value the same for every example (pass it "
+        "with in_axes=None or close over it), or loop over the examples in Python."
+    )
+
+
+def batched_data_dependent_shape(name: str) -> TypeError:
+    return TypeError(
+        f"funcgrad.vmap: {name} returns an array whose shape depends on each example's values (nonzero, "
+        "boolean-mask indexing, unique), so a batch of them has no one shape (as in jax.vmap). Keep shapes "
+        "fixed: fnp.where(mask, x, fill) instead of x[mask], a masked reduction (fnp.sum(fnp.where(mask, x, 0))) "
+        "instead of a sum over x[mask]; or loop over the examples in Python."
+    )

@@ -124,7 +124,9 @@ def _batch_summary(prim: Primitive) -> str:
     rule = prim.batcher
     if rule is None or rule == "loop":
         return "loop over the batch (slow)"
-    return rule if isinstance(rule, str) else "explicit rule"
+    if rule == "data-dependent":
+        return "refused: the output shape depends on the values (TypeError)"
+    return rule if isinstance(rule, str) else str(getattr(rule, "coverage", "explicit rule"))
 
 
 def _has_complex_loop(ufunc: np.ufunc) -> bool:
@@ -332,8 +334,9 @@ def render() -> str:
         "(*batched*: all columns of `jacfwd`/`hessian` travel in one call);",
         "*reverse*: the vjp rule; `0` means the derivative is zero by definition.",
         "*vmap*: the batching rule (`elementwise`: NumPy broadcasting after aligning ranks; `leading`: the",
-        "NumPy function maps over a leading batch axis as it is; an explicit rule; or a Python loop over",
-        "the batch, correct but slow).",
+        "NumPy function maps over a leading batch axis as it is; an explicit rule; *refused* where each",
+        "example's output shape depends on its values, as in JAX; or a Python loop over the batch, correct",
+        "but slow).",
         "*complex* is measured for ufuncs with a complex loop by `check_grads` on complex",
         "inputs (`·`: not a ufunc, not measured here — see the primitive's tests).",
         "",

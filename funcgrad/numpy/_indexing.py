@@ -33,8 +33,9 @@ from funcgrad import _backends
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower, read_value
 from funcgrad.numpy._dispatch import FUNCTIONS
-from funcgrad.numpy._nondiff import fill_call, split_call
+from funcgrad.numpy._nondiff import Hole, fill_call, split_call
 from funcgrad.numpy._util import batch_align, batch_ndim, broadcast_batch, dtype, match_dtype, ndim, shape, unbroadcast
+from funcgrad.numpy._util import shape as _shape_of
 
 __all__ = ["at"]
 
@@ -361,6 +362,30 @@ defjvp(
 )
 
 
+def _flat_batch(positions: Any, size: int, count: int) -> Any:
+    """Flat positions into each example (batch axis first) as flat positions into the whole batch."""
+    offsets = np.arange(count, dtype=np.intp).reshape((count,) + (1,) * (ndim(positions) - 1)) * size
+    return positions + offsets
+
+
+def _at_batch(prim: Any, values: list[Any], batched: list[bool], count: int, shape: tuple[int, ...]) -> Any:
+    # traced positions of a batch index each example: offset them into the batch viewed as one array
+    x, where = values
+    if not batched[1]:
+        return prim(x, where, shape=shape)  # the batch is a leading axis of x, as a tangent batch is
+    if not batched[0]:
+        x = broadcast_batch(x, count)
+    if prim is scatter_add_at_p and ndim(x) < ndim(where):  # a value for every position: one per example too
+        from funcgrad.numpy._shape import broadcast_to_p
+
+        x = broadcast_to_p(x, shape=_shape_of(where))
+    return prim(x, _flat_batch(where, int(np.prod(shape, dtype=np.int64)), count), shape=(count,) + shape)
+
+
+defbatch(gather_at_p, _at_batch)
+defbatch(scatter_add_at_p, _at_batch)
+
+
 def positions(x: Any) -> np.ndarray[Any, Any]:
     """``arange(x.size)`` in ``x``'s shape: run a rearranging NumPy function on it to learn its gather."""
     s = shape(x)
@@ -386,6 +411,27 @@ def_nondiff(positions_p, None)
 mask_positions_p = primitive(_positions_of, "mask_positions")
 def_nondiff(mask_positions_p, None)
 mask_positions_p.data_dependent_shape = True
+defbatch(mask_positions_p, "data-dependent")
+
+
+def _positions_batch(values: list[Any], batched: list[bool], size: int, function: Any, shape: tuple[int, ...], call: Any) -> Any:
+    """``take_along_axis`` (``sort``, ``partition``) with batched indices: the positions of the whole batch
+    along the axis moved past it, less each example's offset; any other rearrangement loops."""
+    from funcgrad._batching import loop
+
+    args, kwargs = fill_call(call, tuple(values))
+    if function is not np.take_along_axis or kwargs or len(args) != 2 or not isinstance(args[1], (int, np.integer)):
+        return loop(positions_p, values, batched, size, function=function, shape=shape, call=call)
+    rank = len(shape)
+    (where,) = values
+    index = where if batched[0] else broadcast_batch(where, size)
+    count = int(np.prod(shape, dtype=np.int64))
+    whole = np.arange(size * count, dtype=np.intp).reshape((size,) + shape)
+    picked = positions_p(index, function=function, shape=(size,) + shape, call=((Hole(0), args[1] % rank - rank), ()))
+    return picked - (whole[(slice(None),) + (0,) * rank].reshape((size,) + (1,) * (ndim(picked) - 1)))
+
+
+defbatch(positions_p, lambda prim, values, batched, size, **params: _positions_batch(values, batched, size, **params))
 
 
 def rearrange(x: Any, numpy_function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

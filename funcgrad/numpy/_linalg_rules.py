@@ -660,7 +660,26 @@ def _lstsq_vjp_b(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
 lstsq_p = primitive(_lstsq, "lstsq")
 defvjp(lstsq_p, _lstsq_vjp_a, _lstsq_vjp_b)
 defjvp(lstsq_p, _lstsq_jvp_a, _lstsq_jvp_b, batched=True)
-defbatch(lstsq_p, "loop")  # numpy.linalg.lstsq takes one matrix, not a stack
+
+
+def _lstsq_batch(prim: Any, values: list[Any], batched: list[bool], size: int, rcond: Any) -> Any:
+    # numpy.linalg.lstsq takes one matrix: a batch of right-hand sides becomes more columns of one,
+    # a batch of matrices goes through pinv (a stack), which has lstsq's default cutoff
+    a, b = values
+    if not batched[0]:
+        vector = ndim(b) == 2
+        columns = T(b) if vector else _shape.reshape_p(_shape.transpose_p(b, perm=(1, 0, 2)), newshape=(shape(b)[1], -1))
+        x = lstsq_p(a, columns, rcond=rcond)
+        if vector:
+            return T(x)
+        return _shape.transpose_p(_shape.reshape_p(x, newshape=(shape(x)[0], size, shape(b)[2])), perm=(1, 0, 2))
+    p = pinv_p(a, options=(("rcond", rcond),))
+    if batched[1] and ndim(b) == 2:
+        return _shape.reshape_p(matmul(p, _shape.reshape_p(b, newshape=shape(b) + (1,))), newshape=shape(b)[:1] + shape(p)[1:2])
+    return matmul(p, b)
+
+
+defbatch(lstsq_p, _lstsq_batch)
 
 
 # --- vector p-norm ----------------------------------------------------------------------------

@@ -32,17 +32,18 @@ array([0., 7., 1.])
 from __future__ import annotations
 
 import builtins
+import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._rules import def_nondiff, primitive
+from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Primitive, Tracer, read_value
-from funcgrad.numpy import _ufuncs
+from funcgrad.numpy import _shape, _ufuncs
 from funcgrad.numpy._dispatch import FUNCTIONS
-from funcgrad.numpy._util import dtype, shape
+from funcgrad.numpy._util import dtype, ndim, shape
 
 __all__ = [
     # positions
@@ -256,6 +257,121 @@ def reads_value(numpy_function: Any) -> Callable[..., Any]:
     return function
 
 
+# --- batching (vmap) -------------------------------------------------------------------
+
+
+def _primitive(function: Any) -> Primitive:
+    """The primitive behind a function made by ``nondiff_function``."""
+    prim: Primitive = function.primitive
+    return prim
+
+
+def _bound(numpy_function: Any, call: Any) -> inspect.BoundArguments:
+    args, kwargs = call
+    return inspect.signature(numpy_function).bind(*args, **dict(kwargs))
+
+
+def _template(bound: inspect.BoundArguments) -> Any:
+    return (tuple(bound.args), tuple(bound.kwargs.items()))
+
+
+def _only_batched(bound: inspect.BoundArguments, batched: list[bool], name: str) -> Hole | None:
+    """The hole of argument ``name`` when it is the call's one batched array (else ``None``: loop)."""
+    hole = bound.arguments.get(name)
+    if type(hole) is not Hole or not batched[hole.slot] or builtins.sum(batched) != 1 or "where" in bound.arguments:
+        return None
+    return hole
+
+
+def along_axis(numpy_function: Any, default: Any) -> Any:
+    """Batching rule for a function of one array along ``axis`` (``default`` when not given): the axis moves
+    past the batch, ``axis=None`` flattens each example.  Anything else (a batched ``kth``) loops."""
+    first = next(iter(inspect.signature(numpy_function).parameters))
+
+    def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
+        from funcgrad import _batching
+
+        bound = _bound(numpy_function, call)
+        hole = _only_batched(bound, batched, first)
+        if hole is None or size == 0:
+            return _batching.loop(prim, values, batched, size, call=call)
+        x = values[hole.slot]
+        rank = ndim(x) - 1
+        axis = bound.arguments.get("axis", default)
+        values = list(values)
+        if axis is None:
+            values[hole.slot] = _shape.reshape_p(x, newshape=(size, int(np.prod(shape(x)[1:], dtype=np.int64))))
+            bound.arguments["axis"] = -1
+        elif rank == 0:
+            return _batching.loop(prim, values, batched, size, call=call)  # NumPy's own error for an axis of a scalar
+        else:
+            bound.arguments["axis"] = tuple(a % rank + 1 for a in axis) if isinstance(axis, tuple) else axis % rank + 1
+        out = prim(*values, call=_template(bound))
+        if axis is None and bound.arguments.get("keepdims") is True:
+            out = _shape.reshape_p(out, newshape=(size,) + (1,) * rank)
+        return out
+
+    rule.coverage = "explicit rule (axis moved past the batch)"  # type: ignore[attr-defined]
+    return rule
+
+
+def mapped_over(numpy_function: Any, name: str) -> Any:
+    """Batching rule for a function whose output follows argument ``name`` element by element
+    (``searchsorted``'s ``v``): called as it is when that is the one batched array, else a loop."""
+
+    def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
+        from funcgrad import _batching
+
+        if _only_batched(_bound(numpy_function, call), batched, name) is None:
+            return _batching.loop(prim, values, batched, size, call=call)
+        return prim(*values, call=call)
+
+    rule.coverage = f"leading in `{name}` (else a loop)"  # type: ignore[attr-defined]
+    return rule
+
+
+def all_of(elementwise_function: Any, numpy_function: Any) -> Any:
+    """Batching rule for ``numpy_function`` = ``all(elementwise_function(...))`` per example (``allclose``)."""
+
+    def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
+        from funcgrad import _batching
+
+        test = _batching.elementwise(_primitive(elementwise_function), values, batched, size, call=call)
+        axes = tuple(range(1, ndim(test)))
+        return _primitive(all)(test, call=((Hole(0),), (("axis", axes),)))
+
+    rule.coverage = "explicit rule (elementwise test, then all)"  # type: ignore[attr-defined]
+    return rule
+
+
+def equal_all(numpy_function: Any) -> Any:
+    """Batching rule for ``array_equal``/``array_equiv``: ``all(a == b)`` per example where the examples'
+    shapes allow it (False for every example where they do not); ``equal_nan=True`` loops."""
+
+    def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
+        from funcgrad import _batching
+        from funcgrad.numpy._util import broadcast_batch
+
+        bound = _bound(numpy_function, call)
+        if bound.arguments.get("equal_nan") or size == 0:
+            return _batching.loop(prim, values, batched, size, call=call)
+        pair = [bound.arguments[n] for n in list(bound.signature.parameters)[:2]]
+        arrays = [values[v.slot] if type(v) is Hole else v for v in pair]
+        flags = [type(v) is Hole and batched[v.slot] for v in pair]
+        shapes = [shape(a)[f:] for a, f in zip(arrays, flags)]
+        try:
+            common = np.broadcast_shapes(*shapes)
+        except ValueError:
+            common = None
+        if (numpy_function is np.array_equal and shapes[0] != shapes[1]) or common is None:
+            return broadcast_batch(np.asarray(False), size)
+        test = _batching.elementwise(equal, arrays, flags, size)
+        return _primitive(all)(test, call=((Hole(0),), (("axis", tuple(range(1, ndim(test)))),)))
+
+    rule.coverage = "explicit rule (elementwise equal, then all)"  # type: ignore[attr-defined]
+    return rule
+
+
 # --- positions -------------------------------------------------------------------------
 argmax = nondiff_function(np.argmax)
 argmin = nondiff_function(np.argmin)
@@ -374,3 +490,20 @@ unique_part_p.data_dependent_shape = True
 
 
 FUNCTIONS[np.unique] = unique
+
+for _function, _numpy, _default in [
+    (argmax, np.argmax, None), (argmin, np.argmin, None), (nanargmax, np.nanargmax, None),
+    (nanargmin, np.nanargmin, None), (argsort, np.argsort, -1), (argpartition, np.argpartition, -1),
+    (count_nonzero, np.count_nonzero, None), (any, np.any, None), (all, np.all, None),
+]:  # fmt: skip
+    defbatch(_primitive(_function), along_axis(_numpy, _default))
+for _function, _numpy, _name in [(searchsorted, np.searchsorted, "v"), (digitize, np.digitize, "x"), (isin, np.isin, "element")]:
+    defbatch(_primitive(_function), mapped_over(_numpy, _name))
+for _function in (isposinf, isneginf, isreal, iscomplex, isclose):
+    defbatch(_primitive(_function), "elementwise")
+defbatch(_primitive(allclose), all_of(isclose, np.allclose))
+defbatch(_primitive(array_equal), equal_all(np.array_equal))
+defbatch(_primitive(array_equiv), equal_all(np.array_equiv))
+for _function in (argwhere, nonzero, flatnonzero):
+    defbatch(_primitive(_function), "data-dependent")
+defbatch(unique_part_p, "data-dependent")

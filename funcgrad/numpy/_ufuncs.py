@@ -534,6 +534,7 @@ def _frexp_exponent(x: Any) -> Any:
 
 frexp_exponent_p = primitive(_frexp_exponent, "frexp_exponent")
 def_nondiff(frexp_exponent_p)
+defbatch(frexp_exponent_p, "elementwise")
 UFUNCS.update({np.divmod: divmod, np.modf: modf, np.frexp: frexp})
 
 # --- exponentials and logarithms ---------------------------------------------
@@ -767,6 +768,7 @@ def _round(a: Any, decimals: int) -> Any:
 
 round_p = primitive(_round, "round")
 def_nondiff(round_p)
+defbatch(round_p, "elementwise")
 
 
 @implements(np.fix)
@@ -784,6 +786,7 @@ def fix(x: Any, out: Any = None) -> Any:
 
 fix_p = primitive(np.fix, "fix")
 def_nondiff(fix_p)
+defbatch(fix_p, "elementwise")
 
 
 @implements(np.nan_to_num)
@@ -810,6 +813,7 @@ def _nan_to_num(x: Any, nan: Any, posinf: Any, neginf: Any) -> Any:
 nan_to_num_p = primitive(_nan_to_num, "nan_to_num")
 defvjp(nan_to_num_p, lambda g, ans, x, **params: g * mask(_isfinite(x), g))
 defjvp(nan_to_num_p, lambda t, ans, x, **params: t * mask(_isfinite(x), t), batched=True)
+defbatch(nan_to_num_p, "elementwise")
 
 
 # --- complex parts and casts ------------------------------------------------
@@ -846,6 +850,7 @@ def angle(z: Any, deg: bool = False) -> Any:
 # the angle of a real number is 0 or pi: piecewise constant
 angle_real_p = primitive(np.angle, "angle_real")
 def_nondiff(angle_real_p)
+defbatch(angle_real_p, "elementwise")
 
 
 @implements(np.real_if_close)

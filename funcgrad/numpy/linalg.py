@@ -195,6 +195,7 @@ def _count_norm(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 #: ``norm(x, 0)``, a count of nonzeros: piecewise constant, so a recorded primitive with no derivative
 count_norm_p = primitive(_count_norm, "count_norm")
 def_nondiff(count_norm_p)
+defbatch(count_norm_p, "leading")
 
 
 def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -401,7 +402,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     if m > n and read_value(rank, "numpy.linalg.lstsq rank") == n:
         r = b - (matmul(a, x))
         squares = _ufuncs.real(r * _ufuncs.conj(r)) if rules.is_complex(r) else r * r
-        residuals = _reductions.sum_p(squares, axis=(0,) if len(shape(r)) == 1 else (-2,), keepdims=False)
+        residuals = _reductions.sum_p(squares, axis=(-1,) if len(shape(r)) == 1 else (-2,), keepdims=False)
         if len(shape(b)) == 1:
             residuals = _shape.reshape_p(residuals, newshape=(1,))
     else:
@@ -410,8 +411,29 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
 
 
 #: the rank ``numpy.linalg.lstsq`` finds (its own cutoff): an integer, recorded, with no derivative
-lstsq_rank_p = primitive(lambda a, b, rcond: np.linalg.lstsq(a, b, rcond=rcond)[2], "lstsq_rank")
+def _lstsq_rank(a: Any, b: Any, rcond: Any) -> Any:
+    if np.ndim(a) == 2:
+        return np.linalg.lstsq(a, b, rcond=rcond)[2]
+    # a stack of matrices (under vmap): the rank of each, by lstsq's own cutoff (it depends on a alone)
+    a = np.asarray(a)
+    ranks = [np.linalg.lstsq(m, b, rcond=rcond)[2] for m in a.reshape((-1,) + a.shape[-2:])]
+    return np.array(ranks, dtype=np.intp).reshape(a.shape[:-2])
+
+
+lstsq_rank_p = primitive(_lstsq_rank, "lstsq_rank")
 def_nondiff(lstsq_rank_p, 2)
+
+
+def _lstsq_rank_batch(prim: Any, values: list[Any], batched: list[bool], size: int, rcond: Any) -> Any:
+    from funcgrad.numpy._util import broadcast_batch
+
+    a, b = values
+    example = b if not batched[1] else np.zeros(shape(b)[1:], dtype(b))  # the rank is a's alone
+    rank = lstsq_rank_p(a, example, rcond=rcond)
+    return rank if batched[0] else broadcast_batch(rank, size)
+
+
+defbatch(lstsq_rank_p, _lstsq_rank_batch)
 
 
 @implements(np.linalg.tensorinv)
@@ -858,6 +880,7 @@ matrix_rank_p = primitive(
     lambda A, tol, hermitian, options: np.linalg.matrix_rank(A, tol, hermitian, **dict(options)), "matrix_rank"
 )
 def_nondiff(matrix_rank_p, 2)
+defbatch(matrix_rank_p, "leading")  # NumPy's takes stacks (and a stack of tolerances)
 
 
 @implements(np.linalg.cond)

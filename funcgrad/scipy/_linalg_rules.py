@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import scipy
 import scipy.linalg as sl
 
-from funcgrad._rules import def_nondiff, defjvp, defvjp, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad.numpy import _select, _shape
 from funcgrad.numpy._contract import matmul
 from funcgrad.numpy._indexing import getitem_p
@@ -34,7 +35,7 @@ from funcgrad.numpy._linalg_rules import (
     tril_mask,
     triu_mask,
 )
-from funcgrad.numpy._util import dtype, lift, match_dtype, ndim, shape, unbroadcast
+from funcgrad.numpy._util import broadcast_batch, dtype, lift, match_dtype, ndim, shape, unbroadcast
 
 # --- running SciPy's 2-D routines over leading (batch) axes -----------------------------------
 
@@ -293,3 +294,13 @@ def frechet(a: Any, e: Any) -> Any:
 expm_p = primitive(_expm, "linalg.expm")
 defvjp(expm_p, lambda g, ans, a: match_dtype(frechet(T(a), g), a))
 defjvp(expm_p, lambda t, ans, a: frechet(a, t), batched=True)
+
+
+# --- batching (vmap) ------------------------------------------------------------------------------
+
+#: SciPy maps these over leading (stack) axes itself from 1.15 on; before that they loop over the batch
+_STACKS = "leading" if tuple(int(p) for p in scipy.__version__.split(".")[:2]) >= (1, 15) else "loop"
+for _prim in (cholesky_p, expm_p, sqrtm_p, solve_sylvester_p):
+    defbatch(_prim, _STACKS)
+# one dtype for the whole batch: each example's root is complex exactly when the batch's is
+defbatch(complex_root_p, lambda prim, values, batched, size: broadcast_batch(prim(*values), size))
