@@ -79,6 +79,8 @@ class BatchTrace(Trace):
         rule = prim.batcher
         if rule is None or isinstance(rule, str):
             rule = WORDS[rule or "loop"]
+        if not self.size and rule is not data_dependent:
+            rule = loop  # no example to compute: the output's shape from one stand-in (many libraries refuse 0-size stacks)
         out = rule(prim, values, batched, self.size, **params)
         return BatchTracer(out, self, self.size)
 
@@ -207,7 +209,9 @@ def per_example(fun: Callable[..., Any], *args: Any) -> Any:
     return tree_unflatten(out_def, stacked)
 
 
-def split_batch(trace: BatchTrace, args: tuple[Any, ...], everywhere: frozenset[int] = frozenset()) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def split_batch(
+    trace: BatchTrace, args: tuple[Any, ...], everywhere: frozenset[int] = frozenset()
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """``args`` with ``trace``'s batches unwrapped, and the matching ``in_axes`` (0 for a batch, ``None`` else).
 
     The leaves of the arguments at the positions in ``everywhere`` all get
@@ -229,7 +233,9 @@ def split_batch(trace: BatchTrace, args: tuple[Any, ...], everywhere: frozenset[
                 leaf_values.append(leaf._value)
                 leaf_axes.append(0)
             elif position in everywhere:
-                leaf_values.append(broadcast_batch(np.asarray(leaf) if isinstance(leaf, (int, float, complex)) else leaf, trace.size))
+                leaf_values.append(
+                    broadcast_batch(np.asarray(leaf) if isinstance(leaf, (int, float, complex)) else leaf, trace.size)
+                )
                 leaf_axes.append(0)
             else:
                 leaf_values.append(leaf)
@@ -267,7 +273,12 @@ def data_dependent(prim: Primitive, values: list[Any], batched: list[bool], size
 
 
 #: the declaration words of ``defbatch``
-WORDS: dict[str, Rule] = {"elementwise": elementwise, "leading": leading, "loop": loop, "data-dependent": data_dependent}
+WORDS: dict[str, Rule] = {
+    "elementwise": elementwise,
+    "leading": leading,
+    "loop": loop,
+    "data-dependent": data_dependent,
+}
 
 
 # --- in_axes / out_axes -------------------------------------------------------------------

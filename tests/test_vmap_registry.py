@@ -39,11 +39,6 @@ AXES = ("axis0", "axis_last", "axis1", "none_first", "mixed", "empty")
 KINDS = ("float64", "float32", "complex128")
 MODES = ("value", "grad", "jvp")
 
-_LSTSQ = (
-    "numpy.linalg.lstsq of a tall matrix decides whether to return residuals by `if read_value(rank) == n` "
-    "(funcgrad/numpy/linalg.py): under vmap the rank read is one per example, an array, so the `if` is ambiguous "
-    "(ValueError); lstsq's batching (issue 12) must decide for the batch"
-)
 _SCIPY_FLOAT32 = (
     "funcgrad.scipy on float32: a plain call is SciPy's own (a float64 result), a traced call keeps float32, so the "
     "loop and vmap differ in dtype (found here, not a batching fault: issue 14 must pick one)"
@@ -55,8 +50,6 @@ _SCIPY_DTYPE_KEPT = ("stats.poisson.", "stats.dirichlet.", "stats.multivariate_n
 
 def known_gap(name: str, kind: str, mode: str) -> str | None:
     """Why this case fails today (a strict xfail: it fails here once fixed, until removed), or None."""
-    if name in ("lstsq-vec", "lstsq-mat_residuals"):
-        return _LSTSQ
     if (
         kind == "float32"
         and name.startswith(("stats.", "special.multigammaln"))
@@ -198,18 +191,17 @@ def _wanted(name: str, kind: str, flags: str) -> bool:
     return kind == "float64" or "-32" not in flags
 
 
-#: the non-differentiable functions of tests/test_surface.py whose results are arrays (not Python ints or bools)
+#: the non-differentiable functions of tests/test_surface.py whose result's shape depends on its values: refused
+DATA_DEPENDENT_SHAPE = [(name, fn) for name, fn in NONDIFF if name.startswith(("nonzero", "where-one_argument"))]
+#: the other non-differentiable functions of tests/test_surface.py whose results are arrays (not Python ints or bools)
 VALUES_ONLY = [
     (name, fn, (XN,), "")
     for name, fn in NONDIFF
-    if all(isinstance(leaf, (np.ndarray, np.generic)) for leaf in tree_flatten(fn(np, XN))[0])
+    if (name, fn) not in DATA_DEPENDENT_SHAPE
+    and all(isinstance(leaf, (np.ndarray, np.generic)) for leaf in tree_flatten(fn(np, XN))[0])
 ]
-
-
-#: primitives only known gaps reach, and those not yet: lstsq's wrapper reads the value before calling it
+#: primitives no case reaches outside a known gap (the coverage test names them when that changes)
 UNREACHED: set[str] = set()
-#: functions whose result's shape depends on the values: a batch of no examples has no shape to take
-DATA_DEPENDENT_SHAPE = {name for name, *_ in VALUES_ONLY if name.startswith(("nonzero", "where-one_argument"))}
 
 
 def _first_of_each_function() -> set[str]:
@@ -245,7 +237,7 @@ CASES = [
     for kind in KINDS
     if _wanted(name, kind, flags)
     for axes in AXES
-    if _in_axes([np.ndim(a) for a in args], axes) is not None and not (axes == "empty" and name in DATA_DEPENDENT_SHAPE)
+    if _in_axes([np.ndim(a) for a in args], axes) is not None
     for mode in modes
 ]
 
@@ -282,3 +274,10 @@ def test_the_table_batches_every_primitive(monkeypatch: pytest.MonkeyPatch) -> N
         f"differentiable primitives no vmap case batches: {sorted(missing - UNREACHED)}, add a case to the table; "
         f"reached now, remove from UNREACHED: {sorted(UNREACHED - missing)}"
     )
+
+
+@pytest.mark.parametrize(("fn",), [pytest.param(fn, id=name) for name, fn in DATA_DEPENDENT_SHAPE])
+def test_a_shape_read_from_the_values_is_refused_by_name(fn: Callable[..., Any]) -> None:
+    """Each example's result has its own shape, so the batch has none (as jax.vmap); a loop over slices runs."""
+    with pytest.raises(TypeError, match="nonzero returns an array whose shape depends on each example's values"):
+        fg.vmap(lambda x: fn(fnp, x))(np.stack([XN, 2 * XN]))
