@@ -109,7 +109,12 @@ def test_piecewise_with_traced_conditions_records_its_masks() -> None:
     _replays_like_eager(_piecewise, (recorded,), *others)
     _replays_like_eager(fg.grad(lambda v: fnp.sum(_piecewise(v))), (recorded,), *others)
     _, trace = spy(_piecewise)(recorded)
-    assert {"less", "greater"} <= set(trace.calls)
+    assert {"less", "greater", "mask_rank"} <= set(trace.calls)
+    assert set(trace.reads) == {"bool"}  # only whether each piece has entries (NumPy calls no function otherwise)
+    jitted = fg.jit(_piecewise)
+    jitted(recorded)
+    jitted(np.array([3.0, 1.0, -1.0]))  # the same counts elsewhere: replayed, not recorded again
+    assert jitted._cache_size() == 1
     np.testing.assert_array_equal(
         _piecewise(recorded),
         np.piecewise(recorded, [recorded < 0, recorded > 2], [lambda u: -u, lambda u: u**3, lambda u: u**2]),

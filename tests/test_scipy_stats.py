@@ -212,7 +212,7 @@ NO_DERIVATIVE: list[tuple[Any, str, float, str]] = [
     (lambda df: stats.t.cdf(0.5, df), "df", 3.0, "stats.t.cdf"),
     (lambda df: stats.t.logsf(0.5, df), "df", 3.0, "stats.t.cdf"),
     (lambda a: stats.gamma.cdf(0.5, a), "a", 2.0, "stats.gamma.cdf"),
-    (lambda a: stats.gamma.logsf(0.5, a), "a", 2.0, r"stats.gamma.(sf|cdf)"),
+    (lambda a: stats.gamma.logsf(0.5, a), "a", 2.0, r"stats.gamma.(logsf|sf|cdf)"),
     (lambda df: stats.chi2.cdf(0.5, df), "df", 2.0, "stats.chi2.cdf"),
     (lambda df: stats.chi2.sf(0.5, df), "df", 2.0, "stats.chi2.sf"),
     (lambda a: stats.beta.cdf(0.5, a, 2.0), "a", 2.0, "stats.beta.cdf"),
@@ -580,3 +580,35 @@ def test_multivariate_float32_stays_float32_and_singular_cov_raises() -> None:
         np.testing.assert_allclose(value, st.dirichlet.logpdf(np.array(x), ALPHA), rtol=1e-5)
     with pytest.raises(np.linalg.LinAlgError):
         fg.grad(lambda c: stats.multivariate_normal.logpdf(POINTS, MEAN, c, allow_singular=True).sum())(np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("x", [650.0, 690.0, 700.0, 800.0, 5000.0])
+def test_gamma_logsf_stays_finite_past_the_underflow_of_sf(x: float) -> None:
+    # for an integer a the tail has a closed form: Q(2, x) = exp(-x) (1 + x); 690 and 700 straddle the switch
+    logsf = lambda x: stats.gamma.logsf(x, 2.0)
+    assert np.isclose(_traced_value(logsf, x), -x + np.log1p(x), rtol=1e-13)
+    assert np.isclose(fg.grad(logsf)(x), -1.0 + 1.0 / (1.0 + x), rtol=1e-12)
+    assert np.isclose(fg.grad(fg.grad(logsf))(x), -1.0 / (1.0 + x) ** 2, rtol=1e-9)
+    if x < 700:  # finite differences call SciPy on plain values, whose logsf is -inf past the underflow
+        check_grads(lambda x, s: stats.gamma.logsf(x, 2.5, 0.0, s), (x, 1.0), order=2, modes=("fwd", "rev"))
+
+
+def test_gamma_and_chi2_log_tails_have_closed_forms_there() -> None:
+    tiny = 1e-160  # P(3, x) = x**3 / 3! (1 + O(x)): far below the smallest double
+    assert np.isclose(
+        _traced_value(lambda x: stats.gamma.logcdf(x, 3.0), tiny), 3 * np.log(tiny) - np.log(6.0), rtol=1e-14
+    )
+    assert np.isclose(fg.grad(lambda x: stats.gamma.logcdf(x, 3.0))(tiny), 3.0 / tiny, rtol=1e-12)
+    assert _traced_value(lambda x: stats.chi2.logsf(x, 2.0), 2000.0) == pytest.approx(-1000.0, rel=1e-14)  # exp(-x/2)
+    with pytest.raises(TypeError, match="stats.gamma.logsf.*no derivative with respect to a"):
+        fg.grad(lambda a: stats.gamma.logsf(800.0, a))(2.0)
+
+
+def test_poisson_log_tails_stay_finite_past_underflow() -> None:
+    # P(X > 3) = mu**4 / 4! (1 + O(mu)) and P(X <= 3) = exp(-mu) (1 + mu + mu**2/2 + mu**3/6): closed forms
+    logsf, logcdf = (lambda mu: stats.poisson.logsf(3.0, mu)), (lambda mu: stats.poisson.logcdf(3.0, mu))
+    assert np.isclose(_traced_value(logsf, 1e-100), 4 * np.log(1e-100) - np.log(24.0), rtol=1e-14)
+    assert np.isclose(fg.grad(logsf)(1e-100), 4e100, rtol=1e-12)
+    mu = 900.0
+    assert np.isclose(_traced_value(logcdf, mu), -mu + np.log(1 + mu + mu**2 / 2 + mu**3 / 6), rtol=1e-13)
+    assert np.isfinite(fg.grad(fg.grad(logcdf))(mu))

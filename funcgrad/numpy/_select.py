@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
+from funcgrad._rules import def_nondiff, primitive
 from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _nondiff, _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
@@ -426,7 +427,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: 
     >>> fg.grad(lambda x: piecewise(x, [x < 0, x >= 0], [lambda v: -v, lambda v: v**2]).sum())(np.array([-2.0, 3.0]))
     array([-1.,  6.])
     """
-    from funcgrad.numpy._indexing import at
+    from funcgrad.numpy import _constructors
 
     x = _operand(x)
     if not isinstance(x, Tracer) and not _traced(*funclist):
@@ -441,13 +442,27 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: 
         raise ValueError(
             f"with {len(conds)} condition(s), either {len(conds)} or {len(conds) + 1} functions are expected"
         )
-    out: Any = np.zeros(shape(x), dtype(x))
+    kind = dtype(x)
+    out: Any = np.zeros(shape(x), kind)
     for cond, func in zip(conds, funclist):
         if not callable(func):
-            out = at(out)[cond].set(func)
+            out = _ufuncs.where(cond, np.asarray(func, kind), out)
         elif np.any(cond):
-            out = at(out)[cond].set(func(x[cond], *args, **kw))
+            # ``func`` sees only the selected entries (as in NumPy); they go back by a recorded gather, not a read
+            picked = _constructors.asarray(func(x[cond], *args, **kw))
+            picked = picked if dtype(picked) == kind else _constructors.astype(picked, kind)
+            out = _ufuncs.where(cond, take(_shape.reshape(picked, (-1,)), mask_rank_p(cond)), out)
     return out
+
+
+def _mask_rank(cond: Any) -> Any:
+    """Each entry's place among the selected ones (``x[cond]``'s order); 0 where unselected."""
+    return np.maximum(np.cumsum(cond, axis=None) - 1, 0).reshape(np.shape(cond))
+
+
+#: where ``piecewise`` finds each selected entry's value: a recorded position, no derivative
+mask_rank_p = primitive(_mask_rank, "mask_rank")
+def_nondiff(mask_rank_p)
 
 
 def _bool(condition: Any) -> Any:

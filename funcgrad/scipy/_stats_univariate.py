@@ -143,6 +143,74 @@ def _t_logpdf(z: Any, df: Any) -> Any:
     return fnp.where(infinite, -0.5 * z * z - _HALF_LOG_2PI, student)
 
 
+_TINY = 1e-300  # below this a regularized gamma function is near underflow: its logarithm comes from a tail formula
+
+
+def _log_lower_gamma_series(a: np.ndarray[Any, Any], x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``log P(a, x)`` from ``x**a exp(-x) / Gamma(a + 1) * sum_k x**k / ((a+1)...(a+k))``, summed to convergence.
+
+    Used where ``P`` underflows: ``x`` well below ``a``, where the terms fall at least geometrically.
+    """
+    term, total = np.ones_like(x), np.ones_like(x)
+    for k in range(1, 100_000):
+        term = term * x / (a + k)
+        total = total + term
+        if np.all(term <= 1e-17 * total):
+            break
+    return np.asarray(sc.xlogy(a, x) - x - sc.gammaln(a + 1.0) + np.log(total))
+
+
+def _log_upper_gamma_fraction(a: np.ndarray[Any, Any], x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``log Q(a, x)`` from Legendre's continued fraction for ``Gamma(a, x)``, evaluated backwards.
+
+    Used where ``Q`` underflows: ``x`` far above ``a``, where the fraction converges in a few terms.
+    """
+    depth = 200
+    fraction = x + (2 * depth + 1) - a
+    for n in range(depth, 0, -1):
+        fraction = x + (2 * n - 1) - a - n * (n - a) / fraction
+    return np.asarray(sc.xlogy(a, x) - x - np.log(fraction) - sc.gammaln(a))
+
+
+def _log_regularized_gamma(a: Any, x: Any, upper: bool) -> Any:
+    """``log Q(a, x)`` (``upper``) or ``log P(a, x)`` on plain arrays, finite where ``Q`` or ``P`` underflows."""
+    a, x = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(x, dtype=float))
+    wanted, other = (sc.gammaincc(a, x), sc.gammainc(a, x)) if upper else (sc.gammainc(a, x), sc.gammaincc(a, x))
+    with np.errstate(divide="ignore"):
+        out = np.where(wanted < 0.5, np.log(wanted), np.log1p(-other))
+    tail = (wanted < _TINY) & (x > 0) & np.isfinite(x)
+    if np.any(tail):
+        formula = _log_upper_gamma_fraction if upper else _log_lower_gamma_series
+        out[tail] = formula(a[tail], x[tail])
+    return out[()] if out.ndim == 0 else out
+
+
+def _gamma_log_primitive(name: str, parameter: str, upper: bool, half: bool = False) -> Any:
+    """``log Q`` or ``log P`` of ``(a, x)`` as a primitive named for a distribution (chi2: ``half`` = ``(df/2, x/2)``).
+
+    Its derivative in ``x`` is ``+-exp(log density - ans)``, finite far in the tail; in ``a`` it raises ``TypeError``.
+    """
+    sign, factor = (-1.0 if upper else 1.0), (0.5 if half else 1.0)
+
+    def impl(a: Any, x: Any) -> Any:
+        return _log_regularized_gamma(factor * np.asarray(a), factor * np.asarray(x), upper)
+
+    def density(ans: Any, a: Any, x: Any) -> Any:
+        a, x = factor * a, factor * x
+        return (sign * factor) * fnp.exp(special.xlogy(a - 1.0, x) - x - special.gammaln(a) - ans)
+
+    return _scipy_cdf(impl, name, (parameter,), density)
+
+
+_gamma_logcdf = _gamma_log_primitive("stats.gamma.logcdf", "a", upper=False)
+_gamma_logsf = _gamma_log_primitive("stats.gamma.logsf", "a", upper=True)
+_chi2_logcdf = _gamma_log_primitive("stats.chi2.logcdf", "df", upper=False, half=True)
+_chi2_logsf = _gamma_log_primitive("stats.chi2.logsf", "df", upper=True, half=True)
+# Poisson's CDF at k is Q(k + 1, mu), its SF P(k + 1, mu); k + 1 is a floored count, with no derivative to ask for
+_poisson_logcdf = _gamma_log_primitive("stats.poisson.logcdf", "k", upper=True)
+_poisson_logsf = _gamma_log_primitive("stats.poisson.logsf", "k", upper=False)
+
+
 #: the standard form of each univariate distribution, by SciPy's name
 STANDARD: dict[str, Standard] = {
     "norm": Standard(
@@ -201,6 +269,8 @@ STANDARD: dict[str, Standard] = {
         logpdf=lambda z, a: special.xlogy(a - 1.0, z) - z - special.gammaln(a),
         cdf=lambda z, a: _gamma_cdf(a, z),
         sf=lambda z, a: _gamma_sf(a, z),
+        logcdf=lambda z, a: _gamma_logcdf(a, z),
+        logsf=lambda z, a: _gamma_logsf(a, z),
         shapes=(("a", positive),),
         support=(0.0, _INF),
         inside=1.0,
@@ -209,6 +279,8 @@ STANDARD: dict[str, Standard] = {
         logpdf=lambda z, df: special.xlogy(0.5 * df - 1.0, z) - 0.5 * z - special.gammaln(0.5 * df) - 0.5 * df * _LOG_2,
         cdf=lambda z, df: _chi2_cdf(df, z),
         sf=lambda z, df: _chi2_sf(df, z),
+        logcdf=lambda z, df: _chi2_logcdf(df, z),
+        logsf=lambda z, df: _chi2_logsf(df, z),
         shapes=(("df", positive),),
         support=(0.0, _INF),
         inside=1.0,
@@ -225,6 +297,8 @@ STANDARD: dict[str, Standard] = {
         logpdf=lambda k, mu: special.xlogy(k, mu) - mu - special.gammaln(k + 1.0),
         cdf=lambda k, mu: special.gammaincc(k + 1.0, mu),
         sf=lambda k, mu: special.gammainc(k + 1.0, mu),
+        logcdf=lambda k, mu: _poisson_logcdf(k + 1.0, mu),
+        logsf=lambda k, mu: _poisson_logsf(k + 1.0, mu),
         shapes=(("mu", nonnegative),),
         support=(0.0, _INF),
         discrete=True,
