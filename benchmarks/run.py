@@ -235,16 +235,23 @@ def scalar_chain(quick: bool, peers: Peers) -> Workload:
     )
 
 
+def jit_peers(impls: dict[str, Callable[[], Any]], eager: str) -> tuple[dict[str, Callable[[], Any]], dict[str, str]]:
+    """The compiled and the eager peer beside a jit workload (JAX jit, torch), and why the others are left out."""
+    shown = {name: impls[name] for name in ("jax-jit", "torch") if name in impls}
+    skipped = {name: f"eager, shown in {eager!r}" for name in impls if name not in shown}
+    return shown, skipped
+
+
 def jit_scalar_chain(quick: bool, peers: Peers) -> Workload:
     """``jit(grad(chain))`` against the plain-NumPy *forward* chain (the cheap-gradient principle: a gradient
     should cost a small multiple of the function), JAX jit and torch eager beside."""
     lines = chain_lines(quick)
     fg_jit = fg.jit(fg.grad(lambda x: sin_chain(x, fnp.sin, lines)))
-    peer_impls = chain_peer_impls(lines, peers)
+    shown, skipped = jit_peers(chain_peer_impls(lines, peers), "scalar chain")
     impls: dict[str, Callable[[], Any]] = {
         "numpy": lambda: sin_chain(CHAIN_X0, np.sin, lines),
         "funcgrad": lambda: fg_jit(CHAIN_X0),
-        **{name: peer_impls[name] for name in ("jax-jit", "torch") if name in peer_impls},
+        **shown,
     }
     return Workload(
         "jit scalar chain",
@@ -254,6 +261,7 @@ def jit_scalar_chain(quick: bool, peers: Peers) -> Workload:
         per_unit="op",
         floor_name="numpy fwd",
         reference=chain_numpy_grad(lines),
+        skipped=skipped,
     )
 
 
@@ -265,6 +273,8 @@ def jit_chain_forward(quick: bool, peers: Peers) -> Workload:
         "numpy": lambda: sin_chain(CHAIN_X0, np.sin, lines),
         "funcgrad": lambda: fg_jit(CHAIN_X0),
     }
+    loaded = {"autograd": peers.autograd, "jax": peers.jax, "jax-jit": peers.jax, "torch": peers.torch}
+    skipped = {name: "this measures jit's own overhead; peers are beside 'jit scalar chain'" for name, lib in loaded.items() if lib}
     return Workload(
         "jit chain forward",
         f"jit of the {3 * lines}-operation scalar chain (no derivative) against the NumPy calls made directly",
@@ -272,6 +282,7 @@ def jit_chain_forward(quick: bool, peers: Peers) -> Workload:
         per=3 * lines,
         per_unit="op",
         rtol=0.0,
+        skipped=skipped,
     )
 
 
@@ -403,14 +414,16 @@ def jit_mlp(quick: bool, peers: Peers) -> Workload:
     """``jit(grad(mlp_loss))`` against the hand-written NumPy gradient, JAX jit and torch eager beside."""
     problem = mlp_problem(quick)
     fg_jit = fg.jit(fg.grad(problem.fg_loss))
-    peer_impls = mlp_peer_impls(problem, peers)
+    shown, skipped = jit_peers(mlp_peer_impls(problem, peers), "mlp")
     impls: dict[str, Callable[[], Any]] = {
         "numpy": problem.numpy_grad,
         "funcgrad": lambda: fg_jit(problem.params),
-        **{name: peer_impls[name] for name in ("jax-jit", "torch") if name in peer_impls},
+        **shown,
     }
     shape = "-".join(map(str, problem.sizes))
-    return Workload("jit mlp", f"jit(grad) of the {shape} MLP, batch {problem.batch}, float64", impls)
+    return Workload(
+        "jit mlp", f"jit(grad) of the {shape} MLP, batch {problem.batch}, float64", impls, skipped=skipped
+    )
 
 
 def sin_plain(quick: bool, peers: Peers) -> Workload:
