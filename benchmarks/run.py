@@ -235,16 +235,23 @@ def scalar_chain(quick: bool, peers: Peers) -> Workload:
     )
 
 
+def jit_peers(impls: dict[str, Callable[[], Any]], eager: str) -> tuple[dict[str, Callable[[], Any]], dict[str, str]]:
+    """The compiled and the eager peer beside a jit workload (JAX jit, torch), and why the others are left out."""
+    shown = {name: impls[name] for name in ("jax-jit", "torch") if name in impls}
+    skipped = {name: f"eager, shown in {eager!r}" for name in impls if name not in shown}
+    return shown, skipped
+
+
 def jit_scalar_chain(quick: bool, peers: Peers) -> Workload:
     """``jit(grad(chain))`` against the plain-NumPy *forward* chain (the cheap-gradient principle: a gradient
     should cost a small multiple of the function), JAX jit and torch eager beside."""
     lines = chain_lines(quick)
     fg_jit = fg.jit(fg.grad(lambda x: sin_chain(x, fnp.sin, lines)))
-    peer_impls = chain_peer_impls(lines, peers)
+    shown, skipped = jit_peers(chain_peer_impls(lines, peers), "scalar chain")
     impls: dict[str, Callable[[], Any]] = {
         "numpy": lambda: sin_chain(CHAIN_X0, np.sin, lines),
         "funcgrad": lambda: fg_jit(CHAIN_X0),
-        **{name: peer_impls[name] for name in ("jax-jit", "torch") if name in peer_impls},
+        **shown,
     }
     return Workload(
         "jit scalar chain",
@@ -254,6 +261,7 @@ def jit_scalar_chain(quick: bool, peers: Peers) -> Workload:
         per_unit="op",
         floor_name="numpy fwd",
         reference=chain_numpy_grad(lines),
+        skipped=skipped,
     )
 
 
@@ -265,6 +273,8 @@ def jit_chain_forward(quick: bool, peers: Peers) -> Workload:
         "numpy": lambda: sin_chain(CHAIN_X0, np.sin, lines),
         "funcgrad": lambda: fg_jit(CHAIN_X0),
     }
+    loaded = {"autograd": peers.autograd, "jax": peers.jax, "jax-jit": peers.jax, "torch": peers.torch}
+    skipped = {name: "this measures jit's own overhead; peers are beside 'jit scalar chain'" for name, lib in loaded.items() if lib}
     return Workload(
         "jit chain forward",
         f"jit of the {3 * lines}-operation scalar chain (no derivative) against the NumPy calls made directly",
@@ -272,6 +282,7 @@ def jit_chain_forward(quick: bool, peers: Peers) -> Workload:
         per=3 * lines,
         per_unit="op",
         rtol=0.0,
+        skipped=skipped,
     )
 
 
@@ -403,14 +414,16 @@ def jit_mlp(quick: bool, peers: Peers) -> Workload:
     """``jit(grad(mlp_loss))`` against the hand-written NumPy gradient, JAX jit and torch eager beside."""
     problem = mlp_problem(quick)
     fg_jit = fg.jit(fg.grad(problem.fg_loss))
-    peer_impls = mlp_peer_impls(problem, peers)
+    shown, skipped = jit_peers(mlp_peer_impls(problem, peers), "mlp")
     impls: dict[str, Callable[[], Any]] = {
         "numpy": problem.numpy_grad,
         "funcgrad": lambda: fg_jit(problem.params),
-        **{name: peer_impls[name] for name in ("jax-jit", "torch") if name in peer_impls},
+        **shown,
     }
     shape = "-".join(map(str, problem.sizes))
-    return Workload("jit mlp", f"jit(grad) of the {shape} MLP, batch {problem.batch}, float64", impls)
+    return Workload(
+        "jit mlp", f"jit(grad) of the {shape} MLP, batch {problem.batch}, float64", impls, skipped=skipped
+    )
 
 
 def sin_plain(quick: bool, peers: Peers) -> Workload:
@@ -1026,7 +1039,10 @@ def ratio(results: dict[str, Any], workload: str, a: str, b: str) -> float | Non
 
 
 def sweep_ratio(results: dict[str, Any], workload: str) -> float | None:
-    """funcgrad's residuals plus backward peak over the floor's (the least a reverse mode holds)."""
+    """funcgrad's residuals plus backward peak over the floor's (the least a reverse mode holds).
+
+    Its limit is 1.05: the floor's arrays, give or take a few Python objects.
+    """
     per_impl = results.get("sweep_memory", {}).get(workload, {})
     if "funcgrad" not in per_impl or "numpy" not in per_impl:
         return None
@@ -1056,10 +1072,10 @@ def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str
         ("tanh 4th derivative: funcgrad / autograd", ratio(results, "tanh 4th derivative", "funcgrad", "autograd"), 0.5, "time ratio"),
         ("long chain: peak memory / saved arrays", memory, 1.5, "bytes ratio"),
         ("large vjp: funcgrad / 2 * ct", ratio(results, "large vjp", "funcgrad", "numpy"), 1.2, "time ratio"),
-        ("large vjp: memory / floor's", sweep_ratio(results, "large vjp"), 1.0, "bytes ratio"),
+        ("large vjp: memory / floor's", sweep_ratio(results, "large vjp"), 1.05, "bytes ratio"),
         ("elementwise chain: funcgrad / by hand", ratio(results, "elementwise chain", "funcgrad", "numpy"), 1.3, "time ratio"),
-        ("elementwise chain: memory / floor's", sweep_ratio(results, "elementwise chain"), 1.0, "bytes ratio"),
-        ("matmul chain: memory / floor's", sweep_ratio(results, "matmul chain"), 1.0, "bytes ratio"),
+        ("elementwise chain: memory / floor's", sweep_ratio(results, "elementwise chain"), 1.05, "bytes ratio"),
+        ("matmul chain: memory / floor's", sweep_ratio(results, "matmul chain"), 1.05, "bytes ratio"),
         ("dask logistic: funcgrad / by hand", ratio(results, "dask logistic", "funcgrad", "numpy"), 1.3, "time ratio"),
         ("dask logistic: peak memory / one chunk", dask_chunks, 4.0, "bytes ratio"),
         ("jit scalar chain: jit(grad) / numpy forward", ratio(results, "jit scalar chain", "funcgrad", "numpy"), 3.0, "time ratio"),

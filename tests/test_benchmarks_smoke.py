@@ -106,4 +106,4 @@ def test_quick_run_with_installed_peers(tmp_path: Path) -> None:
         for impl, entry in workload["impls"].items():
             assert entry["agrees"], (name, impl, entry["max_rel_error"])
         ran = set(workload["impls"]) | set(workload["skipped"])
-        assert set(PEERS) <= ran or name == "fnp.sin(ndarray)", (name, ran)
+        assert set(PEERS) <= ran or name in ("fnp.sin(ndarray)", "dask logistic"), (name, ran)  # no peer takes Dask

@@ -81,6 +81,11 @@ def _assert_same(got: Any, want: Any, where: str) -> None:
         g_arr, w_arr = np.asarray(g), np.asarray(w)
         assert g_arr.dtype == w_arr.dtype and g_arr.shape == w_arr.shape, where
         assert np.array_equal(g_arr, w_arr, equal_nan=w_arr.dtype.kind in "fc"), f"{where}: {g_arr} != {w_arr}"
+        if w_arr.dtype.kind in "fc":  # zeros of either sign compare equal; their signs must agree too
+            for part in ((np.real, np.imag) if w_arr.dtype.kind == "c" else (np.real,)):
+                g_part, w_part = part(g_arr), part(w_arr)
+                zero = w_part == 0
+                assert np.array_equal(np.signbit(g_part[zero]), np.signbit(w_part[zero])), f"{where}: signed zeros"
 
 
 _RNG = np.random.default_rng(13)
