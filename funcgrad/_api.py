@@ -16,6 +16,7 @@ from funcgrad import _backends, _errors
 from funcgrad._forward import ForwardTrace
 from funcgrad._reverse import ReverseTrace, backward, forward_replay
 from funcgrad._trace import Tracer, full_lower, new_level
+from funcgrad.numpy._util import Shaped, shaped
 from funcgrad.numpy._util import dtype as _dtype_of
 from funcgrad.numpy._util import shape as _shape_of
 from funcgrad.numpy._util import size as _size_of
@@ -428,7 +429,7 @@ def _check_like(given: Any, expected: Any, what: str, transform: str) -> tuple[l
                 checked.append(g_value.astype(e_kind))
                 continue
             g_value = np.asarray(g_value, dtype=e_kind)
-            if not isinstance(e_value, np.ndarray):
+            if not isinstance(e_value, (np.ndarray, Shaped)):
                 g_value = g_value[()]
         checked.append(g_value)
     return checked, given_def
@@ -461,10 +462,12 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     out_values = [_strip(o, trace) for o in out_leaves]
     out_ids = [o._payload if _ours(o, trace) else None for o in out_leaves]
     out_tree = tree_unflatten(out_def, [_plain(v) for v in out_values])
+    # what vjp_fn checks a cotangent against: the outputs' shapes and dtypes, not the arrays (the caller may drop them)
+    out_spec = tree_unflatten(out_def, [shaped(v) if type(v) is np.ndarray else v for v in tree_flatten(out_tree)[0]])
     tape = trace.tape
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
-        checked, _ = _check_like(cotangent, out_tree, "cotangent", "vjp_fn")
+        checked, _ = _check_like(cotangent, out_spec, "cotangent", "vjp_fn")
         # the sweep never writes into a seed (it does not own it), so the caller's cotangent is swept as it is
         seeds = [(node, ct) for node, ct in zip(out_ids, checked) if node is not None]
         with _backends.guard(foreign or _backends.any_foreign(checked)):

@@ -15,7 +15,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._array import ArrayTracer
-from funcgrad.numpy._util import Shaped
+from funcgrad.numpy._util import shaped
 
 # A tape node: (primitive, primal args, params, output, parent ids), all tuples; ``parent ids[i]`` is
 # the node of argument i, or None when argument i is a constant (or has a zero rule).  Kept small:
@@ -72,8 +72,8 @@ class ReverseTrace(Trace):
             ndarray = np.ndarray
             for i, v in enumerate(primals):
                 if type(v) is ndarray and not keep[i + 1]:
-                    primals[i] = Shaped(v)
-            kept_ans = ans if keep[0] or type(ans) is not ndarray else Shaped(ans)
+                    primals[i] = shaped(v)
+            kept_ans = ans if keep[0] or type(ans) is not ndarray else shaped(ans)
             tape.append((prim, tuple(primals), params or _NO_PARAMS, kept_ans, tuple(parents)))
         return ArrayTracer(ans, self, len(tape) - 1)
 

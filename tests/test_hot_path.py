@@ -229,3 +229,27 @@ def test_vjp_sweep_allocates_only_the_result():
     x, ct = np.linspace(0.0, 1.0, 100_000), np.ones(100_000)
     vjp_fn = fg.vjp(lambda v: 2 * v, x)[1]
     assert _peak_bytes(lambda: vjp_fn(ct)) < 1.1 * ct.nbytes
+
+
+def test_vjp_fn_does_not_keep_the_output_alive():
+    import gc
+    import weakref
+
+    x = np.linspace(0.0, 1.0, 5)
+    out, vjp_fn = fg.vjp(lambda v: (2 * v, fnp.sum(v)), x)
+    first = weakref.ref(out[0])
+    del out
+    gc.collect()
+    assert first() is None  # the caller dropped it: only its shape and dtype are kept
+    (ct,) = vjp_fn((np.ones(5, np.float32), 1))  # checked and cast as before
+    np.testing.assert_array_equal(ct, np.full(5, 3.0))
+    with pytest.raises(ValueError, match="shape"):
+        vjp_fn((np.ones(4), 1.0))
+
+
+def test_tape_stand_ins_are_shared():
+    from funcgrad.numpy._util import shaped
+
+    a, b = np.zeros((2, 3)), np.ones((2, 3))
+    assert shaped(a) is shaped(b) and shaped(a) is not shaped(b.astype(np.float32))
+    assert shaped(a).shape == (2, 3) and shaped(a).dtype == np.float64

@@ -31,6 +31,25 @@ class Shaped:
         return f"Shaped(shape={self.shape}, dtype={self.dtype})"
 
 
+#: one stand-in per (shape, dtype): they are never changed, so tape nodes share them (no object per node)
+_STAND_INS: dict[tuple[Any, ...], Shaped] = {}
+
+
+def shaped(value: np.ndarray[Any, Any]) -> Shaped:
+    """The shared ``Shaped`` stand-in of a plain array.
+
+    >>> shaped(np.zeros((2, 3))) is shaped(np.ones((2, 3)))
+    True
+    """
+    key = (value.shape, value.dtype)
+    found = _STAND_INS.get(key)
+    if found is None:
+        if len(_STAND_INS) > 4096:
+            _STAND_INS.clear()  # many distinct shapes: start over rather than grow without bound
+        found = _STAND_INS[key] = Shaped(value)
+    return found
+
+
 #: exact types whose ``.shape`` and ``.dtype`` are plain attributes (the fast paths below check these first)
 _PLAIN = frozenset({np.ndarray, np.float64, np.float32, np.complex128, np.complex64, Shaped})
 
