@@ -182,19 +182,19 @@ def test_batched_integer_indices_gather_in_one_call() -> None:
     logits = RNG.normal(size=(6, 4))
     labels = np.array([0, 3, 1, 2, 2, 0])
 
-    def loss(l: Any, y: Any) -> Any:
-        return fnp.log(fnp.sum(fnp.exp(l))) - l[y]
+    def loss(z: Any, y: Any) -> Any:
+        return fnp.log(fnp.sum(fnp.exp(z))) - z[y]
 
     cases = [
-        (lambda l, y: l[y], (logits, labels)),
-        (lambda l, y: fnp.take(l, y), (logits, labels)),
-        (lambda l: l[fnp.argmax(l)], (logits,)),
+        (lambda z, y: z[y], (logits, labels)),
+        (lambda z, y: fnp.take(z, y), (logits, labels)),
+        (lambda z: z[fnp.argmax(z)], (logits,)),
         (loss, (logits, labels)),
         (fg.grad(loss), (logits, labels)),
     ]
     for fun, args in cases:
         np.testing.assert_allclose(fg.vmap(fun)(*args), _loop(fun, *args), rtol=1e-12)
         assert not _looped_in_program(fun, *args)
-    total = fg.grad(lambda l: fnp.sum(fg.vmap(loss)(l, labels)))(logits)
+    total = fg.grad(lambda z: fnp.sum(fg.vmap(loss)(z, labels)))(logits)
     np.testing.assert_allclose(total, _loop(fg.grad(loss), logits, labels), rtol=1e-12)
-    assert fg.vmap(lambda l, y: l[y])(logits[:0], labels[:0]).shape == (0,)
+    assert fg.vmap(lambda z, y: z[y])(logits[:0], labels[:0]).shape == (0,)
