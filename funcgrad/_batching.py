@@ -79,10 +79,30 @@ class BatchTrace(Trace):
         rule = prim.batcher
         if rule is None or isinstance(rule, str):
             rule = WORDS[rule or "loop"]
+        if not self.size and rule is not data_dependent:
+            rule = loop  # no example to compute: the output's shape from one stand-in (many libraries refuse 0-size stacks)
         out = rule(prim, values, batched, self.size, **params)
         return BatchTracer(out, self, self.size)
 
     def bool_of(self, tracer: Tracer) -> bool:
+        """The branch every example takes (a loop takes it too); examples that disagree have no single answer.
+
+        A batch of no examples takes the branch of ``False``: a ``while`` ends and an ``if bad: raise`` check passes.
+        """
+        from funcgrad.numpy._nondiff import all as all_of
+        from funcgrad.numpy._nondiff import any as any_of
+
+        value = tracer._value
+        if int(np.prod(shape(value)[1:], dtype=np.int64)) != 1:
+            raise ValueError(
+                "The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()"
+            )
+        if not self.size:
+            return False
+        if bool(all_of(value)):
+            return True
+        if not bool(any_of(value)):
+            return False
         raise _errors.batched_bool()
 
     def read_value(self, tracer: Tracer, why: str) -> Any:
@@ -116,12 +136,33 @@ def loop(prim: Primitive, values: list[Any], batched: list[bool], size: int, **p
     from funcgrad.numpy._indexing import getitem_p
 
     if size == 0:
-        example = [np.zeros(shape(v)[1:], dtype(v)) if b else v for v, b in zip(values, batched)]
-        with np.errstate(all="ignore"):
-            out = prim.impl(*(full_lower(v) for v in example), **params)
+        out = _output_of_no_example(prim, values, batched, params)
         return np.zeros((0,) + np.shape(out), np.result_type(out))
     parts = [prim(*(getitem_p(v, index=k) if b else v for v, b in zip(values, batched)), **params) for k in range(size)]
     return _shape.stack(parts)
+
+
+def _identities(example_shape: tuple[int, ...], example_dtype: Any) -> np.ndarray[Any, Any]:
+    if len(example_shape) < 2:
+        return np.ones(example_shape, example_dtype)
+    return np.broadcast_to(np.eye(*example_shape[-2:], dtype=example_dtype), example_shape).copy()
+
+
+def _output_of_no_example(prim: Primitive, values: list[Any], batched: list[bool], params: dict[str, Any]) -> Any:
+    """One example's output, for its shape and dtype when the batch has none: at zeros, else at identity matrices.
+
+    A factorization refuses zeros (singular), so a second stand-in is tried before the error is passed on.
+    """
+    error: Exception | None = None
+    for fill in (np.zeros, _identities):
+        example = [fill(shape(v)[1:], dtype(v)) if b else full_lower(v) for v, b in zip(values, batched)]
+        try:
+            with np.errstate(all="ignore"):
+                return prim.impl(*example, **params)
+        except (ValueError, ArithmeticError) as refused:  # numpy's and scipy's LinAlgError are ValueErrors
+            error = refused
+    assert error is not None
+    raise error
 
 
 def per_example(fun: Callable[..., Any], *args: Any) -> Any:
@@ -168,7 +209,9 @@ def per_example(fun: Callable[..., Any], *args: Any) -> Any:
     return tree_unflatten(out_def, stacked)
 
 
-def split_batch(trace: BatchTrace, args: tuple[Any, ...], everywhere: frozenset[int] = frozenset()) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def split_batch(
+    trace: BatchTrace, args: tuple[Any, ...], everywhere: frozenset[int] = frozenset()
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """``args`` with ``trace``'s batches unwrapped, and the matching ``in_axes`` (0 for a batch, ``None`` else).
 
     The leaves of the arguments at the positions in ``everywhere`` all get
@@ -190,7 +233,9 @@ def split_batch(trace: BatchTrace, args: tuple[Any, ...], everywhere: frozenset[
                 leaf_values.append(leaf._value)
                 leaf_axes.append(0)
             elif position in everywhere:
-                leaf_values.append(broadcast_batch(np.asarray(leaf) if isinstance(leaf, (int, float, complex)) else leaf, trace.size))
+                leaf_values.append(
+                    broadcast_batch(np.asarray(leaf) if isinstance(leaf, (int, float, complex)) else leaf, trace.size)
+                )
                 leaf_axes.append(0)
             else:
                 leaf_values.append(leaf)
@@ -228,7 +273,12 @@ def data_dependent(prim: Primitive, values: list[Any], batched: list[bool], size
 
 
 #: the declaration words of ``defbatch``
-WORDS: dict[str, Rule] = {"elementwise": elementwise, "leading": leading, "loop": loop, "data-dependent": data_dependent}
+WORDS: dict[str, Rule] = {
+    "elementwise": elementwise,
+    "leading": leading,
+    "loop": loop,
+    "data-dependent": data_dependent,
+}
 
 
 # --- in_axes / out_axes -------------------------------------------------------------------

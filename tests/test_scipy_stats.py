@@ -210,7 +210,7 @@ def test_parameters_outside_their_domain_give_nan_like_scipy() -> None:
 # (function, argument, its value, the primitive named in the error)
 NO_DERIVATIVE: list[tuple[Any, str, float, str]] = [
     (lambda df: stats.t.cdf(0.5, df), "df", 3.0, "stats.t.cdf"),
-    (lambda df: stats.t.logsf(0.5, df), "df", 3.0, "stats.t.cdf"),
+    (lambda df: stats.t.logsf(0.5, df), "df", 3.0, "stats.t.logcdf"),
     (lambda a: stats.gamma.cdf(0.5, a), "a", 2.0, "stats.gamma.cdf"),
     (lambda a: stats.gamma.logsf(0.5, a), "a", 2.0, r"stats.gamma.(logsf|sf|cdf)"),
     (lambda df: stats.chi2.cdf(0.5, df), "df", 2.0, "stats.chi2.cdf"),
@@ -539,7 +539,8 @@ def test_poisson_derivative_in_k_is_the_continuous_formulas_and_the_cdf_is_a_ste
     from scipy.special import digamma
 
     assert np.isclose(fg.grad(stats.poisson.logpmf)(3.0, 2.0), np.log(2.0) - digamma(4.0), rtol=1e-13)
-    assert fg.grad(stats.poisson.cdf)(3.0, 2.0) == 0.0
+    for method in ("cdf", "sf", "logcdf", "logsf"):  # their primitives refuse k, but a floored k carries no tangent
+        assert fg.grad(getattr(stats.poisson, method))(3.0, 2.0) == 0.0, method
     assert fg.grad(lambda loc: stats.poisson.sf(3.0, 2.0, loc))(0.5) == 0.0
 
 
@@ -612,3 +613,22 @@ def test_poisson_log_tails_stay_finite_past_underflow() -> None:
     mu = 900.0
     assert np.isclose(_traced_value(logcdf, mu), -mu + np.log(1 + mu + mu**2 / 2 + mu**3 / 6), rtol=1e-13)
     assert np.isfinite(fg.grad(fg.grad(logcdf))(mu))
+
+
+def test_beta_and_t_log_tails_stay_finite_past_underflow() -> None:
+    # closed forms: I_x(a, 1) = x**a, 1 - I_x(1, b) = (1 - x)**b, and t with 2 degrees of freedom
+    assert np.isclose(_traced_value(lambda x: stats.beta.logcdf(x, 2.0, 1.0), 1e-200), 2 * np.log(1e-200), rtol=1e-14)
+    assert np.isclose(fg.grad(lambda x: stats.beta.logcdf(x, 2.0, 1.0))(1e-200), 2e200, rtol=1e-12)
+    assert np.isclose(_traced_value(lambda x: stats.beta.logsf(x, 1.0, 500.0), 0.8), 500 * np.log(0.2), rtol=1e-13)
+    assert np.isclose(fg.grad(lambda x: stats.beta.logsf(x, 1.0, 500.0))(0.8), -500 / 0.2, rtol=1e-12)
+    z = -1e160  # t(2).cdf(z) = 1 / ((sqrt(2 + z**2) + |z|) sqrt(2 + z**2))
+    assert np.isclose(
+        _traced_value(lambda z: stats.t.logcdf(z, 2.0), z), -(np.log(2.0) + 320 * np.log(10.0)), rtol=1e-14
+    )
+    assert np.isclose(fg.grad(lambda z: stats.t.logcdf(z, 2.0))(z), 2 / abs(z), rtol=1e-12)
+    assert np.isclose(
+        _traced_value(lambda z: stats.t.logsf(z, 2.0), -z), -(np.log(2.0) + 320 * np.log(10.0)), rtol=1e-14
+    )
+    with pytest.raises(TypeError, match="stats.beta.logcdf.*no derivative with respect to b"):
+        fg.grad(lambda b: stats.beta.logcdf(1e-200, 2.0, b))(1.0)
+    check_grads(lambda x, loc: stats.beta.logsf(x, 2.0, 3.0, loc), (0.4, 0.1), order=2, modes=("fwd", "rev"))

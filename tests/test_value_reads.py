@@ -31,8 +31,8 @@ CONSTANT = {"matrix_power-0"}
 _DET = {"det: is the matrix nearly singular"}
 _LSTSQ = {"numpy.linalg.lstsq rank"}
 GUARDS = {
-    "average-weights": {"bool"},  # NumPy's ZeroDivisionError check of the weights' sum
-    "average-weights_full": {"bool"},
+    "average-weights": {"numpy.average: do the weights sum to zero"},  # NumPy's ZeroDivisionError check
+    "average-weights_full": {"numpy.average: do the weights sum to zero"},
     "det": _DET,
     "det-stack": _DET,
     "det-complex_stack": _DET,

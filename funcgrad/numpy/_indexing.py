@@ -308,7 +308,8 @@ def _gather(x: Any, positions: np.ndarray[Any, Any], shape: tuple[int, ...]) -> 
         return _backends.gather(x, positions, x.shape[: x.ndim - len(shape)])
     x = np.asarray(x)
     lead = x.shape[: x.ndim - len(shape)]
-    return x.reshape(lead + (-1,))[..., positions]
+    # the flat size spelled out: -1 cannot be inferred when a leading (batch) axis has size 0
+    return x.reshape(lead + (int(np.prod(shape, dtype=np.int64)),))[..., positions]
 
 
 def _scatter_add(v: Any, positions: np.ndarray[Any, Any], shape: tuple[int, ...]) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
-from funcgrad._trace import Tracer
+from funcgrad._trace import Tracer, read_value
 from funcgrad.numpy import _reductions, _shape, _ufuncs, _util
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._nondiff import all as all_of
@@ -691,7 +691,8 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         # as NumPy: the weights are summed in the result's precision (float32 weights, float64 data)
         result = np.result_type(dtype(a), dtype(w), *(("f8",) if dtype(a).kind in "biu" else ()))
         total = _reductions.sum(w, axis=axis, keepdims=keepdims, dtype=result)
-        if any_of(total == 0.0):  # a Python branch: a guard under jit
+        # read, not bool(): a guard under jit, and under vmap one zero-weight example is an error for the batch
+        if np.any(read_value(any_of(total == 0.0), "numpy.average: do the weights sum to zero")):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = _reductions.sum(a * w, axis=axis, keepdims=keepdims) / total
     if not returned:

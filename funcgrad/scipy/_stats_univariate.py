@@ -130,17 +130,23 @@ def _cauchy_logcdf(z: Any) -> Any:
     return fnp.where(z < 0, fnp.log(fnp.arctan2(1.0, -left)) - _LOG_PI, fnp.log1p(-fnp.arctan2(1.0, right) / math.pi))
 
 
+def _beta_logpdf(z: Any, a: Any, b: Any) -> Any:
+    return special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - special.betaln(a, b)
+
+
 def _t_logpdf(z: Any, df: Any) -> Any:
     # gammaln((df+1)/2) - gammaln(df/2) is gammaln(1/2) - betaln(df/2, 1/2): no cancellation for large df;
     # df = inf is the normal distribution, as in SciPy
     infinite = fnp.isinf(df)
     finite_df = fnp.where(infinite, 1.0, df)
-    student = (
-        -special.betaln(0.5 * finite_df, 0.5)
-        - 0.5 * fnp.log(finite_df)
-        - 0.5 * (finite_df + 1.0) * fnp.log1p(z * z / finite_df)
-    )
-    return fnp.where(infinite, -0.5 * z * z - _HALF_LOG_2PI, student)
+    # log1p(u**2), u = z / sqrt(df), without squaring a |u| past 1e18 (float32 overflows): 2 log|u| there
+    u = z / fnp.sqrt(finite_df)
+    moderate = fnp.absolute(u) < 1e18
+    near, far = fnp.where(moderate, u, 0.0), fnp.where(moderate, 1e18, fnp.absolute(u))
+    log_term = fnp.where(moderate, fnp.log1p(near * near), 2.0 * fnp.log(far))
+    student = -special.betaln(0.5 * finite_df, 0.5) - 0.5 * fnp.log(finite_df) - 0.5 * (finite_df + 1.0) * log_term
+    normal = fnp.where(infinite, z, 0.0)
+    return fnp.where(infinite, -0.5 * normal * normal - _HALF_LOG_2PI, student)
 
 
 _TINY = 1e-300  # below this a regularized gamma function is near underflow: its logarithm comes from a tail formula
@@ -211,6 +217,70 @@ _poisson_logcdf = _gamma_log_primitive("stats.poisson.logcdf", "k", upper=True)
 _poisson_logsf = _gamma_log_primitive("stats.poisson.logsf", "k", upper=False)
 
 
+
+def _log_lower_beta_series(
+    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], x: np.ndarray[Any, Any], log_x: Any = None
+) -> Any:
+    """``log I_x(a, b)`` from ``x**a (1-x)**b / (a B(a, b)) * 2F1(a + b, 1; a + 1; x)``, summed to convergence.
+
+    Used where ``I_x`` underflows, which needs ``x**a`` tiny: the terms fall about as fast as powers of ``x``.
+    ``log_x`` may be given where ``x`` itself is too small to hold its digits.
+    """
+    log_x = np.log(x) if log_x is None else log_x
+    term, total = np.ones_like(x), np.ones_like(x)
+    for n in range(100_000):
+        term = term * (a + b + n) / (a + 1.0 + n) * x
+        total = total + term
+        if np.all(term <= 1e-17 * total):
+            break
+    return np.asarray(a * log_x + sc.xlog1py(b, -x) - np.log(a) - sc.betaln(a, b) + np.log(total))
+
+
+def _log_regularized_beta(a: Any, b: Any, x: Any, upper: bool) -> Any:
+    """``log I_x(a, b)`` or (``upper``) ``log(1 - I_x(a, b))`` on plain arrays, finite where they underflow."""
+    a, b, x = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, x)))
+    wanted, other = (sc.betaincc(a, b, x), sc.betainc(a, b, x)) if upper else (sc.betainc(a, b, x), sc.betaincc(a, b, x))
+    with np.errstate(divide="ignore"):
+        out = np.where(wanted < 0.5, np.log(wanted), np.log1p(-other))
+    tail = (wanted < _TINY) & (x > 0) & (x < 1)
+    if np.any(tail):
+        a, b, x = (b, a, 1.0 - x) if upper else (a, b, x)  # 1 - I_x(a, b) = I_{1-x}(b, a)
+        out[tail] = _log_lower_beta_series(a[tail], b[tail], x[tail])
+    return out[()] if out.ndim == 0 else out
+
+
+def _beta_log_primitive(name: str, upper: bool) -> Any:
+    """``beta``'s ``logcdf`` (``log I_x(a, b)``) or ``logsf`` as a primitive of ``(a, b, x)``.
+
+    Its derivative in ``x`` is ``+-exp(logpdf - ans)``, finite far in the tail; in ``a`` and ``b`` it raises.
+    """
+    sign = -1.0 if upper else 1.0
+
+    def density(ans: Any, a: Any, b: Any, x: Any) -> Any:
+        return sign * fnp.exp(_beta_logpdf(x, a, b) - ans)
+
+    return _scipy_cdf(lambda a, b, x: _log_regularized_beta(a, b, x, upper), name, ("a", "b"), density)
+
+
+def _t_log_cdf(df: Any, z: Any) -> Any:
+    """``log`` of Student's t CDF on plain arrays: for ``z < 0`` it is ``log(I_w(df/2, 1/2) / 2)``, ``w = df/(df+z**2)``."""
+    df, z = np.broadcast_arrays(np.asarray(df, dtype=float), np.asarray(z, dtype=float))
+    with np.errstate(divide="ignore"):
+        out = np.where(z < 0, np.log(sc.stdtr(df, z)), np.log1p(-sc.stdtr(df, -z)))
+    tail = (sc.stdtr(df, z) < _TINY) & np.isfinite(z) & np.isfinite(df)
+    if np.any(tail):
+        # w = df / (df + z**2) = r**2 / (1 + r**2), r = sqrt(df) / |z|: no square of z, log w from log r
+        ratio = np.sqrt(df[tail]) / np.abs(z[tail])
+        w, log_w = ratio**2 / (1.0 + ratio**2), 2.0 * np.log(ratio) - np.log1p(ratio**2)
+        out[tail] = _log_lower_beta_series(0.5 * df[tail], np.full_like(w, 0.5), w, log_w) - _LOG_2
+    return out[()] if out.ndim == 0 else out
+
+
+_beta_logcdf = _beta_log_primitive("stats.beta.logcdf", upper=False)
+_beta_logsf = _beta_log_primitive("stats.beta.logsf", upper=True)
+_t_logcdf = _scipy_cdf(_t_log_cdf, "stats.t.logcdf", ("df",), lambda ans, df, z: fnp.exp(_t_logpdf(z, df) - ans))
+
+
 #: the standard form of each univariate distribution, by SciPy's name
 STANDARD: dict[str, Standard] = {
     "norm": Standard(
@@ -263,6 +333,8 @@ STANDARD: dict[str, Standard] = {
         logpdf=_t_logpdf,
         cdf=lambda z, df: _t_cdf(df, z),
         sf=lambda z, df: _t_cdf(df, -z),
+        logcdf=lambda z, df: _t_logcdf(df, z),
+        logsf=lambda z, df: _t_logcdf(df, -z),
         shapes=(("df", positive),),
     ),
     "gamma": Standard(
@@ -286,9 +358,11 @@ STANDARD: dict[str, Standard] = {
         inside=1.0,
     ),
     "beta": Standard(
-        logpdf=lambda z, a, b: special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - special.betaln(a, b),
+        logpdf=_beta_logpdf,
         cdf=lambda z, a, b: _beta_cdf(a, b, z),
         sf=lambda z, a, b: _beta_sf(a, b, z),
+        logcdf=lambda z, a, b: _beta_logcdf(a, b, z),
+        logsf=lambda z, a, b: _beta_logsf(a, b, z),
         shapes=(("a", positive), ("b", positive)),
         support=(0.0, 1.0),
         inside=0.5,
