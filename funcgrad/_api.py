@@ -484,10 +484,19 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
 
 def _trace_forward(
-    fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], batch: int
+    fun: Callable[..., Any],
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    batch: int,
+    flat: tuple[list[Any], PyTreeDef, list[Any]] | None = None,
 ) -> tuple[Any, ForwardTrace]:
-    leaves, treedef = tree_flatten(tuple(primals))
-    tangent_leaves = tree_flatten(tuple(tangents))[0]
+    """Run ``fun`` with tangents attached; ``flat`` is ``(primal leaves, their treedef, tangent leaves)``
+    when the caller already has them."""
+    if flat is None:
+        leaves, treedef = tree_flatten(tuple(primals))
+        tangent_leaves = tree_flatten(tuple(tangents))[0]
+    else:
+        leaves, treedef, tangent_leaves = flat
     with new_level() as level:
         trace = ForwardTrace(level, batch)
         boxed = []
@@ -590,8 +599,9 @@ def _chosen(
     args: tuple[Any, ...], argnums: Argnums, transform: str, holomorphic: bool = False
 ) -> tuple[tuple[int, ...], list[Any], PyTreeDef]:
     nums = _resolve_argnums(argnums, len(args), transform)
-    leaves, treedef = tree_flatten(tuple(args[n] for n in nums))
-    _check_differentiable(leaves, _leaf_names(args, nums), transform, False, holomorphic)
+    leaves, treedef = _flatten_chosen(args, nums)
+    if not _plainly_differentiable(leaves, holomorphic):
+        _check_differentiable(leaves, _leaf_names(args, nums), transform, False, holomorphic)
     return nums, [_as_primal(leaf) for leaf in leaves], treedef
 
 
@@ -652,16 +662,13 @@ def jacfwd(
             basis[offset : offset + size] = np.eye(size, dtype=kind)
             tangents.append(basis.reshape((total,) + _shape_of(leaf)))
             offset += size
-        chosen = tree_unflatten(treedef, leaves)
-        tangent_tree = tree_unflatten(treedef, tangents)
-
         def call(*chosen_values: Any) -> Any:
             call_args = list(args)
             for n, value in zip(nums, chosen_values):
                 call_args[n] = value
             return fun(*call_args, **kwargs)
 
-        out, trace = _trace_forward(call, chosen, tangent_tree, total)
+        out, trace = _trace_forward(call, (), (), total, (leaves, treedef, tangents))
         out, aux = _split_aux(out, has_aux, "jacfwd")
         out_leaves, out_def = tree_flatten(out)
         results = []
@@ -704,6 +711,8 @@ def _guard_foreign(jac_fun: Callable[..., Any]) -> Callable[..., Any]:
     """Run a Jacobian transform under ``_backends.guard`` when some argument is a foreign array."""
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
+        if all(type(a) in _ARRAY_TYPES or type(a) is float for a in args):
+            return jac_fun(*args, **kwargs)  # plain NumPy arguments: no tree walk, nothing to guard
         with _backends.guard(_backends.any_foreign(tree_flatten(args)[0])):
             return jac_fun(*args, **kwargs)
 
@@ -735,7 +744,7 @@ def jacrev(
     @_guard_foreign
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums, leaves, treedef = _chosen(args, argnums, "jacrev", holomorphic)
-        out, trace, primals, inputs, _ = _trace_reverse(fun, args, kwargs, nums)
+        out, trace, primals, inputs, _ = _trace_reverse(fun, args, kwargs, nums, (leaves, treedef))
         out, aux = _split_aux(out, has_aux, "jacrev")
         out_leaves, out_def = tree_flatten(out)
         values = [_strip(o, trace) for o in out_leaves]
