@@ -50,11 +50,9 @@ _SCIPY_DTYPE_KEPT = ("stats.poisson.", "stats.dirichlet.", "stats.multivariate_n
 
 def known_gap(name: str, kind: str, mode: str) -> str | None:
     """Why this case fails today (a strict xfail: it fails here once fixed, until removed), or None."""
-    if (
-        kind == "float32"
-        and name.startswith(("stats.", "special.multigammaln"))
-        and not name.startswith(_SCIPY_DTYPE_KEPT)
-    ):
+    plain_loop = mode == "value"  # the loop of grad or jvp is traced too, and keeps float32 as vmap does
+    scipy = name.startswith(("stats.", "special.multigammaln")) and not name.startswith(_SCIPY_DTYPE_KEPT)
+    if kind == "float32" and plain_loop and scipy:
         return _SCIPY_FLOAT32
     return None
 
@@ -200,6 +198,9 @@ VALUES_ONLY = [
     if (name, fn) not in DATA_DEPENDENT_SHAPE
     and all(isinstance(leaf, (np.ndarray, np.generic)) for leaf in tree_flatten(fn(np, XN))[0])
 ]
+#: cases whose output shape is read from the values (lstsq has residuals at full rank only): a batch of no
+#: examples has no such shape, so they skip the 0-size batch
+SHAPE_FROM_VALUES = {"lstsq-mat_residuals"}
 #: primitives no case reaches outside a known gap (the coverage test names them when that changes)
 UNREACHED: set[str] = set()
 
@@ -237,7 +238,7 @@ CASES = [
     for kind in KINDS
     if _wanted(name, kind, flags)
     for axes in AXES
-    if _in_axes([np.ndim(a) for a in args], axes) is not None
+    if _in_axes([np.ndim(a) for a in args], axes) is not None and not (axes == "empty" and name in SHAPE_FROM_VALUES)
     for mode in modes
 ]
 
