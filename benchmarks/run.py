@@ -1069,6 +1069,10 @@ def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str
         ("hessian: funcgrad / jax eager", ratio(results, "hessian", "funcgrad", "jax"), 1.0, "time ratio"),
         ("jacobian fwd: funcgrad / autograd", ratio(results, "jacobian fwd", "funcgrad", "autograd"), 1.0, "time ratio"),
         ("jacobian rev: funcgrad / autograd", ratio(results, "jacobian rev", "funcgrad", "autograd"), 1.0, "time ratio"),
+        # issue 12: every Jacobian row in one batched sweep
+        ("jacobian rev: funcgrad / analytic numpy", ratio(results, "jacobian rev", "funcgrad", "numpy"), 25.0, "time ratio"),
+        ("jacobian rev: funcgrad / torch", ratio(results, "jacobian rev", "funcgrad", "torch"), 1.0, "time ratio"),
+        ("hessian: funcgrad / analytic numpy", ratio(results, "hessian", "funcgrad", "numpy"), 10.0, "time ratio"),
         ("tanh 4th derivative: funcgrad / autograd", ratio(results, "tanh 4th derivative", "funcgrad", "autograd"), 0.5, "time ratio"),
         ("long chain: peak memory / saved arrays", memory, 1.5, "bytes ratio"),
         ("large vjp: funcgrad / 2 * ct", ratio(results, "large vjp", "funcgrad", "numpy"), 1.2, "time ratio"),
