@@ -176,3 +176,25 @@ def test_scipy_linalg_stacks_batch_in_one_call() -> None:
         got, want = fg.vmap(fun)(arg), _loop(fun, arg)
         assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+
+
+def test_batched_integer_indices_gather_in_one_call() -> None:
+    logits = RNG.normal(size=(6, 4))
+    labels = np.array([0, 3, 1, 2, 2, 0])
+
+    def loss(z: Any, y: Any) -> Any:
+        return fnp.log(fnp.sum(fnp.exp(z))) - z[y]
+
+    cases = [
+        (lambda z, y: z[y], (logits, labels)),
+        (lambda z, y: fnp.take(z, y), (logits, labels)),
+        (lambda z: z[fnp.argmax(z)], (logits,)),
+        (loss, (logits, labels)),
+        (fg.grad(loss), (logits, labels)),
+    ]
+    for fun, args in cases:
+        np.testing.assert_allclose(fg.vmap(fun)(*args), _loop(fun, *args), rtol=1e-12)
+        assert not _looped_in_program(fun, *args)
+    total = fg.grad(lambda z: fnp.sum(fg.vmap(loss)(z, labels)))(logits)
+    np.testing.assert_allclose(total, _loop(fg.grad(loss), logits, labels), rtol=1e-12)
+    assert fg.vmap(lambda z, y: z[y])(logits[:0], labels[:0]).shape == (0,)

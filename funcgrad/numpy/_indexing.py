@@ -416,12 +416,11 @@ defbatch(mask_positions_p, "data-dependent")
 
 def _positions_batch(values: list[Any], batched: list[bool], size: int, function: Any, shape: tuple[int, ...], call: Any) -> Any:
     """``take_along_axis`` (``sort``, ``partition``) with batched indices: the positions of the whole batch
-    along the axis moved past it, less each example's offset; any other rearrangement loops."""
-    from funcgrad._batching import loop
-
+    along the axis moved past it, less each example's offset; any other rearrangement is computed for each
+    example inside one call (``positions_each``)."""
     args, kwargs = fill_call(call, tuple(values))
     if function is not np.take_along_axis or kwargs or len(args) != 2 or not isinstance(args[1], (int, np.integer)):
-        return loop(positions_p, values, batched, size, function=function, shape=shape, call=call)
+        return positions_each_p(*values, batched=tuple(batched), size=size, function=function, shape=shape, call=call)
     rank = len(shape)
     (where,) = values
     index = where if batched[0] else broadcast_batch(where, size)
@@ -432,6 +431,26 @@ def _positions_batch(values: list[Any], batched: list[bool], size: int, function
 
 
 defbatch(positions_p, lambda prim, values, batched, size, **params: _positions_batch(values, batched, size, **params))
+
+
+def _positions_each(
+    *arrays: Any, batched: tuple[bool, ...], size: int, function: Any, shape: tuple[int, ...], call: Any
+) -> Any:
+    """``positions`` of each example of a batch of traced index arguments, stacked: the loop runs in NumPy
+    on index arrays (one recorded call), as no general rearrangement maps over a batch by itself."""
+
+    def example(k: int | None) -> Any:
+        parts = tuple((np.zeros_like(a[0]) if k is None else a[k]) if b else a for a, b in zip(arrays, batched))
+        return _positions_of(*parts, function=function, shape=shape, call=call)
+
+    if size == 0:
+        return np.zeros((0,) + np.shape(example(None)), np.intp)
+    return np.stack([example(k) for k in range(size)])
+
+
+#: ``positions`` for a batch of examples (``vmap`` of ``x[i]`` with a batched ``i``): no derivative
+positions_each_p = primitive(_positions_each, "positions_each")
+def_nondiff(positions_each_p, None)
 
 
 def rearrange(x: Any, numpy_function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
