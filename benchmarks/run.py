@@ -410,6 +410,89 @@ def mlp(quick: bool, peers: Peers) -> Workload:
 
 
 
+def per_example_numpy_grads(problem: MLPProblem) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each example's gradient of its own loss (the batch's mean loss times the batch size), by hand."""
+    hs = [problem.X]
+    h = problem.X
+    for W, b in problem.params[:-1]:
+        h = np.tanh(h @ W + b)
+        hs.append(h)
+    W, b = problem.params[-1]
+    z = h @ W + b
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    dz = e / np.sum(e, axis=1, keepdims=True) - problem.T
+    grads = [(np.einsum("bi,bj->bij", hs[-1], dz), dz)]
+    dh = dz @ W.T
+    for i in range(len(problem.params) - 2, -1, -1):
+        da = dh * (1.0 - hs[i + 1] * hs[i + 1])
+        grads.append((np.einsum("bi,bj->bij", hs[i], da), da))
+        if i:
+            dh = da @ problem.params[i][0].T
+    return grads[::-1]
+
+
+def per_example_grads(quick: bool, peers: Peers) -> Workload:
+    """Per-example gradients of the MLP by ``vmap(grad(loss))`` against one batched gradient (issue 12's goal: <= 3x)."""
+    problem = mlp_problem(quick)
+    params, X, T = problem.params, problem.X, problem.T
+
+    def fg_loss(ps: Any, x: Any, t: Any) -> Any:  # one example
+        h = x
+        for W, b in ps[:-1]:
+            h = fnp.tanh(h @ W + b)
+        W, b = ps[-1]
+        z = h @ W + b
+        z = z - fnp.max(fg.stop_gradient(z))
+        return -fnp.sum(t * (z - fnp.log(fnp.sum(fnp.exp(z)))))
+
+    fg_per_example = fg.vmap(fg.grad(fg_loss), in_axes=(None, 0, 0))
+    impls: dict[str, Callable[[], Any]] = {
+        "numpy": problem.numpy_grad,
+        "funcgrad": lambda: fg_per_example(params, X, T),
+    }
+    skipped = {"autograd": "no vmap", "jax-jit": "eager peers only: this compares batching, not compilation"}
+    if peers.jax:
+        jax, jnp = peers.jax, peers.jnp
+        jparams = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+        jX, jT = jnp.asarray(X), jnp.asarray(T)
+
+        def jax_loss(ps: Any, x: Any, t: Any) -> Any:
+            h = x
+            for W, b in ps[:-1]:
+                h = jnp.tanh(h @ W + b)
+            W, b = ps[-1]
+            z = h @ W + b
+            return -jnp.sum(t * (z - jax.nn.logsumexp(z)))
+
+        jax_per_example = jax.vmap(jax.grad(jax_loss), in_axes=(None, 0, 0))
+        impls["jax"] = lambda: jax.block_until_ready(jax_per_example(jparams, jX, jT))
+    if peers.torch:
+        torch = peers.torch
+        tparams = tuple((torch.tensor(W), torch.tensor(b)) for W, b in params)
+        tX, tT = torch.tensor(X), torch.tensor(T)
+
+        def torch_loss(ps: Any, x: Any, t: Any) -> Any:
+            h = x
+            for W, b in ps[:-1]:
+                h = torch.tanh(h @ W + b)
+            W, b = ps[-1]
+            z = h @ W + b
+            return -torch.sum(t * (z - torch.logsumexp(z, dim=0)))
+
+        torch_per_example = torch.func.vmap(torch.func.grad(torch_loss), in_dims=(None, 0, 0))
+        impls["torch"] = lambda: torch_per_example(tparams, tX, tT)
+    shape = "-".join(map(str, problem.sizes))
+    return Workload(
+        "per-example grads",
+        f"vmap(grad) of the {shape} MLP over {problem.batch} examples against one batched gradient (numpy; its "
+        "output is 1/batch the size) and the per-example gradients by hand (numpy)",
+        impls,
+        skipped=skipped,
+        floor_name="batch grad",
+        reference=lambda: per_example_numpy_grads(problem),
+    )
+
+
 def jit_mlp(quick: bool, peers: Peers) -> Workload:
     """``jit(grad(mlp_loss))`` against the hand-written NumPy gradient, JAX jit and torch eager beside."""
     problem = mlp_problem(quick)
@@ -893,6 +976,7 @@ WORKLOADS: list[Callable[[bool, Peers], Workload | None]] = [
     jit_chain_forward,
     jit_scalar_chain,
     jit_mlp,
+    per_example_grads,
     dask_logistic,
 ]
 
@@ -1084,6 +1168,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, float | None, float, str
         ("dask logistic: peak memory / one chunk", dask_chunks, 4.0, "bytes ratio"),
         ("jit scalar chain: jit(grad) / numpy forward", ratio(results, "jit scalar chain", "funcgrad", "numpy"), 3.0, "time ratio"),
         ("jit mlp: jit(grad) / hand-written numpy", ratio(results, "jit mlp", "funcgrad", "numpy"), 1.03, "time ratio"),
+        ("per-example grads: vmap(grad) / one batched grad", ratio(results, "per-example grads", "funcgrad", "numpy"), 3.0, "time ratio"),
     ]
 
 
@@ -1111,7 +1196,7 @@ def report(results: dict[str, Any]) -> str:
             rel = "" if iname == "funcgrad" else f"{ours / entry['median']:.2f}"
             check = "ok" if entry["agrees"] else f"MISMATCH ({entry['max_rel_error']:.1e})"
             if not entry.get("checked", True):
-                check = "(computes the forward pass only)"
+                check = "(not checked: computes another result)"
             label = w.get("floor_name", "numpy") if iname == "numpy" else iname
             lines.append(
                 f"{wname:<22}{label:<12}{format_time(entry['median']):>12}{per_text:>11}"

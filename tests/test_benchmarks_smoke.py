@@ -35,6 +35,7 @@ WORKLOADS = {
     "jit chain forward",
     "jit scalar chain",
     "jit mlp",
+    "per-example grads",
 } | ({"dask logistic"} if importlib.util.find_spec("dask") else set())
 
 
