@@ -55,8 +55,15 @@ def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any
     if not isinstance(g, Tracer) and _backends.is_foreign(full_lower(x)):
         # a plain cotangent carries nothing to record: spread it over a Dask input chunk by chunk
         return _backends.broadcast_like(g, kept_shape(xshape, axis), full_lower(x))
+    gshape = shape(g)
+    if gshape == xshape:
+        return g
     if not keepdims:
-        g = _shape.reshape_p(g, newshape=kept_shape(xshape, axis))
+        kept = kept_shape(xshape, axis)
+        lead = len(kept) - len(gshape)
+        # broadcasting inserts leading ones itself: reshape only when a reduced axis is not leading
+        if lead < 0 or kept[lead:] != gshape or any(n != 1 for n in kept[:lead]):
+            g = _shape.reshape_p(g, newshape=kept)
     return _shape.broadcast_to_p(g, shape=xshape)
 
 

@@ -43,7 +43,7 @@ from funcgrad import _backends, _errors
 from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, defvjp_into, primitive
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._dispatch import UFUNCS, implements
-from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, unbroadcast
+from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, shape, unbroadcast
 
 __all__ = [
     # arithmetic
@@ -193,6 +193,28 @@ class BinaryElementwise(Elementwise):
     nin = 2
 
 
+def _is_unit(c: Any, t: Any) -> bool:
+    """Whether plain ``c`` is one everywhere (read in O(1): a scalar or an all-zero-strides view)
+    and ``c * t`` has real floating ``t``'s shape and dtype."""
+    kind = type(c)
+    if kind is float or kind is int or kind is bool:
+        return bool(c == 1) and dtype(t).kind == "f"
+    if kind is not np.ndarray and not isinstance(c, np.generic):
+        return False
+    if c.size != 1 and any(c.strides):
+        return False
+    if not c.size or c.item(0) != 1:
+        return False
+    want = dtype(t)
+    if want.kind != "f" or np.result_type(c.dtype, want) != want:
+        return False
+    tshape = shape(t)
+    cshape = c.shape
+    if len(cshape) > len(tshape):
+        return False
+    return all(n == 1 or n == m for n, m in zip(reversed(cshape), reversed(tshape)))
+
+
 def _leaves(out: Any) -> tuple[Any, ...]:
     return out if isinstance(out, tuple) else (out,)
 
@@ -239,10 +261,24 @@ def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primit
     True
     """
     prim = _register(ufunc, name)
-    defvjp(prim, lambda g, ans, x: g * derivative(ans, x), fresh=True)
+    defvjp(prim, lambda g, ans, x: _times(g, derivative(ans, x)), fresh=True)
     defvjp_into(prim, lambda g, ans, x: scale_into(g, derivative(ans, x)))
     defjvp(prim, lambda t, ans, x: t * derivative(ans, x), batched=True)
     return prim
+
+
+def _times(g: Any, d: Any) -> Any:
+    """Cotangent ``g`` times partial ``d``, as a reverse rule writes it.
+
+    A plain ``g`` that is one everywhere (the seed of ``grad``/``jacrev``, or its broadcast) is not
+    multiplied into a traced ``d``: that call would be recorded and differentiated at every outer
+    level.  Otherwise a traced ``d`` goes to ``multiply`` itself, not through ``g``'s ``__array_ufunc__``.
+    """
+    if not isinstance(d, Tracer):
+        return g * d
+    if not isinstance(g, Tracer) and _is_unit(g, d):
+        return d
+    return multiply(g, d)
 
 
 def _widened(args: tuple[Any, ...], ans: Any) -> tuple[Any, ...]:
@@ -391,7 +427,12 @@ defvjp(positive, lambda g, ans, x: g)
 defjvp(positive, lambda t, ans, x: t, batched=True)
 
 multiply = _register(np.multiply)
-defvjp(multiply, lambda g, ans, x, y: unbroadcast(g * y, x), lambda g, ans, x, y: unbroadcast(g * x, y), fresh=True)
+defvjp(
+    multiply,
+    lambda g, ans, x, y: unbroadcast(_times(g, y), x),
+    lambda g, ans, x, y: unbroadcast(_times(g, x), y),
+    fresh=True,
+)
 defvjp_into(
     multiply,
     lambda g, ans, x, y: unbroadcast(scale_into(g, y), x),
