@@ -7,6 +7,7 @@ per call, so the per-primitive path never sees a pytree.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -653,13 +654,16 @@ def jacfwd(
         for leaf in leaves:
             _check_jacobian_dtype(leaf, holomorphic, "jacfwd", "input")
         sizes = [_size_of(leaf) for leaf in leaves]
-        total = int(np.sum(sizes))
+        total = sum(sizes)
         tangents = []
         offset = 0
         for leaf, size in zip(leaves, sizes):
             kind = _value_dtype(leaf)
-            basis = np.zeros((total, size), kind)
-            basis[offset : offset + size] = np.eye(size, dtype=kind)
+            if size == total:
+                basis = np.eye(size, dtype=kind)
+            else:
+                basis = np.zeros((total, size), kind)
+                basis[offset : offset + size] = np.eye(size, dtype=kind)
             tangents.append(basis.reshape((total,) + _shape_of(leaf)))
             offset += size
         def call(*chosen_values: Any) -> Any:
@@ -757,7 +761,7 @@ def jacrev(
         offset = 0
         for value in values:
             out_shape = _shape_of(value)
-            size = int(np.prod(out_shape, dtype=np.int64))
+            size = math.prod(out_shape)
             blocks = [_block(r, p, leading, offset, size, out_shape) for r, p in zip(rows, primals)]
             results.append(_assemble(blocks, treedef, argnums))
             offset += size
@@ -778,8 +782,8 @@ def _pull_basis(
     output element needs no batch (one plain sweep, as ``grad``): then the
     cotangents come without the leading axis, and the flag is False.
     """
-    sizes = [int(np.prod(_shape_of(v), dtype=np.int64)) for v in values]
-    total = int(np.sum(sizes, dtype=np.int64))
+    sizes = [math.prod(_shape_of(v)) for v in values]
+    total = sum(sizes)
     if total == 0 or all(n is None for n in nodes):
         return [_zero_rows(p, total) for p in primals], True
     if total == 1:

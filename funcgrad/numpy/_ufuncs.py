@@ -206,7 +206,7 @@ def _is_unit(c: Any, t: Any) -> bool:
     if not c.size or c.item(0) != 1:
         return False
     want = dtype(t)
-    if want.kind != "f" or np.result_type(c.dtype, want) != want:
+    if want.kind != "f" or c.dtype != want and np.result_type(c.dtype, want) != want:
         return False
     tshape = shape(t)
     cshape = c.shape

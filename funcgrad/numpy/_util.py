@@ -176,8 +176,6 @@ def lift(t: Any, x: Any, ans: Any) -> Any:
     ``ans``, ones are inserted after the batch axes so that broadcasting
     against ``ans``-shaped values lines up.
     """
-    from funcgrad.numpy import _shape
-
     nx = ndim(x)
     na = ndim(ans)
     if nx == na:
@@ -186,13 +184,13 @@ def lift(t: Any, x: Any, ans: Any) -> Any:
     nb = len(tshape) - nx
     if nb == 0:
         return t
+    from funcgrad.numpy import _shape
+
     return _shape.reshape_p(t, newshape=tshape[:nb] + (1,) * (na - nx) + tshape[nb:])
 
 
 def broadcast_tangent(t: Any, x: Any, ans: Any) -> Any:
     """Lift ``t`` and broadcast it to the full (batch + output) shape."""
-    from funcgrad.numpy import _shape
-
     t = lift(t, x, ans)
     tshape = shape(t)
     # batch axes: a lifted batched tangent has more axes than ans; an unbatched
@@ -201,6 +199,8 @@ def broadcast_tangent(t: Any, x: Any, ans: Any) -> Any:
     target = tshape[:nb] + shape(ans)
     if tshape == target:
         return t
+    from funcgrad.numpy import _shape
+
     return _shape.broadcast_to_p(t, shape=target)
 
 
