@@ -1,8 +1,8 @@
 """Drop the calls of a recorded program that hand back one of their inputs unchanged, before jit replays it.
 
-A reverse sweep records work a hand-written gradient would not do: the
-seed's ones multiplied into the first cotangent (``multiply ones_k0 e``),
-``stop_gradient``'s identity, a cast to the dtype the value has already.
+A program may hold work a hand-written one would not do: a multiplication
+by ones (a rule's own rules do not multiply the seed in, see ``_ufuncs._times``,
+but others may), ``stop_gradient``'s identity, a cast to the dtype the value has already.
 Each such call returns, value for value and bit for bit, one of its inputs,
 so the replay can use that input instead.  Only rewrites that are exact
 for every value are made (``x * 1`` and ``x / 1`` are exact in IEEE
@@ -83,13 +83,13 @@ def simplify(program: Program) -> Program:
     """``program`` without the calls that return one of their inputs unchanged (see the module's text).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
-    >>> grad = fg.make_program(fg.grad(lambda x: fnp.sum(fnp.sin(x))))(np.ones(3))
-    >>> print(grad.pruned())
-    { lambda k0:f64[3]; a:f64[3]. let
+    >>> program = fg.make_program(lambda x: fnp.cos(x) * 1.0)(np.ones(3))
+    >>> print(program.pruned())
+    { lambda ; a:f64[3]. let
         b:f64[3] = cos a
-        c:f64[3] = multiply k0 b
+        c:f64[3] = multiply b 1.0
       in (c,) }
-    >>> print(simplify(grad.pruned()))
+    >>> print(simplify(program.pruned()))
     { lambda ; a:f64[3]. let
         b:f64[3] = cos a
       in (b,) }
