@@ -74,3 +74,14 @@ def test_a_seed_of_ones_keeps_the_partials_dtype():
         h = fg.hessian(f)(x)
         assert h.dtype == np.float32
         np.testing.assert_allclose(h, np.diag(np.exp(x)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dt", [np.float64, np.complex128])
+def test_batched_tangents_of_a_matrix_times_a_vector(dt):
+    # jacfwd pushes every column through one matrix product; each column is the jvp of its own
+    a = (np.arange(12.0).reshape(3, 4) / 7).astype(dt)
+    x = np.linspace(-1.0, 1.0, 4).astype(dt)
+    f = lambda v: fnp.sin(a @ v)  # noqa: E731
+    columns = np.stack([fg.jvp(f, (x,), (e,))[1] for e in np.eye(4, dtype=dt)], axis=-1)
+    np.testing.assert_allclose(fg.jacfwd(f, holomorphic=dt == np.complex128)(x), columns, rtol=1e-13)
+    check_grads(lambda v: fnp.sum(fnp.sin(a.real @ v)), (x.real,), order=3, modes=("fwd", "rev"))

@@ -105,6 +105,9 @@ def _matmul_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
     nb = batch_ndim(t, b)
     if nb == 0:
         return matmul(a, t)
+    if ndim(b) == 1 and ndim(a) == 2:
+        # the batch of tangent vectors is a matrix: one matrix product, not a stack of matrix-vector ones
+        return matmul(t, _swap(a))
     lead = shape(t)[:nb]
     if ndim(b) == 1:
         lifted = _shape.reshape_p(t, newshape=lead + (1,) * max(ndim(a) - 2, 0) + shape(b) + (1,))
