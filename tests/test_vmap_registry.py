@@ -41,7 +41,7 @@ MODES = ("value", "grad", "jvp")
 
 _SCIPY_FLOAT32 = (
     "funcgrad.scipy on float32: a plain call is SciPy's own (a float64 result), a traced call keeps float32, so the "
-    "loop and vmap differ in dtype (found here, not a batching fault: issue 14 must pick one)"
+    "loop and vmap differ in dtype (the decision documented in docs/scipy.md, as JAX keeps float32; not a batching fault)"
 )
 
 #: the funcgrad.scipy functions whose traced call gives SciPy's dtype (they call SciPy per example, or promote alike)
