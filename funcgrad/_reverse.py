@@ -15,7 +15,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad.numpy._array import ArrayTracer
-from funcgrad.numpy._util import shaped
+from funcgrad.numpy._util import _STAND_INS, shaped
 
 # A tape node: (primitive, primal args, params, output, parent ids), all tuples; ``parent ids[i]`` is
 # the node of argument i, or None when argument i is a constant (or has a zero rule).  Kept small:
@@ -45,7 +45,9 @@ class ReverseTrace(Trace):
         recorded = False  # does some argument need a cotangent?
         lower = False  # does some argument stay traced by an outer transform?
         vjps = prim.vjps
-        for argnum, arg in enumerate(args):
+        argnum = -1
+        for arg in args:
+            argnum += 1
             if isinstance(arg, Tracer):
                 if arg._trace is not self:
                     lower = True
@@ -70,10 +72,17 @@ class ReverseTrace(Trace):
             tape.append((prim, tuple(primals), params or _NO_PARAMS, ans, tuple(parents)))
         else:  # keep only what the rules read: the rest of the arrays may be freed now
             ndarray = np.ndarray
-            for i, v in enumerate(primals):
-                if type(v) is ndarray and not keep[i + 1]:
-                    primals[i] = shaped(v)
-            kept_ans = ans if keep[0] or type(ans) is not ndarray else shaped(ans)
+            stand_ins = _STAND_INS
+            for i in prim.dropped:
+                v = primals[i] if i < len(primals) else None
+                if type(v) is ndarray:
+                    found = stand_ins.get((v.shape, v.dtype))
+                    primals[i] = found if found is not None else shaped(v)
+            kept_ans = ans
+            if not keep[0] and type(ans) is ndarray:
+                kept_ans = stand_ins.get((ans.shape, ans.dtype))
+                if kept_ans is None:
+                    kept_ans = shaped(ans)
             tape.append((prim, tuple(primals), params or _NO_PARAMS, kept_ans, tuple(parents)))
         return ArrayTracer(ans, self, len(tape) - 1)
 

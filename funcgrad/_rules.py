@@ -116,6 +116,7 @@ def defresiduals(prim: Primitive, ans: bool, *args: bool) -> None:
     array([-1., -1.])
     """
     prim.residuals = (ans, *args)
+    prim.dropped = tuple(i for i, kept in enumerate(args) if not kept)
 
 
 class EveryArgument:

@@ -117,6 +117,7 @@ class Primitive:
         "jvps",
         "batch_jvp",
         "residuals",
+        "dropped",
         "batcher",
         "data_dependent_shape",
         "vjp_fresh",
@@ -132,6 +133,8 @@ class Primitive:
         self.batch_jvp = False
         #: which of (output, arg 0, arg 1, ...) the rules read the values of; ``None``: all of them
         self.residuals: tuple[bool, ...] | None = None
+        #: derived from ``residuals`` (by ``defresiduals``): the argument positions whose values no rule reads
+        self.dropped: tuple[int, ...] = ()
         #: the batching rule (``vmap``); ``None``: not declared
         self.batcher: Any = None
         #: the output's shape depends on the input values (``nonzero``, boolean masks): ``jit`` guards it

@@ -16,6 +16,8 @@ import dataclasses
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
+
 __all__ = [
     "PyTreeDef",
     "register_pytree_node",
@@ -61,6 +63,7 @@ def register_pytree_node(
     if nodetype in _REGISTRY:
         raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
     _REGISTRY[nodetype] = _NodeType(flatten_func, unflatten_func)
+    _PLAIN_LEAVES.discard(nodetype)
 
 
 def register_dataclass(
@@ -151,7 +154,13 @@ class PyTreeDef:
         self.node_type = node_type
         self.aux = aux
         self.children = children
-        self.num_leaves: int = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
+        if kind == "leaf":
+            self.num_leaves: int = 1
+        else:
+            count = 0
+            for c in children:
+                count += c.num_leaves
+            self.num_leaves = count
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PyTreeDef):
@@ -192,6 +201,8 @@ class PyTreeDef:
 
 
 _LEAF = PyTreeDef("leaf", None, None, ())
+#: exact types that are always leaves (never registered containers): ``_flatten`` takes them without a call
+_PLAIN_LEAVES = {np.ndarray, float, int, complex, np.float64, np.float32, np.complex128, np.complex64}
 
 
 def _flatten(node: Any, leaves: list[Any], is_leaf: Callable[[Any], bool] | None) -> PyTreeDef:
@@ -203,8 +214,16 @@ def _flatten(node: Any, leaves: list[Any], is_leaf: Callable[[Any], bool] | None
         leaves.append(node)
         return _LEAF
     kind, aux, children = found
-    defs = tuple(_flatten(c, leaves, is_leaf) for c in children)
-    return PyTreeDef(kind, type(node), aux, defs)
+    if is_leaf is None:
+        defs = []
+        for c in children:
+            if type(c) in _PLAIN_LEAVES:  # an array or a number: a leaf, without the recursive call
+                leaves.append(c)
+                defs.append(_LEAF)
+            else:
+                defs.append(_flatten(c, leaves, None))
+        return PyTreeDef(kind, type(node), aux, tuple(defs))
+    return PyTreeDef(kind, type(node), aux, tuple(_flatten(c, leaves, is_leaf) for c in children))
 
 
 def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list[Any], PyTreeDef]:
@@ -221,7 +240,7 @@ def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tup
 def _build(treedef: PyTreeDef, it: Any) -> Any:
     if treedef.kind == "leaf":
         return next(it)
-    children = [_build(c, it) for c in treedef.children]
+    children = [next(it) if c is _LEAF else _build(c, it) for c in treedef.children]
     kind = treedef.kind
     if kind == "tuple":
         return tuple(children)

@@ -10,7 +10,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._rules import defresiduals
-from funcgrad._trace import Tracer, full_lower, read_value
+from funcgrad._trace import Primitive, Tracer, full_lower, read_value
 from funcgrad.numpy import _contract, _dispatch, _indexing, _nondiff, _reductions, _ufuncs, _util
 
 
@@ -377,6 +377,11 @@ class ArrayTracer(Tracer):
 
     # --- NumPy's dispatch protocols --------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__" and not kwargs:
+            # the common case (``ndarray * traced``): straight to the primitive, as array_ufunc would go
+            prim = _ufuncs.UFUNCS.get(ufunc)
+            if isinstance(prim, Primitive):
+                return prim(*inputs)
         return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:

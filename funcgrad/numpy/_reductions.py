@@ -19,8 +19,11 @@ from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._ufuncs import mask
+from funcgrad.numpy._util import Shaped, match_dtype, ndim, normalize_axes, shape
 from funcgrad.numpy._util import dtype as dtype_of
-from funcgrad.numpy._util import match_dtype, ndim, normalize_axes, shape
+
+#: plain values whose ``shape``, ``size`` and ``dtype`` are attributes
+_PLAIN_VALUES = frozenset({np.ndarray, np.float64, np.float32, np.complex128, np.complex64, Shaped})
 
 __all__ = [
     "sum",
@@ -49,8 +52,52 @@ def kept_shape(xshape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...
     return tuple(1 if i in reduced else n for i, n in enumerate(xshape))
 
 
+#: below this many elements a plain cotangent is spread into a fresh array: cheaper than a broadcast view
+_SMALL = 1 << 14
+#: (input shape, axes, keepdims, cotangent shape) -> the shape the cotangent is reshaped to, or None
+_KEPT: dict[tuple[Any, ...], tuple[int, ...] | None] = {}
+
+
+def _kept_for(xshape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool, gshape: tuple[int, ...]) -> Any:
+    key = (xshape, axis, keepdims, gshape)
+    try:
+        return _KEPT[key]
+    except KeyError:
+        pass
+    kept = None
+    if not keepdims:
+        kept = kept_shape(xshape, axis)
+        lead = len(kept) - len(gshape)
+        if not (lead < 0 or kept[lead:] != gshape or any(n != 1 for n in kept[:lead])):
+            kept = None  # broadcasting inserts the leading ones itself
+    if len(_KEPT) > 4096:
+        _KEPT.clear()  # many distinct shapes: start over rather than grow without bound
+    _KEPT[key] = kept
+    return kept
+
+
 def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    """Broadcast the cotangent of a reduction back to the input's shape."""
+    """Broadcast the cotangent of a reduction back to the input's shape.
+
+    >>> expand_reduced(np.array([1.0, 2.0]), np.zeros((2, 3)), (-1,), False)
+    array([[1., 1., 1.],
+           [2., 2., 2.]])
+    """
+    kind = type(g)
+    if (kind is np.ndarray or kind is np.float64 or kind is np.float32) and type(x) in _PLAIN_VALUES:
+        # a plain cotangent of a plain input: what the primitives below compute, without their dispatch
+        xshape = x.shape
+        gshape = g.shape
+        if gshape == xshape:
+            return g
+        kept = _kept_for(xshape, axis, keepdims, gshape)
+        if kept is not None:
+            g = g.reshape(kept)
+        if x.size <= _SMALL:
+            out = np.empty(xshape, g.dtype)
+            out[...] = g
+            return out
+        return np.broadcast_to(g, xshape)
     xshape = shape(x)
     if not isinstance(g, Tracer) and _backends.is_foreign(full_lower(x)):
         # a plain cotangent carries nothing to record: spread it over a Dask input chunk by chunk
@@ -265,11 +312,25 @@ def _cast(a: Any, dtype: Any) -> Any:
     return a if dtype is None else _ufuncs.astype(a, dtype=np.dtype(dtype))
 
 
+#: (axis argument, rank) -> ``_reduce_axes``'s answer, for hashable axis arguments
+_AXES: dict[tuple[Any, int], tuple[int, ...]] = {}
+
+
 def _reduce_axes(axis: Any, a: Any) -> tuple[int, ...]:
     """``normalize_axes`` for a ufunc reduction: like NumPy, a 0-d array takes an integer axis 0 or -1."""
-    if ndim(a) == 0 and isinstance(axis, (int, np.integer)) and axis in (0, -1):
-        return ()
-    return normalize_axes(axis, ndim(a))
+    rank = ndim(a)
+    key = (axis, rank)
+    try:
+        return _AXES[key]
+    except (KeyError, TypeError):  # not seen yet, or a list of axes (unhashable)
+        pass
+    if rank == 0 and isinstance(axis, (int, np.integer)) and axis in (0, -1):
+        axes: tuple[int, ...] = ()
+    else:
+        axes = normalize_axes(axis, rank)
+    if type(axis) in (int, tuple, type(None)) and len(_AXES) < 4096:
+        _AXES[key] = axes
+    return axes
 
 
 @implements(np.sum)
@@ -280,6 +341,8 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: 
     >>> fg.grad(lambda x: sum(x * x, axis=0).sum())(np.array([1.0, 2.0]))
     array([2., 4.])
     """
+    if isinstance(a, Tracer) and dtype is None and out is None and not kwargs:
+        return sum_p(a, axis=_reduce_axes(axis, a), keepdims=bool(keepdims))  # the common case of the lines below
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)

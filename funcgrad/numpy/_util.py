@@ -151,9 +151,42 @@ def match_dtype(value: Any, like: Any) -> Any:
     return _ufuncs.astype(value, dtype=target)
 
 
+#: (cotangent shape, operand shape) -> the axes ``unbroadcast`` sums: the extra leading ones (dropped),
+#: then the operand's broadcast ones (kept)
+_SUMMED: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+
+def _summed_axes(gshape: tuple[int, ...], xshape: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    key = (gshape, xshape)
+    found = _SUMMED.get(key)
+    if found is None:
+        extra = len(gshape) - len(xshape)
+        lead = tuple(i - len(gshape) for i in range(extra))
+        kept = tuple(i - len(xshape) for i, n in enumerate(xshape) if n == 1 and gshape[extra + i] != 1)
+        if len(_SUMMED) > 4096:
+            _SUMMED.clear()  # many distinct shapes: start over rather than grow without bound
+        found = _SUMMED[key] = (lead, kept)
+    return found
+
+
 def unbroadcast(g: Any, x: Any) -> Any:
-    """Sum the cotangent ``g`` back to the shape (and dtype) of operand ``x``."""
-    if type(g) in _PLAIN and type(x) in _PLAIN and g.shape == x.shape and g.dtype == x.dtype:
+    """Sum the cotangent ``g`` back to the shape (and dtype) of operand ``x``.
+
+    >>> unbroadcast(np.ones((3, 2)), np.zeros((1, 2)))
+    array([[3., 3.]])
+    """
+    kind = type(x)
+    if type(g) is np.ndarray and kind in _PLAIN:
+        gshape = g.shape
+        if gshape != x.shape and len(gshape) >= len(x.shape):
+            # a plain cotangent: exactly the reductions ``sum_p`` makes below, without its dispatch
+            lead, kept = _summed_axes(gshape, x.shape)
+            if lead:
+                g = np.add.reduce(g, axis=lead, keepdims=False)
+            if kept:
+                g = np.add.reduce(g, axis=kept, keepdims=True)
+        return g if g.dtype == x.dtype else match_dtype(g, x)
+    if type(g) in _PLAIN and kind in _PLAIN and g.shape == x.shape and g.dtype == x.dtype:
         return g  # the common case, decided without a function call
     xshape = shape(x)
     gshape = shape(g)
