@@ -85,6 +85,8 @@ def _value_dtype(value: Any) -> np.dtype[Any] | None:
 
 def _as_primal(value: Any) -> Any:
     """Python numbers become NumPy scalars, so traced values always know their dtype."""
+    if type(value) is np.ndarray:
+        return value
     if isinstance(value, (float, complex, int)) and not isinstance(value, bool):
         return np.asarray(value)[()]
     if isinstance(value, (list, tuple)):

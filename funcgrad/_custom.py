@@ -42,6 +42,8 @@ def stop_gradient(x: T) -> T:
     >>> fg.grad(lambda x: fg.stop_gradient(x * x) * x)(3.0)
     np.float64(9.0)
     """
+    if isinstance(x, Tracer):
+        return stop_gradient_p(x)  # type: ignore[no-any-return]  # one traced array: the tree_map below, without the walk
     return tree_map(lambda leaf: stop_gradient_p(leaf) if isinstance(leaf, Tracer) else leaf, x)  # type: ignore[no-any-return]
 
 

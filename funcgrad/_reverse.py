@@ -110,10 +110,10 @@ def backward(
         cotangents[node_id] = seed if previous is None else previous + seed
         start = max(start, node_id)
     for node_id in range(start, -1, -1):
-        cotangent = cotangents[node_id]
         node = tape[node_id]
-        if consume and node is not None and node[0] is not None:
+        if consume:
             tape[node_id] = None  # memory falls as the sweep runs
+        cotangent = cotangents[node_id]
         if cotangent is None or node is None:
             continue
         prim, args, params, ans, parents = node

@@ -126,6 +126,9 @@ class ArrayTracer(Tracer):
 
     # --- arithmetic -----------------------------------------------------------------------
     def __neg__(self) -> Any:
+        trace = self._trace
+        if trace.active:
+            return trace.process(_ufuncs.negative, (self,), {})  # _ufuncs.negative(self), dispatched here
         return _ufuncs.negative(self)
 
     def __pos__(self) -> Any:
@@ -135,27 +138,51 @@ class ArrayTracer(Tracer):
         return _ufuncs.absolute(self)
 
     def __add__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_ufuncs.add, (self, other), {})  # _ufuncs.add(self, other), dispatched here
         return _ufuncs.add(self, other)
 
     def __radd__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_ufuncs.add, (other, self), {})  # _ufuncs.add(other, self), dispatched here
         return _ufuncs.add(other, self)
 
     def __sub__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_ufuncs.subtract, (self, other), {})  # _ufuncs.subtract(self, other), dispatched here
         return _ufuncs.subtract(self, other)
 
     def __rsub__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_ufuncs.subtract, (other, self), {})  # _ufuncs.subtract(other, self), dispatched here
         return _ufuncs.subtract(other, self)
 
     def __mul__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_ufuncs.multiply, (self, other), {})  # _ufuncs.multiply(self, other), dispatched here
         return _ufuncs.multiply(self, other)
 
     def __rmul__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_ufuncs.multiply, (other, self), {})  # _ufuncs.multiply(other, self), dispatched here
         return _ufuncs.multiply(other, self)
 
     def __truediv__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_ufuncs.divide, (self, other), {})  # _ufuncs.divide(self, other), dispatched here
         return _ufuncs.divide(self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_ufuncs.divide, (other, self), {})  # _ufuncs.divide(other, self), dispatched here
         return _ufuncs.divide(other, self)
 
     def __pow__(self, other: Any) -> Any:
@@ -183,9 +210,15 @@ class ArrayTracer(Tracer):
         return _nondiff.floor_divide(other, self), _ufuncs.remainder(other, self)
 
     def __matmul__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_contract.matmul, (self, other), {})  # _contract.matmul(self, other), dispatched here
         return _contract.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Any:
+        trace = self._trace
+        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+            return trace.process(_contract.matmul, (other, self), {})  # _contract.matmul(other, self), dispatched here
         return _contract.matmul(other, self)
 
     # --- indexing -------------------------------------------------------------------------

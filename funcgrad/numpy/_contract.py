@@ -330,6 +330,8 @@ def _traced(*values: Any) -> bool:
 
 
 def _operand(a: Any) -> Any:
+    if isinstance(a, Tracer):
+        return a  # what operand() returns for it, without the import
     from funcgrad.numpy._constructors import operand
 
     a = operand(a)
@@ -337,6 +339,8 @@ def _operand(a: Any) -> Any:
 
 
 def _no_out(out: Any) -> None:
+    if out is None:
+        return
     from funcgrad.numpy._constructors import no_out
 
     no_out(out)

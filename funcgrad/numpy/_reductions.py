@@ -270,12 +270,16 @@ defbatch(cumprod_p, "leading")
 
 
 def _operand(a: Any) -> Any:
+    if type(a) is np.ndarray or isinstance(a, Tracer):
+        return a  # what operand() returns for them
     from funcgrad.numpy._constructors import operand
 
     return operand(a)
 
 
 def _no_out(out: Any) -> None:
+    if out is None:
+        return
     from funcgrad.numpy._constructors import no_out
 
     no_out(out)

@@ -62,6 +62,8 @@ __all__ = [
 
 
 def _operand(a: Any) -> Any:
+    if isinstance(a, Tracer):
+        return a  # what operand() returns for it, without the import
     from funcgrad.numpy._constructors import operand
 
     return operand(a)

@@ -208,6 +208,8 @@ def _traced(*values: Any) -> bool:
 
 
 def operand(a: Any) -> Any:
+    if isinstance(a, Tracer):
+        return a  # what operand() returns for it, without the import
     from funcgrad.numpy._constructors import operand as as_operand
 
     return as_operand(a)

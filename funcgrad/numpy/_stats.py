@@ -90,6 +90,8 @@ def _asarray(a: Any) -> Any:
 
 
 def _no_out(out: Any) -> None:
+    if out is None:
+        return
     from funcgrad.numpy._constructors import no_out
 
     no_out(out)
