@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from itertools import islice
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -147,13 +148,15 @@ def _children(node: Any) -> tuple[str, Any, list[Any]] | None:
 class PyTreeDef:
     """The shape of a pytree with its leaves taken out."""
 
-    __slots__ = ("kind", "node_type", "aux", "children", "num_leaves")
+    __slots__ = ("kind", "node_type", "aux", "children", "num_leaves", "leafy")
 
     def __init__(self, kind: str, node_type: type | None, aux: Any, children: tuple[PyTreeDef, ...]) -> None:
         self.kind = kind
         self.node_type = node_type
         self.aux = aux
         self.children = children
+        #: a tuple or list whose children are all leaves (rebuilt in one slice of the leaves)
+        self.leafy = kind in ("tuple", "list") and all(c.kind == "leaf" for c in children)
         if kind == "leaf":
             self.num_leaves: int = 1
         else:
@@ -216,12 +219,22 @@ def _flatten(node: Any, leaves: list[Any], is_leaf: Callable[[Any], bool] | None
     kind, aux, children = found
     if is_leaf is None:
         defs = []
+        plain = _PLAIN_LEAVES
         for c in children:
-            if type(c) in _PLAIN_LEAVES:  # an array or a number: a leaf, without the recursive call
+            ckind = type(c)
+            if ckind in plain:  # an array or a number: a leaf, without the recursive call
                 leaves.append(c)
                 defs.append(_LEAF)
-            else:
-                defs.append(_flatten(c, leaves, None))
+                continue
+            if ckind is tuple or ckind is list:
+                for e in c:
+                    if type(e) not in plain:
+                        break
+                else:  # a tuple or list of arrays and numbers (a (W, b) pair): its shared structure
+                    leaves.extend(c)
+                    defs.append(_leafy(ckind, len(c)))
+                    continue
+            defs.append(_flatten(c, leaves, None))
         return PyTreeDef(kind, type(node), aux, tuple(defs))
     return PyTreeDef(kind, type(node), aux, tuple(_flatten(c, leaves, is_leaf) for c in children))
 
@@ -237,11 +250,24 @@ def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tup
     return leaves, treedef
 
 
+#: the structure of a tuple or list of ``n`` leaves, by (type, n): shared, as structures are never changed
+_LEAFY: dict[tuple[type, int], PyTreeDef] = {}
+
+
+def _leafy(kind: type, n: int) -> PyTreeDef:
+    found = _LEAFY.get((kind, n))
+    if found is None:
+        found = _LEAFY[(kind, n)] = PyTreeDef(kind.__name__, kind, None, (_LEAF,) * n)
+    return found
+
+
 def _build(treedef: PyTreeDef, it: Any) -> Any:
-    if treedef.kind == "leaf":
-        return next(it)
-    children = [next(it) if c is _LEAF else _build(c, it) for c in treedef.children]
     kind = treedef.kind
+    if kind == "leaf":
+        return next(it)
+    if treedef.leafy:
+        return tuple(islice(it, treedef.num_leaves)) if kind == "tuple" else list(islice(it, treedef.num_leaves))
+    children = [next(it) if c is _LEAF else _build(c, it) for c in treedef.children]
     if kind == "tuple":
         return tuple(children)
     if kind == "list":
