@@ -157,6 +157,10 @@ class Elementwise(Primitive):
     def __call__(self, *args: Any, **params: Any) -> Any:
         if params or len(args) > self.nin:
             return self._with_numpy_arguments(args, params)
+        if len(args) == 1:
+            arg = args[0]
+            if isinstance(arg, Tracer) and arg._trace.active:
+                return arg._trace.process(self, args, params)  # one traced operand: its trace is the top one
         # Primitive.__call__, inlined: this is the hottest call in funcgrad
         top: Trace | None = None
         for arg in args:
