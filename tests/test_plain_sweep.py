@@ -162,3 +162,32 @@ def test_jit_records_the_sweep_of_a_plain_cotangent():
     jitted = fg.jit(fg.grad(lambda ps: mlp_loss(ps, X, T)))
     for got, want in zip(fg.tree.tree_leaves(jitted(params)), fg.tree.tree_leaves(fg.grad(lambda ps: mlp_loss(ps, X, T))(params))):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+ALIASING = {
+    "sum of a sum": lambda x, y: fnp.sum(x + y),  # sum's rule makes one array; add's hands it to both
+    "scaled sum": lambda x, y: fnp.sum((x + y) * 2.0),  # multiply's fresh array, handed to both
+    "one output twice": lambda x, y: fnp.sum(x * 1.0) + fnp.sum(y * 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALIASING))
+def test_gradients_of_distinct_leaves_never_share_memory(name):
+    f = ALIASING[name]
+    x, y = np.ones(3), np.ones(3)
+
+    def apart(a, b):
+        assert not np.shares_memory(a, b)
+        a[...] = 7.0  # a write into one result must leave the other as it was
+        assert not np.any(b == 7.0)
+
+    apart(*fg.grad(f, argnums=(0, 1))(x, y))
+    apart(*fg.grad(lambda p: f(p[0], p[1]))([x, y]))
+    out, pullback = fg.vjp(lambda x, y: (x + y) * 2.0, x, y)
+    apart(*pullback(np.ones(3)))
+    apart(*fg.jacrev(lambda x, y: (x + y) * 2.0, argnums=(0, 1))(x, y))
+    rows = fg.hessian(f, argnums=(0, 1))(x, y)
+    blocks = [block for row in rows for block in row]
+    for i, a in enumerate(blocks):
+        for b in blocks[i + 1 :]:
+            assert not np.shares_memory(a, b)
