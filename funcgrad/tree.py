@@ -257,7 +257,9 @@ _LEAFY: dict[tuple[type, int], PyTreeDef] = {}
 def _leafy(kind: type, n: int) -> PyTreeDef:
     found = _LEAFY.get((kind, n))
     if found is None:
-        found = _LEAFY[(kind, n)] = PyTreeDef(kind.__name__, kind, None, (_LEAF,) * n)
+        found = PyTreeDef(kind.__name__, kind, None, (_LEAF,) * n)
+        if n <= 16:  # short ones (pairs, small lists) are shared; a long list's structure is its own
+            _LEAFY[(kind, n)] = found
     return found
 
 

@@ -198,3 +198,24 @@ def test_jacobians_of_pytrees():
     jac_f = fg.jacfwd(lambda p: {"s": p.x * p.y})(p)
     np.testing.assert_allclose(jac_f["s"].x, jac["s"].x)
     np.testing.assert_allclose(jac_f["s"].y, jac["s"].y)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        [(np.ones(2), np.zeros(3)), (np.ones(1), 2.0)],
+        ((), [], [()], ([],)),
+        [1.0] * 40,  # longer than the shared structures
+        ([1.0, (2.0, [3.0, np.float32(4.0)])], {"a": (5.0, 6.0)}),
+        [(1.0, 2.0), [3.0, 4.0], ((5.0, 6.0),)],
+    ],
+)
+def test_flattening_shortcuts_keep_structure_and_order(tree):
+    # leaves taken without a recursive call, and tuples/lists of leaves sharing one structure, change nothing
+    leaves, treedef = tree_flatten(tree)
+    slow_leaves, slow_def = tree_flatten(tree, is_leaf=lambda node: False)  # the general walk
+    assert [id(x) for x in leaves] == [id(x) for x in slow_leaves]
+    assert treedef == slow_def and hash(treedef) == hash(slow_def) and treedef.num_leaves == len(leaves)
+    rebuilt = tree_unflatten(treedef, leaves)
+    assert tree_flatten(rebuilt, is_leaf=lambda node: False)[1] == slow_def
+    assert repr(tree_unflatten(treedef, ["*"] * len(leaves))) == repr(tree_unflatten(slow_def, ["*"] * len(leaves)))
