@@ -589,7 +589,9 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         out, aux = _split_aux(out, has_aux, "jvp")
         out_leaves, out_def = tree_flatten(out)
         values = tree_unflatten(out_def, [_plain(_strip(o, trace)) for o in out_leaves])
-        tangent_out = tree_unflatten(out_def, [_deliver(_tangent_out(o, trace), _strip(o, trace)) for o in out_leaves])
+        # a tangent handed through unchanged (the identity, x + 0) is copied: the caller's array stays theirs
+        delivered = [_unshared(_deliver(_tangent_out(o, trace), _strip(o, trace)), checked) for o in out_leaves]
+        tangent_out = tree_unflatten(out_def, _own_buffers(delivered))
     if has_aux:
         return values, tangent_out, _strip_tree(aux, trace)
     return values, tangent_out

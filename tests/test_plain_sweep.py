@@ -191,3 +191,17 @@ def test_gradients_of_distinct_leaves_never_share_memory(name):
     for i, a in enumerate(blocks):
         for b in blocks[i + 1 :]:
             assert not np.shares_memory(a, b)
+
+
+@pytest.mark.parametrize("f", [lambda x: x, lambda x: x + 0.0, lambda x: (x * 1.0, x * 1.0)], ids=["identity", "plus zero", "twice"])
+def test_jvp_never_hands_back_the_callers_tangent_or_one_buffer_twice(f):
+    tangent = np.arange(3.0)
+    kept = tangent.copy()
+    _, out = fg.jvp(f, (np.ones(3),), (tangent,))
+    outs = list(out) if isinstance(out, tuple) else [out]
+    for i, t in enumerate(outs):
+        assert not np.shares_memory(t, tangent)
+        for other in outs[i + 1 :]:
+            assert not np.shares_memory(t, other)
+        t[...] = -1.0
+    np.testing.assert_array_equal(tangent, kept)
