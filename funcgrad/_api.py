@@ -86,7 +86,7 @@ def _value_dtype(value: Any) -> np.dtype[Any] | None:
 def _as_primal(value: Any) -> Any:
     """Python numbers become NumPy scalars, so traced values always know their dtype."""
     if type(value) is np.ndarray:
-        return value
+        return value  # already a NumPy value (a type check: nothing is read)
     if isinstance(value, (float, complex, int)) and not isinstance(value, bool):
         return np.asarray(value)[()]
     if isinstance(value, (list, tuple)):
@@ -217,7 +217,7 @@ def _own_buffers(out: list[Any]) -> list[Any]:
     if len(out) > 1:
         seen: set[int] = set()
         for i, result in enumerate(out):
-            if type(result) is np.ndarray:
+            if type(result) is np.ndarray:  # buffers compared by identity: no value is read
                 root = id(result if result.base is None else result.base)
                 if root in seen:
                     out[i] = result.copy()

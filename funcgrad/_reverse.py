@@ -75,7 +75,7 @@ class ReverseTrace(Trace):
             stand_ins = _STAND_INS
             for i in prim.dropped:
                 v = primals[i] if i < len(primals) else None
-                if type(v) is ndarray:
+                if type(v) is ndarray:  # only its shape and dtype are kept (no value is read)
                     found = stand_ins.get((v.shape, v.dtype))
                     primals[i] = found if found is not None else shaped(v)
             kept_ans = ans

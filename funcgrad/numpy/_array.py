@@ -14,6 +14,31 @@ from funcgrad._trace import Primitive, Tracer, full_lower, read_value
 from funcgrad.numpy import _contract, _dispatch, _indexing, _nondiff, _reductions, _ufuncs, _util
 
 
+def _operator(prim: Primitive, reflected: bool) -> Any:
+    """A binary operator of traced arrays: ``prim(self, other)`` (``prim(other, self)`` when ``reflected``).
+
+    When no other level is involved the trace is the top one (what ``Primitive.__call__`` would
+    conclude after its search), so the call goes to it directly: this is the forward pass's hot path.
+    """
+    if reflected:
+
+        def method(self: Tracer, other: Any) -> Any:
+            trace = self._trace
+            if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+                return trace.process(prim, (other, self), {})
+            return prim(other, self)
+
+    else:
+
+        def method(self: Tracer, other: Any) -> Any:
+            trace = self._trace
+            if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
+                return trace.process(prim, (self, other), {})
+            return prim(self, other)
+
+    return method
+
+
 class ArrayTracer(Tracer):
     """A traced NumPy value.  Behaves like an immutable ``ndarray``."""
 
@@ -137,53 +162,21 @@ class ArrayTracer(Tracer):
     def __abs__(self) -> Any:
         return _ufuncs.absolute(self)
 
-    def __add__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_ufuncs.add, (self, other), {})  # _ufuncs.add(self, other), dispatched here
-        return _ufuncs.add(self, other)
+    __add__ = _operator(_ufuncs.add, reflected=False)
 
-    def __radd__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_ufuncs.add, (other, self), {})  # _ufuncs.add(other, self), dispatched here
-        return _ufuncs.add(other, self)
+    __radd__ = _operator(_ufuncs.add, reflected=True)
 
-    def __sub__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_ufuncs.subtract, (self, other), {})  # _ufuncs.subtract(self, other), dispatched here
-        return _ufuncs.subtract(self, other)
+    __sub__ = _operator(_ufuncs.subtract, reflected=False)
 
-    def __rsub__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_ufuncs.subtract, (other, self), {})  # _ufuncs.subtract(other, self), dispatched here
-        return _ufuncs.subtract(other, self)
+    __rsub__ = _operator(_ufuncs.subtract, reflected=True)
 
-    def __mul__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_ufuncs.multiply, (self, other), {})  # _ufuncs.multiply(self, other), dispatched here
-        return _ufuncs.multiply(self, other)
+    __mul__ = _operator(_ufuncs.multiply, reflected=False)
 
-    def __rmul__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_ufuncs.multiply, (other, self), {})  # _ufuncs.multiply(other, self), dispatched here
-        return _ufuncs.multiply(other, self)
+    __rmul__ = _operator(_ufuncs.multiply, reflected=True)
 
-    def __truediv__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_ufuncs.divide, (self, other), {})  # _ufuncs.divide(self, other), dispatched here
-        return _ufuncs.divide(self, other)
+    __truediv__ = _operator(_ufuncs.divide, reflected=False)
 
-    def __rtruediv__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_ufuncs.divide, (other, self), {})  # _ufuncs.divide(other, self), dispatched here
-        return _ufuncs.divide(other, self)
+    __rtruediv__ = _operator(_ufuncs.divide, reflected=True)
 
     def __pow__(self, other: Any) -> Any:
         return _ufuncs.power(self, other)
@@ -209,17 +202,9 @@ class ArrayTracer(Tracer):
     def __rdivmod__(self, other: Any) -> Any:
         return _nondiff.floor_divide(other, self), _ufuncs.remainder(other, self)
 
-    def __matmul__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_contract.matmul, (self, other), {})  # _contract.matmul(self, other), dispatched here
-        return _contract.matmul(self, other)
+    __matmul__ = _operator(_contract.matmul, reflected=False)
 
-    def __rmatmul__(self, other: Any) -> Any:
-        trace = self._trace
-        if trace.active and (not isinstance(other, Tracer) or other._trace is trace):
-            return trace.process(_contract.matmul, (other, self), {})  # _contract.matmul(other, self), dispatched here
-        return _contract.matmul(other, self)
+    __rmatmul__ = _operator(_contract.matmul, reflected=True)
 
     # --- indexing -------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Any:

@@ -66,7 +66,8 @@ def _squeeze(x: Any, axis: int) -> Any:
 
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if type(g) is np.ndarray and type(b) is np.ndarray and g.ndim == 2 and b.ndim == 2:
-        return unbroadcast(np.matmul(g, b.swapaxes(-1, -2)), a)  # the last line below, without its dispatch
+        # plain 2-D arrays (exact types: value-independent): the last line below, without its dispatch
+        return unbroadcast(np.matmul(g, b.swapaxes(-1, -2)), a)
     if ndim(a) == 1 and ndim(b) == 1:
         return unbroadcast(g * b, a)
     if ndim(a) == 1 and ndim(b) == 2:
@@ -80,7 +81,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if type(g) is np.ndarray and type(a) is np.ndarray and g.ndim == 2 and a.ndim == 2:
-        return unbroadcast(np.matmul(a.swapaxes(-1, -2), g), b)  # the last line below, without its dispatch
+        # plain 2-D arrays (exact types: value-independent): the last line below, without its dispatch
+        return unbroadcast(np.matmul(a.swapaxes(-1, -2), g), b)
     if ndim(a) == 1 and ndim(b) == 1:
         return unbroadcast(g * a, b)
     if ndim(b) == 1 and ndim(a) == 2:

@@ -19,11 +19,8 @@ from funcgrad._trace import Tracer, full_lower
 from funcgrad.numpy import _shape, _ufuncs
 from funcgrad.numpy._dispatch import implements
 from funcgrad.numpy._ufuncs import mask
-from funcgrad.numpy._util import Shaped, match_dtype, ndim, normalize_axes, shape
+from funcgrad.numpy._util import _PLAIN, match_dtype, ndim, normalize_axes, shape
 from funcgrad.numpy._util import dtype as dtype_of
-
-#: plain values whose ``shape``, ``size`` and ``dtype`` are attributes
-_PLAIN_VALUES = frozenset({np.ndarray, np.float64, np.float32, np.complex128, np.complex64, Shaped})
 
 __all__ = [
     "sum",
@@ -59,6 +56,7 @@ _KEPT: dict[tuple[Any, ...], tuple[int, ...] | None] = {}
 
 
 def _kept_for(xshape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool, gshape: tuple[int, ...]) -> Any:
+    """The shape a reduction's cotangent is reshaped to before it is broadcast back, or None (no reshape)."""
     key = (xshape, axis, keepdims, gshape)
     try:
         return _KEPT[key]
@@ -68,8 +66,9 @@ def _kept_for(xshape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool, gs
     if not keepdims:
         kept = kept_shape(xshape, axis)
         lead = len(kept) - len(gshape)
+        # broadcasting inserts leading ones itself: reshape only when a reduced axis is not leading
         if not (lead < 0 or kept[lead:] != gshape or any(n != 1 for n in kept[:lead])):
-            kept = None  # broadcasting inserts the leading ones itself
+            kept = None
     if len(_KEPT) > 4096:
         _KEPT.clear()  # many distinct shapes: start over rather than grow without bound
     _KEPT[key] = kept
@@ -84,8 +83,9 @@ def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any
            [2., 2., 2.]])
     """
     kind = type(g)
-    if (kind is np.ndarray or kind is np.float64 or kind is np.float32) and type(x) in _PLAIN_VALUES:
-        # a plain cotangent of a plain input: what the primitives below compute, without their dispatch
+    if (kind is np.ndarray or kind is np.float64 or kind is np.float32) and type(x) in _PLAIN:
+        # a plain cotangent of a plain input (exact types, value-independent; traced or Dask values take the
+        # primitives below): what those primitives compute, without their dispatch
         xshape = x.shape
         gshape = g.shape
         if gshape == xshape:
@@ -105,12 +105,9 @@ def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any
     gshape = shape(g)
     if gshape == xshape:
         return g
-    if not keepdims:
-        kept = kept_shape(xshape, axis)
-        lead = len(kept) - len(gshape)
-        # broadcasting inserts leading ones itself: reshape only when a reduced axis is not leading
-        if lead < 0 or kept[lead:] != gshape or any(n != 1 for n in kept[:lead]):
-            g = _shape.reshape_p(g, newshape=kept)
+    kept = _kept_for(xshape, axis, keepdims, gshape)
+    if kept is not None:
+        g = _shape.reshape_p(g, newshape=kept)
     return _shape.broadcast_to_p(g, shape=xshape)
 
 

@@ -179,7 +179,8 @@ def unbroadcast(g: Any, x: Any) -> Any:
     if type(g) is np.ndarray and kind in _PLAIN:
         gshape = g.shape
         if gshape != x.shape and len(gshape) >= len(x.shape):
-            # a plain cotangent: exactly the reductions ``sum_p`` makes below, without its dispatch
+            # a plain cotangent (exact types: value-independent; traced and Dask values take the primitives
+            # below): exactly the reductions ``sum_p`` makes there, without its dispatch
             lead, kept = _summed_axes(gshape, x.shape)
             if lead:
                 g = np.add.reduce(g, axis=lead, keepdims=False)
@@ -193,12 +194,11 @@ def unbroadcast(g: Any, x: Any) -> Any:
     if gshape != xshape:
         from funcgrad.numpy import _reductions
 
-        extra = len(gshape) - len(xshape)
-        if extra:
-            g = _reductions.sum_p(g, axis=tuple(i - len(gshape) for i in range(extra)), keepdims=False)
-        axes = tuple(i - len(xshape) for i, n in enumerate(xshape) if n == 1 and gshape[extra + i] != 1)
-        if axes:
-            g = _reductions.sum_p(g, axis=axes, keepdims=True)
+        lead, kept = _summed_axes(gshape, xshape)
+        if lead:
+            g = _reductions.sum_p(g, axis=lead, keepdims=False)
+        if kept:
+            g = _reductions.sum_p(g, axis=kept, keepdims=True)
     return match_dtype(g, x)
 
 
