@@ -15,12 +15,12 @@ import numpy as np
 
 from funcgrad import _backends, _errors
 from funcgrad._forward import ForwardTrace
+from funcgrad._prims._util import Shaped, shaped
+from funcgrad._prims._util import dtype as _dtype_of
+from funcgrad._prims._util import shape as _shape_of
+from funcgrad._prims._util import size as _size_of
 from funcgrad._reverse import ReverseTrace, backward, forward_replay
 from funcgrad._trace import Tracer, full_lower, new_level
-from funcgrad.numpy._util import Shaped, shaped
-from funcgrad.numpy._util import dtype as _dtype_of
-from funcgrad.numpy._util import shape as _shape_of
-from funcgrad.numpy._util import size as _size_of
 from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "jacobian", "hessian", "float0"]
@@ -181,7 +181,7 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
     if kind is not None and kind.kind in "biu":
         return np.zeros(_shape_of(primal), float0)
     if isinstance(cotangent, Tracer):
-        from funcgrad.numpy._util import match_dtype
+        from funcgrad._prims._util import match_dtype
 
         return match_dtype(cotangent, primal)
     if _backends.is_foreign(cotangent) or _backends.is_foreign(full_lower(primal)):
@@ -533,7 +533,7 @@ def _trace_forward(
     with new_level() as level:
         trace = ForwardTrace(level, batch)
         boxed = []
-        from funcgrad.numpy._array import ArrayTracer
+        from funcgrad._prims._array import ArrayTracer
 
         for leaf, tangent in zip(leaves, tangent_leaves):
             value = _as_primal(leaf)

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._prims._array import ArrayTracer
+from funcgrad._prims._util import batch_align, dtype, ndim, shape
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower, new_level, read_value
-from funcgrad.numpy._array import ArrayTracer
-from funcgrad.numpy._util import batch_align, dtype, ndim, shape
 from funcgrad.tree import _children, tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
@@ -89,8 +89,8 @@ class BatchTrace(Trace):
 
         A batch of no examples takes the branch of ``False``: a ``while`` ends and an ``if bad: raise`` check passes.
         """
-        from funcgrad.numpy._nondiff import all as all_of
-        from funcgrad.numpy._nondiff import any as any_of
+        from funcgrad._prims._nondiff import all as all_of
+        from funcgrad._prims._nondiff import any as any_of
 
         value = tracer._value
         if int(np.prod(shape(value)[1:], dtype=np.int64)) != 1:
@@ -132,8 +132,8 @@ def leading(prim: Primitive, values: list[Any], batched: list[bool], size: int, 
 
 def loop(prim: Primitive, values: list[Any], batched: list[bool], size: int, **params: Any) -> Any:
     """One call per example, stacked: correct for any primitive, and as slow as a Python loop."""
-    from funcgrad.numpy import _shape
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad._prims import _shape
+    from funcgrad._prims._indexing import getitem_p
 
     if size == 0:
         out = _output_of_no_example(prim, values, batched, params)
@@ -173,8 +173,8 @@ def per_example(fun: Callable[..., Any], *args: Any) -> Any:
     leaves (``None`` for a zero) come back batched again.  With no batched
     leaf it is ``fun(*args)``.
     """
-    from funcgrad.numpy import _shape
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad._prims import _shape
+    from funcgrad._prims._indexing import getitem_p
 
     leaves, treedef = tree_flatten(args)
     batches = [t for t in (getattr(leaf, "_trace", None) for leaf in leaves) if isinstance(t, BatchTrace) and t.active]
@@ -220,7 +220,7 @@ def split_batch(
     a call: ``rebatch(trace, g(*values))`` for ``g`` a ``vmap`` of the call
     with these ``in_axes`` (how custom rules and checkpoint batch).
     """
-    from funcgrad.numpy._util import broadcast_batch
+    from funcgrad._prims._util import broadcast_batch
 
     values: list[Any] = []
     axes: list[Any] = []
@@ -459,7 +459,7 @@ def _batch_size(mapped: list[tuple[str, Any, Any]], axis_size: int | None) -> in
 def _box(leaf: Any, axis: Any, name: str, trace: BatchTrace) -> Any:
     if axis is None:
         return leaf
-    from funcgrad.numpy._shape import moveaxis
+    from funcgrad._prims._shape import moveaxis
 
     if isinstance(leaf, (float, int, complex)):
         leaf = np.asarray(leaf)
@@ -469,7 +469,7 @@ def _box(leaf: Any, axis: Any, name: str, trace: BatchTrace) -> Any:
 
 
 def _unbox(leaf: Any, axis: Any, name: str, trace: BatchTrace) -> Any:
-    from funcgrad.numpy._shape import broadcast_to_p, moveaxis, reshape_p
+    from funcgrad._prims._shape import broadcast_to_p, moveaxis, reshape_p
 
     ours = isinstance(leaf, Tracer) and leaf._trace is trace
     if axis is None:

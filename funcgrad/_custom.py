@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from funcgrad import _backends, _errors
+from funcgrad._prims import _util
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
-from funcgrad.numpy import _util
 from funcgrad.tree import tree_map
 
 T = TypeVar("T")

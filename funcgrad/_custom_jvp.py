@@ -229,8 +229,8 @@ class _JVPCall:
 
     # forward mode: call the rule with the tangents (one batch column at a time)
     def forward_mode(self, top: Any, leaves: list[Any]) -> Any:
-        from funcgrad.numpy._array import ArrayTracer
-        from funcgrad.numpy._shape import stack_tangents
+        from funcgrad._prims._array import ArrayTracer
+        from funcgrad._prims._shape import stack_tangents
 
         ours = [isinstance(v, ArrayTracer) and v._trace is top for v in leaves]
         primals = [v._value if o else v for v, o in zip(leaves, ours)]

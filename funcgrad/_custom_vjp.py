@@ -222,7 +222,7 @@ def _check_bwd(result: Any, primals: tuple[Any, ...], what: str) -> list[Any]:
 
 def check_cotangent(c: Any, p: Any, what: str, role: str) -> Any:
     """``c`` as a (co)tangent of primal ``p``: same shape, compatible dtype (cast to ``p``'s precision)."""
-    from funcgrad.numpy._util import match_dtype, shape
+    from funcgrad._prims._util import match_dtype, shape
 
     p_kind = numeric_kind(p)
     if p_kind not in ("f", "c"):

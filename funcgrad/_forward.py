@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from funcgrad import _errors
+from funcgrad._prims._array import ArrayTracer
+from funcgrad._prims._util import match_dtype
 from funcgrad._trace import Primitive, Trace, Tracer
-from funcgrad.numpy._array import ArrayTracer
-from funcgrad.numpy._util import match_dtype
 
 
 class ForwardTrace(Trace):
@@ -65,7 +65,7 @@ class ForwardTrace(Trace):
 
 
 def _one_at_a_time(rule: Any, tangent: Any, ans: Any, primals: list[Any], params: dict[str, Any], batch: int) -> Any:
-    from funcgrad.numpy import _shape
+    from funcgrad._prims import _shape
 
     parts = [rule(tangent[k], ans, *primals, **params) for k in range(batch)]
     return _shape.stack_tangents(parts, ans)

@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._prims._array import ArrayTracer
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
-from funcgrad.numpy._array import ArrayTracer
 from funcgrad.tree import PyTreeDef, tree_flatten
 
 __all__ = ["Program", "make_program"]

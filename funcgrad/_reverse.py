@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._prims._array import ArrayTracer
+from funcgrad._prims._util import _STAND_INS, shaped
 from funcgrad._trace import Primitive, Trace, Tracer
-from funcgrad.numpy._array import ArrayTracer
-from funcgrad.numpy._util import _STAND_INS, shaped
 
 # A tape node: (primitive, primal args, params, output, parent ids), all tuples; ``parent ids[i]`` is
 # the node of argument i, or None when argument i is a constant (or has a zero rule).  Kept small:

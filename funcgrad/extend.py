@@ -34,8 +34,8 @@ from collections.abc import Callable
 from typing import Any
 
 from funcgrad import _rules
+from funcgrad._prims._util import batch_ndim, broadcast_tangent, lift, match_dtype, unbroadcast
 from funcgrad._trace import Primitive, Tracer, full_lower
-from funcgrad.numpy._util import batch_ndim, broadcast_tangent, lift, match_dtype, unbroadcast
 
 __all__ = [
     "Primitive",

@@ -7,7 +7,7 @@ Sources, all read at import time of ``funcgrad.numpy``:
 
 * ``funcgrad._rules.REGISTRY`` — every primitive, with its forward (jvp) and
   reverse (vjp) rules;
-* ``funcgrad.numpy._dispatch.UFUNCS`` / ``FUNCTIONS`` — which NumPy ufuncs and
+* ``funcgrad._prims._dispatch.UFUNCS`` / ``FUNCTIONS`` — which NumPy ufuncs and
   functions work on traced values through ``__array_ufunc__`` /
   ``__array_function__``;
 * the public ``funcgrad.numpy`` namespaces;
@@ -41,9 +41,9 @@ if importlib.util.find_spec("funcgrad") is None:  # run from a checkout without 
 import numpy as np  # noqa: E402
 
 import funcgrad.numpy as fnp  # noqa: E402
+from funcgrad._prims import _dispatch  # noqa: E402
 from funcgrad._rules import REGISTRY, NoRules  # noqa: E402
 from funcgrad._trace import Primitive  # noqa: E402
-from funcgrad.numpy import _dispatch  # noqa: E402
 from funcgrad.testing import check_grads  # noqa: E402
 
 #: funcgrad.scipy's submodules, imported when SciPy is installed (their primitives register on import)
@@ -242,7 +242,7 @@ def _public_namespaces() -> dict[str, ModuleType]:
 
 
 def _public_name(obj: Any, spaces: dict[str, ModuleType]) -> str:
-    """``fnp.sum`` rather than ``funcgrad.numpy._reductions.sum`` when the object is public."""
+    """``fnp.sum`` rather than ``funcgrad._prims._reductions.sum`` when the object is public."""
     for prefix, module in spaces.items():
         for name in sorted(getattr(module, "__all__", None) or dir(module)):
             if not name.startswith("_") and getattr(module, name, None) is obj:
@@ -322,7 +322,7 @@ def render() -> str:
         "",
         "What funcgrad can differentiate, generated from the rule registry",
         "(`funcgrad._rules.REGISTRY`) and the NumPy dispatch tables",
-        "(`funcgrad/numpy/_dispatch.py`).  Regenerate with `python scripts/gen_coverage.py`.",
+        "(`funcgrad/_prims/_dispatch.py`).  Regenerate with `python scripts/gen_coverage.py`.",
         "",
         "A NumPy function or ufunc that is not listed here raises a `TypeError` naming it",
         "when it meets a traced value (see [the error catalogue](errors.md)); it never",

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 import funcgrad as fg
+from funcgrad._prims._util import Shaped
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
 from funcgrad.numpy import ArrayTracer
-from funcgrad.numpy._util import Shaped
 
 #: the slot that holds a tracer's value (the spy's tracers hide it behind a property)
 _SLOT: Any = Tracer.__dict__["_value"]

@@ -357,7 +357,7 @@ def test_einsum_dtype_keyword() -> None:
 )
 def test_einsum_rules_return_operand_shape_and_dtype(subscripts: str, shapes: Any, dtypes: Any) -> None:
     """Reverse rules give each operand's exact shape and dtype (real part for a real operand)."""
-    from funcgrad.numpy._contract import einsum_p
+    from funcgrad._prims._contract import einsum_p
 
     ops = [rnd(*s, dtype=d) for s, d in zip(shapes, dtypes)]
     ans = np.einsum(subscripts, *ops)
@@ -368,7 +368,7 @@ def test_einsum_rules_return_operand_shape_and_dtype(subscripts: str, shapes: An
 
 
 def test_convolve_rules_return_operand_shape_and_dtype() -> None:
-    from funcgrad.numpy._contract import convolve_p
+    from funcgrad._prims._contract import convolve_p
 
     a, v = rnd(4, dtype=np.float32), rnd(2, dtype=np.complex128)
     ans = np.convolve(a, v)
@@ -383,7 +383,7 @@ def test_convolve_rules_return_operand_shape_and_dtype() -> None:
     [("ij,jk->ik", [(2, 3), (3, 2)]), ("ii->i", [(2, 2)]), ("i,j->", [(2,), (3,)]), ("ij,ij->j", [(2, 1), (1, 3)])],
 )
 def test_einsum_forward_rules_honour_a_tangent_batch(subscripts: str, shapes: Any) -> None:
-    from funcgrad.numpy._contract import einsum_p
+    from funcgrad._prims._contract import einsum_p
 
     assert einsum_p.batch_jvp
     ops = [rnd(*s) for s in shapes]
@@ -398,7 +398,7 @@ def test_einsum_forward_rules_honour_a_tangent_batch(subscripts: str, shapes: An
 
 
 def test_convolve_forward_rules_honour_a_tangent_batch() -> None:
-    from funcgrad.numpy._contract import convolve_p
+    from funcgrad._prims._contract import convolve_p
 
     assert convolve_p.batch_jvp
     a, v = rnd(4), rnd(2)

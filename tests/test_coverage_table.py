@@ -53,7 +53,7 @@ def fresh() -> dict[str, object]:
         "import json, runpy\n"
         "gen = runpy.run_path('scripts/gen_coverage.py', run_name='gen_coverage')\n"
         "from funcgrad._rules import REGISTRY\n"
-        "from funcgrad.numpy import _dispatch\n"
+        "from funcgrad._prims import _dispatch\n"
         "print(json.dumps({'page': gen['render'](), 'primitives': sorted(REGISTRY),"
         " 'ufuncs': sorted(u.__name__ for u, h in _dispatch.UFUNCS.items() if not gen['_is_scipy'](getattr(h, 'name', ''))),"
         " 'functions': len(_dispatch.FUNCTIONS)}))\n"

@@ -506,7 +506,7 @@ def test_hessian_of_logdet_is_the_known_formula() -> None:
 
 
 def test_every_numpy_linalg_function_dispatches() -> None:
-    from funcgrad.numpy._dispatch import FUNCTIONS
+    from funcgrad._prims._dispatch import FUNCTIONS
 
     for name in la.__all__:
         if name != "LinAlgError" and hasattr(np.linalg, name):

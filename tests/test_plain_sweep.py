@@ -17,10 +17,10 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _trace
+from funcgrad._prims import _contract, _reductions
+from funcgrad._prims._util import Shaped, unbroadcast
 from funcgrad._reverse import ReverseTrace
 from funcgrad._trace import Tracer, new_level
-from funcgrad.numpy import _contract, _reductions
-from funcgrad.numpy._util import Shaped, unbroadcast
 
 
 def traced_path(rule, g, *rest):

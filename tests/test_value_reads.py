@@ -21,9 +21,9 @@ from test_surface import TABLE, _cast, _scalar_loss
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad._prims._ufuncs import mask
 from funcgrad._rules import REGISTRY, defvjp
 from funcgrad._trace import Primitive, full_lower
-from funcgrad.numpy._ufuncs import mask
 
 #: cases whose result depends on no value at all (so no primitive runs): ``matrix_power(a, 0)`` is the identity
 CONSTANT = {"matrix_power-0"}

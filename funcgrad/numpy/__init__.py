@@ -37,21 +37,21 @@ from numpy import (  # noqa: F401  plain NumPy: constants, dtypes and value-inde
     zeros,
 )
 
+from funcgrad._prims._array import ArrayTracer  # noqa: F401
+from funcgrad._prims._constructors import *  # noqa: F401,F403
+from funcgrad._prims._contract import *  # noqa: F401,F403
+from funcgrad._prims._indexing import *  # noqa: F401,F403
+from funcgrad._prims._nondiff import *  # noqa: F401,F403
+from funcgrad._prims._rearrange import *  # noqa: F401,F403
+from funcgrad._prims._reductions import *  # noqa: F401,F403
+from funcgrad._prims._select import *  # noqa: F401,F403
+from funcgrad._prims._shape import *  # noqa: F401,F403
+from funcgrad._prims._stats import *  # noqa: F401,F403
+from funcgrad._prims._ufuncs import *  # noqa: F401,F403
 from funcgrad.numpy import fft, linalg, random  # noqa: F401
-from funcgrad.numpy._array import ArrayTracer  # noqa: F401
-from funcgrad.numpy._constructors import *  # noqa: F401,F403
-from funcgrad.numpy._contract import *  # noqa: F401,F403
 from funcgrad.numpy._extras import *  # noqa: F401,F403
 from funcgrad.numpy._index_tricks import *  # noqa: F401,F403
-from funcgrad.numpy._indexing import *  # noqa: F401,F403
-from funcgrad.numpy._nondiff import *  # noqa: F401,F403
 from funcgrad.numpy._ranges import *  # noqa: F401,F403
-from funcgrad.numpy._rearrange import *  # noqa: F401,F403
-from funcgrad.numpy._reductions import *  # noqa: F401,F403
-from funcgrad.numpy._select import *  # noqa: F401,F403
-from funcgrad.numpy._shape import *  # noqa: F401,F403
-from funcgrad.numpy._stats import *  # noqa: F401,F403
-from funcgrad.numpy._ufuncs import *  # noqa: F401,F403
 
 if TYPE_CHECKING:  # annotations with fnp.ndarray mean NumPy's type (funcgrad/numpy/_types.py)
     from numpy import ndarray  # noqa: F401

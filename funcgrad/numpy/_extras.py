@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims import _constructors, _shape
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._util import ndim, shape, stand_in
 from funcgrad._trace import Tracer
-from funcgrad.numpy import _constructors, _shape
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import ndim, shape, stand_in
 
 __all__ = ["copy", "empty_like", "broadcast_arrays", "matrix_transpose", "unstack"]
 

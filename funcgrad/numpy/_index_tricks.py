@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims import _constructors, _shape
+from funcgrad._prims._util import dtype as dtype_of
+from funcgrad._prims._util import ndim, shape
 from funcgrad._trace import Tracer
-from funcgrad.numpy import _constructors, _shape
-from funcgrad.numpy._util import dtype as dtype_of
-from funcgrad.numpy._util import ndim, shape
 
 __all__ = ["r_", "c_"]
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims import _constructors, _shape, _ufuncs
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._util import dtype as dtype_of
+from funcgrad._prims._util import ndim, shape
 from funcgrad._trace import Tracer
-from funcgrad.numpy import _constructors, _shape, _ufuncs
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import dtype as dtype_of
-from funcgrad.numpy._util import ndim, shape
 
 __all__ = ["linspace", "logspace", "geomspace"]
 

@@ -33,12 +33,12 @@ class _ArrayType(type):
     """Metaclass: instances and subclasses of ``numpy.ndarray`` or of the traced array count."""
 
     def __instancecheck__(cls, instance: Any) -> bool:
-        from funcgrad.numpy._array import ArrayTracer
+        from funcgrad._prims._array import ArrayTracer
 
         return isinstance(instance, (np.ndarray, ArrayTracer))
 
     def __subclasscheck__(cls, subclass: Any) -> bool:
-        from funcgrad.numpy._array import ArrayTracer
+        from funcgrad._prims._array import ArrayTracer
 
         return isinstance(subclass, type) and issubclass(subclass, (np.ndarray, ArrayTracer))
 

@@ -30,12 +30,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from funcgrad._prims import _shape, _ufuncs
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._util import dtype, match_dtype, ndim, shape
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
-from funcgrad.numpy import _shape, _ufuncs
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._indexing import getitem_p
-from funcgrad.numpy._util import dtype, match_dtype, ndim, shape
 
 __all__ = [
     "fft",
@@ -215,13 +215,13 @@ def _traced(a: Any) -> bool:
 def _operand(a: Any) -> Any:
     if isinstance(a, Tracer):
         return a  # what operand() returns for it, without the import
-    from funcgrad.numpy._constructors import operand
+    from funcgrad._prims._constructors import operand
 
     return operand(a)
 
 
 def _check_out(out: Any) -> None:
-    from funcgrad.numpy._constructors import no_out
+    from funcgrad._prims._constructors import no_out
 
     no_out(out)
 

@@ -70,13 +70,13 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims import _linalg as rules
+from funcgrad._prims import _reductions, _shape, _ufuncs
+from funcgrad._prims._contract import matmul
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._util import dtype, normalize_axes, shape
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, read_value
-from funcgrad.numpy import _linalg_rules as rules
-from funcgrad.numpy import _reductions, _shape, _ufuncs
-from funcgrad.numpy._contract import matmul
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import dtype, normalize_axes, shape
 
 __all__ = [
     "norm",
@@ -135,7 +135,7 @@ def _traced(*values: Any) -> bool:
 
 
 def _operand(a: Any) -> Any:
-    from funcgrad.numpy._constructors import operand
+    from funcgrad._prims._constructors import operand
 
     return operand(a)
 
@@ -425,7 +425,7 @@ def_nondiff(lstsq_rank_p, 2)
 
 
 def _lstsq_rank_batch(prim: Any, values: list[Any], batched: list[bool], size: int, rcond: Any) -> Any:
-    from funcgrad.numpy._util import broadcast_batch
+    from funcgrad._prims._util import broadcast_batch
 
     a, b = values
     example = b if not batched[1] else np.zeros(shape(b)[1:], dtype(b))  # the rank is a's alone
@@ -697,7 +697,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
         packed = rules.qr_p(a)
         q, r = rules.part(packed, 0, m), rules.part(packed, m, m + n)
     else:
-        from funcgrad.numpy._indexing import getitem_p
+        from funcgrad._prims._indexing import getitem_p
 
         left = getitem_p(a, index=(Ellipsis, slice(0, m)))
         right = getitem_p(a, index=(Ellipsis, slice(m, None)))
@@ -898,7 +898,7 @@ def cond(x: Any, p: Any = None) -> Any:
     if p is None or p == 2 or p == -2:
         s = svdvals(x)
         k = shape(s)[-1]
-        from funcgrad.numpy._indexing import getitem_p
+        from funcgrad._prims._indexing import getitem_p
 
         first = getitem_p(s, index=(Ellipsis, 0))
         last = getitem_p(s, index=(Ellipsis, k - 1))

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from funcgrad._prims._util import broadcast_tangent, unbroadcast
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Primitive
-from funcgrad.numpy._util import broadcast_tangent, unbroadcast
 
 #: primitive name -> the arguments it has no derivative in (read by scripts/gen_coverage.py)
 NOT_DIFFERENTIABLE: dict[str, list[str]] = {}

@@ -18,11 +18,10 @@ import numpy as np
 import scipy
 import scipy.linalg as sl
 
-from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
-from funcgrad.numpy import _select, _shape
-from funcgrad.numpy._contract import matmul
-from funcgrad.numpy._indexing import getitem_p
-from funcgrad.numpy._linalg_rules import (
+from funcgrad._prims import _select, _shape
+from funcgrad._prims._contract import matmul
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._linalg import (
     H,
     T,
     _phi,
@@ -35,7 +34,8 @@ from funcgrad.numpy._linalg_rules import (
     tril_mask,
     triu_mask,
 )
-from funcgrad.numpy._util import broadcast_batch, dtype, lift, match_dtype, ndim, shape, unbroadcast
+from funcgrad._prims._util import broadcast_batch, dtype, lift, match_dtype, ndim, shape, unbroadcast
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 
 # --- running SciPy's 2-D routines over leading (batch) axes -----------------------------------
 

@@ -17,9 +17,9 @@ import numpy as np
 import scipy.stats
 
 import funcgrad.numpy as fnp
+from funcgrad._prims._util import ndim, shape
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
-from funcgrad.numpy._util import ndim, shape
 from funcgrad.scipy import linalg, special
 from funcgrad.scipy._common import no_derivative
 from funcgrad.scipy._stats_univariate import Frozen

@@ -25,8 +25,8 @@ import scipy.special as sc
 import scipy.stats
 
 import funcgrad.numpy as fnp
+from funcgrad._prims._ufuncs import is_plain
 from funcgrad._trace import Tracer
-from funcgrad.numpy._ufuncs import is_plain
 from funcgrad.scipy import special
 from funcgrad.scipy._common import elementwise, no_derivative
 

@@ -45,10 +45,10 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sl
 
+from funcgrad._prims import _constructors, _shape
+from funcgrad._prims._linalg import tril_mask, triu_mask
+from funcgrad._prims._util import dtype, ndim, shape
 from funcgrad._trace import Tracer, read_value
-from funcgrad.numpy import _constructors, _shape
-from funcgrad.numpy._linalg_rules import tril_mask, triu_mask
-from funcgrad.numpy._util import dtype, ndim, shape
 from funcgrad.scipy import _linalg_rules as rules
 
 __all__ = [

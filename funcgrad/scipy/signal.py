@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import scipy.signal as ss
 
+from funcgrad._prims import _constructors, _ufuncs
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._util import dtype, lift, ndim, shape, unbroadcast
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
-from funcgrad.numpy import _constructors, _ufuncs
-from funcgrad.numpy._indexing import getitem_p
-from funcgrad.numpy._util import dtype, lift, ndim, shape, unbroadcast
 
 __all__ = ["convolve", "correlate"]
 

@@ -45,9 +45,9 @@ import scipy.special as sc
 
 import funcgrad.numpy as fnp
 from funcgrad._custom import stop_gradient
+from funcgrad._prims._dispatch import UFUNCS
+from funcgrad._prims._ufuncs import binary, nondiff, unary
 from funcgrad._trace import Primitive, Tracer
-from funcgrad.numpy._dispatch import UFUNCS
-from funcgrad.numpy._ufuncs import binary, nondiff, unary
 from funcgrad.scipy._common import elementwise, no_derivative
 
 __all__ = [

@@ -141,7 +141,7 @@ def match_dtype(value: Any, like: Any) -> Any:
         return target.type(value)
     if have == target or target.kind not in "fc":
         return value
-    from funcgrad.numpy import _ufuncs
+    from funcgrad._prims import _ufuncs
 
     if target.kind == "f" and have.kind == "c":
         value = _ufuncs.real(value)
@@ -192,7 +192,7 @@ def unbroadcast(g: Any, x: Any) -> Any:
     xshape = shape(x)
     gshape = shape(g)
     if gshape != xshape:
-        from funcgrad.numpy import _reductions
+        from funcgrad._prims import _reductions
 
         lead, kept = _summed_axes(gshape, xshape)
         if lead:
@@ -217,7 +217,7 @@ def lift(t: Any, x: Any, ans: Any) -> Any:
     nb = len(tshape) - nx
     if nb == 0:
         return t
-    from funcgrad.numpy import _shape
+    from funcgrad._prims import _shape
 
     return _shape.reshape_p(t, newshape=tshape[:nb] + (1,) * (na - nx) + tshape[nb:])
 
@@ -232,7 +232,7 @@ def broadcast_tangent(t: Any, x: Any, ans: Any) -> Any:
     target = tshape[:nb] + shape(ans)
     if tshape == target:
         return t
-    from funcgrad.numpy import _shape
+    from funcgrad._prims import _shape
 
     return _shape.broadcast_to_p(t, shape=target)
 
@@ -245,7 +245,7 @@ def batch_ndim(t: Any, x: Any) -> int:
 def batch_align(value: Any, rank: int) -> Any:
     """A batched value (batch axis first, under ``vmap``) with ones inserted after the batch axis,
     so that one example has ``rank`` axes and broadcasts against unbatched operands."""
-    from funcgrad.numpy import _shape
+    from funcgrad._prims import _shape
 
     s = shape(value)
     missing = rank - (len(s) - 1)
@@ -256,7 +256,7 @@ def batch_align(value: Any, rank: int) -> Any:
 
 def broadcast_batch(value: Any, size: int) -> Any:
     """An unbatched value repeated over a leading batch axis of ``size`` (only where a rule must write into it)."""
-    from funcgrad.numpy import _shape
+    from funcgrad._prims import _shape
 
     s = shape(value)
     return _shape.broadcast_to_p(_shape.reshape_p(value, newshape=(1,) + s), shape=(size,) + s)

@@ -66,7 +66,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
     extra = {k: v for k, v in kwargs.items() if k != "out"}
     if extra:
         if set(extra) == {"dtype"}:
-            from funcgrad.numpy._ufuncs import astype
+            from funcgrad._prims._ufuncs import astype
 
             return astype(prim(*inputs), dtype=extra["dtype"])
         raise TypeError(

@@ -39,11 +39,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._prims import _shape, _ufuncs
+from funcgrad._prims._dispatch import FUNCTIONS
+from funcgrad._prims._util import dtype, ndim, shape
 from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Primitive, Tracer, read_value
-from funcgrad.numpy import _shape, _ufuncs
-from funcgrad.numpy._dispatch import FUNCTIONS
-from funcgrad.numpy._util import dtype, ndim, shape
 
 __all__ = [
     # positions
@@ -350,7 +350,7 @@ def equal_all(numpy_function: Any) -> Any:
 
     def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
         from funcgrad import _batching
-        from funcgrad.numpy._util import broadcast_batch
+        from funcgrad._prims._util import broadcast_batch
 
         bound = _bound(numpy_function, call)
         if bound.arguments.get("equal_nan") or size == 0:
@@ -460,7 +460,7 @@ def unique(
     """
     numpy_unique: Any = np.unique  # one call for every flag combination (NumPy's stubs overload each)
     if isinstance(ar, (list, tuple)) and _holds_tracer(ar):
-        from funcgrad.numpy._constructors import asarray
+        from funcgrad._prims._constructors import asarray
 
         ar = asarray(ar)
     if not isinstance(ar, Tracer):

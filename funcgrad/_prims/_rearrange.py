@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._indexing import getitem_p, index_set_p, plain_index, positions, read_index, rearrange
+from funcgrad._prims._util import dtype, ndim, normalize_axes, shape
 from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Tracer
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._indexing import getitem_p, index_set_p, plain_index, positions, read_index, rearrange
-from funcgrad.numpy._util import dtype, ndim, normalize_axes, shape
 
 __all__ = [
     "repeat",
@@ -40,7 +40,7 @@ __all__ = [
 def _operand(a: Any) -> Any:
     if isinstance(a, Tracer):
         return a  # what operand() returns for it, without the import
-    from funcgrad.numpy._constructors import operand
+    from funcgrad._prims._constructors import operand
 
     return operand(a)
 
@@ -169,8 +169,8 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     >>> fg.grad(lambda v: insert(np.zeros(2), [1, 1], v).sum())(np.array([1.0, 2.0]))
     array([1., 1.])
     """
-    from funcgrad.numpy._indexing import gather
-    from funcgrad.numpy._ufuncs import astype, where
+    from funcgrad._prims._indexing import gather
+    from funcgrad._prims._ufuncs import astype, where
 
     arr, values = _operand(arr), _operand(values)
     obj = read_index(plain_index(obj), "numpy.insert with a traced count")
@@ -194,7 +194,7 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Any:
     >>> fg.grad(lambda x: append(x, x).sum())(np.ones(2))
     array([2., 2.])
     """
-    from funcgrad.numpy._shape import concatenate, ravel
+    from funcgrad._prims._shape import concatenate, ravel
 
     arr, values = _operand(arr), _operand(values)
     if not isinstance(arr, Tracer) and not isinstance(values, Tracer):
@@ -296,8 +296,8 @@ def _pad_stat(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -> 
     (the median of an even count averages two gathers); the derivative goes to
     that element (the first one at ties).
     """
-    from funcgrad.numpy._select import take_along_axis
-    from funcgrad.numpy._shape import move_axes
+    from funcgrad._prims._select import take_along_axis
+    from funcgrad._prims._shape import move_axes
 
     xshape = shape(array)
     np.pad(np.zeros(xshape), pad_width, mode=mode, **kwargs)  # type: ignore[call-overload]  # NumPy's checks
@@ -370,8 +370,8 @@ def _pad_linear(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -
     multiplied by the same matrix, which is ``numpy.pad`` of an identity.
     ``linear_ramp``'s ``end_values`` add a constant: the padding of zeros.
     """
-    from funcgrad.numpy._contract import matmul
-    from funcgrad.numpy._shape import move_axes
+    from funcgrad._prims._contract import matmul
+    from funcgrad._prims._shape import move_axes
 
     xshape = shape(array)
     placed = np.pad(positions(array), pad_width, mode="constant", constant_values=-1)
@@ -400,9 +400,9 @@ def _pad_linear(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -
 
 
 def _pad_constant(array: Any, pad_width: Any, constant: Any) -> Any:
-    from funcgrad.numpy._reductions import sum as fsum
-    from funcgrad.numpy._shape import broadcast_to, reshape
-    from funcgrad.numpy._ufuncs import astype
+    from funcgrad._prims._reductions import sum as fsum
+    from funcgrad._prims._shape import broadcast_to, reshape
+    from funcgrad._prims._ufuncs import astype
 
     xshape = shape(array)
     kind = dtype(array)

@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends, _errors
+from funcgrad._prims._dispatch import UFUNCS, implements
+from funcgrad._prims._util import broadcast_tangent, dtype, lift, match_dtype, shape, unbroadcast
 from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, defvjp_into, primitive
 from funcgrad._trace import Primitive, Trace, Tracer
-from funcgrad.numpy._dispatch import UFUNCS, implements
-from funcgrad.numpy._util import broadcast_tangent, dtype, lift, match_dtype, shape, unbroadcast
 
 __all__ = [
     # arithmetic
@@ -185,7 +185,7 @@ class Elementwise(Primitive):
             params = {**params, "out": out}
         if not _is_traced(*inputs, *_leaves(params.get("out"))):
             return ufunc(*inputs, **params)
-        from funcgrad.numpy._dispatch import array_ufunc
+        from funcgrad._prims._dispatch import array_ufunc
 
         return array_ufunc(ufunc, "__call__", inputs, params)
 
@@ -774,7 +774,7 @@ sign: Primitive = _register(np.sign)
 defvjp(sign, _sign_vjp)
 defjvp(sign, _sign_jvp, batched=True)
 floor = nondiff(np.floor)
-# the zero-derivative tests these rules use (funcgrad.numpy._nondiff exports them and the rest)
+# the zero-derivative tests these rules use (funcgrad._prims._nondiff exports them and the rest)
 isnan = nondiff(np.isnan)
 _isinf = nondiff(np.isinf)
 _isfinite = nondiff(np.isfinite)

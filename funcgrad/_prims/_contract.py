@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
+from funcgrad._prims import _shape, _util
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._util import batch_align, batch_ndim, dtype, lift, match_dtype, ndim, shape, unbroadcast
 from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Tracer
-from funcgrad.numpy import _shape, _util
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._indexing import getitem_p
-from funcgrad.numpy._util import batch_align, batch_ndim, dtype, lift, match_dtype, ndim, shape, unbroadcast
 
 __all__ = [
     "convolve",
@@ -334,7 +334,7 @@ def _traced(*values: Any) -> bool:
 def _operand(a: Any) -> Any:
     if isinstance(a, Tracer):
         return a  # what operand() returns for it, without the import
-    from funcgrad.numpy._constructors import operand
+    from funcgrad._prims._constructors import operand
 
     a = operand(a)
     return a if isinstance(a, Tracer) else np.asarray(a)
@@ -343,7 +343,7 @@ def _operand(a: Any) -> Any:
 def _no_out(out: Any) -> None:
     if out is None:
         return
-    from funcgrad.numpy._constructors import no_out
+    from funcgrad._prims._constructors import no_out
 
     no_out(out)
 
@@ -367,7 +367,7 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = 
     if kwargs.get("casting", "safe") != "safe" or kwargs.get("order", "K") not in "KACF":
         raise TypeError(f"funcgrad: einsum on traced values does not support {sorted(kwargs)}; omit them")
     if dtype is not None:
-        from funcgrad.numpy._ufuncs import astype
+        from funcgrad._prims._ufuncs import astype
 
         ops = [astype(o, dtype=np.dtype(dtype)) for o in ops]
     inputs, output = einsum_spec(spec, [shape(o) for o in ops])
@@ -432,7 +432,7 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     >>> dot(np.ones((2, 3, 4)), np.ones((5, 4, 6))).shape
     (2, 3, 5, 6)
     """
-    from funcgrad.numpy._ufuncs import multiply
+    from funcgrad._prims._ufuncs import multiply
 
     a, b = _operand(a), _operand(b)
     if not _traced(a, b):
@@ -453,7 +453,7 @@ def inner(a: Any, b: Any) -> Any:
     >>> float(inner(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
     11.0
     """
-    from funcgrad.numpy._ufuncs import multiply
+    from funcgrad._prims._ufuncs import multiply
 
     a, b = _operand(a), _operand(b)
     if not _traced(a, b):
@@ -485,7 +485,7 @@ def vdot(a: Any, b: Any) -> Any:
     >>> complex(vdot(np.array([1j, 2.0]), np.array([1j, 1.0])))
     (3+0j)
     """
-    from funcgrad.numpy._ufuncs import conj
+    from funcgrad._prims._ufuncs import conj
 
     a, b = _operand(a), _operand(b)
     if not _traced(a, b):
@@ -505,7 +505,7 @@ def kron(a: Any, b: Any) -> Any:
     >>> kron(np.eye(2), np.ones((2, 3))).shape
     (4, 6)
     """
-    from funcgrad.numpy._ufuncs import multiply
+    from funcgrad._prims._ufuncs import multiply
 
     a, b = _operand(a), _operand(b)
     if not _traced(a, b):
@@ -629,7 +629,7 @@ def _convolution(name: str, a: Any, v: Any, mode: Any, correlate: bool) -> Any:
     if kind not in ("f", "s", "v"):
         raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', got {mode!r}")
     if correlate:
-        from funcgrad.numpy._ufuncs import conj
+        from funcgrad._prims._ufuncs import conj
 
         v = _flip(conj(v) if dtype(v).kind == "c" else v)
     full = convolve_p(a, v)
@@ -693,7 +693,7 @@ def _gufunc_kwargs(name: str, out: Any, kwargs: dict[str, Any]) -> None:
 
 
 def _conj_if_complex(x: Any) -> Any:
-    from funcgrad.numpy._ufuncs import conj
+    from funcgrad._prims._ufuncs import conj
 
     return conj(x) if dtype(x).kind == "c" else x
 
@@ -740,7 +740,7 @@ def vecmat(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
 
 
 def _register_ufunc() -> None:
-    from funcgrad.numpy._ufuncs import UFUNCS
+    from funcgrad._prims._ufuncs import UFUNCS
 
     UFUNCS[np.matmul] = matmul
     for name, func in (("vecdot", vecdot), ("matvec", matvec), ("vecmat", vecmat)):

@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
+from funcgrad._prims._dispatch import FUNCTIONS
+from funcgrad._prims._nondiff import Hole, fill_call, split_call
+from funcgrad._prims._util import batch_align, batch_ndim, broadcast_batch, dtype, match_dtype, ndim, shape, unbroadcast
+from funcgrad._prims._util import shape as _shape_of
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower, read_value
-from funcgrad.numpy._dispatch import FUNCTIONS
-from funcgrad.numpy._nondiff import Hole, fill_call, split_call
-from funcgrad.numpy._util import batch_align, batch_ndim, broadcast_batch, dtype, match_dtype, ndim, shape, unbroadcast
-from funcgrad.numpy._util import shape as _shape_of
 
 __all__ = ["at"]
 
@@ -52,7 +52,7 @@ def _holds_tracer(obj: Any) -> bool:
 def _traced_index(item: Any) -> Any:
     """An index that holds traced values, as one traced array (never read); it must be integers or booleans."""
     if not isinstance(item, Tracer):
-        from funcgrad.numpy._constructors import array
+        from funcgrad._prims._constructors import array
 
         item = array(item)
     kind = dtype(item)
@@ -147,13 +147,13 @@ def selected_shape(xshape: tuple[int, ...], index: Any) -> tuple[int, ...]:
 
 
 def _batch_to_end(t: Any, nb: int) -> Any:
-    from funcgrad.numpy._shape import move_axes
+    from funcgrad._prims._shape import move_axes
 
     return move_axes(t, tuple(range(nb)), tuple(range(-nb, 0)))
 
 
 def _batch_to_front(t: Any, nb: int) -> Any:
-    from funcgrad.numpy._shape import move_axes
+    from funcgrad._prims._shape import move_axes
 
     return move_axes(t, tuple(range(-nb, 0)), tuple(range(nb)))
 
@@ -185,7 +185,7 @@ def _scatter_tangent(t: Any, v: Any, ans: Any, index: Any, prim: Any) -> Any:
     sel = selected_shape(out_shape, index)
     pad = len(sel) - ndim(v)
     if pad > 0:
-        from funcgrad.numpy._shape import reshape_p
+        from funcgrad._prims._shape import reshape_p
 
         t = reshape_p(t, newshape=batch + (1,) * pad + tshape[nb:])
     if not any(_is_array(i) for i in _items(index)):
@@ -233,7 +233,7 @@ def _update_batch(prim: Any, values: list[Any], batched: list[bool], size: int, 
     if not any(_is_array(i) for i in _items(index)):
         return prim(x, v, index=(slice(None),) + _items(index))
     # array indices may move axes to the front: the batch axis goes last, where no index touches it
-    from funcgrad.numpy._shape import reshape_p
+    from funcgrad._prims._shape import reshape_p
 
     if not batched[1]:
         v = reshape_p(v, newshape=shape(v) + (1,))
@@ -376,7 +376,7 @@ def _at_batch(prim: Any, values: list[Any], batched: list[bool], count: int, sha
     if not batched[0]:
         x = broadcast_batch(x, count)
     if prim is scatter_add_at_p and ndim(x) < ndim(where):  # a value for every position: one per example too
-        from funcgrad.numpy._shape import broadcast_to_p
+        from funcgrad._prims._shape import broadcast_to_p
 
         x = broadcast_to_p(x, shape=_shape_of(where))
     return prim(x, _flat_batch(where, int(np.prod(shape, dtype=np.int64)), count), shape=(count,) + shape)
@@ -511,7 +511,7 @@ class _IndexUpdate:
         """``values`` without leading length-one axes beyond the selection's rank (NumPy drops them)."""
         extra = ndim(values) - len(selected_shape(shape(self.array), self.index))
         if extra > 0 and all(n == 1 for n in shape(values)[:extra]):
-            from funcgrad.numpy._shape import reshape
+            from funcgrad._prims._shape import reshape
 
             return reshape(values, shape(values)[extra:])
         return values
@@ -532,7 +532,7 @@ class _IndexUpdate:
         >>> fg.grad(lambda x: (x.at[[0, 0]].set(x[1:]) ** 2).sum())(np.array([1.0, 2.0, 3.0]))
         array([ 0.,  4., 12.])
         """
-        from funcgrad.numpy._shape import broadcast_to, reshape
+        from funcgrad._prims._shape import broadcast_to, reshape
 
         values = self._fit(values)
         repeated = self._flat()
@@ -555,7 +555,7 @@ class _IndexUpdate:
 
     def _apply_each(self, op: Callable[[Any, Any], Any], values: Any) -> Any:
         """``x[index] = op(x[index], values)``, once per occurrence of each position."""
-        from funcgrad.numpy._shape import broadcast_to, reshape
+        from funcgrad._prims._shape import broadcast_to, reshape
 
         values = self._fit(values)
         repeated = self._flat()
@@ -596,7 +596,7 @@ class _IndexUpdate:
         >>> fg.grad(lambda x: x.at[1].min(-x[0]).sum())(np.array([1.0, 0.0]))
         array([0., 0.])
         """
-        from funcgrad.numpy._ufuncs import minimum
+        from funcgrad._prims._ufuncs import minimum
 
         return self._apply_each(minimum, values)
 
@@ -607,7 +607,7 @@ class _IndexUpdate:
         >>> fg.grad(lambda x: x.at[1].max(-x[0]).sum())(np.array([1.0, 0.0]))
         array([1., 1.])
         """
-        from funcgrad.numpy._ufuncs import maximum
+        from funcgrad._prims._ufuncs import maximum
 
         return self._apply_each(maximum, values)
 

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._prims import _contract, _dispatch, _indexing, _nondiff, _reductions, _ufuncs, _util
 from funcgrad._rules import defresiduals
 from funcgrad._trace import Primitive, Tracer, full_lower, read_value
-from funcgrad.numpy import _contract, _dispatch, _indexing, _nondiff, _reductions, _ufuncs, _util
 
 
 def _operator(prim: Primitive, reflected: bool) -> Any:

@@ -25,16 +25,16 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims import _reductions, _shape, _ufuncs, _util
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._nondiff import all as all_of
+from funcgrad._prims._nondiff import any as any_of
+from funcgrad._prims._nondiff import argsort
+from funcgrad._prims._reductions import check_kwargs, kept_shape, sum_p, traced
+from funcgrad._prims._ufuncs import is_plain
+from funcgrad._prims._util import dtype, normalize_axes, shape
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, read_value
-from funcgrad.numpy import _reductions, _shape, _ufuncs, _util
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._nondiff import all as all_of
-from funcgrad.numpy._nondiff import any as any_of
-from funcgrad.numpy._nondiff import argsort
-from funcgrad.numpy._reductions import check_kwargs, kept_shape, sum_p, traced
-from funcgrad.numpy._ufuncs import is_plain
-from funcgrad.numpy._util import dtype, normalize_axes, shape
 
 __all__ = [
     "var",
@@ -84,7 +84,7 @@ def _real_dtype(x: Any) -> np.dtype[Any]:
 
 
 def _asarray(a: Any) -> Any:
-    from funcgrad.numpy._constructors import asarray
+    from funcgrad._prims._constructors import asarray
 
     return asarray(a)
 
@@ -92,7 +92,7 @@ def _asarray(a: Any) -> Any:
 def _no_out(out: Any) -> None:
     if out is None:
         return
-    from funcgrad.numpy._constructors import no_out
+    from funcgrad._prims._constructors import no_out
 
     no_out(out)
 
@@ -414,7 +414,7 @@ def _order(table: Any, skip_nan: bool) -> tuple[Any, Any, Any]:
 
 
 def _median(a: Any, axis: Any, keepdims: bool, skip_nan: bool) -> Any:
-    from funcgrad.numpy._indexing import getitem
+    from funcgrad._prims._indexing import getitem
 
     a = _asarray(a)
     xshape = shape(a)
@@ -484,7 +484,7 @@ _QUANTILE_METHODS: dict[str, Any] = {
 
 
 def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: bool) -> Any:
-    from funcgrad.numpy._indexing import getitem
+    from funcgrad._prims._indexing import getitem
 
     if method not in _QUANTILE_METHODS:
         raise NotImplementedError(
@@ -745,7 +745,7 @@ def cov(
     """
     if not traced(m, y, aweights):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
-    from funcgrad.numpy._contract import matmul
+    from funcgrad._prims._contract import matmul
 
     x = _rows(m, rowvar, dtype)
     if y is not None:
@@ -805,7 +805,7 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
     """
     if not traced(x, y):
         return np.corrcoef(x, y, rowvar, dtype=dtype)
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad._prims._indexing import getitem_p
 
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape(c)) == 0:

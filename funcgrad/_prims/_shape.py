@@ -13,11 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
-from funcgrad._trace import Tracer, read_value
-from funcgrad.numpy import _util
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import (
+from funcgrad._prims import _util
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._util import (
     batch_align,
     batch_ndim,
     broadcast_batch,
@@ -29,7 +27,9 @@ from funcgrad.numpy._util import (
     shape,
     unbroadcast,
 )
-from funcgrad.numpy._util import shape as shape_of
+from funcgrad._prims._util import shape as shape_of
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._trace import Tracer, read_value
 
 __all__ = [
     "reshape",
@@ -135,7 +135,7 @@ concatenate_p = primitive(_concatenate, "concatenate")
 
 
 def _concat_vjp(i: int) -> Any:
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad._prims._indexing import getitem_p
 
     def rule(g: Any, ans: Any, *xs: Any, axis: int) -> Any:
         start = sum(shape(x)[axis] for x in xs[:i])
@@ -210,13 +210,13 @@ def _traced(*values: Any) -> bool:
 def operand(a: Any) -> Any:
     if isinstance(a, Tracer):
         return a  # what operand() returns for it, without the import
-    from funcgrad.numpy._constructors import operand as as_operand
+    from funcgrad._prims._constructors import operand as as_operand
 
     return as_operand(a)
 
 
 def no_out(out: Any) -> None:
-    from funcgrad.numpy._constructors import no_out as check
+    from funcgrad._prims._constructors import no_out as check
 
     check(out)
 
@@ -435,7 +435,7 @@ def _cast_all(arrays: list[Any], kind: Any) -> list[Any]:
     """``dtype=`` of concatenate/stack: cast every input first (derivatives pass float/complex casts)."""
     if kind is None:
         return arrays
-    from funcgrad.numpy._constructors import astype
+    from funcgrad._prims._constructors import astype
 
     return [astype(a, kind) for a in arrays]
 
@@ -603,7 +603,7 @@ def block(arrays: Any) -> Any:
 
 
 def _split(ary: Any, indices_or_sections: Any, axis: int, numpy_function: Any) -> list[Any]:
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad._prims._indexing import getitem_p
 
     ary = operand(ary)
     if not isinstance(ary, Tracer):

@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims import _reductions, _shape, _ufuncs
+from funcgrad._prims._contract import matmul
+from funcgrad._prims._ufuncs import is_plain
+from funcgrad._prims._util import batch_align, dtype, lift, match_dtype, ndim, shape, unbroadcast
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, read_value
-from funcgrad.numpy import _reductions, _shape, _ufuncs
-from funcgrad.numpy._contract import matmul
-from funcgrad.numpy._ufuncs import is_plain
-from funcgrad.numpy._util import batch_align, dtype, lift, match_dtype, ndim, shape, unbroadcast
 
 # --- small helpers (all differentiable, all batch-safe) -------------------------------
 
@@ -131,7 +131,7 @@ def gap_reciprocal(w: Any) -> Any:
 
 def part(packed: Any, start: int, stop: int) -> Any:
     """Rows ``start:stop`` of the last-but-one axis of a packed decomposition."""
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad._prims._indexing import getitem_p
 
     return getitem_p(packed, index=(Ellipsis, slice(start, stop), slice(None)))
 

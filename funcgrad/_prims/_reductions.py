@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
+from funcgrad._prims import _shape, _ufuncs
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._ufuncs import mask
+from funcgrad._prims._util import _PLAIN, match_dtype, ndim, normalize_axes, shape
+from funcgrad._prims._util import dtype as dtype_of
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy import _shape, _ufuncs
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._ufuncs import mask
-from funcgrad.numpy._util import _PLAIN, match_dtype, ndim, normalize_axes, shape
-from funcgrad.numpy._util import dtype as dtype_of
 
 __all__ = [
     "sum",
@@ -196,7 +196,7 @@ def along(axis: int, item: Any) -> tuple[Any, ...]:
 
 
 def _take(x: Any, axis: int, item: Any) -> Any:
-    from funcgrad.numpy._indexing import getitem_p
+    from funcgrad._prims._indexing import getitem_p
 
     return getitem_p(x, index=along(axis, item))
 
@@ -269,7 +269,7 @@ defbatch(cumprod_p, "leading")
 def _operand(a: Any) -> Any:
     if type(a) is np.ndarray or isinstance(a, Tracer):
         return a  # what operand() returns for them
-    from funcgrad.numpy._constructors import operand
+    from funcgrad._prims._constructors import operand
 
     return operand(a)
 
@@ -277,14 +277,14 @@ def _operand(a: Any) -> Any:
 def _no_out(out: Any) -> None:
     if out is None:
         return
-    from funcgrad.numpy._constructors import no_out
+    from funcgrad._prims._constructors import no_out
 
     no_out(out)
 
 
 def traced(*values: Any) -> bool:
     """Whether any of ``values`` is traced (lists holding traced values count)."""
-    from funcgrad.numpy._constructors import _holds_tracer
+    from funcgrad._prims._constructors import _holds_tracer
 
     return builtins.any(_holds_tracer(v) for v in values)
 
@@ -371,7 +371,7 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     check_kwargs("mean", kwargs, ("where",))
     where = kwargs.get("where")
     if where is not None and where is not True:
-        from funcgrad.numpy._stats import masked_mean
+        from funcgrad._prims._stats import masked_mean
 
         mask_of = where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
         return masked_mean(_cast(a, dtype), mask_of, axis, keepdims)
@@ -606,7 +606,7 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NOVALUE, append: An
         return np.diff(a, n=n, axis=axis, **extra)
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n!r}")
-    from funcgrad.numpy._constructors import asarray
+    from funcgrad._prims._constructors import asarray
 
     a = asarray(a)
     if np.ndim(full_lower(a)) == 0:
@@ -726,7 +726,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     f = _operand(f)
     if not traced(f, *varargs):
         return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)  # type: ignore[call-overload]
-    from funcgrad.numpy._constructors import asarray
+    from funcgrad._prims._constructors import asarray
 
     f = asarray(f)
     rank = ndim(f)
@@ -774,7 +774,7 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
     y = _operand(y)
     if not traced(y, x, dx):
         return np.trapezoid(y, x=x, dx=dx, axis=axis)
-    from funcgrad.numpy._constructors import asarray
+    from funcgrad._prims._constructors import asarray
 
     y = asarray(y)
     ax = normalize_axes(axis, np.ndim(full_lower(y)))[0]

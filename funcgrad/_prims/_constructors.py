@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims import _shape, _ufuncs, _util
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._util import stand_in
 from funcgrad._trace import Tracer
-from funcgrad.numpy import _shape, _ufuncs, _util
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._util import stand_in
 
 __all__ = ["array", "asarray", "astype", "zeros_like", "ones_like", "full_like", "full", "shape", "ndim", "size"]
 

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
+from funcgrad._prims import _nondiff, _shape, _ufuncs
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._indexing import plain_index, positions, read_index, rearrange, scatter_add_p
+from funcgrad._prims._nondiff import argpartition, argsort, nonzero, searchsorted
+from funcgrad._prims._util import dtype, ndim, shape
 from funcgrad._rules import def_nondiff, primitive
 from funcgrad._trace import Tracer, full_lower
-from funcgrad.numpy import _nondiff, _shape, _ufuncs
-from funcgrad.numpy._dispatch import implements
-from funcgrad.numpy._indexing import plain_index, positions, read_index, rearrange, scatter_add_p
-from funcgrad.numpy._nondiff import argpartition, argsort, nonzero, searchsorted
-from funcgrad.numpy._util import dtype, ndim, shape
 
 __all__ = [
     "diag",
@@ -64,7 +64,7 @@ __all__ = [
 def _operand(a: Any) -> Any:
     if isinstance(a, Tracer):
         return a  # what operand() returns for it, without the import
-    from funcgrad.numpy._constructors import operand
+    from funcgrad._prims._constructors import operand
 
     return operand(a)
 
@@ -118,7 +118,7 @@ def diagflat(v: Any, k: int = 0) -> Any:
     >>> fg.jacrev(diagflat)(np.ones((1, 2))).shape
     (2, 2, 1, 2)
     """
-    from funcgrad.numpy._shape import ravel
+    from funcgrad._prims._shape import ravel
 
     v = _operand(v)
     if not isinstance(v, Tracer):
@@ -157,7 +157,7 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
     array([[1., 0.],
            [0., 1.]])
     """
-    from funcgrad.numpy._reductions import sum as fsum
+    from funcgrad._prims._reductions import sum as fsum
 
     a = _operand(a)
     if not isinstance(a, Tracer):
@@ -209,7 +209,7 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     indices = plain_index(indices)
     if not _traced(a, indices):
         return np.take(a, indices, axis, out, mode)  # type: ignore[call-overload]
-    from funcgrad.numpy._constructors import no_out
+    from funcgrad._prims._constructors import no_out
 
     no_out(out)
     return rearrange(a, np.take, indices, axis, mode=mode)
@@ -245,8 +245,8 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None, inplac
     array([[1.],
            [1.]])
     """
-    from funcgrad.numpy._indexing import at
-    from funcgrad.numpy._shape import broadcast_to, reshape
+    from funcgrad._prims._indexing import at
+    from funcgrad._prims._shape import broadcast_to, reshape
 
     arr, values = _operand(arr), _operand(values)
     indices = read_index(plain_index(indices), "numpy.put_along_axis with traced indices")
@@ -308,7 +308,7 @@ def choose(a: Any, choices: Sequence[Any], out: Any = None, mode: str = "raise")
     >>> fg.grad(lambda x: choose([1, 0], [x, 2 * x]).sum())(np.ones(2))
     array([2., 1.])
     """
-    from funcgrad.numpy._shape import broadcast_to, stack
+    from funcgrad._prims._shape import broadcast_to, stack
 
     a = np.asarray(read_index(plain_index(a), "numpy.choose with a traced index"))
     choices = [_operand(c) for c in choices]
@@ -414,7 +414,7 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
         out = _ufuncs.where(c, choice, out)
     kind = np.result_type(*[_like(c) for c in choicelist], _like(default))
     full = np.broadcast_shapes(*[shape(c) for c in conds], *[shape(c) for c in choicelist], shape(default))
-    from funcgrad.numpy._shape import broadcast_to
+    from funcgrad._prims._shape import broadcast_to
 
     out = broadcast_to(out, full)
     return _ufuncs.astype(out, dtype=kind) if dtype(out) != kind else out
@@ -429,7 +429,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: 
     >>> fg.grad(lambda x: piecewise(x, [x < 0, x >= 0], [lambda v: -v, lambda v: v**2]).sum())(np.array([-2.0, 3.0]))
     array([-1.,  6.])
     """
-    from funcgrad.numpy import _constructors
+    from funcgrad._prims import _constructors
 
     x = _operand(x)
     if not isinstance(x, Tracer) and not _traced(*funclist):
@@ -483,8 +483,8 @@ def apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kwargs: Any
     array([[2., 2.],
            [2., 2.]])
     """
-    from funcgrad.numpy._constructors import array
-    from funcgrad.numpy._shape import move_axes, reshape, stack
+    from funcgrad._prims._constructors import array
+    from funcgrad._prims._shape import move_axes, reshape, stack
 
     arr = _operand(arr)
     if not isinstance(arr, Tracer):
@@ -525,7 +525,7 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
             "funcgrad: interp(..., period=...) on traced values is not supported; "
             "wrap x into one period yourself (x - period * floor(x / period)) and extend xp, fp."
         )
-    from funcgrad.numpy._shape import broadcast_to
+    from funcgrad._prims._shape import broadcast_to
 
     for value in (x, xp, fp):
         if _backends.is_foreign(full_lower(value)):
