@@ -24,6 +24,7 @@ from funcgrad._checkpoint import checkpoint, remat
 from funcgrad._custom import stop_gradient
 from funcgrad._custom_jvp import custom_jvp
 from funcgrad._custom_vjp import custom_vjp
+from funcgrad._hvp import hvp
 from funcgrad._jit import jit
 from funcgrad._program import Program, make_program
 
@@ -38,6 +39,7 @@ __all__ = [
     "float0",
     "grad",
     "hessian",
+    "hvp",
     "jacfwd",
     "jacobian",
     "jacrev",

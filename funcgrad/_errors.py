@@ -168,3 +168,27 @@ def batched_data_dependent_shape(name: str) -> TypeError:
         "fixed: fnp.where(mask, x, fill) instead of x[mask], a masked reduction (fnp.sum(fnp.where(mask, x, 0))) "
         "instead of a sum over x[mask]; or loop over the examples in Python."
     )
+
+
+# --- pytrees flattened for solvers, Hessian-vector products, SciPy bridges -------------------------
+
+
+def unravel_shape(size: int, nleaves: int, shape: tuple[int, ...]) -> ValueError:
+    return ValueError(
+        f"unravel: expected a 1-D array of size {size} (the tree's {nleaves} leaves raveled), got shape {shape}. "
+        "Pass a vector shaped like the one ravel_pytree returned."
+    )
+
+
+def unravel_dtype(dtypes: list[str], promoted: Any, got: Any) -> TypeError:
+    return TypeError(
+        f"unravel: the tree's leaves have dtypes {dtypes}, so unravel expects the promoted dtype {promoted}, "
+        f"got {got}. Cast the vector first: vector.astype({str(promoted)!r})."
+    )
+
+
+def not_argument_tuples(transform: str, primals: Any, tangents: Any) -> TypeError:
+    return TypeError(
+        f"{transform}: primals and tangents must be tuples (or lists) with one entry per argument, got "
+        f"{type(primals).__name__} and {type(tangents).__name__}. Example: fg.{transform}(f, (x,), (v,))."
+    )

@@ -13,11 +13,15 @@ empty container (it has no leaves), as in JAX.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from itertools import islice
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
+
+from funcgrad import _errors
 
 __all__ = [
     "PyTreeDef",
@@ -28,6 +32,7 @@ __all__ = [
     "tree_map",
     "tree_leaves",
     "tree_structure",
+    "ravel_pytree",
 ]
 
 T = TypeVar("T")
@@ -314,6 +319,72 @@ def tree_structure(tree: Any) -> PyTreeDef:
     PyTreeDef((*, {'x': *}))
     """
     return tree_flatten(tree)[1]
+
+
+def _leaf_dtype(leaf: Any) -> np.dtype[Any]:
+    kind = getattr(leaf, "dtype", None)
+    return np.dtype(kind) if kind is not None else np.asarray(leaf).dtype
+
+
+def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """Flatten a pytree of arrays into one 1-D array, and the function that rebuilds the tree from such an array.
+
+    As ``jax.flatten_util.ravel_pytree``.  Leaves are raveled in
+    ``tree_flatten``'s order and concatenated.  Their dtypes are promoted to
+    one with ``np.result_type`` (Python numbers are weak, as in JAX: a
+    ``float32`` array with a Python ``float`` stays ``float32``).  When every
+    leaf has the same dtype, ``unravel`` keeps the dtype it is given (a
+    ``float64`` vector from SciPy gives ``float64`` leaves); when they
+    differ, ``unravel`` wants the promoted dtype and casts each piece back to
+    its leaf's dtype.  Every leaf comes back as an array of its leaf's shape
+    (a Python number as a 0-d array); an empty tree gives a ``float64``
+    vector of length 0.  Both directions are made of differentiable
+    operations: ``ravel_pytree`` of traced leaves and ``unravel`` of a traced
+    vector work under every transform.
+
+    >>> flat, unravel = ravel_pytree({"w": np.ones((2, 2)), "b": np.array([5.0, 6.0])})
+    >>> flat
+    array([5., 6., 1., 1., 1., 1.])
+    >>> unravel(np.arange(6.0))
+    {'b': array([0., 1.]), 'w': array([[2., 3.],
+           [4., 5.]])}
+
+    ``unravel`` raises ``ValueError`` when the vector's shape is not
+    ``(size,)`` and ``TypeError`` when the leaves had several dtypes and the
+    vector does not have the promoted one.
+    """
+    leaves, treedef = tree_flatten(tree)
+    dtypes = [_leaf_dtype(leaf) for leaf in leaves]
+    shapes = [tuple(np.shape(leaf)) for leaf in leaves]
+    sizes = [math.prod(shape) for shape in shapes]
+    ends = list(itertools.accumulate(sizes))
+    total = ends[-1] if ends else 0
+    # Python numbers take part as themselves, so that they promote weakly (NumPy 2, as JAX)
+    weak = [leaf if type(leaf) in (bool, int, float, complex) else kind for leaf, kind in zip(leaves, dtypes)]
+    promoted = np.result_type(*weak) if leaves else np.dtype(np.float64)
+    single = all(kind == promoted for kind in dtypes)
+    pieces = [np.ravel(leaf) if kind == promoted else np.ravel(leaf).astype(promoted) for leaf, kind in zip(leaves, dtypes)]
+    flat = np.concatenate(pieces) if pieces else np.zeros(0)
+
+    def unravel(vector: Any) -> Any:
+        shape = tuple(np.shape(vector))
+        if shape != (total,):
+            raise _errors.unravel_shape(total, len(leaves), shape)
+        if not single and _leaf_dtype(vector) != promoted:
+            raise _errors.unravel_dtype(sorted({str(d) for d in dtypes}), promoted, _leaf_dtype(vector))
+        parts = []
+        for start, end, leaf_shape, kind in zip([0, *ends], ends, shapes, dtypes):
+            part = vector[start:end].reshape(leaf_shape)
+            if not single:
+                if kind.kind != "c" and promoted.kind == "c":
+                    part = np.real(part)  # the leaf was real: its piece's imaginary part is dropped, without a warning
+                part = part.astype(kind)
+            elif type(part) is np.ndarray:
+                part = part.copy()  # a leaf of its own, not a view into the caller's vector
+            parts.append(part)
+        return tree_unflatten(treedef, parts)
+
+    return flat, unravel
 
 
 def _child_names(kind: str, node_type: type | None) -> tuple[str, ...] | None:
