@@ -27,6 +27,14 @@ from funcgrad._custom_vjp import custom_vjp
 from funcgrad._hvp import hvp
 from funcgrad._jit import jit
 from funcgrad._program import Program, make_program
+from funcgrad._sparse_api import (
+    hessian_sparsity,
+    jacobian_sparsity,
+    sparse_hessian,
+    sparse_jacfwd,
+    sparse_jacobian,
+    sparse_jacrev,
+)
 
 __version__ = "0.1.0"
 
@@ -39,9 +47,11 @@ __all__ = [
     "float0",
     "grad",
     "hessian",
+    "hessian_sparsity",
     "hvp",
     "jacfwd",
     "jacobian",
+    "jacobian_sparsity",
     "jacrev",
     "jit",
     "jvp",
@@ -49,6 +59,10 @@ __all__ = [
     "make_program",
     "Program",
     "remat",
+    "sparse_hessian",
+    "sparse_jacfwd",
+    "sparse_jacobian",
+    "sparse_jacrev",
     "stop_gradient",
     "testing",
     "tree",

@@ -192,3 +192,29 @@ def not_argument_tuples(transform: str, primals: Any, tangents: Any) -> TypeErro
         f"{transform}: primals and tangents must be tuples (or lists) with one entry per argument, got "
         f"{type(primals).__name__} and {type(tangents).__name__}. Example: fg.{transform}(f, (x,), (v,))."
     )
+
+
+# --- sparse Jacobians and Hessians ------------------------------------------------------------------
+
+
+def sparse_needs_scipy(name: str) -> ImportError:
+    return ImportError(
+        f"funcgrad: {name} needs SciPy (its results are scipy.sparse matrices), which is not installed. "
+        "Install the extra: pip install funcgrad[scipy]."
+    )
+
+
+def sparse_hessian_output(shapes: list[tuple[int, ...]]) -> ValueError:
+    return ValueError(
+        f"funcgrad: a sparse Hessian needs a function with one scalar output, got outputs of shapes {shapes}. "
+        "Return a scalar (e.g. the sum of the outputs), or take the Jacobian of each output's gradient "
+        "with fg.sparse_jacobian(fg.grad(f))."
+    )
+
+
+def sparsity_shape(name: str, got: tuple[int, ...], expected: tuple[int, int]) -> ValueError:
+    return ValueError(
+        f"funcgrad: {name} was given a sparsity pattern of shape {got}, expected {expected} "
+        "(outputs x inputs, each raveled in the order of fg.tree.tree_flatten). "
+        "Pass the pattern of this function's Jacobian, or leave sparsity=None to detect it."
+    )
