@@ -118,13 +118,15 @@ def count(colors: IntArray) -> int:
 def forward_positions(pattern: sp.csr_matrix, colors: IntArray) -> IntArray:
     """Where each nonzero ``(i, j)`` sits in the flat compressed product ``B`` (colours x rows): ``B[c_j, i]``."""
     rows = np.repeat(np.arange(pattern.shape[0], dtype=np.int64), np.diff(pattern.indptr))
-    return colors[pattern.indices] * pattern.shape[0] + rows
+    out: IntArray = colors[pattern.indices] * pattern.shape[0] + rows
+    return out
 
 
 def reverse_positions(pattern: sp.csr_matrix, colors: IntArray) -> IntArray:
     """Where each nonzero ``(i, j)`` sits in the flat compressed product ``C`` (colours x columns): ``C[c_i, j]``."""
     rows = np.repeat(np.arange(pattern.shape[0], dtype=np.int64), np.diff(pattern.indptr))
-    return colors[rows] * pattern.shape[1] + pattern.indices
+    out: IntArray = colors[rows] * pattern.shape[1] + pattern.indices
+    return out
 
 
 def symmetric_positions(pattern: sp.csr_matrix, colors: IntArray) -> IntArray:
@@ -139,7 +141,8 @@ def symmetric_positions(pattern: sp.csr_matrix, colors: IntArray) -> IntArray:
     k = count(colors)
     key = rows * k + colors[cols]
     alone = np.bincount(key, minlength=n * k)[key] == 1
-    return np.where(alone, colors[cols] * n + rows, colors[rows] * n + cols)
+    out: IntArray = np.where(alone, colors[cols] * n + rows, colors[rows] * n + cols)
+    return out
 
 
 def is_star_coloring(pattern: sp.spmatrix, colors: IntArray) -> bool:

@@ -108,7 +108,7 @@ class _Call:
 
 def _key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     leaves, treedef = tree_flatten((args, kwargs))
-    sig = []
+    sig: list[Any] = []
     for leaf in leaves:
         if isinstance(leaf, (np.ndarray, np.generic)) or hasattr(leaf, "shape"):
             sig.append((np.shape(leaf), str(getattr(leaf, "dtype", ""))))
