@@ -43,7 +43,7 @@ __all__ = [
 def _engine(name: str) -> Any:
     try:
         # scipy is an optional extra: the modules that need it load on first use
-        from funcgrad import _coloring, _sparse_detect, _sparsity_table  # noqa: F401
+        from funcgrad import _coloring, _sparse_detect
     except ImportError as error:
         raise _errors.sparse_needs_scipy(name) from error
     return _sparse_detect, _coloring

@@ -30,16 +30,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from funcgrad import _errors
+from funcgrad._prims._array import ArrayTracer
 from funcgrad._sparsity import SPARSITY, Sparsity
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
-from funcgrad._prims._array import ArrayTracer
 from funcgrad.tree import tree_flatten
 
 IDENTITY = "identity"
 DENSE = "dense"
 Map = Any  # IDENTITY, DENSE, an int array (gather) or a CSR matrix (rows: output elements)
-
-_ELEMENTWISE = Sparsity("elementwise", "nonlinear")
 
 #: contraction grids larger than this are treated as dense (the pattern is dense there anyway)
 _GRID_LIMIT = 50_000_000
@@ -118,8 +116,6 @@ class SparsityTrace(Trace):
             # no derivative (a comparison, an index): the result still carries its origin, for bool()
             return self.new_value(ans, _empty(out_size, self.n), [], [])
         decl = SPARSITY.get(prim)
-        if decl is None and prim.batcher == "elementwise":
-            decl = _ELEMENTWISE  # its batching word says so
         kind = decl.kind if decl is not None and rules is not None else DENSE
         if kind in ("moves", "scatter") and any(d is not None and not a for d, a in zip(mine, active)):
             # positions computed from the inputs (argsort): they decide the pattern at these inputs only

@@ -378,3 +378,14 @@ def test_without_scipy_import_funcgrad_works_and_the_sparse_functions_name_the_e
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_every_elementwise_primitive_with_a_derivative_declares_its_sparsity() -> None:
+    import funcgrad.scipy.special  # noqa: F401  (its primitives too)
+
+    undeclared = [
+        name
+        for name, prim in REGISTRY.items()
+        if prim.batcher == "elementwise" and prim.jvps is not None and any(prim.jvps) and prim not in SPARSITY
+    ]
+    assert not undeclared, f"elementwise primitives with no defsparsity (dense in the detection): {undeclared}"

@@ -27,6 +27,7 @@ from funcgrad._prims._dispatch import implements
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._util import batch_align, batch_ndim, dtype, lift, match_dtype, ndim, shape, unbroadcast
 from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer
 
 __all__ = [
@@ -153,6 +154,7 @@ def _matmul_batch(prim: Any, values: list[Any], batched: list[bool], size: int) 
 
 
 defbatch(matmul, _matmul_batch)
+defsparsity(matmul, "contract", "bilinear")
 
 
 # --- einsum: the general contraction ------------------------------------------------
@@ -260,6 +262,7 @@ def _einsum_batch(prim: Any, values: list[Any], batched: list[bool], size: int, 
 
 
 defbatch(einsum_p, _einsum_batch)
+defsparsity(einsum_p, "contract", "bilinear")
 
 
 def _letters_of(sublist: Any) -> str:
@@ -617,6 +620,7 @@ defjvp(
     batched=True,
 )
 defbatch(convolve_p, "leading")
+defsparsity(convolve_p, "dense", "bilinear")
 
 
 def _convolution(name: str, a: Any, v: Any, mode: Any, correlate: bool) -> Any:

@@ -35,6 +35,7 @@ from funcgrad._prims._nondiff import Hole, fill_call, split_call
 from funcgrad._prims._util import batch_align, batch_ndim, broadcast_batch, dtype, match_dtype, ndim, shape, unbroadcast
 from funcgrad._prims._util import shape as _shape_of
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, full_lower, read_value
 
 __all__ = ["at"]
@@ -218,6 +219,7 @@ defbatch(
         values[0], 1, ndim(values[0]) - 1, index, lambda a, i: getitem_p(a, index=i)
     ),
 )
+defsparsity(getitem_p, "moves", "linear")
 
 
 def _update_batch(prim: Any, values: list[Any], batched: list[bool], size: int, index: Any) -> Any:
@@ -268,6 +270,7 @@ defjvp(
     batched=True,
 )
 defbatch(index_add_p, _update_batch)
+defsparsity(index_add_p, "scatter", "linear")
 
 
 # --- index_set: x[index] = v on a copy (each position selected at most once) -------------
@@ -298,6 +301,7 @@ defjvp(
     batched=True,
 )
 defbatch(index_set_p, _update_batch)
+defsparsity(index_set_p, "moves", "linear")
 
 
 # --- gather / scatter through flat positions -------------------------------------------
@@ -337,11 +341,13 @@ scatter_add_p = primitive(_scatter_add, "scatter_add")
 defvjp(gather_p, lambda g, ans, x, positions, shape: match_dtype(scatter_add_p(g, positions=positions, shape=shape), x))
 defjvp(gather_p, lambda t, ans, x, positions, shape: gather_p(t, positions=positions, shape=shape), batched=True)
 defbatch(gather_p, "leading")
+defsparsity(gather_p, "moves", "linear")
 defvjp(scatter_add_p, lambda g, ans, v, positions, shape: match_dtype(gather_p(g, positions=positions, shape=shape), v))
 defjvp(
     scatter_add_p, lambda t, ans, v, positions, shape: scatter_add_p(t, positions=positions, shape=shape), batched=True
 )
 defbatch(scatter_add_p, "leading")
+defsparsity(scatter_add_p, "scatter", "linear")
 
 
 gather_at_p = primitive(_gather, "gather_at")
@@ -384,6 +390,8 @@ def _at_batch(prim: Any, values: list[Any], batched: list[bool], count: int, sha
 
 defbatch(gather_at_p, _at_batch)
 defbatch(scatter_add_at_p, _at_batch)
+defsparsity(gather_at_p, "moves", "linear")
+defsparsity(scatter_add_at_p, "scatter", "linear")
 
 
 def positions(x: Any) -> np.ndarray[Any, Any]:

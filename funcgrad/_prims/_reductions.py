@@ -20,6 +20,7 @@ from funcgrad._prims._ufuncs import mask
 from funcgrad._prims._util import _PLAIN, match_dtype, ndim, normalize_axes, shape
 from funcgrad._prims._util import dtype as dtype_of
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, full_lower
 
 __all__ = [
@@ -122,6 +123,7 @@ sum_p = primitive(_sum, "sum")
 defvjp(sum_p, lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims))
 defjvp(sum_p, lambda t, ans, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims), batched=True)
 defbatch(sum_p, "leading")
+defsparsity(sum_p, "reduce", "linear")
 
 
 def _prod(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -154,6 +156,7 @@ defjvp(
     batched=True,
 )
 defbatch(prod_p, "leading")
+defsparsity(prod_p, "reduce")
 
 
 def _extreme_weights(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
@@ -180,6 +183,7 @@ def _extreme(reduce: Any, name: str) -> Any:
         batched=True,
     )
     defbatch(prim, "leading")
+    defsparsity(prim, "reduce", "linear")  # piecewise linear: the extreme element's own
     return prim
 
 
@@ -243,6 +247,7 @@ cumsum_p = primitive(_cumsum, "cumsum")
 defvjp(cumsum_p, lambda g, ans, x, axis: match_dtype(_reverse(cumsum_p(_reverse(g, axis), axis=axis), axis), x))
 defjvp(cumsum_p, lambda t, ans, x, axis: cumsum_p(t, axis=axis), batched=True)
 defbatch(cumsum_p, "leading")
+defsparsity(cumsum_p, "scan", "linear")
 
 
 def _cumprod(x: Any, axis: int) -> Any:
@@ -261,6 +266,7 @@ defvjp(cumprod_p, _cumprod_vjp)
 # the tangent obeys dans[i] = x[i] * dans[i-1] + ans[i-1] * t[i]
 defjvp(cumprod_p, lambda t, ans, x, axis: linear_scan(x, _shift(ans, 1, 1.0, axis) * t, axis), batched=True)
 defbatch(cumprod_p, "leading")
+defsparsity(cumprod_p, "scan")
 
 
 # --- public wrappers ------------------------------------------------------------

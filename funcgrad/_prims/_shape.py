@@ -29,6 +29,7 @@ from funcgrad._prims._util import (
 )
 from funcgrad._prims._util import shape as shape_of
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, read_value
 
 __all__ = [
@@ -85,6 +86,7 @@ def _reshape_batch(prim: Any, values: list[Any], batched: list[bool], size: int,
 
 
 defbatch(reshape_p, _reshape_batch)
+defsparsity(reshape_p, "moves", "linear")
 
 
 def _transpose(x: Any, perm: tuple[int, ...]) -> Any:
@@ -104,6 +106,7 @@ defbatch(
         values[0], perm=_shifted(tuple(p % len(perm) for p in perm), 1)
     ),
 )
+defsparsity(transpose_p, "moves", "linear")
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
@@ -121,6 +124,7 @@ defbatch(
     broadcast_to_p,
     lambda prim, values, batched, size, shape: broadcast_to_p(batch_align(values[0], len(shape)), shape=(size,) + shape),
 )
+defsparsity(broadcast_to_p, "moves", "linear")
 
 
 def _batch_shape(t: Any, x: Any) -> tuple[int, ...]:
@@ -165,6 +169,7 @@ def _concatenate_batch(prim: Any, values: list[Any], batched: list[bool], size: 
 
 
 defbatch(concatenate_p, _concatenate_batch)
+defsparsity(concatenate_p, "moves", "linear")
 
 
 # --- composites ----------------------------------------------------------------

@@ -34,6 +34,7 @@ from funcgrad._prims._reductions import check_kwargs, kept_shape, sum_p, traced
 from funcgrad._prims._ufuncs import is_plain
 from funcgrad._prims._util import dtype, normalize_axes, shape
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, read_value
 
 __all__ = [
@@ -73,6 +74,7 @@ std_sqrt = primitive(lambda x: np.sqrt(x), "std_sqrt")
 defvjp(std_sqrt, lambda g, ans, x: g * _sqrt_slope(ans))
 defjvp(std_sqrt, lambda t, ans, x: t * _sqrt_slope(ans), batched=True)
 defbatch(std_sqrt, "elementwise")
+defsparsity(std_sqrt, "elementwise")
 
 
 # --- helpers ---------------------------------------------------------------------

@@ -43,6 +43,7 @@ from funcgrad import _backends, _errors
 from funcgrad._prims._dispatch import UFUNCS, implements
 from funcgrad._prims._util import broadcast_tangent, dtype, lift, match_dtype, shape, unbroadcast
 from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, defvjp_into, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Primitive, Trace, Tracer
 
 __all__ = [
@@ -251,6 +252,7 @@ def _register(ufunc: Any, name: str | None = None) -> Primitive:
     if isinstance(ufunc, np.ufunc):
         UFUNCS[ufunc] = prim
     defbatch(prim, "elementwise")
+    defsparsity(prim, "elementwise")
     return prim
 
 
@@ -860,6 +862,7 @@ nan_to_num_p = primitive(_nan_to_num, "nan_to_num")
 defvjp(nan_to_num_p, lambda g, ans, x, **params: g * mask(_isfinite(x), g))
 defjvp(nan_to_num_p, lambda t, ans, x, **params: t * mask(_isfinite(x), t), batched=True)
 defbatch(nan_to_num_p, "elementwise")
+defsparsity(nan_to_num_p, "elementwise", "linear")
 
 
 # --- complex parts and casts ------------------------------------------------
@@ -934,6 +937,7 @@ astype = primitive(_astype, "astype")
 defvjp(astype, lambda g, ans, x, dtype: match_dtype(g, x) if np.dtype(dtype).kind in "fc" else None)
 defjvp(astype, _astype_jvp, batched=True)
 defbatch(astype, "elementwise")
+defsparsity(astype, "elementwise", "linear")
 
 # --- selection ---------------------------------------------------------------
 where: Primitive = primitive(np.where, "where")
@@ -951,3 +955,13 @@ defjvp(
     batched=True,
 )
 defbatch(where, "elementwise")
+defsparsity(where, "elementwise", "linear")
+
+
+# sparsity (funcgrad/_sparsity.py): every ufunc above is elementwise (``_register``); these have no
+# second derivative (linear, or piecewise linear: kinks and jumps only), multiply and divide pair their operands
+for _prim in (add, subtract, negative, positive, real, imag, conj, deg2rad, radians, rad2deg, degrees, maximum, minimum,
+              fmax, fmin, absolute, fabs, copysign, remainder, fmod, ldexp, nextafter):  # fmt: skip
+    defsparsity(_prim, "elementwise", "linear")
+defsparsity(multiply, "elementwise", "bilinear")
+defsparsity(divide, "elementwise", ((0, 1), (1, 1)))

@@ -35,6 +35,7 @@ from funcgrad._prims._dispatch import implements
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._util import dtype, match_dtype, ndim, shape
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer
 
 __all__ = [
@@ -119,6 +120,7 @@ fftn_p = primitive(_fftn, "fftn")
 defvjp(fftn_p, _fftn_vjp)
 defjvp(fftn_p, lambda t, ans, x, **params: fftn_p(t, **params), batched=True)
 defbatch(fftn_p, "leading")
+defsparsity(fftn_p, "dense", "linear")
 
 
 def _rfftn(x: Any, axes: tuple[int, ...], sizes: tuple[int, ...], norm: Any) -> Any:
@@ -138,6 +140,7 @@ defjvp(
     rfftn_p, lambda t, ans, x, **params: rfftn_p(_ufuncs.real(t) if dtype(t).kind == "c" else t, **params), batched=True
 )
 defbatch(rfftn_p, "leading")
+defsparsity(rfftn_p, "dense", "linear")
 
 
 def _irfftn(x: Any, axes: tuple[int, ...], sizes: tuple[int, ...], norm: Any) -> Any:
@@ -156,6 +159,7 @@ irfftn_p = primitive(_irfftn, "irfftn")
 defvjp(irfftn_p, _irfftn_vjp)
 defjvp(irfftn_p, lambda t, ans, x, **params: irfftn_p(t, **params), batched=True)
 defbatch(irfftn_p, "leading")
+defsparsity(irfftn_p, "dense", "linear")
 
 
 # --- argument handling -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from funcgrad._prims._util import broadcast_tangent, unbroadcast
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Primitive
 
 #: primitive name -> the arguments it has no derivative in (read by scripts/gen_coverage.py)
@@ -56,4 +57,5 @@ def elementwise(impl: Callable[..., Any], partials: tuple[Callable[..., Any], ..
         batched=True,
     )
     defbatch(prim, "elementwise")
+    defsparsity(prim, "elementwise")
     return prim
