@@ -194,6 +194,14 @@ def not_argument_tuples(transform: str, primals: Any, tangents: Any) -> TypeErro
     )
 
 
+def solver_complex_parameters(who: str, dtype: Any) -> TypeError:
+    return TypeError(
+        f"funcgrad.scipy.optimize.{who}: the parameters include a {dtype} leaf, but SciPy's optimisers work on real "
+        "vectors. Split each complex parameter into its real and imaginary parts (two real leaves) and combine "
+        "them inside the function."
+    )
+
+
 # --- sparse Jacobians and Hessians ------------------------------------------------------------------
 
 

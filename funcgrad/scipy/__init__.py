@@ -1,4 +1,5 @@
-"""SciPy's names, differentiable: ``special``, ``stats``, ``signal``, ``linalg``, ``integrate``.
+"""SciPy's names, differentiable: ``special``, ``stats``, ``signal``, ``linalg``, ``integrate``; and
+SciPy's optimisers and ODE solvers with funcgrad's derivatives filled in (``optimize``, ``integrate.solve_ivp``).
 
 SciPy is an optional extra (``pip install 'funcgrad[scipy]'``); without it,
 importing this package raises ``ImportError`` naming that extra.  Submodules
@@ -7,7 +8,7 @@ and ``from funcgrad.scipy import special`` both work.
 
 >>> import funcgrad.scipy as fsp
 >>> sorted(fsp.__all__)
-['integrate', 'linalg', 'signal', 'special', 'stats']
+['integrate', 'linalg', 'optimize', 'signal', 'special', 'stats']
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ except ImportError as error:  # pragma: no cover - exercised by tests with SciPy
         "pip install 'funcgrad[scipy]' (or pip install scipy)."
     ) from error
 
-__all__ = ["special", "stats", "signal", "linalg", "integrate"]
+__all__ = ["special", "stats", "signal", "linalg", "integrate", "optimize"]
 
 
 def __getattr__(name: str) -> Any:
