@@ -1,4 +1,5 @@
-"""``funcgrad.scipy.integrate.odeint``: SciPy's ODE solver, reverse-differentiable by the adjoint method.
+"""``funcgrad.scipy.integrate.odeint``: SciPy's ODE solver, reverse-differentiable by the adjoint method;
+``solve_ivp``: SciPy's, with the Jacobian of ``fun`` filled in for the implicit methods (see its docstring).
 
 ``odeint(func, y0, t, *args)`` integrates ``dy/dt = func(y, t, *args)`` with
 ``scipy.integrate.odeint`` and returns the states at the times ``t``, shape
@@ -43,9 +44,10 @@ from funcgrad._api import vjp
 from funcgrad._custom_vjp import custom_vjp
 from funcgrad._forward import ForwardTrace
 from funcgrad._trace import Tracer
+from funcgrad.scipy._ivp import solve_ivp
 from funcgrad.tree import tree_flatten, tree_unflatten
 
-__all__ = ["odeint"]
+__all__ = ["odeint", "solve_ivp"]
 
 
 def _flat(args: tuple[Any, ...]) -> tuple[np.ndarray[Any, Any], Callable[[Any], tuple[Any, ...]]]:
