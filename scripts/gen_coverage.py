@@ -48,6 +48,8 @@ from funcgrad.testing import check_grads  # noqa: E402
 
 #: funcgrad.scipy's submodules, imported when SciPy is installed (their primitives register on import)
 SCIPY_MODULES = ("special", "stats", "signal", "linalg", "integrate")
+#: SciPy's solvers with funcgrad's derivatives handed in (docs/fitting.md): not differentiable functions, not listed
+SOLVERS = {"solve_ivp"}
 
 
 def _scipy_modules() -> dict[str, ModuleType]:
@@ -181,10 +183,11 @@ def _scipy_section() -> list[str]:
         )
     names_lines = []
     for sub, module in SCIPY.items():
-        exported = sorted(n for n in getattr(module, "__all__", ()) if _is_public_function(getattr(module, n)))
+        public = [n for n in getattr(module, "__all__", ()) if n not in SOLVERS]
+        exported = sorted(n for n in public if _is_public_function(getattr(module, n)))
         if exported:
             names_lines.append(f"* `funcgrad.scipy.{sub}` ({len(exported)}): " + ", ".join(f"`{n}`" for n in exported))
-        distributions = sorted(n for n in getattr(module, "__all__", ()) if n not in exported)
+        distributions = sorted(n for n in public if n not in exported)
         if distributions:
             names_lines.append(f"* `funcgrad.scipy.{sub}` ({len(distributions)} distributions, with their methods):")
         names_lines += [f"  * `{n}`: " + ", ".join(f"`{m}`" for m in _methods(getattr(module, n))) for n in distributions]
