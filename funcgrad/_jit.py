@@ -435,6 +435,8 @@ class Jitted:
     def __init__(
         self, fun: Callable[..., Any], static_argnums: tuple[int, ...], static_argnames: tuple[str, ...]
     ) -> None:
+        # first: update_wrapper copies fun's __dict__, which for grad(jit(f)) holds the inner Jitted's own fields
+        functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = static_argnums
         self.static_argnames = static_argnames
@@ -442,7 +444,6 @@ class Jitted:
         self._lock = threading.Lock()
         #: how many signatures are kept (least recently used dropped first)
         self.cache_limit = CACHE_SIZE
-        functools.update_wrapper(self, fun)
 
     def __repr__(self) -> str:
         return f"<funcgrad.jit of {getattr(self.fun, '__qualname__', self.fun)!r}>"
