@@ -108,6 +108,13 @@ class Program:
         c:f64[3] = multiply b 2.0
       in (c,) }
 
+    In a notebook or at the prompt the program shows as that listing:
+
+    >>> fg.make_program(lambda x: x * x)(np.ones(2))
+    { lambda ; a:f64[2]. let
+        b:f64[2] = multiply a a
+      in (b,) }
+
     ``inputs`` are the variables of the argument leaves, ``steps`` the
     equations and guards, ``outputs`` the result leaves (variables or
     constants), ``in_tree``/``out_tree`` the pytree structures.
@@ -195,10 +202,21 @@ class Program:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<Program: {len(self.inputs)} input(s), {len(self.eqns)} call(s), {len(self.guards)} guard(s)>"
+        """The listing (as a jaxpr shows itself), or a summary when it is longer than a screen."""
+        if len(self.steps) <= 40:
+            return str(self)
+        return (
+            f"<Program: {len(self.inputs)} input(s), {len(self.eqns)} call(s), {len(self.guards)} guard(s); "
+            "print(program) for the listing>"
+        )
 
     def to_dot(self, name: str = "program") -> str:
         """Graphviz (``dot``) text of the program: a node per value, a box per primitive call.
+
+        Making the text needs nothing; drawing it needs Graphviz's ``dot``
+        program (``apt install graphviz``, ``brew install graphviz`` or
+        ``conda install graphviz``): ``dot -Tpng program.dot -o program.png``,
+        or ``graphviz.Source(text)`` in a notebook (``pip install graphviz``).
 
         >>> import funcgrad as fg, numpy as np
         >>> dot = fg.make_program(lambda x: x * x)(np.ones(2)).to_dot()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -138,3 +139,16 @@ def test_tanh_derivatives() -> None:
 def test_example_runs_as_a_script(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
     assert capsys.readouterr().out.strip()
+
+
+def test_the_page_shows_each_examples_code() -> None:
+    """examples.md includes each program's code (pymdownx.snippets sections), not import boilerplate."""
+    page = (EXAMPLES.parent / "examples.md").read_text()
+    assert "importlib" not in page
+    included = re.findall(r'^--8<-- "docs/examples/(\w+)\.py:(\w+)"$', page, flags=re.M)
+    assert sorted(name for name, _ in included) == sorted(NAMES)
+    for name, section in included:
+        source = (EXAMPLES / f"{name}.py").read_text()
+        start, end = f"# --8<-- [start:{section}]", f"# --8<-- [end:{section}]"
+        assert source.count(start) == 1 and source.count(end) == 1 and source.index(start) < source.index(end)
+        assert "def " in source[source.index(start) : source.index(end)]

@@ -30,6 +30,7 @@ def make_data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, y.astype(float)
 
 
+# --8<-- [start:example]
 def loss(params: tuple[Any, Any], X: np.ndarray, y: np.ndarray) -> Any:
     """Mean binary cross-entropy, written stably as ``log(1 + exp(-s z))`` with ``s = ±1``."""
     w, b = params
@@ -61,3 +62,4 @@ def main(steps: int = 300, lr: float = 0.5, seed: int = 0) -> dict[str, Any]:
 if __name__ == "__main__":
     out = main()
     print(f"final loss {out['losses'][-1]:.4f}, accuracy {out['accuracy']:.3f}")
+# --8<-- [end:example]

@@ -26,6 +26,7 @@ def init_params(sizes: tuple[int, ...] = (1, 16, 16, 1), seed: int = 0) -> list[
     return [{"W": rng.standard_normal((m, n)) / np.sqrt(m), "b": np.zeros(n)} for m, n in zip(sizes[:-1], sizes[1:])]
 
 
+# --8<-- [start:example]
 def forward(params: list[dict[str, Any]], x: Any) -> Any:
     """``tanh`` hidden layers and a linear output layer."""
     h = x
@@ -63,3 +64,4 @@ def main(steps: int = 500, lr: float = 0.01, seed: int = 0) -> dict[str, Any]:
 if __name__ == "__main__":
     out = main()
     print(f"loss {out['losses'][0]:.4f} -> {out['losses'][-1]:.5f}")
+# --8<-- [end:example]

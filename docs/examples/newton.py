@@ -26,6 +26,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 
 
+# --8<-- [start:example]
 def newton_root(f: Callable[[Any], Any], x0: float, tol: float = 1e-14, max_steps: int = 50) -> tuple[float, int]:
     """Return ``(root, steps)`` of a scalar function by Newton's iteration."""
     df = fg.grad(f)
@@ -71,3 +72,4 @@ if __name__ == "__main__":
     out = main()
     print(f"cube root of 2 = {out['root']!r} after {out['root_steps']} steps")
     print(f"Rosenbrock minimum at {out['xmin']} after {out['steps']} Newton steps")
+# --8<-- [end:example]

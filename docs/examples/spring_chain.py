@@ -25,6 +25,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 
 
+# --8<-- [start:example]
 def energy(x: Any, k: float = 2.0, rest: float = 1.0) -> Any:
     """Elastic energy of the chain."""
     d = x[1:] - x[:-1]
@@ -61,3 +62,4 @@ if __name__ == "__main__":
     out = main()
     print("forces:\n", out["forces"])
     print("max |autodiff - finite difference| =", out["max_fd_error"])
+# --8<-- [end:example]

@@ -23,6 +23,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 
 
+# --8<-- [start:example]
 def elementwise_grad(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """The derivative of an elementwise function at every point of its input."""
     return fg.grad(lambda x: fnp.sum(f(x)))
@@ -53,3 +54,4 @@ def main(order: int = 7, n: int = 101) -> dict[str, Any]:
 if __name__ == "__main__":
     out = main()
     print(f"{len(out['curves']) - 1} derivatives of tanh, max error {out['max_error']:.2e}")
+# --8<-- [end:example]

@@ -24,6 +24,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 
 
+# --8<-- [start:example]
 def derivatives_at(x0: float, order: int, f: Callable[[Any], Any] = fnp.sin) -> np.ndarray:
     """``[f(x0), f'(x0), ..., f^(order)(x0)]`` by nesting ``fg.grad``."""
     values = []
@@ -53,3 +54,4 @@ if __name__ == "__main__":
     out = main()
     for n, e in zip(out["orders"], out["errors"]):
         print(f"order {n:2d}: max error on [-pi, pi] = {e:.2e}")
+# --8<-- [end:example]
