@@ -36,6 +36,9 @@ WORKLOADS = {
     "jit scalar chain",
     "jit mlp",
     "per-example grads",
+    "fit logistic BFGS",
+    "fit logistic Newton",
+    "stiff ODE BDF",
 } | ({"dask logistic"} if importlib.util.find_spec("dask") else set())
 
 
