@@ -6,7 +6,7 @@
 array([ 0.,  4.,  8., 12.])
 """
 
-from funcgrad import errors, extend, numpy, testing, tree  # noqa: F401
+from funcgrad import array_api, errors, extend, numpy, testing, tree  # noqa: F401
 from funcgrad._api import (
     float0,
     grad,

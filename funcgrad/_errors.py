@@ -53,6 +53,29 @@ def unsupported_numpy(name: str) -> TypeError:
     )
 
 
+def unsupported_device(device: object) -> ValueError:
+    return ValueError(
+        f"funcgrad: device {device!r} is not available; funcgrad computes on the CPU, where NumPy does "
+        "(device 'cpu', or None for the default). A Dask or CuPy primal keeps its own placement."
+    )
+
+
+def unsupported_api_version(version: object, supported: tuple[str, ...]) -> ValueError:
+    return ValueError(
+        f"funcgrad: Array API version {version!r} is not supported; funcgrad.array_api implements "
+        f"{', '.join(supported)} (pass one of these, or None for the newest)."
+    )
+
+
+def unsupported_scipy_special(name: str) -> TypeError:
+    return TypeError(
+        f"funcgrad: 'scipy.special.{name}' has no derivative rule in funcgrad, so calling it on a traced "
+        "value would silently drop the derivative. funcgrad.scipy.special lists the differentiable ones; "
+        "wrap the value in fg.stop_gradient(x) if no derivative is needed through it, or define a rule "
+        "with fg.custom_vjp / fg.custom_jvp."
+    )
+
+
 def missing_rule(name: str, argnum: int, mode: str) -> TypeError:
     return TypeError(
         f"funcgrad: primitive '{name}' has no {mode} rule for argument {argnum}, so "
