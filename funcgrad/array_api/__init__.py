@@ -330,8 +330,8 @@ def can_cast(from_: Any, to: Any, /) -> builtins.bool:
 def finfo(type: Any, /) -> Any:  # noqa: A002  the standard's parameter name
     """NumPy's ``finfo`` of a dtype or array (traced or not).
 
-    >>> bool(finfo(float32).eps == np.finfo(np.float32).eps)
-    True
+    >>> finfo(float32).eps == np.finfo(np.float32).eps
+    np.True_
     """
     return np.finfo(_dtype_of(type))
 
