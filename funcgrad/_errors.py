@@ -67,10 +67,10 @@ def unsupported_api_version(version: object, supported: tuple[str, ...]) -> Valu
     )
 
 
-def unsupported_scipy_special(name: str) -> TypeError:
+def unsupported_ufunc(package: str, name: str) -> TypeError:
     return TypeError(
-        f"funcgrad: 'scipy.special.{name}' has no derivative rule in funcgrad, so calling it on a traced "
-        "value would silently drop the derivative. funcgrad.scipy.special lists the differentiable ones; "
+        f"funcgrad: '{package}.{name}' has no derivative rule in funcgrad, so calling it on a traced "
+        f"value would silently drop the derivative. funcgrad.{package} lists the differentiable ones; "
         "wrap the value in fg.stop_gradient(x) if no derivative is needed through it, or define a rule "
         "with fg.custom_vjp / fg.custom_jvp."
     )

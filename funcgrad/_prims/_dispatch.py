@@ -7,6 +7,8 @@ differentiate raises a ``TypeError`` naming it, before anything is computed.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +20,15 @@ UFUNCS: dict[Any, Callable[..., Any]] = {}
 
 #: NumPy function, or ``(ufunc, method)``, -> funcgrad implementation, for ``__array_function__``
 FUNCTIONS: dict[Any, Callable[..., Any]] = {}
+
+#: packages whose ufuncs have rules in a funcgrad module that is loaded on first sight of one of them:
+#: the modules that export the ufuncs by name -> (the name users know, the module holding the rules)
+UFUNC_RULE_MODULES: dict[tuple[str, ...], tuple[str, str]] = {
+    ("scipy.special", "scipy.special._ufuncs", "scipy.special._special_ufuncs"): (
+        "scipy.special",
+        "funcgrad.scipy.special",
+    ),
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,9 +66,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
         if generic is None:
             raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}.{method}")
         return generic(ufunc, *inputs, **kwargs)
-    prim = UFUNCS.get(ufunc)
-    if prim is None:
-        raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}")
+    prim = UFUNCS.get(ufunc) or _load_rules(ufunc)
     if not isinstance(prim, Primitive):
         # a function with no derivative: it reads the values and takes NumPy's keywords
         return prim(*inputs, **kwargs)
@@ -74,6 +83,30 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
             f"{sorted(extra)}; call it without them (use fnp.where for masking)."
         )
     return prim(*inputs)
+
+
+def _exporter(ufunc: Any) -> tuple[str, str] | None:
+    """``(package, rule module)`` when a loaded package of ``UFUNC_RULE_MODULES`` exports ``ufunc``, else ``None``."""
+    for exporters, found in UFUNC_RULE_MODULES.items():
+        for exporter in exporters:
+            module = sys.modules.get(exporter)
+            if module is not None and getattr(module, ufunc.__name__, None) is ufunc:
+                return found
+    return None
+
+
+def _load_rules(ufunc: Any) -> Callable[..., Any]:
+    """The rule of a ufunc of another package (SciPy's), importing its funcgrad module on first sight."""
+    found = _exporter(ufunc)
+    if found is None:
+        raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}")
+    package, rule_module = found
+    # by name, from the table: the rules sit in a higher layer and register themselves into UFUNCS on import
+    importlib.import_module(rule_module)
+    prim = UFUNCS.get(ufunc)
+    if prim is None:
+        raise _errors.unsupported_ufunc(package, ufunc.__name__)
+    return prim
 
 
 def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
