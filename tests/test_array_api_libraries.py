@@ -32,13 +32,13 @@ SCRIPT = textwrap.dedent(
     import json, os
     os.environ["SCIPY_ARRAY_API"] = "1"
     import numpy as np
+    import funcgrad as fg  # first: SciPy's and scikit-learn's lookups are wrapped as they are imported
+    import funcgrad.numpy as fnp
     import scipy.fft, scipy.integrate, scipy.signal, scipy.special, scipy.stats
     import sklearn
     import sklearn.decomposition
     import sklearn.metrics.pairwise as pairwise
     import sklearn.utils.extmath
-    import funcgrad as fg
-    import funcgrad.numpy as fnp
 
     sklearn.set_config(array_api_dispatch=True)
     rng = np.random.default_rng(0)

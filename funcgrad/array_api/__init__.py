@@ -64,10 +64,6 @@ from funcgrad.numpy import (
     acos,
     acosh,
     add,
-    all,
-    any,
-    argmax,
-    argmin,
     asin,
     asinh,
     atan,
@@ -79,14 +75,12 @@ from funcgrad.numpy import (
     bitwise_or,
     bitwise_right_shift,
     bitwise_xor,
-    broadcast_arrays,
     broadcast_to,
     ceil,
     conj,
     copysign,
     cos,
     cosh,
-    count_nonzero,
     cumulative_prod,
     cumulative_sum,
     divide,
@@ -219,39 +213,90 @@ def astype(x: Any, dtype: Any, /, *, copy: builtins.bool = True, device: Any = N
     return x.astype(dtype, copy=copy)
 
 
-def _plain_creation(function: Any) -> Any:
-    def create(*args: Any, device: Any = None, **kwargs: Any) -> Any:
-        check_device(device)
-        return function(*args, **kwargs)
+def arange(
+    start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None
+) -> np.ndarray[Any, Any]:
+    """NumPy's ``arange`` (on the CPU).
 
-    create.__name__ = create.__qualname__ = function.__name__
-    create.__doc__ = f"The standard's ``{function.__name__}`` (NumPy's, on the CPU)."
-    return create
+    >>> arange(3)
+    array([0, 1, 2])
+    """
+    check_device(device)
+    return np.arange(start, stop, step, dtype=dtype) if stop is not None else np.arange(start, step=step, dtype=dtype)
 
 
-arange = _plain_creation(np.arange)
-empty = _plain_creation(np.empty)
-eye = _plain_creation(np.eye)
-full = _plain_creation(np.full)
-ones = _plain_creation(np.ones)
-zeros = _plain_creation(np.zeros)
+def empty(shape: Any, *, dtype: Any = None, device: Any = None) -> np.ndarray[Any, Any]:
+    """NumPy's ``empty`` (float64 by default, on the CPU)."""
+    check_device(device)
+    return np.empty(shape, dtype=dtype)
+
+
+def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None, device: Any = None) -> Any:
+    """NumPy's ``eye`` (on the CPU).
+
+    >>> eye(2, k=1)
+    array([[0., 1.],
+           [0., 0.]])
+    """
+    check_device(device)
+    return np.eye(n_rows, n_cols, k=k, dtype=dtype)
+
+
+def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
+    """An array of ``fill_value`` (which may be traced: the result is then traced).
+
+    >>> full(2, 3.0)
+    array([3., 3.])
+    """
+    check_device(device)
+    if isinstance(fill_value, Tracer):
+        return fnp.broadcast_to(fnp.astype(fill_value, dtype) if dtype is not None else fill_value, shape)
+    return np.full(shape, fill_value, dtype=dtype)
+
+
+def ones(shape: Any, *, dtype: Any = None, device: Any = None) -> np.ndarray[Any, Any]:
+    """NumPy's ``ones`` (on the CPU)."""
+    check_device(device)
+    return np.ones(shape, dtype=dtype)
+
+
+def zeros(shape: Any, *, dtype: Any = None, device: Any = None) -> np.ndarray[Any, Any]:
+    """NumPy's ``zeros`` (on the CPU)."""
+    check_device(device)
+    return np.zeros(shape, dtype=dtype)
+
+
 from_dlpack = np.from_dlpack
 
 
-def _like_creation(function: Any, plain: Any) -> Any:
-    def create(x: Any, /, *args: Any, device: Any = None, **kwargs: Any) -> Any:
-        check_device(device)
-        return (function if isinstance(x, Tracer) else plain)(x, *args, **kwargs)
-
-    create.__name__ = create.__qualname__ = plain.__name__
-    create.__doc__ = f"The standard's ``{plain.__name__}``: shape and dtype of ``x`` (traced or not)."
-    return create
+def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+    """An array shaped as ``x`` (zeros for a traced ``x``: its entries are never read)."""
+    check_device(device)
+    return fnp.zeros_like(x, dtype=dtype) if isinstance(x, Tracer) else np.empty_like(x, dtype=dtype)
 
 
-empty_like = _like_creation(fnp.zeros_like, np.empty_like)
-zeros_like = _like_creation(fnp.zeros_like, np.zeros_like)
-ones_like = _like_creation(fnp.ones_like, np.ones_like)
-full_like = _like_creation(fnp.full_like, np.full_like)
+def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+    """Zeros shaped as ``x``."""
+    check_device(device)
+    return fnp.zeros_like(x, dtype=dtype) if isinstance(x, Tracer) else np.zeros_like(x, dtype=dtype)
+
+
+def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+    """Ones shaped as ``x``."""
+    check_device(device)
+    return fnp.ones_like(x, dtype=dtype) if isinstance(x, Tracer) else np.ones_like(x, dtype=dtype)
+
+
+def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
+    """``fill_value`` shaped as ``x``.
+
+    >>> full_like(np.zeros(2), 5.0)
+    array([5., 5.])
+    """
+    check_device(device)
+    if isinstance(x, Tracer) or isinstance(fill_value, Tracer):
+        return fnp.full_like(x, fill_value, dtype=dtype)
+    return np.full_like(x, fill_value, dtype=dtype)
 
 
 def linspace(
@@ -297,7 +342,18 @@ def triu(x: Any, /, *, k: int = 0) -> Any:
 
 # --- data types --------------------------------------------------------------------------------
 def _dtype_of(value: Any) -> Any:
-    return value.dtype if isinstance(value, ArrayTracer) else value
+    return value.dtype if isinstance(value, (ArrayTracer, np.ndarray, np.generic)) else value
+
+
+class finfo_object(NamedTuple):  # noqa: N801  the standard's name
+    """The standard's ``finfo``: Python floats, as it asks."""
+
+    bits: int
+    eps: float
+    max: float
+    min: float
+    smallest_normal: float
+    dtype: Any
 
 
 def isdtype(dtype: Any, kind: Any) -> builtins.bool:
@@ -327,13 +383,17 @@ def can_cast(from_: Any, to: Any, /) -> builtins.bool:
     return np.can_cast(_dtype_of(from_), to)
 
 
-def finfo(type: Any, /) -> Any:  # noqa: A002  the standard's parameter name
-    """NumPy's ``finfo`` of a dtype or array (traced or not).
+def finfo(type: Any, /) -> finfo_object:  # noqa: A002  the standard's parameter name
+    """The limits of a floating dtype (of an array, traced or not), as Python floats.
 
     >>> finfo(float32).eps == np.finfo(np.float32).eps
     np.True_
     """
-    return np.finfo(_dtype_of(type))
+    info = np.finfo(_dtype_of(type))
+    real = info.dtype
+    return finfo_object(
+        int(info.bits), float(info.eps), float(info.max), float(info.min), float(info.smallest_normal), real
+    )
 
 
 def iinfo(type: Any, /) -> Any:  # noqa: A002  the standard's parameter name
@@ -453,6 +513,61 @@ def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: 
     """
     extra = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
     return fnp.diff(x, n=n, axis=axis, **extra)
+
+
+# --- reductions and searches with the standard's signatures -------------------------------------
+def all(x: Any, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Any:  # noqa: A001
+    """Whether every entry (along ``axis``) is true.
+
+    >>> all(np.array([True, False]))
+    np.False_
+    """
+    return fnp.all(x, axis=axis, keepdims=keepdims)
+
+
+def any(x: Any, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Any:  # noqa: A001
+    """Whether some entry (along ``axis``) is true.
+
+    >>> any(np.array([True, False]))
+    np.True_
+    """
+    return fnp.any(x, axis=axis, keepdims=keepdims)
+
+
+def argmax(x: Any, /, *, axis: int | None = None, keepdims: builtins.bool = False) -> Any:
+    """The index of the largest entry (no derivative).
+
+    >>> argmax(np.array([1.0, 3.0, 2.0]))
+    np.int64(1)
+    """
+    return fnp.argmax(x, axis=axis, keepdims=keepdims)
+
+
+def argmin(x: Any, /, *, axis: int | None = None, keepdims: builtins.bool = False) -> Any:
+    """The index of the smallest entry (no derivative).
+
+    >>> argmin(np.array([1.0, 3.0, 2.0]))
+    np.int64(0)
+    """
+    return fnp.argmin(x, axis=axis, keepdims=keepdims)
+
+
+def count_nonzero(x: Any, /, *, axis: Any = None, keepdims: builtins.bool = False) -> Any:
+    """How many entries are not zero (no derivative).
+
+    >>> count_nonzero(np.array([1.0, 0.0, 2.0]))
+    np.int64(2)
+    """
+    return fnp.count_nonzero(x, axis=axis, keepdims=keepdims)
+
+
+def broadcast_arrays(*arrays: Any) -> list[Any]:
+    """The arrays broadcast against each other, as a list.
+
+    >>> [a.shape for a in broadcast_arrays(np.zeros(2), np.zeros((3, 1)))]
+    [(3, 2), (3, 2)]
+    """
+    return list(fnp.broadcast_arrays(*arrays))
 
 
 # --- sorting -------------------------------------------------------------------------------------
@@ -586,7 +701,6 @@ def _array_namespace(self: Any, /, *, api_version: str | None = None) -> ModuleT
     """``x.__array_namespace__()``: this module (the 2021.12 to 2024.12 versions of the standard)."""
     if api_version is not None and api_version not in _VERSIONS:
         raise _errors.unsupported_api_version(api_version, _VERSIONS)
-    _mixed.install(_this)
     return _this
 
 

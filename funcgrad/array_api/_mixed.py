@@ -4,8 +4,11 @@ array-api-compat's ``array_namespace`` (and the copies SciPy and scikit-learn
 vendor) refuses arrays of two libraries ("Multiple namespaces for array
 inputs"), so ``rbf_kernel(traced, numpy_array)`` would fail although
 ``funcgrad.array_api`` takes NumPy arrays in every function (as constants).
-Every binding of that function in those packages is wrapped (once); the
-wrapper changes one outcome only and leaves every other call to the original:
+Every binding of that function in those packages is wrapped (once: the
+modules already imported when funcgrad is, and each later one as soon as it
+has executed, through a finder that finds nothing itself and only wraps the
+loader another finder returns).  The wrapper changes one outcome only and
+leaves every other call to the original:
 
 * a call holding no funcgrad traced value goes to the original, unchanged
   (the same arguments, the same result or error): other libraries' arrays,
@@ -22,6 +25,8 @@ wrapper changes one outcome only and leaves every other call to the original:
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.machinery
 import sys
 from collections.abc import Callable
 from types import ModuleType
@@ -87,19 +92,59 @@ def _wrap(original: Callable[..., Any], namespace: ModuleType) -> Callable[..., 
     return array_namespace
 
 
-_modules_seen = 0
+def _wrap_bindings(module: ModuleType, namespace: ModuleType) -> None:
+    bindings = vars(module)
+    for attribute in _NAMES:
+        if _is_lookup(bindings.get(attribute)):
+            setattr(module, attribute, _wrap(bindings[attribute], namespace))
+
+
+class _WrapAfterImport(importlib.abc.MetaPathFinder):
+    """Wraps the lookup in a module of ``PACKAGES`` as soon as it has executed (such modules bind it at import).
+
+    It finds nothing itself: it asks the other finders for the spec and only wraps the loader's ``exec_module``.
+    """
+
+    def __init__(self, namespace: ModuleType) -> None:
+        self.namespace = namespace
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(PACKAGES):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _Loader(spec.loader, self.namespace)
+                return spec
+        return None
+
+
+class _Loader(importlib.abc.Loader):
+    """Another finder's loader, with the lookup wrapped after the module executes."""
+
+    def __init__(self, loader: Any, namespace: ModuleType) -> None:
+        self.loader = loader
+        self.namespace = namespace
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        _wrap_bindings(module, self.namespace)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
 
 
 def install(namespace: ModuleType) -> None:
-    """Wrap the lookup in every module of ``PACKAGES`` imported so far (re-checked when modules are added)."""
-    global _modules_seen
-    if len(sys.modules) == _modules_seen:
+    """Wrap the lookup in every module of ``PACKAGES`` imported so far, and in each imported later."""
+    if any(isinstance(finder, _WrapAfterImport) for finder in sys.meta_path):
         return
-    _modules_seen = len(sys.modules)
     for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith(PACKAGES):
-            continue
-        bindings = vars(module)
-        for attribute in _NAMES:
-            if _is_lookup(bindings.get(attribute)):
-                setattr(module, attribute, _wrap(bindings[attribute], namespace))
+        if module is not None and name.startswith(PACKAGES):
+            _wrap_bindings(module, namespace)
+    sys.meta_path.insert(0, _WrapAfterImport(namespace))
