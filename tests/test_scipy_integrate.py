@@ -24,13 +24,13 @@ def decay(y: Any, t: Any, k: Any) -> Any:
 
 def test_plain_values_are_scipys() -> None:
     t = np.linspace(0.0, 2.0, 5)
-    np.testing.assert_array_equal(odeint(decay, np.array([1.0, 2.0]), t, 0.3), si.odeint(decay, [1.0, 2.0], t, (0.3,)))
+    np.testing.assert_array_equal(odeint(decay, np.array([1.0, 2.0]), t, (0.3,)), si.odeint(decay, [1.0, 2.0], t, (0.3,)))
 
 
 def test_exponential_decay_closed_form_in_y0_t_and_k() -> None:
     # y(t) = y0 exp(-k (t - t0)): dy/dy0 = exp(-k t), dy/dk = -t y, dy/dt = -k y, dy/dt0 = k y
     t, y0, k = np.array([0.0, 0.5, 1.5]), np.array([2.0]), 0.7
-    loss = lambda y0, t, k: odeint(decay, y0, t, k, **TOL)[:, 0].sum()
+    loss = lambda y0, t, k: odeint(decay, y0, t, (k,), **TOL)[:, 0].sum()
     g_y0, g_t, g_k = fg.grad(loss, argnums=(0, 1, 2))(y0, t, k)
     exact = y0[0] * np.exp(-k * t)
     np.testing.assert_allclose(g_y0, [np.exp(-k * t).sum()], rtol=1e-6)
@@ -63,7 +63,7 @@ def test_nonlinear_system_against_hand_integrated_sensitivities_and_pytree_args(
     y0, t = np.array([1.0, 0.5]), np.array([0.0, 0.4, 1.0])
     params = {"rates": np.array([1.1, 0.6]), "coupling": 0.8}
     weights = np.array([[0.0, 0.0], [1.0, -0.5], [0.3, 2.0]])
-    loss = lambda params: (odeint(lotka_volterra, y0, t, params, **TOL) * weights).sum()
+    loss = lambda params: (odeint(lotka_volterra, y0, t, (params,), **TOL) * weights).sum()
     grads = fg.grad(loss)(params)
     sens = _sensitivities(y0, t, 1.1, 0.6, 0.8)
     expected = np.einsum("td,tdp->p", weights, sens)
@@ -74,7 +74,7 @@ def test_nonlinear_system_against_hand_integrated_sensitivities_and_pytree_args(
 def test_gradients_in_y0_and_t_match_finite_differences() -> None:
     params = {"rates": np.array([1.1, 0.6]), "coupling": 0.8}
     y0, t = np.array([1.0, 0.5]), np.array([0.0, 0.3, 0.8])
-    loss = lambda y0, t: (odeint(lotka_volterra, y0, t, params, **TOL) ** 2).sum()
+    loss = lambda y0, t: (odeint(lotka_volterra, y0, t, (params,), **TOL) ** 2).sum()
     g_y0, g_t = fg.grad(loss, argnums=(0, 1))(y0, t)
     eps = 1e-6
     for i in range(2):
@@ -87,9 +87,9 @@ def test_gradients_in_y0_and_t_match_finite_differences() -> None:
 
 def test_jacrev_of_states_and_forward_mode_error() -> None:
     t = np.array([0.0, 1.0])
-    jac = fg.jacrev(lambda k: odeint(decay, np.array([1.0]), t, k, **TOL))(0.5)
+    jac = fg.jacrev(lambda k: odeint(decay, np.array([1.0]), t, (k,), **TOL))(0.5)
     np.testing.assert_allclose(jac[:, 0], [0.0, -np.exp(-0.5)], rtol=1e-6, atol=1e-12)
-    final = lambda k: odeint(decay, np.array([1.0]), t, k)[1, 0]
+    final = lambda k: odeint(decay, np.array([1.0]), t, (k,))[1, 0]
     for transform in (lambda: fg.jvp(final, (0.5,), (1.0,)), lambda: fg.jacfwd(final)(0.5)):
         with pytest.raises(TypeError, match=r"odeint cannot be differentiated in forward mode.*fg\.jacrev"):
             transform()
@@ -99,11 +99,32 @@ def test_jacrev_of_states_and_forward_mode_error() -> None:
 def test_second_derivatives_raise_a_type_error_naming_first_order_reverse_mode(second: Any) -> None:
     t = np.array([0.0, 1.0])
     with pytest.raises(TypeError, match=r"odeint cannot be differentiated twice.*fg\.grad, fg\.vjp, fg\.jacrev"):
-        second(lambda k: odeint(decay, np.array([1.0]), t, k)[1, 0])(0.5)
+        second(lambda k: odeint(decay, np.array([1.0]), t, (k,))[1, 0])(0.5)
 
 
 def test_bad_shapes_raise_value_error() -> None:
     with pytest.raises(ValueError, match="one-dimensional"):
-        fg.grad(lambda y0: odeint(decay, y0, np.array([0.0, 1.0]), 1.0).sum())(np.ones((2, 2)))
+        fg.grad(lambda y0: odeint(decay, y0, np.array([0.0, 1.0]), (1.0,)).sum())(np.ones((2, 2)))
     with pytest.raises(TypeError, match="full_output"):
-        fg.grad(lambda y0: odeint(decay, y0, np.array([0.0, 1.0]), 1.0, full_output=True).sum())(np.ones(2))
+        fg.grad(lambda y0: odeint(decay, y0, np.array([0.0, 1.0]), (1.0,), full_output=True).sum())(np.ones(2))
+
+
+def test_scipys_spelling_args_keyword_and_tfirst() -> None:
+    t = np.array([0.0, 0.5, 1.0])
+    expected = si.odeint(decay, [1.0], t, args=(0.5,), **TOL)
+    np.testing.assert_array_equal(odeint(decay, np.array([1.0]), t, args=(0.5,), **TOL), expected)
+    time_first = lambda time, y, k: -k * y
+    np.testing.assert_array_equal(odeint(time_first, np.array([1.0]), t, (0.5,), tfirst=True, **TOL), expected)
+    grads = [
+        fg.grad(lambda k: odeint(decay, np.array([1.0]), t, args=(k,), **TOL)[-1, 0])(0.5),
+        fg.grad(lambda k: odeint(time_first, np.array([1.0]), t, (k,), tfirst=True, **TOL)[-1, 0])(0.5),
+    ]
+    assert grads[0] == pytest.approx(-np.exp(-0.5), rel=1e-7)
+    assert grads[1] == pytest.approx(-np.exp(-0.5), rel=1e-7)
+
+
+def test_args_that_are_not_a_tuple_are_refused_naming_the_spelling() -> None:
+    with pytest.raises(TypeError, match=r"args=\(k,\)"):
+        odeint(decay, np.array([1.0]), np.array([0.0, 1.0]), 0.5)
+    with pytest.raises(TypeError, match=r"args must be a tuple"):
+        fg.grad(lambda k: odeint(decay, np.array([1.0]), np.array([0.0, 1.0]), k)[1, 0])(0.5)

@@ -1,8 +1,8 @@
 """``funcgrad.scipy.integrate.odeint``: SciPy's ODE solver, reverse-differentiable by the adjoint method;
 ``solve_ivp``: SciPy's, with the Jacobian of ``fun`` filled in for the implicit methods (see its docstring).
 
-``odeint(func, y0, t, *args)`` integrates ``dy/dt = func(y, t, *args)`` with
-``scipy.integrate.odeint`` and returns the states at the times ``t``, shape
+``odeint(func, y0, t, args=())`` integrates ``dy/dt = func(y, t, *args)`` with
+``scipy.integrate.odeint`` (SciPy's signature) and returns the states at the times ``t``, shape
 ``(len(t), len(y0))``.  Its reverse rule (as HIPS autograd's) integrates the
 augmented system backwards from each observation time to the previous one:
 the state, its adjoint ``a`` (``da/dt = -a^T df/dy``), and the running
@@ -25,9 +25,9 @@ accurate to about that tolerance.
 >>> import numpy as np, funcgrad as fg
 >>> t = np.array([0.0, 1.0])
 >>> decay = lambda y, t, k: -k * y
->>> float(odeint(decay, np.array([1.0]), t, 0.5)[1, 0])  # exp(-0.5)
+>>> float(odeint(decay, np.array([1.0]), t, args=(0.5,))[1, 0])  # exp(-0.5)
 0.6065...
->>> float(fg.grad(lambda k: odeint(decay, np.array([1.0]), t, k)[1, 0])(0.5))  # -exp(-0.5)
+>>> float(fg.grad(lambda k: odeint(decay, np.array([1.0]), t, (k,))[1, 0])(0.5))  # -exp(-0.5)
 -0.6065...
 """
 
@@ -137,47 +137,66 @@ def odeint(
     func: Callable[..., Any],
     y0: Any,
     t: Any,
-    *args: Any,
+    args: tuple[Any, ...] = (),
+    Dfun: Callable[..., Any] | None = None,  # noqa: N803  SciPy's name
+    col_deriv: int = 0,
+    full_output: int = 0,
+    *,
     rtol: float | None = None,
     atol: float | None = None,
+    tfirst: bool = False,
     **options: Any,
 ) -> Any:
-    """``scipy.integrate.odeint(func, y0, t, args)``: states at times ``t``, shape ``(len(t), len(y0))``.
+    """``scipy.integrate.odeint(func, y0, t, args=())``: states at times ``t``, shape ``(len(t), len(y0))``.
 
-    ``func(y, t, *args)`` gives ``dy/dt``; ``args`` are passed positionally
-    and may be any pytrees of arrays.  Other SciPy options (``mxstep``,
-    ``hmax``, ...) are passed on; ``full_output`` and ``tfirst`` are not
-    supported on traced input.  Differentiable in reverse mode in ``y0``,
-    ``t`` and every ``args`` leaf (the adjoint method, see the module
-    notes).  Raises ``ValueError`` for a ``y0`` that is not one-dimensional
-    or ``t`` that is not, and ``TypeError`` under forward mode or when
-    differentiated twice (the message names the fix: first-order reverse mode).
+    SciPy's signature: ``func(y, t, *args)`` gives ``dy/dt`` (``func(t, y,
+    *args)`` with ``tfirst=True``); ``args`` is a tuple, whose entries may be
+    any pytrees of arrays.  Other SciPy options (``mxstep``, ``hmax``, ...)
+    are passed on; ``full_output`` is not supported on traced input.
+    Differentiable in reverse mode in ``y0``, ``t`` and every ``args`` leaf
+    (the adjoint method, see the module notes).  Raises ``TypeError`` when
+    ``args`` is not a tuple (as SciPy), under forward mode or when
+    differentiated twice (the message names the fix: first-order reverse
+    mode), and ``ValueError`` for a ``y0`` or ``t`` that is not
+    one-dimensional.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> oscillator = lambda y, t, w: fnp.array([y[1], -w**2 * y[0]])
     >>> times = np.array([0.0, np.pi / 2])
-    >>> grad_w = fg.grad(lambda w: odeint(oscillator, np.array([1.0, 0.0]), times, w, rtol=1e-10, atol=1e-10)[1, 0])
-    >>> round(float(grad_w(1.0)), 5)  # d/dw cos(w pi/2) at w = 1
+    >>> position = lambda w: odeint(oscillator, np.array([1.0, 0.0]), times, (w,), rtol=1e-10, atol=1e-10)[1, 0]
+    >>> round(float(fg.grad(position)(1.0)), 5)  # d/dw cos(w pi/2) at w = 1
     -1.5708
     """
-    if rtol is not None:
-        options["rtol"] = rtol
-    if atol is not None:
-        options["atol"] = atol
+    if not isinstance(args, tuple):
+        raise TypeError(
+            f"odeint: args must be a tuple, as in SciPy, got {type(args).__name__}; "
+            "pass the extra arguments of func as odeint(func, y0, t, args=(k,))."
+        )
+    options.update(
+        (name, value)
+        for name, value in (("rtol", rtol), ("atol", atol), ("Dfun", Dfun), ("col_deriv", col_deriv))
+        if value
+    )
     tracers = [leaf for leaf in tree_flatten((y0, t, args))[0] if isinstance(leaf, Tracer)]
     if not tracers:
-        return si.odeint(func, y0, t, args=args, **options)
+        return si.odeint(func, y0, t, args=args, full_output=full_output, tfirst=tfirst, **options)
     if isinstance(max((leaf._trace for leaf in tracers), key=lambda trace: trace.level), ForwardTrace):
         raise _no_higher_order("in forward mode (jvp, jacfwd, linearize): it has a reverse-mode (adjoint) rule only")
-    for unsupported in ("full_output", "tfirst"):
-        if options.get(unsupported):
-            raise TypeError(f"odeint: {unsupported}=True is not supported on traced input; drop it.")
+    if full_output:
+        raise TypeError("odeint: full_output=True is not supported on traced input; drop it.")
     if np.ndim(_lowered(y0)) != 1 or np.ndim(_lowered(t)) != 1:
         raise ValueError(
             f"odeint: y0 and t must be one-dimensional, got shapes {np.shape(_lowered(y0))} and "
             f"{np.shape(_lowered(t))}; flatten the state and unflatten it inside func."
         )
+    if tfirst:
+        func = _state_first(func)
     return _odeint(func, tuple(sorted(options.items())), y0, t, args)
+
+
+def _state_first(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func(t, y, *args)`` as ``func(y, t, *args)``: the adjoint is written for SciPy's default order."""
+    return lambda y, t, *args: func(t, y, *args)
 
 
 def _lowered(value: Any) -> Any:
