@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import builtins
 import importlib
-import importlib.util
 import sys
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -171,14 +170,14 @@ __all__ = [
     "zeros_like",
 ]  # fmt: skip
 
-_SCIPY = importlib.util.find_spec("scipy") is not None
-
-
 def __getattr__(name: str) -> ModuleType:
     """``xp.special``: ``funcgrad.scipy.special``, imported on first use (SciPy is an optional extra)."""
-    if name == "special" and _SCIPY:
-        # late: importing SciPy costs time that code never asking for special functions should not pay
-        return importlib.import_module("funcgrad.scipy.special")
+    if name == "special":
+        try:
+            # late: importing SciPy costs time that code never asking for special functions should not pay
+            return importlib.import_module("funcgrad.scipy.special")
+        except ImportError:  # SciPy is an optional extra: without it the namespace has no special
+            pass
     raise AttributeError(f"module 'funcgrad.array_api' has no attribute {name!r}")
 
 
