@@ -293,6 +293,7 @@ def _trace_reverse(
         trace = ReverseTrace(level)
         primals = [_as_primal(leaf) for leaf in leaves]
         inputs = [trace.new_input(p) for p in primals]
+        input_ids = [t._payload for t in inputs]  # before the function runs: it may write into its arguments
         chosen = tree_unflatten(treedef, inputs)
         call_args = list(args)
         for n, value in zip(nums, chosen):
@@ -301,7 +302,7 @@ def _trace_reverse(
             out = fun(*call_args, **kwargs)
         finally:
             trace.active = False
-    return out, trace, primals, [t._payload for t in inputs], treedef
+    return out, trace, primals, input_ids, treedef
 
 
 _REAL_SCALAR_TYPES = frozenset({np.float64, np.float32})

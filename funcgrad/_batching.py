@@ -69,6 +69,11 @@ class BatchTrace(Trace):
         super().__init__(level)
         self.size = size
 
+    def constant(self, value: Any) -> Any:
+        from funcgrad.numpy._shape import broadcast_to
+
+        return BatchTracer(broadcast_to(value, (self.size,) + shape(value)), self, self.size)
+
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         values = list(args)
         batched = [False] * len(args)

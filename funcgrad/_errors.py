@@ -25,6 +25,54 @@ def lost_derivative(what: str, hint: str = "") -> TypeError:
     )
 
 
+def number_of_traced(error: TypeError) -> TypeError:
+    """``error``, marked as a traced value's refusal of ``float()``/``int()``/``complex()``: NumPy calls
+    those when it stores the value into one of its own arrays, and wraps the refusal in a ValueError."""
+    error.funcgrad_number = True  # type: ignore[attr-defined]
+    return error
+
+
+STORE_FIXES = (
+    "To fill an array with traced values, create it from them: np.zeros_like(x), np.empty_like(x), "
+    "np.zeros(n, like=x) or fnp.zeros(n) (then 'out[i] = value' works); to build an array out of traced "
+    "values use np.stack([...]) (or fnp.array([...]))."
+)
+
+
+def stored_into_plain_array() -> TypeError:
+    return TypeError(
+        "funcgrad: a traced value was stored into a plain NumPy array (out[i] = value, where out came from "
+        "np.zeros(n) or another NumPy call funcgrad never saw); NumPy can only hold its number, so its "
+        f"derivative would be lost. {STORE_FIXES} If you want the plain number, call fg.stop_gradient(x) first."
+    )
+
+
+def array_of_traced(what: str) -> TypeError:
+    return TypeError(
+        f"funcgrad: {what} of a traced value (or a list holding one, or storing one into a plain NumPy array) "
+        f"would lose its derivative: NumPy can only hold its number. {STORE_FIXES} If you really want the plain "
+        "number and no derivative through it, call fg.stop_gradient(x) first."
+    )
+
+
+def write_outlives_transform(inner: int, outer: int) -> TypeError:
+    return TypeError(
+        f"funcgrad: an in-place write stores a value traced by an inner transform (level {inner}) into an array "
+        f"traced by an outer one (level {outer}), for example inside a grad nested in the function being "
+        "differentiated, into an array made outside it. The array would hold the inner transform's value after "
+        "that transform has returned. Make the array inside the inner function (y = np.zeros_like(v), or "
+        "y = fnp.zeros(shape) then y[...] = x), or return the value from the inner function and write it outside."
+    )
+
+
+def alias_undecided(what: str) -> TypeError:
+    return TypeError(
+        f"funcgrad: {what}: whether NumPy would share memory here depends on the memory layout of a value "
+        "funcgrad cannot see (a batch under vmap, a Dask array), so a write could diverge from NumPy. Make the "
+        "copy explicit (x.reshape(shape).copy(), or x = x.copy() first) before writing."
+    )
+
+
 def concrete_under_recording(what: str, who: str) -> TypeError:
     names = " (or static_argnames=('name',))" if who == "jit" else ""
     return TypeError(
@@ -35,11 +83,11 @@ def concrete_under_recording(what: str, who: str) -> TypeError:
     )
 
 
-def inplace_assignment() -> TypeError:
+def inplace_assignment(what: str = "this in-place form") -> TypeError:
     return TypeError(
-        "funcgrad: traced arrays are immutable, so 'x[idx] = v' cannot be "
-        "differentiated. Use the functional update 'x = x.at[idx].set(v)' "
-        "(also .add, .multiply, .divide, .min, .max), which returns a new array."
+        f"funcgrad: {what} is not supported on traced values. Write the update as an assignment "
+        "(x[idx] = v, x[idx] += v, np.add(a, b, out=c)), or use the functional update "
+        "'x = x.at[idx].set(v)' (also .add, .multiply, .divide, .min, .max), which returns a new array."
     )
 
 

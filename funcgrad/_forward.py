@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from funcgrad import _errors
 from funcgrad._prims._array import ArrayTracer
-from funcgrad._prims._util import match_dtype
+from funcgrad._prims._util import dtype, match_dtype, shape
 from funcgrad._trace import Primitive, Trace, Tracer
 
 
@@ -22,6 +24,12 @@ class ForwardTrace(Trace):
     def __init__(self, level: int, batch: int = 0) -> None:
         super().__init__(level)
         self.batch = batch
+
+    def constant(self, value: Any) -> Any:
+        kind = dtype(value)
+        if kind.kind not in "fc":
+            return value  # no tangent for integers: a plain array is written in place
+        return ArrayTracer(value, self, np.zeros(((self.batch,) if self.batch else ()) + shape(value), kind))
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         # the hot path of forward mode: one call per operation

@@ -289,6 +289,11 @@ class RecordingTrace(Trace):
     def new_input(self, value: Any) -> RecordingTracer:
         return RecordingTracer(value, self, Var(next(self.ids), value))
 
+    def constant(self, value: Any) -> Any:
+        if isinstance(value, Tracer):
+            self.foreign = True
+        return RecordingTracer(value, self, self.const(value))
+
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         values = list(args)
         inputs: list[Atom] = []
@@ -388,12 +393,13 @@ def record(
     with new_level() as level:
         trace = RecordingTrace(level, who)
         tracers = [trace.new_input(leaf) for leaf in leaves]
+        inputs = [t._payload for t in tracers]  # before the function runs: it may write into its arguments
         args, kwargs = rebuild(tracers)
         try:
             out = fun(*args, **kwargs)
         finally:
             trace.active = False
-    program, values = trace.finish([t._payload for t in tracers], out, in_tree)
+    program, values = trace.finish(inputs, out, in_tree)
     return program, values, not trace.foreign
 
 

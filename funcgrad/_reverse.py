@@ -14,6 +14,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._prims._array import ArrayTracer
+from funcgrad._prims import _util
 from funcgrad._prims._util import _STAND_INS, shaped
 from funcgrad._trace import Primitive, Trace, Tracer
 
@@ -37,6 +38,11 @@ class ReverseTrace(Trace):
     def new_input(self, value: Any) -> ArrayTracer:
         self.tape.append((None, None, None, None, ()))
         return ArrayTracer(value, self, len(self.tape) - 1)
+
+    def constant(self, value: Any) -> Any:
+        if _util.dtype(value).kind not in "fc":
+            return value  # no derivative flows through integers: a plain array is written in place
+        return self.new_input(value)  # a leaf no input's cotangent is read from
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         # the hot path of reverse mode: one call per recorded operation

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 from funcgrad import _errors
 
 _DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("funcgrad_depth", default=0)
+#: the trace of the innermost transform running in this thread (``fnp.zeros`` makes its constants there)
+_INNERMOST: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("funcgrad_innermost", default=None)
 
 
 class Trace:
@@ -33,6 +35,16 @@ class Trace:
     def __init__(self, level: int) -> None:
         self.level = level
         self.active = True
+        _INNERMOST.set(self)  # ``new_level`` restores the outer one on exit
+
+    def constant(self, value: Any) -> Any:
+        """``value`` (which no perturbation of this trace reaches) as one of this trace's values.
+
+        In-place writes rebind a traced array to its update, so an array that may be written
+        (``fnp.zeros`` inside a transform, ``zeros_like`` of a traced value) starts as a constant of a
+        trace; a trace that cannot hold ``value``'s dtype returns it plain.
+        """
+        raise NotImplementedError
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -89,15 +101,25 @@ class new_level:  # noqa: N801  (used like the function it replaced: ``with new_
     1
     """
 
-    __slots__ = ("token",)
+    __slots__ = ("token", "outer")
 
     def __enter__(self) -> int:
         depth = _DEPTH.get() + 1
         self.token = _DEPTH.set(depth)
+        self.outer = _INNERMOST.get()
         return depth
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
         _DEPTH.reset(self.token)
+        _INNERMOST.set(self.outer)
+        if kind is ValueError and getattr(error.__cause__, "funcgrad_number", False) and "sequence" in str(error):
+            # NumPy wraps the traced value's refusal of ``float()`` in its own ValueError when it stores it
+            raise _errors.stored_into_plain_array() from None
+
+
+def innermost() -> Trace | None:
+    """The trace of the innermost transform running in this thread, or ``None`` outside every transform."""
+    return _INNERMOST.get()
 
 
 class Primitive:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._prims import _contract, _dispatch, _indexing, _nondiff, _reductions, _ufuncs, _util
+from funcgrad._prims import _contract, _dispatch, _indexing, _inplace, _nondiff, _reductions, _ufuncs, _util, _writes
 from funcgrad._rules import defresiduals
 from funcgrad._trace import Primitive, Tracer, full_lower, read_value
 
@@ -40,9 +40,10 @@ def _operator(prim: Primitive, reflected: bool) -> Any:
 
 
 class ArrayTracer(Tracer):
-    """A traced NumPy value.  Behaves like an immutable ``ndarray``."""
+    """A traced NumPy value.  Behaves like an ``ndarray``; writes rebind it to their functional update."""
 
-    __slots__ = ()
+    #: set only on arrays that are viewed or are views (funcgrad/numpy/_inplace.py); never read on the hot path
+    __slots__ = ("_alias",)
     __array_priority__ = 1000
     __hash__ = None  # type: ignore[assignment]
 
@@ -81,13 +82,13 @@ class ArrayTracer(Tracer):
         return self._trace.bool_of(self)
 
     def __float__(self) -> float:
-        raise _errors.lost_derivative("float()")
+        raise _errors.number_of_traced(_errors.lost_derivative("float()"))
 
     def __int__(self) -> int:
-        raise _errors.lost_derivative("int()")
+        raise _errors.number_of_traced(_errors.lost_derivative("int()"))
 
     def __complex__(self) -> complex:
-        raise _errors.lost_derivative("complex()")
+        raise _errors.number_of_traced(_errors.lost_derivative("complex()"))
 
     def __index__(self) -> int:
         raise _errors.lost_derivative("using as an index (__index__)")
@@ -104,10 +105,7 @@ class ArrayTracer(Tracer):
             # NumPy wants a real array here, so the cast value is read: each transform sees it (a guard under jit)
             cast = _ufuncs.astype(self, dtype=np.dtype(dtype))
             return np.asarray(read_value(cast, f"an integer cast to {np.dtype(dtype)} (numpy.asarray)"))
-        raise _errors.lost_derivative(
-            "numpy.asarray() / numpy.array()",
-            "To build an array out of traced values use funcgrad.numpy.array([...]) or numpy.stack([...]).",
-        )
+        raise _errors.array_of_traced("numpy.asarray() / numpy.array()")
 
     # --- comparisons: zero-derivative primitives (plain results under grad/jvp, recorded by jit) ---------
     def __lt__(self, other: Any) -> Any:
@@ -157,7 +155,7 @@ class ArrayTracer(Tracer):
         return _ufuncs.negative(self)
 
     def __pos__(self) -> Any:
-        return self
+        return self.copy()
 
     def __abs__(self) -> Any:
         return _ufuncs.absolute(self)
@@ -208,10 +206,44 @@ class ArrayTracer(Tracer):
 
     # --- indexing -------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Any:
-        return _indexing.getitem(self, index)
+        return _inplace.indexed(self, index, _indexing.getitem(self, index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        raise _errors.inplace_assignment()
+        _inplace.setitem(self, index, value)
+
+    # --- in-place arithmetic: the object keeps its identity, dtype and shape (NumPy's same_kind rule) -------
+    def __iadd__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.add, _ufuncs.add)
+
+    def __isub__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.subtract, _ufuncs.subtract)
+
+    def __imul__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.multiply, _ufuncs.multiply)
+
+    def __itruediv__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.true_divide, _ufuncs.divide)
+
+    def __ipow__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.power, _ufuncs.power)
+
+    def __imod__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.remainder, _ufuncs.remainder)
+
+    def __ifloordiv__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.floor_divide, _nondiff.floor_divide)
+
+    def __iand__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.bitwise_and, _nondiff.bitwise_and)
+
+    def __ior__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.bitwise_or, _nondiff.bitwise_or)
+
+    def __ixor__(self, other: Any) -> Any:
+        return _inplace.augmented(self, other, np.bitwise_xor, _nondiff.bitwise_xor)
+
+    def __imatmul__(self, other: Any) -> Any:
+        return _inplace.augmented_matmul(self, other, _contract.matmul)
 
     @property
     def at(self) -> _indexing.AtIndexer:
@@ -221,7 +253,7 @@ class ArrayTracer(Tracer):
     # --- methods ---------------------------------------------------------------------
     @property
     def T(self) -> Any:
-        return _fnp().transpose(self)
+        return _inplace.transposed(self, None, _fnp().transpose(self))
 
     @property
     def real(self) -> Any:
@@ -237,28 +269,32 @@ class ArrayTracer(Tracer):
     conjugate = conj
 
     def astype(self, dtype: Any, **kwargs: Any) -> Any:
-        return _fnp().astype(self, dtype)
+        out = _fnp().astype(self, dtype)
+        return out.copy() if out is self else out  # a copy, as NumPy's default copy=True
 
-    def copy(self) -> Any:
-        return self
+    def copy(self, order: str = "K") -> Any:
+        """A new array object with this value: a write into one never reaches the other."""
+        return type(self)(self._value, self._trace, self._payload)
 
     def reshape(self, *shape: Any, order: str = "C") -> Any:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _fnp().reshape(self, shape, order=order)
+        return _inplace.reshaped(self, _fnp().reshape(self, shape, order=order))
 
     def transpose(self, *axes: Any) -> Any:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return _fnp().transpose(self, axes or None)
+        return _inplace.transposed(self, axes or None, _fnp().transpose(self, axes or None))
 
     def ravel(self, order: str = "C") -> Any:
-        return _fnp().ravel(self, order=order)
+        return _inplace.reshaped(self, _fnp().ravel(self, order=order))
 
-    flatten = ravel
+    def flatten(self, order: str = "C") -> Any:
+        out = _fnp().ravel(self, order=order)
+        return out.copy() if out is self else out  # always a copy, as NumPy's
 
     def squeeze(self, axis: Any = None) -> Any:
-        return _fnp().squeeze(self, axis=axis)
+        return _inplace.reshaped(self, _fnp().squeeze(self, axis=axis))
 
     def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
         return _fnp().sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
@@ -322,7 +358,9 @@ class ArrayTracer(Tracer):
         return _contract.dot(self, other)
 
     def swapaxes(self, axis1: int, axis2: int) -> Any:
-        return _fnp().swapaxes(self, axis1, axis2)
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return _inplace.transposed(self, axes, _fnp().swapaxes(self, axis1, axis2))
 
     def take(self, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
         return _fnp().take(self, indices, axis=axis, out=out, mode=mode)
@@ -336,23 +374,17 @@ class ArrayTracer(Tracer):
     def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None) -> Any:
         return _fnp().trace(self, offset, axis1, axis2, dtype=dtype, out=out)
 
-    def sort(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError(
-            "funcgrad: x.sort() sorts in place, but traced arrays are immutable. "
-            "Use the sorted copy 'x = fnp.sort(x, axis=-1)' (or numpy.sort), which is differentiable."
-        )
+    def sort(self, axis: int = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> None:
+        _inplace.assign(self, _fnp().sort(self, axis, kind, order, **kwargs))
 
-    def put(self, *args: Any, **kwargs: Any) -> None:
-        raise _errors.inplace_assignment()
+    def put(self, indices: Any, values: Any, mode: str = "raise") -> None:
+        _writes.put(self, indices, values, mode)
 
-    def fill(self, *args: Any, **kwargs: Any) -> None:
-        raise _errors.inplace_assignment()
+    def fill(self, value: Any) -> None:
+        _inplace.setitem(self, Ellipsis, value)
 
-    def partition(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError(
-            "funcgrad: x.partition() works in place, but traced arrays are immutable. "
-            "Use the copy 'x = fnp.partition(x, kth)' (or numpy.partition), which is differentiable."
-        )
+    def partition(self, kth: Any, axis: int = -1, kind: str = "introselect", order: Any = None) -> None:
+        _inplace.assign(self, _fnp().partition(self, kth, axis, kind, order))
 
     def compress(self, condition: Any, axis: Any = None, out: Any = None) -> Any:
         return _fnp().compress(condition, self, axis=axis, out=out)
@@ -379,7 +411,7 @@ class ArrayTracer(Tracer):
             raise TypeError(
                 "funcgrad: x.view(dtype) reinterprets memory, which has no derivative; use x.astype(dtype)."
             )
-        return self
+        return _inplace.indexed(self, Ellipsis, _indexing.getitem(self, Ellipsis))
 
     def argpartition(self, kth: Any, axis: Any = -1, kind: Any = "introselect", order: Any = None) -> Any:
         return _nondiff.argpartition(self, kth, axis=axis, kind=kind, order=order)
@@ -403,6 +435,9 @@ class ArrayTracer(Tracer):
         return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        like = _writes.LIKE.get(func)
+        if like is not None:  # a constructor called with like=self (NEP 35), or numpy.zeros_like(self)
+            return like(self, *args, **kwargs)
         return _dispatch.array_function(func, args, kwargs)
 
 
@@ -421,7 +456,7 @@ class _FlatIndexer:
         return _fnp().ravel(self._array)[index]
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        raise _errors.inplace_assignment()
+        _writes.flat_setitem(self._array, index, value)
 
     def __len__(self) -> int:
         return self._array.size

@@ -7,12 +7,30 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _trace
 from funcgrad._prims import _shape, _ufuncs, _util
 from funcgrad._prims._dispatch import implements
+from funcgrad._prims._inplace import writable
 from funcgrad._prims._util import stand_in
 from funcgrad._trace import Tracer
 
-__all__ = ["array", "asarray", "astype", "zeros_like", "ones_like", "full_like", "full", "shape", "ndim", "size"]
+__all__ = [
+    "array",
+    "asarray",
+    "astype",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "full",
+    "zeros",
+    "ones",
+    "empty",
+    "eye",
+    "identity",
+    "shape",
+    "ndim",
+    "size",
+]
 
 
 def is_traced(*values: Any) -> bool:
@@ -40,9 +58,11 @@ def no_out(out: Any) -> None:
 
 @implements(np.array, np.asarray, np.asanyarray)
 def array(object: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
-    """``numpy.array``; lists holding traced values are stacked (differentiably)."""
+    """``numpy.array``; lists holding traced values are stacked (differentiably); a traced array is copied
+    (a new object: a write into it never reaches the original)."""
     if isinstance(object, Tracer):
-        return object if dtype is None else _ufuncs.astype(object, dtype=np.dtype(dtype))
+        out = object if dtype is None else _ufuncs.astype(object, dtype=np.dtype(dtype))
+        return out.copy() if out is object else out
     if isinstance(object, (list, tuple)) and _holds_tracer(object):
         out = _shape.stack([array(o) for o in object])
         return out if dtype is None else _ufuncs.astype(out, dtype=np.dtype(dtype))
@@ -50,7 +70,9 @@ def array(object: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
 
 
 def asarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
-    """``numpy.asarray``; traced values pass through unchanged."""
+    """``numpy.asarray``; traced values pass through unchanged (the same object, as NumPy's)."""
+    if isinstance(a, Tracer) and (dtype is None or np.dtype(dtype) == _util.dtype(a)):
+        return a
     if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _holds_tracer(a)):
         return array(a, dtype)
     return np.asarray(a, dtype, **kwargs)
@@ -65,14 +87,28 @@ def astype(x: Any, dtype: Any, **kwargs: Any) -> Any:
 
 @implements(np.zeros_like)
 def zeros_like(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
-    """``numpy.zeros_like``: a plain array (it does not depend on ``a``'s values)."""
-    return np.zeros_like(stand_in(a), dtype=dtype, **kwargs)
+    """``numpy.zeros_like``.  Of a traced ``a`` (or inside a transform) it is a constant of that trace, so
+    a traced value can be written into it; elsewhere exactly NumPy's array.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> def f(x):
+    ...     y = zeros_like(x)
+    ...     y[1:] = x[:-1] ** 2
+    ...     return y.sum()
+    >>> fg.grad(f)(np.array([1.0, 2.0, 3.0]))
+    array([2., 4., 0.])
+    """
+    return writable(np.zeros_like(stand_in(a), dtype=dtype, **kwargs), a)
 
 
 @implements(np.ones_like)
 def ones_like(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
-    """``numpy.ones_like``: a plain array (it does not depend on ``a``'s values)."""
-    return np.ones_like(stand_in(a), dtype=dtype, **kwargs)
+    """``numpy.ones_like``; writable as ``zeros_like``'s result.
+
+    >>> ones_like(np.zeros(2))
+    array([1., 1.])
+    """
+    return writable(np.ones_like(stand_in(a), dtype=dtype, **kwargs), a)
 
 
 @implements(np.full_like)
@@ -82,7 +118,7 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, **kwargs: Any) -> Any:
         base = stand_in(a)
         out = _shape.broadcast_to(fill_value, np.shape(base))
         return astype(out, dtype or base.dtype)
-    return np.full_like(stand_in(a), fill_value, dtype=dtype, **kwargs)
+    return writable(np.full_like(stand_in(a), fill_value, dtype=dtype, **kwargs), a)
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None, **kwargs: Any) -> Any:
@@ -90,7 +126,65 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, **kwargs: Any) -> Any:
     if isinstance(fill_value, Tracer):
         out = _shape.broadcast_to(fill_value, tuple(np.atleast_1d(shape).tolist()) if np.ndim(shape) else (shape,))
         return out if dtype is None else astype(out, dtype)
-    return np.full(shape, fill_value, dtype=dtype, **kwargs)
+    like = kwargs.pop("like", None)
+    return writable(np.full(shape, fill_value, dtype=dtype, **kwargs), like)
+
+
+def zeros(shape: Any, dtype: Any = float, order: Any = "C", *, like: Any = None) -> Any:
+    """``numpy.zeros``.  Outside every transform exactly NumPy's array; inside one (or with a traced
+    ``like=``) a constant of that transform's trace, so traced values can be written into it.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
+    >>> def f(x):
+    ...     out = fnp.zeros(3)
+    ...     for i in range(3):
+    ...         out[i] = x[i] * x[2 - i]
+    ...     return out.sum()
+    >>> fg.grad(f)(np.array([1.0, 2.0, 3.0]))
+    array([6., 4., 2.])
+    >>> type(fnp.zeros(2))
+    <class 'numpy.ndarray'>
+    """
+    return writable(np.zeros(shape, dtype, order), like)
+
+
+def ones(shape: Any, dtype: Any = None, order: Any = "C", *, like: Any = None) -> Any:
+    """``numpy.ones``; writable inside a transform, as ``zeros``.
+
+    >>> ones(2)
+    array([1., 1.])
+    """
+    return writable(np.ones(shape, dtype, order), like)
+
+
+def empty(shape: Any, dtype: Any = float, order: Any = "C", *, like: Any = None) -> Any:
+    """``numpy.empty``; inside a transform, zeros (a replay under jit must not depend on leftover memory).
+
+    >>> empty(2).shape
+    (2,)
+    """
+    if like is None and _trace.innermost() is None:
+        return np.empty(shape, dtype, order)
+    return writable(np.zeros(shape, dtype, order), like)
+
+
+def eye(N: int, M: Any = None, k: int = 0, dtype: Any = float, order: Any = "C", *, like: Any = None) -> Any:  # noqa: N803
+    """``numpy.eye``; writable inside a transform, as ``zeros``.
+
+    >>> eye(2)
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    return writable(np.eye(N, M, k, dtype, order), like)
+
+
+def identity(n: int, dtype: Any = None, *, like: Any = None) -> Any:
+    """``numpy.identity``; writable inside a transform, as ``zeros``.
+
+    >>> identity(1)
+    array([[1.]])
+    """
+    return writable(np.identity(n, dtype), like)
 
 
 def operand(a: Any) -> Any:

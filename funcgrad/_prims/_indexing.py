@@ -279,7 +279,7 @@ defsparsity(index_add_p, "scatter", "linear")
 def _index_set(x: Any, v: Any, index: Any) -> Any:
     if _backends.is_foreign(x) or _backends.is_foreign(v):
         return _backends.index_set(x, v, _items(index))
-    out = np.array(x, copy=True)
+    out = np.array(x, copy=True, order="K")  # the layout of x, as an in-place write keeps it
     out[index] = v
     return out
 
@@ -652,20 +652,3 @@ def at(x: Any) -> AtIndexer:
     array([2., 0., 1.])
     """
     return AtIndexer(x)
-
-
-def _writes_in_place(name: str) -> Callable[..., Any]:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise TypeError(
-            f"funcgrad: numpy.{name} writes into its first argument, but traced arrays are immutable and a "
-            "traced value cannot be stored into a plain array. Use the functional update "
-            "'x = x.at[idx].set(v)' (or fnp.at(x)[idx].set(v) for a plain x; also .add, .multiply, ...), "
-            "or fnp.where(mask, v, x) for a mask; each returns a new array."
-        )
-
-    return refuse
-
-
-# NumPy functions that write into an argument: nothing traced can be written to, or be written
-for _function in (np.put, np.place, np.putmask, np.copyto, np.fill_diagonal):
-    FUNCTIONS.setdefault(_function, _writes_in_place(_function.__name__))

@@ -11,7 +11,7 @@ an explicit allow-list: each section module's ``__all__``.
 
 from typing import TYPE_CHECKING
 
-from numpy import (  # noqa: F401  plain NumPy: constants, dtypes and value-independent constructors
+from numpy import (  # noqa: F401  plain NumPy: constants, dtypes and arange
     arange,
     bool_,
     clongdouble,
@@ -19,22 +19,17 @@ from numpy import (  # noqa: F401  plain NumPy: constants, dtypes and value-inde
     complex128,
     dtype,
     e,
-    empty,
     euler_gamma,
-    eye,
     float16,
     float32,
     float64,
-    identity,
     inf,
     int32,
     int64,
     longdouble,
     nan,
     newaxis,
-    ones,
     pi,
-    zeros,
 )
 
 from funcgrad._prims._array import ArrayTracer  # noqa: F401

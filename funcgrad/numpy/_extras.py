@@ -20,8 +20,9 @@ import numpy as np
 
 from funcgrad._prims import _constructors, _shape
 from funcgrad._prims._dispatch import implements
+from funcgrad._prims._inplace import writable
 from funcgrad._prims._util import ndim, shape, stand_in
-from funcgrad._trace import Tracer
+from funcgrad._trace import Tracer, innermost
 
 __all__ = ["copy", "empty_like", "broadcast_arrays", "matrix_transpose", "unstack"]
 
@@ -35,15 +36,14 @@ def _traced(values: Any) -> bool:
 
 @implements(np.copy)
 def copy(a: Any, order: Any = "K", subok: bool = False) -> Any:
-    """``numpy.copy``.  A traced value is returned as it is: traced arrays are
-    immutable, so a copy and the original can never differ.
+    """``numpy.copy``: a new array object; a write into the copy never reaches the original.
 
     >>> import funcgrad as fg
     >>> float(fg.grad(lambda x: copy(x) ** 2)(3.0))
     6.0
     """
     if isinstance(a, Tracer):
-        return a
+        return a.copy()
     numpy_copy: Any = np.copy
     return numpy_copy(a, order=order, subok=subok)
 
@@ -51,7 +51,8 @@ def copy(a: Any, order: Any = "K", subok: bool = False) -> Any:
 @implements(np.empty_like)
 def empty_like(prototype: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None,
                **kwargs: Any) -> Any:  # fmt: skip
-    """``numpy.empty_like``: a plain, uninitialised array (it does not depend on the prototype's values).
+    """``numpy.empty_like``: uninitialised outside every transform; inside one, zeros that may be written
+    (as ``zeros_like``: a replay under jit must not depend on leftover memory).
 
     >>> import funcgrad as fg
     >>> seen = []
@@ -59,8 +60,10 @@ def empty_like(prototype: Any, dtype: Any = None, order: str = "K", subok: bool 
     >>> seen
     [(3,)]
     """
-    numpy_empty_like: Any = np.empty_like
-    return numpy_empty_like(stand_in(prototype), dtype=dtype, order=order, subok=subok, shape=shape, **kwargs)
+    if not isinstance(prototype, Tracer) and innermost() is None:
+        numpy_empty_like: Any = np.empty_like
+        return numpy_empty_like(prototype, dtype=dtype, order=order, subok=subok, shape=shape, **kwargs)
+    return writable(np.zeros_like(stand_in(prototype), dtype=dtype, order=order, shape=shape), prototype)
 
 
 @implements(np.broadcast_arrays)

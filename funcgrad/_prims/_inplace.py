@@ -1,0 +1,315 @@
+"""In-place writes on traced arrays, with NumPy's semantics: ``x[idx] = v``, ``x += y``, ``out=``, views.
+
+A traced value is immutable underneath.  A write computes the functional
+update (``x.at[idx].set(v)``, ``x + y``, ...) and *rebinds* the Python object
+to it: the object keeps its identity, its trace fields become the update's.
+Every derivative therefore comes from the update primitives' rules, and
+overwritten entries get none.
+
+Views: a basic index (``A[i]``, ``A[:, 0]``), a transpose (``A.T``) or a
+reshape that NumPy makes without a copy remembers its base and how it was
+taken (a ``Link``).  A write into a view becomes a write into its base, and
+then the base's live views (kept as weak references, so a view nobody holds
+costs nothing) are read again from it.  An array that is never viewed or
+written carries nothing: the ``_alias`` slot stays unset.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from funcgrad import _errors
+from funcgrad._trace import Tracer, innermost
+from funcgrad._prims import _indexing, _shape, _ufuncs, _util
+
+
+class Link:
+    """How a view is read from its base and written back: a basic ``index``, a ``transpose``, a ``reshape``."""
+
+    __slots__ = ("base", "kind", "arg", "decided")
+
+    def __init__(self, base: Any, kind: str, arg: Any, decided: bool = True) -> None:
+        self.base = base  # a strong reference: NumPy's views keep their base alive too
+        self.kind = kind
+        self.arg = arg
+        #: False when NumPy's answer (view or copy) depends on a memory layout funcgrad cannot see
+        self.decided = decided
+
+    def read(self, base: Any) -> Any:
+        """The view's value taken from ``base``."""
+        if self.kind == "index":
+            return _indexing.getitem(base, self.arg)
+        if self.kind == "transpose":
+            return _shape.transpose(base, self.arg)
+        return _shape.reshape(base, self.arg)
+
+    def write(self, base: Any, value: Any) -> Any:
+        """``base`` with the view's entries replaced by ``value`` (the view's shape and dtype)."""
+        if self.kind == "index":
+            return _indexing.at(base)[self.arg].set(value)
+        if self.kind == "transpose":
+            return _shape.transpose(value, tuple(np.argsort(self.arg)))
+        return _shape.reshape(value, _util.shape(base))
+
+
+class Alias:
+    """What an array knows about sharing: the ``link`` to its base (a view), and its live ``views``."""
+
+    __slots__ = ("link", "views")
+
+    def __init__(self, link: Link | None = None) -> None:
+        self.link = link
+        self.views: list[weakref.ref[Any]] = []
+
+
+def alias_of(x: Any) -> Alias | None:
+    return getattr(x, "_alias", None)
+
+
+def track(base: Any, view: Any, kind: str, arg: Any, decided: bool = True) -> Any:
+    """Record ``view`` (a new traced array) as a view of traced ``base``; returns ``view``."""
+    if view is base or not isinstance(view, Tracer) or not isinstance(base, Tracer):
+        return view
+    alias = getattr(base, "_alias", None)
+    if alias is None:
+        alias = base._alias = Alias()
+    views = alias.views
+    if len(views) > 8 and len(views) & (len(views) - 1) == 0:
+        views[:] = [ref for ref in views if ref() is not None]  # prune the dead now and then
+    views.append(weakref.ref(view))
+    view._alias = Alias(Link(base, kind, arg, decided))
+    return view
+
+
+# --- the write ---------------------------------------------------------------------------------
+
+
+def rebind(x: Any, new: Any) -> None:
+    """Make the traced object ``x`` hold ``new`` (same shape and dtype), keeping its identity."""
+    if new is x:
+        return
+    trace = x._trace
+    if not (isinstance(new, Tracer) and new._trace is trace):
+        if isinstance(new, Tracer) and new._trace.level > trace.level:
+            raise _errors.write_outlives_transform(new._trace.level, trace.level)
+        new = trace.constant(new)
+        if not (isinstance(new, Tracer) and new._trace is trace):
+            raise _errors.inplace_assignment(f"writing a {_util.dtype(new)} value into this traced array")
+    x._value = new._value
+    x._payload = new._payload
+    if type(x) is not type(new):
+        x.__class__ = type(new)
+
+
+def refresh(base: Any) -> None:
+    """Read every live view of ``base`` (and theirs) again after ``base`` was written."""
+    alias = getattr(base, "_alias", None)
+    if alias is None or not alias.views:
+        return
+    live = []
+    for ref in alias.views:
+        view = ref()
+        if view is None:
+            continue
+        live.append(ref)
+        link = view._alias.link
+        if not link.decided:
+            raise _errors.alias_undecided("writing into an array while a reshape of it is alive")
+        rebind(view, link.read(base))
+        refresh(view)
+    alias.views = live
+
+
+def assign(x: Any, value: Any) -> None:
+    """The whole of traced ``x`` becomes ``value`` (already of ``x``'s shape and dtype), through its base."""
+    alias = getattr(x, "_alias", None)
+    link = alias.link if alias is not None else None
+    if link is None:
+        rebind(x, value)
+        refresh(x)
+        return
+    if not link.decided:
+        raise _errors.alias_undecided("writing into a reshape of a traced array")
+    assign(link.base, link.write(link.base, value))
+
+
+def _cast(value: Any, kind: np.dtype[Any]) -> Any:
+    """``value`` as ``kind`` for storing (NumPy's unsafe cast); plain values are left to NumPy's own cast."""
+    if isinstance(value, Tracer) and _util.dtype(value) != kind:
+        return _ufuncs.astype(value, dtype=kind)
+    return value
+
+
+def _fitted(x: Any, value: Any) -> Any:
+    """``value`` broadcast to ``x``'s shape and cast to its dtype: what a whole-array write stores."""
+    value = _cast(value, _util.dtype(x))
+    if _util.shape(value) != _util.shape(x):
+        value = _shape.broadcast_to(value, _util.shape(x))
+    if not isinstance(value, Tracer):
+        value = np.array(value, dtype=_util.dtype(x), copy=True)
+    return value
+
+
+def _same_item(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b) or isinstance(a, (Tracer, np.ndarray)):
+        return False
+    return bool(a == b)
+
+
+def _same_view(x: Any, index: Any, value: Any) -> bool:
+    """``value`` is the live view ``x[index]`` itself (``x[index] += v`` stores the view it just wrote)."""
+    alias = getattr(value, "_alias", None)
+    if alias is None or alias.link is None:
+        return False
+    link = alias.link
+    if link.base is not x or link.kind != "index":
+        return False
+    mine = link.arg if isinstance(link.arg, tuple) else (link.arg,)
+    given = index if isinstance(index, tuple) else (index,)
+    return len(mine) == len(given) and all(_same_item(a, b) for a, b in zip(mine, given))
+
+
+def setitem(x: Any, index: Any, value: Any) -> None:
+    """``x[index] = value`` on traced ``x``: NumPy's semantics, the last of repeated positions wins."""
+    if _same_view(x, index, value):
+        return
+    value = _cast(value, _util.dtype(x))
+    assign(x, _indexing.at(x)[index].set(value))
+
+
+# --- NumPy's casting and broadcasting checks for outputs -----------------------------------------------
+
+_PYTHON_SCALARS = (bool, int, float, complex)
+
+
+def _stand_in(value: Any) -> Any:
+    """A zero-size array of ``value``'s dtype (a Python scalar stays itself: NumPy types it weakly)."""
+    if isinstance(value, _PYTHON_SCALARS):
+        return value
+    return np.empty((0,), _util.dtype(value))
+
+
+def check_output(ufunc: Any, inputs: tuple[Any, ...], out: Any, casting: str = "same_kind") -> None:
+    """Raise what NumPy raises for ``ufunc(*inputs, out=out)``: a cast ``casting`` forbids, a shape that
+    does not broadcast to ``out``'s."""
+    kinds = [_stand_in(value) for value in inputs]
+    ufunc(*kinds, out=np.empty((0,), _util.dtype(out)), casting=casting)
+    shapes = [_util.shape(v) for v in inputs if not isinstance(v, _PYTHON_SCALARS)]
+    target = _util.shape(out)
+    if np.broadcast_shapes(target, *shapes) != target:
+        raise ValueError(
+            f"non-broadcastable output operand with shape {target} doesn't match the broadcast shape "
+            f"{np.broadcast_shapes(target, *shapes)}"
+        )
+
+
+def write_output(out: Any, result: Any, casting: str = "unsafe") -> Any:
+    """Store ``result`` into ``out`` (traced: rebound; plain: written by NumPy) and return ``out``."""
+    if isinstance(out, Tracer):
+        assign(out, _fitted(out, result))
+        return out
+    if isinstance(result, Tracer):
+        raise _errors.stored_into_plain_array()
+    np.copyto(out, result, casting=casting)  # type: ignore[arg-type]
+    return out
+
+
+def augmented(x: Any, other: Any, ufunc: Any, operation: Callable[[Any, Any], Any]) -> Any:
+    """``x op= other``: ``x`` keeps its dtype and shape (NumPy's ``same_kind`` rule) and its identity."""
+    check_output(ufunc, (x, other), x)
+    assign(x, _fitted(x, operation(x, other)))
+    return x
+
+
+def augmented_matmul(x: Any, other: Any, operation: Callable[[Any, Any], Any]) -> Any:
+    """``x @= other``: allowed when the product keeps ``x``'s shape, as in NumPy."""
+    result = operation(x, other)
+    if _util.shape(result) != _util.shape(x):
+        raise ValueError(
+            f"matmul: the product has shape {_util.shape(result)}, so it cannot be stored in place into an "
+            f"array of shape {_util.shape(x)} (x @= y keeps x's shape)"
+        )
+    np.matmul(np.empty(_util.shape(x)[:-2] + (0, 0), _util.dtype(x)), np.empty((0, 0), _util.dtype(other)),
+              out=np.empty(_util.shape(x)[:-2] + (0, 0), _util.dtype(x)), casting="same_kind")  # fmt: skip
+    assign(x, _fitted(x, result))
+    return x
+
+
+# --- constants that may be written -------------------------------------------------------------------
+
+
+def writable(value: Any, like: Any = None) -> Any:
+    """``value`` (a new plain array) as a constant of the trace of ``like``, or of the innermost transform
+    running in this thread; plain outside every transform (exactly NumPy's array)."""
+    trace = like._trace if isinstance(like, Tracer) else innermost()
+    if trace is None or not trace.active:
+        return value
+    return trace.constant(value)
+
+
+def decided_reshape(x: Any, result: Any) -> bool | None:
+    """Whether NumPy's reshape of ``x`` into ``result``'s shape is a view (True), a copy (False), or
+    cannot be decided here (None: the memory layout belongs to a batch, a recording or a Dask array)."""
+    before = tuple(n for n in _util.shape(x) if n != 1)
+    if before == tuple(n for n in _util.shape(result) if n != 1):
+        return True  # only axes of length one come or go: never a copy
+    value = x
+    while isinstance(value, Tracer):
+        trace = value._trace
+        if trace.keeps_values or not trace.differentiates:
+            return None
+        value = value._value
+    if not isinstance(value, np.ndarray):
+        return None
+    return bool(np.shares_memory(value.reshape(_util.shape(result)), value))
+
+
+def reshaped(x: Any, result: Any) -> Any:
+    """Track ``result`` (a reshape of traced ``x``) as a view when NumPy would make one."""
+    if result is x or not isinstance(x, Tracer):
+        return result
+    decision = decided_reshape(x, result)
+    if decision is False:
+        return result
+    return track(x, result, "reshape", _util.shape(result), decided=decision is True)
+
+
+def _is_integer(item: Any) -> bool:
+    if isinstance(item, (bool, np.bool_)):
+        return False
+    if isinstance(item, (int, np.integer)):
+        return True
+    if isinstance(item, (Tracer, np.ndarray)):
+        return _util.ndim(item) == 0 and _util.dtype(item).kind in "iu"
+    return False
+
+
+def indexed(x: Any, index: Any, result: Any) -> Any:
+    """Track ``result = x[index]`` as a view when NumPy makes one: a basic index (integers, slices,
+    ``None``, ``...``) that does not pick a single element."""
+    if not isinstance(result, Tracer):
+        return result
+    items = index if isinstance(index, tuple) else (index,)
+    integers = 0
+    for item in items:
+        if item is None or item is Ellipsis or isinstance(item, slice):
+            continue
+        if not _is_integer(item):
+            return result  # an advanced index copies
+        integers += 1
+    if integers == len(items) == _util.ndim(x):
+        return result  # one element: NumPy returns a scalar, a copy
+    return track(x, result, "index", index)
+
+
+def transposed(x: Any, axes: Any, result: Any) -> Any:
+    """Track ``result``, ``x`` with its axes permuted (``axes``; ``None`` reverses them), as a view."""
+    rank = _util.ndim(x)
+    perm = tuple(range(rank))[::-1] if axes is None else tuple(int(a) % rank for a in axes)
+    return track(x, result, "transpose", perm)
