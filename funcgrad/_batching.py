@@ -70,9 +70,8 @@ class BatchTrace(Trace):
         self.size = size
 
     def constant(self, value: Any) -> Any:
-        from funcgrad.numpy._shape import broadcast_to
-
-        return BatchTracer(broadcast_to(value, (self.size,) + shape(value)), self, self.size)
+        # the same value for every example (a read-only view: writes are functional updates)
+        return BatchTracer(np.broadcast_to(value, (self.size,) + shape(value)), self, self.size)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         values = list(args)

@@ -42,7 +42,7 @@ def _operator(prim: Primitive, reflected: bool) -> Any:
 class ArrayTracer(Tracer):
     """A traced NumPy value.  Behaves like an ``ndarray``; writes rebind it to their functional update."""
 
-    #: set only on arrays that are viewed or are views (funcgrad/numpy/_inplace.py); never read on the hot path
+    #: set only on arrays that are viewed or are views (funcgrad/_prims/_inplace.py); never read on the hot path
     __slots__ = ("_alias",)
     __array_priority__ = 1000
     __hash__ = None  # type: ignore[assignment]
@@ -279,7 +279,7 @@ class ArrayTracer(Tracer):
     def reshape(self, *shape: Any, order: str = "C") -> Any:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _inplace.reshaped(self, _fnp().reshape(self, shape, order=order))
+        return _inplace.reshaped(self, _fnp().reshape(self, shape, order=order), order)
 
     def transpose(self, *axes: Any) -> Any:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -287,7 +287,7 @@ class ArrayTracer(Tracer):
         return _inplace.transposed(self, axes or None, _fnp().transpose(self, axes or None))
 
     def ravel(self, order: str = "C") -> Any:
-        return _inplace.reshaped(self, _fnp().ravel(self, order=order))
+        return _inplace.reshaped(self, _fnp().ravel(self, order=order), order)
 
     def flatten(self, order: str = "C") -> Any:
         out = _fnp().ravel(self, order=order)

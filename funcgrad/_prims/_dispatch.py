@@ -52,12 +52,47 @@ def _holds_tracer(value: Any) -> bool:
     return False
 
 
+#: the in-place writers (funcgrad/_prims/_writes.py fills this table, which sits above this module):
+#: ``"out"(out, result, casting)``, ``"check"(ufunc, inputs, out, casting)``, ``"at"(ufunc, *inputs)``,
+#: ``"where"(mask, result, out)``
+WRITERS: dict[str, Callable[..., Any]] = {}
+
+
+def _outputs(out: Any) -> tuple[Any, ...] | None:
+    """``out=`` as a tuple of outputs (NumPy passes a tuple), or None when nothing is to be written."""
+    outs = out if isinstance(out, tuple) else (out,)
+    return None if all(o is None for o in outs) else outs
+
+
+def _with_out(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any], outs: tuple[Any, ...]) -> Any:
+    """``ufunc.method(*inputs, out=outs, ...)``: the result computed as without ``out``, then written into
+    each output (rebound when traced), under NumPy's ``casting`` and ``where`` rules."""
+    casting, where = "unsafe", True  # a reduction's where= selects its inputs: it stays with the method
+    if method == "__call__":
+        casting = kwargs.pop("casting", "same_kind")
+        where = kwargs.pop("where", True)
+        for out in outs:
+            if out is not None:
+                WRITERS["check"](ufunc, inputs, out, casting)
+    result = array_ufunc(ufunc, method, inputs, kwargs)
+    results = result if len(outs) > 1 else (result,)
+    for out, value in zip(outs, results):
+        if out is not None:
+            if where is not True:
+                value = WRITERS["where"](where, value, out)
+            WRITERS["out"](out, value, casting)
+    return outs if len(outs) > 1 else outs[0]
+
+
 def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Handle ``ufunc.method(*inputs, **kwargs)`` with a traced input (``__array_ufunc__``)."""
-    if _holds_tracer(kwargs.get("out")):
-        raise _errors.inplace_assignment()
+    if "out" in kwargs:
+        kwargs = dict(kwargs)
+        outs = _outputs(kwargs.pop("out"))
+        if outs is not None:
+            return _with_out(ufunc, method, inputs, kwargs, outs)
     if method == "at":
-        raise _errors.inplace_assignment()
+        return WRITERS["at"](ufunc, *inputs, **kwargs)
     if method != "__call__":
         handler = FUNCTIONS.get((ufunc, method))
         if handler is not None:
@@ -70,9 +105,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
     if not isinstance(prim, Primitive):
         # a function with no derivative: it reads the values and takes NumPy's keywords
         return prim(*inputs, **kwargs)
-    if kwargs.get("out") is not None:
-        raise _errors.inplace_assignment()
-    extra = {k: v for k, v in kwargs.items() if k != "out"}
+    extra = {k: v for k, v in kwargs.items() if not (k == "casting" or k == "where" and v is True)}
     if extra:
         if set(extra) == {"dtype"}:
             from funcgrad._prims._ufuncs import astype
@@ -115,6 +148,11 @@ def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     if handler is None:
         module = getattr(func, "__module__", "numpy") or "numpy"
         raise _errors.unsupported_numpy(f"{module}.{getattr(func, '__name__', func)}")
+    if kwargs.get("out") is not None:
+        # ``numpy.sum(x, out=o)``: the result as without ``out``, written into ``o`` (NumPy's unsafe cast)
+        kwargs = dict(kwargs)
+        out = kwargs.pop("out")
+        return WRITERS["out"](out, handler(*args, **kwargs), "unsafe")
     return handler(*args, **kwargs)
 
 

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._trace import Tracer, innermost
+from funcgrad._rules import def_nondiff, primitive
+from funcgrad._trace import Tracer, innermost, read_value
 from funcgrad._prims import _indexing, _shape, _ufuncs, _util
 
 
@@ -45,7 +46,7 @@ class Link:
             return _indexing.getitem(base, self.arg)
         if self.kind == "transpose":
             return _shape.transpose(base, self.arg)
-        return _shape.reshape(base, self.arg)
+        return _shape.reshape(base, self.arg[0], order=self.arg[1])
 
     def write(self, base: Any, value: Any) -> Any:
         """``base`` with the view's entries replaced by ``value`` (the view's shape and dtype)."""
@@ -53,7 +54,7 @@ class Link:
             return _indexing.at(base)[self.arg].set(value)
         if self.kind == "transpose":
             return _shape.transpose(value, tuple(np.argsort(self.arg)))
-        return _shape.reshape(value, _util.shape(base))
+        return _shape.reshape(value, _util.shape(base), order=self.arg[1])
 
 
 class Alias:
@@ -253,31 +254,43 @@ def writable(value: Any, like: Any = None) -> Any:
     return trace.constant(value)
 
 
-def decided_reshape(x: Any, result: Any) -> bool | None:
-    """Whether NumPy's reshape of ``x`` into ``result``'s shape is a view (True), a copy (False), or
-    cannot be decided here (None: the memory layout belongs to a batch, a recording or a Dask array)."""
-    before = tuple(n for n in _util.shape(x) if n != 1)
-    if before == tuple(n for n in _util.shape(result) if n != 1):
+def _shares(a: Any, shape: tuple[int, ...], order: str) -> Any:
+    if not isinstance(a, np.ndarray):
+        return np.int8(-1)  # another array type (Dask) has no memory layout to read
+    return np.int8(np.shares_memory(a.reshape(shape, order=order), a))  # type: ignore[call-overload]
+
+
+#: whether NumPy's reshape of ``a`` is a view (1), a copy (0), or unknown (-1): recorded, no derivative
+reshape_shares_p = primitive(_shares, "reshape_shares")
+def_nondiff(reshape_shares_p)
+
+
+def decided_reshape(x: Any, shape: tuple[int, ...], order: str) -> bool | None:
+    """Whether NumPy's reshape of ``x`` into ``shape`` is a view (True), a copy (False), or cannot be
+    decided here (None: under ``vmap`` an example's memory layout is not the batch's)."""
+    if tuple(n for n in _util.shape(x) if n != 1) == tuple(n for n in shape if n != 1):
         return True  # only axes of length one come or go: never a copy
+    if order not in ("C", "F"):
+        return None
     value = x
     while isinstance(value, Tracer):
-        trace = value._trace
-        if trace.keeps_values or not trace.differentiates:
+        if value._trace.keeps_values:
             return None
         value = value._value
-    if not isinstance(value, np.ndarray):
-        return None
-    return bool(np.shares_memory(value.reshape(_util.shape(result)), value))
+    # the layout of the value computed as NumPy computes it: a guard under jit (a replay may get another)
+    shares = int(read_value(reshape_shares_p(x, shape=shape, order=order), "whether numpy.reshape makes a view"))
+    return None if shares < 0 else bool(shares)
 
 
-def reshaped(x: Any, result: Any) -> Any:
-    """Track ``result`` (a reshape of traced ``x``) as a view when NumPy would make one."""
+def reshaped(x: Any, result: Any, order: str = "C") -> Any:
+    """Track ``result`` (a reshape of traced ``x``, in ``order``) as a view when NumPy would make one."""
     if result is x or not isinstance(x, Tracer):
         return result
-    decision = decided_reshape(x, result)
+    shape = _util.shape(result)
+    decision = decided_reshape(x, shape, order)
     if decision is False:
         return result
-    return track(x, result, "reshape", _util.shape(result), decided=decision is True)
+    return track(x, result, "reshape", (shape, order if order in ("C", "F") else "C"), decided=decision is True)
 
 
 def _is_integer(item: Any) -> bool:

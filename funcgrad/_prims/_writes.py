@@ -3,7 +3,7 @@
 ``numpy.copyto``, ``put``, ``place``, ``putmask``, ``put_along_axis``,
 ``fill_diagonal``, ``ufunc.at`` and ``x.flat[i] = v`` each become one
 functional update of the destination, which is then rebound
-(funcgrad/numpy/_inplace.py).  A plain destination that would receive a
+(funcgrad/_prims/_inplace.py).  A plain destination that would receive a
 traced value cannot hold it: funcgrad's ``TypeError`` names the fixes.
 
 ``numpy.zeros_like(x)``, ``numpy.zeros(n, like=x)`` (NEP 35) and their
@@ -20,7 +20,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._trace import Tracer, read_value
 from funcgrad._prims import _constructors, _indexing, _inplace, _select, _shape, _util
-from funcgrad._prims._dispatch import FUNCTIONS
+from funcgrad._prims._dispatch import FUNCTIONS, WRITERS
 
 
 def _destination(a: Any, values: Any, name: str) -> bool:
@@ -168,6 +168,13 @@ def ufunc_at(ufunc: Any, a: Any, indices: Any, b: Any = None) -> None:
         return
     _inplace.assign(a, _inplace._fitted(a, method(_indexing.at(a)[indices], b)))
 
+
+def _where(mask: Any, value: Any, out: Any) -> Any:
+    """``where=`` of a ufunc with ``out``: the entries where ``mask`` is false keep ``out``'s values."""
+    return _select.where(mask, _inplace._fitted(out, value) if isinstance(out, Tracer) else value, out)
+
+
+WRITERS.update(out=_inplace.write_output, check=_inplace.check_output, at=ufunc_at, where=_where)
 
 for _function, _handler in (
     (np.put, put),

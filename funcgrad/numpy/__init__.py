@@ -47,6 +47,7 @@ from funcgrad.numpy import fft, linalg, random  # noqa: F401
 from funcgrad.numpy._extras import *  # noqa: F401,F403
 from funcgrad.numpy._index_tricks import *  # noqa: F401,F403
 from funcgrad.numpy._ranges import *  # noqa: F401,F403
+from funcgrad.numpy._views import *  # noqa: F401,F403  (after _shape's: the view-making spellings)
 
 if TYPE_CHECKING:  # annotations with fnp.ndarray mean NumPy's type (funcgrad/numpy/_types.py)
     from numpy import ndarray  # noqa: F401
