@@ -55,7 +55,7 @@ class BatchTracer(ArrayTracer):
         return f"Batched<{full_lower(self._value)!r}, batch of {self._payload}, level {self._trace.level}>"
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
-        raise _errors.batched_value_read("numpy.asarray() / numpy.array()")
+        raise _errors.array_of_traced("numpy.asarray() / numpy.array()", "would read one array for the whole batch")
 
 
 class BatchTrace(Trace):

@@ -47,10 +47,10 @@ def stored_into_plain_array() -> TypeError:
     )
 
 
-def array_of_traced(what: str) -> TypeError:
+def array_of_traced(what: str, loss: str = "would lose its derivative") -> TypeError:
     return TypeError(
-        f"funcgrad: {what} of a traced value (or a list holding one, or storing one into a plain NumPy array) "
-        f"would lose its derivative: NumPy can only hold its number. {STORE_FIXES} If you really want the plain "
+        f"funcgrad: {what} of a traced value (or of a list holding one, or storing one into a plain NumPy array) "
+        f"{loss}: NumPy can only hold its number. {STORE_FIXES} If you really want the plain "
         "number and no derivative through it, call fg.stop_gradient(x) first."
     )
 
@@ -83,11 +83,11 @@ def concrete_under_recording(what: str, who: str) -> TypeError:
     )
 
 
-def inplace_assignment(what: str = "this in-place form") -> TypeError:
+def inplace_assignment(what: str = "out= of a funcgrad.numpy function called directly (or of an array method)") -> TypeError:
     return TypeError(
-        f"funcgrad: {what} is not supported on traced values. Write the update as an assignment "
-        "(x[idx] = v, x[idx] += v, np.add(a, b, out=c)), or use the functional update "
-        "'x = x.at[idx].set(v)' (also .add, .multiply, .divide, .min, .max), which returns a new array."
+        f"funcgrad: {what} is not supported on traced values. Call NumPy's own function, which writes "
+        "into out (np.sum(x, out=o), np.add(a, b, out=c)), or assign the result (o[...] = fnp.sum(x)); "
+        "the functional update 'x = x.at[idx].set(v)' (also .add, .multiply, ...) returns a new array."
     )
 
 

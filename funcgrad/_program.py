@@ -359,13 +359,13 @@ class RecordingTracer(ArrayTracer):
         return _errors.concrete_under_recording(what, self._trace.who)  # type: ignore[attr-defined]
 
     def __float__(self) -> float:
-        raise self._concrete("float()")
+        raise _errors.number_of_traced(self._concrete("float()"))
 
     def __int__(self) -> int:
-        raise self._concrete("int()")
+        raise _errors.number_of_traced(self._concrete("int()"))
 
     def __complex__(self) -> complex:
-        raise self._concrete("complex()")
+        raise _errors.number_of_traced(self._concrete("complex()"))
 
     def __index__(self) -> int:
         raise self._concrete("using as an index (__index__)")
@@ -379,7 +379,9 @@ class RecordingTracer(ArrayTracer):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
         if dtype is not None and np.dtype(dtype).kind in "biu":
             return super().__array__(dtype, copy)  # an integer cast: a recorded cast and a value guard
-        raise self._concrete("numpy.asarray() / numpy.array()")
+        raise _errors.array_of_traced(
+            "numpy.asarray() / numpy.array()", "would bake this call's number into a program that is replayed for other values"
+        )
 
 
 def record(

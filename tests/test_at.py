@@ -194,15 +194,19 @@ def test_traced_float_index_in_at_raises() -> None:
         fg.grad(lambda x: x.at[x[0]].set(0.0).sum())(np.ones(3))
 
 
-def test_in_place_assignment_points_to_at() -> None:
-    def f(x: Any) -> Any:
-        x[0] = 1.0
-        return x.sum()
+def test_in_place_assignment_is_the_functional_update() -> None:
+    def written(x: Any) -> Any:
+        x[[0, 0, 1]] = x * 3.0
+        np.add.at(x, [2, 2], x[0])
+        return (x**2).sum()
 
-    with pytest.raises(TypeError, match=r"\.at\[idx\]\.set"):
-        fg.grad(f)(np.ones(2))
-    with pytest.raises(TypeError, match=r"\.at\[idx\]"):
-        fg.grad(lambda x: np.add.at(x, [0], 1.0))(np.ones(2))
+    def functional(x: Any) -> Any:
+        x = x.at[[0, 0, 1]].set(x * 3.0)
+        x = x.at[[2, 2]].add(x[0])
+        return (x**2).sum()
+
+    x = np.array([0.5, 1.5, 2.5])
+    np.testing.assert_array_equal(fg.grad(written)(x), fg.grad(functional)(x))
 
 
 PUT_CASES = [
@@ -239,17 +243,33 @@ def test_put_along_axis(name: str, indices: Any, vshape: tuple[int, ...], axis: 
     "call",
     [
         lambda x: np.put(x, [0], 1.0),
-        lambda x: np.place(x, x > 0, 1.0),
-        lambda x: np.putmask(x, x > 0, 1.0),
-        lambda x: np.copyto(np.zeros(3), x),
+        lambda x: np.place(x, x > 1, x[:1] * 2.0),
+        lambda x: np.putmask(x, x > 1, 1.0),
         lambda x: np.fill_diagonal(x[None], 0.0),
-        lambda x: np.put_along_axis(x, np.array([0]), 1.0, 0),
+        lambda x: np.put_along_axis(x, np.array([0]), x[2] ** 2, 0),
+    ],
+)
+def test_numpy_in_place_writers_match_numpy(call: Any) -> None:
+    def f(x: Any) -> Any:
+        x = x * 1.0
+        call(x)
+        return (x**2).sum()
+
+    x = np.array([0.5, 1.5, 2.5])
+    assert fg.value_and_grad(f)(x)[0] == f(x)
+    check_grads(f, (x,), order=1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: np.copyto(np.zeros(3), x),
         lambda x: fnp.put_along_axis(np.zeros(3), np.array([0]), x[0], 0),
     ],
 )
-def test_numpy_in_place_writers_refuse_traced_values(call: Any) -> None:
-    with pytest.raises(TypeError, match=r"\.at\[idx\]"):
-        fg.grad(lambda x: fnp.sum(call(x)))(np.ones(3))
+def test_plain_destinations_refuse_traced_values(call: Any) -> None:
+    with pytest.raises(TypeError, match=r"np\.zeros_like\(x\)"):
+        fg.grad(lambda x: call(x) or x.sum())(np.ones(3))
 
 
 def _random_index(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:

@@ -284,8 +284,8 @@ def test_other_misuse_raises() -> None:
         fg.grad(lambda x: fnp.interp(x, np.array([0.0, 1.0]), np.array([0.0, 1.0]), period=1.0))(0.5)
     with pytest.raises(ValueError):
         fg.grad(lambda x: fnp.sum(fnp.diag(x)))(np.ones((2, 2, 2)))
-    with pytest.raises(TypeError, match="immutable"):
-        fg.grad(lambda x: x.__setitem__(0, 1.0))(np.ones(2))
+    with pytest.raises(IndexError):
+        fg.grad(lambda x: x.__setitem__(5, 1.0) or x.sum())(np.ones(2))  # NumPy's bounds check
 
 
 def test_plain_inputs_return_numpy_results() -> None:
@@ -305,13 +305,17 @@ def test_array_methods() -> None:
         )
 
     np.testing.assert_allclose(fg.grad(f)(x), [[6.0, 2.0, 2.0], [5.0, 4.0, 2.0]])
-    with pytest.raises(TypeError, match="fnp.sort"):
-        fg.grad(lambda x: x.sort())(x)
-    with pytest.raises(TypeError, match="fnp.partition"):
-        fg.grad(lambda x: x.partition(1))(x)
-    for in_place in (lambda x: x.put([0], 1.0), lambda x: x.fill(0.0)):
-        with pytest.raises(TypeError, match=r"\.at\[idx\]"):
-            fg.grad(in_place)(x)
+    def sort_in_place(v):
+        v.sort()
+        return (v * np.arange(3.0)).sum()
+
+    check_grads(sort_in_place, (x,), order=2)  # in place, as NumPy: the sorted values' derivative
+    for in_place in (lambda v: v.put([0], 1.0), lambda v: v.fill(0.0), lambda v: v.partition(1)):
+        def written(v, in_place=in_place):
+            in_place(v)
+            return (v**2).sum()
+
+        assert fg.value_and_grad(written)(x)[0] == written(x.copy())
     np.testing.assert_allclose(fg.grad(lambda x: x.compress([True, False], axis=0).sum())(x), [[1.0] * 3, [0.0] * 3])
 
 

@@ -627,9 +627,7 @@ NONDIFF: list[tuple[str, Callable[..., Any]]] = [
     ("less", lambda ns, x: ns.less(x, 0.5)),
     ("greater_equal-operator", lambda ns, x: x >= 0.5),
     ("equal-ndarray_left", lambda ns, x: np.zeros(3) == x),
-    ("zeros_like", lambda ns, x: ns.zeros_like(x)),
-    ("ones_like-dtype", lambda ns, x: ns.ones_like(x, dtype=np.float32)),
-    ("full_like", lambda ns, x: ns.full_like(x, 3.0)),
+    # zeros_like, ones_like and full_like of a traced value are writable constants of its trace: tests/test_inplace.py
     ("empty_like-shape_dtype", lambda ns, x: (ns.empty_like(x).shape, ns.empty_like(x, dtype=np.int8).dtype)),
     ("random-shaped_like", lambda ns, x: ns.random.default_rng(0).normal(size=ns.shape(x))),
     ("random-legacy", lambda ns, x: (ns.random.seed(3), ns.random.rand(*ns.shape(x)))[1]),
@@ -836,7 +834,7 @@ def test_numpy_copy_and_conversions() -> None:
         lambda x: np.array([x, x]),
         lambda x: np.asarray(x),
     ):
-        with pytest.raises(TypeError, match=r"funcgrad\.numpy\.array\(\[\.\.\.\]\) or numpy\.stack"):
+        with pytest.raises(TypeError, match=r"np\.stack\(\[\.\.\.\]\) \(or fnp\.array\(\[\.\.\.\]\)\)"):
             fg.grad(lambda x: np.sum(convert(x)))(x)
 
 
@@ -963,8 +961,8 @@ def test_ndarray_attributes_found_missing(call: Callable[[Any], Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "call", [lambda x: x.flat.__setitem__(0, 1.0), lambda x: x.resize(4), lambda x: x.view(np.int64)],
-    ids=["flat_assignment", "resize", "view_dtype"],
+    "call", [lambda x: x.resize(4), lambda x: x.view(np.int64)],
+    ids=["resize", "view_dtype"],
 )  # fmt: skip
 def test_in_place_and_memory_attributes_refuse_traced_values(call: Callable[[Any], Any]) -> None:
     with pytest.raises(TypeError, match="funcgrad"):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._rules import def_nondiff, primitive
+from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Tracer, innermost, read_value
 from funcgrad._prims import _indexing, _shape, _ufuncs, _util
 
@@ -263,22 +263,21 @@ def _shares(a: Any, shape: tuple[int, ...], order: str) -> Any:
 #: whether NumPy's reshape of ``a`` is a view (1), a copy (0), or unknown (-1): recorded, no derivative
 reshape_shares_p = primitive(_shares, "reshape_shares")
 def_nondiff(reshape_shares_p)
+defbatch(reshape_shares_p, "loop")  # each example's own layout: a slice of the batch, as the example is
 
 
 def decided_reshape(x: Any, shape: tuple[int, ...], order: str) -> bool | None:
     """Whether NumPy's reshape of ``x`` into ``shape`` is a view (True), a copy (False), or cannot be
-    decided here (None: under ``vmap`` an example's memory layout is not the batch's)."""
+    decided here (None: the examples of a batch disagree, or the array has no memory layout, as Dask's)."""
     if tuple(n for n in _util.shape(x) if n != 1) == tuple(n for n in shape if n != 1):
         return True  # only axes of length one come or go: never a copy
     if order not in ("C", "F"):
         return None
-    value = x
-    while isinstance(value, Tracer):
-        if value._trace.keeps_values:
-            return None
-        value = value._value
     # the layout of the value computed as NumPy computes it: a guard under jit (a replay may get another)
-    shares = int(read_value(reshape_shares_p(x, shape=shape, order=order), "whether numpy.reshape makes a view"))
+    try:
+        shares = int(read_value(reshape_shares_p(x, shape=shape, order=order), "whether numpy.reshape makes a view"))
+    except TypeError:
+        return None  # the examples of a batch are laid out differently: no one answer
     return None if shares < 0 else bool(shares)
 
 

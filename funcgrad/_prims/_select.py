@@ -18,7 +18,7 @@ import numpy as np
 
 from funcgrad import _backends
 from funcgrad._prims import _nondiff, _shape, _ufuncs
-from funcgrad._prims._dispatch import implements
+from funcgrad._prims._dispatch import WRITERS, implements
 from funcgrad._prims._indexing import plain_index, positions, read_index, rearrange, scatter_add_p
 from funcgrad._prims._nondiff import argpartition, argsort, nonzero, searchsorted
 from funcgrad._prims._util import dtype, ndim, shape
@@ -236,8 +236,7 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None, inplac
     """``numpy.put_along_axis``; with ``inplace=False`` (as in JAX) it returns the updated copy and is
     differentiable in ``arr`` and ``values``.  Repeated indices: the last value written wins.
 
-    NumPy's default writes into ``arr`` and returns None, which a traced
-    array cannot do; that raises ``TypeError``.
+    NumPy's default writes into ``arr`` and returns None; a traced ``arr`` is rebound to the update.
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.grad(lambda v: put_along_axis(np.zeros((2, 2)), np.array([[1], [0]]), v, 1, inplace=False).sum())(
@@ -252,9 +251,7 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None, inplac
     indices = read_index(plain_index(indices), "numpy.put_along_axis with traced indices")
     if inplace:
         if _traced(arr, values):
-            from funcgrad import _errors
-
-            raise _errors.inplace_assignment()
+            return WRITERS["put_along_axis"](arr, indices, values, axis)  # written in place, as NumPy's
         return np.put_along_axis(arr, indices, values, axis)
     where = positions(arr)
     if axis is None:

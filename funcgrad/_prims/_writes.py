@@ -174,7 +174,9 @@ def _where(mask: Any, value: Any, out: Any) -> Any:
     return _select.where(mask, _inplace._fitted(out, value) if isinstance(out, Tracer) else value, out)
 
 
-WRITERS.update(out=_inplace.write_output, check=_inplace.check_output, at=ufunc_at, where=_where)
+WRITERS.update(
+    out=_inplace.write_output, check=_inplace.check_output, at=ufunc_at, where=_where, put_along_axis=put_along_axis
+)
 
 for _function, _handler in (
     (np.put, put),

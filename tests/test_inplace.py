@@ -1,0 +1,350 @@
+"""In-place writes on traced arrays: NumPy's semantics, exact derivatives, clear refusals.
+
+Identity is kept, views share writes, advanced indexing copies, arguments are
+fresh, overwritten entries have no derivative; NumPy's casting rules hold;
+preallocate-and-fill works (``zeros_like``, ``like=``, ``fnp.zeros``) and a
+plain array funcgrad never saw refuses a traced value with funcgrad's own
+``TypeError``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.errors import UnexpectedTracerError
+from funcgrad.testing import check_grads
+
+X = np.array([0.3, -0.7, 1.1, 0.4])
+M = np.arange(1.0, 7.0).reshape(2, 3)
+
+
+def transforms(f, x):
+    """``f``'s value from NumPy, grad, jit and jvp, and its gradient (checked against finite differences)."""
+    expected = f(x)
+    value, _ = fg.value_and_grad(f)(x)
+    assert value.tobytes() == np.asarray(expected).tobytes()
+    assert fg.jit(f)(x).tobytes() == np.asarray(expected).tobytes()
+    assert fg.jvp(f, (x,), (np.ones_like(x),))[0].tobytes() == np.asarray(expected).tobytes()
+    check_grads(f, (x,), order=2)
+    return expected
+
+
+# --- identity, views, copies ---------------------------------------------------------------------------
+
+
+def test_a_write_keeps_the_object_and_changes_its_value():
+    seen = []
+
+    def f(x):
+        y = x * 1.0
+        before = id(y)
+        y[1] = 5.0
+        y += x
+        y[::2] *= x[1:3]
+        seen.append(id(y) == before)
+        return (y**2).sum()
+
+    transforms(f, X)
+    assert seen and all(seen)
+
+
+def test_writes_through_views_reach_the_base_and_every_live_view():
+    def f(A):
+        A = A.copy()
+        row = A[0]
+        column = A[:, 1]
+        row[:] = 0.0  # NumPy: A's first row and column[0] change
+        A[:, 2] *= 2.0
+        A.T[0] = column * 3.0
+        return (A * A).sum() + (row * np.arange(3.0)).sum() + column.sum()
+
+    transforms(f, M)
+
+
+def test_advanced_indexing_copies():
+    def f(x):
+        y = x.copy()
+        picked = y[[0, 2]]
+        picked[:] = 100.0  # a copy: y is unchanged
+        mask = y > 0
+        masked = y[mask]
+        masked *= 0.0
+        return (y**2).sum() + picked.sum()
+
+    assert transforms(f, X) == (X**2).sum() + 200.0
+
+
+def test_copies_are_new_objects():
+    def f(x):
+        y = x.copy()
+        for copied in (y.copy(), np.copy(y), np.array(y, like=y), +y, y.astype(y.dtype), y.flatten()):
+            copied[0] = 50.0
+        return (y**2).sum()
+
+    np.testing.assert_allclose(fg.grad(f)(X), 2 * X)
+
+
+def test_repeated_fancy_positions_keep_the_last_write():
+    def f(x):
+        y = np.zeros_like(x)
+        y[[1, 1, 2]] = x[:3] * np.array([1.0, 2.0, 3.0])
+        return (y**2).sum()
+
+    transforms(f, X)
+
+
+def test_overwritten_entries_have_no_derivative():
+    def f(x):
+        y = x.copy()
+        y[1:3] = 0.5
+        return (y * x).sum()
+
+    np.testing.assert_allclose(fg.grad(f)(X), [2 * X[0], 0.5, 0.5, 2 * X[3]])
+
+
+def test_arguments_are_fresh_and_the_caller_array_is_never_written():
+    x = X.copy()
+
+    def f(v):
+        v[0] = 10.0
+        v *= 2.0
+        return v.sum()
+
+    g = fg.grad(f)(x)
+    np.testing.assert_array_equal(x, X)
+    np.testing.assert_array_equal(g, [0.0, 2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(fg.jit(fg.grad(f))(x), g)
+    np.testing.assert_array_equal(x, X)
+
+
+# --- NumPy's casting and shape rules -----------------------------------------------------------------------
+
+
+def test_augmented_assignment_keeps_the_dtype_and_refuses_what_numpy_refuses():
+    def f(x):
+        y = x.astype(np.float32)
+        y += x  # float32 += float64: same kind, stays float32
+        assert y.dtype == np.float32
+        n = np.zeros(3, dtype=np.int64)
+        n += 1
+        return y.sum()
+
+    fg.grad(f)(X)
+    with pytest.raises(np.exceptions.DTypePromotionError if False else TypeError, match="same_kind"):
+        fg.jit(lambda x: x.astype(np.int64).__iadd__(x))(X)
+    with pytest.raises(ValueError, match="non-broadcastable"):
+        fg.grad(lambda x: (x[:1].__iadd__(x)).sum())(X)
+
+
+def test_out_arguments_follow_numpy():
+    def f(x):
+        y = x.copy()
+        np.tanh(y, out=y)
+        c = np.empty_like(y)
+        np.add(y, y[::-1], out=c)
+        np.multiply(c[:-1], 2.0, out=c[1:])
+        total = np.zeros((), x.dtype, like=x)
+        np.sum(c, out=total)
+        np.exp(c, out=c, where=c > 0.5)
+        return (c * total).sum()
+
+    transforms(f, X)
+
+
+def test_ufunc_at_and_numpy_writers():
+    def f(x):
+        y = fnp.zeros(6)
+        np.put(y, [0, 2, 0], x[:3])
+        np.place(y, np.arange(6) % 2 == 1, x[1:])
+        np.add.at(y, [5, 5], x[0])
+        np.putmask(y, y > 0.5, 0.5 * y)
+        A = np.zeros((3, 3), like=x)
+        np.fill_diagonal(A, x[:3])
+        np.put_along_axis(A, np.array([[2], [0], [1]]), x[:3, None] ** 2, axis=1)
+        A.flat[[1, 4]] = x[3]
+        y[1:4].sort()
+        return (A**2).sum() + (y**3).sum()
+
+    transforms(f, X)
+
+
+# --- preallocate and fill ------------------------------------------------------------------------------------
+
+
+def euler(params, y0, steps=6, h=0.1):
+    y = fnp.zeros((steps + 1,) + y0.shape)
+    y[0] = y0
+    for i in range(steps):
+        y[i + 1] = y[i] + h * np.array([y[i, 1], -params[0] * np.sin(y[i, 0]) - params[1] * y[i, 1]], like=y0)
+    return y
+
+
+def rk4(params, y0, steps=5, h=0.2):
+    def rhs(v):
+        out = np.empty_like(v)
+        out[0] = v[1]
+        out[1] = -params[0] * np.sin(v[0]) - params[1] * v[1]
+        return out
+
+    y = np.zeros_like(y0, shape=(steps + 1, y0.size))
+    y[0] = y0
+    for i in range(steps):
+        v = y[i]
+        k1 = rhs(v)
+        k2 = rhs(v + h / 2 * k1)
+        k3 = rhs(v + h / 2 * k2)
+        k4 = rhs(v + h * k3)
+        y[i + 1] = v + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return y
+
+
+@pytest.mark.parametrize("solver", [euler, rk4])
+def test_preallocated_ode_solutions_differentiate_at_second_order(solver):
+    theta = np.array([1.3, 0.2, 0.5, -0.1])  # the model's parameters, then its initial state
+
+    def loss(theta):
+        return (solver(theta[:2], theta[2:]) ** 2).sum()
+
+    expected = loss(theta)  # plain NumPy
+    assert fg.jit(loss)(theta).tobytes() == np.asarray(expected).tobytes()
+    assert fg.value_and_grad(loss)(theta)[0].tobytes() == np.asarray(expected).tobytes()
+    check_grads(loss, (theta,), order=2)
+    hess = fg.hessian(loss)(theta)
+    np.testing.assert_allclose(hess, hess.T, rtol=1e-10)
+    np.testing.assert_allclose(hess, fg.jacfwd(fg.jacrev(loss))(theta), rtol=1e-12)
+    np.testing.assert_array_equal(fg.jit(fg.grad(loss))(theta), fg.grad(loss)(theta))
+    batch = np.stack([theta, theta * 1.1])
+    np.testing.assert_allclose(fg.vmap(loss)(batch), [loss(t) for t in batch], rtol=1e-13)
+
+
+def test_fnp_constructors_are_numpy_outside_transforms_and_writable_inside():
+    for made in (fnp.zeros(3), fnp.ones(3), fnp.empty(3), fnp.full(3, 2.0), fnp.eye(2), fnp.identity(2)):
+        assert type(made) is np.ndarray
+    assert type(fnp.zeros_like(X)) is np.ndarray
+    found = []
+
+    def worker():
+        found.append(type(fnp.zeros(2)))
+
+    def f(x):
+        thread = threading.Thread(target=worker)  # another thread runs no transform
+        thread.start()
+        thread.join()
+        out = fnp.zeros(3)
+        eye = fnp.eye(3)
+        for i in range(3):
+            out[i] = x[i] * x[i + 1]
+            eye[i, (i + 1) % 3] = x[i]
+        return out.sum() + (eye @ out).sum()
+
+    transforms(f, X)
+    assert found and set(found) == {np.ndarray}
+
+
+def test_integer_preallocations_under_jit_and_vmap():
+    def f(x):
+        where = fnp.zeros(2, dtype=np.int64)
+        where[0] = np.argmax(x)
+        where[1] = np.argmin(x)
+        return x[where].sum()
+
+    assert fg.jit(f)(X) == f(X)
+    np.testing.assert_array_equal(fg.vmap(f)(np.stack([X, -X])), [f(X), f(-X)])
+
+
+# --- plain arrays and nesting: funcgrad's own errors ---------------------------------------------------------
+
+FIXES = r"np\.zeros_like\(x\).*np\.zeros\(n, like=x\).*fnp\.zeros\(n\).*np\.stack"
+
+
+def _store_scalar(x):
+    out = np.zeros(3)
+    out[0] = x[0]
+    return out.sum()
+
+
+def _store_slice(x):
+    out = np.zeros(3)
+    out[:2] = x[:2]
+    return out.sum()
+
+
+def _array_of_list(x):
+    return np.array([x[0], x[1]]).sum()
+
+
+def _plain_iadd(x):
+    out = np.zeros(4)
+    out += x
+    return out.sum()
+
+
+def _plain_out(x):
+    out = np.zeros(4)
+    np.sin(x, out=out)
+    return out.sum()
+
+
+@pytest.mark.parametrize("misuse", [_store_scalar, _store_slice, _array_of_list, _plain_iadd, _plain_out])
+@pytest.mark.parametrize("transform", ["grad", "jvp", "jit", "vmap"])
+def test_plain_arrays_refuse_traced_values_naming_the_fixes(misuse, transform):
+    run = {
+        "grad": lambda: fg.grad(misuse)(X),
+        "jvp": lambda: fg.jvp(misuse, (X,), (X,)),
+        "jit": lambda: fg.jit(misuse)(X),
+        "vmap": lambda: fg.vmap(misuse)(np.stack([X, X])),
+    }[transform]
+    with pytest.raises(TypeError, match=FIXES) as info:
+        run()
+    assert type(info.value) is TypeError
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__ or info.value.__context__ is None
+
+
+def test_an_inner_transform_cannot_write_into_an_outer_array():
+    def f(x):
+        y = x * 1.0
+
+        def inner(z):
+            y[0] = z  # y belongs to the outer grad: the write would outlive the inner one
+            return z * z
+
+        fg.grad(inner)(x[1])
+        return y.sum()
+
+    with pytest.raises(TypeError, match=r"inner transform.*outer one"):
+        fg.grad(f)(X)
+
+
+def test_an_inner_transform_writes_into_its_own_arrays_and_outer_values():
+    def f(x):
+        y = x * 1.0
+
+        def inner(z):
+            local = np.zeros_like(z, shape=(2,))
+            local[0] = z * x[0]  # an outer value written into the inner array
+            local[1] = z
+            y[2] = x[3] * 2.0  # an outer value into the outer array: allowed at any depth
+            return (local**2).sum()
+
+        return fg.grad(inner)(x[1]) + y.sum()
+
+    transforms(f, X)
+    check_grads(fg.grad(lambda x: f(x) ** 2), (X,), order=1)
+
+
+def test_escaped_preallocation_is_refused_after_its_transform():
+    kept = []
+
+    def f(x):
+        kept.append(fnp.zeros(2))
+        return x.sum()
+
+    fg.grad(f)(X)
+    with pytest.raises(UnexpectedTracerError):
+        kept[0] + X[:2]
