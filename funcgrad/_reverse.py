@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._prims._array import ArrayTracer
 from funcgrad._prims import _util
+from funcgrad._prims._array import ArrayTracer
 from funcgrad._prims._util import _STAND_INS, shaped
 from funcgrad._trace import Primitive, Trace, Tracer
 

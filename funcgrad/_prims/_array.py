@@ -212,16 +212,16 @@ class ArrayTracer(Tracer):
         _inplace.setitem(self, index, value)
 
     # --- in-place arithmetic: the object keeps its identity, dtype and shape (NumPy's same_kind rule) -------
-    def __iadd__(self, other: Any) -> Any:
+    def __iadd__(self, other: Any) -> Any:  # type: ignore[misc]
         return _inplace.augmented(self, other, np.add, _ufuncs.add)
 
-    def __isub__(self, other: Any) -> Any:
+    def __isub__(self, other: Any) -> Any:  # type: ignore[misc]
         return _inplace.augmented(self, other, np.subtract, _ufuncs.subtract)
 
-    def __imul__(self, other: Any) -> Any:
+    def __imul__(self, other: Any) -> Any:  # type: ignore[misc]
         return _inplace.augmented(self, other, np.multiply, _ufuncs.multiply)
 
-    def __itruediv__(self, other: Any) -> Any:
+    def __itruediv__(self, other: Any) -> Any:  # type: ignore[misc]
         return _inplace.augmented(self, other, np.true_divide, _ufuncs.divide)
 
     def __ipow__(self, other: Any) -> Any:
@@ -242,7 +242,7 @@ class ArrayTracer(Tracer):
     def __ixor__(self, other: Any) -> Any:
         return _inplace.augmented(self, other, np.bitwise_xor, _nondiff.bitwise_xor)
 
-    def __imatmul__(self, other: Any) -> Any:
+    def __imatmul__(self, other: Any) -> Any:  # type: ignore[misc]
         return _inplace.augmented_matmul(self, other, _contract.matmul)
 
     @property
@@ -274,7 +274,7 @@ class ArrayTracer(Tracer):
 
     def copy(self, order: str = "K") -> Any:
         """A new array object with this value: a write into one never reaches the other."""
-        return type(self)(self._value, self._trace, self._payload)
+        return _inplace.copy_of(self)
 
     def reshape(self, *shape: Any, order: str = "C") -> Any:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

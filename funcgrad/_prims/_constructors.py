@@ -10,7 +10,7 @@ import numpy as np
 from funcgrad import _trace
 from funcgrad._prims import _shape, _ufuncs, _util
 from funcgrad._prims._dispatch import implements
-from funcgrad._prims._inplace import writable
+from funcgrad._prims._inplace import copy_of, writable
 from funcgrad._prims._util import stand_in
 from funcgrad._trace import Tracer
 
@@ -62,7 +62,7 @@ def array(object: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
     (a new object: a write into it never reaches the original)."""
     if isinstance(object, Tracer):
         out = object if dtype is None else _ufuncs.astype(object, dtype=np.dtype(dtype))
-        return out.copy() if out is object else out
+        return copy_of(out) if out is object else out
     if isinstance(object, (list, tuple)) and _holds_tracer(object):
         out = _shape.stack([array(o) for o in object])
         return out if dtype is None else _ufuncs.astype(out, dtype=np.dtype(dtype))

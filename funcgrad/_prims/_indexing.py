@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends
-from funcgrad._prims._dispatch import FUNCTIONS
 from funcgrad._prims._nondiff import Hole, fill_call, split_call
 from funcgrad._prims._util import batch_align, batch_ndim, broadcast_batch, dtype, match_dtype, ndim, shape, unbroadcast
 from funcgrad._prims._util import shape as _shape_of

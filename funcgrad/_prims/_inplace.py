@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._prims import _indexing, _shape, _ufuncs, _util
 from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Tracer, innermost, read_value
-from funcgrad._prims import _indexing, _shape, _ufuncs, _util
 
 
 class Link:
@@ -77,13 +77,19 @@ def track(base: Any, view: Any, kind: str, arg: Any, decided: bool = True) -> An
         return view
     alias = getattr(base, "_alias", None)
     if alias is None:
-        alias = base._alias = Alias()
+        alias = Alias()
+        setattr(base, "_alias", alias)  # noqa: B010  (a slot of the array class, which this module does not import)
     views = alias.views
     if len(views) > 8 and len(views) & (len(views) - 1) == 0:
         views[:] = [ref for ref in views if ref() is not None]  # prune the dead now and then
     views.append(weakref.ref(view))
-    view._alias = Alias(Link(base, kind, arg, decided))
+    setattr(view, "_alias", Alias(Link(base, kind, arg, decided)))  # noqa: B010
     return view
+
+
+def copy_of(x: Any) -> Any:
+    """A new traced-array object with ``x``'s value: a write into one never reaches the other."""
+    return type(x)(x._value, x._trace, x._payload)
 
 
 # --- the write ---------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._trace import Tracer, read_value
 from funcgrad._prims import _constructors, _indexing, _inplace, _select, _shape, _util
 from funcgrad._prims._dispatch import FUNCTIONS, WRITERS
+from funcgrad._trace import Tracer, read_value
 
 
 def _destination(a: Any, values: Any, name: str) -> bool:
@@ -105,7 +105,7 @@ def putmask(a: Any, mask: Any, values: Any) -> None:
     _inplace.assign(a, _inplace._fitted(a, _select.where(mask, _inplace._cast(full, _util.dtype(a)), a)))
 
 
-def copyto(dst: Any, src: Any, casting: str = "same_kind", where: Any = True) -> None:
+def copyto(dst: Any, src: Any, casting: Any = "same_kind", where: Any = True) -> None:
     """``numpy.copyto``: ``dst[...] = src`` where ``where`` holds, under NumPy's casting rule."""
     if not _destination(dst, src, "copyto"):
         np.copyto(dst, src, casting=casting, where=where)  # type: ignore[arg-type]
@@ -138,10 +138,10 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None) -> Non
         np.put_along_axis(arr, indices, values, axis)
         return
     where = np.asarray(read_value(indices, "numpy.put_along_axis with traced indices"))
-    positions = np.arange(_util.size(arr), dtype=np.intp).reshape(_util.shape(arr))
+    grid: Any = np.arange(_util.size(arr), dtype=np.intp).reshape(_util.shape(arr))
     if axis is None:
-        positions, axis = positions.reshape(-1), 0
-    chosen = np.take_along_axis(positions, where, axis)
+        grid, axis = grid.reshape(-1), 0
+    chosen = np.take_along_axis(grid, where, axis)
     spread = _shape.broadcast_to(_as_array(values), chosen.shape)
     _flat_set(arr, chosen.reshape(-1), spread)
 

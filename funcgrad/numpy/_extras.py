@@ -20,7 +20,7 @@ import numpy as np
 
 from funcgrad._prims import _constructors, _shape
 from funcgrad._prims._dispatch import implements
-from funcgrad._prims._inplace import writable
+from funcgrad._prims._inplace import copy_of, writable
 from funcgrad._prims._util import ndim, shape, stand_in
 from funcgrad._trace import Tracer, innermost
 
@@ -43,7 +43,7 @@ def copy(a: Any, order: Any = "K", subok: bool = False) -> Any:
     6.0
     """
     if isinstance(a, Tracer):
-        return a.copy()
+        return copy_of(a)
     numpy_copy: Any = np.copy
     return numpy_copy(a, order=order, subok=subok)
 
@@ -63,7 +63,8 @@ def empty_like(prototype: Any, dtype: Any = None, order: str = "K", subok: bool 
     if not isinstance(prototype, Tracer) and innermost() is None:
         numpy_empty_like: Any = np.empty_like
         return numpy_empty_like(prototype, dtype=dtype, order=order, subok=subok, shape=shape, **kwargs)
-    return writable(np.zeros_like(stand_in(prototype), dtype=dtype, order=order, shape=shape), prototype)
+    numpy_zeros_like: Any = np.zeros_like
+    return writable(numpy_zeros_like(stand_in(prototype), dtype=dtype, order=order, shape=shape), prototype)
 
 
 @implements(np.broadcast_arrays)
