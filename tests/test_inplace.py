@@ -348,3 +348,23 @@ def test_escaped_preallocation_is_refused_after_its_transform():
     fg.grad(f)(X)
     with pytest.raises(UnexpectedTracerError):
         kept[0] + X[:2]
+
+
+def test_a_reshape_is_a_view_or_a_copy_as_numpy_decides_from_the_layout():
+    def f(x):
+        r = x.reshape(-1)
+        r[0] = 5.0  # a view of a C-ordered x, a copy of a Fortran-ordered one
+        return (x * x).sum() + r.sum()
+
+    c_ordered = np.arange(1.0, 7.0).reshape(2, 3)
+    fortran = np.asfortranarray(c_ordered)
+    assert f(c_ordered.copy()) != f(np.asfortranarray(c_ordered))
+    jitted = fg.jit(f)
+    for x in (c_ordered, fortran, c_ordered):  # the layout read is a guard: each layout is its own branch
+        expected = f(np.array(x, order="K"))
+        assert fg.value_and_grad(f)(x)[0] == expected
+        assert jitted(x) == expected
+    # the Fortran-ordered x is not written: its gradient is 2x + 1, and 2x where r[0] was overwritten
+    np.testing.assert_array_equal(fg.grad(f)(fortran), [[2.0, 5.0, 7.0], [9.0, 11.0, 13.0]])
+    np.testing.assert_array_equal(fg.grad(f)(c_ordered), [[0.0, 5.0, 7.0], [9.0, 11.0, 13.0]])
+

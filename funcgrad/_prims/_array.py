@@ -358,9 +358,10 @@ class ArrayTracer(Tracer):
         return _contract.dot(self, other)
 
     def swapaxes(self, axis1: int, axis2: int) -> Any:
+        result = _fnp().swapaxes(self, axis1, axis2)  # NumPy's axis checks first
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return _inplace.transposed(self, axes, _fnp().swapaxes(self, axis1, axis2))
+        return _inplace.transposed(self, axes, result)
 
     def take(self, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
         return _fnp().take(self, indices, axis=axis, out=out, mode=mode)

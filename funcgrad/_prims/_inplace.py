@@ -31,14 +31,27 @@ from funcgrad._trace import Tracer, innermost, read_value
 class Link:
     """How a view is read from its base and written back: a basic ``index``, a ``transpose``, a ``reshape``."""
 
-    __slots__ = ("base", "kind", "arg", "decided")
+    __slots__ = ("base", "kind", "arg", "source")
 
-    def __init__(self, base: Any, kind: str, arg: Any, decided: bool = True) -> None:
+    def __init__(self, base: Any, kind: str, arg: Any, source: Any = None) -> None:
         self.base = base  # a strong reference: NumPy's views keep their base alive too
         self.kind = kind
         self.arg = arg
-        #: False when NumPy's answer (view or copy) depends on a memory layout funcgrad cannot see
-        self.decided = decided
+        #: a reshape whose view-or-copy answer is read only when a write needs it: the base as it was
+        self.source = source
+
+    def is_view(self) -> bool:
+        """Whether NumPy made a view here (a reshape's answer is read from the memory layout, once)."""
+        if self.source is None:
+            return True
+        shape, order = self.arg
+        decision = decided_reshape(self.source, shape, order)
+        if decision is None:
+            raise _errors.alias_undecided("writing into a reshape of a traced array, or into its base while it is alive")
+        self.source = None
+        if not decision:
+            self.kind = "copy"
+        return decision
 
     def read(self, base: Any) -> Any:
         """The view's value taken from ``base``."""
@@ -71,7 +84,7 @@ def alias_of(x: Any) -> Alias | None:
     return getattr(x, "_alias", None)
 
 
-def track(base: Any, view: Any, kind: str, arg: Any, decided: bool = True) -> Any:
+def track(base: Any, view: Any, kind: str, arg: Any, source: Any = None) -> Any:
     """Record ``view`` (a new traced array) as a view of traced ``base``; returns ``view``."""
     if view is base or not isinstance(view, Tracer) or not isinstance(base, Tracer):
         return view
@@ -83,7 +96,7 @@ def track(base: Any, view: Any, kind: str, arg: Any, decided: bool = True) -> An
     if len(views) > 8 and len(views) & (len(views) - 1) == 0:
         views[:] = [ref for ref in views if ref() is not None]  # prune the dead now and then
     views.append(weakref.ref(view))
-    setattr(view, "_alias", Alias(Link(base, kind, arg, decided)))  # noqa: B010
+    setattr(view, "_alias", Alias(Link(base, kind, arg, source)))  # noqa: B010
     return view
 
 
@@ -122,13 +135,28 @@ def refresh(base: Any) -> None:
         view = ref()
         if view is None:
             continue
-        live.append(ref)
         link = view._alias.link
-        if not link.decided:
-            raise _errors.alias_undecided("writing into an array while a reshape of it is alive")
+        if link is None or not link.is_view():
+            view._alias.link = None  # NumPy copied: the array stands alone
+            continue
+        live.append(ref)
         rebind(view, link.read(base))
         refresh(view)
     alias.views = live
+
+
+def settle(base: Any) -> None:
+    """Decide, before anything is written, whether each live reshape of ``base`` (and below) is a view."""
+    alias = getattr(base, "_alias", None)
+    if alias is None:
+        return
+    for ref in alias.views:
+        view = ref()
+        if view is not None and view._alias.link is not None:
+            if view._alias.link.is_view():
+                settle(view)
+            else:
+                view._alias.link = None  # NumPy copied: the array stands alone
 
 
 def assign(x: Any, value: Any) -> None:
@@ -136,11 +164,14 @@ def assign(x: Any, value: Any) -> None:
     alias = getattr(x, "_alias", None)
     link = alias.link if alias is not None else None
     if link is None:
+        settle(x)
         rebind(x, value)
         refresh(x)
         return
-    if not link.decided:
-        raise _errors.alias_undecided("writing into a reshape of a traced array")
+    if not link.is_view():
+        alias.link = None  # type: ignore[union-attr]  # NumPy copied: the array stands alone
+        assign(x, value)
+        return
     assign(link.base, link.write(link.base, value))
 
 
@@ -275,8 +306,6 @@ defbatch(reshape_shares_p, "loop")  # each example's own layout: a slice of the 
 def decided_reshape(x: Any, shape: tuple[int, ...], order: str) -> bool | None:
     """Whether NumPy's reshape of ``x`` into ``shape`` is a view (True), a copy (False), or cannot be
     decided here (None: the examples of a batch disagree, or the array has no memory layout, as Dask's)."""
-    if tuple(n for n in _util.shape(x) if n != 1) == tuple(n for n in shape if n != 1):
-        return True  # only axes of length one come or go: never a copy
     if order not in ("C", "F"):
         return None
     # the layout of the value computed as NumPy computes it: a guard under jit (a replay may get another)
@@ -292,10 +321,10 @@ def reshaped(x: Any, result: Any, order: str = "C") -> Any:
     if result is x or not isinstance(x, Tracer):
         return result
     shape = _util.shape(result)
-    decision = decided_reshape(x, shape, order)
-    if decision is False:
-        return result
-    return track(x, result, "reshape", (shape, order if order in ("C", "F") else "C"), decided=decision is True)
+    if tuple(n for n in _util.shape(x) if n != 1) == tuple(n for n in shape if n != 1):
+        return track(x, result, "reshape", (shape, order))  # only axes of length one come or go: a view
+    # view or copy depends on the memory layout: read only if a write ever needs it (a guard under jit)
+    return track(x, result, "reshape", (shape, order), source=copy_of(x))
 
 
 def _is_integer(item: Any) -> bool:

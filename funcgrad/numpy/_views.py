@@ -42,9 +42,10 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     >>> swapaxes(np.zeros((2, 3)), 0, 1).shape
     (3, 2)
     """
+    result = _shape.swapaxes(a, axis1, axis2)  # NumPy's axis checks first
     axes = list(range(ndim(a)))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return transposed(a, axes, _shape.swapaxes(a, axis1, axis2))
+    return transposed(a, axes, result)
 
 
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
@@ -53,13 +54,14 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     >>> moveaxis(np.zeros((2, 3, 4)), 0, -1).shape
     (3, 4, 2)
     """
+    result = _shape.moveaxis(a, source, destination)  # NumPy's axis checks first
     rank = ndim(a)
     src = normalize_axis_tuple(source, rank, "source")
     dst = normalize_axis_tuple(destination, rank, "destination")
     order = [n for n in range(rank) if n not in src]
     for to, start in sorted(zip(dst, src)):
         order.insert(to, start)
-    return transposed(a, order, _shape.moveaxis(a, source, destination))
+    return transposed(a, order, result)
 
 
 def matrix_transpose(x: Any, /) -> Any:
@@ -68,10 +70,10 @@ def matrix_transpose(x: Any, /) -> Any:
     >>> matrix_transpose(np.zeros((1, 2, 3))).shape
     (1, 3, 2)
     """
+    result = _extras.matrix_transpose(x)  # NumPy's checks first
     axes = list(range(ndim(x)))
-    if len(axes) >= 2:
-        axes[-1], axes[-2] = axes[-2], axes[-1]
-    return transposed(x, axes, _extras.matrix_transpose(x))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return transposed(x, axes, result)
 
 
 def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
