@@ -115,6 +115,14 @@ def unsupported_api_version(version: object, supported: tuple[str, ...]) -> Valu
     )
 
 
+def not_differentiated_method(name: str) -> TypeError:
+    return TypeError(
+        f"funcgrad: {name} is SciPy's own method, forwarded for plain values; funcgrad has no derivative "
+        "for it, and a traced argument would lose its derivative. Call it with plain values (outside the "
+        "function being differentiated, or on fg.stop_gradient(x) where no derivative is needed)."
+    )
+
+
 def unsupported_ufunc(package: str, name: str) -> TypeError:
     return TypeError(
         f"funcgrad: '{package}.{name}' has no derivative rule in funcgrad, so calling it on a traced "

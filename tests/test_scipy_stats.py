@@ -10,6 +10,7 @@ import pytest
 st = pytest.importorskip("scipy.stats", reason="funcgrad.scipy needs the scipy extra")
 
 import funcgrad as fg  # noqa: E402
+import funcgrad.numpy as fnp  # noqa: E402
 from funcgrad.scipy import stats  # noqa: E402
 from funcgrad.testing import check_grads  # noqa: E402
 
@@ -580,7 +581,64 @@ def test_multivariate_float32_stays_float32_and_singular_cov_raises() -> None:
         assert value.dtype == np.float32
         np.testing.assert_allclose(value, st.dirichlet.logpdf(np.array(x), ALPHA), rtol=1e-5)
     with pytest.raises(np.linalg.LinAlgError):
-        fg.grad(lambda c: stats.multivariate_normal.logpdf(POINTS, MEAN, c, allow_singular=True).sum())(np.ones((3, 3)))
+        fg.grad(lambda c: stats.multivariate_normal.logpdf(POINTS, MEAN, c).sum())(np.ones((3, 3)))
+
+
+SINGULAR = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 0.0]])  # rank 2: the third coordinate is fixed
+
+
+def test_multivariate_normal_allow_singular_matches_scipy_and_differentiates() -> None:
+    points = np.array([[0.3, -0.2, 0.0], [1.0, 0.5, 0.0], [0.1, 0.1, 0.4]])  # the last one is off the range
+    expected = st.multivariate_normal.logpdf(points, np.zeros(3), SINGULAR, allow_singular=True)
+    logpdf = lambda x, m: stats.multivariate_normal.logpdf(x, m, SINGULAR, allow_singular=True)
+    np.testing.assert_allclose(_traced_value(lambda x: logpdf(x, np.zeros(3)), points), expected, rtol=1e-12)
+    assert np.isneginf(expected[2])
+    # along the range (the first two coordinates): off it the density is -inf
+    on_range = lambda xy, m: logpdf(fnp.concatenate([xy, np.zeros((2, 1))], axis=1), fnp.concatenate([m, np.zeros(1)]))
+    check_grads(on_range, (points[:2, :2], np.array([0.1, -0.3])), order=2, modes=("fwd", "rev"))
+    # a nonsingular cov gives the Cholesky path's value and derivative in cov (built symmetric: SciPy reads one triangle)
+    full = lambda a, singular: stats.multivariate_normal.logpdf(points, None, a @ a.T + 3.0 * np.eye(3), allow_singular=singular).sum()
+    np.testing.assert_allclose(fg.grad(full)(_A, True), fg.grad(full)(_A, False), rtol=1e-10)
+    check_grads(lambda a: full(a, True), (_A,), order=2, modes=("fwd", "rev"))
+
+
+def test_multivariate_normal_entropy_is_scipys_and_differentiates_in_cov() -> None:
+    assert np.isclose(stats.multivariate_normal.entropy(MEAN, COV), st.multivariate_normal.entropy(MEAN, COV))
+    entropy = lambda c: stats.multivariate_normal.entropy(None, c)
+    assert np.isclose(_traced_value(entropy, COV), st.multivariate_normal.entropy(None, COV), rtol=1e-13)
+    np.testing.assert_allclose(fg.grad(entropy)(COV), 0.5 * np.linalg.inv(COV), rtol=1e-10)
+    check_grads(lambda a: entropy(a @ a.T + 3.0 * np.eye(3)), (_A,), order=2, modes=("fwd", "rev"))
+    singular = st.multivariate_normal(None, SINGULAR, allow_singular=True).entropy()
+    assert np.isclose(_traced_value(lambda c: stats.multivariate_normal(None, c, True).entropy(), SINGULAR), singular)
+
+
+def test_scipys_other_methods_are_forwarded_for_plain_values() -> None:
+    assert stats.norm.ppf(0.975, 1.0, 2.0) == st.norm.ppf(0.975, 1.0, 2.0)
+    assert stats.t.interval(0.9, 3.0) == st.t.interval(0.9, 3.0)
+    assert stats.gamma.mean(2.0, scale=3.0) == st.gamma.mean(2.0, scale=3.0)
+    np.testing.assert_array_equal(stats.poisson.rvs(3.0, size=4, random_state=1), st.poisson.rvs(3.0, size=4, random_state=1))
+    frozen = stats.beta(2.0, 3.0)
+    assert (frozen.var(), frozen.isf(0.1)) == (st.beta(2.0, 3.0).var(), st.beta(2.0, 3.0).isf(0.1))
+    np.testing.assert_array_equal(frozen.rvs(size=3, random_state=0), st.beta(2.0, 3.0).rvs(size=3, random_state=0))
+    np.testing.assert_array_equal(
+        stats.multivariate_normal(MEAN, COV).rvs(size=2, random_state=0),
+        st.multivariate_normal(MEAN, COV).rvs(size=2, random_state=0),
+    )
+    np.testing.assert_array_equal(stats.dirichlet.mean(ALPHA), st.dirichlet.mean(ALPHA))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: stats.norm.ppf(0.3, m),
+        lambda m: stats.norm(m).mean(),
+        lambda m: stats.gamma(2.0, scale=m).rvs(random_state=0),
+        lambda m: stats.multivariate_normal.rvs(m * np.ones(2), random_state=0)[0],
+    ],
+)
+def test_forwarded_methods_refuse_traced_values_by_name(call) -> None:
+    with pytest.raises(TypeError, match=r"scipy\.stats\.\w+.*SciPy's own method"):
+        fg.grad(call)(1.0)
 
 
 @pytest.mark.parametrize("x", [650.0, 690.0, 700.0, 800.0, 5000.0])

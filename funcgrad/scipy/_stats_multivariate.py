@@ -18,11 +18,12 @@ import scipy.stats
 
 import funcgrad.numpy as fnp
 from funcgrad._prims._util import ndim, shape
+from funcgrad._custom import stop_gradient
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
 from funcgrad.scipy import linalg, special
 from funcgrad.scipy._common import no_derivative
-from funcgrad.scipy._stats_univariate import Frozen
+from funcgrad.scipy._stats_univariate import Frozen, forwarded
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -56,15 +57,59 @@ defvjp(_mvn_cdf_p, *_refusals)
 defjvp(_mvn_cdf_p, *_refusals)
 
 
-class MultivariateNormal:
+def _pseudo_parts(cov: Any) -> tuple[Any, Any, Any]:
+    """SciPy's ``_PSD`` of a symmetric positive semi-definite ``cov``: rank, log pseudo-determinant, eigenpairs.
+
+    Eigenvalues at most ``1e6 * eps * max|s|`` count as zero (SciPy's cut-off); the cut-off and the
+    rank carry no derivative.
+    """
+    values, vectors = fnp.linalg.eigh(0.5 * (cov + fnp.swapaxes(cov, -1, -2)))
+    cutoff = stop_gradient(1e6 * np.finfo(np.float64).eps * fnp.max(fnp.absolute(values)))
+    kept = values > cutoff
+    safe = fnp.where(kept, values, 1.0)
+    log_pdet = fnp.sum(fnp.where(kept, fnp.log(safe), 0.0))
+    return fnp.sum(kept), log_pdet, (values, vectors, kept, safe, cutoff)
+
+
+def _pseudo_logpdf(points: Any, cov: Any) -> Any:
+    """The log-density of rows of ``points`` (deviations from the mean) under a possibly singular ``cov``.
+
+    SciPy's definition: the pseudo-inverse and pseudo-determinant on the range of ``cov``, ``-inf`` off it.
+    """
+    rank, log_pdet, (values, vectors, kept, safe, cutoff) = _pseudo_parts(cov)
+    projected = points @ vectors
+    distance = fnp.sum(fnp.where(kept, projected * projected / safe, 0.0), axis=-1)
+    off_range = fnp.sum(fnp.where(kept, 0.0, projected * projected), axis=-1)
+    inside = off_range < (1e3 * cutoff) ** 2  # SciPy: |points @ V| < 1000 * cut-off, V the null space
+    out = -0.5 * (rank * _LOG_2PI + log_pdet + distance)
+    return fnp.where(inside, out, -np.inf)
+
+
+class _Forwarding:
+    """SciPy's other methods of the distribution (``rvs``, ``mean``, ...), forwarded for plain values."""
+
+    _scipy: Any
+    name: str
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        target = getattr(self._scipy, method)
+        return forwarded(target, f"{self.name}.{method}") if callable(target) else target
+
+
+class MultivariateNormal(_Forwarding):
     """``scipy.stats.multivariate_normal``: ``pdf``, ``logpdf``, ``cdf``, ``logcdf``.
 
     ``mean`` defaults to zeros and ``cov`` to 1 (the identity); a scalar
     ``cov`` is that multiple of the identity, a vector the diagonal, as in
     SciPy.  ``x`` has the dimension on its last axis.  On traced values
     ``logpdf``/``pdf`` differentiate at every order in ``x``, ``mean`` and
-    ``cov`` (which must be positive definite: ``numpy.linalg.LinAlgError``
-    otherwise, whatever ``allow_singular`` says); ``cdf``/``logcdf`` are
+    ``cov`` (positive definite: ``numpy.linalg.LinAlgError`` otherwise; with
+    ``allow_singular=True`` a singular ``cov`` is allowed, as in SciPy: the
+    density lives on its range, ``-inf`` off it, through its eigenvectors, so
+    the derivative in ``cov`` needs distinct eigenvalues); ``entropy`` is
+    differentiable in ``cov``; ``cdf``/``logcdf`` are
     SciPy's numerical integrals, computed on traced values too, but
     differentiating them raises ``TypeError`` naming the argument.
     ``ValueError`` (as SciPy) for a ``mean`` or ``cov`` of the wrong shape.
@@ -80,6 +125,9 @@ class MultivariateNormal:
     array([[ 0. , -0.5],
            [-0.5,  0. ]])
     """
+
+    _scipy = scipy.stats.multivariate_normal
+    name = "multivariate_normal"
 
     def __call__(self, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Frozen:
         """The distribution with ``mean`` and ``cov`` fixed, as ``scipy.stats.multivariate_normal(mean, cov)``.
@@ -104,13 +152,35 @@ class MultivariateNormal:
             return scipy.stats.multivariate_normal.logpdf(x, mean, cov, allow_singular=allow_singular)
         x, mean, cov = self._standardized(x, mean, cov)
         dim = shape(cov)[-1]
-        factor = fnp.linalg.cholesky(0.5 * (cov + fnp.swapaxes(cov, -1, -2)))
         points = fnp.reshape(x - mean, (-1, dim))
-        whitened = linalg.solve_triangular(factor, fnp.swapaxes(points, 0, 1), lower=True)
-        distance = fnp.sum(whitened * whitened, axis=0)
-        log_det = 2.0 * fnp.sum(fnp.log(fnp.diagonal(factor)))
-        out = -0.5 * (dim * _LOG_2PI + log_det + distance)
+        if allow_singular:
+            out = _pseudo_logpdf(points, cov)
+        else:
+            factor = fnp.linalg.cholesky(0.5 * (cov + fnp.swapaxes(cov, -1, -2)))
+            whitened = linalg.solve_triangular(factor, fnp.swapaxes(points, 0, 1), lower=True)
+            distance = fnp.sum(whitened * whitened, axis=0)
+            log_det = 2.0 * fnp.sum(fnp.log(fnp.diagonal(factor)))
+            out = -0.5 * (dim * _LOG_2PI + log_det + distance)
         return _squeezed(fnp.reshape(out, shape(x)[:-1]))
+
+    def entropy(self, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+        """The differential entropy ``(rank (log(2 pi) + 1) + log pdet(cov)) / 2``; differentiable in ``cov``.
+
+        >>> import numpy as np
+        >>> import funcgrad as fg
+        >>> from funcgrad.scipy import stats
+        >>> fg.grad(stats.multivariate_normal.entropy, argnums=1)(None, 2.0 * np.eye(2))  # inv(cov) / 2
+        array([[0.25, 0.  ],
+               [0.  , 0.25]])
+        """
+        if not _is_traced(mean, cov):
+            return scipy.stats.multivariate_normal(mean, cov, allow_singular=allow_singular).entropy()
+        _, cov = self._parameters(mean, cov)
+        if allow_singular:
+            rank, log_pdet, _ = _pseudo_parts(cov)
+            return 0.5 * (rank * (_LOG_2PI + 1.0) + log_pdet)
+        factor = fnp.linalg.cholesky(0.5 * (cov + fnp.swapaxes(cov, -1, -2)))
+        return 0.5 * (shape(cov)[-1] * (_LOG_2PI + 1.0)) + fnp.sum(fnp.log(fnp.diagonal(factor)))
 
     def pdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
         """The density: ``exp(logpdf)``.
@@ -152,6 +222,19 @@ class MultivariateNormal:
 
     def _standardized(self, x: Any, mean: Any, cov: Any) -> tuple[Any, Any, Any]:
         """``x`` as points on the last axis, ``mean`` a vector and ``cov`` a matrix, by SciPy's shape rules."""
+        mean, cov = self._parameters(mean, cov)
+        dim = shape(mean)[0]
+        x = _operand(x)
+        if ndim(x) == 0:
+            x = fnp.reshape(x, (1,))
+        elif ndim(x) == 1:
+            x = fnp.reshape(x, (-1, 1) if dim == 1 else (1, -1))
+        if shape(x)[-1] != dim:
+            raise ValueError(f"multivariate_normal: x must have {dim} entries on its last axis, got shape {shape(x)}")
+        return x, mean, cov
+
+    def _parameters(self, mean: Any, cov: Any) -> tuple[Any, Any]:
+        """``mean`` a vector and ``cov`` a matrix, by SciPy's shape rules."""
         cov = _operand(cov)
         if mean is None:
             dim = 1 if ndim(cov) < 2 else shape(cov)[0]
@@ -169,17 +252,10 @@ class MultivariateNormal:
             cov = fnp.diag(cov)
         if shape(cov) != (dim, dim):
             raise ValueError(f"multivariate_normal: cov must have shape ({dim}, {dim}) to match mean, got {shape(cov)}")
-        x = _operand(x)
-        if ndim(x) == 0:
-            x = fnp.reshape(x, (1,))
-        elif ndim(x) == 1:
-            x = fnp.reshape(x, (-1, 1) if dim == 1 else (1, -1))
-        if shape(x)[-1] != dim:
-            raise ValueError(f"multivariate_normal: x must have {dim} entries on its last axis, got shape {shape(x)}")
-        return x, mean, cov
+        return mean, cov
 
 
-class Dirichlet:
+class Dirichlet(_Forwarding):
     """``scipy.stats.dirichlet``: ``pdf``, ``logpdf`` of ``x`` on the simplex with concentrations ``alpha``.
 
     ``x`` has the components on its *first* axis (SciPy's convention):
@@ -203,6 +279,9 @@ class Dirichlet:
     >>> np.round(fg.grad(stats.dirichlet.logpdf, argnums=1)(np.array([0.5, 0.5]), alpha), 6)
     array([ 0.390186, -0.109814])
     """
+
+    _scipy = scipy.stats.dirichlet
+    name = "dirichlet"
 
     def __call__(self, alpha: Any) -> Frozen:
         """The distribution with ``alpha`` fixed, as ``scipy.stats.dirichlet(alpha)``.

@@ -18,15 +18,17 @@ import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import scipy.special as sc
 import scipy.stats
 
 import funcgrad.numpy as fnp
+from funcgrad import _errors
 from funcgrad._prims._ufuncs import is_plain
 from funcgrad._trace import Tracer
+from funcgrad.tree import tree_flatten
 from funcgrad.scipy import special
 from funcgrad.scipy._common import elementwise, no_derivative
 
@@ -397,6 +399,31 @@ def _as_value(value: Any) -> Any:
     return value if isinstance(value, (Tracer, int, float, np.ndarray, np.generic)) else np.asarray(value)
 
 
+def forwarded(method: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """SciPy's ``method`` (``rvs``, ``ppf``, ``mean``, ...), which funcgrad does not differentiate: plain values only.
+
+    A traced argument raises ``TypeError`` naming the method, rather than a derivative silently dropped.
+    """
+
+    def call(*args: Any, **kwds: Any) -> Any:
+        if any(isinstance(leaf, Tracer) for leaf in tree_flatten((args, kwds))[0]):
+            raise _errors.not_differentiated_method(f"scipy.stats.{name}")
+        return method(*args, **kwds)
+
+    call.__name__ = call.__qualname__ = name.rsplit(".", 1)[-1]
+    call.__doc__ = f"``scipy.stats.{name}``, forwarded to SciPy: plain values only (no derivative)."
+    return call
+
+
+def _refusal(name: str) -> Callable[..., NoReturn]:
+    """A SciPy method of a distribution frozen with traced parameters: refused whatever it is called with."""
+
+    def refuse(*args: Any, **kwds: Any) -> NoReturn:
+        raise _errors.not_differentiated_method(f"scipy.stats.{name}")
+
+    return refuse
+
+
 def _guarded(value: Any, domain: Domain) -> tuple[Any, Any]:
     """``value`` with entries outside ``domain`` replaced by 1 (so no formula warns), and where it is inside."""
     valid = domain(value)
@@ -432,6 +459,18 @@ class Univariate:
 
     def __repr__(self) -> str:
         return f"<funcgrad.scipy.stats.{self.name}{self.signature}>"
+
+    def __getattr__(self, method: str) -> Any:
+        """SciPy's other methods (``rvs``, ``ppf``, ``isf``, ``mean``, ``var``, ``interval``, ...), forwarded.
+
+        >>> from funcgrad.scipy import stats
+        >>> stats.norm.ppf(0.5, loc=3.0), stats.expon.mean(scale=2.0)
+        (np.float64(3.0), np.float64(2.0))
+        """
+        if method.startswith("_"):
+            raise AttributeError(method)
+        target = getattr(self._scipy, method)
+        return forwarded(target, f"{self.name}.{method}") if callable(target) else target
 
     def __call__(self, *args: Any, **kwds: Any) -> Frozen:
         """The distribution with its parameters fixed, as ``scipy.stats.<name>(*args, **kwds)``.
@@ -602,13 +641,19 @@ class Discrete(Univariate):
 
 
 class Frozen:
-    """A distribution with its parameters fixed (``stats.norm(loc, scale)``); its methods take ``x`` only.
+    """A distribution with its parameters fixed (``stats.norm(loc, scale)``).
 
-    Raises ``AttributeError`` for a method the distribution does not have.
+    funcgrad's own methods (``pdf``, ``logpdf``, ``cdf``, ...) differentiate in ``x``
+    and the fixed parameters; SciPy's others (``rvs(size)``, ``ppf(q)``,
+    ``mean()``, ``interval(confidence)``, ...) are those of SciPy's frozen
+    distribution, for plain values.  Raises ``AttributeError`` for a method
+    SciPy's distribution does not have either.
 
     >>> from funcgrad.scipy import stats
     >>> float(stats.uniform(1.0, 2.0).pdf(2.0))
     0.5
+    >>> stats.norm(1.0, 2.0).rvs(size=2, random_state=0).shape
+    (2,)
     """
 
     def __init__(self, distribution: Any, args: tuple[Any, ...], kwds: dict[str, Any]) -> None:
@@ -619,8 +664,14 @@ class Frozen:
     def __getattr__(self, method: str) -> Callable[[Any], Any]:
         if method.startswith("_") or method in ("dist", "args", "kwds"):
             raise AttributeError(method)
-        bound = getattr(self.dist, method)
-        return lambda x: bound(x, *self.args, **self.kwds)
+        if callable(getattr(type(self.dist), method, None)):
+            bound = getattr(self.dist, method)
+            return lambda *args, **kwds: bound(*args, *self.args, **self.kwds, **kwds)
+        name = f"{self.dist.name}(...).{method}"
+        if any(isinstance(leaf, Tracer) for leaf in tree_flatten((self.args, self.kwds))[0]):
+            return _refusal(name)
+        target = getattr(self.dist._scipy(*self.args, **self.kwds), method)
+        return forwarded(target, name) if callable(target) else target
 
     def __repr__(self) -> str:
         return f"<frozen {self.dist!r} args={self.args} kwds={self.kwds}>"
