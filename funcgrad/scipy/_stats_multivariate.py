@@ -17,8 +17,8 @@ import numpy as np
 import scipy.stats
 
 import funcgrad.numpy as fnp
-from funcgrad._prims._util import ndim, shape
 from funcgrad._custom import stop_gradient
+from funcgrad._prims._util import ndim, shape
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
 from funcgrad.scipy import linalg, special

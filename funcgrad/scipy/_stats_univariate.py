@@ -28,9 +28,9 @@ import funcgrad.numpy as fnp
 from funcgrad import _errors
 from funcgrad._prims._ufuncs import is_plain
 from funcgrad._trace import Tracer
-from funcgrad.tree import tree_flatten
 from funcgrad.scipy import special
 from funcgrad.scipy._common import elementwise, no_derivative
+from funcgrad.tree import tree_flatten
 
 Formula = Callable[..., Any]
 Domain = Callable[[Any], Any]
