@@ -82,6 +82,8 @@ def _cases() -> list[Case]:
         ("linalg.solve_triangular", lambda ns, a, b: linalg.solve_triangular(a, b, lower=True), (_general(3), b), ""),
         ("linalg.solve_triangular-trans_unit", lambda ns, a, b: linalg.solve_triangular(a, b, trans=1,
          unit_diagonal=True), (_general(3), b[:, 0]), ""),
+        ("linalg.solve_banded", lambda ns, ab, b: linalg.solve_banded((1, 1), ab, b),
+         (RNG.standard_normal((3, 3)) * 0.3 + np.array([[0.0], [3.0], [0.0]]), b), ""),
         ("linalg.cholesky", lambda ns, a: linalg.cholesky(a), (_spd(3),), ""),
         ("linalg.cho_solve", lambda ns, a, b: linalg.cho_solve(linalg.cho_factor(a, lower=True), b), (_spd(3), b), ""),
         ("linalg.lu_factor", lambda ns, a: linalg.lu_factor(a), (RNG.standard_normal((3, 3)) + np.eye(3),), ""),

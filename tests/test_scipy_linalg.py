@@ -284,3 +284,42 @@ def test_plain_inputs_are_scipys_own_results() -> None:
     np.testing.assert_array_equal(fla.expm(a), sl.expm(a))
     np.testing.assert_array_equal(fla.solve_sylvester(a, s, a), sl.solve_sylvester(a, s, a))
     np.testing.assert_array_equal(fla.block_diag(a, b), sl.block_diag(a, b))
+
+
+def _traced_value(f: Any, x: np.ndarray) -> Any:
+    """``f(x)`` computed on a traced ``x`` (the value jvp reports)."""
+    return fg.jvp(f, (x,), (np.zeros_like(x),))[0]
+
+
+def banded(lower: int, upper: int, n: int, complex_: bool = False) -> np.ndarray:
+    """Diagonals of a diagonally dominant banded matrix (SciPy's layout), padding corners included."""
+    ab = RNG.standard_normal((lower + upper + 1, n))
+    if complex_:
+        ab = ab + 1j * RNG.standard_normal(ab.shape)
+    ab[upper] += 2.0 * (lower + upper + 1)
+    return ab
+
+
+@pytest.mark.parametrize("l_and_u", [(1, 1), (2, 1), (0, 2), (1, 0), (0, 0)])
+@pytest.mark.parametrize("rhs_shape", [(5,), (5, 2)])
+def test_solve_banded_values_and_derivatives_to_second_order(
+    l_and_u: tuple[int, int], rhs_shape: tuple[int, ...]
+) -> None:
+    ab, b = banded(*l_and_u, 5), RNG.standard_normal(rhs_shape)
+    np.testing.assert_allclose(
+        _traced_value(lambda a: fla.solve_banded(l_and_u, a, b), ab), sl.solve_banded(l_and_u, ab, b), rtol=1e-13
+    )
+    assert np.array_equal(fla.solve_banded(l_and_u, ab, b), sl.solve_banded(l_and_u, ab, b))
+    check_grads(lambda a, b: fla.solve_banded(l_and_u, a, b), (ab, b), order=2, modes=("fwd", "rev"))
+
+
+def test_solve_banded_complex_float32_and_unused_corners() -> None:
+    ab, b = banded(1, 2, 4, complex_=True), RNG.standard_normal(4) + 1j * RNG.standard_normal(4)
+    check_grads(lambda a, b: fla.solve_banded((1, 2), a, b), (ab, b), order=2, modes=("fwd", "rev"))
+    ab32, b32 = banded(1, 1, 4).astype(np.float32), RNG.standard_normal(4).astype(np.float32)
+    gradient = fg.grad(lambda a: fla.solve_banded((1, 1), a, b32).sum())(ab32)
+    assert gradient.dtype == np.float32
+    # ab[0, 0] and ab[2, -1] lie outside the matrix: SciPy never reads them, so their derivative is zero
+    assert gradient[0, 0] == 0.0 and gradient[2, -1] == 0.0
+    with pytest.raises(ValueError, match=r"= \(3, n\) .* got ab \(2, 4\)"):
+        fg.grad(lambda a: fla.solve_banded((1, 1), a, np.ones(4)).sum())(np.ones((2, 4)))

@@ -18,6 +18,7 @@ import numpy as np
 import scipy
 import scipy.linalg as sl
 
+import funcgrad.numpy as fnp
 from funcgrad._prims import _select, _shape
 from funcgrad._prims._contract import matmul
 from funcgrad._prims._indexing import getitem_p
@@ -304,3 +305,70 @@ for _prim in (cholesky_p, expm_p, sqrtm_p, solve_sylvester_p):
     defbatch(_prim, _STACKS)
 # one dtype for the whole batch: each example's root is complex exactly when the batch's is
 defbatch(complex_root_p, lambda prim, values, batched, size: broadcast_batch(prim(*values), size))
+
+
+# --- solve_banded: A x = b with A stored by diagonals, ab[u + i - j, j] = A[i, j] ----------------
+
+
+def _solve_banded(ab: Any, b: Any, lower: int, upper: int, check_finite: bool) -> Any:
+    return sl.solve_banded((lower, upper), ab, b, check_finite=check_finite)
+
+
+def _shift(v: Any, s: int) -> Any:
+    """``w[j] = v[j + s]`` along the first axis, zero where ``j + s`` is outside ``v``."""
+    n = shape(v)[0]
+    if s == 0:
+        return v
+    if abs(s) >= n:
+        return v * 0
+    pad = v[: abs(s)] * 0
+    return fnp.concatenate([v[s:], pad]) if s > 0 else fnp.concatenate([pad, v[: n + s]])
+
+
+def _rows_like(row: Any, x: Any) -> Any:
+    """One diagonal row of ``ab`` (length n), shaped to multiply ``x``'s first axis."""
+    return fnp.reshape(row, (shape(row)[0],) + (1,) * (ndim(x) - 1)) if ndim(x) > 1 else row
+
+
+def band_matvec(ab: Any, x: Any, lower: int, upper: int) -> Any:
+    """``A @ x`` from the diagonals: row ``k`` of ``ab`` holds the diagonal with offset ``upper - k``."""
+    total = None
+    for k in range(lower + upper + 1):
+        term = _shift(_rows_like(ab[k], x) * x, upper - k)
+        total = term if total is None else total + term
+    return total
+
+
+def band_transpose(ab: Any, lower: int, upper: int) -> Any:
+    """The diagonals of ``A.T`` (lower and upper bandwidths swapped): row ``k`` is row ``l + u - k`` of ``ab``,
+    shifted by ``k - lower``."""
+    rows = [_shift(ab[lower + upper - k], k - lower) for k in range(lower + upper + 1)]
+    return fnp.stack(rows, axis=0)
+
+
+def _sb_jvp_ab(t: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int, check_finite: bool) -> Any:
+    change = band_matvec(t, ans, lower, upper)
+    return -solve_banded_p(ab, change, lower=lower, upper=upper, check_finite=check_finite)
+
+
+def _sb_jvp_b(t: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int, check_finite: bool) -> Any:
+    return solve_banded_p(ab, t, lower=lower, upper=upper, check_finite=check_finite)
+
+
+def _sb_vjp_b(g: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int, check_finite: bool) -> Any:
+    return solve_banded_p(band_transpose(ab, lower, upper), g, lower=upper, upper=lower, check_finite=check_finite)
+
+
+def _sb_vjp_ab(g: Any, ans: Any, ab: Any, b: Any, lower: int, upper: int, check_finite: bool) -> Any:
+    # the cotangent of A is -(A^-T g) x^T, read on the band: entry (k, j) pairs row j + k - upper with column j
+    adjoint = _sb_vjp_b(g, ans, ab, b, lower, upper, check_finite)
+    rows = []
+    for k in range(lower + upper + 1):
+        product = _shift(adjoint, k - upper) * ans
+        rows.append(-fnp.sum(product, axis=tuple(range(1, ndim(product)))))
+    return fnp.stack(rows, axis=0)
+
+
+solve_banded_p = primitive(_solve_banded, "linalg.solve_banded")
+defvjp(solve_banded_p, _sb_vjp_ab, _sb_vjp_b)
+defjvp(solve_banded_p, _sb_jvp_ab, _sb_jvp_b)

@@ -53,6 +53,7 @@ from funcgrad.scipy import _linalg_rules as rules
 
 __all__ = [
     "solve_triangular",
+    "solve_banded",
     "cholesky",
     "cho_factor",
     "cho_solve",
@@ -126,6 +127,43 @@ def solve_triangular(
         raise ValueError(f"solve_triangular: shapes of a {shape(a)} and b {shape(b)} are incompatible")
     params = dict(trans=kind, lower=bool(lower), unit_diagonal=bool(unit_diagonal), check_finite=check_finite)
     return _vector_safe(lambda rhs: rules.solve_triangular_p(a, rhs, **params), a, b)
+
+
+def solve_banded(
+    l_and_u: tuple[int, int],
+    ab: Any,
+    b: Any,
+    overwrite_ab: bool = False,
+    overwrite_b: bool = False,
+    check_finite: bool = True,
+) -> Any:
+    """``scipy.linalg.solve_banded``: ``x`` with ``A x = b``, ``A`` given by its diagonals ``ab[u + i - j, j]``.
+
+    ``l_and_u = (l, u)`` are the numbers of nonzero lower and upper diagonals;
+    ``ab`` has shape ``(l + u + 1, n)``; ``b`` is ``(n,)`` or ``(n, k)``.
+    Differentiable in ``ab`` (on the band; its unused corner entries get
+    zero) and ``b``, both modes, any order: the rules solve with ``A`` and
+    with ``A.T``, whose diagonals are ``ab``'s rearranged.  Raises
+    ``ValueError`` for shapes that do not match ``(l, u)`` and
+    ``LinAlgError`` for a singular ``A`` (as SciPy).
+
+    >>> import funcgrad as fg
+    >>> ab = np.array([[0.0, 1.0, 1.0], [4.0, 4.0, 4.0], [1.0, 1.0, 0.0]])  # tridiagonal 1, 4, 1
+    >>> solve_banded((1, 1), ab, np.array([5.0, 6.0, 5.0]))
+    array([1., 1., 1.])
+    >>> fg.grad(lambda b: solve_banded((1, 1), ab, b).sum())(np.array([5.0, 6.0, 5.0]))
+    array([0.21428571, 0.14285714, 0.21428571])
+    """
+    ab, b = _constructors.operand(ab), _constructors.operand(b)
+    if not _traced(ab, b):
+        return sl.solve_banded(l_and_u, ab, b, overwrite_ab, overwrite_b, check_finite)
+    lower, upper = (int(v) for v in l_and_u)
+    if ndim(ab) != 2 or shape(ab)[0] != lower + upper + 1 or ndim(b) not in (1, 2) or shape(b)[0] != shape(ab)[1]:
+        raise ValueError(
+            f"solve_banded: ab must have shape (l + u + 1, n) = ({lower + upper + 1}, n) and b (n,) or (n, k), "
+            f"got ab {shape(ab)} and b {shape(b)}"
+        )
+    return rules.solve_banded_p(ab, b, lower=lower, upper=upper, check_finite=check_finite)
 
 
 def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True) -> Any:
