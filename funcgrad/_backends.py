@@ -116,11 +116,19 @@ def to_backend(value: Any, like: Any) -> Any:
 def broadcast_like(value: Any, kept: tuple[int, ...], primal: Any) -> Any:
     """``value`` (shaped ``kept``: ``primal``'s shape with ones where it was reduced) broadcast to the
     foreign ``primal``'s shape, chunk for chunk when the backend can (each chunk a view, none materialised)."""
-    value = np.reshape(to_backend(value, primal), kept)
     chunks = getattr(primal, "chunks", None)
-    if chunks is not None and _takes_chunks(namespace(primal).broadcast_to):
+    xp = namespace(primal)
+    if chunks is not None and not is_foreign(value) and np.size(value) == 1:
+        # one value everywhere (a sum's cotangent): each chunk its own constant view, so no chunk of the
+        # cotangent waits on a shared task that Dask's ordering may schedule only after all of X was loaded
         try:
-            return namespace(primal).broadcast_to(value, primal.shape, chunks=chunks)
+            return xp.full(primal.shape, np.reshape(value, ()), chunks=chunks, dtype=np.result_type(value))
+        except TypeError:
+            pass  # a backend whose full takes no chunks
+    value = np.reshape(to_backend(value, primal), kept)
+    if chunks is not None and _takes_chunks(xp.broadcast_to):
+        try:
+            return xp.broadcast_to(value, primal.shape, chunks=chunks)
         except ValueError:
             pass  # the cotangent's chunks disagree with the primal's along a kept axis
     return like_primal(np.broadcast_to(value, primal.shape), primal)

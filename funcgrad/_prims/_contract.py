@@ -340,7 +340,8 @@ def _operand(a: Any) -> Any:
     from funcgrad._prims._constructors import operand
 
     a = operand(a)
-    return a if isinstance(a, Tracer) else np.asarray(a)
+    # a Dask (foreign) operand stays as it is: np.asarray would compute it
+    return a if isinstance(a, Tracer) or _backends.is_foreign(a) else np.asarray(a)
 
 
 def _no_out(out: Any) -> None:
