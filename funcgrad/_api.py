@@ -277,6 +277,13 @@ def _plain(value: Any) -> Any:
 # --- reverse mode -------------------------------------------------------------------------
 
 
+def _known_chunks(args: Sequence[Any]) -> None:
+    """Refuse, naming it, an argument that is a chunked array of unknown chunk sizes (no tree walk: cheap)."""
+    for n, arg in enumerate(args):
+        if type(arg) not in _ARRAY_TYPES:
+            _backends.known_chunks(arg, f"argument {n}")
+
+
 def _trace_reverse(
     fun: Callable[..., Any],
     args: tuple[Any, ...],
@@ -289,6 +296,7 @@ def _trace_reverse(
     ``flat`` is ``tree_flatten`` of the chosen arguments when the caller already has it.
     """
     leaves, treedef = flat if flat is not None else tree_flatten(tuple(args[n] for n in nums))
+    _known_chunks(args)
     with new_level() as level:
         trace = ReverseTrace(level)
         primals = [_as_primal(leaf) for leaf in leaves]
@@ -531,6 +539,7 @@ def _trace_forward(
         tangent_leaves = tree_flatten(tuple(tangents))[0]
     else:
         leaves, treedef, tangent_leaves = flat
+    _known_chunks(primals)
     with new_level() as level:
         trace = ForwardTrace(level, batch)
         boxed = []

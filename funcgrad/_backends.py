@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._trace import Tracer
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "lazy_index",
     "value_read",
     "guard",
+    "known_chunks",
 ]
 
 #: exact types that are NumPy's own (checked first: the plain path pays one set lookup)
@@ -77,6 +79,19 @@ def any_foreign(values: Iterable[Any]) -> bool:
     return False
 
 
+def known_chunks(value: Any, what: str) -> Any:
+    """``value``, refused with a ``ValueError`` naming ``what`` if it is a chunked array whose chunk sizes
+    are unknown (NaN, after boolean masking): every derivative rule needs the shapes of its chunks.
+
+    >>> known_chunks(np.ones(2), "x")
+    array([1., 1.])
+    """
+    chunks = getattr(value, "chunks", None) if is_foreign(value) else None
+    if chunks is not None and any(size != size for sizes in chunks for size in sizes):  # NaN != NaN
+        raise _errors.unknown_chunks(what, value)
+    return value
+
+
 def namespace(value: Any) -> Any:
     """The array namespace of ``value``: ``__array_namespace__()`` where present, else the
     innermost package of its type that makes arrays (``dask.array`` for a Dask array), else NumPy.
@@ -102,7 +117,7 @@ def zeros_like(value: Any, dtype: Any = None) -> Any:
     if not is_foreign(value):
         out = np.zeros(np.shape(value), dtype if dtype is not None else np.result_type(value))
         return out if isinstance(value, np.ndarray) else out[()]
-    return namespace(value).zeros_like(value, dtype=dtype)
+    return namespace(known_chunks(value, _named(value))).zeros_like(value, dtype=dtype)
 
 
 def to_backend(value: Any, like: Any) -> Any:
@@ -116,7 +131,7 @@ def to_backend(value: Any, like: Any) -> Any:
 def broadcast_like(value: Any, kept: tuple[int, ...], primal: Any) -> Any:
     """``value`` (shaped ``kept``: ``primal``'s shape with ones where it was reduced) broadcast to the
     foreign ``primal``'s shape, chunk for chunk when the backend can (each chunk a view, none materialised)."""
-    chunks = getattr(primal, "chunks", None)
+    chunks = getattr(known_chunks(primal, _named(primal)), "chunks", None)
     xp = namespace(primal)
     if chunks is not None and not is_foreign(value) and np.size(value) == 1:
         # one value everywhere (a sum's cotangent): each chunk its own constant view, so no chunk of the
@@ -132,6 +147,11 @@ def broadcast_like(value: Any, kept: tuple[int, ...], primal: Any) -> Any:
         except ValueError:
             pass  # the cotangent's chunks disagree with the primal's along a kept axis
     return like_primal(np.broadcast_to(value, primal.shape), primal)
+
+
+def _named(value: Any) -> str:
+    name = getattr(value, "name", None)
+    return f"the array {name!r} met in the derivative" if isinstance(name, str) else "an array met in the derivative"
 
 
 def _takes_chunks(function: Any) -> bool:

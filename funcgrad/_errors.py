@@ -140,6 +140,19 @@ def missing_rule(name: str, argnum: int, mode: str) -> TypeError:
     )
 
 
+def unknown_chunks(what: str, value: Any) -> ValueError:
+    """A chunked (Dask) array whose chunk sizes are unknown, as after boolean masking."""
+    chunks = tuple(tuple(sizes) for sizes in getattr(value, "chunks", ()))
+    axes = [axis for axis, sizes in enumerate(chunks) if any(size != size for size in sizes)]  # NaN != NaN
+    shown = ", ".join(f"axis {axis}: {chunks[axis][:4]}{' ...' if len(chunks[axis]) > 4 else ''}" for axis in axes)
+    return ValueError(
+        f"funcgrad: {what}, a {type(value).__module__}.{type(value).__name__} of shape {tuple(value.shape)}, "
+        f"has unknown chunk sizes ({shown}), as after boolean masking: its derivative needs every chunk's "
+        "shape. Call x = x.compute_chunk_sizes() first (it computes the chunk sizes once), or keep the shape "
+        "with np.where(mask, x, 0) instead of x[mask]."
+    )
+
+
 def describe(value: Any) -> str:
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)

@@ -382,6 +382,7 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
         mask_of = where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
         return masked_mean(_cast(a, dtype), mask_of, axis, keepdims)
     axes = normalize_axes(axis, ndim(a))
+    _backends.known_chunks(full_lower(a), "the array whose mean is taken")
     count = int(np.prod([shape(a)[i] for i in axes])) if axes else 1
     total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
     return total / count
