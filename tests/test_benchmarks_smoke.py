@@ -39,7 +39,7 @@ WORKLOADS = {
     "fit logistic BFGS",
     "fit logistic Newton",
     "stiff ODE BDF",
-} | ({"dask logistic"} if importlib.util.find_spec("dask") else set())
+} | ({"dask logistic", "dask newton step"} if importlib.util.find_spec("dask") else set())
 
 
 def _run(tmp_path: Path, *extra: str) -> tuple[str, dict]:

@@ -86,8 +86,10 @@ def test_a_plain_dask_operand_of_dot_is_not_computed():
     # np.asarray on the labels computed them while the graph was built, and the graph then held them whole
     X, y, w = problem()
     value, g = built_lazily(lambda: fg.value_and_grad(difference_of_sums)(w, X, y))
-    assert not any(name.startswith("array-") and len(layer) == 1 and "rechunk" in str(layer)
-                   for name, layer in g.dask.layers.items())
+    assert not any(
+        name.startswith("array-") and len(layer) == 1 and "rechunk" in str(layer)
+        for name, layer in g.dask.layers.items()
+    )
     assert "random" in " ".join(value.dask.layers)  # y is still the generated array, chunk by chunk
     Xb = X[:40_000].compute() @ w
     yb = y[:40_000].compute()
@@ -171,7 +173,9 @@ def test_the_hessian_is_one_pass_over_x():
     assert peak_in_chunks(hessian) < 8.0  # hand-written: 3.1; see the next test
 
 
-@pytest.mark.xfail(strict=True, reason="forward-over-reverse keeps one full-size tangent per rule step in a chunk's task")
+@pytest.mark.xfail(
+    strict=True, reason="forward-over-reverse keeps one full-size tangent per rule step in a chunk's task"
+)
 def test_the_hessian_peaks_within_a_third_of_the_hand_written():
     X, y, w = problem()
     s = sigmoid(X @ w)
@@ -192,7 +196,10 @@ def masked():
 @pytest.mark.parametrize(
     "build, named",
     [
-        (lambda X, y: fg.grad(lambda w, X, y: np.mean(np.logaddexp(0.0, -y * (X @ w))))(np.ones(3), X, y), "argument 1"),
+        (
+            lambda X, y: fg.grad(lambda w, X, y: np.mean(np.logaddexp(0.0, -y * (X @ w))))(np.ones(3), X, y),
+            "argument 1",
+        ),
         (lambda X, y: fg.grad(lambda w, X, y: np.sum(np.logaddexp(0.0, -y * (X @ w))))(np.ones(3), X, y), "argument 1"),
         (lambda X, y: fg.jvp(np.sum, (X,), (X,)), "argument 0"),
         (lambda X, y: fg.grad(lambda w: np.sum((X @ w) ** 2))(np.ones(3)), "the array 'pow"),
@@ -245,9 +252,12 @@ def test_a_killed_worker_leaves_the_result_unchanged():
     X, y, w = problem()
     g = built_lazily(lambda: fg.grad(logistic)(w, X, y))
     want = g.compute(scheduler="synchronous")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=40
-    ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, silence_logs=40
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
         future = client.compute(g)
         while not any(client.processing().values()):  # the graph is running
             time.sleep(0.01)
