@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: the names ``--peers`` accepts
-PEER_NAMES = ("autograd", "jax", "jax-jit", "torch")
+PEER_NAMES = ("autograd", "jax", "jax-jit", "torch", "dask-glm")  # dask-glm: the Dask workloads import it themselves
 
 
 @dataclass
