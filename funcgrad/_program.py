@@ -57,6 +57,11 @@ class Const:
 Atom = Var | Const
 
 
+def _unchanged(recorded: Any, value: np.ndarray[Any, Any]) -> bool:
+    """Whether a plain array still holds what its constant recorded (bit for bit: -0.0 and NaNs too)."""
+    return recorded.shape == value.shape and recorded.dtype == value.dtype and recorded.tobytes() == value.tobytes()
+
+
 class Eqn:
     """One primitive call: ``out = prim(*inputs, **params)``."""
 
@@ -319,7 +324,8 @@ class RecordingTrace(Trace):
         if type(value) is not np.ndarray:
             return Const(value)
         known = self.consts.get(id(value))
-        if known is None:
+        if known is None or (value.flags.writeable and not _unchanged(known[1].value, value)):
+            # new, or written in place since it was recorded (``c[0] = 5.0`` on a plain array): a new constant
             known = self.consts[id(value)] = (value, Const(value))
         return known[1]
 

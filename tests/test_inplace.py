@@ -368,3 +368,35 @@ def test_a_reshape_is_a_view_or_a_copy_as_numpy_decides_from_the_layout():
     np.testing.assert_array_equal(fg.grad(f)(fortran), [[2.0, 5.0, 7.0], [9.0, 11.0, 13.0]])
     np.testing.assert_array_equal(fg.grad(f)(c_ordered), [[0.0, 5.0, 7.0], [9.0, 11.0, 13.0]])
 
+
+
+def test_a_plain_array_written_while_jit_records_is_two_constants():
+    def f(x):
+        c = np.zeros(3)  # plain: NumPy writes it in place, between two uses
+        y = x + c
+        c[0] = 5.0
+        return y * c + c
+
+    x = np.array([1.0, 2.0, 3.0])
+    jitted = fg.jit(f)
+    for _ in range(2):  # the recording, then a replay
+        assert jitted(x).tobytes() == f(x).tobytes()
+    np.testing.assert_array_equal(fg.jit(fg.grad(lambda v: f(v).sum()))(x), [5.0, 0.0, 0.0])
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("dask"), reason="needs the dask extra")
+def test_writes_on_dask_primals():
+    import dask.array as da
+
+    def f(x):
+        y = np.zeros_like(x)
+        y[1:] = x[:-1] * x[1:]
+        y[0] += x[0] ** 2
+        y *= 2.0
+        return y.sum()
+
+    x = da.from_array(X, chunks=2)
+    value, gradient = fg.value_and_grad(f)(x)
+    assert isinstance(gradient, da.Array)
+    np.testing.assert_allclose(value.compute() if hasattr(value, "compute") else value, f(X))
+    np.testing.assert_allclose(gradient.compute(), fg.grad(f)(X))
