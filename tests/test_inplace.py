@@ -156,6 +156,18 @@ def test_out_arguments_follow_numpy():
     transforms(f, X)
 
 
+def test_out_of_array_methods():
+    def f(x):
+        A = x.reshape(2, 2).copy()
+        A.sum(axis=0, out=A[0])
+        A.max(axis=1, out=A[:, 1])
+        A.cumsum(axis=1, out=A)
+        A[1].clip(0.5, 2.0, out=A[1])
+        return (A**2).sum()
+
+    transforms(f, X)
+
+
 def test_ufunc_at_and_numpy_writers():
     def f(x):
         y = fnp.zeros(6)

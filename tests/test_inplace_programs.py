@@ -72,6 +72,11 @@ def _reduction_out(A, i, j, c):
     np.sum(A[rest], axis=0, out=A[i])
 
 
+def _method_out(A, i, j, c):
+    A.cumsum(axis=1, out=A)
+    A[:, 1:].mean(axis=1, out=A[:, j % COLS])
+
+
 def _fill(A, i, j, c):
     A[i, 1:3].fill(c)
 
@@ -120,6 +125,7 @@ OPERATIONS = {
         _ufunc_out,
         _ufunc_out_shifted,
         _reduction_out,
+        _method_out,
         _fill,
         _sort_row,
         _copyto,
