@@ -59,7 +59,8 @@ Atom = Var | Const
 
 def _unchanged(recorded: Any, value: np.ndarray[Any, Any]) -> bool:
     """Whether a plain array still holds what its constant recorded (bit for bit: -0.0 and NaNs too)."""
-    return recorded.shape == value.shape and recorded.dtype == value.dtype and recorded.tobytes() == value.tobytes()
+    same: bool = recorded.shape == value.shape and recorded.dtype == value.dtype and recorded.tobytes() == value.tobytes()
+    return same
 
 
 class Eqn:
