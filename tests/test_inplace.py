@@ -412,3 +412,27 @@ def test_writes_on_dask_primals():
     assert isinstance(gradient, da.Array)
     np.testing.assert_allclose(value.compute() if hasattr(value, "compute") else value, f(X))
     np.testing.assert_allclose(gradient.compute(), fg.grad(f)(X))
+
+
+def test_lists_of_traced_values_are_written_as_numpy_reads_them():
+    def f(x):
+        y = np.zeros_like(x)
+        y[:2] = [x[1], 2.0 * x[0]]
+        y[2:] = [x[0], 1.5]
+        z = np.zeros((2, 2), like=x)
+        z[:] = [[x[0], x[1]], [0.5, x[2]]]
+        return (y**2).sum() + (z**3).sum()
+
+    transforms(f, X)
+
+
+def test_complex_values_and_parts():
+    def f(x):
+        y = np.zeros(3, complex, like=x)
+        y[0] = x[0] * 1j + x[1]
+        y[1:] += x[2:] ** 2
+        real = np.zeros_like(x)
+        real[:3] = y.imag  # a view of the imaginary parts, written into a real array
+        return (y * y.conj()).real.sum() + (real**2).sum()
+
+    transforms(f, X)
