@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._api import grad, jvp, vjp
+from funcgrad._api import _tangent_out, _trace_forward, grad, vjp
 from funcgrad._batching import vmap
 from funcgrad._jit import jit as _jit
 from funcgrad._prims import _shape
@@ -263,6 +263,14 @@ class SparseDerivative:
         return csr((values, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
 
 
+def _push(f: Callable[[Any], Any], x: Any, seeds: np.ndarray[Any, Any]) -> Any:
+    """``(J @ seeds.T).T``: every seed a tangent of one forward pass (as ``jacfwd`` pushes its basis)."""
+    out, trace = _trace_forward(f, (x,), (seeds,), len(seeds))
+    product = _tangent_out(out, trace)
+    want = (len(seeds),) + tuple(np.shape(out))
+    return product if tuple(np.shape(product)) == want else _shape.broadcast_to(product, want)
+
+
 def _compressed(call: _Call, mode: str, seeds: np.ndarray[Any, Any], positions: np.ndarray[Any, Any]) -> Callable[..., Any]:
     """The nonzeros, in CSR order, from one batched pass over the colours' seeds."""
     template = _Call.__new__(_Call)
@@ -272,14 +280,11 @@ def _compressed(call: _Call, mode: str, seeds: np.ndarray[Any, Any], positions: 
     def data(x: Any, rest: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         template.kwargs = kwargs
         f = template.flat(rest, scalar=mode == "symmetric")
-        if mode == "forward":
-            product = vmap(lambda t: jvp(f, (x,), (t,))[1])(seeds)
-        elif mode == "reverse":
+        if mode == "reverse":
             pull = vjp(f, x)[1]
             product = vmap(lambda u: pull(u)[0])(seeds)
         else:
-            g = grad(f)
-            product = vmap(lambda t: jvp(g, (x,), (t,))[1])(seeds)
+            product = _push(f if mode == "forward" else grad(f), x, seeds)
         return _shape.reshape(product, (-1,))[positions]
 
     return data
