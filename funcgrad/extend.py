@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from funcgrad import _rules
+from funcgrad import _rules, _sparsity
 from funcgrad._prims._util import batch_ndim, broadcast_tangent, lift, match_dtype, unbroadcast
 from funcgrad._trace import Primitive, Tracer, full_lower
 
@@ -47,6 +47,7 @@ __all__ = [
     "defjvp_variadic",
     "def_nondiff",
     "def_multilinear",
+    "defsparsity",
     "full_lower",
     "unbroadcast",
     "match_dtype",
@@ -181,6 +182,32 @@ def def_multilinear(prim: Primitive, nargs: int, batched: bool = False) -> None:
     """
     _check(prim, "def_multilinear")
     _rules.def_multilinear(prim, nargs, batched)
+
+
+def defsparsity(prim: Primitive, kind: str, second: Any = "nonlinear") -> None:
+    """Declare how ``prim``'s output elements depend on its input elements, for sparse Jacobians and Hessians.
+
+    ``kind`` is ``"elementwise"`` (NumPy broadcasting), ``"moves"`` (each
+    output element a copy of at most one input element), ``"reduce"`` (an
+    ``axis`` parameter), ``"scan"``, ``"contract"`` (an einsum ``subscripts``
+    parameter), ``"scatter"`` or ``"dense"``; ``second`` is ``"linear"``,
+    ``"bilinear"``, ``"nonlinear"`` or the ``(i, j)`` argument pairs whose
+    second derivative can be nonzero.  Without a declaration a primitive is
+    dense in its inputs (see docs/sparse.md).
+
+    >>> import numpy as np
+    >>> import funcgrad as fg
+    >>> from funcgrad import extend
+    >>> cube = extend.primitive(lambda x: x ** 3, name="cube")
+    >>> extend.defjvp(cube, lambda t, ans, x: t * 3.0 * x ** 2, batched=True)
+    >>> fg.jacobian_sparsity(cube)(np.ones(3)).nnz  # undeclared: dense
+    9
+    >>> extend.defsparsity(cube, "elementwise")
+    >>> fg.jacobian_sparsity(cube)(np.ones(3)).nnz
+    3
+    """
+    _check(prim, "defsparsity")
+    _sparsity.defsparsity(prim, kind, second)
 
 
 def is_traced(value: Any) -> bool:

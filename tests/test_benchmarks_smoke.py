@@ -39,6 +39,10 @@ WORKLOADS = {
     "fit logistic BFGS",
     "fit logistic Newton",
     "stiff ODE BDF",
+    "sparse brusselator",
+    "sparse laplacian",
+    "sparse control hessian",
+    "sparse ode jacobian",
 } | ({"dask logistic", "dask newton step"} if importlib.util.find_spec("dask") else set())
 
 
