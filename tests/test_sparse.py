@@ -389,3 +389,17 @@ def test_every_elementwise_primitive_with_a_derivative_declares_its_sparsity() -
         if prim.batcher == "elementwise" and prim.jvps is not None and any(prim.jvps) and prim not in SPARSITY
     ]
     assert not undeclared, f"elementwise primitives with no defsparsity (dense in the detection): {undeclared}"
+
+
+def test_detection_composes_with_grad_jit_and_vmap_inside_the_function() -> None:
+    f = lambda x: fnp.sum((x[1:] - x[:-1] ** 2) ** 2)  # noqa: E731
+    x = np.ones(6)
+    np.testing.assert_array_equal(fg.jacobian_sparsity(fg.grad(f))(x).toarray(), fg.hessian_sparsity(f)(x).toarray())
+    band = np.eye(6, dtype=bool) | np.eye(6, k=1, dtype=bool) | np.eye(6, k=-1, dtype=bool)
+    np.testing.assert_array_equal(fg.hessian_sparsity(f)(x).toarray(), band)
+    g = fg.jit(lambda v: fnp.sin(v[1:]) * v[:-1])
+    np.testing.assert_array_equal(fg.jacobian_sparsity(g)(x).toarray(), np.eye(5, 6, dtype=bool) | np.eye(5, 6, k=1, dtype=bool))
+    rows = fg.vmap(lambda r: r * r[0])
+    got = fg.sparse_jacobian(rows)(np.arange(1.0, 7.0).reshape(2, 3)).toarray()
+    np.testing.assert_allclose(got, fg.jacfwd(rows)(np.arange(1.0, 7.0).reshape(2, 3)).reshape(6, 6))
+    assert np.count_nonzero(got) == 10
