@@ -75,13 +75,35 @@ class _Call:
         parts = [np.ravel(leaf).astype(self.dtype, copy=False) for leaf in self.leaves()]
         return np.concatenate(parts) if parts else np.zeros(0, self.dtype)
 
-    def call(self, leaves: list[Any], rest: tuple[Any, ...]) -> Any:
+    def call(self, leaves: list[Any], rest: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
         """``fun`` with the chosen arguments rebuilt from ``leaves``, the others from ``rest``."""
         chosen = tree_unflatten(self.treedef, leaves)
         args = list(rest)
         for k, n in enumerate(self.nums):
             args[n] = chosen if self.single else chosen[k]
-        return self.fun(*args, **self.kwargs)
+        return self.fun(*args, **(self.kwargs if kwargs is None else kwargs))
+
+    def watched(self) -> tuple[list[Any], Callable[[list[Any], list[Any]], Any]]:
+        """The float values among the other arguments, and ``fun`` of (chosen leaves, those values).
+
+        The detection traces them too (with no inputs behind them), so a branch
+        on one (``if t > 1``) makes the pattern local, as a branch on an input does.
+        """
+        flat, treedef = tree_flatten((self.rest(), self.kwargs))
+        spots = [k for k, leaf in enumerate(flat) if _is_float(leaf)]
+
+        def run(leaves: list[Any], watched: list[Any]) -> Any:
+            values = list(flat)
+            for k, value in zip(spots, watched):
+                values[k] = value
+            rest, kwargs = tree_unflatten(treedef, values)
+            return self.call(leaves, rest, kwargs)
+
+        return [flat[k] for k in spots], run
+
+    def detect(self, detect_mod: Any, second: bool) -> Any:
+        watched, run = self.watched()
+        return detect_mod.detect(run, self.leaves(), second, watched)
 
     def split(self, v: Any) -> list[Any]:
         out = []
@@ -106,6 +128,12 @@ class _Call:
         return tuple(None if n in self.nums else a for n, a in enumerate(self.args))
 
 
+def _is_float(leaf: Any) -> bool:
+    if isinstance(leaf, (float, complex)):
+        return True
+    return isinstance(leaf, (np.ndarray, np.generic)) and leaf.dtype.kind in "fc"
+
+
 def _key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     leaves, treedef = tree_flatten((args, kwargs))
     sig: list[Any] = []
@@ -122,9 +150,7 @@ def _key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 def _detector(fun: Callable[..., Any], argnums: Argnums, second: bool, name: str) -> Callable[..., Any]:
     def detect(*args: Any, **kwargs: Any) -> Any:
         detect_mod, _ = _engine(name)
-        call = _Call(fun, args, kwargs, argnums)
-        rest = call.rest()
-        return detect_mod.detect(lambda leaves: call.call(leaves, rest), call.leaves(), second)
+        return _Call(fun, args, kwargs, argnums).detect(detect_mod, second)
 
     return detect
 
@@ -218,8 +244,7 @@ class SparseDerivative:
             if second and pattern.shape != (n, n) or not second and pattern.shape[1] != n:
                 raise _errors.sparsity_shape(self.name, pattern.shape, (pattern.shape[0] if not second else n, n))
         else:
-            rest = call.rest()
-            pattern = detect_mod.detect(lambda leaves: call.call(leaves, rest), call.leaves(), second)
+            pattern = call.detect(detect_mod, second)
             is_global = pattern.is_global
         mode = self.mode
         if second:

@@ -450,12 +450,15 @@ def stack_rows(patterns: Sequence[sp.csr_matrix], n: int) -> sp.csr_matrix:
     return out
 
 
-def detect(call: Callable[[list[Any]], Any], leaves: Sequence[Any], second: bool) -> SparsityPattern:
-    """The Jacobian (``second=False``) or Hessian pattern of ``call(leaves)`` at these leaves.
+def detect(
+    call: Callable[[list[Any], list[Any]], Any], leaves: Sequence[Any], second: bool, watched: Sequence[Any] = ()
+) -> SparsityPattern:
+    """The Jacobian (``second=False``) or Hessian pattern of ``call(leaves, watched)`` at these leaves.
 
     Columns are the leaves' elements in order, each raveled in C order; rows
     are the output leaves' elements (Jacobian) or the same columns (Hessian
-    of a one-element output).
+    of a one-element output).  ``watched`` values are traced with no inputs
+    behind them: a branch on one makes the pattern local.
     """
     sizes = [math.prod(np.shape(leaf)) for leaf in leaves]
     n = sum(sizes)
@@ -467,7 +470,8 @@ def detect(call: Callable[[list[Any]], Any], leaves: Sequence[Any], second: bool
             for leaf, size in zip(leaves, sizes):
                 traced.append(trace.new_value(leaf, identity_rows(size, offset, n), [], []))
                 offset += size
-            out = call(traced)
+            others = [trace.new_value(value, _empty(math.prod(np.shape(value)), n), [], []) for value in watched]
+            out = call(traced, others)
         finally:
             trace.active = False
     outs = tree_flatten(out)[0]

@@ -403,3 +403,54 @@ def test_detection_composes_with_grad_jit_and_vmap_inside_the_function() -> None
     got = fg.sparse_jacobian(rows)(np.arange(1.0, 7.0).reshape(2, 3)).toarray()
     np.testing.assert_allclose(got, fg.jacfwd(rows)(np.arange(1.0, 7.0).reshape(2, 3)).reshape(6, 6))
     assert np.count_nonzero(got) == 10
+
+
+def test_a_branch_on_another_float_argument_makes_the_pattern_local() -> None:
+    def f(t: float, y: Any) -> Any:
+        return y * y[0] if t > 1.0 else fnp.sin(y)
+
+    p = fg.jacobian_sparsity(f, argnums=1)(2.0, np.ones(3))
+    assert not p.is_global
+    jac = fg.sparse_jacobian(f, argnums=1)
+    for t in (2.0, 0.5, 3.0):
+        np.testing.assert_allclose(jac(t, np.arange(1.0, 4.0)).toarray(), fg.jacfwd(f, argnums=1)(t, np.arange(1.0, 4.0)))
+    assert fg.jacobian_sparsity(lambda t, y: t * y, argnums=1)(2.0, np.ones(3)).is_global
+    assert fg.jacobian_sparsity(lambda y, n: y[:n] * 2.0)(np.ones(3), 2).is_global  # an int stays a plain int
+
+
+# --- SciPy's solvers ------------------------------------------------------------------------------
+
+
+def test_least_squares_takes_the_sparse_jacobian() -> None:
+    from funcgrad.scipy import optimize
+
+    t = np.linspace(0.0, 1.0, 30)
+
+    def residuals(p: Any) -> Any:  # a smoothed nonlinear fit: each residual reads one or two parameters
+        return fnp.concatenate([fnp.exp(0.3 * p) - 1.0 - fnp.cos(3.0 * t), 2.0 * (p[1:] - p[:-1])])
+
+    import scipy.optimize as so
+
+    x0 = np.zeros(30)
+    sparse = optimize.least_squares(residuals, x0, jac="sparse")
+    theirs = so.least_squares(residuals, x0, jac=fg.sparse_jacobian(residuals))
+    assert sparse.success and sp.issparse(sparse.jac) and sparse.njev == theirs.njev
+    np.testing.assert_array_equal(sparse.x, theirs.x)  # SciPy handed the same Jacobian: the same bits
+    dense = optimize.least_squares(residuals, x0, xtol=1e-14, ftol=1e-14, gtol=1e-14)
+    tight = optimize.least_squares(residuals, x0, jac="sparse", xtol=1e-14, ftol=1e-14, gtol=1e-14)
+    np.testing.assert_allclose(tight.x, dense.x, rtol=1e-4)  # lsmr (sparse) and exact (dense) trust-region solves
+    np.testing.assert_allclose(sparse.jac.toarray(), fg.jacfwd(residuals)(sparse.x), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA", "RK45"])
+def test_solve_ivp_takes_the_sparse_jacobian(method: str) -> None:
+    from funcgrad.scipy.integrate import solve_ivp
+
+    def rhs(t: float, y: Any) -> Any:
+        return -5.0 * (y - fnp.cos(t)) + 0.5 * _laplacian(fnp.pad(y, 1)) - y**3
+
+    y0 = np.linspace(0.0, 1.0, 40)
+    sparse = solve_ivp(rhs, (0.0, 1.0), y0, method=method, jac="sparse", rtol=1e-8, atol=1e-10)
+    dense = solve_ivp(rhs, (0.0, 1.0), y0, method=method, rtol=1e-8, atol=1e-10)
+    assert sparse.success and sparse.nfev == dense.nfev and sparse.njev == dense.njev
+    np.testing.assert_allclose(sparse.y[:, -1], dense.y[:, -1], rtol=1e-9, atol=1e-12)

@@ -18,6 +18,7 @@ import scipy.integrate as si
 
 from funcgrad._api import jacfwd
 from funcgrad._jit import jit as _jit
+from funcgrad._sparse_api import sparse_jacobian
 
 __all__ = ["solve_ivp"]
 
@@ -40,11 +41,15 @@ def _dense_jacobian(fun: Callable[..., Any], use_jit: bool) -> Callable[..., Any
 def _jacobian_for(fun: Callable[..., Any], y0: Any, options: dict[str, Any], use_jit: bool) -> Any:
     """The ``jac`` option funcgrad hands SciPy, or ``None`` to leave SciPy's own choice.
 
-    The one place that picks how the Jacobian is computed: dense forward mode
-    today; a sparse Jacobian (SciPy's BDF and Radau take ``scipy.sparse``
-    matrices) would be chosen here, for example from a ``jac_sparsity``
-    pattern or a detected one, with the same signature.
+    The one place that picks how the Jacobian is computed: dense forward mode,
+    or with ``jac="sparse"`` the sparse Jacobian (SciPy's BDF and Radau take
+    ``scipy.sparse`` matrices; LSODA wants a dense array, so it gets one).
     """
+    if isinstance(options.get("jac"), str) and options["jac"] == "sparse":
+        sparse = sparse_jacobian(fun, argnums=1, jit=use_jit)  # scipy.sparse CSR: BDF and Radau factor it sparsely
+        if options.get("method_is_lsoda"):
+            return lambda t, y, *args: sparse(t, y, *args).toarray()
+        return lambda t, y, *args: sparse(t, y, *args)
     if options.get("jac") is not None or options.get("jac_sparsity") is not None:
         return None  # the user's Jacobian, or SciPy's finite differences over their sparsity pattern
     if np.iscomplexobj(y0):
@@ -75,7 +80,9 @@ def solve_ivp(
     Jacobian of ``fun`` in ``y`` by ``jacfwd`` (one forward pass carrying all
     ``n`` columns) instead of ``n`` finite-difference evaluations of
     ``fun``.  A ``jac`` you pass (callable, matrix) or a ``jac_sparsity``
-    pattern is used as given; the explicit methods (RK45, RK23, DOP853) use
+    pattern is used as given; ``jac="sparse"`` gives funcgrad's sparse
+    Jacobian (``fg.sparse_jacobian``, a ``scipy.sparse`` matrix for BDF and
+    Radau; see docs/sparse.md); the explicit methods (RK45, RK23, DOP853) use
     no Jacobian and get none; a complex ``y0`` keeps SciPy's finite
     differences.  ``jit=True`` records the Jacobian once and replays it.
     Everything else is forwarded to SciPy, and the result is SciPy's.
@@ -93,9 +100,12 @@ def solve_ivp(
     differentiated.
     """
     if _implicit(method):
-        jac = _jacobian_for(fun, y0, options, jit)
+        lsoda = method == "LSODA" or inspect.isclass(method) and issubclass(method, si.LSODA)
+        jac = _jacobian_for(fun, y0, {**options, "method_is_lsoda": lsoda}, jit)
         if jac is not None:
             options["jac"] = jac
+    elif isinstance(options.get("jac"), str) and options["jac"] == "sparse":
+        del options["jac"]  # the explicit methods use no Jacobian
     return si.solve_ivp(
         fun,
         t_span,

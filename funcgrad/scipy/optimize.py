@@ -68,6 +68,7 @@ from funcgrad import _errors
 from funcgrad._api import hessian, jacfwd, jacrev, value_and_grad
 from funcgrad._hvp import hvp
 from funcgrad._jit import jit as _jit
+from funcgrad._sparse_api import sparse_jacobian
 from funcgrad.tree import ravel_pytree, tree_leaves, tree_map
 
 __all__ = ["minimize", "least_squares", "root", "curve_fit"]
@@ -332,7 +333,10 @@ def least_squares(
     ``x`` has ``x0``'s pytree structure.  With ``jac=None`` (the default here;
     SciPy's is ``'2-point'``) the Jacobian is ``jacfwd`` of the residuals
     when there are at least as many residuals as parameters, ``jacrev``
-    otherwise (``fun`` is called once at ``x0`` to count them).  A callable or
+    otherwise (``fun`` is called once at ``x0`` to count them).  ``jac="sparse"``
+    gives funcgrad's sparse Jacobian (``fg.sparse_jacobian``: the pattern
+    detected and coloured once, a ``scipy.sparse`` matrix each call; for
+    ``trf`` and ``dogbox``, see docs/sparse.md).  A callable or
     a finite-difference string is used as given.  Every other keyword
     (``ftol``, ``loss``, ``x_scale``, ``max_nfev``, ...) is SciPy's and is
     forwarded; ``bounds`` and ``x_scale`` refer to the flat vector.
@@ -350,7 +354,9 @@ def least_squares(
     z0, unravel = _flatten_parameters(x0, "least_squares")
     keywords = {} if kwargs is None else dict(kwargs)
     flat_fun = _residuals(fun, unravel)
-    if jac is None and options.get("jac_sparsity") is None:
+    if isinstance(jac, str) and jac == "sparse":
+        jac = sparse_jacobian(flat_fun, jit=jit)  # scipy.sparse CSR: SciPy's trf then solves with lsmr
+    elif jac is None and options.get("jac_sparsity") is None:
         rows = int(np.size(flat_fun(z0, *args, **keywords)))
         jac = _maybe_jit(_jacobian(flat_fun, rows, z0.size), jit)
     elif jac is None:
