@@ -47,9 +47,12 @@ SCRIPT = textwrap.dedent(
     X = rng.normal(size=(5, 3))
     Y = rng.normal(size=(4, 3))  # a NumPy constant mixed with the traced X
     cases = {
+        "scipy.special.logsumexp": (lambda a: scipy.special.logsumexp(a), x),
         "scipy.special.softmax": (lambda a: scipy.special.softmax(a)[0], x),
+        "scipy.special.rel_entr": (lambda a: fnp.sum(scipy.special.rel_entr(a, p[::-1])), p),
         "scipy.special.xlogy": (lambda a: fnp.sum(scipy.special.xlogy(a, a)), p),
         "scipy.stats.skew": (lambda a: scipy.stats.skew(a), x),
+        "scipy.stats.zscore": (lambda a: scipy.stats.zscore(a)[1], x),
         "scipy.stats.kurtosis": (lambda a: scipy.stats.kurtosis(a), x),
         "scipy.stats.moment": (lambda a: scipy.stats.moment(a, 3), x),
         "scipy.stats.gmean": (lambda a: scipy.stats.gmean(a), p),
@@ -60,6 +63,7 @@ SCRIPT = textwrap.dedent(
         "scipy.signal.fftconvolve": (lambda a: scipy.signal.fftconvolve(a, x[:3])[2], x),
         "scipy.integrate.cumulative_trapezoid": (lambda a: scipy.integrate.cumulative_trapezoid(a)[-2], x),
         "sklearn.metrics.pairwise.rbf_kernel": (lambda a: fnp.sum(pairwise.rbf_kernel(a, Y)), X),
+        "sklearn.metrics.pairwise.cosine_similarity": (lambda a: fnp.sum(pairwise.cosine_similarity(a, Y)), X),
         "sklearn.metrics.pairwise.euclidean_distances": (lambda a: fnp.sum(pairwise.euclidean_distances(a, Y)), X),
         "sklearn.decomposition.PCA": (
             lambda a: fnp.sum(sklearn.decomposition.PCA(2, svd_solver="full").fit(a).explained_variance_), X
@@ -90,7 +94,7 @@ def test_scipy_and_sklearn_functions_differentiate_unchanged() -> None:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     results = json.loads(out.stdout.splitlines()[-1])
-    assert len(results) == 16
+    assert len(results) == 20
     failed = {name: checks for name, checks in results.items() if not all(checks.values())}
     assert not failed
 

@@ -38,8 +38,12 @@ class Info:
     __module__ = "funcgrad.array_api"
 
     def capabilities(self) -> dict[str, Any]:
-        """Boolean indexing and data-dependent shapes work (eagerly, as NumPy); ``max dimensions`` is NumPy's."""
-        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": 64}
+        """``boolean indexing`` is reported ``False`` although ``x[mask]`` works.
+
+        Libraries then take their functional ``where`` paths, which differentiate, instead of writing
+        into an array made from a plain mask (docs/array-api.md).
+        """
+        return {"boolean indexing": False, "data-dependent shapes": True, "max dimensions": 64}
 
     def default_device(self) -> str:
         return CPU
