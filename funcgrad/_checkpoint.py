@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from funcgrad._custom import DirectPrimitive, Pack, find_top, numeric_kind, record, traced_from, zeros_like
+from funcgrad._custom import DirectPrimitive, Pack, find_top, fresh, numeric_kind, record, traced_from, zeros_like
 from funcgrad._trace import Trace
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -139,7 +139,7 @@ class _RematCall:
         self.out_def: PyTreeDef = treedef
 
     def call(self, leaves: Sequence[Any]) -> Any:
-        dynamic, kwargs = tree_unflatten(self.treedef, leaves)
+        dynamic, kwargs = tree_unflatten(self.treedef, fresh(leaves))
         full = list(self.args)
         for i, value in zip(self.dynamic_idx, dynamic):
             full[i] = value

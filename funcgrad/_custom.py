@@ -26,6 +26,7 @@ import numpy as np
 
 from funcgrad import _backends, _errors
 from funcgrad._prims import _util
+from funcgrad._prims._inplace import copy_of
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
 from funcgrad.tree import tree_map
@@ -129,6 +130,16 @@ def record(
 
 
 # --- helpers shared by the custom transforms ----------------------------------------------
+
+
+def fresh(leaves: Sequence[Any]) -> list[Any]:
+    """``leaves`` as new objects for a user function that may write into them (in-place writes), so the
+    values the transforms hold (tape residuals, tangents) never change: arrays copied, traced values
+    re-wrapped (no computation is recorded)."""
+    return [
+        leaf.copy() if type(leaf) is np.ndarray else copy_of(leaf) if isinstance(leaf, Tracer) else leaf
+        for leaf in leaves
+    ]
 
 
 def find_top(leaves: Sequence[Any], name: str) -> Trace | None:

@@ -22,6 +22,7 @@ from funcgrad._custom import (
     bind_call,
     closure_error,
     describe_leaf,
+    fresh,
     numeric_kind,
     record,
     traced_from,
@@ -199,7 +200,7 @@ class _JVPCall:
         nondiff = [self.args[n] for n in f.nondiff_argnums]
         tangents = [zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
         result = f.jvp(  # type: ignore[misc]
-            *nondiff, tree_unflatten(self.treedef, primals), tree_unflatten(self.treedef, tangents)
+            *nondiff, tree_unflatten(self.treedef, fresh(primals)), tree_unflatten(self.treedef, fresh(tangents))
         )
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
             raise ValueError(

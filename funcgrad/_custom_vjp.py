@@ -15,6 +15,7 @@ from funcgrad._custom import (
     bind_call,
     closure_error,
     describe_leaf,
+    fresh,
     merge_args,
     numeric_kind,
     record,
@@ -159,7 +160,7 @@ class _VJPCall:
     def forward(self, pack: Pack) -> Pack:
         f = self.f
         what = f"custom_vjp function {_name(f.fun)}"
-        full = merge_args(self.args, self.diff_idx, tree_unflatten(self.treedef, pack.items))
+        full = merge_args(self.args, self.diff_idx, tree_unflatten(self.treedef, fresh(pack.items)))
         result = f.fwd(*full)  # type: ignore[misc]
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
             raise ValueError(

@@ -436,3 +436,41 @@ def test_complex_values_and_parts():
         return (y * y.conj()).real.sum() + (real**2).sum()
 
     transforms(f, X)
+
+
+def test_checkpointed_and_custom_functions_get_fresh_arguments():
+    def inner(v):
+        v[0] = v[1] ** 2  # recomputed on the backward pass: it must see the argument as it was
+        v *= 2.0
+        return (v**2).sum()
+
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(fg.grad(fg.checkpoint(inner))(x), fg.grad(inner)(x))
+    check_grads(fg.checkpoint(inner), (x,), order=2)
+
+    @fg.custom_vjp
+    def h(v):
+        return (v**2).sum()
+
+    def h_fwd(v):
+        out = h(v)
+        v *= 0.0  # the rule's own copy: the tape's value of v is unchanged
+        return out, (v,)
+
+    h.defvjp(h_fwd, lambda residuals, g: (g * np.ones(3),))
+    np.testing.assert_array_equal(fg.grad(lambda v: h(v) + (v**2).sum())(x), 1.0 + 2 * x)
+
+    @fg.custom_jvp
+    def k(v):
+        return (v**2).sum()
+
+    @k.defjvp
+    def k_jvp(primals, tangents):
+        (v,), (t,) = primals, tangents
+        out = k(v)
+        t *= 3.0  # the rule's own copy of the tangent
+        v *= 0.0
+        return out, (t * 0.0).sum() + 2.0 * (primals[0] * 0.0 + 1.0).sum()
+
+    np.testing.assert_array_equal(fg.jvp(lambda v: k(v) + v.sum(), (x,), (np.ones(3),))[1], 9.0)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
