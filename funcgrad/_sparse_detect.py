@@ -88,6 +88,10 @@ class SparsityTrace(Trace):
             self.sizes.append(pattern.shape[0])
         return ArrayTracer(value, self, Deps(pattern, node))
 
+    def constant(self, value: Any) -> Any:
+        # an array that may be written (np.zeros_like(x) under detection): no input reaches it yet
+        return self.new_value(value, _empty(math.prod(np.shape(value)), self.n), [], [])
+
     def bool_of(self, tracer: Tracer) -> bool:
         self.local = True  # a branch on the values: the pattern holds through this branch only
         return super().bool_of(tracer)

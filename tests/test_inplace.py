@@ -474,3 +474,20 @@ def test_checkpointed_and_custom_functions_get_fresh_arguments():
 
     np.testing.assert_array_equal(fg.jvp(lambda v: k(v) + v.sum(), (x,), (np.ones(3),))[1], 9.0)
     np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("scipy"), reason="needs the scipy extra")
+def test_sparsity_detection_sees_through_preallocated_writes():
+    def rhs(y):
+        out = np.zeros_like(y)
+        out[1:-1] = y[:-2] - 2 * y[1:-1] + y[2:]
+        out[0] = -2 * y[0] + y[1]
+        out[-1] = y[-2] - 2 * y[-1]
+        extra = fnp.zeros(6)
+        extra[2] = y[2] ** 2
+        return out + extra
+
+    y = np.linspace(0.0, 1.0, 6)
+    pattern = fg.jacobian_sparsity(rhs)(y).toarray()
+    np.testing.assert_array_equal(pattern, np.abs(np.subtract.outer(np.arange(6), np.arange(6))) <= 1)
+    np.testing.assert_allclose(fg.sparse_jacfwd(rhs)(y).toarray(), fg.jacfwd(rhs)(y))
