@@ -10,11 +10,12 @@ no transform) just call the function.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from funcgrad._custom import DirectPrimitive, Pack, find_top, fresh, numeric_kind, record, traced_from, zeros_like
-from funcgrad._trace import Trace
+from funcgrad._trace import Trace, below
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
 __all__ = ["checkpoint", "remat"]
@@ -124,7 +125,7 @@ def _closes_over(fun: Callable[..., Any], level: int) -> bool:
 class _RematCall:
     """One checkpointed call under a reverse transform."""
 
-    __slots__ = ("fun", "args", "dynamic_idx", "treedef", "level", "out_def")
+    __slots__ = ("fun", "args", "dynamic_idx", "treedef", "level", "outer", "out_def")
 
     def __init__(
         self, fun: Callable[..., Any], args: tuple[Any, ...], dynamic_idx: list[int], treedef: PyTreeDef, top: Trace
@@ -136,6 +137,7 @@ class _RematCall:
         self.dynamic_idx = dynamic_idx
         self.treedef = treedef
         self.level = top.level
+        self.outer = weakref.ref(top)  # the function runs below the transform that calls it (weak: no cycle)
         self.out_def: PyTreeDef = treedef
 
     def call(self, leaves: Sequence[Any]) -> Any:
@@ -143,7 +145,8 @@ class _RematCall:
         full = list(self.args)
         for i, value in zip(self.dynamic_idx, dynamic):
             full[i] = value
-        return self.fun(*full, **kwargs)
+        with below(self.outer):
+            return self.fun(*full, **kwargs)
 
     def flat(self, pack: Pack, ans: Pack) -> tuple[Callable[..., Any], list[int]]:
         """``fun`` from and to its float/complex leaves only, and the input leaves' positions."""

@@ -12,6 +12,7 @@ at higher order (``grad(grad(f))``, ``hessian``).
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ from funcgrad._custom import (
     zeros_like,
 )
 from funcgrad._custom_vjp import check_cotangent
-from funcgrad._trace import Trace
+from funcgrad._trace import Trace, below
 from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_jvp"]
@@ -180,7 +181,7 @@ def _full_args(nondiff_idx: tuple[int, ...], nondiff: Sequence[Any], primals: Se
 class _JVPCall:
     """One call of a custom_jvp function under a transform."""
 
-    __slots__ = ("f", "args", "diff_idx", "treedef", "level", "out_def", "vjp_fn", "what")
+    __slots__ = ("f", "args", "diff_idx", "treedef", "level", "outer", "out_def", "vjp_fn", "what")
 
     def __init__(self, f: custom_jvp, args: tuple[Any, ...], diff_idx: list[int], treedef: PyTreeDef, top: Trace):
         self.f = f
@@ -190,6 +191,7 @@ class _JVPCall:
         self.diff_idx = diff_idx
         self.treedef = treedef
         self.level = top.level
+        self.outer = weakref.ref(top)  # the rule runs below the transform that calls it (weak: no cycle)
         self.out_def: PyTreeDef = treedef
         self.vjp_fn: Callable[..., Any] | None = None
         self.what = f"custom_jvp function {_name(f.fun)}"
@@ -199,9 +201,10 @@ class _JVPCall:
         f = self.f
         nondiff = [self.args[n] for n in f.nondiff_argnums]
         tangents = [zeros_like(p) if t is None else t for t, p in zip(tangents, primals)]
-        result = f.jvp(  # type: ignore[misc]
-            *nondiff, tree_unflatten(self.treedef, fresh(primals)), tree_unflatten(self.treedef, fresh(tangents))
-        )
+        with below(self.outer):
+            result = f.jvp(  # type: ignore[misc]
+                *nondiff, tree_unflatten(self.treedef, fresh(primals)), tree_unflatten(self.treedef, fresh(tangents))
+            )
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
             raise ValueError(
                 f"{self.what}: the jvp rule must return a pair (primal_out, tangent_out), received "

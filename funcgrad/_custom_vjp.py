@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from funcgrad._custom import (
     traced_from,
     zeros_like,
 )
-from funcgrad._trace import Trace, full_lower
+from funcgrad._trace import Trace, below, full_lower
 from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = ["custom_vjp"]
@@ -145,7 +146,7 @@ class custom_vjp:
 class _VJPCall:
     """One call of a custom_vjp function under a reverse transform: runs ``fwd``, answers ``bwd``."""
 
-    __slots__ = ("f", "args", "diff_idx", "treedef", "level", "out_def")
+    __slots__ = ("f", "args", "diff_idx", "treedef", "level", "outer", "out_def")
 
     def __init__(self, f: custom_vjp, args: tuple[Any, ...], diff_idx: list[int], treedef: PyTreeDef, top: Trace):
         self.f = f
@@ -155,13 +156,15 @@ class _VJPCall:
         self.diff_idx = diff_idx
         self.treedef = treedef
         self.level = top.level
+        self.outer = weakref.ref(top)  # the rule runs below the transform that calls it (weak: no cycle)
         self.out_def: PyTreeDef = treedef
 
     def forward(self, pack: Pack) -> Pack:
         f = self.f
         what = f"custom_vjp function {_name(f.fun)}"
         full = merge_args(self.args, self.diff_idx, tree_unflatten(self.treedef, fresh(pack.items)))
-        result = f.fwd(*full)  # type: ignore[misc]
+        with below(self.outer):
+            result = f.fwd(*full)  # type: ignore[misc]
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
             raise ValueError(
                 f"{what}: fwd must return a pair (output, residuals), received {describe_leaf(result)}. "

@@ -11,6 +11,7 @@ This module knows nothing about NumPy.
 from __future__ import annotations
 
 import contextvars
+import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ _INNERMOST: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("funcg
 class Trace:
     """One transform's recording context; ``process`` handles a primitive call."""
 
-    __slots__ = ("level", "active", "__weakref__")
+    __slots__ = ("level", "active", "outer", "__weakref__")
     #: the transform takes derivatives: custom rules (custom_vjp, custom_jvp) record themselves on it;
     #: a recording trace (jit) sets this False, and they run their function as is
     differentiates: ClassVar[bool] = True
@@ -35,6 +36,8 @@ class Trace:
     def __init__(self, level: int) -> None:
         self.level = level
         self.active = True
+        #: the innermost transform when this one began: a custom rule run by this trace runs below it
+        self.outer = _INNERMOST.get()
         _INNERMOST.set(self)  # ``new_level`` restores the outer one on exit
 
     def constant(self, value: Any) -> Any:
@@ -115,6 +118,23 @@ class new_level:  # noqa: N801  (used like the function it replaced: ``with new_
         if kind is ValueError and getattr(error.__cause__, "funcgrad_number", False) and "sequence" in str(error):
             # NumPy wraps the traced value's refusal of ``float()`` in its own ValueError when it stores it
             raise _errors.stored_into_plain_array() from None
+
+
+class below:  # noqa: N801  (a context manager named for what it does: ``with below(trace):``)
+    """Run user code that ``trace`` calls as part of processing it (a custom rule) below it: when ``trace``
+    is the innermost transform, constructors made there (``fnp.zeros``) belong to the one under it."""
+
+    __slots__ = ("trace", "token")
+
+    def __init__(self, trace: weakref.ref[Trace]) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> None:
+        current = _INNERMOST.get()
+        self.token = _INNERMOST.set(current.outer if current is not None and current is self.trace() else current)
+
+    def __exit__(self, *exc: object) -> None:
+        _INNERMOST.reset(self.token)
 
 
 def innermost() -> Trace | None:

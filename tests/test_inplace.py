@@ -491,3 +491,28 @@ def test_sparsity_detection_sees_through_preallocated_writes():
     pattern = fg.jacobian_sparsity(rhs)(y).toarray()
     np.testing.assert_array_equal(pattern, np.abs(np.subtract.outer(np.arange(6), np.arange(6))) <= 1)
     np.testing.assert_allclose(fg.sparse_jacfwd(rhs)(y).toarray(), fg.jacfwd(rhs)(y))
+
+
+def test_preallocations_inside_custom_rules_and_checkpoints_belong_below_the_calling_transform():
+    @fg.custom_jvp
+    def square(v):
+        return v**2
+
+    @square.defjvp
+    def square_jvp(primals, tangents):
+        (v,), (t,) = primals, tangents
+        out = fnp.zeros(3)  # made while the calling transform processes the rule: not its value
+        out[:] = 2 * v * t
+        return square(v), out
+
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(fg.jvp(square, (x,), (np.ones(3),))[1], 2 * x)
+    np.testing.assert_array_equal(fg.grad(lambda v: square(v).sum())(x), 2 * x)
+    np.testing.assert_array_equal(fg.jacfwd(square)(x), np.diag(2 * x))
+
+    def filled(v):
+        out = fnp.zeros(3)
+        out[1:] = v[:-1] ** 2
+        return (out * v).sum()
+
+    np.testing.assert_array_equal(fg.grad(fg.checkpoint(filled))(x), fg.grad(filled)(x))
