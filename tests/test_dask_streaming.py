@@ -140,8 +140,8 @@ def test_derivative_graphs_computed_together_hold_a_few_chunks_of_x(combination)
 
 
 _ORDERING = (
-    "Dask's static ordering loads X's chunks for one reduction and the labels for another only later, "
-    "holding X between them; the hand-written graph of the same quantities does the same (docs/dask.md)"
+    "per-chunk steps shared between the outputs stay unfused tasks and the scheduler runs one output's chunks "
+    "before the other's, holding X between them; hand-written hvp and difference of sums do the same (docs/dask.md)"
 )
 
 
