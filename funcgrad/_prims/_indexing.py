@@ -375,16 +375,22 @@ def _flat_batch(positions: Any, size: int, count: int) -> Any:
 
 def _at_batch(prim: Any, values: list[Any], batched: list[bool], count: int, shape: tuple[int, ...]) -> Any:
     # traced positions of a batch index each example: offset them into the batch viewed as one array
+    from funcgrad._prims._shape import broadcast_to_p, moveaxis  # _shape imports this module
+
     x, where = values
     if not batched[1]:
         return prim(x, where, shape=shape)  # the batch is a leading axis of x, as a tangent batch is
     if not batched[0]:
         x = broadcast_batch(x, count)
     if prim is scatter_add_at_p and ndim(x) < ndim(where):  # a value for every position: one per example too
-        from funcgrad._prims._shape import broadcast_to_p
-
-        x = broadcast_to_p(x, shape=_shape_of(where))
-    return prim(x, _flat_batch(where, int(np.prod(shape, dtype=np.int64)), count), shape=(count,) + shape)
+        x = broadcast_to_p(batch_align(x, ndim(where) - 1), shape=_shape_of(where))
+    # axes of x before one example (a tangent batch of jacfwd/jacrev) stay in front: the vmap batch joins the example
+    example = len(shape) if prim is gather_at_p else ndim(where) - 1
+    lead = ndim(x) - 1 - example
+    if lead:
+        x = moveaxis(x, 0, lead)
+    out = prim(x, _flat_batch(where, int(np.prod(shape, dtype=np.int64)), count), shape=(count,) + shape)
+    return moveaxis(out, lead, 0) if lead else out
 
 
 defbatch(gather_at_p, _at_batch)
@@ -427,7 +433,7 @@ def _positions_batch(values: list[Any], batched: list[bool], size: int, function
     example inside one call (``positions_each``)."""
     args, kwargs = fill_call(call, tuple(values))
     if function is not np.take_along_axis or kwargs or len(args) != 2 or not isinstance(args[1], (int, np.integer)):
-        return positions_each_p(*values, batched=tuple(batched), size=size, function=function, shape=shape, call=call)
+        return positions_each_p(*values, mapped=tuple(batched), examples=size, function=function, shape=shape, call=call)
     rank = len(shape)
     (where,) = values
     index = where if batched[0] else broadcast_batch(where, size)
@@ -441,18 +447,18 @@ defbatch(positions_p, lambda prim, values, batched, size, **params: _positions_b
 
 
 def _positions_each(
-    *arrays: Any, batched: tuple[bool, ...], size: int, function: Any, shape: tuple[int, ...], call: Any
+    *arrays: Any, mapped: tuple[bool, ...], examples: int, function: Any, shape: tuple[int, ...], call: Any
 ) -> Any:
     """``positions`` of each example of a batch of traced index arguments, stacked: the loop runs in NumPy
     on index arrays (one recorded call), as no general rearrangement maps over a batch by itself."""
 
     def example(k: int | None) -> Any:
-        parts = tuple((np.zeros_like(a[0]) if k is None else a[k]) if b else a for a, b in zip(arrays, batched))
+        parts = tuple((np.zeros_like(a[0]) if k is None else a[k]) if b else a for a, b in zip(arrays, mapped))
         return _positions_of(*parts, function=function, shape=shape, call=call)
 
-    if size == 0:
+    if examples == 0:
         return np.zeros((0,) + np.shape(example(None)), np.intp)
-    return np.stack([example(k) for k in range(size)])
+    return np.stack([example(k) for k in range(examples)])
 
 
 #: ``positions`` for a batch of examples (``vmap`` of ``x[i]`` with a batched ``i``): no derivative
