@@ -110,7 +110,6 @@ OUTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-@pytest.mark.xfail(strict=False, reason="not fixed yet")
 @pytest.mark.parametrize("name", list(OUTERS))
 def test_traced_outer_and_kron_keep_numpys_signed_zeros(name: str) -> None:
     fun = OUTERS[name]

@@ -479,7 +479,8 @@ def outer(a: Any, b: Any, out: Any = None) -> Any:
     if not _traced(a, b):
         return np.outer(a, b, out=out)
     _no_out(out)
-    return einsum_p(_shape.ravel(a), _shape.ravel(b), subscripts="i,j->ij", optimize=False)
+    # NumPy's own product of broadcast operands (a sum in einsum would turn -0.0 into +0.0)
+    return _shape.reshape(a, (-1, 1)) * _shape.reshape(b, (1, -1))
 
 
 @implements(np.vdot)
@@ -517,16 +518,11 @@ def kron(a: Any, b: Any) -> Any:
     rank = builtins.max(ndim(a), ndim(b))
     if rank == 0:
         return multiply(a, b)
-    if 2 * rank > len(_LETTERS):
-        raise ValueError("funcgrad: kron of arrays with more than 26 dimensions is not supported")
     sa = (1,) * (rank - ndim(a)) + shape(a)
     sb = (1,) * (rank - ndim(b)) + shape(b)
-    la, lb = _LETTERS[:rank], _LETTERS[rank : 2 * rank]
-    blocks = einsum_p(
-        _shape.reshape(a, sa),
-        _shape.reshape(b, sb),
-        subscripts=f"{la},{lb}->" + "".join(x + y for x, y in zip(la, lb)),
-        optimize=False,
+    # NumPy's own product of interleaved broadcast axes (a sum in einsum would turn -0.0 into +0.0)
+    blocks = multiply(
+        _shape.reshape(a, tuple(n for x in sa for n in (x, 1))), _shape.reshape(b, tuple(n for y in sb for n in (1, y)))
     )
     return _shape.reshape(blocks, tuple(x * y for x, y in zip(sa, sb)))
 
