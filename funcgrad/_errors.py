@@ -73,6 +73,14 @@ def alias_undecided(what: str) -> TypeError:
     )
 
 
+def traced_hash() -> TypeError:
+    return TypeError(
+        "unhashable type: a traced value (funcgrad). Its hash would not be the eager call's: a traced value "
+        "is an array whose value a transform may not know. Key by id(x), or hash a plain value computed "
+        "outside the transformed function (or passed as a static argument of jit)."
+    )
+
+
 def concrete_under_recording(what: str, who: str) -> TypeError:
     names = " (or static_argnames=('name',))" if who == "jit" else ""
     return TypeError(

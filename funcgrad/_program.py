@@ -23,6 +23,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._prims._array import ArrayTracer
+from funcgrad._prims._util import dtype, shape
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
 from funcgrad.tree import PyTreeDef, tree_flatten
 
@@ -364,6 +365,10 @@ class RecordingTracer(ArrayTracer):
 
     def _concrete(self, what: str) -> TypeError:
         return _errors.concrete_under_recording(what, self._trace.who)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        # the recording call's value would be stale on a replay: the description shows no value
+        return f"Traced<{dtype(self._value)}{list(shape(self._value))} by {self._trace.who}>"  # type: ignore[attr-defined]
 
     def __float__(self) -> float:
         raise _errors.number_of_traced(self._concrete("float()"))

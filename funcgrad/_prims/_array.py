@@ -45,7 +45,9 @@ class ArrayTracer(Tracer):
     #: set only on arrays that are viewed or are views (funcgrad/_prims/_inplace.py); never read on the hot path
     __slots__ = ("_alias",)
     __array_priority__ = 1000
-    __hash__ = None  # type: ignore[assignment]
+
+    def __hash__(self) -> int:
+        raise _errors.traced_hash()
 
     # --- what it is -----------------------------------------------------------
     @property
@@ -76,6 +78,13 @@ class ArrayTracer(Tracer):
 
     def __repr__(self) -> str:
         return f"Traced<{full_lower(self._value)!r}, level {self._trace.level}>"
+
+    # the text of the value, as an eager call prints it: a guarded read (jit re-records at another value)
+    def __str__(self) -> str:
+        return str(read_value(self, "str() of a traced value"))
+
+    def __format__(self, spec: str) -> str:
+        return format(read_value(self, "format() (an f-string) of a traced value"), spec)
 
     # --- conversions that would lose the derivative --------------------------------
     def __bool__(self) -> bool:
