@@ -202,6 +202,8 @@ def _getitem(x: Any, index: Any) -> Any:
 
 
 def _getitem_vjp(g: Any, ans: Any, x: Any, index: Any) -> Any:
+    if dtype(x).kind not in "fc":
+        return None  # an integer or boolean array has no derivative (a float cotangent cannot be added into it)
     return index_add_p(_backends.zeros_like(full_lower(x), dtype(x)), match_dtype(g, x), index=index)
 
 
