@@ -616,7 +616,7 @@ defjvp(
     lambda t, ans, a, v: convolve_p(a, lift(t, v, ans)),
     batched=True,
 )
-defbatch(convolve_p, "leading")
+defbatch(convolve_p, "elementwise")  # leading axes broadcast as in a ufunc: a tangent batch meets the vmap batch
 defsparsity(convolve_p, "dense", "bilinear")
 
 
