@@ -94,7 +94,11 @@ def test_nested_vmap_over_a_value_dependent_gather_equals_a_loop(name: str) -> N
 
 @pytest.mark.parametrize("jac", ["jacrev", "jacfwd"])
 def test_vmap_of_a_jacobian_of_convolve_with_a_slice_equals_a_loop(jac: str) -> None:
-    for conv in (lambda v: fnp.convolve(v, v[:2]), lambda v: fnp.correlate(v[1:], v, "same"), lambda v: fnp.convolve(v, X[0])):
+    for conv in (
+        lambda v: fnp.convolve(v, v[:2]),
+        lambda v: fnp.correlate(v[1:], v, "same"),
+        lambda v: fnp.convolve(v, X[0]),
+    ):
         fun = JACOBIANS[jac](conv)
         np.testing.assert_array_equal(fg.vmap(fun)(X), per_example(fun, X))
         np.testing.assert_array_equal(fg.vmap(fun, in_axes=1)(X), per_example(fun, X.T))
@@ -242,14 +246,24 @@ def test_jit_keeps_nan_signs_and_payloads_of_moves_and_sign_flips() -> None:
 # --- crashes become answers or clear errors -------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="not fixed yet")
 @pytest.mark.parametrize("split", [fnp.split, fnp.array_split])
-def test_split_at_traced_indices_is_refused_by_name(split: Callable[..., Any]) -> None:
-    v = np.array([1.0, 3.0, 2.0])
-    fun = lambda v: split(v, v.astype(int)[:1])  # noqa: E731
-    for transform in (fg.jit, lambda f: fg.grad(lambda v: fnp.sum(f(v)[0]))):
-        with pytest.raises(TypeError, match="split"):
-            transform(fun)(v)
+def test_split_at_traced_points_is_a_guarded_read(split: Callable[..., Any]) -> None:
+    points = {
+        "array": lambda v: v.astype(int)[:1],
+        "list": lambda v: [fnp.argmax(v)],
+        "sections": lambda v: fnp.argmax(v) + 1,
+    }
+    for kind, where in points.items():
+        if split is fnp.split and kind == "sections":
+            continue
+        fun = lambda v: split(v, where(v))  # noqa: E731
+        loss = lambda v: fnp.sum(fun(v)[0] ** 2) + fnp.sum(fun(v)[-1])  # noqa: E731
+        jitted, jitted_grad = fg.jit(fun), fg.jit(fg.grad(loss))
+        for v in (np.array([1.0, 3.0, 2.0]), np.array([2.0, 1.0, 3.0, 0.5]), np.array([1.0, 3.0, 2.0])):
+            assert_same_bits(jitted(v), fun(v), kind)
+            assert_same_bits(jitted_grad(v), fg.grad(loss)(v), kind)
+        with pytest.raises(TypeError, match="examples of the batch have different ones"):
+            fg.vmap(fun)(np.array([[1.0, 3.0, 2.0], [2.0, 1.0, 3.0]]))
 
 
 TEXTS: dict[str, Callable[[Any], str]] = {

@@ -608,9 +608,11 @@ def block(arrays: Any) -> Any:
 
 
 def _split(ary: Any, indices_or_sections: Any, axis: int, numpy_function: Any) -> list[Any]:
-    from funcgrad._prims._indexing import getitem_p
+    from funcgrad._prims._indexing import getitem_p, plain_index, read_index
 
     ary = operand(ary)
+    # traced split points decide the pieces' shapes: a guarded read (a value guard under jit)
+    indices_or_sections = read_index(plain_index(indices_or_sections), f"numpy.{numpy_function.__name__} points")
     if not isinstance(ary, Tracer):
         return list(numpy_function(ary, indices_or_sections, axis))
     rank = ndim(ary)
