@@ -1,17 +1,18 @@
 """Drop the calls of a recorded program that hand back one of their inputs unchanged, before jit replays it.
 
-A program may hold work a hand-written one would not do: a multiplication
-by ones (a rule's own rules do not multiply the seed in, see ``_ufuncs._times``,
-but others may), ``stop_gradient``'s identity, a cast to the dtype the value has already.
-Each such call returns, value for value and bit for bit, one of its inputs,
-so the replay can use that input instead.  Only rewrites that are exact
-for every value are made (``x * 1`` and ``x / 1`` are exact in IEEE
-arithmetic, signed zeros, infinities and NaNs included; ``x + 0`` is not:
-``-0.0 + 0.0`` is ``+0.0``), and only where the input has the output's
-Python type, shape and dtype (no broadcasting, no promotion).  A call whose
-value the program returns is dropped only when its input is a fresh array
-(a ufunc's result) that is not returned already, so a caller never receives
-its own input, a view of it or one array twice in place of fresh ones.
+A program may hold work a hand-written one would not do: ``stop_gradient``'s
+identity, a cast to the dtype the value has already, an integer multiplied
+or divided by one.  Each such call returns, value for value and bit for bit,
+one of its inputs, so the replay can use that input instead.  Calls are
+known by their primitive objects (a user's primitive named ``"multiply"`` is
+not ``multiply``).  Only rewrites that are exact for every value are made:
+a floating ``x * 1`` or ``x / 1`` stays, since it quiets a signalling NaN
+(and ``x + 0`` is not exact either: ``-0.0 + 0.0`` is ``+0.0``); the input
+must have the output's Python type, shape and dtype (no broadcasting, no
+promotion).  A call whose value the program returns is dropped only when
+its input is a fresh array (a ufunc's result) that nothing else uses, so a
+caller never receives its own input, a view of another output or one array
+twice in place of fresh ones.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._custom import stop_gradient_p
+from funcgrad._prims._ufuncs import astype, divide, multiply
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
+from funcgrad._trace import Primitive
 
 __all__ = ["simplify"]
 
@@ -52,27 +56,27 @@ def _first(eqn: Eqn) -> Atom | None:
     return eqn.inputs[0]
 
 
-#: primitive name -> the input a call returns unchanged (``None`` when this call does not); the caller
-#: checks that input's type, shape and dtype are the output's
-IDENTITIES: dict[str, Callable[[Eqn], Atom | None]] = {
-    "multiply": _times_one,
-    "divide": _over_one,
-    "stop_gradient": _first,
-    "astype": _first,
+#: primitive -> the input a call returns unchanged (``None`` when this call does not), and the dtype kinds
+#: where that holds for every value; the caller checks that input's type, shape and dtype are the output's
+IDENTITIES: dict[Primitive, tuple[Callable[[Eqn], Atom | None], int, frozenset[str]]] = {
+    multiply: (_times_one, 2, frozenset("iu")),  # a float times one quiets a signalling NaN: kept
+    divide: (_over_one, 2, frozenset("iu")),
+    stop_gradient_p: (_first, 1, frozenset("biufc")),
+    astype: (_first, 1, frozenset("biufc")),
 }
-
-#: dtype kinds where ``x * 1`` and ``x / 1`` give ``x`` exactly
-_EXACT_KINDS = frozenset("iuf")
 
 
 def _forwarded(eqn: Eqn) -> Var | None:
     """The input variable ``eqn`` returns unchanged, if it is one."""
-    rule = IDENTITIES.get(eqn.prim.name)
-    if rule is None or len(eqn.inputs) != (1 if eqn.prim.name in ("stop_gradient", "astype") else 2):
+    found = IDENTITIES.get(eqn.prim)
+    if found is None:
+        return None
+    rule, arity, kinds = found
+    if len(eqn.inputs) != arity:
         return None
     kept = rule(eqn)
     out = eqn.out
-    if not isinstance(kept, Var) or out.dtype is None or out.dtype.kind not in _EXACT_KINDS:
+    if not isinstance(kept, Var) or out.dtype is None or out.dtype.kind not in kinds:
         return None
     if (kept.type, kept.shape, kept.dtype) != (out.type, out.shape, out.dtype):
         return None
@@ -83,20 +87,30 @@ def simplify(program: Program) -> Program:
     """``program`` without the calls that return one of their inputs unchanged (see the module's text).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
-    >>> program = fg.make_program(lambda x: fnp.cos(x) * 1.0)(np.ones(3))
+    >>> program = fg.make_program(lambda x: fnp.cos(x).astype(np.float64) * 2.0)(np.ones(3))
     >>> print(program.pruned())
     { lambda ; a:f64[3]. let
         b:f64[3] = cos a
-        c:f64[3] = multiply b 1.0
-      in (c,) }
+        c:f64[3] = astype[dtype=f64] b
+        d:f64[3] = multiply c 2.0
+      in (d,) }
     >>> print(simplify(program.pruned()))
     { lambda ; a:f64[3]. let
         b:f64[3] = cos a
-      in (b,) }
+        c:f64[3] = multiply b 2.0
+      in (c,) }
 
     Raises nothing: a program it cannot shorten comes back as it was.
     """
     returned = {atom.id for atom in program.outputs if isinstance(atom, Var)}
+    uses: dict[int, int] = {}  # how many calls, guards and outputs read each variable
+    for step in program.steps:
+        for atom in (step.var,) if isinstance(step, Guard) else step.inputs:
+            if isinstance(atom, Var):
+                uses[atom.id] = uses.get(atom.id, 0) + 1
+    for atom in program.outputs:
+        if isinstance(atom, Var):
+            uses[atom.id] = uses.get(atom.id, 0) + 1
     fresh: set[int] = set()  # results of ufuncs: new arrays, no view of anything
     replaced: dict[int, Var] = {}
 
@@ -111,7 +125,8 @@ def simplify(program: Program) -> Program:
         eqn = Eqn(step.prim, tuple(current(atom) for atom in step.inputs), step.params, step.out)
         kept = _forwarded(eqn)
         if kept is not None and eqn.out.id in returned:
-            kept = kept if kept.id in fresh and kept.id not in returned else None
+            # the output is the input itself: only a fresh array nothing else reads (no view of it is returned)
+            kept = kept if kept.id in fresh and kept.id not in returned and uses.get(kept.id) == 1 else None
             if kept is not None:
                 returned.add(kept.id)
         if kept is None:
