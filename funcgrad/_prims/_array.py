@@ -186,10 +186,10 @@ class ArrayTracer(Tracer):
     __rtruediv__ = _operator(_ufuncs.divide, reflected=True)
 
     def __pow__(self, other: Any) -> Any:
-        return _ufuncs.power(self, other)
+        return _ufuncs.pow_operator(self, other)
 
     def __rpow__(self, other: Any) -> Any:
-        return _ufuncs.power(other, self)
+        return _ufuncs.pow_operator(other, self)
 
     def __mod__(self, other: Any) -> Any:
         return _ufuncs.remainder(self, other)

@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -245,8 +246,8 @@ def scale_into(g: np.ndarray[Any, Any], d: Any) -> Any:
     return np.multiply(g, d, out=g) if fits(g, d) else g * d
 
 
-def _register(ufunc: Any, name: str | None = None) -> Primitive:
-    kind = BinaryElementwise if getattr(ufunc, "nin", 1) == 2 else Elementwise
+def _register(ufunc: Any, name: str | None = None, nin: int | None = None) -> Primitive:
+    kind = BinaryElementwise if (nin or getattr(ufunc, "nin", 1)) == 2 else Elementwise
     prim = kind(name or ufunc.__name__, ufunc)
     REGISTRY[prim.name] = prim
     if isinstance(ufunc, np.ufunc):
@@ -316,7 +317,7 @@ def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str |
     >>> fg.grad(lambda y: hypot(np.array([3.0, 0.0]), y).sum())(4.0)
     np.float64(1.8)
     """
-    prim = _register(ufunc, name)
+    prim = _register(ufunc, name, 2)
 
     def vjp(d: Derivative | None, argnum: int) -> Derivative | None:
         if d is None:
@@ -505,6 +506,9 @@ def _pow_dy(ans: Any, x: Any, y: Any) -> Any:
 
 power: Primitive = binary(np.power, _pow_dx(lambda: power), _pow_dy)
 pow = power
+#: ``x ** y``: Python's operator, so a NumPy scalar takes NumPy's scalar math and an array ``ndarray.__pow__``'s
+#: fast paths (``** 0.5`` is ``sqrt``), as in the eager call (``numpy.power`` rounds some scalars differently)
+pow_operator: Primitive = binary(operator.pow, _pow_dx(lambda: pow_operator), _pow_dy, name="pow_operator")
 float_power: Primitive = binary(np.float_power, _pow_dx(lambda: float_power), _pow_dy)
 square = unary(np.square, lambda ans, x: 2.0 * x)
 sqrt = unary(np.sqrt, lambda ans, x: 0.5 / ans)
