@@ -9,6 +9,7 @@ is therefore differentiable to any order in both modes.
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,19 @@ from funcgrad import _backends
 from funcgrad._prims import _shape, _ufuncs
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._ufuncs import mask
-from funcgrad._prims._util import _PLAIN, match_dtype, ndim, normalize_axes, shape
+from funcgrad._prims._util import (
+    _PLAIN,
+    batch_align,
+    batch_ndim,
+    lift,
+    match_dtype,
+    ndim,
+    normalize_axes,
+    shape,
+    unbroadcast,
+)
 from funcgrad._prims._util import dtype as dtype_of
+from funcgrad._prims._util import shape as shape_of
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, full_lower
@@ -94,11 +106,7 @@ def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any
         kept = _kept_for(xshape, axis, keepdims, gshape)
         if kept is not None:
             g = g.reshape(kept)
-        if x.size <= _SMALL:
-            out = np.empty(xshape, g.dtype)
-            out[...] = g
-            return out
-        return np.broadcast_to(g, xshape)
+        return _spread(g, xshape)
     xshape = shape(x)
     if not isinstance(g, Tracer) and _backends.is_foreign(full_lower(x)):
         # a plain cotangent carries nothing to record: spread it over a Dask input chunk by chunk
@@ -109,7 +117,35 @@ def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any
     kept = _kept_for(xshape, axis, keepdims, gshape)
     if kept is not None:
         g = _shape.reshape_p(g, newshape=kept)
-    return _shape.broadcast_to_p(g, shape=xshape)
+    return spread_p(g, shape=xshape)
+
+
+def _spread(g: Any, shape: tuple[int, ...]) -> Any:
+    """``g`` broadcast to ``shape``: a fresh array when small (cheaper than a view downstream), else a view.
+
+    One function for the plain cotangent and the recorded primitive: the layout picks NumPy's kernels
+    (a matmul with a zero-stride operand rounds differently), so jit's replay must make the eager one.
+    """
+    if math.prod(shape) <= _SMALL and not _backends.is_foreign(g):
+        out = np.empty(shape, dtype_of(g))
+        out[...] = g
+        return out
+    return np.broadcast_to(g, shape)
+
+
+#: a reduction's cotangent spread over the reduced input (``broadcast_to`` with ``_spread``'s layout)
+spread_p = primitive(_spread, "spread")
+defvjp(spread_p, lambda g, ans, x, shape: unbroadcast(g, x))
+defjvp(
+    spread_p,
+    lambda t, ans, x, shape: spread_p(lift(t, x, ans), shape=shape_of(t)[: batch_ndim(t, x)] + shape),
+    batched=True,
+)
+defbatch(
+    spread_p,
+    lambda prim, values, batched, size, shape: spread_p(batch_align(values[0], len(shape)), shape=(size,) + shape),
+)
+defsparsity(spread_p, "moves", "linear")
 
 
 def _sum(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:

@@ -200,14 +200,15 @@ class BinaryElementwise(Elementwise):
 
 
 def _is_unit(c: Any, t: Any) -> bool:
-    """Whether plain ``c`` is one everywhere (read in O(1): a scalar or an all-zero-strides view)
-    and ``c * t`` has real floating ``t``'s shape and dtype."""
+    """Whether plain ``c`` is one everywhere (read in O(1): a scalar or an all-zero-strides view; or a small
+    array, as a reduction's seed is spread eagerly and in a recording) and ``c * t`` has real floating ``t``'s
+    shape and dtype."""
     kind = type(c)
     if kind is float or kind is int or kind is bool:
         return bool(c == 1) and dtype(t).kind == "f"
     if kind is not np.ndarray and not isinstance(c, np.generic):
         return False
-    if c.size != 1 and any(c.strides):
+    if c.size != 1 and any(c.strides) and not (c.size <= 1 << 14 and c.item(0) == 1 and bool((c == 1).all())):
         return False
     if not c.size or c.item(0) != 1:
         return False
