@@ -27,12 +27,13 @@ import numpy as np
 
 from funcgrad._prims import _reductions, _shape, _ufuncs, _util
 from funcgrad._prims._dispatch import implements
+from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._nondiff import all as all_of
 from funcgrad._prims._nondiff import any as any_of
 from funcgrad._prims._nondiff import argsort
 from funcgrad._prims._reductions import check_kwargs, kept_shape, sum_p, traced
 from funcgrad._prims._ufuncs import is_plain
-from funcgrad._prims._util import dtype, normalize_axes, shape
+from funcgrad._prims._util import dtype, ndim, normalize_axes, shape
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, read_value
@@ -302,7 +303,7 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
         a = _ufuncs.astype(a, dtype=np.dtype(dtype))
     clean, isnan = _without_nan(a, 0.0)
     valid = _combine(~isnan, _where_kw(kwargs), shape(clean))
-    return masked_mean(clean, valid, axis, keepdims)
+    return numpy_scalar(masked_mean(clean, valid, axis, keepdims))
 
 
 @implements(np.nanvar)
@@ -435,7 +436,7 @@ def _median(a: Any, axis: Any, keepdims: bool, skip_nan: bool) -> Any:
     bad = count == 0 if skip_nan else isnan.any(axis=-1)
     middle = _fill_bad(middle, bad, np.nan)
     out_shape = kept_shape(xshape, axes) if keepdims else rest
-    return _shape.reshape_p(middle, newshape=tuple(out_shape))
+    return numpy_scalar(_shape.reshape_p(middle, newshape=tuple(out_shape)))
 
 
 @implements(np.median)
@@ -521,11 +522,20 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
         weight = qcol * _as(last, real) - _as(low, real)
     else:
         weight = _as(weight, real)
-    out = x_low + weight * (x_high - x_low)
+    # NumPy's lerp: from the nearer end, so the weight's rounding matches numpy.quantile's bit for bit
+    diff = x_high - x_low
+    out = _ufuncs.where(weight >= 0.5, x_high - diff * (1 - weight), x_low + diff * weight)
     bad = _broadcast(count == 0 if skip_nan else isnan.any(axis=-1), shape(out))
     out = _fill_bad(out, bad, np.nan)
     out_shape = kept_shape(xshape, axes) if keepdims else rest
-    return _shape.reshape_p(out, newshape=shape(qs) + tuple(out_shape))
+    return numpy_scalar(_shape.reshape_p(out, newshape=shape(qs) + tuple(out_shape)))
+
+
+def numpy_scalar(out: Any) -> Any:
+    """A 0-d result as the NumPy scalar NumPy's reductions return (``out[()]``, recorded), else ``out``."""
+    if ndim(out) == 0 and not isinstance(out, np.generic):
+        return getitem_p(out, index=())
+    return out
 
 
 def _as(value: Any, kind: Any) -> Any:
