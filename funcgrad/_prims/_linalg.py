@@ -394,6 +394,33 @@ defjvp(eigh_p, _eigh_jvp, batched=True)
 defbatch(eigh_p, "leading")
 
 
+# --- eigvalsh: numpy.linalg.eigvalsh's own values (another LAPACK driver than eigh's, other bits) ----------
+
+
+def _eigvalsh(a: Any, lower: bool) -> Any:
+    return np.linalg.eigvalsh(a, UPLO="L" if lower else "U")
+
+
+def _eigvalsh_vjp(g: Any, ans: Any, a: Any, lower: bool) -> Any:
+    # eigh's own rule with a zero cotangent for the vectors: the same derivatives at every order as
+    # eigh(a)[0] (a second derivative at a tie comes out NaN, flagged, not a plausible wrong number)
+    packed = eigh_p(a, lower=lower)
+    gw = row(g)
+    n = shape(gw)[-1]
+    return _eigh_vjp(pack(gw, np.zeros(shape(gw)[:-2] + (n, n), dtype(packed))), packed, a, lower)
+
+
+def _eigvalsh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
+    packed = eigh_p(a, lower=lower)
+    return _real_row(part(_eigh_jvp(t, packed, a, lower), 0, 1))
+
+
+eigvalsh_p = primitive(_eigvalsh, "eigvalsh")
+defvjp(eigvalsh_p, _eigvalsh_vjp)
+defjvp(eigvalsh_p, _eigvalsh_jvp, batched=True)
+defbatch(eigvalsh_p, "leading")
+
+
 # --- eig: packed (..., N+1, N) = [eigenvalues; eigenvectors] --------------------------------
 #
 # NumPy (LAPACK geev) normalises each eigenvector to unit 2-norm with its
@@ -539,6 +566,36 @@ svd_p = primitive(_svd, "svd")
 defvjp(svd_p, _svd_vjp)
 defjvp(svd_p, _svd_jvp, batched=True)
 defbatch(svd_p, "leading")
+
+
+# --- svdvals: numpy.linalg.svd(compute_uv=False)'s own values (another LAPACK call than the full svd's) ------
+
+
+def _svdvals(a: Any) -> Any:
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def _svdvals_vjp(g: Any, ans: Any, a: Any) -> Any:
+    # svd's own rule with zero cotangents for the vectors: the same derivatives at every order as svd(a)[1]
+    packed = svd_p(a)
+    m, n = shape(a)[-2:]
+    gs = row(g)
+    k = shape(gs)[-1]
+    lead = shape(gs)[:-2]
+    zeros = np.zeros(lead + (m, k), dtype(packed)), np.zeros(lead + (n, k), dtype(packed))
+    return _svd_vjp(pack(zeros[0], gs, zeros[1]), packed, a)
+
+
+def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    packed = svd_p(a)
+    m = shape(a)[-2]
+    return _real_row(part(_svd_jvp(t, packed, a), m, m + 1))
+
+
+svdvals_p = primitive(_svdvals, "svdvals")
+defvjp(svdvals_p, _svdvals_vjp)
+defjvp(svdvals_p, _svdvals_jvp, batched=True)
+defbatch(svdvals_p, "leading")
 
 
 # --- qr (reduced, M >= N): packed (..., M+N, N) = [Q; R] ------------------------------------

@@ -160,7 +160,10 @@ def _at_least_2d(name: str, a: Any) -> None:
 # --- the 2-norm primitive (zero derivative at zero) ------------------------------------------
 
 
-def _norm2(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+def _norm2(x: Any, axis: tuple[int, ...], keepdims: bool, whole: bool = False) -> Any:
+    if whole and isinstance(x, np.ndarray):
+        # numpy.linalg.norm's own flat path (a dot product), as the plain call takes it
+        return _la.norm(x, keepdims=keepdims)
     return np.sqrt(np.sum(np.real(x * np.conj(x)), axis=axis, keepdims=keepdims))
 
 
@@ -168,13 +171,13 @@ def _safe(ans: Any) -> Any:
     return _ufuncs.where(ans == 0, 1.0, ans)
 
 
-def _norm2_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+def _norm2_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool, whole: bool = False) -> Any:
     # d|x| = Re(conj(x) dx) / |x|; taken as zero at x = 0 (the minimum-norm subgradient)
     scale = _reductions.expand_reduced(g / _safe(ans), x, axis, keepdims)
     return scale * _ufuncs.conj(x)
 
 
-def _norm2_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+def _norm2_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool, whole: bool = False) -> Any:
     inner = _reductions.sum_p(_ufuncs.real(_ufuncs.conj(x) * t), axis=axis, keepdims=keepdims)
     return inner / _safe(ans)
 
@@ -182,7 +185,10 @@ def _norm2_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) 
 norm2 = primitive(_norm2, "norm2")
 defvjp(norm2, _norm2_vjp)
 defjvp(norm2, _norm2_jvp, batched=True)
-defbatch(norm2, "leading")
+defbatch(
+    norm2,
+    lambda prim, values, batched, size, axis, keepdims, whole=False: norm2(values[0], axis=axis, keepdims=keepdims),
+)
 
 
 # --- norms -------------------------------------------------------------------------------------
@@ -265,8 +271,9 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     rank = len(shape(x))
     keepdims = bool(keepdims)
     if axis is None:
-        if ord is None:
-            return norm2(x, axis=tuple(range(-rank, 0)), keepdims=keepdims)
+        # numpy.linalg.norm takes a dot product of the flattened array for these (not a sum over axes)
+        if ord is None or (rank == 2 and ord in ("f", "fro")) or (rank == 1 and not isinstance(ord, str) and ord == 2):
+            return norm2(x, axis=tuple(range(-rank, 0)), keepdims=keepdims, whole=True)
         if rank == 1:
             return _vector_norm(x, ord, (-1,), keepdims)
         if rank == 2:
@@ -584,7 +591,10 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     a = _operand(a)
     if not isinstance(a, Tracer):
         return _la.eigvalsh(a, UPLO)
-    return eigh(a, UPLO)[0]
+    if UPLO not in ("L", "U", "l", "u"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    _square("eigvalsh", a)
+    return rules.eigvalsh_p(a, lower=UPLO.upper() == "L")
 
 
 @implements(np.linalg.eig)
@@ -629,9 +639,7 @@ def svdvals(x: Any, /) -> Any:
     if not isinstance(x, Tracer):
         return np.linalg.svd(x, compute_uv=False)
     _at_least_2d("svdvals", x)
-    m = shape(x)[-2]
-    s = _squeeze_row(rules.part(rules.svd_p(x), m, m + 1))
-    return _ufuncs.real(s) if rules.is_complex(s) else s
+    return rules.svdvals_p(x)
 
 
 @implements(np.linalg.svd)
