@@ -152,18 +152,29 @@ WRAPPERS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
     "median": (lambda x: fnp.median(x), (V,)),
     "nanmean": (lambda x: fnp.nanmean(x), (V,)),
     "nanmedian": (lambda x: fnp.nanmedian(x), (V,)),
+    "norm_fro_default": (lambda a: fnp.linalg.norm(a), (A,)),
+    "inner_matrices": (lambda a: fnp.inner(a, a[::-1]), (A,)),
+    "vdot_complex": (lambda a: fnp.vdot(a * (1 - 2j), a.T + 1j), (A,)),
+    "dot_3d": (lambda a: fnp.dot(fnp.stack([a, a.T]), a), (A,)),
+    "matrix_power_negative": (lambda a: fnp.linalg.matrix_power(a, -3), (A,)),
+    "multi_dot_five": (lambda a: fnp.linalg.multi_dot([V, a, a.T, a, a[:, :2]]), (A,)),
+    "cond_fro": (lambda a: fnp.linalg.cond(a, "fro"), (A,)),
+    "quantiles": (lambda a: fnp.quantile(a, [0.3, 0.77], axis=1), (A,)),
+    "nanquantile": (lambda x: fnp.nanquantile(x, 0.61), (V,)),
 }
+RANDOM = np.random.default_rng(7)
 
 
-@pytest.mark.xfail(strict=False, reason="not fixed yet")
 @pytest.mark.parametrize("name", list(WRAPPERS))
 def test_jit_of_a_wrapper_returns_the_eager_bits_and_type(name: str) -> None:
     fun, args = WRAPPERS[name]
-    want = fun(*args)
     jitted = fg.jit(fun)
     jitted(*args)
-    assert_same_bits(jitted(*args), want, "replay")
-    assert_same_bits(fg.vjp(fun, *args)[0], want, "traced")
+    for k in range(8):  # the inputs of the issue, then others (a rounding difference shows in some inputs only)
+        inputs = args if k == 0 else tuple(RANDOM.normal(size=np.shape(a)) for a in args)
+        want = fun(*inputs)
+        assert_same_bits(jitted(*inputs), want, f"replay {k}")
+        assert_same_bits(fg.vjp(fun, *inputs)[0], want, f"traced {k}")
 
 
 def test_power_of_a_numpy_scalar_is_replayed_as_eager_computes_it() -> None:

@@ -265,6 +265,39 @@ defbatch(einsum_p, _einsum_batch)
 defsparsity(einsum_p, "contract", "bilinear")
 
 
+# --- contractions valued by NumPy's own routine (np.inner, np.vdot, np.tensordot) -----------------------------
+
+
+def _contract(a: Any, b: Any, subscripts: str, numpy_call: tuple[str, Any]) -> Any:
+    """``numpy_call``'s routine on ``a`` and ``b`` (its BLAS path and result type, as the plain call's); the
+    derivatives are those of ``einsum(subscripts, a, b)``, the same product (``vdot``'s ``a`` comes conjugated)."""
+    name, axes = numpy_call
+    if _backends.is_foreign(a) or _backends.is_foreign(b):
+        return np.einsum(subscripts, a, b)
+    if name == "inner":
+        return np.inner(a, b)
+    if name == "dot":
+        return np.dot(a, b)
+    if name == "vdot":
+        return np.vdot(np.conj(a) if np.iscomplexobj(a) else a, b)  # conjugating twice is exact
+    return np.tensordot(a, b, axes)
+
+
+def _contract_rule(rule: Any) -> Any:
+    return lambda d, ans, a, b, subscripts, numpy_call: rule(d, ans, a, b, subscripts=subscripts, optimize="auto")
+
+
+contract_p = primitive(_contract, "contract")
+defvjp(contract_p, _contract_rule(_einsum_vjp(0)), _contract_rule(_einsum_vjp(1)))
+defjvp(contract_p, _contract_rule(_einsum_jvp(0)), _contract_rule(_einsum_jvp(1)), batched=True)
+defbatch(
+    contract_p,
+    lambda prim, values, batched, size, subscripts, numpy_call: _einsum_batch(
+        einsum_p, values, batched, size, subscripts, "auto"
+    ),
+)
+
+
 def _letters_of(sublist: Any) -> str:
     out = []
     for item in sublist:
@@ -401,6 +434,11 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     >>> tensordot(np.ones((2, 3, 4)), np.ones((3, 4, 5)), axes=2).shape
     (2, 5)
     """
+    return _tensordot(a, b, axes, None)
+
+
+def _tensordot(a: Any, b: Any, axes: Any, via: tuple[str, Any] | None) -> Any:
+    """``tensordot``'s contraction, valued by NumPy's ``via`` routine (``tensordot`` itself when ``None``)."""
     a, b = _operand(a), _operand(b)
     if not _traced(a, b):
         return np.tensordot(a, b, axes)
@@ -425,7 +463,8 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     for x, y in zip(axa, axb):
         lb[y] = la[x]
     out = "".join(la[k] for k in range(na) if k not in axa) + "".join(lb[k] for k in range(nb) if k not in axb)
-    return einsum_p(a, b, subscripts=f"{la},{''.join(lb)}->{out}", optimize="auto")
+    call = ("tensordot", (tuple(axa), tuple(axb))) if via is None else via
+    return contract_p(a, b, subscripts=f"{la},{''.join(lb)}->{out}", numpy_call=call)
 
 
 @implements(np.dot)
@@ -447,7 +486,7 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
         return multiply(a, b)
     if na <= 2 and nb <= 2:
         return matmul(a, b)
-    return tensordot(a, b, axes=([na - 1], [builtins.max(nb - 2, 0)]))
+    return _tensordot(a, b, ([na - 1], [builtins.max(nb - 2, 0)]), ("dot", None))
 
 
 @implements(np.inner)
@@ -465,7 +504,7 @@ def inner(a: Any, b: Any) -> Any:
     na, nb = ndim(a), ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
-    return tensordot(a, b, axes=([na - 1], [nb - 1]))
+    return _tensordot(a, b, ([na - 1], [nb - 1]), ("inner", None))
 
 
 @implements(np.outer)
@@ -500,7 +539,7 @@ def vdot(a: Any, b: Any) -> Any:
     a, b = _shape.ravel(a), _shape.ravel(b)
     if dtype(a).kind == "c":
         a = conj(a)
-    return einsum_p(a, b, subscripts="i,i->", optimize="auto")
+    return contract_p(a, b, subscripts="i,i->", numpy_call=("vdot", None))
 
 
 @implements(np.kron)

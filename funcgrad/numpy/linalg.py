@@ -741,14 +741,15 @@ def matrix_power(a: Any, n: int) -> Any:
     if n < 0:
         a = rules.inv_p(a)
         n = -n
-    result = None
-    square = a
-    while n:
-        if n & 1:
+    # numpy.linalg.matrix_power's order of products (its shortcuts included), so the bits are its own
+    if n <= 3:
+        return a if n == 1 else matmul(a, a) if n == 2 else matmul(matmul(a, a), a)
+    result = square = None
+    while n > 0:
+        square = a if square is None else matmul(square, square)
+        n, bit = divmod(n, 2)
+        if bit:
             result = square if result is None else matmul(result, square)
-        n >>= 1
-        if n:
-            square = matmul(square, square)
     return result
 
 
@@ -768,10 +769,51 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
         raise _errors.inplace_assignment()
     if len(arrays) < 2:
         raise ValueError("Expecting at least two arrays.")
-    result = arrays[0]
-    for x in arrays[1:]:
-        result = matmul(result, x)
-    return result
+    dot = _fnp().dot
+    if len(arrays) == 2:
+        return dot(arrays[0], arrays[1])
+    # numpy.linalg.multi_dot's order of products, chosen from the shapes alone, so the bits are its own
+    first, last = len(shape(arrays[0])), len(shape(arrays[-1]))
+    if first == 1:
+        arrays[0] = _shape.reshape(arrays[0], (1, -1))
+    if last == 1:
+        arrays[-1] = _shape.reshape(arrays[-1], (-1, 1))
+    for x in arrays:
+        if len(shape(x)) != 2:
+            raise LinAlgError(f"{len(shape(x))}-dimensional array given. Array must be two-dimensional")
+    if len(arrays) == 3:
+        (a0, a1b0), (b1c0, c1) = shape(arrays[0]), shape(arrays[2])
+        left_first = a0 * b1c0 * (a1b0 + c1) < a1b0 * c1 * (a0 + b1c0)
+        a, b, c = arrays
+        result = dot(dot(a, b), c) if left_first else dot(a, dot(b, c))
+    else:
+        order = _chain_order([shape(x) for x in arrays])
+
+        def product(i: int, j: int) -> Any:
+            return arrays[i] if i == j else dot(product(i, order[i][j]), product(order[i][j] + 1, j))
+
+        result = product(0, len(arrays) - 1)
+    if first == 1 and last == 1:
+        return result[0, 0]
+    return _shape.ravel(result) if first == 1 or last == 1 else result
+
+
+def _chain_order(shapes: list[tuple[int, ...]]) -> list[list[int]]:
+    """NumPy's matrix-chain order (``_multi_dot_matrix_chain_order``): the split of each sub-chain, ties alike."""
+    n = len(shapes)
+    p = [s[0] for s in shapes] + [shapes[-1][1]]
+    cost = [[0.0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = float("inf")
+            for k in range(i, j):
+                q = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if q < cost[i][j]:
+                    cost[i][j] = q
+                    split[i][j] = k
+    return split
 
 
 # --- the array API's linalg helpers (NumPy 2): thin wrappers over funcgrad.numpy --------------
