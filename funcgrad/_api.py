@@ -183,7 +183,10 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
     if isinstance(cotangent, Tracer):
         from funcgrad._prims._util import match_dtype
 
-        return match_dtype(cotangent, primal)
+        out = match_dtype(cotangent, primal)
+        if not _shape_of(out) and not isinstance(full_lower(primal), np.ndarray):
+            return out[()]  # a recorded NumPy scalar, as the eager call hands back for a scalar primal
+        return out
     if _backends.is_foreign(cotangent) or _backends.is_foreign(full_lower(primal)):
         return _deliver_foreign(cotangent, full_lower(primal), kind)
     if kind is not None and kind.kind == "f" and np.iscomplexobj(cotangent):

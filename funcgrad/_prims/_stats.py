@@ -136,7 +136,8 @@ def _fill_bad(out: Any, bad: Any, fill: Any) -> Any:
     """``out`` with the entries where ``bad`` holds replaced by the plain values ``fill`` (zero derivative)."""
     if is_plain(bad) and not np.any(bad):
         return out
-    return _ufuncs.where(bad, fill, out)
+    filled = _ufuncs.where(bad, fill, out)
+    return numpy_scalar(filled) if ndim(out) == 0 else filled  # as the unfilled value is: NumPy's scalar
 
 
 def masked_mean(a: Any, mask: Any, axis: Any, keepdims: bool, empty: float = np.nan) -> Any:
