@@ -156,7 +156,8 @@ def _gap(values: np.ndarray, axis: int | None = None) -> float:
 
 
 class _Builder:
-    def __init__(self, seed: int, attempt: int = 0) -> None:
+    def __init__(self, seed: int, attempt: int = 0, control: bool = False) -> None:
+        self.control = control  # also draw Python control flow on values and value-dependent gathers
         self.rng = np.random.default_rng([seed, attempt] if attempt else seed)
         shape = SHAPES[self.rng.integers(len(SHAPES))]
         r = self.rng.random()
@@ -795,6 +796,8 @@ class _Builder:
         ]
         if allow_segments:
             kinds.append((self.checkpoint, 1))
+        if self.control:
+            kinds.append((self.control_flow, 4))
         weights = np.array([w for _, w in kinds], float)
         for _ in range(20):
             kind = kinds[int(self.rng.choice(len(kinds), p=weights / weights.sum()))][0]
@@ -803,6 +806,24 @@ class _Builder:
                 return
             except (_Reject, ValueError, IndexError, TypeError):
                 continue
+
+    def control_flow(self) -> None:
+        """Python ``if``/``while`` on values and gathers at value-dependent positions (guards and recorded
+        positions under jit)."""
+        flat = "fnp.ravel(v)"
+        choices = [
+            "if fnp.sum(v) > 0:\n    v = fnp.sin(v)\nelse:\n    v = v * 1.5",
+            "if fnp.max(v) > 0.5:\n    v = v - 0.25",
+            "while fnp.max(fnp.abs(v)) > 1.5:\n    v = v / 2.0",
+            f"v = {flat}[fnp.argsort({flat})]",
+            f"v = v * {flat}[fnp.argmax({flat})]",
+            f"v = fnp.at({flat})[fnp.argmin({flat})].set(0.5)",
+            "v = fnp.where(v > fnp.median(v), v, -v)",
+            f"v = {flat}[{flat} > 0.1] if fnp.any({flat} > 0.1) else v",
+        ]
+        if self.shape:
+            choices += [f"v = fnp.sort(v, axis={self.axis()})", "v = fnp.take_along_axis(v, fnp.argsort(v, axis=-1), axis=-1)"]
+        self.emit(self.pick(choices))
 
 
 def _sensitive(program: Program) -> bool:
@@ -843,10 +864,13 @@ def _single_precision_ok(program: Program) -> bool:
 
 
 @functools.cache
-def make_program(seed: int) -> Program:
-    """The random program for ``seed``: deterministic, 3-12 steps, safe at its input, with a derivative that is not ~0."""
+def make_program(seed: int, control: bool = False) -> Program:
+    """The random program for ``seed``: deterministic, 3-12 steps, safe at its input, with a derivative that is not ~0.
+
+    With ``control`` the steps also include Python control flow on values and value-dependent gathers.
+    """
     for attempt in range(20):
-        builder = _Builder(seed, attempt)
+        builder = _Builder(seed, attempt, control)
         for _ in range(int(builder.rng.integers(3, 13))):
             builder.step()
         program = builder.program
