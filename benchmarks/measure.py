@@ -70,7 +70,10 @@ def measure(workload: Workload, repeat: int, budget: float, timer: Callable[[], 
     runnable: dict[str, Callable[[], Any]] = {}
     for name, fn in workload.impls.items():
         try:
+            gc.collect()
+            start = timer()
             result = fn()  # first call: also jit compilation
+            first_call = timer() - start
             unchecked = name == "numpy" and workload.reference is not None  # the floor computes something else
             ok, err = (True, 0.0) if unchecked else agrees(result, expected, workload.rtol)
         except Exception as exc:  # a peer that cannot run this workload is reported, not fatal
@@ -78,7 +81,13 @@ def measure(workload: Workload, repeat: int, budget: float, timer: Callable[[], 
             if name in ("numpy", "funcgrad"):
                 raise
             continue
-        results["impls"][name] = {"agrees": ok, "max_rel_error": err, "checked": not unchecked, "times": []}
+        results["impls"][name] = {
+            "agrees": ok,
+            "max_rel_error": err,
+            "checked": not unchecked,
+            "first_call": first_call,
+            "times": [],
+        }
         runnable[name] = fn
     numbers = {name: calibrate(fn, budget, timer) for name, fn in runnable.items()}
     for _ in range(repeat):

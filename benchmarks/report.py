@@ -46,7 +46,8 @@ def machine_info(peers: Peers) -> dict[str, Any]:
 
 def _table(results: dict[str, Any]) -> list[str]:
     header = (
-        f"{'workload':<22}{'implementation':<12}{'median':>12}{'per op':>11}{'x numpy':>10}{'funcgrad/it':>13}  check"
+        f"{'workload':<22}{'implementation':<12}{'median':>12}{'first call':>12}{'per op':>11}{'x numpy':>10}"
+        f"{'funcgrad/it':>13}  check"
     )
     lines = [header, "-" * len(header)]
     for wname, w in results["workloads"].items():
@@ -61,7 +62,8 @@ def _table(results: dict[str, Any]) -> list[str]:
                 check = "(not checked: computes another result)"
             label = w.get("floor_name", "numpy") if iname == "numpy" else iname
             lines.append(
-                f"{wname:<22}{label:<12}{format_time(entry['median']):>12}{per_text:>11}"
+                f"{wname:<22}{label:<12}{format_time(entry['median']):>12}{format_time(entry['first_call']):>12}"
+                f"{per_text:>11}"
                 f"{entry['median'] / floor:>10.2f}{rel:>13}  {check}"
             )
             wname = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,3 +64,33 @@ def extra_ratio(what: str, limit: float, key: str, field: str) -> Target:
         return None if value is None else float(value)
 
     return Target(what, limit, read, "bytes ratio")
+
+
+def first_call_ratio(what: str, limit: float, numerator: str = "fg-jit", denominator: str = "funcgrad") -> Target:
+    """One implementation's first call (a jit's recording included) over another's median call."""
+
+    def read(results: dict[str, Any], workload: str) -> float | None:
+        impls = results["workloads"].get(workload, {}).get("impls", {})
+        if numerator not in impls or denominator not in impls:
+            return None
+        return float(impls[numerator]["first_call"] / impls[denominator]["median"])
+
+    return Target(what, limit, read)
+
+
+def geomean_ratio(
+    what: str, limit: float, workloads: tuple[str, ...], numerator: str, denominator: str, first_call: bool = False
+) -> Target:
+    """The geometric mean over ``workloads`` of one implementation's median (or first call) over another's
+    median, over the workloads where both ran (``None`` when none did)."""
+
+    def read(results: dict[str, Any], _: str) -> float | None:
+        logs = []
+        for name in workloads:
+            impls = results["workloads"].get(name, {}).get("impls", {})
+            if numerator in impls and denominator in impls:
+                top = impls[numerator]["first_call" if first_call else "median"]
+                logs.append(math.log(top / impls[denominator]["median"]))
+        return math.exp(sum(logs) / len(logs)) if logs else None
+
+    return Target(what, limit, read)
