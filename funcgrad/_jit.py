@@ -19,7 +19,10 @@ from __future__ import annotations
 import functools
 import inspect
 import keyword
+import logging
+import operator
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -153,9 +156,18 @@ def _literal(value: Any) -> bool:
 
 
 #: ufuncs replayed as Python operators: NumPy's scalar arithmetic gives the ufunc's bits for float32 and
-#: float64, and skips the ufunc machinery (~50 ns rather than ~800 ns a scalar operation)
+#: float64, and skips the ufunc machinery (~50 ns rather than ~800 ns a scalar operation); negation flips
+#: the sign bit either way (NaNs too)
 _OPERATORS: dict[Any, str] = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
+_UNARY_OPERATORS: dict[Any, str] = {np.negative: "-"}
 _OPERATOR_DTYPES = frozenset({np.dtype(np.float64), np.dtype(np.float32)})
+#: the functions of those operators, for the interpreted replay
+_OPERATOR_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
 
 
 def _numpy_typed(item: Var | Const) -> bool:
@@ -165,11 +177,12 @@ def _numpy_typed(item: Var | Const) -> bool:
 
 def _as_operator(eqn: Eqn) -> str | None:
     """The operator replaying ``eqn``, when it gives exactly the ufunc's result (and type)."""
-    symbol = _OPERATORS.get(eqn.prim.impl)
-    if symbol is None or eqn.params or len(eqn.inputs) != 2 or eqn.out.dtype not in _OPERATOR_DTYPES:
+    table = _OPERATORS if len(eqn.inputs) == 2 else _UNARY_OPERATORS if len(eqn.inputs) == 1 else {}
+    symbol = table.get(eqn.prim.impl)
+    if symbol is None or eqn.params or eqn.out.dtype not in _OPERATOR_DTYPES:
         return None
     if not any(_numpy_typed(item) for item in eqn.inputs):
-        return None  # two Python numbers would give a Python number, the ufunc a NumPy scalar
+        return None  # Python numbers would give a Python number, the ufunc a NumPy scalar
     return symbol
 
 
@@ -244,7 +257,8 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
         arguments = [atom(item) for item in step.inputs]
         symbol = _as_operator(step)
         if symbol is not None:
-            lines.append(f"    {var_name(step.out)} = {arguments[0]} {symbol} {arguments[1]}")
+            operation = f"{symbol}{arguments[0]}" if len(arguments) == 1 else f"{arguments[0]} {symbol} {arguments[1]}"
+            lines.append(f"    {var_name(step.out)} = {operation}")
             check(step.out)
             release(freed.get(position))
             continue
@@ -323,6 +337,77 @@ def compile_program(program: Program) -> Callable[..., Any]:
     return replay
 
 
+def interpret_program(program: Program) -> Callable[..., Any]:
+    """A function replaying ``program`` by a loop over its calls, with the choices of :func:`to_source`.
+
+    The same NumPy functions (or operators) are called on the same values in the same order as by the
+    generated source, each guard is checked right after its value is computed, an intermediate array is
+    dropped after its last use and array constants handed back are copied: the two give the same bits.
+    Building it costs a pass over the program, no code generation and no ``compile``.
+    """
+    slots: dict[int, int] = {}
+    template: list[Any] = []
+
+    def slot(item: Var | Const) -> int:
+        key = item.id if isinstance(item, Var) else -1 - id(item)
+        if key not in slots:
+            slots[key] = len(template)
+            template.append(None if isinstance(item, Var) else item.value)
+        return slots[key]
+
+    guard_at = {id(g): i for i, g in enumerate(program.guards)}
+    checks: dict[int, list[tuple[str, Any, int]]] = {}
+    for step in program.steps:
+        if isinstance(step, Guard):
+            checks.setdefault(step.var.id, []).append((step.kind, step.expected, guard_at[id(step)]))
+    inputs = [slot(var) for var in program.inputs]
+    first_checks = [(slots[var.id], checks.pop(var.id)) for var in program.inputs if var.id in checks]
+    freed = _last_uses(program)
+    plan: list[tuple[Callable[..., Any], list[int], dict[str, Any], int, Any, Any]] = []
+    for position, eqn in enumerate(program.eqns):
+        arguments = [slot(item) for item in eqn.inputs]
+        symbol = _as_operator(eqn)
+        if symbol is None:
+            function = eqn.prim.impl
+        else:
+            function = operator.neg if len(arguments) == 1 else _OPERATOR_FUNCTIONS[symbol]
+        out = slot(eqn.out)
+        dead = [slots[var.id] for var in freed.get(position, ())]
+        plan.append((function, arguments, eqn.params, out, checks.pop(eqn.out.id, None), dead or None))
+    outputs = [(slot(item), isinstance(item, Const) and type(item.value) is np.ndarray) for item in program.outputs]
+    out_tree = program.out_tree
+
+    def replay(*leaves: Any) -> Any:
+        env = template[:]
+        for index, leaf in zip(inputs, leaves):
+            env[index] = leaf
+        for index, guards in first_checks:
+            _check_guards(env[index], guards)
+        for function, arguments, params, out, guards, dead in plan:
+            value = env[out] = function(*[env[i] for i in arguments], **params)
+            if guards is not None:
+                _check_guards(value, guards)
+            if dead is not None:
+                for index in dead:
+                    env[index] = None
+        return tree_unflatten(out_tree, [env[i].copy(order="K") if copy else env[i] for i, copy in outputs])
+
+    return replay
+
+
+def _check_guards(value: Any, guards: list[tuple[str, Any, int]]) -> None:
+    """Raise ``GuardMiss`` for the first of ``guards`` that ``value`` disagrees with (as the generated source)."""
+    for kind, expected, index in guards:
+        if kind == "bool":
+            if (not value) if expected else value:
+                raise GuardMiss(index)
+        elif kind == "shape":
+            if value.shape != expected:
+                raise GuardMiss(index)
+        elif not np.array_equal(value, expected):
+            raise GuardMiss(index)
+
+
 def _letters(n: int) -> str:
     alphabet = "abcdefghijklmnopqrstuvwxyz"
     digits = ""
@@ -336,15 +421,47 @@ def _letters(n: int) -> str:
 # --- the cache ---------------------------------------------------------------------------------------
 
 
-class _Branch:
-    """One recording of a signature: its program, its replay, and the branches recorded where its guards missed."""
+#: replays of a recording run by :func:`interpret_program` before its source is generated and compiled
+INTERPRETED_REPLAYS = 2
+#: a recording longer than this (seconds) is reported once per jitted function (a log line)
+LONG_RECORDING = 1.0
 
-    __slots__ = ("program", "replay", "branches")
+logger = logging.getLogger("funcgrad.jit")
+_TIERS = threading.Lock()  # a branch changes tier once or twice in its life: one lock for all of them
+
+
+class _Branch:
+    """One recording of a signature: its program, its replay, and the branches recorded where its guards missed.
+
+    Tiered: the recording is kept as it was made (the first call pays for recording only); the first
+    replay prunes and simplifies it and interprets it, as do the next ``INTERPRETED_REPLAYS - 1``; the
+    one after generates and compiles its source, which every later replay runs.
+    """
+
+    __slots__ = ("program", "replay", "branches", "replays", "tier", "interpreted")
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        self.replay = compile_program(program)
+        #: ``"recorded"`` (not replayed yet), ``"interpreted"`` or ``"compiled"``
+        self.tier = "recorded"
+        self.replays = 0
+        self.replay: Callable[..., Any] = self._interpret
         self.branches: dict[int, _Branch] = {}
+
+    def _interpret(self, *leaves: Any) -> Any:
+        with _TIERS:
+            self.replays += 1
+            if self.replays > INTERPRETED_REPLAYS:
+                if self.tier == "recorded":
+                    self.program = simplify(self.program.pruned())
+                self.replay = compile_program(self.program)
+                self.tier = "compiled"
+            elif self.tier == "recorded":
+                self.program = simplify(self.program.pruned())
+                self.interpreted = interpret_program(self.program)
+                self.tier = "interpreted"
+            replay = self.replay if self.tier == "compiled" else self.interpreted
+        return replay(*leaves)
 
     def count(self) -> int:
         return 1 + sum(branch.count() for branch in self.branches.values())
@@ -444,6 +561,7 @@ class Jitted:
         self._lock = threading.Lock()
         #: how many signatures are kept (least recently used dropped first)
         self.cache_limit = CACHE_SIZE
+        self._said_long = False  # a long recording was reported (once per jitted function)
 
     def __repr__(self) -> str:
         return f"<funcgrad.jit of {getattr(self.fun, '__qualname__', self.fun)!r}>"
@@ -500,15 +618,29 @@ class Jitted:
     def _record(
         self, key: Any, parent: _Branch | None, index: int, leaves: list[Any], in_tree: PyTreeDef, rebuild: Any
     ) -> Any:
+        start = time.perf_counter()
         program, values, pure = record(self.fun, leaves, in_tree, rebuild, "jit")
+        seconds = time.perf_counter() - start
         if pure:
             with self._lock:
                 if parent is None:
-                    self._cache[key] = _Branch(simplify(program.pruned()))
+                    self._cache[key] = _Branch(program)
                     while len(self._cache) > self.cache_limit:
                         self._cache.popitem(last=False)
                 elif self._cache.get(key) is not None and self._cache[key].count() < BRANCHES:
-                    parent.branches[index] = _Branch(simplify(program.pruned()))
+                    parent.branches[index] = _Branch(program)
+        if seconds > LONG_RECORDING and not self._said_long:
+            self._said_long = True
+            logger.warning(
+                "funcgrad.jit: recording %s took %.1f s (%d primitive calls). Later calls with the same argument "
+                "shapes, dtypes and static values replay it (interpreted at first, then as generated Python "
+                "source); a new signature records again. Each jitted function keeps %d signatures "
+                "(cache_limit; clear_cache() forgets them). Said once per jitted function.",
+                getattr(self.fun, "__qualname__", repr(self.fun)),
+                seconds,
+                len(program.steps),
+                self.cache_limit,
+            )
         return tree_unflatten(program.out_tree, values)
 
 

@@ -1,0 +1,199 @@
+"""jit's tiers: a recording is interpreted on its first replays, then compiled to Python source; both give the
+eager call's bits, check every guard, and the switch happens when documented.
+
+The interpreted replay (``interpret_program``) and the generated source (``compile_program``) are run on the
+same simplified program over the registry's cases (tests/test_jit_registry.py) and over random programs
+(tests/random_programs.py), at the recorded inputs and in other regions, against a fresh recording.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from random_programs import make_program
+from test_jit_registry import ALL, DEFAULT, _assert_same, _modes, _variants
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import _jit
+from funcgrad._jit import GuardMiss, compile_program, interpret_program
+from funcgrad._simplify import simplify
+
+
+def _run(replay: Callable[..., Any], leaves: list[Any]) -> Any:
+    """The replay's leaves, ``("miss", index)`` for a guard that disagrees, or the exception's type."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return fg.tree.tree_flatten(replay(*leaves))[0]
+    except GuardMiss as miss:
+        return ("miss", miss.index)
+    except Exception as error:  # noqa: BLE001  (compared: both tiers must raise the same)
+        return type(error)
+
+
+def _both_tiers(fun: Callable[..., Any], args: tuple[Any, ...]) -> list[tuple[Any, Any, Any, str]]:
+    """For the recorded arguments and each variant: (interpreted, compiled, fresh recording, where)."""
+    jitted = fg.jit(fun)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            jitted(*args)
+    except Exception:  # noqa: BLE001
+        return []
+    (branch,) = jitted._cache.values()
+    program = simplify(branch.program.pruned())
+    interpreted, compiled = interpret_program(program), compile_program(program)
+    rows = []
+    for k, variant in enumerate([args, *_variants(args)]):
+        leaves = fg.tree.tree_flatten((variant, {}))[0]
+        fresh = fg.jit(fun)
+        eager = _run(fresh, list(variant))
+        got_i, got_c = _run(interpreted, leaves), _run(compiled, leaves)
+        rows.append((got_i, got_c, eager, f"variant {k}"))
+    return rows
+
+
+def _same_tiers(got_i: Any, got_c: Any, eager: Any, where: str) -> None:
+    if isinstance(got_i, tuple) and got_i and got_i[0] == "miss":
+        assert got_c == got_i, f"{where}: interpreted {got_i}, compiled {got_c}"
+        return  # a guard disagrees: the call records again (the fresh recording is that)
+    _assert_same(got_i, got_c, f"{where}: interpreted vs compiled")
+    _assert_same(got_i, eager, f"{where}: interpreted vs eager")
+
+
+CASES = [
+    pytest.param(fn, args, mode, id=f"{name}-{mode}")
+    for name, fn, args, _ in ALL
+    if name in DEFAULT
+    for mode in ("value", "grad")
+]
+
+
+@pytest.mark.parametrize(("fn", "args", "mode"), CASES)
+def test_interpreted_and_compiled_replays_give_the_eager_bits(fn: Any, args: tuple[Any, ...], mode: str) -> None:
+    for row in _both_tiers(_modes(fn, len(args))[mode], args):
+        _same_tiers(*row)
+
+
+@pytest.mark.parametrize("seed", range(0, 100, 5))
+def test_random_programs_in_both_tiers(seed: int) -> None:
+    program = make_program(seed)
+    f, x = program.function(), program.input()
+    total = lambda v: fnp.real(fnp.sum(f(v)))  # noqa: E731
+    for fun in (f, fg.grad(total) if not program.complex else f):
+        for got_i, got_c, eager, where in _both_tiers(fun, (x,)):
+            _same_tiers(got_i, got_c, eager, f"seed {seed} {where}")
+
+
+def _branch(jitted: Any) -> Any:
+    (branch,) = jitted._cache.values()
+    return branch
+
+
+def test_the_tiers_switch_after_the_documented_replays() -> None:
+    calls = []
+
+    def f(x: Any) -> Any:
+        calls.append(1)
+        return fnp.sin(x) * 2.0 - x
+
+    jitted = fg.jit(f)
+    x = np.linspace(0.0, 1.0, 5)
+    want = f(x)
+    tiers = []
+    for _ in range(_jit.INTERPRETED_REPLAYS + 3):
+        np.testing.assert_array_equal(jitted(x), want)
+        tiers.append(_branch(jitted).tier)
+    assert tiers == ["recorded"] + ["interpreted"] * _jit.INTERPRETED_REPLAYS + ["compiled"] * 2
+    assert len(calls) == 2  # the eager reference above, and the one recording
+    assert "def replay(a):" in _branch(jitted).replay.__doc__  # the generated source, kept as its docstring
+
+
+def _halve_until_small(x: Any) -> Any:
+    while fnp.maximum(x - 1.0, 0.0):  # a bool guard each time round
+        x = x / 2.0
+    return x
+
+
+def _positives(x: Any) -> Any:
+    return fnp.sum(x[x > 0] ** 2)  # a shape guard after the boolean mask
+
+
+def _repeated(x: Any) -> Any:
+    return fnp.repeat(x, np.int64(fnp.sum(x > 0)))  # a value guard on the count
+
+
+@pytest.mark.parametrize("interpreted", [0, 1000], ids=["compiled", "interpreted"])
+@pytest.mark.parametrize(
+    ("fun", "inputs"),
+    [
+        (_halve_until_small, [np.float64(8.0), np.float64(3.0), np.float64(5.0), np.float64(0.5), np.float64(7.0)]),
+        (_positives, [np.array([1.0, -2.0, 3.0]), np.array([-1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0])]),
+        (_repeated, [np.array([1.0, -2.0]), np.array([1.0, 2.0]), np.array([-1.0, 2.0]), np.array([-1.0, -2.0])]),
+    ],
+    ids=["bool", "shape", "value"],
+)
+def test_guards_hold_in_either_tier(monkeypatch: Any, interpreted: int, fun: Any, inputs: list[Any]) -> None:
+    monkeypatch.setattr(_jit, "INTERPRETED_REPLAYS", interpreted)
+    jitted = fg.jit(fun)
+    for _ in range(3):
+        for x in inputs:
+            got, want = jitted(x), fg.jit(fun)(x)
+            assert type(got) is type(want)
+            np.testing.assert_array_equal(got, want)
+    tiers = {branch.tier for branch in _walk(_branch_roots(jitted))}
+    assert tiers == {"compiled" if interpreted == 0 else "interpreted"}
+    assert jitted._cache_size() > 1  # the guards missed and the other branches were recorded
+
+
+def _branch_roots(jitted: Any) -> list[Any]:
+    return list(jitted._cache.values())
+
+
+def _walk(branches: list[Any]) -> list[Any]:
+    out = []
+    for branch in branches:
+        out.append(branch)
+        out.extend(_walk(list(branch.branches.values())))
+    return out
+
+
+def test_a_long_recording_is_said_once(monkeypatch: Any, caplog: Any) -> None:
+    monkeypatch.setattr(_jit, "LONG_RECORDING", 0.0)
+    jitted = fg.jit(lambda x: fnp.cos(x) + 1.0)
+    with caplog.at_level(logging.WARNING, logger="funcgrad.jit"):
+        jitted(np.ones(2))
+        jitted(np.ones(3))  # another signature: recorded again, not said again
+        jitted(np.ones(3))
+    said = [record.getMessage() for record in caplog.records if record.name == "funcgrad.jit"]
+    assert len(said) == 1
+    assert "recording" in said[0] and "took" in said[0] and "cache_limit" in said[0] and "clear_cache()" in said[0]
+
+
+def test_a_short_recording_says_nothing(caplog: Any) -> None:
+    with caplog.at_level(logging.DEBUG, logger="funcgrad.jit"):
+        fg.jit(lambda x: x * 2.0)(np.ones(2))
+    assert not [record for record in caplog.records if record.name == "funcgrad.jit"]
+
+
+def test_negation_is_replayed_as_the_operator_with_numpy_s_bits() -> None:
+    f = lambda x: -fnp.sin(x)  # noqa: E731
+    program = fg.make_program(f)(np.float64(0.5))
+    source = _jit.to_source(program)[0]
+    assert "= -b" in source, source
+    for x in (np.float64(0.5), np.float64(-0.0), np.float64(np.nan), np.array([0.0, -np.nan, np.inf]), np.float32(2)):
+        jitted = fg.jit(f)
+        with np.errstate(invalid="ignore"):
+            want = jitted(x)
+        for _ in range(_jit.INTERPRETED_REPLAYS + 2):
+            with np.errstate(invalid="ignore"):
+                got = jitted(x)
+            assert type(got) is type(want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+            np.testing.assert_array_equal(got, want)
