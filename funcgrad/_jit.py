@@ -2,12 +2,13 @@
 
 The first call with a given signature (pytree structure, each leaf's type,
 shape and dtype, the static arguments' values) runs the function eagerly on
-traced values while recording a :class:`~funcgrad._program.Program`.  The
-program, without the calls no output or guard needs and without those that
-return an input unchanged (:mod:`funcgrad._simplify`), becomes the source of
-one Python function, a line per primitive call, calling each primitive's
-NumPy implementation directly: later calls run that function, no tracer in
-sight.  Each guard (a ``bool()`` of a traced value, the output shape of a
+traced values while recording a :class:`~funcgrad._program.Program`, and
+does nothing more.  The program, without the calls no output or guard
+needs and without those that return an input unchanged
+(:mod:`funcgrad._simplify`), is interpreted on its first replays (a loop
+over its calls), then becomes the source of one Python function, a line per
+primitive call, calling each primitive's NumPy implementation directly:
+later calls run that function, no tracer in sight.  Each guard (a ``bool()`` of a traced value, the output shape of a
 data-dependent-shape primitive) is checked right after its value is
 computed; a replay whose guard disagrees records the function again for
 those inputs, and the new program hangs beside the first (a decision tree
