@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
+from funcgrad._rewrites import rewrite
 from funcgrad._simplify import simplify
 from funcgrad._trace import _DEPTH
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
@@ -422,6 +423,13 @@ def _letters(n: int) -> str:
 # --- the cache ---------------------------------------------------------------------------------------
 
 
+def prepare(program: Program) -> Program:
+    """What a replay runs of a recording: without the calls nothing needs, those that return an input
+    unchanged (:mod:`funcgrad._simplify`) and exact duplicates, uniform constants read as scalars
+    (:mod:`funcgrad._rewrites`)."""
+    return rewrite(simplify(program.pruned()))
+
+
 #: replays of a recording run by :func:`interpret_program` before its source is generated and compiled
 INTERPRETED_REPLAYS = 2
 #: a recording longer than this (seconds) is reported once per jitted function (a log line)
@@ -454,11 +462,11 @@ class _Branch:
             self.replays += 1
             if self.replays > INTERPRETED_REPLAYS:
                 if self.tier == "recorded":
-                    self.program = simplify(self.program.pruned())
+                    self.program = prepare(self.program)
                 self.replay = compile_program(self.program)
                 self.tier = "compiled"
             elif self.tier == "recorded":
-                self.program = simplify(self.program.pruned())
+                self.program = prepare(self.program)
                 self.interpreted = interpret_program(self.program)
                 self.tier = "interpreted"
             replay = self.replay if self.tier == "compiled" else self.interpreted

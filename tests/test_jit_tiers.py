@@ -21,8 +21,7 @@ from test_jit_registry import ALL, DEFAULT, _assert_same, _modes, _variants
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _jit
-from funcgrad._jit import GuardMiss, compile_program, interpret_program
-from funcgrad._simplify import simplify
+from funcgrad._jit import GuardMiss, compile_program, interpret_program, prepare
 
 
 def _run(replay: Callable[..., Any], leaves: list[Any]) -> Any:
@@ -47,7 +46,7 @@ def _both_tiers(fun: Callable[..., Any], args: tuple[Any, ...]) -> list[tuple[An
     except Exception:  # noqa: BLE001
         return []
     (branch,) = jitted._cache.values()
-    program = simplify(branch.program.pruned())
+    program = prepare(branch.program)
     interpreted, compiled = interpret_program(program), compile_program(program)
     rows = []
     for k, variant in enumerate([args, *_variants(args)]):

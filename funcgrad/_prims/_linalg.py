@@ -19,6 +19,10 @@ use the plain transpose, no conjugate).
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -225,6 +229,76 @@ def _solve_batch(prim: Any, values: list[Any], batched: list[bool], size: int) -
 defbatch(solve_p, _solve_batch)
 
 
+# --- triangular solve (the Cholesky rules' solves: SciPy's triangular solve when installed) -----
+
+
+@functools.cache
+def _scipy_solve_triangular() -> Callable[..., Any] | None:
+    """``scipy.linalg.solve_triangular``, loaded on first use (SciPy is an optional extra, slow to import)."""
+    if importlib.util.find_spec("scipy") is None:
+        return None
+    solve: Callable[..., Any] = importlib.import_module("scipy.linalg").solve_triangular
+    return solve
+
+
+_LAPACK_DTYPES = frozenset(np.dtype(code) for code in "fdFD")
+
+
+def _triangular_solve(a: Any, b: Any, lower: bool) -> Any:
+    """``x`` with ``a @ x = b`` for a triangular matrix ``a`` (its ``lower`` or upper triangle), ``b`` a
+    stack of matrices: SciPy's triangular solve (a third of a general solve's work) for one matrix of a
+    LAPACK dtype when SciPy is installed, NumPy's general solve otherwise.  Eager calls and replays call
+    this same function, so they make the same choice."""
+    a, b = np.asarray(a), np.asarray(b)
+    solve = _scipy_solve_triangular()
+    if solve is None or a.ndim != 2 or b.ndim < 2 or a.dtype != b.dtype or a.dtype not in _LAPACK_DTYPES:
+        return np.linalg.solve(a, b)
+    if b.ndim == 2:
+        return solve(a, b, lower=lower, check_finite=False)
+    n, k = b.shape[-2:]  # a stack of right-hand sides: one call, the stack as extra columns
+    columns = np.moveaxis(b.reshape((-1, n, k)), 0, 1).reshape(n, -1)
+    out = solve(a, columns, lower=lower, check_finite=False)
+    return np.moveaxis(out.reshape((n, -1, k)), 1, 0).reshape(b.shape)
+
+
+def _triangle(a: Any, lower: bool) -> np.ndarray[Any, Any]:
+    """The mask of the triangle a triangular solve reads."""
+    n = shape(a)[-1]
+    return tril_mask(n, a) if lower else triu_mask(n, a)
+
+
+def _tri_vjp_a(g: Any, ans: Any, a: Any, b: Any, lower: bool) -> Any:
+    gb = triangular_solve_p(T(a), g, lower=not lower)
+    return unbroadcast(-matmul(gb, T(ans)) * _triangle(a, lower), a)
+
+
+def _tri_jvp_a(t: Any, ans: Any, a: Any, b: Any, lower: bool) -> Any:
+    return -triangular_solve_p(a, matmul(lift(t, a, ans) * _triangle(a, lower), ans), lower=lower)
+
+
+def _tri_batch(prim: Any, values: list[Any], batched: list[bool], size: int, lower: bool) -> Any:
+    a, b = values
+    rank = max(ndim(a) - batched[0], ndim(b) - batched[1])
+    return triangular_solve_p(
+        batch_align(a, rank) if batched[0] else a, batch_align(b, rank) if batched[1] else b, lower=lower
+    )
+
+
+triangular_solve_p = primitive(_triangular_solve, "triangular_solve")
+defvjp(
+    triangular_solve_p,
+    _tri_vjp_a,
+    lambda g, ans, a, b, lower: unbroadcast(triangular_solve_p(T(a), g, lower=not lower), b),
+)
+defjvp(
+    triangular_solve_p,
+    _tri_jvp_a,
+    lambda t, ans, a, b, lower: _full(triangular_solve_p(a, lift(t, b, ans), lower=lower), t, b, ans),
+    batched=True,
+)
+defbatch(triangular_solve_p, _tri_batch)
+
+
 # --- det, log|det| -------------------------------------------------------------------------
 
 
@@ -330,13 +404,15 @@ def _phi(x: Any) -> Any:
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
     s_ = fold(t, lower=True)
-    x = right_solve(solve_p(ans, s_), H(ans))  # L^-1 S L^-H
+    left = triangular_solve_p(ans, s_, lower=True)  # L^-1 S
+    x = T(triangular_solve_p(cj(ans), T(left), lower=True))  # L^-1 S L^-H
     return matmul(ans, _phi(x))
 
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
     p = _phi(matmul(T(ans), g))
-    gs = right_solve(solve_p(T(ans), p), cj(ans))  # L^-T P conj(L)^-1
+    left = triangular_solve_p(T(ans), p, lower=False)  # L^-T P
+    gs = T(triangular_solve_p(H(ans), T(left), lower=False))  # L^-T P conj(L)^-1
     return fold_transpose(gs, lower=True)
 
 
