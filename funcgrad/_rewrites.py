@@ -5,7 +5,9 @@ Applied by ``jit`` after :mod:`funcgrad._simplify`, before a program is interpre
 * **Exact duplicates merged.**  A ufunc call with the same ufunc, the same
   inputs (the same variables, constants of the same type and bits) and the
   same parameters as an earlier call gives the earlier call's bits (a ufunc
-  is a pure function of its inputs), so the replay reads the earlier result.
+  is a pure function of its inputs), so the replay reads the earlier result;
+  so does an element read (``getitem``) whose result is a NumPy scalar
+  (immutable, unlike a view: ``p[0]`` read at every step of a loop).
   A call whose result the program returns is kept, so two outputs never
   share one array.  (The eager call computes both: a floating-point warning
   the two would raise is raised once by the replay.)
@@ -26,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims._indexing import getitem_p
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
 
 __all__ = ["rewrite"]
@@ -129,7 +132,7 @@ def rewrite(program: Program) -> Program:
         if any(isinstance(atom, Var) and atom.id in replaced for atom in eqn.inputs):
             eqn = Eqn(eqn.prim, tuple(current(atom) for atom in eqn.inputs), eqn.params, eqn.out)
         eqn = _with_scalar_constant(eqn)
-        if isinstance(eqn.prim.impl, np.ufunc):
+        if isinstance(eqn.prim.impl, np.ufunc) or (eqn.prim is getitem_p and issubclass(eqn.out.type, np.generic)):
             params = _params_key(eqn.params)
             if params is not None:
                 key = (eqn.prim, tuple(_atom_key(atom) for atom in eqn.inputs), params)

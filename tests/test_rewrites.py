@@ -57,6 +57,16 @@ def test_the_gradient_of_a_square_multiplies_once() -> None:
     _replays_match(f, x)
 
 
+def test_an_element_read_twice_is_read_once_a_view_twice() -> None:
+    f = lambda p: p[0] * p[1] + p[0] * p[1] + fnp.sum(p[0:2] * p[0:2])  # noqa: E731
+    x = np.array([1.5, -2.0, 0.25])
+    assert _names(fg.make_program(f)(x)).count("getitem") == 6
+    program = _prepared(f, x)
+    assert _names(program).count("getitem") == 4  # p[0], p[1] once each; the slices (views) twice
+    _replays_match(f, x)
+    _replays_match(fg.grad(f), x)
+
+
 def test_returned_duplicates_stay_two_arrays() -> None:
     f = lambda x: (fnp.sin(x), fnp.sin(x))  # noqa: E731
     x = np.ones(3)
