@@ -21,12 +21,12 @@ from funcgrad._api import (
 )
 from funcgrad._batching import vmap
 from funcgrad._checkpoint import checkpoint, remat
-from funcgrad._custom import stop_gradient
 from funcgrad._custom_jvp import custom_jvp
 from funcgrad._custom_vjp import custom_vjp
 from funcgrad._hvp import hvp
-from funcgrad._jit import jit
-from funcgrad._program import Program, make_program
+from funcgrad._jit import jit, make_program
+from funcgrad._prims._base import stop_gradient
+from funcgrad._program import Program
 from funcgrad._sparse_api import (
     hessian_sparsity,
     jacobian_sparsity,

@@ -14,13 +14,17 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _backends, _errors
+from funcgrad._batching import vmap
 from funcgrad._forward import ForwardTrace
-from funcgrad._prims._util import Shaped, shaped
-from funcgrad._prims._util import dtype as _dtype_of
-from funcgrad._prims._util import shape as _shape_of
-from funcgrad._prims._util import size as _size_of
+from funcgrad._prims import _shape
+from funcgrad._prims._array import ArrayTracer
+from funcgrad._prims._base import match_dtype
 from funcgrad._reverse import ReverseTrace, backward, forward_replay
 from funcgrad._trace import Tracer, full_lower, new_level
+from funcgrad._values import Shaped, shaped
+from funcgrad._values import dtype as _dtype_of
+from funcgrad._values import shape as _shape_of
+from funcgrad._values import size as _size_of
 from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "jacobian", "hessian", "float0"]
@@ -181,8 +185,6 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
     if kind is not None and kind.kind in "biu":
         return np.zeros(_shape_of(primal), float0)
     if isinstance(cotangent, Tracer):
-        from funcgrad._prims._util import match_dtype
-
         out = match_dtype(cotangent, primal)
         if not _shape_of(out) and not isinstance(full_lower(primal), np.ndarray):
             return out[()]  # a recorded NumPy scalar, as the eager call hands back for a scalar primal
@@ -486,7 +488,6 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     ``vjp_fn(cotangent)`` returns a tuple with one cotangent per primal.  It
     is pure: call it as often as you like.  MXNet's ``y.backward(head)`` is
     ``vjp(f, x)[1](head)``:
-
     >>> import funcgrad as fg, numpy as np
     >>> y, vjp_fn = fg.vjp(lambda x: 2 * x, np.arange(4.0))
     >>> vjp_fn(np.array([10, 1, .1, .01]))
@@ -546,8 +547,6 @@ def _trace_forward(
     with new_level() as level:
         trace = ForwardTrace(level, batch)
         boxed = []
-        from funcgrad._prims._array import ArrayTracer
-
         for leaf, tangent in zip(leaves, tangent_leaves):
             value = _as_primal(leaf)
             kind = _value_dtype(value)
@@ -746,15 +745,11 @@ def jacfwd(
 
 
 def _moveaxis_first_to_last(value: Any) -> Any:
-    import funcgrad.numpy as fnp
-
-    return fnp.moveaxis(value, 0, -1)
+    return _shape.moveaxis(value, 0, -1)
 
 
 def _reshape(value: Any, shape: tuple[int, ...]) -> Any:
-    import funcgrad.numpy as fnp
-
-    out = fnp.reshape(value, shape)
+    out = _shape.reshape(value, shape)
     return out if isinstance(out, Tracer) or _backends.is_foreign(out) else np.asarray(out)
 
 
@@ -852,8 +847,6 @@ def _pull_basis(
         seeds = [(n, c) for n, c in zip(nodes, cotangents) if n is not None]
         cts = backward(tape, seeds, inputs, consume=True)
         return [_deliver(c, p) for c, p in zip(cts, primals)]
-
-    from funcgrad._batching import vmap
 
     return _own_buffers(list(vmap(pull)(*basis))), True
 

@@ -20,14 +20,19 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._prims import _shape
 from funcgrad._prims._array import ArrayTracer
-from funcgrad._prims._util import batch_align, dtype, ndim, shape
+from funcgrad._prims._base import broadcast_batch, broadcast_to_p, reshape_p
+from funcgrad._prims._batch import WORDS, data_dependent, loop
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._nondiff import all as all_of
+from funcgrad._prims._nondiff import any as any_of
+from funcgrad._prims._shape import moveaxis
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower, new_level, read_value
+from funcgrad._values import dtype, ndim, shape
 from funcgrad.tree import _children, tree_flatten, tree_unflatten
 
 __all__ = ["vmap"]
-
-Rule = Callable[..., Any]
 
 
 class BatchTracer(ArrayTracer):
@@ -64,6 +69,8 @@ class BatchTrace(Trace):
     __slots__ = ("size",)
 
     keeps_values = True
+    checks_nondiff = False  # a custom rule's nondifferentiable argument that holds a batch is mapped over
+
 
     def __init__(self, level: int, size: int) -> None:
         super().__init__(level)
@@ -93,8 +100,6 @@ class BatchTrace(Trace):
 
         A batch of no examples takes the branch of ``False``: a ``while`` ends and an ``if bad: raise`` check passes.
         """
-        from funcgrad._prims._nondiff import all as all_of
-        from funcgrad._prims._nondiff import any as any_of
 
         value = tracer._value
         if int(np.prod(shape(value)[1:], dtype=np.int64)) != 1:
@@ -119,54 +124,17 @@ class BatchTrace(Trace):
     def lowered(self, tracer: Tracer) -> Any:
         return BatchTracer(full_lower(tracer._value), self, self.size)
 
+    # custom rules and checkpoint: the batch moves inside the call, vmapping the function and its rule
+    def process_custom_vjp_call(self, rule: Any, call: Any) -> Any:
+        return rule.batched(self, call)
 
-# --- the declaration words ----------------------------------------------------------------
+    def process_custom_jvp_call(self, rule: Any, call: Any) -> Any:
+        return rule.batched(self, call)
 
-
-def elementwise(prim: Primitive, values: list[Any], batched: list[bool], size: int, **params: Any) -> Any:
-    """NumPy broadcasting: batched operands of lower rank get ones after their batch axis."""
-    rank = max(ndim(v) - b for v, b in zip(values, batched))
-    return prim(*(batch_align(v, rank) if b else v for v, b in zip(values, batched)), **params)
-
-
-def leading(prim: Primitive, values: list[Any], batched: list[bool], size: int, **params: Any) -> Any:
-    """The NumPy function maps over leading axes already: call it on the batched values."""
-    return prim(*values, **params)
+    def process_checkpoint(self, call: Any) -> Any:
+        return call.batched(self)
 
 
-def loop(prim: Primitive, values: list[Any], batched: list[bool], size: int, **params: Any) -> Any:
-    """One call per example, stacked: correct for any primitive, and as slow as a Python loop."""
-    from funcgrad._prims import _shape
-    from funcgrad._prims._indexing import getitem_p
-
-    if size == 0:
-        out = _output_of_no_example(prim, values, batched, params)
-        return np.zeros((0,) + np.shape(out), np.result_type(out))
-    parts = [prim(*(getitem_p(v, index=k) if b else v for v, b in zip(values, batched)), **params) for k in range(size)]
-    return _shape.stack(parts)
-
-
-def _identities(example_shape: tuple[int, ...], example_dtype: Any) -> np.ndarray[Any, Any]:
-    if len(example_shape) < 2:
-        return np.ones(example_shape, example_dtype)
-    return np.broadcast_to(np.eye(*example_shape[-2:], dtype=example_dtype), example_shape).copy()
-
-
-def _output_of_no_example(prim: Primitive, values: list[Any], batched: list[bool], params: dict[str, Any]) -> Any:
-    """One example's output, for its shape and dtype when the batch has none: at zeros, else at identity matrices.
-
-    A factorization refuses zeros (singular), so a second stand-in is tried before the error is passed on.
-    """
-    error: Exception | None = None
-    for fill in (np.zeros, _identities):
-        example = [fill(shape(v)[1:], dtype(v)) if b else full_lower(v) for v, b in zip(values, batched)]
-        try:
-            with np.errstate(all="ignore"):
-                return prim.impl(*example, **params)
-        except (ValueError, ArithmeticError) as refused:  # numpy's and scipy's LinAlgError are ValueErrors
-            error = refused
-    assert error is not None
-    raise error
 
 
 def per_example(fun: Callable[..., Any], *args: Any) -> Any:
@@ -177,8 +145,6 @@ def per_example(fun: Callable[..., Any], *args: Any) -> Any:
     leaves (``None`` for a zero) come back batched again.  With no batched
     leaf it is ``fun(*args)``.
     """
-    from funcgrad._prims import _shape
-    from funcgrad._prims._indexing import getitem_p
 
     leaves, treedef = tree_flatten(args)
     batches = [t for t in (getattr(leaf, "_trace", None) for leaf in leaves) if isinstance(t, BatchTrace) and t.active]
@@ -224,7 +190,6 @@ def split_batch(
     a call: ``rebatch(trace, g(*values))`` for ``g`` a ``vmap`` of the call
     with these ``in_axes`` (how custom rules and checkpoint batch).
     """
-    from funcgrad._prims._util import broadcast_batch
 
     values: list[Any] = []
     axes: list[Any] = []
@@ -269,20 +234,6 @@ def closes_over_batch(fun: Any, trace: BatchTrace) -> bool:
 
 def _is_none(value: Any) -> bool:
     return value is None
-
-
-def data_dependent(prim: Primitive, values: list[Any], batched: list[bool], size: int, **params: Any) -> Any:
-    """Refused: the output's shape depends on each example's values, so the batch has no one shape (as in JAX)."""
-    raise _errors.batched_data_dependent_shape(prim.name)
-
-
-#: the declaration words of ``defbatch``
-WORDS: dict[str, Rule] = {
-    "elementwise": elementwise,
-    "leading": leading,
-    "loop": loop,
-    "data-dependent": data_dependent,
-}
 
 
 # --- in_axes / out_axes -------------------------------------------------------------------
@@ -463,7 +414,6 @@ def _batch_size(mapped: list[tuple[str, Any, Any]], axis_size: int | None) -> in
 def _box(leaf: Any, axis: Any, name: str, trace: BatchTrace) -> Any:
     if axis is None:
         return leaf
-    from funcgrad._prims._shape import moveaxis
 
     if isinstance(leaf, (float, int, complex)):
         leaf = np.asarray(leaf)
@@ -473,8 +423,6 @@ def _box(leaf: Any, axis: Any, name: str, trace: BatchTrace) -> Any:
 
 
 def _unbox(leaf: Any, axis: Any, name: str, trace: BatchTrace) -> Any:
-    from funcgrad._prims._shape import broadcast_to_p, moveaxis, reshape_p
-
     ours = isinstance(leaf, Tracer) and leaf._trace is trace
     if axis is None:
         if ours:

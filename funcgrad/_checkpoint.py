@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+from funcgrad._api import jvp, vjp
+from funcgrad._batching import BatchTrace, rebatch, split_batch, vmap
 from funcgrad._custom import DirectPrimitive, Pack, find_top, fresh, numeric_kind, record, traced_from, zeros_like
 from funcgrad._trace import Trace, below
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
@@ -70,19 +72,8 @@ def checkpoint(
         dynamic_idx = [i for i in range(len(args)) if i not in static_idx]
         leaves, treedef = tree_flatten((tuple(args[i] for i in dynamic_idx), kwargs))
         top = find_top(leaves, getattr(fun, "__name__", "checkpoint"))
-        from funcgrad._batching import BatchTrace
-        from funcgrad._reverse import ReverseTrace
-
-        if isinstance(top, BatchTrace) and not _closes_over(fun, top.level):
-            return _batched(fun, top, args, kwargs)
-        if not isinstance(top, ReverseTrace) or _closes_over(fun, top.level):
-            return fun(*args, **kwargs)
-        call = _RematCall(fun, args, dynamic_idx, treedef, top)
-        try:
-            outs = record(top, remat_p, leaves, {"call": call}, lambda: call.out_def.num_leaves)
-        except _Closure:
-            return fun(*args, **kwargs)
-        return tree_unflatten(call.out_def, outs)
+        call = _Checkpointed(fun, args, kwargs, dynamic_idx, leaves, treedef)
+        return call.plain() if top is None else top.process_checkpoint(call)
 
     return checkpointed
 
@@ -90,11 +81,41 @@ def checkpoint(
 remat = checkpoint
 
 
-def _batched(fun: Callable[..., Any], trace: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+class _Checkpointed(NamedTuple):
+    """One call of a checkpointed function, which the innermost trace handles (``process_checkpoint``)."""
+
+    fun: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    dynamic_idx: list[int]
+    leaves: list[Any]
+    treedef: PyTreeDef
+
+    def plain(self) -> Any:
+        """The function as it is (no transform to recompute for, or one it closes over)."""
+        return self.fun(*self.args, **self.kwargs)
+
+    def reverse(self, trace: Trace) -> Any:
+        """Under a reverse transform: one tape node that recomputes the function on the backward pass."""
+        if _closes_over(self.fun, trace.level):
+            return self.plain()
+        call = _RematCall(self.fun, self.args, self.dynamic_idx, self.treedef, trace)
+        try:
+            outs = record(trace, remat_p, self.leaves, {"call": call}, lambda: call.out_def.num_leaves)
+        except _Closure:
+            return self.plain()
+        return tree_unflatten(call.out_def, outs)
+
+    def batched(self, trace: BatchTrace) -> Any:
+        """Under ``vmap``: a checkpoint of the vmapped function (see ``_batched``)."""
+        if _closes_over(self.fun, trace.level):
+            return self.plain()
+        return _batched(self.fun, trace, self.args, self.kwargs)
+
+
+def _batched(fun: Callable[..., Any], trace: BatchTrace, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Under ``vmap``: a checkpoint of ``vmap(fun)`` on the unbatched values, so a reverse transform
     below still recomputes instead of storing (keywords travel as positions: vmap maps all of its own)."""
-    from funcgrad._batching import rebatch, split_batch, vmap
-
     keys = sorted(kwargs)
     values, axes = split_batch(trace, tuple(args) + tuple(kwargs[k] for k in keys))
 
@@ -169,8 +190,6 @@ class _RematCall:
         return Pack(out_leaves)
 
     def backward(self, g: Pack, ans: Pack, pack: Pack) -> Pack:
-        from funcgrad._api import vjp
-
         items = g.items if isinstance(g, Pack) else [None] * len(ans.items)
         cts = [zeros_like(o) if c is None else c for c, o in zip(items, ans.items)]
         fun_of_slots, slots = self.flat(pack, ans)
@@ -183,8 +202,6 @@ class _RematCall:
 
     def replay(self, t: Pack, ans: Pack, pack: Pack) -> Pack:
         """Forward rule of the node (``linearize``): a ``jvp`` of the recomputed function."""
-        from funcgrad._api import jvp
-
         fun_of_slots, slots = self.flat(pack, ans)
         primals = [pack.items[i] for i in slots]
         tangents = [zeros_like(pack.items[i]) if t.items[i] is None else t.items[i] for i in slots]

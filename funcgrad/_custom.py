@@ -20,42 +20,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from funcgrad import _backends, _errors
-from funcgrad._prims import _util
+from funcgrad import _backends, _errors, _values
+from funcgrad._api import float0
 from funcgrad._prims._inplace import copy_of
-from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._rules import defjvp, defjvp_variadic, defvjp, defvjp_variadic
 from funcgrad._trace import Primitive, Trace, Tracer, full_lower
-from funcgrad.tree import tree_map
+from funcgrad.tree import tree_flatten, tree_leaves
 
 T = TypeVar("T")
-
-
-def stop_gradient(x: T) -> T:
-    """``x`` unchanged, with zero derivative in every mode and at every order (pytrees too).
-
-    The functional ``detach``:
-
-    >>> import funcgrad as fg, numpy as np
-    >>> fg.grad(lambda x: fg.stop_gradient(x * x) * x)(3.0)
-    np.float64(9.0)
-    """
-    if isinstance(x, Tracer):
-        return stop_gradient_p(x)  # type: ignore[no-any-return]  # one traced array: the tree_map below, without the walk
-    return tree_map(lambda leaf: stop_gradient_p(leaf) if isinstance(leaf, Tracer) else leaf, x)  # type: ignore[no-any-return]
-
-
-def _identity(x: Any) -> Any:
-    return x
-
-
-#: the identity with zero rules: ``grad``/``jvp`` drop it (a plain value), ``jit`` records it
-stop_gradient_p = primitive(_identity, "stop_gradient")
-def_nondiff(stop_gradient_p)
-defbatch(stop_gradient_p, "leading")
 
 
 # --- packs: several leaves as one traced value -------------------------------------------
@@ -168,7 +144,7 @@ def numeric_kind(value: Any) -> str:
     if isinstance(value, (np.ndarray, np.generic)):
         return str(value.dtype.kind)
     if isinstance(value, Tracer):  # a batch under vmap: full_lower keeps it
-        return str(_util.dtype(value).kind)
+        return str(_values.dtype(value).kind)
     if isinstance(value, (bool, int, float, complex)):
         return str(np.result_type(value).kind)
     if _backends.is_foreign(value):
@@ -178,13 +154,11 @@ def numeric_kind(value: Any) -> str:
 
 def zeros_like(value: Any) -> Any:
     """A plain zero with ``value``'s shape and dtype (``float0`` for integers, as in JAX)."""
-    from funcgrad._api import float0
-
     base = full_lower(value)
     kind = numeric_kind(base)
     if kind in "fc" and _backends.is_foreign(base):
         return _backends.zeros_like(base)
-    out = np.zeros(_util.shape(base), _util.dtype(base) if kind in "fc" else float0)
+    out = np.zeros(_values.shape(base), _values.dtype(base) if kind in "fc" else float0)
     return out if isinstance(base, np.ndarray) else out[()]
 
 
@@ -229,8 +203,6 @@ def merge_args(args: tuple[Any, ...], diff_idx: list[int], diff_args: Sequence[A
 def check_nondiff(
     args: tuple[Any, ...], nondiff: tuple[int, ...], level: int, fun: Callable[..., Any], what: str
 ) -> None:
-    from funcgrad.tree import tree_leaves
-
     for n in nondiff:
         if any(traced_from(leaf, level) for leaf in tree_leaves(args[n])):
             raise TypeError(
@@ -248,25 +220,32 @@ def bind_call(
     kwargs: dict[str, Any],
     what: str,
     default_name: str,
-) -> tuple[tuple[Any, ...], list[int], list[Any], Any, Trace | None]:
+) -> tuple[Bound, Trace | None]:
     """The prelude shared by custom_vjp and custom_jvp calls.
 
     Resolves keywords to positions, splits off the nondifferentiable
     arguments, and finds the innermost transform (``None`` when nothing is
-    traced); returns ``(args, diff_idx, leaves, treedef, top)``.
+    traced); returns the bound call and that transform.
     """
-    from funcgrad.tree import tree_flatten, tree_leaves
 
     args = resolve_kwargs(fun, args, kwargs, what)
     diff_idx, diff_args = split_args(args, nondiff, what)
     leaves, treedef = tree_flatten(diff_args)
     nondiff_leaves = tree_leaves([args[n] for n in nondiff])
     top = find_top(leaves + nondiff_leaves, getattr(fun, "__name__", default_name))
-    from funcgrad._batching import BatchTrace
-
-    if top is not None and not isinstance(top, BatchTrace):  # a batched nondiff argument is mapped, not differentiated
+    if top is not None and top.checks_nondiff:  # a batched nondiff argument is mapped, not differentiated
         check_nondiff(args, nondiff, top.level, fun, what)
-    return args, diff_idx, leaves, treedef, top
+    return Bound(args, diff_idx, leaves, treedef, what), top
+
+
+class Bound(NamedTuple):
+    """A custom rule's call, bound: what a trace's ``process_custom_vjp_call`` / ``_jvp_call`` hands back."""
+
+    args: tuple[Any, ...]
+    diff_idx: list[int]
+    leaves: list[Any]
+    treedef: Any
+    what: str
 
 
 def closure_error(fun: Callable[..., Any], what: str) -> TypeError:

@@ -16,7 +16,10 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from funcgrad._api import vjp
+from funcgrad._batching import BatchTrace, closes_over_batch, rebatch, split_batch, vmap
 from funcgrad._custom import (
+    Bound,
     DirectPrimitive,
     Pack,
     _name,
@@ -30,6 +33,8 @@ from funcgrad._custom import (
     zeros_like,
 )
 from funcgrad._custom_vjp import check_cotangent
+from funcgrad._prims._array import ArrayTracer
+from funcgrad._prims._shape import stack_tangents
 from funcgrad._trace import Trace, below
 from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_map, tree_unflatten
 
@@ -44,7 +49,6 @@ class custom_jvp:
     differentiable arguments and their tangents and returns
     ``(primal_out, tangent_out)``.  The tangent output must be linear in the
     tangents.  A numerically stable ``log(1 + exp(x))``:
-
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> @fg.custom_jvp
     ... def log1pexp(x):
@@ -131,30 +135,27 @@ class custom_jvp:
                 f"{what} has no rule: call .defjvp(rule) or .defjvps(...) on it before using it "
                 "(or use the plain function if no custom derivative is needed)."
             )
-        args, diff_idx, leaves, treedef, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_jvp")
-        if top is None or not top.differentiates:
-            return self.fun(*args)
-        from funcgrad._batching import BatchTrace
-        from funcgrad._forward import ForwardTrace
-        from funcgrad._reverse import ReverseTrace
+        bound, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_jvp")
+        if top is None:
+            return self.fun(*bound.args)
+        return top.process_custom_jvp_call(self, bound)
 
-        if isinstance(top, BatchTrace):
-            return self._batched(top, args, what)
-        call = _JVPCall(self, args, diff_idx, treedef, top)
+    def forward(self, trace: Trace, bound: Bound) -> Any:
+        """Under a forward transform: the rule, called with the tangents."""
+        call = _JVPCall(self, bound.args, bound.diff_idx, bound.treedef, trace)
+        return call.forward_mode(trace, bound.leaves)
 
-        if isinstance(top, ForwardTrace):
-            return call.forward_mode(top, leaves)
-        if isinstance(top, ReverseTrace):
-            outs = record(top, custom_jvp_p, leaves, {"call": call}, lambda: call.out_def.num_leaves)
-            return tree_unflatten(call.out_def, outs)
-        raise NotImplementedError(f"{what}: transform {type(top).__name__} is not supported by custom_jvp.")
+    def reverse(self, trace: Trace, bound: Bound) -> Any:
+        """Under a reverse transform: one tape node whose backward pass transposes the rule's tangent map."""
+        call = _JVPCall(self, bound.args, bound.diff_idx, bound.treedef, trace)
+        outs = record(trace, custom_jvp_p, bound.leaves, {"call": call}, lambda: call.out_def.num_leaves)
+        return tree_unflatten(call.out_def, outs)
 
 
-    def _batched(self, trace: Any, args: tuple[Any, ...], what: str) -> Any:
+    def batched(self, trace: BatchTrace, bound: Bound) -> Any:
         """Under ``vmap``: the same call on the unbatched values, with ``fun`` and the rule vmapped
         (as JAX batches it), so a transform below still sees this custom rule."""
-        from funcgrad._batching import closes_over_batch, rebatch, split_batch, vmap
-
+        args, what = bound.args, bound.what
         if any(closes_over_batch(g, trace) for g in (self.fun, self.jvp)):
             raise closure_error(self.fun, what)
         nondiff = self.nondiff_argnums
@@ -233,9 +234,6 @@ class _JVPCall:
 
     # forward mode: call the rule with the tangents (one batch column at a time)
     def forward_mode(self, top: Any, leaves: list[Any]) -> Any:
-        from funcgrad._prims._array import ArrayTracer
-        from funcgrad._prims._shape import stack_tangents
-
         ours = [isinstance(v, ArrayTracer) and v._trace is top for v in leaves]
         primals = [v._value if o else v for v, o in zip(leaves, ours)]
         tangents = [v._payload if o else None for v, o in zip(leaves, ours)]
@@ -260,8 +258,6 @@ class _JVPCall:
 
     # reverse mode: record the rule's linear tangent map, transpose it on the backward pass
     def record_linear(self, pack: Pack) -> Pack:
-        from funcgrad._api import vjp
-
         primals = pack.items
         slots = [i for i, p in enumerate(primals) if numeric_kind(p) in ("f", "c")]
 

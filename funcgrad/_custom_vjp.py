@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._batching import BatchTrace, closes_over_batch, per_example, rebatch, split_batch, vmap
 from funcgrad._custom import (
+    Bound,
     DirectPrimitive,
     Pack,
     _name,
@@ -23,7 +25,9 @@ from funcgrad._custom import (
     traced_from,
     zeros_like,
 )
+from funcgrad._prims._base import match_dtype
 from funcgrad._trace import Trace, below, full_lower
+from funcgrad._values import shape
 from funcgrad.tree import PyTreeDef, mismatch_path, tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = ["custom_vjp"]
@@ -33,7 +37,6 @@ class custom_vjp:
     """Give ``fun`` a hand-written reverse-mode derivative.
 
     ``f.defvjp(fwd, bwd)`` sets the rule, with JAX's calling convention:
-
     * ``fwd(*args)`` returns ``(output, residuals)``: the output of ``fun``
       and whatever the backward pass needs (any pytree);
     * ``bwd(*nondiff_args, residuals, g)`` receives the cotangent ``g`` of the
@@ -103,31 +106,30 @@ class custom_vjp:
                 f"{what} has no rule: call .defvjp(fwd, bwd) on it before using it "
                 "(or use the plain function if no custom derivative is needed)."
             )
-        args, diff_idx, leaves, treedef, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_vjp")
-        if top is None or not top.differentiates:
-            return self.fun(*args)
-        from funcgrad._batching import BatchTrace
-        from funcgrad._reverse import ReverseTrace
+        bound, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_vjp")
+        if top is None:
+            return self.fun(*bound.args)
+        return top.process_custom_vjp_call(self, bound)
 
-        if isinstance(top, BatchTrace):
-            return self._batched(top, args, what)
+    def forward_mode_error(self, what: str) -> TypeError:
+        """What a forward-mode transform raises: this rule is reverse-only."""
+        return TypeError(
+            f"{what} cannot be differentiated in forward mode (jvp, jacfwd, linearize, hessian's outer pass "
+            "over it): it only has a reverse-mode rule. Use reverse mode (grad, vjp, jacrev), or define "
+            "the function with fg.custom_jvp, whose rule serves both modes."
+        )
 
-        if not isinstance(top, ReverseTrace):
-            raise TypeError(
-                f"{what} cannot be differentiated in forward mode (jvp, jacfwd, linearize, hessian's outer pass "
-                "over it): it only has a reverse-mode rule. Use reverse mode (grad, vjp, jacrev), or define "
-                "the function with fg.custom_jvp, whose rule serves both modes."
-            )
-        call = _VJPCall(self, args, diff_idx, treedef, top)
-        outs = record(top, custom_vjp_p, leaves, {"call": call}, lambda: call.out_def.num_leaves)
+    def reverse(self, trace: Trace, bound: Bound) -> Any:
+        """Under a reverse transform: one tape node that runs ``fwd`` now and ``bwd`` on the backward pass."""
+        call = _VJPCall(self, bound.args, bound.diff_idx, bound.treedef, trace)
+        outs = record(trace, custom_vjp_p, bound.leaves, {"call": call}, lambda: call.out_def.num_leaves)
         return tree_unflatten(call.out_def, outs)
 
 
-    def _batched(self, trace: Any, args: tuple[Any, ...], what: str) -> Any:
+    def batched(self, trace: BatchTrace, bound: Bound) -> Any:
         """Under ``vmap``: the same call on the unbatched values, with ``fun``, ``fwd`` and ``bwd`` vmapped
         (as JAX batches it), so a transform below still sees this custom rule."""
-        from funcgrad._batching import closes_over_batch, per_example, rebatch, split_batch, vmap
-
+        args, what = bound.args, bound.what
         if any(closes_over_batch(g, trace) for g in (self.fun, self.fwd, self.bwd)):
             raise closure_error(self.fun, what)
         nondiff = self.nondiff_argnums
@@ -184,8 +186,6 @@ class _VJPCall:
         nondiff = [self.args[n] for n in f.nondiff_argnums]
         bwd: Any = f.bwd
         if f.per_example:
-            from funcgrad._batching import per_example
-
             bwd = functools.partial(per_example, bwd)
         result = bwd(*nondiff, ans.extra, tree_unflatten(self.out_def, cts))
         primals = tree_unflatten(self.treedef, pack.items)
@@ -226,7 +226,6 @@ def _check_bwd(result: Any, primals: tuple[Any, ...], what: str) -> list[Any]:
 
 def check_cotangent(c: Any, p: Any, what: str, role: str) -> Any:
     """``c`` as a (co)tangent of primal ``p``: same shape, compatible dtype (cast to ``p``'s precision)."""
-    from funcgrad._prims._util import match_dtype, shape
 
     p_kind = numeric_kind(p)
     if p_kind not in ("f", "c"):

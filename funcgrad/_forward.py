@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._prims import _shape
 from funcgrad._prims._array import ArrayTracer
-from funcgrad._prims._util import dtype, match_dtype, shape
+from funcgrad._prims._base import match_dtype
 from funcgrad._trace import Primitive, Trace, Tracer
+from funcgrad._values import dtype, shape
 
 
 class ForwardTrace(Trace):
@@ -30,6 +32,9 @@ class ForwardTrace(Trace):
         if kind.kind not in "fc":
             return value  # no tangent for integers: a plain array is written in place
         return ArrayTracer(value, self, np.zeros(((self.batch,) if self.batch else ()) + shape(value), kind))
+
+    def process_custom_jvp_call(self, rule: Any, call: Any) -> Any:
+        return rule.forward(self, call)  # the rule, called with the tangents (funcgrad/_custom_jvp.py)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         # the hot path of forward mode: one call per operation
@@ -73,7 +78,5 @@ class ForwardTrace(Trace):
 
 
 def _one_at_a_time(rule: Any, tangent: Any, ans: Any, primals: list[Any], params: dict[str, Any], batch: int) -> Any:
-    from funcgrad._prims import _shape
-
     parts = [rule(tangent[k], ans, *primals, **params) for k in range(batch)]
     return _shape.stack_tangents(parts, ans)

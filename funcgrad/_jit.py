@@ -36,7 +36,7 @@ from funcgrad._simplify import simplify
 from funcgrad._trace import _DEPTH
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
-__all__ = ["jit"]
+__all__ = ["jit", "make_program"]
 
 #: signatures a jitted function keeps (least recently used dropped first)
 CACHE_SIZE = 128
@@ -686,3 +686,41 @@ def jit(
     check_callable(fun, "jit")
     nums, names = _normalize_static(fun, static_argnums, static_argnames)
     return Jitted(fun, nums, names)
+
+
+def make_program(fun: Callable[..., Any], *, static_argnums: int | Sequence[int] = ()) -> Callable[..., Program]:
+    """A function returning the :class:`Program` of the primitive calls ``fun`` makes on its arguments.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> f = lambda x: 2 * np.dot(x, x)
+    >>> print(fg.make_program(f)(np.arange(3.0)))
+    { lambda ; a:f64[3]. let
+        b:f64[] = matmul a a
+        c:f64[] = multiply 2 b
+      in (c,) }
+
+    Works on any composition: ``make_program(fg.grad(f))`` lists the
+    forward and the backward pass (the seed's ``2 * 1.0`` is computed while
+    recording, so it shows as the constant ``2.0``):
+
+    >>> print(fg.make_program(fg.grad(f))(np.arange(3.0)))
+    { lambda ; a:f64[3]. let
+        b:f64[] = matmul a a
+        c:f64[] = multiply 2 b
+        d:f64[3] = multiply 2.0 a
+        e:f64[3] = multiply 2.0 a
+        f:f64[3] = add d e
+      in (f,) }
+
+    Arguments in ``static_argnums`` are
+    passed as they are (not traced).  Raises ``TypeError`` when ``fun`` reads
+    a traced value as a Python number (``float(x)``): make it static.
+    """
+    check_callable(fun, "make_program")
+    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
+    def program_of(*args: Any, **kwargs: Any) -> Program:
+        leaves, in_tree, rebuild = split_static(args, kwargs, static, (), "make_program")
+        return record(fun, leaves, in_tree, rebuild, "make_program")[0]
+
+    return program_of

@@ -27,7 +27,7 @@ from funcgrad._prims._util import dtype, shape
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
 from funcgrad.tree import PyTreeDef, tree_flatten
 
-__all__ = ["Program", "make_program"]
+__all__ = ["Program"]
 
 
 class Var:
@@ -415,46 +415,6 @@ def record(
             trace.active = False
     program, values = trace.finish(inputs, out, in_tree)
     return program, values, not trace.foreign
-
-
-def make_program(fun: Callable[..., Any], *, static_argnums: int | Sequence[int] = ()) -> Callable[..., Program]:
-    """A function returning the :class:`Program` of the primitive calls ``fun`` makes on its arguments.
-
-    >>> import funcgrad as fg, numpy as np
-    >>> f = lambda x: 2 * np.dot(x, x)
-    >>> print(fg.make_program(f)(np.arange(3.0)))
-    { lambda ; a:f64[3]. let
-        b:f64[] = matmul a a
-        c:f64[] = multiply 2 b
-      in (c,) }
-
-    Works on any composition: ``make_program(fg.grad(f))`` lists the
-    forward and the backward pass (the seed's ``2 * 1.0`` is computed while
-    recording, so it shows as the constant ``2.0``):
-
-    >>> print(fg.make_program(fg.grad(f))(np.arange(3.0)))
-    { lambda ; a:f64[3]. let
-        b:f64[] = matmul a a
-        c:f64[] = multiply 2 b
-        d:f64[3] = multiply 2.0 a
-        e:f64[3] = multiply 2.0 a
-        f:f64[3] = add d e
-      in (f,) }
-
-    Arguments in ``static_argnums`` are
-    passed as they are (not traced).  Raises ``TypeError`` when ``fun`` reads
-    a traced value as a Python number (``float(x)``): make it static.
-    """
-    from funcgrad._jit import check_callable, split_static
-
-    check_callable(fun, "make_program")
-    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-
-    def program_of(*args: Any, **kwargs: Any) -> Program:
-        leaves, in_tree, rebuild = split_static(args, kwargs, static, (), "make_program")
-        return record(fun, leaves, in_tree, rebuild, "make_program")[0]
-
-    return program_of
 
 
 # --- text -------------------------------------------------------------------------------------------

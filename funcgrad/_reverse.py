@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
-from funcgrad._prims import _util
+from funcgrad import _errors, _values
 from funcgrad._prims._array import ArrayTracer
-from funcgrad._prims._util import _STAND_INS, shaped
 from funcgrad._trace import Primitive, Trace, Tracer
+from funcgrad._values import _STAND_INS, shaped
 
 # A tape node: (primitive, primal args, params, output, parent ids), all tuples; ``parent ids[i]`` is
 # the node of argument i, or None when argument i is a constant (or has a zero rule).  Kept small:
@@ -40,9 +39,19 @@ class ReverseTrace(Trace):
         return ArrayTracer(value, self, len(self.tape) - 1)
 
     def constant(self, value: Any) -> Any:
-        if _util.dtype(value).kind not in "fc":
+        if _values.dtype(value).kind not in "fc":
             return value  # no derivative flows through integers: a plain array is written in place
         return self.new_input(value)  # a leaf no input's cotangent is read from
+
+    # custom rules and checkpoint: each call is one tape node (funcgrad/_custom_vjp.py, _custom_jvp.py, _checkpoint.py)
+    def process_custom_vjp_call(self, rule: Any, call: Any) -> Any:
+        return rule.reverse(self, call)
+
+    def process_custom_jvp_call(self, rule: Any, call: Any) -> Any:
+        return rule.reverse(self, call)
+
+    def process_checkpoint(self, call: Any) -> Any:
+        return call.reverse(self)
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         # the hot path of reverse mode: one call per recorded operation

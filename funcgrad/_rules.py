@@ -103,7 +103,7 @@ def defbatch(prim: Primitive, rule: str | Rule) -> None:
 def defresiduals(prim: Primitive, ans: bool, *args: bool) -> None:
     """Declare which values the rules of ``prim`` read: its output ``ans`` and each positional argument.
 
-    The tape keeps a shape-and-dtype stand-in (``funcgrad._prims._util.Shaped``)
+    The tape keeps a shape-and-dtype stand-in (``funcgrad._values.Shaped``)
     for a plain array whose value no rule reads, so it is freed as soon as the
     user's code drops it: ``add`` needs only the shapes of its operands, ``tanh``
     only its output.  A rule that reads a stand-in anyway fails loudly.

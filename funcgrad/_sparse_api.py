@@ -43,7 +43,7 @@ __all__ = [
 def _engine(name: str) -> Any:
     try:
         # scipy is an optional extra: the modules that need it load on first use
-        from funcgrad import _coloring, _sparse_detect
+        from funcgrad import _coloring, _sparse_detect  # why: they need scipy, an optional extra (loaded on first use)
     except ImportError as error:
         raise _errors.sparse_needs_scipy(name) from error
     return _sparse_detect, _coloring

@@ -65,6 +65,39 @@ class Trace:
         """What ``full_lower`` returns for one of this trace's values when ``keeps_values`` is set."""
         raise NotImplementedError
 
+    # --- custom rules and checkpoint ask the trace (each transform overrides what it does with them) ---
+    #: a custom rule's nondifferentiable arguments must not carry this trace's values (a batch maps them instead)
+    checks_nondiff: ClassVar[bool] = True
+
+    def process_custom_vjp_call(self, rule: Any, call: Any) -> Any:
+        """A ``custom_vjp`` function (``rule``) called with this trace's values; ``call`` is its bound call.
+
+        The default: a transform that takes no derivative (``jit``) runs the function as it is; one that
+        does refuses, since the rule is reverse-only.  Reverse mode records the rule, ``vmap`` moves the
+        batch inside the call.
+        """
+        if not self.differentiates:
+            return rule.fun(*call.args)
+        raise rule.forward_mode_error(call.what)
+
+    def process_custom_jvp_call(self, rule: Any, call: Any) -> Any:
+        """A ``custom_jvp`` function (``rule``) called with this trace's values; ``call`` is its bound call.
+
+        The default: a transform that takes no derivative runs the function as it is; forward and
+        reverse mode use the rule, ``vmap`` moves the batch inside the call.
+        """
+        if not self.differentiates:
+            return rule.fun(*call.args)
+        raise NotImplementedError(f"{call.what}: transform {type(self).__name__} is not supported by custom_jvp.")
+
+    def process_checkpoint(self, call: Any) -> Any:
+        """A ``checkpoint``-ed function called with this trace's values: the default runs it as it is.
+
+        Reverse mode records it as one node that recomputes on the backward pass; ``vmap`` moves the
+        batch inside the checkpoint.
+        """
+        return call.plain()
+
     def read_value(self, tracer: Tracer, why: str) -> Any:
         """The concrete value of one of this trace's values, for a choice no primitive can record.
 

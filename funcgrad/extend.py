@@ -34,8 +34,9 @@ from collections.abc import Callable
 from typing import Any
 
 from funcgrad import _rules, _sparsity
-from funcgrad._prims._util import batch_ndim, broadcast_tangent, lift, match_dtype, unbroadcast
+from funcgrad._prims._base import broadcast_tangent, lift, match_dtype, unbroadcast
 from funcgrad._trace import Primitive, Tracer, full_lower
+from funcgrad._values import batch_ndim
 
 __all__ = [
     "Primitive",

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 import funcgrad as fg
-from funcgrad._prims._util import Shaped
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
+from funcgrad._values import Shaped
 from funcgrad.numpy import ArrayTracer
 
 #: the slot that holds a tracer's value (the spy's tracers hide it behind a property)

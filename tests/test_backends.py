@@ -155,7 +155,7 @@ def test_a_function_the_backend_lacks_is_a_type_error_naming_it():
 
 
 def test_funcgrad_stand_ins_and_ufunc_only_objects_are_not_backends():
-    from funcgrad._prims._util import Shaped
+    from funcgrad._values import Shaped
 
     class UfuncOnly(Shaped):
         __array_ufunc__ = Duck.__array_ufunc__

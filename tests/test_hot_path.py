@@ -15,7 +15,8 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _trace
-from funcgrad._prims._util import Shaped, dtype, ndim, shape, unbroadcast
+from funcgrad._prims._base import unbroadcast
+from funcgrad._values import Shaped, dtype, ndim, shape
 
 
 def fan_out(x):
@@ -248,7 +249,7 @@ def test_vjp_fn_does_not_keep_the_output_alive():
 
 
 def test_tape_stand_ins_are_shared():
-    from funcgrad._prims._util import shaped
+    from funcgrad._values import shaped
 
     a, b = np.zeros((2, 3)), np.ones((2, 3))
     assert shaped(a) is shaped(b) and shaped(a) is not shaped(b.astype(np.float32))

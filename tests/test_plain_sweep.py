@@ -17,10 +17,11 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _trace
-from funcgrad._prims import _contract, _reductions
-from funcgrad._prims._util import Shaped, unbroadcast
+from funcgrad._prims import _base, _contract
+from funcgrad._prims._base import unbroadcast
 from funcgrad._reverse import ReverseTrace
 from funcgrad._trace import Tracer, new_level
+from funcgrad._values import Shaped
 
 
 def traced_path(rule, g, *rest):
@@ -80,11 +81,11 @@ EXPAND_CASES = [
 def test_expand_reduced_of_a_plain_cotangent_is_what_broadcast_to_gives(xshape, axis, keepdims, xdtype):
     x = RNG.standard_normal(xshape).astype(xdtype)
     g = np.add.reduce(x, axis=axis, keepdims=keepdims)
-    fast = _reductions.expand_reduced(g, x, axis, keepdims)
-    slow = traced_path(_reductions.expand_reduced, g, x, axis, keepdims)
+    fast = _base.expand_reduced(g, x, axis, keepdims)
+    slow = traced_path(_base.expand_reduced, g, x, axis, keepdims)
     assert fast.shape == x.shape and fast.dtype == slow.dtype
     assert np.asarray(fast).tobytes() == np.asarray(slow).tobytes()
-    if x.size > _reductions._SMALL:
+    if x.size > _base._SMALL:
         assert not fast.flags.writeable  # a view of the cotangent, as broadcast_to gives: no pass over memory
     np.testing.assert_array_equal(g, np.add.reduce(x, axis=axis, keepdims=keepdims))  # g itself unchanged
 

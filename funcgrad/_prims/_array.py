@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
-from funcgrad._prims import _contract, _dispatch, _indexing, _inplace, _nondiff, _reductions, _ufuncs, _util, _writes
+from funcgrad import _errors, _values
+from funcgrad._prims import _at, _base, _contract, _dispatch, _inplace, _nondiff, _ufuncs, _writes
 from funcgrad._rules import defresiduals
 from funcgrad._trace import Primitive, Tracer, full_lower, read_value
 
@@ -52,19 +51,19 @@ class ArrayTracer(Tracer):
     # --- what it is -----------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return _util.shape(self._value)
+        return _values.shape(self._value)
 
     @property
     def ndim(self) -> int:
-        return _util.ndim(self._value)
+        return _values.ndim(self._value)
 
     @property
     def size(self) -> int:
-        return _util.size(self._value)
+        return _values.size(self._value)
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return _util.dtype(self._value)
+        return _values.dtype(self._value)
 
     def __len__(self) -> int:
         s = self.shape
@@ -112,7 +111,7 @@ class ArrayTracer(Tracer):
         if dtype is not None and np.dtype(dtype).kind in "biu":
             # an integer cast (``np.int64(x)``, ``np.asarray(x, int)``) has zero derivative: nothing is lost
             # NumPy wants a real array here, so the cast value is read: each transform sees it (a guard under jit)
-            cast = _ufuncs.astype(self, dtype=np.dtype(dtype))
+            cast = _base.astype(self, dtype=np.dtype(dtype))
             return np.asarray(read_value(cast, f"an integer cast to {np.dtype(dtype)} (numpy.asarray)"))
         raise _errors.array_of_traced("numpy.asarray() / numpy.array()")
 
@@ -164,7 +163,7 @@ class ArrayTracer(Tracer):
         return _ufuncs.negative(self)
 
     def __pos__(self) -> Any:
-        return self.copy()
+        return _inplace.copy_of(self)
 
     def __abs__(self) -> Any:
         return _ufuncs.absolute(self)
@@ -206,6 +205,9 @@ class ArrayTracer(Tracer):
     def __divmod__(self, other: Any) -> Any:
         return _nondiff.floor_divide(self, other), _ufuncs.remainder(self, other)
 
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return _ufuncs.round(self, ndigits or 0)
+
     def __rdivmod__(self, other: Any) -> Any:
         return _nondiff.floor_divide(other, self), _ufuncs.remainder(other, self)
 
@@ -215,7 +217,7 @@ class ArrayTracer(Tracer):
 
     # --- indexing -------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Any:
-        return _inplace.indexed(self, index, _indexing.getitem(self, index))
+        return _inplace.indexed(self, index, _at.getitem(self, index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         _inplace.setitem(self, index, value)
@@ -255,185 +257,9 @@ class ArrayTracer(Tracer):
         return _inplace.augmented_matmul(self, other, _contract.matmul)
 
     @property
-    def at(self) -> _indexing.AtIndexer:
+    def at(self) -> _at.AtIndexer:
         """Functional updates: ``x.at[idx].set(v)``, ``.add``, ``.multiply``, ``.divide``, ``.min``, ``.max``, ``.get``."""
-        return _indexing.AtIndexer(self)
-
-    # --- methods ---------------------------------------------------------------------
-    @property
-    def T(self) -> Any:
-        return _inplace.transposed(self, None, _fnp().transpose(self))
-
-    @property
-    def real(self) -> Any:
-        return _ufuncs.real(self)
-
-    @property
-    def imag(self) -> Any:
-        return _ufuncs.imag(self)
-
-    def conj(self) -> Any:
-        return _ufuncs.conj(self)
-
-    conjugate = conj
-
-    def astype(self, dtype: Any, **kwargs: Any) -> Any:
-        out = _fnp().astype(self, dtype)
-        return out.copy() if out is self else out  # a copy, as NumPy's default copy=True
-
-    def copy(self, order: str = "K") -> Any:
-        """A new array object with this value: a write into one never reaches the other."""
-        return _inplace.copy_of(self)
-
-    def reshape(self, *shape: Any, order: str = "C") -> Any:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _inplace.reshaped(self, _fnp().reshape(self, shape, order=order), order)
-
-    def transpose(self, *axes: Any) -> Any:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _inplace.transposed(self, axes or None, _fnp().transpose(self, axes or None))
-
-    def ravel(self, order: str = "C") -> Any:
-        return _inplace.reshaped(self, _fnp().ravel(self, order=order), order)
-
-    def flatten(self, order: str = "C") -> Any:
-        out = _fnp().ravel(self, order=order)
-        return out.copy() if out is self else out  # always a copy, as NumPy's
-
-    def squeeze(self, axis: Any = None) -> Any:
-        return _inplace.reshaped(self, _fnp().squeeze(self, axis=axis))
-
-    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _written(out, _fnp().sum(self, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
-
-    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _written(out, _fnp().mean(self, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
-
-    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _written(out, _fnp().prod(self, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
-
-    def max(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _written(out, _fnp().max(self, axis=axis, keepdims=keepdims, **kwargs))
-
-    def min(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _written(out, _fnp().min(self, axis=axis, keepdims=keepdims, **kwargs))
-
-    def var(
-        self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kwargs: Any
-    ) -> Any:
-        return _written(out, _fnp().var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
-
-    def std(
-        self, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False, **kwargs: Any
-    ) -> Any:
-        return _written(out, _fnp().std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
-
-    def cumsum(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-        return _written(out, _fnp().cumsum(self, axis=axis, dtype=dtype))
-
-    def cumprod(self, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-        return _written(out, _fnp().cumprod(self, axis=axis, dtype=dtype))
-
-    def clip(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Any:
-        return _written(out, _ufuncs.clip(self, min, max, **kwargs))
-
-    def round(self, decimals: int = 0, out: Any = None) -> Any:
-        return _ufuncs.round(self, decimals, out)
-
-    def __round__(self, ndigits: int | None = None) -> Any:
-        return _ufuncs.round(self, ndigits or 0)
-
-    def argmax(self, axis: Any = None, out: Any = None, **kwargs: Any) -> Any:
-        return _written(out, _nondiff.argmax(self, axis=axis, **kwargs))
-
-    def argmin(self, axis: Any = None, out: Any = None, **kwargs: Any) -> Any:
-        return _written(out, _nondiff.argmin(self, axis=axis, **kwargs))
-
-    def argsort(self, axis: Any = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> Any:
-        return _nondiff.argsort(self, axis=axis, kind=kind, order=order, **kwargs)
-
-    def nonzero(self) -> Any:
-        return _nondiff.nonzero(self)
-
-    def any(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _written(out, _nondiff.any(self, axis=axis, keepdims=keepdims, **kwargs))
-
-    def all(self, axis: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-        return _written(out, _nondiff.all(self, axis=axis, keepdims=keepdims, **kwargs))
-
-    def dot(self, other: Any) -> Any:
-        return _contract.dot(self, other)
-
-    def swapaxes(self, axis1: int, axis2: int) -> Any:
-        result = _fnp().swapaxes(self, axis1, axis2)  # NumPy's axis checks first
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return _inplace.transposed(self, axes, result)
-
-    def take(self, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
-        return _written(out, _fnp().take(self, indices, axis=axis, mode=mode))
-
-    def repeat(self, repeats: Any, axis: Any = None) -> Any:
-        return _fnp().repeat(self, repeats, axis=axis)
-
-    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-        return _fnp().diagonal(self, offset, axis1, axis2)
-
-    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None) -> Any:
-        return _written(out, _fnp().trace(self, offset, axis1, axis2, dtype=dtype))
-
-    def sort(self, axis: int = -1, kind: Any = None, order: Any = None, **kwargs: Any) -> None:
-        _inplace.assign(self, _fnp().sort(self, axis, kind, order, **kwargs))
-
-    def put(self, indices: Any, values: Any, mode: str = "raise") -> None:
-        _writes.put(self, indices, values, mode)
-
-    def fill(self, value: Any) -> None:
-        _inplace.setitem(self, Ellipsis, value)
-
-    def partition(self, kth: Any, axis: int = -1, kind: str = "introselect", order: Any = None) -> None:
-        _inplace.assign(self, _fnp().partition(self, kth, axis, kind, order))
-
-    def compress(self, condition: Any, axis: Any = None, out: Any = None) -> Any:
-        return _written(out, _fnp().compress(condition, self, axis=axis))
-
-    # ndarray attributes found missing by tests/test_surface.py
-    @property
-    def mT(self) -> Any:
-        return _fnp().matrix_transpose(self)
-
-    @property
-    def itemsize(self) -> int:
-        return int(self.dtype.itemsize)
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.itemsize
-
-    @property
-    def flat(self) -> _FlatIndexer:
-        return _FlatIndexer(self)
-
-    def view(self, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs:
-            raise TypeError(
-                "funcgrad: x.view(dtype) reinterprets memory, which has no derivative; use x.astype(dtype)."
-            )
-        return _inplace.indexed(self, Ellipsis, _indexing.getitem(self, Ellipsis))
-
-    def argpartition(self, kth: Any, axis: Any = -1, kind: Any = "introselect", order: Any = None) -> Any:
-        return _nondiff.argpartition(self, kth, axis=axis, kind=kind, order=order)
-
-    def searchsorted(self, v: Any, side: Any = "left", sorter: Any = None) -> Any:
-        return _nondiff.searchsorted(self, v, side=side, sorter=sorter)
-
-    def resize(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError(
-            "funcgrad: x.resize() works in place, but traced arrays are immutable. "
-            "Use the copy 'x = numpy.resize(x, new_shape)', which is differentiable."
-        )
+        return _at.AtIndexer(self)
 
     # --- NumPy's dispatch protocols --------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -442,42 +268,13 @@ class ArrayTracer(Tracer):
             prim = _ufuncs.UFUNCS.get(ufunc)
             if isinstance(prim, Primitive):
                 return prim(*inputs)
-        return _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+        return _base.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         like = _writes.LIKE.get(func)
         if like is not None:  # a constructor called with like=self (NEP 35), or numpy.zeros_like(self)
             return like(self, *args, **kwargs)
         return _dispatch.array_function(func, args, kwargs)
-
-
-def _written(out: Any, result: Any) -> Any:
-    """An array method's ``out=``: ``result`` written into ``out`` (NumPy's unsafe cast), or returned."""
-    return result if out is None else _dispatch.WRITERS["out"](out, result, "unsafe")
-
-
-def _fnp() -> Any:
-    """The ``funcgrad.numpy`` namespace (loaded before any traced value can exist)."""
-    return sys.modules["funcgrad.numpy"]
-
-
-class _FlatIndexer:
-    """``x.flat`` of a traced array: ``x.flat[idx]`` reads ``ravel(x)[idx]``; assignment is refused."""
-
-    def __init__(self, array: ArrayTracer) -> None:
-        self._array = array
-
-    def __getitem__(self, index: Any) -> Any:
-        return _fnp().ravel(self._array)[index]
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        _writes.flat_setitem(self._array, index, value)
-
-    def __len__(self) -> int:
-        return self._array.size
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(_fnp().ravel(self._array))
 
 
 # What the rules of the busiest primitives read (``defresiduals``): the tape keeps only a
@@ -494,4 +291,4 @@ defresiduals(_ufuncs.divide, True, False, True)
 defresiduals(_ufuncs.sin, False, True)
 defresiduals(_ufuncs.cos, False, True)
 defresiduals(_ufuncs.log, False, True)
-defresiduals(_reductions.sum_p, False, False)
+defresiduals(_base.sum_p, False, False)

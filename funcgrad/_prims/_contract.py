@@ -21,14 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends
-from funcgrad._prims import _shape, _util
+from funcgrad import _backends, _values
+from funcgrad._prims import _base, _shape
+from funcgrad._prims._base import astype, batch_align, lift, match_dtype, unbroadcast
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._indexing import getitem_p
-from funcgrad._prims._util import batch_align, batch_ndim, dtype, lift, match_dtype, ndim, shape, unbroadcast
+from funcgrad._prims._shape import operand
+from funcgrad._prims._ufuncs import UFUNCS, conj, multiply
 from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer
+from funcgrad._values import batch_ndim, dtype, is_traced, ndim, no_out, shape
 
 __all__ = [
     "convolve",
@@ -50,19 +53,19 @@ def _swap(x: Any) -> Any:
     if type(x) is np.ndarray:
         return x.swapaxes(-1, -2)  # a view, as transpose_p gives; nothing to record
     rank = ndim(x)
-    return _shape.transpose_p(x, perm=tuple(range(rank - 2)) + (rank - 1, rank - 2))
+    return _base.transpose_p(x, perm=tuple(range(rank - 2)) + (rank - 1, rank - 2))
 
 
 def _expand(x: Any, axis: int) -> Any:
     s = shape(x)
     axis = axis % (len(s) + 1)
-    return _shape.reshape_p(x, newshape=s[:axis] + (1,) + s[axis:])
+    return _base.reshape_p(x, newshape=s[:axis] + (1,) + s[axis:])
 
 
 def _squeeze(x: Any, axis: int) -> Any:
     s = list(shape(x))
     del s[axis]
-    return _shape.reshape_p(x, newshape=tuple(s))
+    return _base.reshape_p(x, newshape=tuple(s))
 
 
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -102,10 +105,10 @@ def _matmul_jvp_a(t: Any, ans: Any, a: Any, b: Any) -> Any:
     # give the tangent's batch axes room before the operands' stack axes
     lead = shape(t)[:nb]
     if ndim(a) == 1:
-        lifted = _shape.reshape_p(t, newshape=lead + (1,) * (ndim(b) - 2) + (1,) + shape(a))
+        lifted = _base.reshape_p(t, newshape=lead + (1,) * (ndim(b) - 2) + (1,) + shape(a))
         return _squeeze(matmul(lifted, b), -2)
     pad = max(ndim(b) - ndim(a), 0)
-    return matmul(_shape.reshape_p(t, newshape=lead + (1,) * pad + shape(a)), b)
+    return matmul(_base.reshape_p(t, newshape=lead + (1,) * pad + shape(a)), b)
 
 
 def _matmul_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -117,10 +120,10 @@ def _matmul_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
         return matmul(t, _swap(a))
     lead = shape(t)[:nb]
     if ndim(b) == 1:
-        lifted = _shape.reshape_p(t, newshape=lead + (1,) * max(ndim(a) - 2, 0) + shape(b) + (1,))
+        lifted = _base.reshape_p(t, newshape=lead + (1,) * max(ndim(a) - 2, 0) + shape(b) + (1,))
         return _squeeze(matmul(a, lifted), -1)
     pad = max(ndim(a) - ndim(b), 0)
-    return matmul(a, _shape.reshape_p(t, newshape=lead + (1,) * pad + shape(b)))
+    return matmul(a, _base.reshape_p(t, newshape=lead + (1,) * pad + shape(b)))
 
 
 matmul = primitive(np.matmul, "matmul")
@@ -139,9 +142,9 @@ def _matmul_batch(prim: Any, values: list[Any], batched: list[bool], size: int) 
     if vector_b and not batched[0] and ndim(a) == 2:
         return matmul(b, _swap(a))
     if vector_a:
-        a = _shape.reshape_p(a, newshape=shape(a)[:1] + (1,) + shape(a)[1:])
+        a = _base.reshape_p(a, newshape=shape(a)[:1] + (1,) + shape(a)[1:])
     if vector_b:
-        b = _shape.reshape_p(b, newshape=shape(b) + (1,))
+        b = _base.reshape_p(b, newshape=shape(b) + (1,))
     rank = builtins.max(ndim(a) - batched[0], ndim(b) - batched[1])
     a = batch_align(a, rank) if batched[0] else a
     b = batch_align(b, rank) if batched[1] else b
@@ -192,7 +195,7 @@ def _letter_sizes(terms: Sequence[str], operands: Sequence[Any]) -> dict[str, in
 
 def _einsum(*operands: Any, subscripts: str, optimize: Any) -> Any:
     if optimize == "auto":
-        optimize = len(operands) > 1 and builtins.max(_util.size(o) for o in operands) >= 4096
+        optimize = len(operands) > 1 and builtins.max(_values.size(o) for o in operands) >= 4096
     return np.einsum(subscripts, *operands, optimize=optimize)
 
 
@@ -363,26 +366,10 @@ def einsum_spec(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[tup
     return inputs, ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1))
 
 
-def _traced(*values: Any) -> bool:
-    return builtins.any(isinstance(v, Tracer) for v in values)
-
-
 def _operand(a: Any) -> Any:
-    if isinstance(a, Tracer):
-        return a  # what operand() returns for it, without the import
-    from funcgrad._prims._constructors import operand
-
     a = operand(a)
     # a Dask (foreign) operand stays as it is: np.asarray would compute it
     return a if isinstance(a, Tracer) or _backends.is_foreign(a) else np.asarray(a)
-
-
-def _no_out(out: Any) -> None:
-    if out is None:
-        return
-    from funcgrad._prims._constructors import no_out
-
-    no_out(out)
 
 
 @implements(np.einsum)
@@ -398,14 +385,12 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = 
     """
     spec, ops = _einsum_args(operands)
     ops = [_operand(o) for o in ops]
-    if not _traced(*ops):
+    if not is_traced(*ops):
         return np.einsum(spec, *ops, out=out, optimize=optimize, dtype=dtype, **kwargs)
-    _no_out(out)
+    no_out(out)
     if kwargs.get("casting", "safe") != "safe" or kwargs.get("order", "K") not in "KACF":
         raise TypeError(f"funcgrad: einsum on traced values does not support {sorted(kwargs)}; omit them")
     if dtype is not None:
-        from funcgrad._prims._ufuncs import astype
-
         ops = [astype(o, dtype=np.dtype(dtype)) for o in ops]
     inputs, output = einsum_spec(spec, [shape(o) for o in ops])
     if not isinstance(optimize, (bool, str)):
@@ -440,7 +425,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 def _tensordot(a: Any, b: Any, axes: Any, via: tuple[str, Any] | None) -> Any:
     """``tensordot``'s contraction, valued by NumPy's ``via`` routine (``tensordot`` itself when ``None``)."""
     a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    if not is_traced(a, b):
         return np.tensordot(a, b, axes)
     na, nb = ndim(a), ndim(b)
     if np.ndim(axes) == 0:
@@ -475,12 +460,11 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     >>> dot(np.ones((2, 3, 4)), np.ones((5, 4, 6))).shape
     (2, 3, 5, 6)
     """
-    from funcgrad._prims._ufuncs import multiply
 
     a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    if not is_traced(a, b):
         return np.dot(a, b, out=out)
-    _no_out(out)
+    no_out(out)
     na, nb = ndim(a), ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -496,10 +480,9 @@ def inner(a: Any, b: Any) -> Any:
     >>> float(inner(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
     11.0
     """
-    from funcgrad._prims._ufuncs import multiply
 
     a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    if not is_traced(a, b):
         return np.inner(a, b)
     na, nb = ndim(a), ndim(b)
     if na == 0 or nb == 0:
@@ -515,9 +498,9 @@ def outer(a: Any, b: Any, out: Any = None) -> Any:
     (2, 3)
     """
     a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    if not is_traced(a, b):
         return np.outer(a, b, out=out)
-    _no_out(out)
+    no_out(out)
     # NumPy's own product of broadcast operands (a sum in einsum would turn -0.0 into +0.0)
     return _shape.reshape(a, (-1, 1)) * _shape.reshape(b, (1, -1))
 
@@ -529,12 +512,11 @@ def vdot(a: Any, b: Any) -> Any:
     >>> complex(vdot(np.array([1j, 2.0]), np.array([1j, 1.0])))
     (3+0j)
     """
-    from funcgrad._prims._ufuncs import conj
 
     a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    if not is_traced(a, b):
         return np.vdot(a, b)
-    if _util.size(a) != _util.size(b):
+    if _values.size(a) != _values.size(b):
         raise ValueError(f"vdot: a and b must have the same number of elements, got shapes {shape(a)} and {shape(b)}")
     a, b = _shape.ravel(a), _shape.ravel(b)
     if dtype(a).kind == "c":
@@ -549,10 +531,9 @@ def kron(a: Any, b: Any) -> Any:
     >>> kron(np.eye(2), np.ones((2, 3))).shape
     (4, 6)
     """
-    from funcgrad._prims._ufuncs import multiply
 
     a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    if not is_traced(a, b):
         return np.kron(a, b)
     rank = builtins.max(ndim(a), ndim(b))
     if rank == 0:
@@ -574,7 +555,7 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axi
     array([0., 0., 1.])
     """
     a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    if not is_traced(a, b):
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
         axisa = axisb = axisc = axis
@@ -669,8 +650,6 @@ def _convolution(name: str, a: Any, v: Any, mode: Any, correlate: bool) -> Any:
     if kind not in ("f", "s", "v"):
         raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', got {mode!r}")
     if correlate:
-        from funcgrad._prims._ufuncs import conj
-
         v = _flip(conj(v) if dtype(v).kind == "c" else v)
     full = convolve_p(a, v)
     short, long = builtins.min(n, m), builtins.max(n, m)
@@ -690,7 +669,7 @@ def convolve(a: Any, v: Any, mode: Any = "full") -> Any:
     array([1., 3., 3., 2.])
     """
     a, v = _operand(a), _operand(v)
-    if not _traced(a, v):
+    if not is_traced(a, v):
         return np.convolve(a, v, mode)
     return _convolution("convolve", a, v, mode, correlate=False)
 
@@ -703,7 +682,7 @@ def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:
     array([2., 3.])
     """
     a, v = _operand(a), _operand(v)
-    if not _traced(a, v):
+    if not is_traced(a, v):
         return np.correlate(a, v, mode)
     return _convolution("correlate", a, v, mode, correlate=True)
 
@@ -727,14 +706,12 @@ def einsum_path(*operands: Any, optimize: Any = "greedy", einsum_call: Any = Fal
 
 
 def _gufunc_kwargs(name: str, out: Any, kwargs: dict[str, Any]) -> None:
-    _no_out(out)
+    no_out(out)
     if kwargs:
         raise TypeError(f"funcgrad: {name} on traced values does not support the keyword(s) {sorted(kwargs)}")
 
 
 def _conj_if_complex(x: Any) -> Any:
-    from funcgrad._prims._ufuncs import conj
-
     return conj(x) if dtype(x).kind == "c" else x
 
 
@@ -745,7 +722,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, out: Any = None, **kwargs: An
     array([3., 7.])
     """
     x1, x2 = _operand(x1), _operand(x2)
-    if not _traced(x1, x2):
+    if not is_traced(x1, x2):
         return np.vecdot(x1, x2, axis=axis, out=out, **kwargs)  # type: ignore[call-overload]
     _gufunc_kwargs("vecdot", out, kwargs)
     x1 = _shape.moveaxis(x1, axis, -1) if ndim(x1) else x1
@@ -760,7 +737,7 @@ def matvec(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
     array([1., 2.])
     """
     x1, x2 = _operand(x1), _operand(x2)
-    if not _traced(x1, x2):
+    if not is_traced(x1, x2):
         return np.matvec(x1, x2, out=out, **kwargs)  # type: ignore[attr-defined]
     _gufunc_kwargs("matvec", out, kwargs)
     return einsum("...ij,...j->...i", x1, x2)
@@ -773,15 +750,13 @@ def vecmat(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
     array([1., 2.])
     """
     x1, x2 = _operand(x1), _operand(x2)
-    if not _traced(x1, x2):
+    if not is_traced(x1, x2):
         return np.vecmat(x1, x2, out=out, **kwargs)  # type: ignore[attr-defined]
     _gufunc_kwargs("vecmat", out, kwargs)
     return einsum("...i,...ij->...j", _conj_if_complex(x1), x2)
 
 
 def _register_ufunc() -> None:
-    from funcgrad._prims._ufuncs import UFUNCS
-
     UFUNCS[np.matmul] = matmul
     for name, func in (("vecdot", vecdot), ("matvec", matvec), ("vecmat", vecmat)):
         if hasattr(np, name):  # NumPy >= 2.0 (vecdot) and 2.2 (matvec, vecmat)

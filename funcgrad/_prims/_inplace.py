@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
-from funcgrad._prims import _indexing, _shape, _ufuncs, _util
+from funcgrad import _errors, _values
+from funcgrad._prims import _at, _base, _shape
 from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Tracer, innermost, read_value
 
@@ -56,7 +56,7 @@ class Link:
     def read(self, base: Any) -> Any:
         """The view's value taken from ``base``."""
         if self.kind == "index":
-            return _indexing.getitem(base, self.arg)
+            return _at.getitem(base, self.arg)
         if self.kind == "transpose":
             return _shape.transpose(base, self.arg)
         return _shape.reshape(base, self.arg[0], order=self.arg[1])
@@ -64,10 +64,10 @@ class Link:
     def write(self, base: Any, value: Any) -> Any:
         """``base`` with the view's entries replaced by ``value`` (the view's shape and dtype)."""
         if self.kind == "index":
-            return _indexing.at(base)[self.arg].set(value)
+            return _at.at(base)[self.arg].set(value)
         if self.kind == "transpose":
             return _shape.transpose(value, tuple(np.argsort(self.arg)))
-        return _shape.reshape(value, _util.shape(base), order=self.arg[1])
+        return _shape.reshape(value, _values.shape(base), order=self.arg[1])
 
 
 class Alias:
@@ -118,7 +118,7 @@ def rebind(x: Any, new: Any) -> None:
             raise _errors.write_outlives_transform(new._trace.level, trace.level)
         new = trace.constant(new)
         if not (isinstance(new, Tracer) and new._trace is trace):
-            raise _errors.inplace_assignment(f"writing a {_util.dtype(new)} value into this traced array")
+            raise _errors.inplace_assignment(f"writing a {_values.dtype(new)} value into this traced array")
     x._value = new._value
     x._payload = new._payload
     if type(x) is not type(new):
@@ -191,18 +191,18 @@ def operand(value: Any) -> Any:
 def _cast(value: Any, kind: np.dtype[Any]) -> Any:
     """``value`` as ``kind`` for storing (NumPy's unsafe cast); plain values are left to NumPy's own cast."""
     value = operand(value)
-    if isinstance(value, Tracer) and _util.dtype(value) != kind:
-        return _ufuncs.astype(value, dtype=kind)
+    if isinstance(value, Tracer) and _values.dtype(value) != kind:
+        return _base.astype(value, dtype=kind)
     return value
 
 
 def _fitted(x: Any, value: Any) -> Any:
     """``value`` broadcast to ``x``'s shape and cast to its dtype: what a whole-array write stores."""
-    value = _cast(value, _util.dtype(x))
-    if _util.shape(value) != _util.shape(x):
-        value = _shape.broadcast_to(value, _util.shape(x))
+    value = _cast(value, _values.dtype(x))
+    if _values.shape(value) != _values.shape(x):
+        value = _shape.broadcast_to(value, _values.shape(x))
     if not isinstance(value, Tracer):
-        value = np.array(value, dtype=_util.dtype(x), copy=True)
+        value = np.array(value, dtype=_values.dtype(x), copy=True)
     return value
 
 
@@ -231,8 +231,8 @@ def setitem(x: Any, index: Any, value: Any) -> None:
     """``x[index] = value`` on traced ``x``: NumPy's semantics, the last of repeated positions wins."""
     if _same_view(x, index, value):
         return
-    value = _cast(value, _util.dtype(x))
-    assign(x, _indexing.at(x)[index].set(value))
+    value = _cast(value, _values.dtype(x))
+    assign(x, _at.at(x)[index].set(value))
 
 
 # --- NumPy's casting and broadcasting checks for outputs -----------------------------------------------
@@ -244,16 +244,16 @@ def _stand_in(value: Any) -> Any:
     """A zero-size array of ``value``'s dtype (a Python scalar stays itself: NumPy types it weakly)."""
     if isinstance(value, _PYTHON_SCALARS):
         return value
-    return np.empty((0,), _util.dtype(value))
+    return np.empty((0,), _values.dtype(value))
 
 
 def check_output(ufunc: Any, inputs: tuple[Any, ...], out: Any, casting: str = "same_kind") -> None:
     """Raise what NumPy raises for ``ufunc(*inputs, out=out)``: a cast ``casting`` forbids, a shape that
     does not broadcast to ``out``'s."""
     kinds = [_stand_in(value) for value in inputs]
-    ufunc(*kinds, out=np.empty((0,), _util.dtype(out)), casting=casting)
-    shapes = [_util.shape(v) for v in inputs if not isinstance(v, _PYTHON_SCALARS)]
-    target = _util.shape(out)
+    ufunc(*kinds, out=np.empty((0,), _values.dtype(out)), casting=casting)
+    shapes = [_values.shape(v) for v in inputs if not isinstance(v, _PYTHON_SCALARS)]
+    target = _values.shape(out)
     if np.broadcast_shapes(target, *shapes) != target:
         raise ValueError(
             f"non-broadcastable output operand with shape {target} doesn't match the broadcast shape "
@@ -282,13 +282,13 @@ def augmented(x: Any, other: Any, ufunc: Any, operation: Callable[[Any, Any], An
 def augmented_matmul(x: Any, other: Any, operation: Callable[[Any, Any], Any]) -> Any:
     """``x @= other``: allowed when the product keeps ``x``'s shape, as in NumPy."""
     result = operation(x, other)
-    if _util.shape(result) != _util.shape(x):
+    if _values.shape(result) != _values.shape(x):
         raise ValueError(
-            f"matmul: the product has shape {_util.shape(result)}, so it cannot be stored in place into an "
-            f"array of shape {_util.shape(x)} (x @= y keeps x's shape)"
+            f"matmul: the product has shape {_values.shape(result)}, so it cannot be stored in place into an "
+            f"array of shape {_values.shape(x)} (x @= y keeps x's shape)"
         )
-    np.matmul(np.empty(_util.shape(x)[:-2] + (0, 0), _util.dtype(x)), np.empty((0, 0), _util.dtype(other)),
-              out=np.empty(_util.shape(x)[:-2] + (0, 0), _util.dtype(x)), casting="same_kind")  # fmt: skip
+    np.matmul(np.empty(_values.shape(x)[:-2] + (0, 0), _values.dtype(x)), np.empty((0, 0), _values.dtype(other)),
+              out=np.empty(_values.shape(x)[:-2] + (0, 0), _values.dtype(x)), casting="same_kind")  # fmt: skip
     assign(x, _fitted(x, result))
     return x
 
@@ -334,8 +334,8 @@ def reshaped(x: Any, result: Any, order: str = "C") -> Any:
     """Track ``result`` (a reshape of traced ``x``, in ``order``) as a view when NumPy would make one."""
     if result is x or not isinstance(x, Tracer):
         return result
-    shape = _util.shape(result)
-    if tuple(n for n in _util.shape(x) if n != 1) == tuple(n for n in shape if n != 1):
+    shape = _values.shape(result)
+    if tuple(n for n in _values.shape(x) if n != 1) == tuple(n for n in shape if n != 1):
         return track(x, result, "reshape", (shape, order))  # only axes of length one come or go: a view
     # view or copy depends on the memory layout: read only if a write ever needs it (a guard under jit)
     return track(x, result, "reshape", (shape, order), source=copy_of(x))
@@ -347,7 +347,7 @@ def _is_integer(item: Any) -> bool:
     if isinstance(item, (int, np.integer)):
         return True
     if isinstance(item, (Tracer, np.ndarray)):
-        return _util.ndim(item) == 0 and _util.dtype(item).kind in "iu"
+        return _values.ndim(item) == 0 and _values.dtype(item).kind in "iu"
     return False
 
 
@@ -364,13 +364,13 @@ def indexed(x: Any, index: Any, result: Any) -> Any:
         if not _is_integer(item):
             return result  # an advanced index copies
         integers += 1
-    if integers == len(items) == _util.ndim(x):
+    if integers == len(items) == _values.ndim(x):
         return result  # one element: NumPy returns a scalar, a copy
     return track(x, result, "index", index)
 
 
 def transposed(x: Any, axes: Any, result: Any) -> Any:
     """Track ``result``, ``x`` with its axes permuted (``axes``; ``None`` reverses them), as a view."""
-    rank = _util.ndim(x)
+    rank = _values.ndim(x)
     perm = tuple(range(rank))[::-1] if axes is None else tuple(int(a) % rank for a in axes)
     return track(x, result, "transpose", perm)

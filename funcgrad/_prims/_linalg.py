@@ -27,12 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._prims import _reductions, _shape, _ufuncs
+from funcgrad._prims import _base, _reductions, _shape, _ufuncs
+from funcgrad._prims._base import batch_align, lift, match_dtype, stop_gradient, unbroadcast
 from funcgrad._prims._contract import matmul
+from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._ufuncs import is_plain
-from funcgrad._prims._util import batch_align, dtype, lift, match_dtype, ndim, shape, unbroadcast
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, read_value
+from funcgrad._values import dtype, ndim, shape
 
 # --- small helpers (all differentiable, all batch-safe) -------------------------------
 
@@ -40,7 +42,7 @@ from funcgrad._trace import Tracer, read_value
 def T(x: Any) -> Any:
     """Swap the last two axes."""
     rank = ndim(x)
-    return _shape.transpose_p(x, perm=tuple(range(rank - 2)) + (rank - 1, rank - 2))
+    return _base.transpose_p(x, perm=tuple(range(rank - 2)) + (rank - 1, rank - 2))
 
 
 def is_complex(x: Any) -> bool:
@@ -74,19 +76,19 @@ def triu_mask(n: int, like: Any, k: int = 0) -> np.ndarray[Any, Any]:
 def diag_part(m: Any) -> Any:
     """The diagonal of the last two axes, as a vector (``(..., n, n) -> (..., n)``)."""
     n = shape(m)[-1]
-    return _reductions.sum_p(m * eye(n, m), axis=(-1,), keepdims=False)
+    return _base.sum_p(m * eye(n, m), axis=(-1,), keepdims=False)
 
 
 def row(v: Any) -> Any:
     """``(..., n) -> (..., 1, n)``."""
     s = shape(v)
-    return _shape.reshape_p(v, newshape=s[:-1] + (1, s[-1]))
+    return _base.reshape_p(v, newshape=s[:-1] + (1, s[-1]))
 
 
 def col(v: Any) -> Any:
     """``(..., n) -> (..., n, 1)``."""
     s = shape(v)
-    return _shape.reshape_p(v, newshape=s + (1,))
+    return _base.reshape_p(v, newshape=s + (1,))
 
 
 def diag_embed(v: Any) -> Any:
@@ -95,7 +97,7 @@ def diag_embed(v: Any) -> Any:
 
 
 def trace(m: Any) -> Any:
-    return _reductions.sum_p(m * eye(shape(m)[-1], m), axis=(-2, -1), keepdims=False)
+    return _base.sum_p(m * eye(shape(m)[-1], m), axis=(-2, -1), keepdims=False)
 
 
 def safe_reciprocal(x: Any, tol: Any = 0.0) -> Any:
@@ -114,7 +116,6 @@ def gap_reciprocal(w: Any) -> Any:
     functions invariant under rotations within a tied group right (see the
     notes in ``linalg.py``).
     """
-    from funcgrad._custom import stop_gradient
 
     size = shape(w)[-1]
     magnitude = _ufuncs.absolute(stop_gradient(w))  # a threshold: no derivative of its own
@@ -129,13 +130,12 @@ def gap_reciprocal(w: Any) -> Any:
         gaps = _ufuncs.absolute(stop_gradient(row(w) - col(w)))
         ties = (gaps <= tol) & ~np.eye(size, dtype=bool)
         if not is_plain(ties) or ties.any():
-            out = out + _ufuncs.astype(_ufuncs.where(ties, np.nan, 0.0), dtype=real_dtype(w))
+            out = out + _base.astype(_ufuncs.where(ties, np.nan, 0.0), dtype=real_dtype(w))
     return out
 
 
 def part(packed: Any, start: int, stop: int) -> Any:
     """Rows ``start:stop`` of the last-but-one axis of a packed decomposition."""
-    from funcgrad._prims._indexing import getitem_p
 
     return getitem_p(packed, index=(Ellipsis, slice(start, stop), slice(None)))
 
@@ -151,7 +151,7 @@ def cj(x: Any) -> Any:
 
 def _real_diagonal(d: Any) -> Any:
     n = shape(d)[-1]
-    return _ufuncs.real(d) * eye(n, d)
+    return _base.real(d) * eye(n, d)
 
 
 def fold(d: Any, lower: bool) -> Any:
@@ -202,7 +202,7 @@ def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any) -> Any:
 def _full(out: Any, t: Any, x: Any, ans: Any) -> Any:
     """Broadcast a tangent to ``batch + ans.shape`` when an operand was smaller than the output."""
     target = shape(t)[: ndim(t) - ndim(x)] + shape(ans)
-    return out if shape(out) == target else _shape.broadcast_to_p(out, shape=target)
+    return out if shape(out) == target else _base.broadcast_to_p(out, shape=target)
 
 
 solve_p = primitive(np.linalg.solve, "solve")
@@ -220,10 +220,10 @@ def _solve_batch(prim: Any, values: list[Any], batched: list[bool], size: int) -
     a, b = values
     vector = batched[1] and ndim(b) == 2
     if vector:
-        b = _shape.reshape_p(b, newshape=shape(b) + (1,))
+        b = _base.reshape_p(b, newshape=shape(b) + (1,))
     rank = max(ndim(a) - batched[0], ndim(b) - batched[1])
     out = solve_p(batch_align(a, rank) if batched[0] else a, batch_align(b, rank) if batched[1] else b)
-    return _shape.reshape_p(out, newshape=shape(out)[:-1]) if vector else out
+    return _base.reshape_p(out, newshape=shape(out)[:-1]) if vector else out
 
 
 defbatch(solve_p, _solve_batch)
@@ -304,7 +304,7 @@ defbatch(triangular_solve_p, _tri_batch)
 
 def _expand2(g: Any) -> Any:
     s = shape(g)
-    return _shape.reshape_p(g, newshape=s + (1, 1))
+    return _base.reshape_p(g, newshape=s + (1, 1))
 
 
 def _nearly_singular_impl(a: Any, ans: Any) -> Any:
@@ -374,7 +374,7 @@ def cofactor(a: Any, ans: Any) -> Any:
 
 det_p = primitive(np.linalg.det, "det")
 defvjp(det_p, lambda g, ans, a: _expand2(g) * cofactor(a, ans))
-defjvp(det_p, lambda t, ans, a: _reductions.sum_p(cofactor(a, ans) * t, axis=(-2, -1), keepdims=False), batched=True)
+defjvp(det_p, lambda t, ans, a: _base.sum_p(cofactor(a, ans) * t, axis=(-2, -1), keepdims=False), batched=True)
 defbatch(det_p, "leading")
 
 
@@ -383,8 +383,8 @@ def _logabsdet(a: Any) -> Any:
 
 
 def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
-    d = _reductions.sum_p(T(inv_p(a)) * t, axis=(-2, -1), keepdims=False)
-    return _ufuncs.real(d) if is_complex(d) else d
+    d = _base.sum_p(T(inv_p(a)) * t, axis=(-2, -1), keepdims=False)
+    return _base.real(d) if is_complex(d) else d
 
 
 logabsdet_p = primitive(_logabsdet, "logabsdet")
@@ -438,7 +438,7 @@ def _eigh_parts(ans: Any) -> tuple[Any, Any]:
 def _real_row(w_row: Any) -> Any:
     """Eigenvalues (stored in the packed output's dtype) as a real vector."""
     w = _reshape_last(w_row)
-    return _ufuncs.real(w) if is_complex(w) else w
+    return _base.real(w) if is_complex(w) else w
 
 
 def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
@@ -447,14 +447,14 @@ def _eigh_jvp(t: Any, ans: Any, a: Any, lower: bool) -> Any:
     w, v = _eigh_parts(ans)
     x = matmul(H(v), matmul(fold(t, lower), v))
     dw = diag_part(x)
-    dw = row(_ufuncs.real(dw) if is_complex(dw) else dw)
+    dw = row(_base.real(dw) if is_complex(dw) else dw)
     dv = matmul(v, gap_reciprocal(_real_row(w)) * x)
     return pack(dw, dv)
 
 
 def _reshape_last(w_row: Any) -> Any:
     s = shape(w_row)
-    return _shape.reshape_p(w_row, newshape=s[:-2] + (s[-1],))
+    return _base.reshape_p(w_row, newshape=s[:-2] + (s[-1],))
 
 
 def _eigh_vjp(g: Any, ans: Any, a: Any, lower: bool) -> Any:
@@ -531,12 +531,12 @@ def _eig_jvp(t: Any, ans: Any, a: Any) -> Any:
     dv0 = matmul(v, gap_reciprocal(w) * x)
     if is_complex(ans) or is_complex(dv0):
         pivot = _pivot(v)
-        vk = _reductions.sum_p(v * pivot, axis=(-2,), keepdims=True)
-        norm_part = _ufuncs.real(_reductions.sum_p(_ufuncs.conj(v) * dv0, axis=(-2,), keepdims=True))
-        phase_part = _ufuncs.imag(_reductions.sum_p(dv0 * pivot, axis=(-2,), keepdims=True)) / _ufuncs.real(vk)
+        vk = _base.sum_p(v * pivot, axis=(-2,), keepdims=True)
+        norm_part = _base.real(_base.sum_p(_ufuncs.conj(v) * dv0, axis=(-2,), keepdims=True))
+        phase_part = _ufuncs.imag(_base.sum_p(dv0 * pivot, axis=(-2,), keepdims=True)) / _base.real(vk)
         dv = dv0 - v * norm_part - 1j * (v * phase_part)
     else:
-        dv = dv0 - v * _reductions.sum_p(v * dv0, axis=(-2,), keepdims=True)
+        dv = dv0 - v * _base.sum_p(v * dv0, axis=(-2,), keepdims=True)
     return pack(dw, dv)
 
 
@@ -544,11 +544,11 @@ def _eig_vjp(g: Any, ans: Any, a: Any) -> Any:
     w, v = _eigh_parts(ans)
     w = _reshape_last(w)
     gw, gv = _eigh_parts(g)
-    gc = _reductions.sum_p(v * gv, axis=(-2,), keepdims=True)  # cotangent of the per-column multiple
+    gc = _base.sum_p(v * gv, axis=(-2,), keepdims=True)  # cotangent of the per-column multiple
     if is_complex(ans) or is_complex(g):
         pivot = _pivot(v)
-        vk = _ufuncs.real(_reductions.sum_p(v * pivot, axis=(-2,), keepdims=True))
-        gv0 = gv - _ufuncs.real(gc) * _ufuncs.conj(v) - 1j * (pivot * (_ufuncs.imag(gc) / vk))
+        vk = _base.real(_base.sum_p(v * pivot, axis=(-2,), keepdims=True))
+        gv0 = gv - _base.real(gc) * _ufuncs.conj(v) - 1j * (pivot * (_ufuncs.imag(gc) / vk))
     else:
         gv0 = gv - gc * v
     gx = diag_embed(_reshape_last(gw)) + gap_reciprocal(w) * matmul(T(v), gv0)
@@ -604,7 +604,7 @@ def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
     sinv = row(safe_reciprocal(s))
     if is_complex(ds):
         du = du + u * (1j * row(_ufuncs.imag(ds))) * sinv
-        ds = _ufuncs.real(ds)
+        ds = _base.real(ds)
     if m > k:
         tv = matmul(t, v)
         du = du + (tv - matmul(u, matmul(H(u), tv))) * sinv
@@ -769,7 +769,7 @@ def _lstsq_jvp_a(t: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
 
 
 def _reshape_last_col(x: Any) -> Any:
-    return _shape.reshape_p(x, newshape=shape(x)[:-1])
+    return _base.reshape_p(x, newshape=shape(x)[:-1])
 
 
 def _lstsq_jvp_b(t: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
@@ -801,14 +801,14 @@ def _lstsq_batch(prim: Any, values: list[Any], batched: list[bool], size: int, r
     a, b = values
     if not batched[0]:
         vector = ndim(b) == 2
-        columns = T(b) if vector else _shape.reshape_p(_shape.transpose_p(b, perm=(1, 0, 2)), newshape=(shape(b)[1], -1))
+        columns = T(b) if vector else _base.reshape_p(_base.transpose_p(b, perm=(1, 0, 2)), newshape=(shape(b)[1], -1))
         x = lstsq_p(a, columns, rcond=rcond)
         if vector:
             return T(x)
-        return _shape.transpose_p(_shape.reshape_p(x, newshape=(shape(x)[0], size, shape(b)[2])), perm=(1, 0, 2))
+        return _base.transpose_p(_base.reshape_p(x, newshape=(shape(x)[0], size, shape(b)[2])), perm=(1, 0, 2))
     p = pinv_p(a, options=(("rcond", rcond),))
     if batched[1] and ndim(b) == 2:
-        return _shape.reshape_p(matmul(p, _shape.reshape_p(b, newshape=shape(b) + (1,))), newshape=shape(b)[:1] + shape(p)[1:2])
+        return _base.reshape_p(matmul(p, _base.reshape_p(b, newshape=shape(b) + (1,))), newshape=shape(b)[:1] + shape(p)[1:2])
     return matmul(p, b)
 
 
@@ -829,10 +829,10 @@ def _pnorm_weight(ans: Any, x: Any, p: float, axis: tuple[int, ...], keepdims: b
     scaled = _ufuncs.power(_ufuncs.where(zero, 1.0, mag), p - 2.0) * (_ufuncs.conj(x) if is_complex(x) else x)
     zero_norm = ans == 0
     denom = _ufuncs.power(_ufuncs.where(zero_norm, 1.0, ans), p - 1.0)
-    denom_full = _reductions.expand_reduced(denom, x, axis, keepdims)
+    denom_full = _base.expand_reduced(denom, x, axis, keepdims)
     weight = _ufuncs.where(zero, 0.0, scaled / denom_full)
     if not is_plain(zero_norm) or zero_norm.any():
-        kept = zero_norm if keepdims else _shape.reshape_p(zero_norm, newshape=_reductions.kept_shape(shape(x), axis))
+        kept = zero_norm if keepdims else _base.reshape_p(zero_norm, newshape=_base.kept_shape(shape(x), axis))
         weight = _ufuncs.where(kept, 0.0, weight)
     return weight
 
@@ -840,15 +840,15 @@ def _pnorm_weight(ans: Any, x: Any, p: float, axis: tuple[int, ...], keepdims: b
 def _pnorm_jvp(t: Any, ans: Any, x: Any, p: float, axis: tuple[int, ...], keepdims: bool) -> Any:
     prod = _pnorm_weight(ans, x, p, axis, keepdims) * t
     if is_complex(prod):
-        prod = _ufuncs.real(prod)
-    return _reductions.sum_p(prod, axis=axis, keepdims=keepdims)
+        prod = _base.real(prod)
+    return _base.sum_p(prod, axis=axis, keepdims=keepdims)
 
 
 pnorm_p = primitive(_pnorm, "pnorm")
 defvjp(
     pnorm_p,
     lambda g, ans, x, p, axis, keepdims: match_dtype(
-        _reductions.expand_reduced(g, x, axis, keepdims) * _pnorm_weight(ans, x, p, axis, keepdims), x
+        _base.expand_reduced(g, x, axis, keepdims) * _pnorm_weight(ans, x, p, axis, keepdims), x
     ),
 )
 defjvp(pnorm_p, _pnorm_jvp, batched=True)

@@ -34,16 +34,18 @@ from __future__ import annotations
 import builtins
 import inspect
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._prims import _shape, _ufuncs
+from funcgrad._prims import _base, _batch, _ufuncs
+from funcgrad._prims._base import broadcast_batch
 from funcgrad._prims._dispatch import FUNCTIONS
-from funcgrad._prims._util import dtype, ndim, shape
+from funcgrad._prims._shape import asarray
 from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Primitive, Tracer, read_value
+from funcgrad._values import Hole, dtype, fill_call, holds_tracer, ndim, shape, split_call
 
 __all__ = [
     # positions
@@ -116,50 +118,6 @@ __all__ = [
 ]
 
 
-def _holds_tracer(value: Any) -> bool:
-    if isinstance(value, Tracer):
-        return True
-    if isinstance(value, (list, tuple)):
-        return builtins.any(_holds_tracer(v) for v in value)
-    return False
-
-
-class Hole(NamedTuple):
-    """Where the ``slot``-th traced argument goes back into a call's template."""
-
-    slot: int
-
-
-def split_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[Any], Any]:
-    """The traced leaves of a call (inside lists and tuples too) and the call with ``Hole``s in their place."""
-    leaves: list[Any] = []
-
-    def cut(value: Any) -> Any:
-        if isinstance(value, Tracer):
-            leaves.append(value)
-            return Hole(len(leaves) - 1)
-        if isinstance(value, (list, tuple)) and _holds_tracer(value):
-            return (tuple if isinstance(value, tuple) else list)(cut(v) for v in value)
-        return value
-
-    template = (tuple(cut(a) for a in args), tuple((k, cut(v)) for k, v in kwargs.items()))
-    return leaves, template
-
-
-def fill_call(template: Any, arrays: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
-    """The call of ``split_call`` with the (now plain or lower-level) arrays back in the holes."""
-
-    def fill(value: Any) -> Any:
-        if type(value) is Hole:
-            return arrays[value.slot]
-        if isinstance(value, (list, tuple)) and type(value) is not Hole:
-            return (tuple if isinstance(value, tuple) else list)(fill(v) for v in value)
-        return value
-
-    args, kwargs = template
-    return [fill(a) for a in args], {k: fill(v) for k, v in kwargs}
-
-
 def _as_rows(result: Any) -> Any:
     """A tuple of equal-length index arrays (``nonzero``) as one array, one row each."""
     return np.stack(result) if result else np.zeros((0, 0), np.intp)
@@ -193,9 +151,9 @@ def nondiff_function(
     prim.data_dependent_shape = data_dependent_shape
 
     def function(*args: Any, **kwargs: Any) -> Any:
-        if not (_holds_tracer(args) or _holds_tracer(tuple(kwargs.values()))):
+        if not (holds_tracer(args) or holds_tracer(tuple(kwargs.values()))):
             return numpy_function(*args, **kwargs)
-        if _holds_tracer(kwargs.get("out")):
+        if holds_tracer(kwargs.get("out")):
             raise _errors.inplace_assignment()
         leaves, call = split_call(args, kwargs)
         result = prim(*leaves, call=call)
@@ -219,7 +177,7 @@ def nondiff_ufunc(ufunc: np.ufunc) -> Primitive:
 def _dtype_of(value: Any) -> Any:
     if isinstance(value, Tracer):
         return np.zeros((), dtype(value))  # an array of that dtype: what every type query reads
-    if isinstance(value, (list, tuple)) and _holds_tracer(value):
+    if isinstance(value, (list, tuple)) and holds_tracer(value):
         return (tuple if isinstance(value, tuple) else list)(_dtype_of(v) for v in value)
     return value
 
@@ -244,7 +202,7 @@ def reads_value(numpy_function: Any) -> Callable[..., Any]:
     def read(value: Any) -> Any:
         if isinstance(value, Tracer):
             return read_value(value, f"numpy.{name}")
-        if isinstance(value, (list, tuple)) and _holds_tracer(value):
+        if isinstance(value, (list, tuple)) and holds_tracer(value):
             return (tuple if isinstance(value, tuple) else list)(read(v) for v in value)
         return value
 
@@ -289,26 +247,25 @@ def along_axis(numpy_function: Any, default: Any) -> Any:
     first = next(iter(inspect.signature(numpy_function).parameters))
 
     def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
-        from funcgrad import _batching
 
         bound = _bound(numpy_function, call)
         hole = _only_batched(bound, batched, first)
         if hole is None or size == 0:
-            return _batching.loop(prim, values, batched, size, call=call)
+            return _batch.loop(prim, values, batched, size, call=call)
         x = values[hole.slot]
         rank = ndim(x) - 1
         axis = bound.arguments.get("axis", default)
         values = list(values)
         if axis is None:
-            values[hole.slot] = _shape.reshape_p(x, newshape=(size, int(np.prod(shape(x)[1:], dtype=np.int64))))
+            values[hole.slot] = _base.reshape_p(x, newshape=(size, int(np.prod(shape(x)[1:], dtype=np.int64))))
             bound.arguments["axis"] = -1
         elif rank == 0:
-            return _batching.loop(prim, values, batched, size, call=call)  # NumPy's own error for an axis of a scalar
+            return _batch.loop(prim, values, batched, size, call=call)  # NumPy's own error for an axis of a scalar
         else:
             bound.arguments["axis"] = tuple(a % rank + 1 for a in axis) if isinstance(axis, tuple) else axis % rank + 1
         out = prim(*values, call=_template(bound))
         if axis is None and bound.arguments.get("keepdims") is True:
-            out = _shape.reshape_p(out, newshape=(size,) + (1,) * rank)
+            out = _base.reshape_p(out, newshape=(size,) + (1,) * rank)
         return out
 
     rule.coverage = "explicit rule (axis moved past the batch)"  # type: ignore[attr-defined]
@@ -320,10 +277,9 @@ def mapped_over(numpy_function: Any, name: str) -> Any:
     (``searchsorted``'s ``v``): called as it is when that is the one batched array, else a loop."""
 
     def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
-        from funcgrad import _batching
 
         if _only_batched(_bound(numpy_function, call), batched, name) is None:
-            return _batching.loop(prim, values, batched, size, call=call)
+            return _batch.loop(prim, values, batched, size, call=call)
         return prim(*values, call=call)
 
     rule.coverage = f"leading in `{name}` (else a loop)"  # type: ignore[attr-defined]
@@ -334,9 +290,8 @@ def all_of(elementwise_function: Any, numpy_function: Any) -> Any:
     """Batching rule for ``numpy_function`` = ``all(elementwise_function(...))`` per example (``allclose``)."""
 
     def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
-        from funcgrad import _batching
 
-        test = _batching.elementwise(_primitive(elementwise_function), values, batched, size, call=call)
+        test = _batch.elementwise(_primitive(elementwise_function), values, batched, size, call=call)
         axes = tuple(range(1, ndim(test)))
         return _primitive(all)(test, call=((Hole(0),), (("axis", axes),)))
 
@@ -349,12 +304,10 @@ def equal_all(numpy_function: Any) -> Any:
     shapes allow it (False for every example where they do not); ``equal_nan=True`` loops."""
 
     def rule(prim: Primitive, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
-        from funcgrad import _batching
-        from funcgrad._prims._util import broadcast_batch
 
         bound = _bound(numpy_function, call)
         if bound.arguments.get("equal_nan") or size == 0:
-            return _batching.loop(prim, values, batched, size, call=call)
+            return _batch.loop(prim, values, batched, size, call=call)
         pair = [bound.arguments[n] for n in list(bound.signature.parameters)[:2]]
         arrays = [values[v.slot] if type(v) is Hole else v for v in pair]
         flags = [type(v) is Hole and batched[v.slot] for v in pair]
@@ -365,7 +318,7 @@ def equal_all(numpy_function: Any) -> Any:
             common = None
         if (numpy_function is np.array_equal and shapes[0] != shapes[1]) or common is None:
             return broadcast_batch(np.asarray(False), size)
-        test = _batching.elementwise(equal, arrays, flags, size)
+        test = _batch.elementwise(equal, arrays, flags, size)
         return _primitive(all)(test, call=((Hole(0),), (("axis", tuple(range(1, ndim(test)))),)))
 
     rule.coverage = "explicit rule (elementwise equal, then all)"  # type: ignore[attr-defined]
@@ -459,9 +412,7 @@ def unique(
     array([1., 1., 0.])
     """
     numpy_unique: Any = np.unique  # one call for every flag combination (NumPy's stubs overload each)
-    if isinstance(ar, (list, tuple)) and _holds_tracer(ar):
-        from funcgrad._prims._constructors import asarray
-
+    if isinstance(ar, (list, tuple)) and holds_tracer(ar):
         ar = asarray(ar)
     if not isinstance(ar, Tracer):
         return numpy_unique(ar, return_index, return_inverse, return_counts, axis=axis, **kwargs)

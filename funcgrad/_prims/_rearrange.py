@@ -14,11 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _errors
+from funcgrad._prims._at import plain_index, read_index
+from funcgrad._prims._base import astype, move_axes
+from funcgrad._prims._contract import matmul
 from funcgrad._prims._dispatch import implements
-from funcgrad._prims._indexing import getitem_p, index_set_p, plain_index, positions, read_index, rearrange
-from funcgrad._prims._util import dtype, ndim, normalize_axes, shape
+from funcgrad._prims._indexing import gather, getitem_p, index_set_p, positions, rearrange
+from funcgrad._prims._reductions import sum as fsum
+from funcgrad._prims._select import take_along_axis
+from funcgrad._prims._shape import broadcast_to, concatenate, operand, ravel, reshape
+from funcgrad._prims._ufuncs import where
 from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Tracer
+from funcgrad._values import dtype, is_traced, ndim, normalize_axes, shape
 
 __all__ = [
     "repeat",
@@ -37,14 +45,6 @@ __all__ = [
 ]
 
 
-def _operand(a: Any) -> Any:
-    if isinstance(a, Tracer):
-        return a  # what operand() returns for it, without the import
-    from funcgrad._prims._constructors import operand
-
-    return operand(a)
-
-
 @implements(np.repeat)
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     """``numpy.repeat`` (int or per-element ``repeats``; ``axis=None`` flattens first).
@@ -53,7 +53,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     >>> fg.grad(lambda x: repeat(x, [1, 3]).sum())(np.ones(2))
     array([1., 3.])
     """
-    a = _operand(a)
+    a = operand(a)
     repeats = read_index(plain_index(repeats), "numpy.repeat with a traced count")
     if not isinstance(a, Tracer):
         return np.repeat(a, repeats, axis)
@@ -68,7 +68,7 @@ def tile(A: Any, reps: Any) -> Any:
     >>> fg.grad(lambda x: tile(x, (2, 2)).sum())(np.ones(2))
     array([4., 4.])
     """
-    A = _operand(A)
+    A = operand(A)
     reps = read_index(plain_index(reps), "numpy.tile with a traced count")
     if not isinstance(A, Tracer):
         return np.tile(A, reps)
@@ -83,7 +83,7 @@ def flip(m: Any, axis: Any = None) -> Any:
     >>> fg.jvp(flip, (np.arange(3.0),), (np.array([1.0, 0.0, 0.0]),))[1]
     array([0., 0., 1.])
     """
-    m = _operand(m)
+    m = operand(m)
     if not isinstance(m, Tracer):
         return np.flip(m, axis)
     rank = ndim(m)
@@ -125,7 +125,7 @@ def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
     >>> fg.jacfwd(lambda x: rot90(x))(np.ones((2, 3))).shape
     (3, 2, 2, 3)
     """
-    m = _operand(m)
+    m = operand(m)
     if not isinstance(m, Tracer):
         return np.rot90(m, k, axes)
     return rearrange(m, np.rot90, int(k), tuple(axes))
@@ -139,7 +139,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     >>> fg.jvp(lambda x: roll(x, 1), (np.arange(3.0),), (np.array([1.0, 0.0, 0.0]),))[1]
     array([0., 1., 0.])
     """
-    a = _operand(a)
+    a = operand(a)
     shift = read_index(plain_index(shift), "numpy.roll with a traced count")
     if not isinstance(a, Tracer):
         return np.roll(a, shift, axis)
@@ -154,7 +154,7 @@ def delete(arr: Any, obj: Any, axis: int | None = None) -> Any:
     >>> fg.grad(lambda x: delete(x, [0, 2]).sum())(np.ones(3))
     array([0., 1., 0.])
     """
-    arr = _operand(arr)
+    arr = operand(arr)
     obj = read_index(plain_index(obj), "numpy.delete with a traced count")
     if not isinstance(arr, Tracer):
         return np.delete(arr, obj, axis)
@@ -169,10 +169,8 @@ def insert(arr: Any, obj: Any, values: Any, axis: int | None = None) -> Any:
     >>> fg.grad(lambda v: insert(np.zeros(2), [1, 1], v).sum())(np.array([1.0, 2.0]))
     array([1., 1.])
     """
-    from funcgrad._prims._indexing import gather
-    from funcgrad._prims._ufuncs import astype, where
 
-    arr, values = _operand(arr), _operand(values)
+    arr, values = operand(arr), operand(values)
     obj = read_index(plain_index(obj), "numpy.insert with a traced count")
     if not isinstance(arr, Tracer) and not isinstance(values, Tracer):
         return np.insert(arr, obj, values, axis)
@@ -194,9 +192,8 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Any:
     >>> fg.grad(lambda x: append(x, x).sum())(np.ones(2))
     array([2., 2.])
     """
-    from funcgrad._prims._shape import concatenate, ravel
 
-    arr, values = _operand(arr), _operand(values)
+    arr, values = operand(arr), operand(values)
     if not isinstance(arr, Tracer) and not isinstance(values, Tracer):
         return np.append(arr, values, axis)
     if axis is None:
@@ -214,13 +211,11 @@ def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -
     >>> fg.grad(lambda x: compress([False, True], x).sum())(np.ones(2))
     array([0., 1.])
     """
-    a = _operand(a)
+    a = operand(a)
     condition = plain_index(condition)
     if not isinstance(a, Tracer) and not isinstance(condition, Tracer):
         return np.compress(condition, a, axis, out)
     if out is not None:
-        from funcgrad import _errors
-
         raise _errors.inplace_assignment()
     if isinstance(condition, Tracer):  # a traced condition: a recorded gather of a data-dependent size
         return rearrange(a, _compress_positions, condition if dtype(condition).kind == "b" else condition != 0, axis)
@@ -240,7 +235,7 @@ def resize(a: Any, new_shape: Any) -> Any:
     >>> fg.grad(lambda x: resize(x, (2, 3)).sum())(np.ones(4))
     array([2., 1., 1., 2.])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.resize(a, new_shape)
     return rearrange(a, np.resize, new_shape)
@@ -264,15 +259,15 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
     >>> float(fg.grad(lambda c: pad(np.ones(2), 1, constant_values=c).sum())(0.5))
     2.0
     """
-    array = _operand(array)
-    constant = _operand(kwargs.get("constant_values", 0))
+    array = operand(array)
+    constant = operand(kwargs.get("constant_values", 0))
     if not isinstance(array, Tracer) and not isinstance(constant, Tracer):
         return np.pad(array, pad_width, mode, **kwargs)
     if mode in _GATHER_MODES and not isinstance(constant, Tracer) and kwargs.get("reflect_type", "even") == "even":
         return rearrange(array, np.pad, pad_width, mode=mode, **kwargs)
-    if mode in _LINEAR_MODES and not isinstance(constant, Tracer) and not _traced(*kwargs.values()):
+    if mode in _LINEAR_MODES and not isinstance(constant, Tracer) and not is_traced(*kwargs.values()):
         return _pad_linear(array, pad_width, mode, kwargs)
-    if mode in _STAT_MODES and not _traced(*kwargs.values()):
+    if mode in _STAT_MODES and not is_traced(*kwargs.values()):
         return _pad_stat(array, pad_width, mode, kwargs)
     if mode != "constant" or set(kwargs) - {"constant_values"}:
         raise NotImplementedError(
@@ -296,8 +291,6 @@ def _pad_stat(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -> 
     (the median of an even count averages two gathers); the derivative goes to
     that element (the first one at ties).
     """
-    from funcgrad._prims._select import take_along_axis
-    from funcgrad._prims._shape import move_axes
 
     xshape = shape(array)
     np.pad(np.zeros(xshape), pad_width, mode=mode, **kwargs)  # type: ignore[call-overload]  # NumPy's checks
@@ -359,10 +352,6 @@ def _chosen(region: np.ndarray[Any, Any], mode: str, pick: int) -> np.ndarray[An
 _LINEAR_MODES = ("mean", "linear_ramp", "reflect", "symmetric")
 
 
-def _traced(*values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
-
-
 def _pad_linear(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -> Any:
     """Pad modes that compute values linearly (``mean``, ``linear_ramp``, odd ``reflect``/``symmetric``).
 
@@ -370,8 +359,6 @@ def _pad_linear(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -
     multiplied by the same matrix, which is ``numpy.pad`` of an identity.
     ``linear_ramp``'s ``end_values`` add a constant: the padding of zeros.
     """
-    from funcgrad._prims._contract import matmul
-    from funcgrad._prims._shape import move_axes
 
     xshape = shape(array)
     placed = np.pad(positions(array), pad_width, mode="constant", constant_values=-1)
@@ -400,10 +387,6 @@ def _pad_linear(array: Any, pad_width: Any, mode: str, kwargs: dict[str, Any]) -
 
 
 def _pad_constant(array: Any, pad_width: Any, constant: Any) -> Any:
-    from funcgrad._prims._reductions import sum as fsum
-    from funcgrad._prims._shape import broadcast_to, reshape
-    from funcgrad._prims._ufuncs import astype
-
     xshape = shape(array)
     kind = dtype(array)
     rank = len(xshape)

@@ -9,35 +9,26 @@ is therefore differentiable to any order in both modes.
 from __future__ import annotations
 
 import builtins
-import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends
-from funcgrad._prims import _shape, _ufuncs
-from funcgrad._prims._dispatch import implements
+from funcgrad import _errors
+from funcgrad._prims import _base, _nondiff, _shape, _ufuncs
+from funcgrad._prims._base import expand_reduced, kept_shape, match_dtype, sum_p
+from funcgrad._prims._dispatch import UFUNC_METHODS, UFUNCS, implements
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._shape import asarray, operand
 from funcgrad._prims._ufuncs import mask
-from funcgrad._prims._util import (
-    _PLAIN,
-    batch_align,
-    batch_ndim,
-    lift,
-    match_dtype,
-    ndim,
-    normalize_axes,
-    shape,
-    unbroadcast,
-)
-from funcgrad._prims._util import dtype as dtype_of
-from funcgrad._prims._util import shape as shape_of
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, full_lower
+from funcgrad._values import dtype as dtype_of
+from funcgrad._values import holds_tracer, ndim, no_out, normalize_axes, shape
 
 __all__ = [
     "sum",
-    "mean",
     "prod",
     "max",
     "min",
@@ -55,113 +46,6 @@ __all__ = [
 ]
 
 
-def kept_shape(xshape: tuple[int, ...], axis: tuple[int, ...]) -> tuple[int, ...]:
-    """``xshape`` with the reduced (negative) axes set to one."""
-    rank = len(xshape)
-    reduced = {a + rank for a in axis}
-    return tuple(1 if i in reduced else n for i, n in enumerate(xshape))
-
-
-#: below this many elements a plain cotangent is spread into a fresh array: cheaper than a broadcast view
-_SMALL = 1 << 14
-#: (input shape, axes, keepdims, cotangent shape) -> the shape the cotangent is reshaped to, or None
-_KEPT: dict[tuple[Any, ...], tuple[int, ...] | None] = {}
-
-
-def _kept_for(xshape: tuple[int, ...], axis: tuple[int, ...], keepdims: bool, gshape: tuple[int, ...]) -> Any:
-    """The shape a reduction's cotangent is reshaped to before it is broadcast back, or None (no reshape)."""
-    key = (xshape, axis, keepdims, gshape)
-    try:
-        return _KEPT[key]
-    except KeyError:
-        pass
-    kept = None
-    if not keepdims:
-        kept = kept_shape(xshape, axis)
-        lead = len(kept) - len(gshape)
-        # broadcasting inserts leading ones itself: reshape only when a reduced axis is not leading
-        if not (lead < 0 or kept[lead:] != gshape or any(n != 1 for n in kept[:lead])):
-            kept = None
-    if len(_KEPT) > 4096:
-        _KEPT.clear()  # many distinct shapes: start over rather than grow without bound
-    _KEPT[key] = kept
-    return kept
-
-
-def expand_reduced(g: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    """Broadcast the cotangent of a reduction back to the input's shape.
-
-    >>> expand_reduced(np.array([1.0, 2.0]), np.zeros((2, 3)), (-1,), False)
-    array([[1., 1., 1.],
-           [2., 2., 2.]])
-    """
-    kind = type(g)
-    if (kind is np.ndarray or kind is np.float64 or kind is np.float32) and type(x) in _PLAIN:
-        # a plain cotangent of a plain input (exact types, value-independent; traced or Dask values take the
-        # primitives below): what those primitives compute, without their dispatch
-        xshape = x.shape
-        gshape = g.shape
-        if gshape == xshape:
-            return g
-        kept = _kept_for(xshape, axis, keepdims, gshape)
-        if kept is not None:
-            g = g.reshape(kept)
-        return _spread(g, xshape)
-    xshape = shape(x)
-    if not isinstance(g, Tracer) and _backends.is_foreign(full_lower(x)):
-        # a plain cotangent carries nothing to record: spread it over a Dask input chunk by chunk
-        return _backends.broadcast_like(g, kept_shape(xshape, axis), full_lower(x))
-    gshape = shape(g)
-    if gshape == xshape:
-        return g
-    kept = _kept_for(xshape, axis, keepdims, gshape)
-    if kept is not None:
-        g = _shape.reshape_p(g, newshape=kept)
-    return spread_p(g, shape=xshape)
-
-
-def _spread(g: Any, shape: tuple[int, ...]) -> Any:
-    """``g`` broadcast to ``shape``: a fresh array when small (cheaper than a view downstream), else a view.
-
-    One function for the plain cotangent and the recorded primitive: the layout picks NumPy's kernels
-    (a matmul with a zero-stride operand rounds differently), so jit's replay must make the eager one.
-    """
-    if math.prod(shape) <= _SMALL and not _backends.is_foreign(g):
-        out = np.empty(shape, dtype_of(g))
-        out[...] = g
-        return out
-    return np.broadcast_to(g, shape)
-
-
-#: a reduction's cotangent spread over the reduced input (``broadcast_to`` with ``_spread``'s layout)
-spread_p = primitive(_spread, "spread")
-defvjp(spread_p, lambda g, ans, x, shape: unbroadcast(g, x))
-defjvp(
-    spread_p,
-    lambda t, ans, x, shape: spread_p(lift(t, x, ans), shape=shape_of(t)[: batch_ndim(t, x)] + shape),
-    batched=True,
-)
-defbatch(
-    spread_p,
-    lambda prim, values, batched, size, shape: spread_p(batch_align(values[0], len(shape)), shape=(size,) + shape),
-)
-defsparsity(spread_p, "moves", "linear")
-
-
-def _sum(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
-    if type(x) is np.ndarray:
-        # what np.sum calls, without its Python wrapper (the stubs type keepdims only as a literal)
-        return np.add.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
-    return np.sum(x, axis=axis, keepdims=keepdims)
-
-
-sum_p = primitive(_sum, "sum")
-defvjp(sum_p, lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims))
-defjvp(sum_p, lambda t, ans, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims), batched=True)
-defbatch(sum_p, "leading")
-defsparsity(sum_p, "reduce", "linear")
-
-
 def _prod(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     return np.prod(x, axis=axis, keepdims=keepdims)
 
@@ -177,10 +61,10 @@ def _prod_others(x: Any, axis: tuple[int, ...]) -> Any:
     rank = len(shape(x))
     moved = _shape.moveaxis(x, axis, tuple(range(-len(axis), 0)))
     mshape = shape(moved)
-    flat = _shape.reshape_p(moved, newshape=mshape[: rank - len(axis)] + (-1,))
+    flat = _base.reshape_p(moved, newshape=mshape[: rank - len(axis)] + (-1,))
     before = _shift(cumprod_p(flat, axis=-1), 1, 1.0, -1)
     after = _reverse(_shift(cumprod_p(_reverse(flat, -1), axis=-1), 1, 1.0, -1), -1)
-    others = _shape.reshape_p(before * after, newshape=mshape)
+    others = _base.reshape_p(before * after, newshape=mshape)
     return _shape.moveaxis(others, tuple(range(-len(axis), 0)), axis)
 
 
@@ -197,7 +81,7 @@ defsparsity(prod_p, "reduce")
 
 def _extreme_weights(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """Where the extreme value sits; ties share the derivative equally."""
-    best = _shape.reshape_p(ans, newshape=kept_shape(shape(x), axis))
+    best = _base.reshape_p(ans, newshape=kept_shape(shape(x), axis))
     # a NaN is the extreme value of its slice, as in NumPy (no test of the values: a Dask array stays lazy)
     hits = mask((x == best) | (_ufuncs.isnan(x) & _ufuncs.isnan(best)), x)
     return hits / sum_p(hits, axis=axis, keepdims=True)
@@ -236,8 +120,6 @@ def along(axis: int, item: Any) -> tuple[Any, ...]:
 
 
 def _take(x: Any, axis: int, item: Any) -> Any:
-    from funcgrad._prims._indexing import getitem_p
-
     return getitem_p(x, index=along(axis, item))
 
 
@@ -310,25 +192,13 @@ defsparsity(cumprod_p, "scan")
 
 def _operand(a: Any) -> Any:
     if type(a) is np.ndarray or isinstance(a, Tracer):
-        return a  # what operand() returns for them
-    from funcgrad._prims._constructors import operand
-
+        return a  # what operand() returns for them, without its checks
     return operand(a)
-
-
-def _no_out(out: Any) -> None:
-    if out is None:
-        return
-    from funcgrad._prims._constructors import no_out
-
-    no_out(out)
 
 
 def traced(*values: Any) -> bool:
     """Whether any of ``values`` is traced (lists holding traced values count)."""
-    from funcgrad._prims._constructors import _holds_tracer
-
-    return builtins.any(_holds_tracer(v) for v in values)
+    return builtins.any(holds_tracer(v) for v in values)
 
 
 def check_kwargs(name: str, kwargs: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -352,7 +222,7 @@ def _masked(a: Any, where: Any, fill: float) -> Any:
 
 
 def _cast(a: Any, dtype: Any) -> Any:
-    return a if dtype is None else _ufuncs.astype(a, dtype=np.dtype(dtype))
+    return a if dtype is None else _base.astype(a, dtype=np.dtype(dtype))
 
 
 #: (axis argument, rank) -> ``_reduce_axes``'s answer, for hashable axis arguments
@@ -389,39 +259,13 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: 
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     check_kwargs("sum", kwargs, ("initial", "where"))
     a = _masked(_cast(a, dtype), kwargs.get("where"), 0.0)
     total = sum_p(a, axis=_reduce_axes(axis, a), keepdims=bool(keepdims))
     if kwargs.get("initial") is not None:
         total = total + kwargs["initial"]
     return total
-
-
-@implements(np.mean)
-def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
-    """``numpy.mean``; ``where=`` is honoured on traced values.
-
-    >>> import funcgrad as fg
-    >>> fg.grad(mean)(np.array([1.0, 2.0, 3.0, 4.0]))
-    array([0.25, 0.25, 0.25, 0.25])
-    """
-    a = _operand(a)
-    if not isinstance(a, Tracer):
-        return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    _no_out(out)
-    check_kwargs("mean", kwargs, ("where",))
-    where = kwargs.get("where")
-    if where is not None and where is not True:
-        from funcgrad._prims._stats import masked_mean
-
-        mask_of = where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
-        return masked_mean(_cast(a, dtype), mask_of, axis, keepdims)
-    axes = normalize_axes(axis, ndim(a))
-    _backends.known_chunks(full_lower(a), "the array whose mean is taken")
-    count = int(np.prod([shape(a)[i] for i in axes])) if axes else 1
-    total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
-    return total / count
 
 
 @implements(np.prod)
@@ -438,7 +282,7 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     check_kwargs("prod", kwargs, ("initial", "where"))
     a = _masked(_cast(a, dtype), kwargs.get("where"), 1.0)
     axes = _reduce_axes(axis, a)
@@ -451,7 +295,7 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
 def _extreme_wrapper(
     name: str, prim: Any, pair: Any, a: Any, axis: Any, out: Any, keepdims: bool, kwargs: dict[str, Any]
 ) -> Any:
-    _no_out(out)
+    no_out(out)
     check_kwargs(name, kwargs, ("initial", "where"))
     initial = kwargs.get("initial")
     where = kwargs.get("where")
@@ -515,7 +359,7 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
-    _no_out(out)
+    no_out(out)
     return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
 
 
@@ -542,7 +386,7 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.cumsum(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out)
+    no_out(out)
     return _scan(cumsum_p, a, axis, dtype)
 
 
@@ -560,7 +404,7 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.cumprod(a, axis=axis, dtype=dtype, out=out)
-    _no_out(out)
+    no_out(out)
     return _scan(cumprod_p, a, axis, dtype)
 
 
@@ -593,7 +437,7 @@ def cumulative_sum(
     x = _operand(x)
     if not isinstance(x, Tracer):
         return np.cumulative_sum(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
-    _no_out(out)
+    no_out(out)
     return _cumulative(cumsum_p, "cumulative_sum", 0.0, x, axis, dtype, include_initial)
 
 
@@ -610,7 +454,7 @@ def cumulative_prod(
     x = _operand(x)
     if not isinstance(x, Tracer):
         return np.cumulative_prod(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
-    _no_out(out)
+    no_out(out)
     return _cumulative(cumprod_p, "cumulative_prod", 1.0, x, axis, dtype, include_initial)
 
 
@@ -649,8 +493,6 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NOVALUE, append: An
         return np.diff(a, n=n, axis=axis, **extra)
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n!r}")
-    from funcgrad._prims._constructors import asarray
-
     a = asarray(a)
     if np.ndim(full_lower(a)) == 0:
         raise ValueError("diff requires input that is at least one dimensional")
@@ -688,7 +530,7 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
         value = _operand(value)
         if not isinstance(value, Tracer):
             return np.ravel(np.asarray(value, dtype=kind))
-        return _shape.ravel(value if dtype_of(value) == kind else _ufuncs.astype(value, dtype=kind))
+        return _shape.ravel(value if dtype_of(value) == kind else _base.astype(value, dtype=kind))
 
     parts = [] if to_begin is None else [edge(to_begin)]
     parts.append(diff(_shape.ravel(ary)))
@@ -769,8 +611,6 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     f = _operand(f)
     if not traced(f, *varargs):
         return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)  # type: ignore[call-overload]
-    from funcgrad._prims._constructors import asarray
-
     f = asarray(f)
     rank = ndim(f)
     if axis is None:
@@ -817,8 +657,6 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
     y = _operand(y)
     if not traced(y, x, dx):
         return np.trapezoid(y, x=x, dx=dx, axis=axis)
-    from funcgrad._prims._constructors import asarray
-
     y = asarray(y)
     ax = normalize_axes(axis, np.ndim(full_lower(y)))[0]
     if x is None:
@@ -834,3 +672,72 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
             d = diff(x, axis=ax)
     heights = (_take(y, ax, slice(1, None)) + _take(y, ax, slice(None, -1))) / 2.0
     return sum(d * heights, axis=ax)
+
+
+#: ufunc -> the funcgrad.numpy function that ``ufunc.reduce`` / ``ufunc.accumulate`` is
+# --- ufunc methods on traced values: reduce, accumulate, outer --------------------------------
+
+#: ufunc name -> the reduction that ``ufunc.reduce`` is
+_REDUCTIONS: dict[str, Callable[..., Any]] = {
+    "add": sum,
+    "multiply": prod,
+    "maximum": max,
+    "minimum": min,
+    "logical_and": _nondiff.all,
+    "logical_or": _nondiff.any,
+}
+#: ufunc name -> the cumulative function that ``ufunc.accumulate`` is
+_ACCUMULATIONS: dict[str, Callable[..., Any]] = {"add": cumsum, "multiply": cumprod}
+
+
+def _method_function(ufunc: Any, method: str, table: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
+    function = table.get(ufunc.__name__)
+    if function is None:
+        raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}.{method}")
+    return function
+
+
+def _refuse_keywords(ufunc: Any, method: str, kwargs: dict[str, Any]) -> None:
+    if kwargs:
+        raise TypeError(
+            f"funcgrad: numpy.{ufunc.__name__}.{method} on traced values does not support the keyword(s) "
+            f"{sorted(kwargs)}; call it without them (mask with fnp.where first if you meant where=)."
+        )
+
+
+def _reduce(ufunc: Any, array: Any, axis: Any = 0, dtype: Any = None, out: Any = None, **kwargs: Any) -> Any:
+    """``ufunc.reduce`` as the matching reduction: ``np.add.reduce`` is ``fnp.sum``, and so on."""
+    function = _method_function(ufunc, "reduce", _REDUCTIONS)
+    keepdims = bool(kwargs.pop("keepdims", False))
+    initial = kwargs.pop("initial", None)
+    if kwargs.get("where", True) is True:
+        kwargs.pop("where", None)
+    _refuse_keywords(ufunc, "reduce", kwargs)
+    if out is not None:
+        raise _errors.inplace_assignment()
+    if dtype is not None:
+        array = _base.astype(array, dtype=np.dtype(dtype)) if isinstance(array, Tracer) else np.asarray(array).astype(dtype)
+    result = function(array, axis=axis, keepdims=keepdims)
+    return result if initial is None else UFUNCS[ufunc](result, initial)
+
+
+def _accumulate(ufunc: Any, array: Any, axis: int = 0, dtype: Any = None, out: Any = None, **kwargs: Any) -> Any:
+    """``ufunc.accumulate`` as the matching cumulative function: ``np.add.accumulate`` is ``fnp.cumsum``."""
+    function = _method_function(ufunc, "accumulate", _ACCUMULATIONS)
+    _refuse_keywords(ufunc, "accumulate", kwargs)
+    if out is not None:
+        raise _errors.inplace_assignment()
+    return function(array, axis=axis, dtype=dtype)
+
+
+def _outer(ufunc: Any, a: Any, b: Any, **kwargs: Any) -> Any:
+    """``ufunc.outer(a, b)``: ``ufunc`` of ``a`` (with ``b.ndim`` trailing unit axes) and ``b``."""
+    function = UFUNCS.get(ufunc)
+    if function is None or ufunc.nin != 2:
+        raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}.outer")
+    _refuse_keywords(ufunc, "outer", kwargs)
+    a, b = _shape.asarray(a), _shape.asarray(b)
+    return function(_shape.reshape(a, shape(a) + (1,) * ndim(b)), b)
+
+
+UFUNC_METHODS.update(reduce=_reduce, accumulate=_accumulate, outer=_outer)

@@ -16,14 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends
-from funcgrad._prims import _nondiff, _shape, _ufuncs
+from funcgrad import _backends, _errors
+from funcgrad._prims import _base, _nondiff, _shape, _ufuncs
+from funcgrad._prims._at import at, plain_index, read_index
+from funcgrad._prims._base import cast, move_axes
 from funcgrad._prims._dispatch import WRITERS, implements
-from funcgrad._prims._indexing import plain_index, positions, read_index, rearrange, scatter_add_p
+from funcgrad._prims._indexing import positions, rearrange, scatter_add_p
 from funcgrad._prims._nondiff import argpartition, argsort, nonzero, searchsorted
-from funcgrad._prims._util import dtype, ndim, shape
+from funcgrad._prims._reductions import sum as fsum
+from funcgrad._prims._shape import asarray, broadcast_to, operand, ravel, reshape, stack
 from funcgrad._rules import def_nondiff, primitive
 from funcgrad._trace import Tracer, full_lower
+from funcgrad._values import dtype, is_traced, ndim, no_out, shape
 
 __all__ = [
     "diag",
@@ -61,18 +65,6 @@ __all__ = [
 ]
 
 
-def _operand(a: Any) -> Any:
-    if isinstance(a, Tracer):
-        return a  # what operand() returns for it, without the import
-    from funcgrad._prims._constructors import operand
-
-    return operand(a)
-
-
-def _traced(*values: Any) -> bool:
-    return builtins.any(isinstance(v, Tracer) for v in values)
-
-
 @implements(np.diagonal)
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     """``numpy.diagonal``: the diagonal (``offset`` above or below) of the ``axis1``/``axis2`` planes, as the last axis.
@@ -82,7 +74,7 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     array([[0., 1., 0.],
            [0., 0., 1.]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.diagonal(a, offset, axis1, axis2)
     return rearrange(a, np.diagonal, offset, axis1, axis2)
@@ -97,7 +89,7 @@ def diag(v: Any, k: int = 0) -> Any:
     >>> fg.grad(lambda x: diag(x, 1).sum())(np.ones(2))
     array([1., 1.])
     """
-    v = _operand(v)
+    v = operand(v)
     if not isinstance(v, Tracer):
         return np.diag(v, k)
     rank = ndim(v)
@@ -118,9 +110,8 @@ def diagflat(v: Any, k: int = 0) -> Any:
     >>> fg.jacrev(diagflat)(np.ones((1, 2))).shape
     (2, 2, 1, 2)
     """
-    from funcgrad._prims._shape import ravel
 
-    v = _operand(v)
+    v = operand(v)
     if not isinstance(v, Tracer):
         return np.diagflat(v, k)
     return diag(ravel(v), k)
@@ -134,9 +125,9 @@ def extract(condition: Any, arr: Any) -> Any:
     >>> fg.grad(lambda x: extract(x > 0, x).sum())(np.array([-1.0, 2.0]))
     array([0., 1.])
     """
-    arr = _operand(arr)
+    arr = operand(arr)
     condition = plain_index(condition)
-    if not _traced(arr, condition):
+    if not is_traced(arr, condition):
         return np.extract(condition, arr)
     if isinstance(condition, Tracer):  # a traced mask: a recorded gather of a data-dependent size
         return rearrange(arr, _extract_positions, condition if dtype(condition).kind == "b" else condition != 0)
@@ -157,16 +148,15 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
     array([[1., 0.],
            [0., 1.]])
     """
-    from funcgrad._prims._reductions import sum as fsum
 
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.trace(a, offset, axis1, axis2, dtype, out)
     return fsum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype, out=out)
 
 
 def _triangle(m: Any, k: int, numpy_function: Any) -> Any:
-    m = _operand(m)
+    m = operand(m)
     if not isinstance(m, Tracer):
         return numpy_function(m, k)
     keep = numpy_function(np.ones(shape(m)[-2:] if ndim(m) >= 2 else shape(m), dtype=bool), k)
@@ -205,12 +195,10 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     >>> fg.grad(lambda x: take(x, [0, 0, 2]).sum())(np.ones(3))
     array([2., 0., 1.])
     """
-    a = _operand(a)
+    a = operand(a)
     indices = plain_index(indices)
-    if not _traced(a, indices):
+    if not is_traced(a, indices):
         return np.take(a, indices, axis, out, mode)  # type: ignore[call-overload]
-    from funcgrad._prims._constructors import no_out
-
     no_out(out)
     return rearrange(a, np.take, indices, axis, mode=mode)
 
@@ -224,9 +212,9 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     array([[0., 1.],
            [0., 1.]])
     """
-    arr = _operand(arr)
+    arr = operand(arr)
     indices = plain_index(indices)
-    if not _traced(arr, indices):
+    if not is_traced(arr, indices):
         return np.take_along_axis(arr, indices, axis)
     return rearrange(arr, np.take_along_axis, indices, axis)
 
@@ -244,13 +232,11 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None, inplac
     array([[1.],
            [1.]])
     """
-    from funcgrad._prims._indexing import at
-    from funcgrad._prims._shape import broadcast_to, reshape
 
-    arr, values = _operand(arr), _operand(values)
+    arr, values = operand(arr), operand(values)
     indices = read_index(plain_index(indices), "numpy.put_along_axis with traced indices")
     if inplace:
-        if _traced(arr, values):
+        if is_traced(arr, values):
             return WRITERS["put_along_axis"](arr, indices, values, axis)  # written in place, as NumPy's
         return np.put_along_axis(arr, indices, values, axis)
     where = positions(arr)
@@ -271,7 +257,7 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, **k
     array([[0., 1.],
            [1., 0.]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.sort(a, axis, kind, order, **kwargs)
     if axis is None:
@@ -288,7 +274,7 @@ def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect"
     >>> fg.grad(lambda x: partition(x, 1)[1])(np.array([3.0, 1.0, 2.0]))
     array([0., 0., 1.])
     """
-    a = _operand(a)
+    a = operand(a)
     kth = read_index(plain_index(kth), "numpy.partition with a traced kth")
     if not isinstance(a, Tracer):
         return np.partition(a, kth, axis, kind, order)  # type: ignore[call-overload]
@@ -305,15 +291,12 @@ def choose(a: Any, choices: Sequence[Any], out: Any = None, mode: str = "raise")
     >>> fg.grad(lambda x: choose([1, 0], [x, 2 * x]).sum())(np.ones(2))
     array([2., 1.])
     """
-    from funcgrad._prims._shape import broadcast_to, stack
 
     a = np.asarray(read_index(plain_index(a), "numpy.choose with a traced index"))
-    choices = [_operand(c) for c in choices]
-    if not _traced(*choices):
+    choices = [operand(c) for c in choices]
+    if not is_traced(*choices):
         return np.choose(a, choices, out=out, mode=mode)  # type: ignore[call-overload]
     if out is not None:
-        from funcgrad import _errors
-
         raise _errors.inplace_assignment()
     full = np.broadcast_shapes(a.shape, *[shape(c) for c in choices])
     table = stack([broadcast_to(c, full) for c in choices])
@@ -343,7 +326,7 @@ def _index_arithmetic(numpy_function: Any) -> Any:
     @implements(numpy_function)
     def lowered(*args: Any, **kwargs: Any) -> Any:
         why = f"numpy.{numpy_function.__name__} of traced indices"
-        return numpy_function(*(read_index(plain_index(a), why) if _traced(a) else a for a in args), **kwargs)
+        return numpy_function(*(read_index(plain_index(a), why) if is_traced(a) else a for a in args), **kwargs)
 
     lowered.__name__ = lowered.__qualname__ = numpy_function.__name__
     lowered.__doc__ = f"``numpy.{numpy_function.__name__}`` on index values (no derivative)."
@@ -378,7 +361,7 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
         raise ValueError("either both or neither of x and y should be given")
     if not isinstance(condition, Tracer) and not _backends.is_foreign(condition):
         condition = np.asarray(condition)  # a Dask condition stays lazy: np.where dispatches to Dask
-    return _ufuncs.where(condition, _operand(x), _operand(y))
+    return _ufuncs.where(condition, operand(x), operand(y))
 
 
 def _like(value: Any) -> Any:
@@ -394,9 +377,9 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     >>> fg.grad(lambda x: select([x < 0, x < 1], [-x, 3 * x], 0.0).sum())(np.array([-1.0, 0.5, 2.0]))
     array([-1.,  3.,  0.])
     """
-    choicelist = [_operand(c) for c in choicelist]
-    default = _operand(default)
-    if not _traced(default, *choicelist, *condlist):
+    choicelist = [operand(c) for c in choicelist]
+    default = operand(default)
+    if not is_traced(default, *choicelist, *condlist):
         return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
@@ -411,10 +394,9 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
         out = _ufuncs.where(c, choice, out)
     kind = np.result_type(*[_like(c) for c in choicelist], _like(default))
     full = np.broadcast_shapes(*[shape(c) for c in conds], *[shape(c) for c in choicelist], shape(default))
-    from funcgrad._prims._shape import broadcast_to
 
     out = broadcast_to(out, full)
-    return _ufuncs.astype(out, dtype=kind) if dtype(out) != kind else out
+    return _base.astype(out, dtype=kind) if dtype(out) != kind else out
 
 
 @implements(np.piecewise)
@@ -426,10 +408,8 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: 
     >>> fg.grad(lambda x: piecewise(x, [x < 0, x >= 0], [lambda v: -v, lambda v: v**2]).sum())(np.array([-2.0, 3.0]))
     array([-1.,  6.])
     """
-    from funcgrad._prims import _constructors
-
-    x = _operand(x)
-    if not isinstance(x, Tracer) and not _traced(*funclist):
+    x = operand(x)
+    if not isinstance(x, Tracer) and not is_traced(*funclist):
         return np.piecewise(x, condlist, funclist, *args, **kw)
     if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray, Tracer)) and ndim(x) != 0):
         condlist = [condlist]
@@ -448,8 +428,8 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: 
             out = _ufuncs.where(cond, np.asarray(func, kind), out)
         elif np.any(cond):
             # ``func`` sees only the selected entries (as in NumPy); they go back by a recorded gather, not a read
-            picked = _constructors.asarray(func(x[cond], *args, **kw))
-            picked = picked if dtype(picked) == kind else _constructors.astype(picked, kind)
+            picked = asarray(func(x[cond], *args, **kw))
+            picked = picked if dtype(picked) == kind else cast(picked, kind)
             out = _ufuncs.where(cond, take(_shape.reshape(picked, (-1,)), mask_rank_p(cond)), out)
     return out
 
@@ -467,7 +447,7 @@ def_nondiff(mask_rank_p)
 def _bool(condition: Any) -> Any:
     """``condition`` as booleans (a traced one by a recorded cast)."""
     if isinstance(condition, Tracer):
-        return condition if dtype(condition) == np.bool_ else _ufuncs.astype(condition, dtype=np.dtype(bool))
+        return condition if dtype(condition) == np.bool_ else _base.astype(condition, dtype=np.dtype(bool))
     return np.asarray(condition, dtype=bool)
 
 
@@ -480,10 +460,8 @@ def apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kwargs: Any
     array([[2., 2.],
            [2., 2.]])
     """
-    from funcgrad._prims._constructors import array
-    from funcgrad._prims._shape import move_axes, reshape, stack
 
-    arr = _operand(arr)
+    arr = operand(arr)
     if not isinstance(arr, Tracer):
         return np.apply_along_axis(func1d, axis, arr, *args, **kwargs)
     rank = ndim(arr)
@@ -494,7 +472,7 @@ def apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kwargs: Any
     lead = shape(moved)[:-1]
     if int(np.prod(lead)) == 0:
         raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
-    results = [array(func1d(moved[index], *args, **kwargs)) for index in np.ndindex(*lead)]
+    results = [asarray(func1d(moved[index], *args, **kwargs)) for index in np.ndindex(*lead)]
     out = reshape(stack(results), lead + shape(results[0]))
     extra = ndim(results[0])
     return move_axes(out, tuple(range(len(lead), len(lead) + extra)), tuple(range(axis, axis + extra)))
@@ -513,16 +491,15 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
     >>> float(fg.grad(interp)(0.5, np.array([0.0, 1.0]), np.array([0.0, 4.0])))
     4.0
     """
-    x, xp, fp = _operand(x), _operand(xp), _operand(fp)
-    left, right = _operand(left), _operand(right)
-    if not _traced(x, xp, fp, left, right, period):
+    x, xp, fp = operand(x), operand(xp), operand(fp)
+    left, right = operand(left), operand(right)
+    if not is_traced(x, xp, fp, left, right, period):
         return np.interp(x, xp, fp, left, right, period)
     if period is not None:
         raise NotImplementedError(
             "funcgrad: interp(..., period=...) on traced values is not supported; "
             "wrap x into one period yourself (x - period * floor(x / period)) and extend xp, fp."
         )
-    from funcgrad._prims._shape import broadcast_to
 
     for value in (x, xp, fp):
         if _backends.is_foreign(full_lower(value)):
@@ -547,4 +524,4 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
     above = take(fp, -1) if right is None else right
     out = _ufuncs.where(x < take(xp, 0), below, _ufuncs.where(x > take(xp, -1), above, inside))
     out = broadcast_to(out, shape(x))
-    return _ufuncs.astype(out, dtype=np.dtype(kind)) if dtype(out) != kind else out
+    return _base.astype(out, dtype=np.dtype(kind)) if dtype(out) != kind else out

@@ -13,24 +13,26 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._prims import _util
-from funcgrad._prims._dispatch import implements
-from funcgrad._prims._util import (
-    batch_align,
-    batch_ndim,
+from funcgrad import _values
+from funcgrad._prims import _base
+from funcgrad._prims._base import (
+    _batch_shape,
     broadcast_batch,
-    dtype,
-    lift,
+    broadcast_to_p,
+    cast,
     match_dtype,
-    ndim,
-    normalize_axes,
-    shape,
-    unbroadcast,
+    move_axes,
+    reshape_p,
+    transpose_p,
 )
-from funcgrad._prims._util import shape as shape_of
-from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._prims._dispatch import implements
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._rules import def_nondiff, defbatch, defjvp_variadic, defvjp_variadic, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, read_value
+from funcgrad._values import dtype, holds_tracer, is_traced, ndim, no_out, normalize_axes, shape
+from funcgrad._values import dtype as dtype_of
+from funcgrad._values import shape as shape_of
 
 __all__ = [
     "reshape",
@@ -62,75 +64,6 @@ __all__ = [
 ]
 
 
-def _reshape(x: Any, newshape: tuple[int, ...]) -> Any:
-    return np.reshape(x, newshape)
-
-
-reshape_p = primitive(_reshape, "reshape")
-defvjp(reshape_p, lambda g, ans, x, newshape: reshape_p(g, newshape=shape(x)))
-defjvp(
-    reshape_p,
-    lambda t, ans, x, newshape: reshape_p(t, newshape=shape(t)[: batch_ndim(t, x)] + shape(ans)),
-    batched=True,
-)
-
-
-def _reshape_batch(prim: Any, values: list[Any], batched: list[bool], size: int, newshape: tuple[int, ...]) -> Any:
-    x = values[0]
-    example = shape(x)[1:]
-    if -1 in newshape:  # spell the unknown length out: with an empty batch it cannot be inferred
-        known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
-        missing = int(np.prod(example, dtype=np.int64)) // known if known else 0
-        newshape = tuple(missing if n == -1 else n for n in newshape)
-    return reshape_p(x, newshape=(size,) + tuple(newshape))
-
-
-defbatch(reshape_p, _reshape_batch)
-defsparsity(reshape_p, "moves", "linear")
-
-
-def _transpose(x: Any, perm: tuple[int, ...]) -> Any:
-    return np.transpose(x, perm)
-
-
-def _shifted(perm: tuple[int, ...], nb: int) -> tuple[int, ...]:
-    return tuple(range(nb)) + tuple(p + nb for p in perm)
-
-
-transpose_p = primitive(_transpose, "transpose")
-defvjp(transpose_p, lambda g, ans, x, perm: transpose_p(g, perm=tuple(int(i) for i in np.argsort(perm))))
-defjvp(transpose_p, lambda t, ans, x, perm: transpose_p(t, perm=_shifted(perm, batch_ndim(t, x))), batched=True)
-defbatch(
-    transpose_p,
-    lambda prim, values, batched, size, perm: transpose_p(
-        values[0], perm=_shifted(tuple(p % len(perm) for p in perm), 1)
-    ),
-)
-defsparsity(transpose_p, "moves", "linear")
-
-
-def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
-    return np.broadcast_to(x, shape)
-
-
-broadcast_to_p = primitive(_broadcast_to, "broadcast_to")
-defvjp(broadcast_to_p, lambda g, ans, x, shape: unbroadcast(g, x))
-defjvp(
-    broadcast_to_p,
-    lambda t, ans, x, shape: broadcast_to_p(lift(t, x, ans), shape=_batch_shape(t, x) + shape),
-    batched=True,
-)
-defbatch(
-    broadcast_to_p,
-    lambda prim, values, batched, size, shape: broadcast_to_p(batch_align(values[0], len(shape)), shape=(size,) + shape),
-)
-defsparsity(broadcast_to_p, "moves", "linear")
-
-
-def _batch_shape(t: Any, x: Any) -> tuple[int, ...]:
-    return shape(t)[: batch_ndim(t, x)]
-
-
 def _concatenate(*xs: Any, axis: int) -> Any:
     return np.concatenate(xs, axis=axis)
 
@@ -139,8 +72,6 @@ concatenate_p = primitive(_concatenate, "concatenate")
 
 
 def _concat_vjp(i: int) -> Any:
-    from funcgrad._prims._indexing import getitem_p
-
     def rule(g: Any, ans: Any, *xs: Any, axis: int) -> Any:
         start = sum(shape(x)[axis] for x in xs[:i])
         stop = start + shape(xs[i])[axis]
@@ -175,19 +106,6 @@ defsparsity(concatenate_p, "moves", "linear")
 # --- composites ----------------------------------------------------------------
 
 
-def move_axes(x: Any, source: Sequence[int] | int, destination: Sequence[int] | int) -> Any:
-    """``numpy.moveaxis`` as a transpose."""
-    rank = len(shape(x))
-    src = [s % rank for s in np.atleast_1d(source).tolist()]
-    dst = [d % rank for d in np.atleast_1d(destination).tolist()]
-    order = [n for n in range(rank) if n not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
-    if order == list(range(rank)):
-        return x
-    return transpose_p(x, perm=tuple(order))
-
-
 def stack_tangents(parts: list[Any], ans: Any) -> Any:
     """Stack per-column tangents into one batched tangent (zeros where a part is None)."""
     full = shape(ans)
@@ -206,24 +124,6 @@ def stack_tangents(parts: list[Any], ans: Any) -> Any:
 def _dummy(s: tuple[int, ...]) -> np.ndarray[Any, Any]:
     """A data-free array of shape ``s``: lets NumPy work out (and check) result shapes."""
     return np.broadcast_to(np.bool_(False), s)
-
-
-def _traced(*values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
-
-
-def operand(a: Any) -> Any:
-    if isinstance(a, Tracer):
-        return a  # what operand() returns for it, without the import
-    from funcgrad._prims._constructors import operand as as_operand
-
-    return as_operand(a)
-
-
-def no_out(out: Any) -> None:
-    from funcgrad._prims._constructors import no_out as check
-
-    check(out)
 
 
 def _fortran_only(a: Any) -> Any:
@@ -440,9 +340,7 @@ def _cast_all(arrays: list[Any], kind: Any) -> list[Any]:
     """``dtype=`` of concatenate/stack: cast every input first (derivatives pass float/complex casts)."""
     if kind is None:
         return arrays
-    from funcgrad._prims._constructors import astype
-
-    return [astype(a, kind) for a in arrays]
+    return [cast(a, kind) for a in arrays]
 
 
 # --- atleast_*d, stacking ----------------------------------------------------------------
@@ -450,7 +348,7 @@ def _cast_all(arrays: list[Any], kind: Any) -> list[Any]:
 
 def _atleast(arys: tuple[Any, ...], numpy_function: Any) -> Any:
     arys = tuple(operand(a) for a in arys)
-    if not _traced(*arys):
+    if not is_traced(*arys):
         return numpy_function(*arys)
     out = [
         reshape(a, numpy_function(_dummy(shape(a))).shape) if isinstance(a, Tracer) else numpy_function(a) for a in arys
@@ -493,7 +391,7 @@ def atleast_3d(*arys: Any) -> Any:
 
 def _stack_with(tup: Sequence[Any], numpy_function: Any, prepare: Any, axis: Any, kwargs: dict[str, Any]) -> Any:
     arrays = [operand(a) for a in tup]
-    if not _traced(*arrays):
+    if not is_traced(*arrays):
         return numpy_function(arrays, **kwargs)
     if kwargs.get("dtype") is not None or kwargs.get("casting", "same_kind") != "same_kind":
         raise NotImplementedError(
@@ -607,12 +505,19 @@ def block(arrays: Any) -> Any:
 # --- splitting ---------------------------------------------------------------------------
 
 
-def _split(ary: Any, indices_or_sections: Any, axis: int, numpy_function: Any) -> list[Any]:
-    from funcgrad._prims._indexing import getitem_p, plain_index, read_index
+def _read_points(points: Any, why: str) -> Any:
+    """Split points with their traced parts read through ``read_value`` (each transform sees the read)."""
+    if isinstance(points, Tracer):
+        return read_value(points, why)
+    if isinstance(points, (list, tuple)) and holds_tracer(points):
+        return [_read_points(p, why) for p in points]
+    return points
 
+
+def _split(ary: Any, indices_or_sections: Any, axis: int, numpy_function: Any) -> list[Any]:
     ary = operand(ary)
     # traced split points decide the pieces' shapes: a guarded read (a value guard under jit)
-    indices_or_sections = read_index(plain_index(indices_or_sections), f"numpy.{numpy_function.__name__} points")
+    indices_or_sections = _read_points(indices_or_sections, f"numpy.{numpy_function.__name__} points")
     if not isinstance(ary, Tracer):
         return list(numpy_function(ary, indices_or_sections, axis))
     rank = ndim(ary)
@@ -695,7 +600,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     array([3., 3.])
     """
     xi = tuple(operand(x) for x in xi)
-    if not _traced(*xi):
+    if not is_traced(*xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)  # type: ignore[call-overload]
     if indexing not in ("xy", "ij"):
         raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
@@ -703,7 +608,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     axes = list(range(n))
     if indexing == "xy" and n > 1:
         axes[0], axes[1] = 1, 0
-    sizes = [_util.size(x) for x in xi]
+    sizes = [_values.size(x) for x in xi]
     full = [1] * n
     for ax, m in zip(axes, sizes):
         full[ax] = m
@@ -714,3 +619,22 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
         y = reshape(x, tuple(s)) if isinstance(x, Tracer) else np.reshape(x, s)
         out.append(y if sparse else broadcast_to(y, tuple(full)))
     return tuple(out) if isinstance(np.meshgrid(np.zeros(1)), tuple) else out
+
+
+# --- arrays from lists holding traced values ----------------------------------------------
+
+
+def asarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
+    """``numpy.asarray`` for the rules: a traced value as it is (cast when ``dtype`` differs), a list or
+    tuple holding traced values stacked (differentiably), anything else NumPy's array."""
+    if isinstance(a, Tracer):
+        return a if dtype is None or np.dtype(dtype) == dtype_of(a) else _base.astype(a, dtype=np.dtype(dtype))
+    if isinstance(a, (list, tuple)) and holds_tracer(a):
+        out = stack([asarray(o) for o in a])
+        return out if dtype is None else _base.astype(out, dtype=np.dtype(dtype))
+    return np.asarray(a, dtype, **kwargs)
+
+
+def operand(a: Any) -> Any:
+    """Lists holding traced values become traced arrays; anything else is unchanged."""
+    return asarray(a) if isinstance(a, (list, tuple)) and holds_tracer(a) else a

@@ -25,20 +25,26 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._prims import _reductions, _shape, _ufuncs, _util
+from funcgrad import _backends, _values
+from funcgrad._prims import _base, _reductions, _shape, _ufuncs
+from funcgrad._prims._at import getitem
+from funcgrad._prims._base import kept_shape, stop_gradient, sum_p
+from funcgrad._prims._contract import matmul
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._nondiff import all as all_of
 from funcgrad._prims._nondiff import any as any_of
 from funcgrad._prims._nondiff import argsort
-from funcgrad._prims._reductions import check_kwargs, kept_shape, sum_p, traced
+from funcgrad._prims._reductions import _cast, check_kwargs, traced
+from funcgrad._prims._shape import asarray, operand
 from funcgrad._prims._ufuncs import is_plain
-from funcgrad._prims._util import dtype, ndim, normalize_axes, shape
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
-from funcgrad._trace import Tracer, read_value
+from funcgrad._trace import Tracer, full_lower, read_value
+from funcgrad._values import dtype, ndim, no_out, normalize_axes, shape
 
 __all__ = [
+    "mean",
     "var",
     "std",
     "nansum",
@@ -86,20 +92,6 @@ def _real_dtype(x: Any) -> np.dtype[Any]:
     return np.finfo(kind).dtype if kind.kind in "fc" else np.dtype(np.float64)
 
 
-def _asarray(a: Any) -> Any:
-    from funcgrad._prims._constructors import asarray
-
-    return asarray(a)
-
-
-def _no_out(out: Any) -> None:
-    if out is None:
-        return
-    from funcgrad._prims._constructors import no_out
-
-    no_out(out)
-
-
 def _where_kw(kwargs: dict[str, Any]) -> Any:
     where = kwargs.get("where")
     if where is None or where is True:
@@ -111,14 +103,14 @@ def _broadcast(mask: Any, xshape: tuple[int, ...]) -> Any:
     """A mask at full shape; a traced one (under ``jit``) through the recorded broadcast."""
     if is_plain(mask):
         return np.broadcast_to(mask, xshape)
-    return mask if shape(mask) == xshape else _shape.broadcast_to_p(mask, shape=xshape)
+    return mask if shape(mask) == xshape else _base.broadcast_to_p(mask, shape=xshape)
 
 
 def _count(mask: Any, axes: tuple[int, ...], keepdims: bool, kind: Any) -> Any:
     """How many entries of ``mask`` hold along ``axes``, in dtype ``kind``."""
     if is_plain(mask):
         return np.sum(mask, axis=axes, keepdims=keepdims).astype(kind)
-    return _ufuncs.astype(sum_p(mask, axis=axes, keepdims=keepdims), dtype=np.dtype(kind))
+    return _base.astype(sum_p(mask, axis=axes, keepdims=keepdims), dtype=np.dtype(kind))
 
 
 def _combine(mask: Any, where: Any, xshape: tuple[int, ...]) -> Any:
@@ -142,7 +134,7 @@ def _fill_bad(out: Any, bad: Any, fill: Any) -> Any:
 
 def masked_mean(a: Any, mask: Any, axis: Any, keepdims: bool, empty: float = np.nan) -> Any:
     """The mean of the entries of ``a`` where ``mask`` holds (``empty`` for a slice without any)."""
-    a = _asarray(a)
+    a = asarray(a)
     mask = _broadcast(mask, shape(a))
     axes = normalize_axes(axis, len(shape(a)))
     count = _count(mask, axes, bool(keepdims), _real_dtype(a))
@@ -165,7 +157,7 @@ def _variance(a: Any, axis: Any, keepdims: bool, ddof: Any, mask: Any, mean: Any
         if mean is None:
             mean = masked_mean(a, mask, axes, True, empty=0.0)
         d = _ufuncs.where(mask, a - mean, 0.0)
-    square = _ufuncs.real(d * _ufuncs.conj(d)) if dtype(d).kind == "c" else d * d
+    square = _base.real(d * _ufuncs.conj(d)) if dtype(d).kind == "c" else d * d
     total = sum_p(square, axis=axes, keepdims=bool(keepdims))
     dof = count - ddof
     if is_plain(dof) and np.all(np.asarray(dof) > 0):
@@ -189,9 +181,9 @@ def _ddof(name: str, ddof: Any, kwargs: dict[str, Any]) -> Any:
 
 def _var(name: str, a: Any, axis: Any, dtype: Any, ddof: Any, keepdims: bool, kwargs: dict[str, Any], nan: bool) -> Any:
     check_kwargs(name, kwargs, ("where", "mean", "correction"))
-    a = _asarray(a)
+    a = asarray(a)
     if dtype is not None:
-        a = _ufuncs.astype(a, dtype=np.dtype(dtype))
+        a = _base.astype(a, dtype=np.dtype(dtype))
     ddof = _ddof(name, ddof, kwargs)
     mask = None
     if nan:
@@ -221,7 +213,7 @@ def var(
     """
     if not traced(a, kwargs.get("mean")):
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     return _var("var", a, axis, dtype, ddof, keepdims, kwargs, nan=False)
 
 
@@ -243,7 +235,7 @@ def std(
     """
     if not traced(a, kwargs.get("mean")):
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     return std_sqrt(_var("std", a, axis, dtype, ddof, keepdims, kwargs, nan=False))
 
 
@@ -252,7 +244,7 @@ def std(
 
 def _without_nan(a: Any, fill: float) -> tuple[Any, Any]:
     """``a`` with NaN entries replaced by ``fill`` (zero derivative there) and the NaN mask."""
-    a = _asarray(a)
+    a = asarray(a)
     isnan = _ufuncs.isnan(a) if dtype(a).kind in "fc" else np.zeros(shape(a), bool)
     if is_plain(isnan) and not isnan.any():  # a lazy or traced mask is never tested
         return a, isnan
@@ -298,10 +290,10 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
     """
     if not isinstance(a, Tracer):
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     check_kwargs("nanmean", kwargs, ("where",))
     if dtype is not None:
-        a = _ufuncs.astype(a, dtype=np.dtype(dtype))
+        a = _base.astype(a, dtype=np.dtype(dtype))
     clean, isnan = _without_nan(a, 0.0)
     valid = _combine(~isnan, _where_kw(kwargs), shape(clean))
     return numpy_scalar(masked_mean(clean, valid, axis, keepdims))
@@ -319,7 +311,7 @@ def nanvar(
     """
     if not traced(a, kwargs.get("mean")):
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     return _var("nanvar", a, axis, dtype, ddof, keepdims, kwargs, nan=True)
 
 
@@ -335,7 +327,7 @@ def nanstd(
     """
     if not traced(a, kwargs.get("mean")):
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     return std_sqrt(_var("nanstd", a, axis, dtype, ddof, keepdims, kwargs, nan=True))
 
 
@@ -360,7 +352,7 @@ def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **
     """
     if not isinstance(a, Tracer):
         return np.nanmax(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     return _nan_extreme(_reductions.max, -np.inf, a, axis, keepdims, kwargs)
 
 
@@ -374,7 +366,7 @@ def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **
     """
     if not isinstance(a, Tracer):
         return np.nanmin(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
-    _no_out(out)
+    no_out(out)
     return _nan_extreme(_reductions.min, np.inf, a, axis, keepdims, kwargs)
 
 
@@ -418,9 +410,7 @@ def _order(table: Any, skip_nan: bool) -> tuple[Any, Any, Any]:
 
 
 def _median(a: Any, axis: Any, keepdims: bool, skip_nan: bool) -> Any:
-    from funcgrad._prims._indexing import getitem
-
-    a = _asarray(a)
+    a = asarray(a)
     xshape = shape(a)
     axes = normalize_axes(axis, len(xshape))
     rest = xshape[: len(xshape) - len(axes)] if axes else xshape
@@ -428,7 +418,7 @@ def _median(a: Any, axis: Any, keepdims: bool, skip_nan: bool) -> Any:
     rest = shape(moved)[: len(xshape) - len(axes)]
     n = int(np.prod(shape(moved)[len(rest) :]))
     rows = int(np.prod(rest))
-    table = _shape.reshape_p(moved, newshape=(rows, n))
+    table = _base.reshape_p(moved, newshape=(rows, n))
     isnan, order, count = _order(table, skip_nan)
     row = np.arange(rows)
     low = getitem(order, (row, _ufuncs.maximum(count - 1, 0) // 2))
@@ -437,7 +427,7 @@ def _median(a: Any, axis: Any, keepdims: bool, skip_nan: bool) -> Any:
     bad = count == 0 if skip_nan else isnan.any(axis=-1)
     middle = _fill_bad(middle, bad, np.nan)
     out_shape = kept_shape(xshape, axes) if keepdims else rest
-    return numpy_scalar(_shape.reshape_p(middle, newshape=tuple(out_shape)))
+    return numpy_scalar(_base.reshape_p(middle, newshape=tuple(out_shape)))
 
 
 @implements(np.median)
@@ -457,7 +447,7 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
     """
     if not traced(a):
         return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
-    _no_out(out)
+    no_out(out)
     return _median(a, axis, keepdims, skip_nan=False)
 
 
@@ -471,7 +461,7 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
     """
     if not traced(a):
         return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
-    _no_out(out)
+    no_out(out)
     return _median(a, axis, keepdims, skip_nan=True)
 
 
@@ -488,14 +478,12 @@ _QUANTILE_METHODS: dict[str, Any] = {
 
 
 def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: bool) -> Any:
-    from funcgrad._prims._indexing import getitem
-
     if method not in _QUANTILE_METHODS:
         raise NotImplementedError(
             f"funcgrad: {name} on traced values supports method={sorted(_QUANTILE_METHODS)}, got {method!r}; "
             "use one of those, or pass the data through fg.stop_gradient if no derivative is needed."
         )
-    a = _asarray(a)
+    a = asarray(a)
     qs = _as(q, np.float64)
     if any_of((qs < 0) | (qs > 1)) or any_of(_ufuncs.isnan(qs)):  # Python branches: guards under jit
         raise ValueError("Quantiles must be in the range [0, 1]")
@@ -505,7 +493,7 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
     rest = shape(moved)[: len(xshape) - len(axes)]
     n = int(np.prod(shape(moved)[len(rest) :]))
     rows = int(np.prod(rest))
-    table = _shape.reshape_p(moved, newshape=(rows, n))
+    table = _base.reshape_p(moved, newshape=(rows, n))
     isnan, order, count = _order(table, skip_nan)
     last = _ufuncs.maximum(count - 1, 0)
     virtual = _shape.reshape(qs, (-1, 1)) * last  # (number of quantiles, rows)
@@ -529,7 +517,7 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
     bad = _broadcast(count == 0 if skip_nan else isnan.any(axis=-1), shape(out))
     out = _fill_bad(out, bad, np.nan)
     out_shape = kept_shape(xshape, axes) if keepdims else rest
-    return numpy_scalar(_shape.reshape_p(out, newshape=shape(qs) + tuple(out_shape)))
+    return numpy_scalar(_base.reshape_p(out, newshape=shape(qs) + tuple(out_shape)))
 
 
 def numpy_scalar(out: Any) -> Any:
@@ -543,7 +531,7 @@ def _as(value: Any, kind: Any) -> Any:
     """``value`` in dtype ``kind``: NumPy for a plain value, the recorded cast for a traced one."""
     if is_plain(value) or isinstance(value, (list, tuple)):
         return np.asarray(value).astype(kind)
-    return _ufuncs.astype(value, dtype=np.dtype(kind))
+    return _base.astype(value, dtype=np.dtype(kind))
 
 
 @implements(np.quantile)
@@ -574,7 +562,7 @@ def quantile(
     if not traced(a, q):
         extra = {} if weights is None else {"weights": weights}
         return np.quantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
-    _no_out(out)
+    no_out(out)
     if weights is not None:
         raise NotImplementedError(
             "funcgrad: quantile with weights= is not supported on traced values (only method='inverted_cdf' "
@@ -604,7 +592,7 @@ def nanquantile(
     if not traced(a, q):
         extra = {} if weights is None else {"weights": weights}
         return np.nanquantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
-    _no_out(out)
+    no_out(out)
     if weights is not None:
         raise NotImplementedError(
             "funcgrad: nanquantile with weights= is not supported on traced values (only method='inverted_cdf' "
@@ -686,13 +674,13 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     """
     if not traced(a, weights):
         return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)  # type: ignore[call-overload]
-    a = _asarray(a)
+    a = asarray(a)
     xshape = shape(a)
     if weights is None:
-        avg = _reductions.mean(a, axis=axis, keepdims=keepdims)
-        total: Any = np.asarray(_util.size(a) / _util.size(avg), dtype=_real_dtype(avg))
+        avg = mean(a, axis=axis, keepdims=keepdims)
+        total: Any = np.asarray(_values.size(a) / _values.size(avg), dtype=_real_dtype(avg))
     else:
-        w = _asarray(weights)
+        w = asarray(weights)
         if shape(w) != xshape:
             if axis is None:
                 raise TypeError("Axis must be specified when shapes of a and weights differ.")
@@ -722,14 +710,14 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
 
 def _rows(a: Any, rowvar: bool, dtype: Any) -> Any:
     """``a`` as a 2-D array with one variable per row (NumPy's ``array(m, ndmin=2)`` and transpose)."""
-    x = _asarray(a)
+    x = asarray(a)
     target = np.dtype(dtype) if dtype is not None else np.result_type(_dtype_of(x), np.float64)
     if _dtype_of(x) != target:  # NumPy computes covariances in at least float64
-        x = _ufuncs.astype(x, dtype=target)
+        x = _base.astype(x, dtype=target)
     if len(shape(x)) > 2:
         raise ValueError("m has more than 2 dimensions")
     if len(shape(x)) < 2:
-        x = _shape.reshape_p(x, newshape=(1,) * (2 - len(shape(x))) + shape(x))
+        x = _base.reshape_p(x, newshape=(1,) * (2 - len(shape(x))) + shape(x))
     if not rowvar and shape(x)[0] != 1:
         x = _shape.transpose(x)
     return x
@@ -758,7 +746,6 @@ def cov(
     """
     if not traced(m, y, aweights):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
-    from funcgrad._prims._contract import matmul
 
     x = _rows(m, rowvar, dtype)
     if y is not None:
@@ -769,10 +756,10 @@ def cov(
     if fweights is not None:
         w = np.asarray(fweights, dtype=np.float64)
     if aweights is not None:
-        aw = _asarray(aweights)
+        aw = asarray(aweights)
         w = aw if w is None else w * aw
     if w is None:
-        avg = _reductions.mean(x, axis=1, keepdims=True)
+        avg = mean(x, axis=1, keepdims=True)
         fact: Any = shape(x)[1] - ddof
     else:
         avg = _shape.reshape(average(x, axis=1, weights=w), (-1, 1))
@@ -790,7 +777,6 @@ def cov(
     if is_plain(positive) and np.all(positive):
         c = product / fact
     else:  # no degrees of freedom: NumPy's division by zero, with a zero derivative
-        from funcgrad._custom import stop_gradient
 
         with np.errstate(divide="ignore", invalid="ignore"):
             c = _ufuncs.where(positive, product / _ufuncs.where(positive, fact, 1.0), stop_gradient(product) / 0.0)
@@ -818,20 +804,19 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
     """
     if not traced(x, y):
         return np.corrcoef(x, y, rowvar, dtype=dtype)
-    from funcgrad._prims._indexing import getitem_p
 
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape(c)) == 0:
         return c / c
     n = shape(c)[0]
     diagonal = getitem_p(c, index=(np.arange(n), np.arange(n)))
-    stddev = std_sqrt(_ufuncs.real(diagonal))
+    stddev = std_sqrt(_base.real(diagonal))
     constant = stddev == 0  # a constant variable: nan, as in NumPy, with a zero derivative
     stddev = _ufuncs.where(constant, 1.0, stddev)
-    c = c / _shape.reshape_p(stddev, newshape=(n, 1))
-    c = c / _shape.reshape_p(stddev, newshape=(1, n))
+    c = c / _base.reshape_p(stddev, newshape=(n, 1))
+    c = c / _base.reshape_p(stddev, newshape=(1, n))
     if _dtype_of(c).kind == "c":
-        c = _clip_unit(_ufuncs.real(c)) + 1j * _clip_unit(_ufuncs.imag(c))
+        c = _clip_unit(_base.real(c)) + 1j * _clip_unit(_ufuncs.imag(c))
     else:
         c = _clip_unit(c)
     return _fill_bad(c, constant[:, None] | constant[None, :], np.nan)
@@ -839,3 +824,27 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
 
 def _dtype_of(x: Any) -> np.dtype[Any]:
     return dtype(x)
+
+
+@implements(np.mean)
+def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **kwargs: Any) -> Any:
+    """``numpy.mean``; ``where=`` is honoured on traced values.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(mean)(np.array([1.0, 2.0, 3.0, 4.0]))
+    array([0.25, 0.25, 0.25, 0.25])
+    """
+    a = operand(a)
+    if not isinstance(a, Tracer):
+        return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    no_out(out)
+    check_kwargs("mean", kwargs, ("where",))
+    where = kwargs.get("where")
+    if where is not None and where is not True:
+        mask_of = where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
+        return masked_mean(_cast(a, dtype), mask_of, axis, keepdims)
+    axes = normalize_axes(axis, ndim(a))
+    _backends.known_chunks(full_lower(a), "the array whose mean is taken")
+    count = int(np.prod([shape(a)[i] for i in axes])) if axes else 1
+    total = _reductions.sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
+    return total / count

@@ -40,12 +40,12 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends, _errors
+from funcgrad._prims._base import _register, astype, broadcast_tangent, lift, match_dtype, real, unbroadcast
 from funcgrad._prims._dispatch import UFUNCS, implements
-from funcgrad._prims._util import broadcast_tangent, dtype, lift, match_dtype, shape, unbroadcast
-from funcgrad._rules import REGISTRY, def_nondiff, defbatch, defjvp, defvjp, defvjp_into, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, defvjp_into, primitive
 from funcgrad._sparsity import defsparsity
-from funcgrad._trace import Primitive, Trace, Tracer
+from funcgrad._trace import Primitive, Tracer
+from funcgrad._values import dtype, is_traced, no_out, shape
 
 __all__ = [
     # arithmetic
@@ -141,64 +141,6 @@ __all__ = [
 Derivative = Callable[..., Any]
 
 
-class Elementwise(Primitive):
-    """A ufunc primitive.  Called with NumPy's extra arguments (``out``, ``dtype=``,
-    ``where=``) on traced values it behaves as ``numpy.<ufunc>`` does on them:
-    ``dtype`` casts, the others raise a ``TypeError`` that names them, before
-    anything is recorded.
-
-    >>> import funcgrad as fg
-    >>> fg.grad(lambda x: sin(x, dtype=np.float64))(0.0)
-    np.float64(1.0)
-    """
-
-    __slots__ = ()
-    #: array arguments of the ufunc; further positional arguments are NumPy's ``out``
-    nin = 1
-
-    def __call__(self, *args: Any, **params: Any) -> Any:
-        if params or len(args) > self.nin:
-            return self._with_numpy_arguments(args, params)
-        if len(args) == 1:
-            arg = args[0]
-            if isinstance(arg, Tracer) and arg._trace.active:
-                return arg._trace.process(self, args, params)  # one traced operand: its trace is the top one
-        # Primitive.__call__, inlined: this is the hottest call in funcgrad
-        top: Trace | None = None
-        for arg in args:
-            if isinstance(arg, Tracer):
-                trace = arg._trace
-                if top is None or trace.level > top.level:
-                    top = trace
-                elif trace is not top and trace.level == top.level:
-                    raise _errors.escaped_tracer(self.name)
-        if top is None:
-            return self.impl(*args)
-        if not top.active:
-            raise _errors.escaped_tracer(self.name)
-        return top.process(self, args, params)
-
-    def _with_numpy_arguments(self, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        ufunc = self.impl
-        if not isinstance(ufunc, np.ufunc):
-            return Primitive.__call__(self, *args, **params)
-        inputs, out = args[: ufunc.nin], args[ufunc.nin :]
-        if out:
-            params = {**params, "out": out}
-        if not _is_traced(*inputs, *_leaves(params.get("out"))):
-            return ufunc(*inputs, **params)
-        from funcgrad._prims._dispatch import array_ufunc
-
-        return array_ufunc(ufunc, "__call__", inputs, params)
-
-
-class BinaryElementwise(Elementwise):
-    """A two-argument ufunc primitive (see ``Elementwise``)."""
-
-    __slots__ = ()
-    nin = 2
-
-
 def _is_unit(c: Any, t: Any) -> bool:
     """Whether plain ``c`` is one everywhere (read in O(1): a scalar or an all-zero-strides view; or a small
     array, as a reduction's seed is spread eagerly and in a recording) and ``c * t`` has real floating ``t``'s
@@ -222,10 +164,6 @@ def _is_unit(c: Any, t: Any) -> bool:
     return all(n == 1 or n == m for n, m in zip(reversed(cshape), reversed(tshape)))
 
 
-def _leaves(out: Any) -> tuple[Any, ...]:
-    return out if isinstance(out, tuple) else (out,)
-
-
 def fits(g: np.ndarray[Any, Any], *values: Any) -> bool:
     """Whether ``g op value`` for each value has ``g``'s shape and dtype, so it may be written into ``g``.
 
@@ -245,17 +183,6 @@ def fits(g: np.ndarray[Any, Any], *values: Any) -> bool:
 def scale_into(g: np.ndarray[Any, Any], d: Any) -> Any:
     """``g * d``, written into ``g`` (which the sweep owns, see ``defvjp_into``) when that is the same array."""
     return np.multiply(g, d, out=g) if fits(g, d) else g * d
-
-
-def _register(ufunc: Any, name: str | None = None, nin: int | None = None) -> Primitive:
-    kind = BinaryElementwise if (nin or getattr(ufunc, "nin", 1)) == 2 else Elementwise
-    prim = kind(name or ufunc.__name__, ufunc)
-    REGISTRY[prim.name] = prim
-    if isinstance(ufunc, np.ufunc):
-        UFUNCS[ufunc] = prim
-    defbatch(prim, "elementwise")
-    defsparsity(prim, "elementwise")
-    return prim
 
 
 def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primitive:
@@ -390,17 +317,6 @@ def is_plain(value: Any) -> bool:
     general formula, written with primitives.
     """
     return isinstance(value, (np.ndarray, np.generic, int, float, complex))
-
-
-def _is_traced(*values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
-
-
-def _no_out(out: Any) -> None:
-    if out is not None:
-        from funcgrad import _errors
-
-        raise _errors.inplace_assignment()
 
 
 _LN2 = math.log(2.0)
@@ -538,11 +454,11 @@ def divmod(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
     >>> fg.grad(lambda x: divmod(x, 2.0)[1])(5.5)
     np.float64(1.0)
     """
-    if not _is_traced(x1, x2):
+    if not is_traced(x1, x2):
         if out is not None:
             kwargs["out"] = out
         return np.divmod(x1, x2, **kwargs)  # type: ignore[no-any-return]
-    _no_out(out)
+    no_out(out)
     with np.errstate(divide="ignore", invalid="ignore"):
         quotient = _floor_divide(x1, x2)
     return quotient, remainder(x1, x2)
@@ -555,11 +471,11 @@ def modf(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
     >>> fg.grad(lambda x: modf(x)[0])(-2.25)
     np.float64(1.0)
     """
-    if not _is_traced(x):
+    if not is_traced(x):
         if out is not None:
             kwargs["out"] = out
         return np.modf(x, **kwargs)  # type: ignore[no-any-return]
-    _no_out(out)
+    no_out(out)
     integral = trunc(x)
     return x - integral, integral
 
@@ -571,11 +487,11 @@ def frexp(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
     >>> fg.grad(lambda x: frexp(x)[0])(12.0)
     np.float64(0.0625)
     """
-    if not _is_traced(x):
+    if not is_traced(x):
         if out is not None:
             kwargs["out"] = out
         return np.frexp(x, **kwargs)  # type: ignore[no-any-return]
-    _no_out(out)
+    no_out(out)
     exponent = frexp_exponent_p(x)
     return ldexp(x, -exponent), exponent
 
@@ -730,9 +646,9 @@ def clip(
     """
     low = a_min if min is None else min
     high = a_max if max is None else max
-    if not _is_traced(a, low, high):
+    if not is_traced(a, low, high):
         return np.clip(a, low, high, out=out, **kwargs)
-    _no_out(out)
+    no_out(out)
     result = a
     if low is not None:
         result = maximum(result, low)
@@ -806,9 +722,9 @@ def round(a: Any, decimals: int = 0, out: Any = None) -> Any:
     >>> round(np.array([0.4, 1.6]))
     array([0., 2.])
     """
-    if not _is_traced(a):
+    if not is_traced(a):
         return np.round(a, decimals, out)
-    _no_out(out)
+    no_out(out)
     return round_p(a, decimals=decimals)
 
 
@@ -831,9 +747,9 @@ def fix(x: Any, out: Any = None) -> Any:
     >>> fix(np.array([-1.5, 1.5]))
     array([-1.,  1.])
     """
-    if not _is_traced(x):
+    if not is_traced(x):
         return np.fix(x, out)
-    _no_out(out)
+    no_out(out)
     return fix_p(x)
 
 
@@ -850,7 +766,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, 
     >>> fg.grad(lambda x: nan_to_num(x).sum())(np.array([1.0, np.inf, np.nan]))
     array([1., 0., 0.])
     """
-    if not _is_traced(x):
+    if not is_traced(x):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
     if dtype(x).kind == "c":
         parts = (nan_to_num(part, nan=nan, posinf=posinf, neginf=neginf) for part in (real(x), imag(x)))
@@ -870,11 +786,6 @@ defbatch(nan_to_num_p, "elementwise")
 defsparsity(nan_to_num_p, "elementwise", "linear")
 
 
-# --- complex parts and casts ------------------------------------------------
-real = _register(np.real, "real")
-defvjp(real, lambda g, ans, x: match_dtype(g, x))
-defjvp(real, lambda t, ans, x: real(t), batched=True)
-implements(np.real)(real)
 imag = _register(np.imag, "imag")
 defvjp(imag, lambda g, ans, x: match_dtype(-1j * g, x) if dtype(x).kind == "c" else None)
 defjvp(imag, lambda t, ans, x: imag(t), batched=True)
@@ -893,7 +804,7 @@ def angle(z: Any, deg: bool = False) -> Any:
     >>> complex(fg.grad(lambda z: angle(z))(1j))
     (-1+0j)
     """
-    if not _is_traced(z):
+    if not is_traced(z):
         return np.angle(z, deg)
     if dtype(z).kind != "c":
         return angle_real_p(z, deg=deg)
@@ -915,7 +826,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     >>> fg.grad(lambda z: real_if_close(z * z))(np.array(2.0 + 0j))
     array(4.-0.j)
     """
-    if not _is_traced(a):
+    if not is_traced(a):
         return np.real_if_close(a, tol)
     if dtype(a).kind != "c":
         return a
@@ -924,25 +835,6 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     # a dtype chosen by the values: a Python branch (a guard under jit)
     return real(a) if (absolute(imag(a)) < tol).all() else a
 
-
-def _astype(x: Any, dtype: Any) -> Any:
-    if _backends.is_foreign(x):
-        return x.astype(dtype)  # stays lazy
-    return np.asarray(x).astype(dtype)
-
-
-def _astype_jvp(t: Any, ans: Any, x: Any, dtype: Any) -> Any:
-    target = np.dtype(dtype)
-    if target.kind not in "fc":
-        return None
-    return match_dtype(t, ans)
-
-
-astype = primitive(_astype, "astype")
-defvjp(astype, lambda g, ans, x, dtype: match_dtype(g, x) if np.dtype(dtype).kind in "fc" else None)
-defjvp(astype, _astype_jvp, batched=True)
-defbatch(astype, "elementwise")
-defsparsity(astype, "elementwise", "linear")
 
 # --- selection ---------------------------------------------------------------
 where: Primitive = primitive(np.where, "where")

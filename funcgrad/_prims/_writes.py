@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
-from funcgrad._prims import _constructors, _indexing, _inplace, _select, _shape, _util
+from funcgrad import _errors, _values
+from funcgrad._prims import _at, _indexing, _inplace, _select, _shape
 from funcgrad._prims._dispatch import FUNCTIONS, WRITERS
 from funcgrad._trace import Tracer, read_value
 
@@ -36,11 +36,11 @@ def _flat_set(a: Any, positions: np.ndarray[Any, Any], values: Any) -> None:
     """``a.flat[positions] = values`` (values repeated cyclically as numpy.put does; the last repeat wins)."""
     from_values = _as_array(values)
     count = positions.size
-    if _util.size(from_values) != count:
+    if _values.size(from_values) != count:
         from_values = _resized(from_values, count)
     flat = _shape.reshape(a, (-1,))
-    updated = _indexing.at(flat)[positions.reshape(-1)].set(_shape.reshape(_inplace._cast(from_values, _util.dtype(a)), (-1,)))
-    _inplace.assign(a, _shape.reshape(updated, _util.shape(a)))
+    updated = _at.at(flat)[positions.reshape(-1)].set(_shape.reshape(_inplace._cast(from_values, _values.dtype(a)), (-1,)))
+    _inplace.assign(a, _shape.reshape(updated, _values.shape(a)))
 
 
 def _as_array(values: Any) -> Any:
@@ -59,7 +59,7 @@ def _resized(values: Any, count: int) -> Any:
 
 
 def _flat_positions(a: Any, index: Any) -> np.ndarray[Any, Any]:
-    return np.arange(_util.size(a), dtype=np.intp)[_indexing.read_index(_indexing.plain_index(index), "x.flat[index] = v")]
+    return np.arange(_values.size(a), dtype=np.intp)[_at.read_index(_at.plain_index(index), "x.flat[index] = v")]
 
 
 def flat_setitem(a: Any, index: Any, values: Any) -> None:
@@ -73,7 +73,7 @@ def put(a: Any, ind: Any, v: Any, mode: str = "raise") -> None:
         np.put(a, ind, v, mode=mode)  # type: ignore[arg-type]
         return
     positions = np.asarray(read_value(ind, "numpy.put with traced indices"), dtype=np.intp).reshape(-1)
-    size = _util.size(a)
+    size = _values.size(a)
     if mode == "wrap":
         positions = positions % size
     elif mode == "clip":
@@ -90,7 +90,7 @@ def place(arr: Any, mask: Any, vals: Any) -> None:
         np.place(arr, mask, vals)
         return
     chosen = np.flatnonzero(np.asarray(read_value(mask, "numpy.place with a traced mask"), dtype=bool))
-    if chosen.size and _util.size(_as_array(vals)) == 0:
+    if chosen.size and _values.size(_as_array(vals)) == 0:
         raise ValueError("Cannot insert from an empty array!")
     if chosen.size:
         _flat_set(arr, chosen, vals)
@@ -101,8 +101,8 @@ def putmask(a: Any, mask: Any, values: Any) -> None:
     if not _destination(a, values, "putmask"):
         np.putmask(a, mask, values)
         return
-    full = _shape.reshape(_resized(_as_array(values), _util.size(a)), _util.shape(a))
-    _inplace.assign(a, _inplace._fitted(a, _select.where(mask, _inplace._cast(full, _util.dtype(a)), a)))
+    full = _shape.reshape(_resized(_as_array(values), _values.size(a)), _values.shape(a))
+    _inplace.assign(a, _inplace._fitted(a, _select.where(mask, _inplace._cast(full, _values.dtype(a)), a)))
 
 
 def copyto(dst: Any, src: Any, casting: Any = "same_kind", where: Any = True) -> None:
@@ -111,10 +111,10 @@ def copyto(dst: Any, src: Any, casting: Any = "same_kind", where: Any = True) ->
         np.copyto(dst, src, casting=casting, where=where)  # type: ignore[arg-type]
         return
     src = _as_array(src)
-    kind = _util.dtype(src)
-    if not np.can_cast(src if isinstance(src, (int, float, complex)) else kind, _util.dtype(dst), casting):
+    kind = _values.dtype(src)
+    if not np.can_cast(src if isinstance(src, (int, float, complex)) else kind, _values.dtype(dst), casting):
         raise TypeError(
-            f"Cannot cast array data from {kind!r} to {_util.dtype(dst)!r} according to the rule {casting!r}"
+            f"Cannot cast array data from {kind!r} to {_values.dtype(dst)!r} according to the rule {casting!r}"
         )
     value = _inplace._fitted(dst, src)
     if where is not True:
@@ -127,7 +127,7 @@ def fill_diagonal(a: Any, val: Any, wrap: bool = False) -> None:
     if not _destination(a, val, "fill_diagonal"):
         np.fill_diagonal(a, val, wrap=wrap)
         return
-    mask = np.zeros(_util.shape(a), bool)
+    mask = np.zeros(_values.shape(a), bool)
     np.fill_diagonal(mask, True, wrap=wrap)
     _flat_set(a, np.flatnonzero(mask), val)
 
@@ -138,7 +138,7 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: int | None) -> Non
         np.put_along_axis(arr, indices, values, axis)
         return
     where = np.asarray(read_value(indices, "numpy.put_along_axis with traced indices"))
-    grid: Any = np.arange(_util.size(arr), dtype=np.intp).reshape(_util.shape(arr))
+    grid: Any = np.arange(_values.size(arr), dtype=np.intp).reshape(_values.shape(arr))
     if axis is None:
         grid, axis = grid.reshape(-1), 0
     chosen = np.take_along_axis(grid, where, axis)
@@ -166,7 +166,7 @@ def ufunc_at(ufunc: Any, a: Any, indices: Any, b: Any = None) -> None:
     if not _destination(a, b, f"{ufunc.__name__}.at"):
         ufunc.at(a, indices, b)
         return
-    _inplace.assign(a, _inplace._fitted(a, method(_indexing.at(a)[indices], b)))
+    _inplace.assign(a, _inplace._fitted(a, method(_at.at(a)[indices], b)))
 
 
 def _where(mask: Any, value: Any, out: Any) -> Any:
@@ -199,17 +199,9 @@ def _like(numpy_constructor: Callable[..., Any]) -> Callable[..., Any]:
     return construct
 
 
-def _array_like(like: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
-    out = _constructors.array(obj, *args, **kwargs)
-    if isinstance(out, Tracer):
-        return out
-    return _inplace.writable(out, like)
-
-
 #: NumPy function -> handler ``(traced_self, *args, **kwargs)``, reached before the dispatch table
+#: (``numpy.array``/``asarray`` with ``like=`` are added by funcgrad/numpy/_constructors.py, where ``array`` is)
 LIKE: dict[Any, Callable[..., Any]] = {
-    np.array: _array_like,
-    np.asarray: _array_like,
     np.zeros: _like(np.zeros),
     np.ones: _like(np.ones),
     np.empty: _like(np.zeros),  # zeros: an empty array's values are NumPy's accident, a replay's must not be

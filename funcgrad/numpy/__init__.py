@@ -33,9 +33,8 @@ from numpy import (  # noqa: F401  plain NumPy: constants, dtypes and arange
 )
 
 from funcgrad._prims._array import ArrayTracer  # noqa: F401
-from funcgrad._prims._constructors import *  # noqa: F401,F403
+from funcgrad._prims._at import *  # noqa: F401,F403
 from funcgrad._prims._contract import *  # noqa: F401,F403
-from funcgrad._prims._indexing import *  # noqa: F401,F403
 from funcgrad._prims._nondiff import *  # noqa: F401,F403
 from funcgrad._prims._rearrange import *  # noqa: F401,F403
 from funcgrad._prims._reductions import *  # noqa: F401,F403
@@ -43,7 +42,8 @@ from funcgrad._prims._select import *  # noqa: F401,F403
 from funcgrad._prims._shape import *  # noqa: F401,F403
 from funcgrad._prims._stats import *  # noqa: F401,F403
 from funcgrad._prims._ufuncs import *  # noqa: F401,F403
-from funcgrad.numpy import fft, linalg, random  # noqa: F401
+from funcgrad.numpy import _array_methods, fft, linalg, random  # noqa: F401  (_array_methods: the traced array's NumPy methods)
+from funcgrad.numpy._constructors import *  # noqa: F401,F403
 from funcgrad.numpy._extras import *  # noqa: F401,F403
 from funcgrad.numpy._index_tricks import *  # noqa: F401,F403
 from funcgrad.numpy._ranges import *  # noqa: F401,F403

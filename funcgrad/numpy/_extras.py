@@ -18,20 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._prims import _constructors, _shape
+from funcgrad._prims import _shape
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._inplace import copy_of, writable
-from funcgrad._prims._util import ndim, shape, stand_in
 from funcgrad._trace import Tracer, innermost
+from funcgrad._values import is_traced, ndim, shape, stand_in
+from funcgrad.numpy import _constructors
 
 __all__ = ["copy", "empty_like", "broadcast_arrays", "matrix_transpose", "unstack"]
 
 # ``numpy.astype`` (NumPy 2) is ``funcgrad.numpy.astype`` on traced values
 implements(np.astype)(_constructors.astype)
-
-
-def _traced(values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
 
 
 @implements(np.copy)
@@ -75,7 +72,7 @@ def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Any, ...]:
     >>> fg.grad(lambda x: broadcast_arrays(x, np.ones((2, 3)))[0].sum())(np.ones(3))
     array([2., 2., 2.])
     """
-    if not _traced(args):
+    if not is_traced(*args):
         return tuple(np.broadcast_arrays(*args, subok=subok))
     common = np.broadcast_shapes(*(shape(a) for a in args))
     return tuple(_shape.broadcast_to(a, common) for a in args)

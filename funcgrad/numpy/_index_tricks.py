@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._prims import _constructors, _shape
-from funcgrad._prims._util import dtype as dtype_of
-from funcgrad._prims._util import ndim, shape
+from funcgrad._prims import _shape
 from funcgrad._trace import Tracer
+from funcgrad._values import dtype as dtype_of
+from funcgrad._values import holds_tracer, ndim, shape
+from funcgrad.numpy import _constructors
 
 __all__ = ["r_", "c_"]
 
@@ -35,7 +36,7 @@ _SCALARS = (bool, int, float, complex, np.generic)
 
 
 def _holds_tracer(key: tuple[Any, ...]) -> bool:
-    return any(isinstance(item, Tracer) or (isinstance(item, (list, tuple)) and _constructors._holds_tracer(item))
+    return any(isinstance(item, Tracer) or (isinstance(item, (list, tuple)) and holds_tracer(item))
                for item in key)  # fmt: skip
 
 

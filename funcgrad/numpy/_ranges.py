@@ -22,17 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._prims import _constructors, _shape, _ufuncs
+from funcgrad._prims import _shape, _ufuncs
 from funcgrad._prims._dispatch import implements
-from funcgrad._prims._util import dtype as dtype_of
-from funcgrad._prims._util import ndim, shape
-from funcgrad._trace import Tracer
+from funcgrad._values import dtype as dtype_of
+from funcgrad._values import is_traced, ndim, shape
+from funcgrad.numpy import _constructors
 
 __all__ = ["linspace", "logspace", "geomspace"]
-
-
-def _traced(*values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
 
 
 def _weak(value: Any) -> Any:
@@ -88,7 +84,7 @@ def linspace(
     >>> fg.grad(lambda a: linspace(a, 2.0, 5, endpoint=False).sum())(1.0)
     np.float64(3.0)
     """
-    if not _traced(start, stop):
+    if not is_traced(start, stop):
         numpy_linspace: Any = np.linspace
         return numpy_linspace(start, stop, num, endpoint, retstep, dtype, axis, **kwargs)
     count = _count(num)
@@ -134,7 +130,7 @@ def logspace(
     >>> fg.grad(lambda b: logspace(0.0, 2.0, 3, base=b).sum())(10.0)
     np.float64(21.0)
     """
-    if not _traced(start, stop, base):
+    if not is_traced(start, stop, base):
         numpy_logspace: Any = np.logspace
         return numpy_logspace(start, stop, num, endpoint, base, dtype, axis)
     if ndim(base):
@@ -165,7 +161,7 @@ def geomspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True, dtype
     >>> float(fg.grad(lambda s: geomspace(1.0, s, 3)[1])(100.0))
     0.05
     """
-    if not _traced(start, stop):
+    if not is_traced(start, stop):
         numpy_geomspace: Any = np.geomspace
         return numpy_geomspace(start, stop, num, endpoint, dtype, axis)
     start, stop = _constructors.asarray(start), _constructors.asarray(stop)

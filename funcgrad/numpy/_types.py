@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._prims._array import ArrayTracer
+
 __all__ = ["ndarray"]
 
 
@@ -33,13 +35,9 @@ class _ArrayType(type):
     """Metaclass: instances and subclasses of ``numpy.ndarray`` or of the traced array count."""
 
     def __instancecheck__(cls, instance: Any) -> bool:
-        from funcgrad._prims._array import ArrayTracer
-
         return isinstance(instance, (np.ndarray, ArrayTracer))
 
     def __subclasscheck__(cls, subclass: Any) -> bool:
-        from funcgrad._prims._array import ArrayTracer
-
         return isinstance(subclass, type) and issubclass(subclass, (np.ndarray, ArrayTracer))
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:

@@ -15,7 +15,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 from funcgrad._prims import _shape
 from funcgrad._prims._dispatch import FUNCTIONS
 from funcgrad._prims._inplace import reshaped, transposed
-from funcgrad._prims._util import ndim
+from funcgrad._values import ndim
 from funcgrad.numpy import _extras
 
 __all__ = ["transpose", "swapaxes", "moveaxis", "matrix_transpose", "reshape", "ravel", "squeeze", "expand_dims"]

@@ -30,13 +30,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from funcgrad._prims import _shape, _ufuncs
+from funcgrad._prims import _base, _shape, _ufuncs
+from funcgrad._prims._base import match_dtype
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._indexing import getitem_p
-from funcgrad._prims._util import dtype, match_dtype, ndim, shape
+from funcgrad._prims._shape import operand
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
-from funcgrad._trace import Tracer
+from funcgrad._values import dtype, is_traced, ndim, no_out, shape
 
 __all__ = [
     "fft",
@@ -137,7 +138,7 @@ def _rfftn_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...], sizes: tuple[int
 rfftn_p = primitive(_rfftn, "rfftn")
 defvjp(rfftn_p, _rfftn_vjp)
 defjvp(
-    rfftn_p, lambda t, ans, x, **params: rfftn_p(_ufuncs.real(t) if dtype(t).kind == "c" else t, **params), batched=True
+    rfftn_p, lambda t, ans, x, **params: rfftn_p(_base.real(t) if dtype(t).kind == "c" else t, **params), batched=True
 )
 defbatch(rfftn_p, "leading")
 defsparsity(rfftn_p, "dense", "linear")
@@ -212,24 +213,6 @@ def _plan(name: str, a: Any, s: Any, axes: Any, inverse_real: bool = False) -> t
     return tuple(out_axes), tuple(sizes)
 
 
-def _traced(a: Any) -> bool:
-    return isinstance(a, Tracer)
-
-
-def _operand(a: Any) -> Any:
-    if isinstance(a, Tracer):
-        return a  # what operand() returns for it, without the import
-    from funcgrad._prims._constructors import operand
-
-    return operand(a)
-
-
-def _check_out(out: Any) -> None:
-    from funcgrad._prims._constructors import no_out
-
-    no_out(out)
-
-
 def _real_input(name: str, a: Any) -> None:
     if dtype(a).kind == "c":
         raise TypeError(
@@ -268,10 +251,10 @@ def fft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: An
     >>> fft(np.array([1.0, 0.0, 0.0, 0.0]))
     array([1.+0.j, 1.+0.j, 1.+0.j, 1.+0.j])
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.fft(a, n, axis, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _complex_transform("fft", a, *_one_axis(n, axis), norm, inverse=False)
 
 
@@ -282,10 +265,10 @@ def ifft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: A
     >>> ifft(fft(np.array([1.0, 2.0]))).real
     array([1., 2.])
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.ifft(a, n, axis, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _complex_transform("ifft", a, *_one_axis(n, axis), norm, inverse=True)
 
 
@@ -299,10 +282,10 @@ def fftn(
     array([[4., 0.],
            [0., 0.]])
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.fftn(a, s, axes, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _complex_transform("fftn", a, s, axes, norm, inverse=False)
 
 
@@ -316,10 +299,10 @@ def ifftn(
     array([[1., 0.],
            [0., 1.]])
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.ifftn(a, s, axes, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _complex_transform("ifftn", a, s, axes, norm, inverse=True)
 
 
@@ -332,10 +315,10 @@ def fft2(
     >>> fft2(np.ones((2, 3))).shape
     (2, 3)
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.fft2(a, s, axes, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _complex_transform("fft2", a, s, axes, norm, inverse=False)
 
 
@@ -348,10 +331,10 @@ def ifft2(
     >>> ifft2(np.ones((2, 3))).shape
     (2, 3)
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.ifft2(a, s, axes, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _complex_transform("ifft2", a, s, axes, norm, inverse=True)
 
 
@@ -365,10 +348,10 @@ def rfft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: A
     >>> rfft(np.array([1.0, 1.0, 1.0, 1.0]))
     array([4.+0.j, 0.+0.j, 0.+0.j])
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.rfft(a, n, axis, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _real_transform("rfft", a, *_one_axis(n, axis), norm)
 
 
@@ -379,10 +362,10 @@ def irfft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: 
     >>> irfft(np.array([4.0, 0.0, 0.0]))
     array([1., 1., 1., 1.])
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.irfft(a, n, axis, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _inverse_real_transform("irfft", a, *_one_axis(n, axis), norm)
 
 
@@ -395,10 +378,10 @@ def rfftn(
     >>> rfftn(np.ones((2, 4))).shape
     (2, 3)
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.rfftn(a, s, axes, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _real_transform("rfftn", a, s, axes, norm)
 
 
@@ -411,10 +394,10 @@ def irfftn(
     >>> irfftn(rfftn(np.ones((2, 4)))).shape
     (2, 4)
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.irfftn(a, s, axes, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _inverse_real_transform("irfftn", a, s, axes, norm)
 
 
@@ -427,10 +410,10 @@ def rfft2(
     >>> rfft2(np.ones((2, 4))).shape
     (2, 3)
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.rfft2(a, s, axes, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _real_transform("rfft2", a, s, axes, norm)
 
 
@@ -443,10 +426,10 @@ def irfft2(
     >>> irfft2(np.ones((2, 3))).shape
     (2, 4)
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.irfft2(a, s, axes, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _inverse_real_transform("irfft2", a, s, axes, norm)
 
 
@@ -457,10 +440,10 @@ def hfft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: A
     >>> hfft(np.array([1.0, 0.0, 0.0]))
     array([1., 1., 1., 1.])
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.hfft(a, n, axis, norm, out=out)
-    _check_out(out)
+    no_out(out)
     conj = _ufuncs.conj(a) if dtype(a).kind == "c" else a
     return _inverse_real_transform("hfft", conj, *_one_axis(n, axis), _SWAPPED[_norm(norm)])
 
@@ -472,10 +455,10 @@ def ihfft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: 
     >>> ihfft(np.array([1.0, 1.0, 1.0, 1.0]))
     array([1.-0.j, 0.-0.j, 0.-0.j])
     """
-    a = _operand(a)
-    if not _traced(a):
+    a = operand(a)
+    if not is_traced(a):
         return np.fft.ihfft(a, n, axis, norm, out=out)
-    _check_out(out)
+    no_out(out)
     return _ufuncs.conj(_real_transform("ihfft", a, *_one_axis(n, axis), _SWAPPED[_norm(norm)]))
 
 
@@ -508,8 +491,8 @@ def fftshift(x: Any, axes: int | Sequence[int] | None = None) -> Any:
     >>> fftshift(np.arange(5.0))
     array([3., 4., 0., 1., 2.])
     """
-    x = _operand(x)
-    if not _traced(x):
+    x = operand(x)
+    if not is_traced(x):
         return np.fft.fftshift(x, axes)
     return _roll(x, axes, lambda n: n // 2)
 
@@ -521,7 +504,7 @@ def ifftshift(x: Any, axes: int | Sequence[int] | None = None) -> Any:
     >>> ifftshift(fftshift(np.arange(5.0)))
     array([0., 1., 2., 3., 4.])
     """
-    x = _operand(x)
-    if not _traced(x):
+    x = operand(x)
+    if not is_traced(x):
         return np.fft.ifftshift(x, axes)
     return _roll(x, axes, lambda n: -(n // 2))

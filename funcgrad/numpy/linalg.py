@@ -64,19 +64,22 @@ array([[ 3., -1.],
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from funcgrad import _errors
+from funcgrad._prims import _base, _contract, _reductions, _select, _shape, _ufuncs
 from funcgrad._prims import _linalg as rules
-from funcgrad._prims import _reductions, _shape, _ufuncs
+from funcgrad._prims._base import broadcast_batch
 from funcgrad._prims._contract import matmul
 from funcgrad._prims._dispatch import implements
-from funcgrad._prims._util import dtype, normalize_axes, shape
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._shape import operand
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, read_value
+from funcgrad._values import dtype, is_traced, normalize_axes, shape
 
 __all__ = [
     "norm",
@@ -130,16 +133,6 @@ def _result(name: str, *values: Any) -> Any:
     return kind(*values) if kind is not None else tuple(values)
 
 
-def _traced(*values: Any) -> bool:
-    return builtins.any(isinstance(v, Tracer) for v in values)
-
-
-def _operand(a: Any) -> Any:
-    from funcgrad._prims._constructors import operand
-
-    return operand(a)
-
-
 def _square(name: str, a: Any) -> None:
     s = shape(a)
     if len(s) < 2:
@@ -173,12 +166,12 @@ def _safe(ans: Any) -> Any:
 
 def _norm2_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool, whole: bool = False) -> Any:
     # d|x| = Re(conj(x) dx) / |x|; taken as zero at x = 0 (the minimum-norm subgradient)
-    scale = _reductions.expand_reduced(g / _safe(ans), x, axis, keepdims)
+    scale = _base.expand_reduced(g / _safe(ans), x, axis, keepdims)
     return scale * _ufuncs.conj(x)
 
 
 def _norm2_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool, whole: bool = False) -> Any:
-    inner = _reductions.sum_p(_ufuncs.real(_ufuncs.conj(x) * t), axis=axis, keepdims=keepdims)
+    inner = _base.sum_p(_base.real(_ufuncs.conj(x) * t), axis=axis, keepdims=keepdims)
     return inner / _safe(ans)
 
 
@@ -216,7 +209,7 @@ def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) -> Any
     if ord == 0:
         return count_norm_p(x, axis=axis, keepdims=keepdims)
     if ord == 1:
-        return _reductions.sum_p(_ufuncs.absolute(x), axis=axis, keepdims=keepdims)
+        return _base.sum_p(_ufuncs.absolute(x), axis=axis, keepdims=keepdims)
     return rules.pnorm_p(x, p=float(ord), axis=axis, keepdims=keepdims)
 
 
@@ -228,16 +221,16 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any
     if ord is None or ord == "fro":
         return norm2(x, axis=normalize_axes((row, column), rank), keepdims=keepdims)
     if ord in ("nuc", 2, -2):
-        s = svdvals(_shape.move_axes(x, (row, column), (-2, -1)))
+        s = svdvals(_base.move_axes(x, (row, column), (-2, -1)))
         if ord == "nuc":
-            out = _reductions.sum_p(s, axis=(-1,), keepdims=False)
+            out = _base.sum_p(s, axis=(-1,), keepdims=False)
         elif ord == 2:
             out = _reductions.max_p(s, axis=(-1,), keepdims=False)
         else:
             out = _reductions.min_p(s, axis=(-1,), keepdims=False)
     elif ord in (1, -1, np.inf, -np.inf):
         summed, reduced = (row, column) if ord in (1, -1) else (column, row)
-        sums = _reductions.sum_p(_ufuncs.absolute(x), axis=(summed - rank,), keepdims=True)
+        sums = _base.sum_p(_ufuncs.absolute(x), axis=(summed - rank,), keepdims=True)
         pick = _reductions.max_p if ord in (1, np.inf) else _reductions.min_p
         out = pick(sums, axis=normalize_axes((summed, reduced), rank), keepdims=False)
     else:
@@ -245,7 +238,7 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any
     if keepdims:
         kept = list(shape(x))
         kept[row] = kept[column] = 1
-        out = _shape.reshape_p(out, newshape=tuple(kept))
+        out = _base.reshape_p(out, newshape=tuple(kept))
     return out
 
 
@@ -265,7 +258,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     >>> fg.grad(lambda x: norm(x, 1))(np.array([-2.0, 0.5]))
     array([-1.,  1.])
     """
-    x = _operand(x)
+    x = operand(x)
     if not isinstance(x, Tracer):
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     rank = len(shape(x))
@@ -296,7 +289,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     >>> float(vector_norm(np.array([[3.0], [4.0]])))
     5.0
     """
-    x = _operand(x)
+    x = operand(x)
     if not isinstance(x, Tracer):
         if not hasattr(np.linalg, "vector_norm"):
             flat = np.ravel(x) if axis is None else x
@@ -309,12 +302,12 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     if len(axes) == 1 or ord == 2:
         return _vector_norm(x, ord, axes, bool(keepdims))
     # several axes with inf/-inf/1/0/p: reduce over the flattened axes
-    moved = _shape.move_axes(x, axes, tuple(range(-len(axes), 0)))
+    moved = _base.move_axes(x, axes, tuple(range(-len(axes), 0)))
     s = shape(moved)
-    flat = _shape.reshape_p(moved, newshape=s[: rank - len(axes)] + (-1,))
+    flat = _base.reshape_p(moved, newshape=s[: rank - len(axes)] + (-1,))
     out = _vector_norm(flat, ord, (-1,), False)
     if keepdims:
-        out = _shape.reshape_p(out, newshape=_reductions.kept_shape(shape(x), axes))
+        out = _base.reshape_p(out, newshape=_base.kept_shape(shape(x), axes))
     return out
 
 
@@ -339,7 +332,7 @@ def inv(a: Any) -> Any:
     >>> fg.grad(lambda a: inv(a)[0, 0])(np.array([[2.0]]))
     array([[-0.25]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.linalg.inv(a)
     _square("inv", a)
@@ -357,7 +350,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = np._
     >>> fg.grad(lambda a: pinv(a)[0, 0])(np.array([[2.0, 0.0]]))
     array([[-0.25,  0.  ]])
     """
-    a = _operand(a)
+    a = operand(a)
     options: dict[str, Any] = {"rcond": rcond, "hermitian": hermitian}
     if rtol is not np._NoValue:  # type: ignore[attr-defined]
         options["rtol"] = rtol
@@ -376,14 +369,14 @@ def solve(a: Any, b: Any) -> Any:
     >>> fg.grad(lambda b: solve(np.eye(2) * 2, b)[1])(np.array([1.0, 1.0]))
     array([0. , 0.5])
     """
-    a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    a, b = operand(a), operand(b)
+    if not is_traced(a, b):
         return np.linalg.solve(a, b)
     _square("solve", a)
     if len(shape(b)) == 1:
         n = shape(b)[0]
-        out = rules.solve_p(a, _shape.reshape_p(b, newshape=(n, 1)))
-        return _shape.reshape_p(out, newshape=shape(out)[:-1])
+        out = rules.solve_p(a, _base.reshape_p(b, newshape=(n, 1)))
+        return _base.reshape_p(out, newshape=shape(out)[:-1])
     return rules.solve_p(a, b)
 
 
@@ -399,8 +392,8 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     >>> fg.grad(lambda b: lstsq(a, b)[0][0])(np.array([1.0, 3.0]))
     array([0.5, 0.5])
     """
-    a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    a, b = operand(a), operand(b)
+    if not is_traced(a, b):
         return np.linalg.lstsq(a, b, rcond=rcond)
     x = rules.lstsq_p(a, b, rcond=rcond)
     rank = lstsq_rank_p(a, b, rcond=rcond)
@@ -408,10 +401,10 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     # NumPy gives residuals only for a full-rank tall ``a``: their shape depends on the rank, so it is a guard
     if m > n and read_value(rank, "numpy.linalg.lstsq rank") == n:
         r = b - (matmul(a, x))
-        squares = _ufuncs.real(r * _ufuncs.conj(r)) if rules.is_complex(r) else r * r
-        residuals = _reductions.sum_p(squares, axis=(-1,) if len(shape(r)) == 1 else (-2,), keepdims=False)
+        squares = _base.real(r * _ufuncs.conj(r)) if rules.is_complex(r) else r * r
+        residuals = _base.sum_p(squares, axis=(-1,) if len(shape(r)) == 1 else (-2,), keepdims=False)
         if len(shape(b)) == 1:
-            residuals = _shape.reshape_p(residuals, newshape=(1,))
+            residuals = _base.reshape_p(residuals, newshape=(1,))
     else:
         residuals = np.empty((0,), rules.real_dtype(np.zeros((), np.result_type(dtype(a), dtype(b)))))
     return x, residuals, rank, svdvals(a)
@@ -432,8 +425,6 @@ def_nondiff(lstsq_rank_p, 2)
 
 
 def _lstsq_rank_batch(prim: Any, values: list[Any], batched: list[bool], size: int, rcond: Any) -> Any:
-    from funcgrad._prims._util import broadcast_batch
-
     a, b = values
     example = b if not batched[1] else np.zeros(shape(b)[1:], dtype(b))  # the rank is a's alone
     rank = lstsq_rank_p(a, example, rcond=rcond)
@@ -450,15 +441,15 @@ def tensorinv(a: Any, ind: int = 2) -> Any:
     >>> tensorinv(np.eye(4).reshape(4, 2, 2), ind=1).shape
     (2, 2, 4)
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.linalg.tensorinv(a, ind)
     old = shape(a)
     if ind <= 0:
         raise ValueError("Invalid ind argument.")
     rows = int(np.prod(old[:ind]))
-    out = inv(_shape.reshape_p(a, newshape=(rows, -1)))
-    return _shape.reshape_p(out, newshape=old[ind:] + old[:ind])
+    out = inv(_base.reshape_p(a, newshape=(rows, -1)))
+    return _base.reshape_p(out, newshape=old[ind:] + old[:ind])
 
 
 @implements(np.linalg.tensorsolve)
@@ -468,18 +459,18 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
     >>> tensorsolve(np.eye(4).reshape(2, 2, 4), np.ones((2, 2))).shape
     (4,)
     """
-    a, b = _operand(a), _operand(b)
-    if not _traced(a, b):
+    a, b = operand(a), operand(b)
+    if not is_traced(a, b):
         return np.linalg.tensorsolve(a, b, axes)
     rank = len(shape(a))
     if axes is not None:
         order = [k for k in range(rank) if k not in [ax % rank for ax in axes]] + [ax % rank for ax in axes]
-        a = _shape.transpose_p(a, perm=tuple(order)) if order != list(range(rank)) else a
+        a = _base.transpose_p(a, perm=tuple(order)) if order != list(range(rank)) else a
     old = shape(a)[-(rank - len(shape(b))) :]
     rows = int(np.prod(shape(b)))
-    a2 = _shape.reshape_p(a, newshape=(rows, -1))
-    out = solve(a2, _shape.reshape_p(b, newshape=(rows,)) if isinstance(b, Tracer) else np.ravel(b))
-    return _shape.reshape_p(out, newshape=old)
+    a2 = _base.reshape_p(a, newshape=(rows, -1))
+    out = solve(a2, _base.reshape_p(b, newshape=(rows,)) if isinstance(b, Tracer) else np.ravel(b))
+    return _base.reshape_p(out, newshape=old)
 
 
 # --- determinants -----------------------------------------------------------------------------
@@ -492,7 +483,7 @@ def det(a: Any) -> Any:
     >>> float(det(np.eye(3) * 2))
     8.0
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.linalg.det(a)
     _square("det", a)
@@ -510,7 +501,7 @@ def slogdet(a: Any) -> Any:
     >>> fg.grad(lambda a: slogdet(a)[1])(np.array([[-2.0]]))
     array([[-0.5]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.linalg.slogdet(a)
     _square("slogdet", a)
@@ -541,7 +532,7 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     >>> fg.grad(lambda a: cholesky(a)[0, 0])(np.array([[4.0]]))
     array([[0.25]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.linalg.cholesky(a, upper=upper) if upper else np.linalg.cholesky(a)
     _square("cholesky", a)
@@ -563,7 +554,7 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     array([[0., 0.],
            [0., 1.]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return _la.eigh(a, UPLO)
     if UPLO not in ("L", "U", "l", "u"):
@@ -572,13 +563,13 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     packed = rules.eigh_p(a, lower=UPLO.upper() == "L")
     n = shape(a)[-1]
     w = _squeeze_row(rules.part(packed, 0, 1))
-    w = _ufuncs.real(w) if rules.is_complex(w) else w
+    w = _base.real(w) if rules.is_complex(w) else w
     return _result("EighResult", w, rules.part(packed, 1, n + 1))
 
 
 def _squeeze_row(x: Any) -> Any:
     s = shape(x)
-    return _shape.reshape_p(x, newshape=s[:-2] + (s[-1],))
+    return _base.reshape_p(x, newshape=s[:-2] + (s[-1],))
 
 
 @implements(np.linalg.eigvalsh)
@@ -588,7 +579,7 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     >>> eigvalsh(np.diag([2.0, 1.0]))
     array([1., 2.])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return _la.eigvalsh(a, UPLO)
     if UPLO not in ("L", "U", "l", "u"):
@@ -606,7 +597,7 @@ def eig(a: Any) -> Any:
     array([[ 1.,  0.],
            [-1.,  0.]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.linalg.eig(a)
     _square("eig", a)
@@ -622,7 +613,7 @@ def eigvals(a: Any) -> Any:
     >>> eigvals(np.diag([2.0, 1.0]))
     array([2., 1.])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.linalg.eigvals(a)
     return eig(a)[0]
@@ -635,7 +626,7 @@ def svdvals(x: Any, /) -> Any:
     >>> svdvals(np.diag([1.0, 3.0]))
     array([3., 1.])
     """
-    x = _operand(x)
+    x = operand(x)
     if not isinstance(x, Tracer):
         return np.linalg.svd(x, compute_uv=False)
     _at_least_2d("svdvals", x)
@@ -656,7 +647,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     array([[1., 0.],
            [0., 0.]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return _la.svd(a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
     if not compute_uv:
@@ -672,7 +663,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     packed = rules.svd_p(a)
     u = rules.part(packed, 0, m)
     s = _squeeze_row(rules.part(packed, m, m + 1))
-    s = _ufuncs.real(s) if rules.is_complex(s) else s
+    s = _base.real(s) if rules.is_complex(s) else s
     vh = rules.H(rules.part(packed, m + 1, m + 1 + n))
     return _result("SVDResult", u, s, vh)
 
@@ -686,7 +677,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     array([[6.],
            [8.]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return _la.qr(a, mode=mode)
     _at_least_2d("qr", a)
@@ -705,8 +696,6 @@ def qr(a: Any, mode: str = "reduced") -> Any:
         packed = rules.qr_p(a)
         q, r = rules.part(packed, 0, m), rules.part(packed, m, m + n)
     else:
-        from funcgrad._prims._indexing import getitem_p
-
         left = getitem_p(a, index=(Ellipsis, slice(0, m)))
         right = getitem_p(a, index=(Ellipsis, slice(m, None)))
         packed = rules.qr_p(left)
@@ -728,7 +717,7 @@ def matrix_power(a: Any, n: int) -> Any:
     >>> fg.grad(lambda a: matrix_power(a, -2)[0, 0])(np.array([[2.0]]))
     array([[-0.25]])
     """
-    a = _operand(a)
+    a = operand(a)
     if not isinstance(a, Tracer):
         return np.linalg.matrix_power(a, n)
     try:
@@ -760,16 +749,14 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     >>> multi_dot([np.ones(2), np.eye(2), np.ones(2)])
     np.float64(2.0)
     """
-    arrays = [_operand(x) for x in arrays]
-    if not _traced(*arrays):
+    arrays = [operand(x) for x in arrays]
+    if not is_traced(*arrays):
         return np.linalg.multi_dot(arrays, out=out)
     if out is not None:
-        from funcgrad import _errors
-
         raise _errors.inplace_assignment()
     if len(arrays) < 2:
         raise ValueError("Expecting at least two arrays.")
-    dot = _fnp().dot
+    dot = _contract.dot
     if len(arrays) == 2:
         return dot(arrays[0], arrays[1])
     # numpy.linalg.multi_dot's order of products, chosen from the shapes alone, so the bits are its own
@@ -819,12 +806,6 @@ def _chain_order(shapes: list[tuple[int, ...]]) -> list[list[int]]:
 # --- the array API's linalg helpers (NumPy 2): thin wrappers over funcgrad.numpy --------------
 
 
-def _fnp() -> Any:
-    import funcgrad.numpy as fnp
-
-    return fnp
-
-
 @implements(*_numpy("matrix_transpose"))
 def matrix_transpose(x: Any, /) -> Any:
     """``numpy.linalg.matrix_transpose``: swap the last two axes.
@@ -832,7 +813,7 @@ def matrix_transpose(x: Any, /) -> Any:
     >>> matrix_transpose(np.arange(6.0).reshape(2, 3)).shape
     (3, 2)
     """
-    x = _operand(x)
+    x = operand(x)
     if not isinstance(x, Tracer):
         return np.swapaxes(x, -1, -2)
     _at_least_2d("matrix_transpose", x)
@@ -846,7 +827,7 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
     >>> float(trace(np.eye(3)))
     3.0
     """
-    return _fnp().trace(_operand(x), offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+    return _select.trace(operand(x), offset=offset, axis1=-2, axis2=-1, dtype=dtype)
 
 
 @implements(*_numpy("diagonal"))
@@ -856,7 +837,7 @@ def diagonal(x: Any, /, *, offset: int = 0) -> Any:
     >>> diagonal(np.eye(2))
     array([1., 1.])
     """
-    return _fnp().diagonal(_operand(x), offset=offset, axis1=-2, axis2=-1)
+    return _select.diagonal(operand(x), offset=offset, axis1=-2, axis2=-1)
 
 
 @implements(*_numpy("outer"))
@@ -866,10 +847,10 @@ def outer(x1: Any, x2: Any, /) -> Any:
     >>> outer(np.ones(2), np.arange(3.0)).shape
     (2, 3)
     """
-    x1, x2 = _operand(x1), _operand(x2)
+    x1, x2 = operand(x1), operand(x2)
     if len(shape(x1)) != 1 or len(shape(x2)) != 1:
         raise ValueError(f"Input arrays must be one-dimensional, but they are {len(shape(x1))}D and {len(shape(x2))}D")
-    return _fnp().outer(x1, x2)
+    return _contract.outer(x1, x2)
 
 
 @implements(*_numpy("cross"))
@@ -879,10 +860,10 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     >>> cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
     array([0., 0., 1.])
     """
-    x1, x2 = _operand(x1), _operand(x2)
+    x1, x2 = operand(x1), operand(x2)
     if shape(x1)[axis] != 3 or shape(x2)[axis] != 3:
         raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors")
-    return _fnp().cross(x1, x2, axis=axis)
+    return _contract.cross(x1, x2, axis=axis)
 
 
 @implements(*_numpy("tensordot"))
@@ -892,7 +873,7 @@ def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
     >>> float(tensordot(np.eye(2), np.eye(2)))
     2.0
     """
-    return _fnp().tensordot(_operand(x1), _operand(x2), axes=axes)
+    return _contract.tensordot(operand(x1), operand(x2), axes=axes)
 
 
 @implements(*_numpy("vecdot"))
@@ -902,11 +883,11 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     >>> float(vecdot(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
     11.0
     """
-    x1, x2 = _operand(x1), _operand(x2)
-    if not _traced(x1, x2):
+    x1, x2 = operand(x1), operand(x2)
+    if not is_traced(x1, x2):
         return _la.vecdot(x1, x2, axis=axis)
     left = _ufuncs.conj(x1) if rules.is_complex(x1) else x1
-    return _fnp().sum(left * x2, axis=axis)
+    return _reductions.sum(left * x2, axis=axis)
 
 
 implements(*_numpy("matmul"))(matmul)
@@ -941,14 +922,13 @@ def cond(x: Any, p: Any = None) -> Any:
     >>> float(cond(np.diag([1.0, 4.0])))
     4.0
     """
-    x = _operand(x)
+    x = operand(x)
     if not isinstance(x, Tracer):
         return np.linalg.cond(x, p)
     _at_least_2d("cond", x)
     if p is None or p == 2 or p == -2:
         s = svdvals(x)
         k = shape(s)[-1]
-        from funcgrad._prims._indexing import getitem_p
 
         first = getitem_p(s, index=(Ellipsis, 0))
         last = getitem_p(s, index=(Ellipsis, k - 1))

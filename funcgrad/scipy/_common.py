@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from funcgrad._prims._util import broadcast_tangent, unbroadcast
+from funcgrad._prims._base import broadcast_tangent, unbroadcast
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Primitive

@@ -19,7 +19,8 @@ import scipy
 import scipy.linalg as sl
 
 import funcgrad.numpy as fnp
-from funcgrad._prims import _select, _shape
+from funcgrad._prims import _base, _select, _shape
+from funcgrad._prims._base import broadcast_batch, lift, match_dtype, unbroadcast
 from funcgrad._prims._contract import matmul
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._linalg import (
@@ -35,8 +36,8 @@ from funcgrad._prims._linalg import (
     tril_mask,
     triu_mask,
 )
-from funcgrad._prims._util import broadcast_batch, dtype, lift, match_dtype, ndim, shape, unbroadcast
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._values import dtype, ndim, shape
 
 # --- running SciPy's 2-D routines over leading (batch) axes -----------------------------------
 
@@ -99,7 +100,7 @@ def _st_jvp_b(t: Any, ans: Any, a: Any, b: Any, trans: int, lower: bool, unit_di
     out = solve_triangular_p(a, lift(t, b, ans), trans=trans, lower=lower, unit_diagonal=unit_diagonal,
                              check_finite=check_finite)  # fmt: skip
     target = shape(t)[: ndim(t) - ndim(b)] + shape(ans)
-    return out if shape(out) == target else _shape.broadcast_to_p(out, shape=target)
+    return out if shape(out) == target else _base.broadcast_to_p(out, shape=target)
 
 
 def _st_transposed(g: Any, a: Any, trans: int, lower: bool, unit_diagonal: bool, check_finite: bool) -> Any:
@@ -230,7 +231,7 @@ def _sylvester(a: Any, b: Any, q: Any) -> Any:
 
 def _full(out: Any, t: Any, x: Any, ans: Any) -> Any:
     target = shape(t)[: ndim(t) - ndim(x)] + shape(ans)
-    return out if shape(out) == target else _shape.broadcast_to_p(out, shape=target)
+    return out if shape(out) == target else _base.broadcast_to_p(out, shape=target)
 
 
 def _sylvester_cotangent(g: Any, a: Any, b: Any) -> Any:
@@ -283,8 +284,8 @@ def frechet(a: Any, e: Any) -> Any:
     ``expm([[A, E], [0, A]])`` (Mathias' identity); ``E`` may carry leading batch axes."""
     n = shape(a)[-1]
     common = np.broadcast_shapes(shape(a), shape(e))
-    a = a if shape(a) == common else _shape.broadcast_to_p(a, shape=common)
-    e = e if shape(e) == common else _shape.broadcast_to_p(e, shape=common)
+    a = a if shape(a) == common else _base.broadcast_to_p(a, shape=common)
+    e = e if shape(e) == common else _base.broadcast_to_p(e, shape=common)
     zero = np.zeros(common, np.result_type(dtype(a), dtype(e)))
     top = _shape.concatenate_p(a, e, axis=-1)
     bottom = _shape.concatenate_p(zero, a, axis=-1)

@@ -17,19 +17,15 @@ import numpy as np
 import scipy.stats
 
 import funcgrad.numpy as fnp
-from funcgrad._custom import stop_gradient
-from funcgrad._prims._util import ndim, shape
+from funcgrad._prims._base import stop_gradient
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
+from funcgrad._values import is_traced, ndim, shape
 from funcgrad.scipy import linalg, special
 from funcgrad.scipy._common import no_derivative
 from funcgrad.scipy._stats_univariate import Frozen, forwarded
 
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _is_traced(*values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
 
 
 def _operand(value: Any) -> Any:
@@ -148,7 +144,7 @@ class MultivariateNormal(_Forwarding):
         >>> float(fg.grad(lambda m: stats.multivariate_normal.logpdf(np.zeros(2), m).sum())(np.ones(2)).sum())
         -2.0
         """
-        if not _is_traced(x, mean, cov):
+        if not is_traced(x, mean, cov):
             return scipy.stats.multivariate_normal.logpdf(x, mean, cov, allow_singular=allow_singular)
         x, mean, cov = self._standardized(x, mean, cov)
         dim = shape(cov)[-1]
@@ -173,7 +169,7 @@ class MultivariateNormal(_Forwarding):
         array([[0.25, 0.  ],
                [0.  , 0.25]])
         """
-        if not _is_traced(mean, cov):
+        if not is_traced(mean, cov):
             return scipy.stats.multivariate_normal(mean, cov, allow_singular=allow_singular).entropy()
         _, cov = self._parameters(mean, cov)
         if allow_singular:
@@ -190,7 +186,7 @@ class MultivariateNormal(_Forwarding):
         >>> round(float(stats.multivariate_normal.pdf(np.zeros(2), cov=np.eye(2))), 6)  # 1 / (2 pi)
         0.159155
         """
-        if not _is_traced(x, mean, cov):
+        if not is_traced(x, mean, cov):
             return scipy.stats.multivariate_normal.pdf(x, mean, cov, allow_singular=allow_singular)
         return fnp.exp(self.logpdf(x, mean, cov, allow_singular))
 
@@ -215,7 +211,7 @@ class MultivariateNormal(_Forwarding):
         return self._cdf(x, mean, cov, True, options)
 
     def _cdf(self, x: Any, mean: Any, cov: Any, log: bool, options: dict[str, Any]) -> Any:
-        if not _is_traced(x, mean, cov):
+        if not is_traced(x, mean, cov):
             return _mvn_cdf(x, mean, cov, log, tuple(options.items()))
         x, mean, cov = self._standardized(x, mean, cov)
         return _mvn_cdf_p(x, mean, cov, log=log, options=tuple(sorted(options.items())))
@@ -303,7 +299,7 @@ class Dirichlet(_Forwarding):
         >>> fg.grad(lambda x: stats.dirichlet.logpdf(x, np.array([2.0, 3.0, 4.0])))(x)
         array([-1.        ,  0.66666667])
         """
-        if not _is_traced(x, alpha):
+        if not is_traced(x, alpha):
             return scipy.stats.dirichlet.logpdf(x, alpha)
         x, alpha = self._standardized(x, alpha)
         column = fnp.reshape(alpha, (-1,) + (1,) * (ndim(x) - 1))
@@ -325,7 +321,7 @@ class Dirichlet(_Forwarding):
         >>> float(stats.dirichlet.pdf(np.array([0.2, 0.8]), np.ones(2)))  # uniform on the simplex
         1.0
         """
-        if not _is_traced(x, alpha):
+        if not is_traced(x, alpha):
             return scipy.stats.dirichlet.pdf(x, alpha)
         return fnp.exp(self.logpdf(x, alpha))
 

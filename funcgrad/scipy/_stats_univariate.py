@@ -28,6 +28,7 @@ import funcgrad.numpy as fnp
 from funcgrad import _errors
 from funcgrad._prims._ufuncs import is_plain
 from funcgrad._trace import Tracer
+from funcgrad._values import is_traced
 from funcgrad.scipy import special
 from funcgrad.scipy._common import elementwise, no_derivative
 from funcgrad.tree import tree_flatten
@@ -390,10 +391,6 @@ _TAILS: dict[str, tuple[float, float]] = {
 }
 
 
-def _is_traced(*values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
-
-
 def _as_value(value: Any) -> Any:
     """Sequences become arrays; numbers, arrays and traced values stay as they are."""
     return value if isinstance(value, (Tracer, int, float, np.ndarray, np.generic)) else np.asarray(value)
@@ -531,7 +528,7 @@ class Univariate:
         return {name: _as_value(value) for name, value in bound.arguments.items()}
 
     def _evaluate(self, method: str, x: Any, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
-        if not _is_traced(x, *args, *kwds.values()):
+        if not is_traced(x, *args, *kwds.values()):
             return getattr(self._scipy, method)(x, *args, **kwds)
         bound = self._bind(method, args, kwds)
         with np.errstate(divide="ignore"):  # log(0) = -inf at the edge of a support, silently, as SciPy

@@ -43,7 +43,7 @@ import scipy.integrate as si
 from funcgrad._api import vjp
 from funcgrad._custom_vjp import custom_vjp
 from funcgrad._forward import ForwardTrace
-from funcgrad._trace import Tracer
+from funcgrad._trace import Tracer, full_lower
 from funcgrad.scipy._ivp import solve_ivp
 from funcgrad.tree import tree_flatten, tree_unflatten
 
@@ -200,6 +200,4 @@ def _state_first(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _lowered(value: Any) -> Any:
-    from funcgrad._trace import full_lower
-
     return full_lower(value)

@@ -45,10 +45,11 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sl
 
-from funcgrad._prims import _constructors, _shape
+from funcgrad._prims import _shape
 from funcgrad._prims._linalg import tril_mask, triu_mask
-from funcgrad._prims._util import dtype, ndim, shape
-from funcgrad._trace import Tracer, read_value
+from funcgrad._trace import read_value
+from funcgrad._values import dtype, is_traced, ndim, shape
+from funcgrad.numpy import _constructors
 from funcgrad.scipy import _linalg_rules as rules
 
 __all__ = [
@@ -68,10 +69,6 @@ __all__ = [
 
 LinAlgError = np.linalg.LinAlgError
 _TRANS = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}
-
-
-def _traced(*values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
 
 
 def _square(name: str, a: Any) -> None:
@@ -118,8 +115,8 @@ def solve_triangular(
     >>> fg.grad(lambda b: solve_triangular(a, b, lower=True).sum())(np.array([2.0, 9.0]))
     array([0.375, 0.25 ])
     """
-    a, b = _constructors.operand(a), _constructors.operand(b)
-    if not _traced(a, b):
+    a, b = _shape.operand(a), _shape.operand(b)
+    if not is_traced(a, b):
         return sl.solve_triangular(a, b, trans, lower, unit_diagonal, overwrite_b, check_finite)
     _square("solve_triangular", a)
     kind = _trans(trans)
@@ -154,8 +151,8 @@ def solve_banded(
     >>> fg.grad(lambda b: solve_banded((1, 1), ab, b).sum())(np.array([5.0, 6.0, 5.0]))
     array([0.21428571, 0.14285714, 0.21428571])
     """
-    ab, b = _constructors.operand(ab), _constructors.operand(b)
-    if not _traced(ab, b):
+    ab, b = _shape.operand(ab), _shape.operand(b)
+    if not is_traced(ab, b):
         return sl.solve_banded(l_and_u, ab, b, overwrite_ab, overwrite_b, check_finite)
     lower, upper = (int(v) for v in l_and_u)
     if ndim(ab) != 2 or shape(ab)[0] != lower + upper + 1 or ndim(b) not in (1, 2) or shape(b)[0] != shape(ab)[1]:
@@ -181,8 +178,8 @@ def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finit
     array([[0.25, 0.  ],
            [0.  , 0.  ]])
     """
-    a = _constructors.operand(a)
-    if not _traced(a):
+    a = _shape.operand(a)
+    if not is_traced(a):
         return sl.cholesky(a, lower, overwrite_a, check_finite)
     _square("cholesky", a)
     return rules.cholesky_p(a, lower=bool(lower), check_finite=check_finite)
@@ -203,8 +200,8 @@ def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False, check_fin
     array([[-0.09765625,  0.078125  ],
            [ 0.        , -0.015625  ]])
     """
-    a = _constructors.operand(a)
-    if not _traced(a):
+    a = _shape.operand(a)
+    if not is_traced(a):
         return sl.cho_factor(a, lower, overwrite_a, check_finite)
     _square("cho_factor", a)
     n = shape(a)[-1]
@@ -226,8 +223,8 @@ def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False, 
     array([ 0.3125, -0.125 ])
     """
     c, lower = c_and_lower
-    c, b = _constructors.operand(c), _constructors.operand(b)
-    if not _traced(c, b):
+    c, b = _shape.operand(c), _shape.operand(b)
+    if not is_traced(c, b):
         return sl.cho_solve((c, lower), b, overwrite_b, check_finite)
     # lower: L L^H x = b; upper: U^H U x = b
     first, second = (0, 2) if lower else (2, 0)
@@ -251,8 +248,8 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
     array([[-1.33333333,  1.        ],
            [ 0.44444444, -0.33333333]])
     """
-    a = _constructors.operand(a)
-    if not _traced(a):
+    a = _shape.operand(a)
+    if not is_traced(a):
         return sl.lu_factor(a, overwrite_a, check_finite)
     s = shape(a)
     if len(s) < 2 or s[-1] != s[-2]:
@@ -278,8 +275,8 @@ def lu_solve(
     array([-2. ,  1.5])
     """
     lu, piv = lu_and_piv
-    lu, b = _constructors.operand(lu), _constructors.operand(b)
-    if not _traced(lu, b):
+    lu, b = _shape.operand(lu), _shape.operand(b)
+    if not is_traced(lu, b):
         return sl.lu_solve((lu, piv), b, trans, overwrite_b, check_finite)
     kind = _trans(trans)
 
@@ -314,8 +311,8 @@ def sqrtm(A: Any, **kwargs: Any) -> Any:  # noqa: N803  (SciPy's name)
     array([[0.25, 0.  ],
            [0.  , 0.  ]])
     """
-    A = _constructors.operand(A)
-    if not _traced(A):
+    A = _shape.operand(A)
+    if not is_traced(A):
         return sl.sqrtm(A, **kwargs)
     if kwargs:
         raise TypeError(f"sqrtm: options {sorted(kwargs)} are not supported on traced input; drop them.")
@@ -340,8 +337,8 @@ def expm(A: Any) -> Any:  # noqa: N803  (SciPy's name)
     >>> float(fg.grad(lambda t: expm(t * np.array([[0.0, 1.0], [0.0, 0.0]]))[0, 1])(2.0))
     1.0
     """
-    A = _constructors.operand(A)
-    if not _traced(A):
+    A = _shape.operand(A)
+    if not is_traced(A):
         return sl.expm(A)
     _square("expm", A)
     return rules.expm_p(A)
@@ -362,8 +359,8 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     array([[0.25],
            [0.2 ]])
     """
-    a, b, q = (_constructors.operand(v) for v in (a, b, q))
-    if not _traced(a, b, q):
+    a, b, q = (_shape.operand(v) for v in (a, b, q))
+    if not is_traced(a, b, q):
         return sl.solve_sylvester(a, b, q)
     _square("solve_sylvester (a)", a)
     _square("solve_sylvester (b)", b)
@@ -385,8 +382,8 @@ def block_diag(*arrs: Any) -> Any:
     >>> fg.grad(lambda x: block_diag(x, 2 * x).sum())(np.ones((1, 2)))
     array([[3., 3.]])
     """
-    pieces = [_constructors.operand(a) for a in arrs]
-    if not _traced(*pieces):
+    pieces = [_shape.operand(a) for a in arrs]
+    if not is_traced(*pieces):
         return sl.block_diag(*pieces)
     pieces = [_shape.atleast_2d(_constructors.asarray(p)) for p in pieces]
     deep = [i for i, p in enumerate(pieces) if ndim(p) > 2]

@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import scipy.signal as ss
 
-from funcgrad._prims import _constructors, _ufuncs
+from funcgrad._prims import _shape, _ufuncs
+from funcgrad._prims._base import lift, unbroadcast
 from funcgrad._prims._indexing import getitem_p
-from funcgrad._prims._util import dtype, lift, ndim, shape, unbroadcast
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
+from funcgrad._values import dtype, ndim, shape
 
 __all__ = ["convolve", "correlate"]
 
@@ -123,7 +124,7 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
     >>> fg.grad(lambda k: convolve(image, k, mode="same").sum())(kernel)
     array([[36., 21.]])
     """
-    in1, in2 = _constructors.operand(in1), _constructors.operand(in2)
+    in1, in2 = _shape.operand(in1), _shape.operand(in2)
     if not (isinstance(in1, Tracer) or isinstance(in2, Tracer)):
         return ss.convolve(in1, in2, mode=mode, method=method)
     _check("convolve", in1, in2, mode, method)
@@ -141,7 +142,7 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
     >>> fg.grad(lambda x: correlate(x, np.array([1.0, 2.0]), mode="valid")[0])(np.array([1.0, 2.0, 3.0]))
     array([1., 2., 0.])
     """
-    in1, in2 = _constructors.operand(in1), _constructors.operand(in2)
+    in1, in2 = _shape.operand(in1), _shape.operand(in2)
     if not (isinstance(in1, Tracer) or isinstance(in2, Tracer)):
         return ss.correlate(in1, in2, mode=mode, method=method)
     _check("correlate", in1, in2, mode, method)

@@ -44,10 +44,11 @@ import numpy as np
 import scipy.special as sc
 
 import funcgrad.numpy as fnp
-from funcgrad._custom import stop_gradient
+from funcgrad._prims._base import stop_gradient
 from funcgrad._prims._dispatch import UFUNCS
 from funcgrad._prims._ufuncs import binary, nondiff, unary
-from funcgrad._trace import Primitive, Tracer
+from funcgrad._trace import Primitive
+from funcgrad._values import is_traced
 from funcgrad.scipy._common import elementwise, no_derivative
 
 __all__ = [
@@ -114,10 +115,6 @@ def _special_unary(ufunc: Any, derivative: Any, function: str) -> Primitive:
 
 def _special_binary(ufunc: Any, dx: Any, dy: Any, function: str) -> Primitive:
     return binary(ufunc, dx, dy, _name(function))
-
-
-def _is_traced(*values: Any) -> bool:
-    return any(isinstance(v, Tracer) for v in values)
 
 
 def _both_zero(x: Any, y: Any) -> Any:
@@ -237,7 +234,7 @@ def multigammaln(a: Any, d: int) -> Any:
     >>> float(fg.grad(multigammaln)(3.0, 2)) == float(digamma(3.0) + digamma(2.5))
     True
     """
-    if not _is_traced(a):
+    if not is_traced(a):
         return sc.multigammaln(a, d)
     if not (isinstance(d, (int, float, np.integer, np.floating)) and float(d).is_integer() and d >= 1):
         raise ValueError(f"multigammaln: d should be a positive integer (dimension), got {d!r}")
@@ -332,7 +329,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, r
     >>> fg.grad(logsumexp)(np.array([0.0, np.log(3.0), -np.inf]))
     array([0.25, 0.75, 0.  ])
     """
-    if not _is_traced(a, b):
+    if not is_traced(a, b):
         return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
     top, shift = _largest(a, axis)
     terms = fnp.exp(a - shift)
@@ -359,7 +356,7 @@ def softmax(x: Any, axis: Any = None) -> Any:
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
     """
-    if not _is_traced(x):
+    if not is_traced(x):
         return sc.softmax(x, axis=axis)
     terms = fnp.exp(x - _largest(x, axis)[1])
     return terms / fnp.sum(terms, axis=axis, keepdims=True)
@@ -373,7 +370,7 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
     >>> fg.grad(lambda x: log_softmax(x)[0])(np.zeros(2))
     array([ 0.5, -0.5])
     """
-    if not _is_traced(x):
+    if not is_traced(x):
         return sc.log_softmax(x, axis=axis)
     shifted = x - _largest(x, axis)[1]
     return shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True))

@@ -1,18 +1,22 @@
-"""Constructors, conversions and structure queries: the entry points of values into funcgrad.numpy."""
+"""Constructors, conversions and structure queries: the entry points of values into funcgrad.numpy.
+
+The rules use ``funcgrad._prims._shape.asarray`` (lists holding traced values stacked, never a copy).
+"""
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 import numpy as np
 
-from funcgrad import _trace
-from funcgrad._prims import _shape, _ufuncs, _util
+from funcgrad import _trace, _values
+from funcgrad._prims import _base, _shape
+from funcgrad._prims._base import cast
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._inplace import copy_of, writable
-from funcgrad._prims._util import stand_in
+from funcgrad._prims._writes import LIKE
 from funcgrad._trace import Tracer
+from funcgrad._values import holds_tracer, stand_in
 
 __all__ = [
     "array",
@@ -33,26 +37,6 @@ __all__ = [
 ]
 
 
-def is_traced(*values: Any) -> bool:
-    return builtins.any(isinstance(v, Tracer) for v in values)
-
-
-def _holds_tracer(obj: Any) -> bool:
-    if isinstance(obj, Tracer):
-        return True
-    if isinstance(obj, (list, tuple)):
-        return builtins.any(_holds_tracer(o) for o in obj)
-    return False
-
-
-def no_out(out: Any) -> None:
-    """Traced arrays are immutable: ``out=`` cannot be honoured."""
-    if out is not None:
-        from funcgrad import _errors
-
-        raise _errors.inplace_assignment()
-
-
 # --- constructors --------------------------------------------------------------------
 
 
@@ -61,28 +45,35 @@ def array(object: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
     """``numpy.array``; lists holding traced values are stacked (differentiably); a traced array is copied
     (a new object: a write into it never reaches the original)."""
     if isinstance(object, Tracer):
-        out = object if dtype is None else _ufuncs.astype(object, dtype=np.dtype(dtype))
+        out = object if dtype is None else _base.astype(object, dtype=np.dtype(dtype))
         return copy_of(out) if out is object else out
-    if isinstance(object, (list, tuple)) and _holds_tracer(object):
-        out = _shape.stack([array(o) for o in object])
-        return out if dtype is None else _ufuncs.astype(out, dtype=np.dtype(dtype))
+    if isinstance(object, (list, tuple)) and holds_tracer(object):
+        return _shape.asarray(object, dtype)
     return np.array(object, dtype, *args, **kwargs)
 
 
 def asarray(a: Any, dtype: Any = None, **kwargs: Any) -> Any:
     """``numpy.asarray``; traced values pass through unchanged (the same object, as NumPy's)."""
-    if isinstance(a, Tracer) and (dtype is None or np.dtype(dtype) == _util.dtype(a)):
+    if isinstance(a, Tracer) and (dtype is None or np.dtype(dtype) == _values.dtype(a)):
         return a
-    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _holds_tracer(a)):
+    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and holds_tracer(a)):
         return array(a, dtype)
     return np.asarray(a, dtype, **kwargs)
 
 
+def _array_like(like: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+    out = array(obj, *args, **kwargs)
+    if isinstance(out, Tracer):
+        return out
+    return writable(out, like)
+
+
+LIKE.update({np.array: _array_like, np.asarray: _array_like})  # ``numpy.array(obj, like=traced)``
+
+
 def astype(x: Any, dtype: Any, **kwargs: Any) -> Any:
     """``numpy.astype``: a cast; derivatives pass through float and complex casts."""
-    if not isinstance(x, Tracer):
-        return np.asarray(x).astype(dtype, **kwargs)
-    return _ufuncs.astype(x, dtype=np.dtype(dtype))
+    return cast(x, dtype, **kwargs)
 
 
 @implements(np.zeros_like)
@@ -187,11 +178,6 @@ def identity(n: int, dtype: Any = None, *, like: Any = None) -> Any:
     return writable(np.identity(n, dtype), like)
 
 
-def operand(a: Any) -> Any:
-    """Lists holding traced values become traced arrays; anything else is unchanged."""
-    return array(a) if isinstance(a, (list, tuple)) and _holds_tracer(a) else a
-
-
 @implements(np.shape)
 def shape(a: Any) -> tuple[int, ...]:
     """``numpy.shape``."""
@@ -208,5 +194,5 @@ def ndim(a: Any) -> int:
 def size(a: Any, axis: Any = None) -> int:
     """``numpy.size``."""
     if axis is None:
-        return _util.size(a)
-    return int(_util.shape(a)[axis])
+        return _values.size(a)
+    return int(_values.shape(a)[axis])
