@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._custom import stop_gradient_p
-from funcgrad._prims._ufuncs import astype, divide, multiply
+from funcgrad._prims._base import astype, stop_gradient_p
+from funcgrad._prims._ufuncs import divide, multiply
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
 from funcgrad._trace import Primitive
 

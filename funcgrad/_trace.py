@@ -175,6 +175,39 @@ def innermost() -> Trace | None:
     return _INNERMOST.get()
 
 
+class _Doc:
+    """``__doc__`` of a primitive: the class's text on the class, the primitive's own on an instance.
+
+    A primitive's own text is ``doc`` when set, else the first line of its implementation's
+    docstring (NumPy's, for NumPy's functions) with a note on what funcgrad adds, so
+    ``help(funcgrad.numpy.sin)`` describes ``sin`` and not the class it is made with.
+    """
+
+    def __init__(self, text: str | None) -> None:
+        self.text = text
+
+    def __get__(self, instance: Any, owner: type | None = None) -> str | None:
+        if instance is None:
+            return self.text
+        own = instance.doc
+        return own if own is not None else _doc_of(instance)
+
+
+def _doc_of(prim: Primitive) -> str:
+    impl = prim.impl
+    lines = (getattr(impl, "__doc__", None) or "").strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    if first.endswith(")") and "(" in first and len(lines) > 2:  # a ufunc's docstring opens with its signature
+        first = next((line.strip() for line in lines[1:] if line.strip()), first)
+    owner = getattr(impl, "__module__", None) or ("numpy" if type(impl).__name__ == "ufunc" else None)
+    called = f"``{owner}.{getattr(impl, '__name__', prim.name)}``" if owner else "its implementation"
+    note = (
+        f"funcgrad's ``{prim.name}`` primitive: on plain arrays it returns what {called} returns; "
+        "on traced values it records the call for the transform that traces it, with its derivative rules."
+    )
+    return f"{first}\n\n{note}" if first else note
+
+
 class Primitive:
     """A NumPy operation with derivative rules.
 
@@ -197,12 +230,19 @@ class Primitive:
         "data_dependent_shape",
         "vjp_fresh",
         "vjp_into",
+        "doc",
         "__weakref__",
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__doc__ = _Doc(cls.__dict__.get("__doc__"))  # type: ignore[assignment]  # each instance its own text
 
     def __init__(self, name: str, impl: Callable[..., Any]) -> None:
         self.name = name
         self.impl = impl
+        #: this primitive's own ``__doc__`` (``None``: made from ``impl``'s docstring, see ``_Doc``)
+        self.doc: str | None = None
         self.vjps: tuple[Callable[..., Any] | None, ...] | None = None
         self.jvps: tuple[Callable[..., Any] | None, ...] | None = None
         self.batch_jvp = False
@@ -269,3 +309,6 @@ def full_lower(value: Any) -> Any:
             return trace.lowered(value)
         value = value._value
     return value
+
+
+Primitive.__doc__ = _Doc(Primitive.__dict__["__doc__"])  # type: ignore[assignment]  # see _Doc

@@ -2,41 +2,42 @@
 
 Run from the repository root: ``python scripts/import_graph.py`` (``-v`` also lists every edge).
 Counts a function-local import as an edge, so a circle closed only at call time shows.
-The layer order is the one tests/test_layers.py checks and docs/design.md draws.
+The layer order is written once, in tests/test_layers.py (which checks it); docs/design.md draws it.
 """
 
 from __future__ import annotations
 
 import ast
 import collections
+import importlib.util
 import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-#: the layers, bottom to top: a module may import its own layer (without circles) or lower ones
-LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("ground", ("funcgrad.errors", "funcgrad._errors", "funcgrad._trace", "funcgrad._rules", "funcgrad._backends",
-                "funcgrad.tree", "funcgrad._values", "funcgrad._sparsity")),
-    ("primitives", ("funcgrad._prims",)),
-    ("transforms", ("funcgrad._reverse", "funcgrad._forward", "funcgrad._batching", "funcgrad._api",
-                    "funcgrad._custom", "funcgrad._custom_vjp", "funcgrad._custom_jvp", "funcgrad._checkpoint",
-                    "funcgrad._jit", "funcgrad._program", "funcgrad._simplify", "funcgrad._hvp",
-                    "funcgrad._sparse_detect", "funcgrad._coloring", "funcgrad._sparse_api")),
-    ("surface", ("funcgrad.numpy", "funcgrad.scipy")),
-    ("top", ("funcgrad", "funcgrad.extend", "funcgrad.testing", "funcgrad.__main__")),
-]
+Layers = list[tuple[str, tuple[str, ...]]]
 
 
-def layer_of(module: str) -> int:
-    """The index of ``module``'s layer in ``LAYERS`` (the longest matching prefix wins)."""
+def load_layers() -> Layers:
+    """The layer order, as tests/test_layers.py writes it (the one place it is written)."""
+    spec = importlib.util.spec_from_file_location("test_layers", ROOT / "tests" / "test_layers.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LAYERS  # type: ignore[no-any-return]
+
+
+def layer_of(module: str, layers: Layers) -> int:
+    """The index of ``module``'s layer in ``layers`` (the longest matching prefix wins)."""
     best, found = -1, -1
-    for index, (_, prefixes) in enumerate(LAYERS):
+    for index, (_, prefixes) in enumerate(layers):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+            # a package's own name ("funcgrad") names it alone; a dotted one takes its submodules too
+            inside = "." in prefix and module.startswith(prefix + ".")
+            if (module == prefix or inside) and len(prefix) > best:
                 best, found = len(prefix), index
     if found < 0:
-        raise KeyError(f"{module} is in no layer: add it to LAYERS")
+        raise KeyError(f"{module} is in no layer: add it to LAYERS in tests/test_layers.py")
     return found
 
 
@@ -142,22 +143,23 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def upward(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
-    """Imports from a lower layer into a higher one (package ``__init__`` imports of submodules excepted)."""
+def upward(graph: dict[str, set[str]], layers: Layers) -> list[tuple[str, str]]:
+    """Imports from a lower layer into a higher one."""
     bad = []
     for source, targets in sorted(graph.items()):
         for target in sorted(targets):
-            if layer_of(target) > layer_of(source):
+            if layer_of(target, layers) > layer_of(source, layers):
                 bad.append((source, target))
     return bad
 
 
 def main(argv: list[str]) -> int:
+    layers = load_layers()
     mods = modules()
     graph, local = edges(mods)
     print(f"modules: {len(mods)}")
-    for index, (label, _) in enumerate(LAYERS):
-        members = sorted(m for m in mods if layer_of(m) == index)
+    for index, (label, _) in enumerate(layers):
+        members = sorted(m for m in mods if layer_of(m, layers) == index)
         print(f"layer {index + 1} {label}: {len(members)} modules")
         if "-v" in argv:
             for m in members:
@@ -166,7 +168,7 @@ def main(argv: list[str]) -> int:
     print(f"import circles: {len(found)}")
     for component in found:
         print(f"  {len(component)} modules: {' '.join(component)}")
-    bad = upward(graph)
+    bad = upward(graph, layers)
     print(f"upward imports (a lower layer importing a higher one): {len(bad)}")
     for source, target in bad:
         print(f"  {source} -> {target}")

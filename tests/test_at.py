@@ -12,19 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import R
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-
-
-def R(*shape: int, dtype: Any = np.float64, seed: int = 0) -> Any:
-    rng = np.random.default_rng([seed, len(shape), *shape])
-    out = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        out = out + 1j * rng.standard_normal(shape)
-    out = out.astype(dtype)
-    return out if shape else out[()]
 
 
 def _numpy_update(op: str, x: Any, index: Any, v: Any) -> Any:

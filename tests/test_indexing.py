@@ -9,30 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import R, same_leaves
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-from funcgrad.tree import tree_flatten, tree_map
-
-
-def R(*shape: int, dtype: Any = np.float64, seed: int = 0) -> Any:
-    rng = np.random.default_rng([seed, len(shape), *shape])
-    out = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        out = out + 1j * rng.standard_normal(shape)
-    out = out.astype(dtype)
-    return out if shape else out[()]
-
-
-def _same(got: Any, expected: Any) -> None:
-    got_leaves, _ = tree_flatten(got)
-    exp_leaves, _ = tree_flatten(expected)
-    assert len(got_leaves) == len(exp_leaves)
-    for g, e in zip(got_leaves, exp_leaves):
-        assert np.shape(g) == np.shape(e)
-        assert np.result_type(g) == np.result_type(e), (np.result_type(g), np.result_type(e))
-        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6)
+from funcgrad.tree import tree_map
 
 
 def combo_check(fun: Any, *args: Any, order: int = 2) -> None:
@@ -40,8 +22,8 @@ def combo_check(fun: Any, *args: Any, order: int = 2) -> None:
     expected = fun(np, *args)
     tangents = tuple(np.ones_like(a) for a in args)
     for m in (fnp, np):
-        _same(fg.jvp(lambda *a: fun(m, *a), args, tangents)[0], expected)
-        _same(fg.vjp(lambda *a: fun(m, *a), *args)[0], expected)
+        same_leaves(fg.jvp(lambda *a: fun(m, *a), args, tangents)[0], expected)
+        same_leaves(fg.vjp(lambda *a: fun(m, *a), *args)[0], expected)
     check_grads(lambda *a: tree_map(lambda y: y * y, fun(fnp, *a)), args, order=order, modes=("fwd", "rev"))
     if all(np.result_type(a).kind == "f" for a in args):
         nums = tuple(range(len(args)))

@@ -101,3 +101,22 @@ def test_a_guard_on_a_dropped_call_is_checked_on_its_input() -> None:
     for x in (2.0, 0.0, -1.0, 0.0, 3.0):
         identical(jitted(np.float64(x)), f(np.float64(x)))
     assert jitted._cache_size() == 2
+
+
+def test_a_user_primitive_named_like_numpys_is_not_simplified_as_it() -> None:
+    """The simplifier knows NumPy's multiply and astype by their objects, not by their names."""
+    from funcgrad import extend
+
+    fake_multiply = extend.primitive(lambda x, y: x + y, "multiply")
+    fake_astype = extend.primitive(lambda x: x + 1.0, "astype")
+    x = np.linspace(0.0, 1.0, 3)
+    want = (np.sin(x) + 1.0) * 2.0
+    for fun in (lambda x: fake_multiply(fnp.sin(x), 1.0) * 2.0, lambda x: fake_astype(fnp.sin(x)) * 2.0):
+        program = fg.make_program(fun)(x).pruned()
+        assert len(simplify(program).eqns) == 3
+        jitted = fg.jit(fun)
+        assert np.array_equal(jitted(x), want)
+        assert np.array_equal(jitted(x), want)  # the replay, simplified
+    # NumPy's own multiply by one is still dropped
+    program = fg.make_program(lambda x: fnp.sin(x) * 1.0 * 2.0)(x).pruned()
+    assert [eqn.prim.name for eqn in simplify(program).eqns] == ["sin", "multiply"]
