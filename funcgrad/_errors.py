@@ -326,3 +326,112 @@ def sparsity_shape(name: str, got: tuple[int, ...], expected: tuple[int, int]) -
         "(outputs x inputs, each raveled in the order of fg.tree.tree_flatten). "
         "Pass the pattern of this function's Jacobian, or leave sparsity=None to detect it."
     )
+
+
+# --- the primitives' own messages (funcgrad/_prims, funcgrad/numpy/_array_methods.py) -----------------------
+
+
+def float_index(kind: Any, shape: tuple[int, ...]) -> TypeError:
+    return TypeError(
+        f"funcgrad: an index must be integers or booleans, but received a traced value of dtype "
+        f"{kind} and shape {shape}. Indices carry no derivative: compute them with "
+        "integer arithmetic, or convert with fg.stop_gradient(i).astype(int) if rounding is intended."
+    )
+
+
+def ufunc_keywords(ufunc_name: str, keywords: list[str]) -> TypeError:
+    return TypeError(
+        f"funcgrad: numpy.{ufunc_name} on traced values does not support the keyword(s) "
+        f"{keywords}; call it without them (use fnp.where for masking)."
+    )
+
+
+def ufunc_method_keywords(ufunc_name: str, method: str, keywords: list[str]) -> TypeError:
+    return TypeError(
+        f"funcgrad: numpy.{ufunc_name}.{method} on traced values does not support the keyword(s) "
+        f"{keywords}; call it without them (mask with fnp.where first if you meant where=)."
+    )
+
+
+def reduction_keywords(name: str, unknown: list[str], allowed: tuple[str, ...]) -> TypeError:
+    return TypeError(
+        f"funcgrad: {name} on traced values does not support the keyword(s) {unknown}; "
+        f"supported: {list(allowed) or 'none'}. Drop them, or apply them to the result "
+        "(use fnp.where to mask values)."
+    )
+
+
+def traced_keywords(name: str, keywords: list[str]) -> TypeError:
+    return TypeError(f"funcgrad: {name} on traced values does not support the keyword(s) {keywords}")
+
+
+def einsum_keywords(keywords: list[str]) -> TypeError:
+    return TypeError(f"funcgrad: einsum on traced values does not support {keywords}; omit them")
+
+
+def einsum_letters(count: int) -> ValueError:
+    return ValueError(
+        f"funcgrad: einsum ran out of index letters (needs {count} more than the 52 available); "
+        "split the contraction into smaller einsums"
+    )
+
+
+def too_many_axes(name: str, what: str) -> ValueError:
+    return ValueError(f"funcgrad: {name} of {what} is not supported")
+
+
+def where_needs_initial(name: str) -> ValueError:
+    return ValueError(
+        f"funcgrad: {name} with a where= mask needs initial= (as in NumPy: the reduction has no identity)"
+    )
+
+
+def cumulative_needs_axis(name: str) -> ValueError:
+    return ValueError(f"funcgrad: {name} of an array with more than one dimension needs axis=")
+
+
+def pad_mode(mode: Any, keywords: list[str], supported: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"funcgrad: pad(mode={mode!r}) with keywords {keywords} has no derivative rule for traced values. "
+        f"Supported: mode='constant' (with constant_values), "
+        f"{supported} "
+        "(with plain keyword values); build other modes from slices and fnp.concatenate."
+    )
+
+
+def interp_period() -> NotImplementedError:
+    return NotImplementedError(
+        "funcgrad: interp(..., period=...) on traced values is not supported; "
+        "wrap x into one period yourself (x - period * floor(x / period)) and extend xp, fp."
+    )
+
+
+def join_dtype(name: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"funcgrad: {name} of traced values does not take dtype= or casting=; cast the inputs with .astype(...) first."
+    )
+
+
+def quantile_method(name: str, methods: list[str], method: Any) -> NotImplementedError:
+    return NotImplementedError(
+        f"funcgrad: {name} on traced values supports method={methods}, got {method!r}; "
+        "use one of those, or pass the data through fg.stop_gradient if no derivative is needed."
+    )
+
+
+def quantile_weights(name: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"funcgrad: {name} with weights= is not supported on traced values (only method='inverted_cdf' "
+        "takes weights, and it is piecewise constant); call it on fg.stop_gradient(a) if no derivative is needed."
+    )
+
+
+def view_dtype() -> TypeError:
+    return TypeError("funcgrad: x.view(dtype) reinterprets memory, which has no derivative; use x.astype(dtype).")
+
+
+def resize_in_place() -> TypeError:
+    return TypeError(
+        "funcgrad: x.resize() works in place, but traced arrays are immutable. "
+        "Use the copy 'x = numpy.resize(x, new_shape)', which is differentiable."
+    )

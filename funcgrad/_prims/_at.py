@@ -7,6 +7,7 @@ static parameters, and gives ``.at[]`` its ``ufunc.at`` semantics (docs/design.m
 
 from __future__ import annotations
 
+from funcgrad import _errors
 from funcgrad._prims._shape import asarray, broadcast_to, reshape
 from funcgrad._prims._ufuncs import maximum, minimum
 
@@ -44,11 +45,7 @@ def _traced_index(item: Any) -> Any:
         item = asarray(item)
     kind = dtype(item)
     if kind.kind not in "biu":
-        raise TypeError(
-            f"funcgrad: an index must be integers or booleans, but received a traced value of dtype "
-            f"{kind} and shape {shape(item)}. Indices carry no derivative: compute them with "
-            "integer arithmetic, or convert with fg.stop_gradient(i).astype(int) if rounding is intended."
-        )
+        raise _errors.float_index(kind, shape(item))
     return item
 
 

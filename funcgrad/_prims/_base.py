@@ -493,10 +493,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
     if extra:
         if set(extra) == {"dtype"}:
             return astype(prim(*inputs), dtype=extra["dtype"])
-        raise TypeError(
-            f"funcgrad: numpy.{ufunc.__name__} on traced values does not support the keyword(s) "
-            f"{sorted(extra)}; call it without them (use fnp.where for masking)."
-        )
+        raise _errors.ufunc_keywords(ufunc.__name__, sorted(extra))
     return prim(*inputs)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends, _values
+from funcgrad import _backends, _errors, _values
 from funcgrad._prims import _base, _shape
 from funcgrad._prims._base import astype, batch_align, lift, match_dtype, unbroadcast
 from funcgrad._prims._dispatch import implements
@@ -169,10 +169,7 @@ def _fresh(used: Any, count: int) -> str:
     """``count`` index letters not in ``used``."""
     free = [c for c in _LETTERS if c not in used]
     if count > len(free):
-        raise ValueError(
-            f"funcgrad: einsum ran out of index letters (needs {count} more than the 52 available); "
-            "split the contraction into smaller einsums"
-        )
+        raise _errors.einsum_letters(count)
     return "".join(free[:count])
 
 
@@ -389,7 +386,7 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = 
         return np.einsum(spec, *ops, out=out, optimize=optimize, dtype=dtype, **kwargs)
     no_out(out)
     if kwargs.get("casting", "safe") != "safe" or kwargs.get("order", "K") not in "KACF":
-        raise TypeError(f"funcgrad: einsum on traced values does not support {sorted(kwargs)}; omit them")
+        raise _errors.einsum_keywords(sorted(kwargs))
     if dtype is not None:
         ops = [astype(o, dtype=np.dtype(dtype)) for o in ops]
     inputs, output = einsum_spec(spec, [shape(o) for o in ops])
@@ -442,7 +439,7 @@ def _tensordot(a: Any, b: Any, axes: Any, via: tuple[str, Any] | None) -> Any:
     if len(axa) != len(axb) or builtins.any(shape(a)[x] != shape(b)[y] for x, y in zip(axa, axb)):
         raise ValueError(f"tensordot: shape-mismatch for sum (shapes {shape(a)} and {shape(b)}, axes {axa} and {axb})")
     if na + nb > len(_LETTERS):
-        raise ValueError("funcgrad: tensordot of more than 52 axes in total is not supported")
+        raise _errors.too_many_axes("tensordot", "more than 52 axes in total")
     la = _LETTERS[:na]
     lb = list(_LETTERS[na : na + nb])
     for x, y in zip(axa, axb):
@@ -708,7 +705,7 @@ def einsum_path(*operands: Any, optimize: Any = "greedy", einsum_call: Any = Fal
 def _gufunc_kwargs(name: str, out: Any, kwargs: dict[str, Any]) -> None:
     no_out(out)
     if kwargs:
-        raise TypeError(f"funcgrad: {name} on traced values does not support the keyword(s) {sorted(kwargs)}")
+        raise _errors.traced_keywords(name, sorted(kwargs))
 
 
 def _conj_if_complex(x: Any) -> Any:

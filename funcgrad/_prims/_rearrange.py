@@ -270,12 +270,7 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
     if mode in _STAT_MODES and not is_traced(*kwargs.values()):
         return _pad_stat(array, pad_width, mode, kwargs)
     if mode != "constant" or set(kwargs) - {"constant_values"}:
-        raise NotImplementedError(
-            f"funcgrad: pad(mode={mode!r}) with keywords {sorted(kwargs)} has no derivative rule for traced values. "
-            f"Supported: mode='constant' (with constant_values), "
-            f"{', '.join(map(repr, _GATHER_MODES + _LINEAR_MODES + _STAT_MODES))} "
-            "(with plain keyword values); build other modes from slices and fnp.concatenate."
-        )
+        raise _errors.pad_mode(mode, sorted(kwargs), ", ".join(map(repr, _GATHER_MODES + _LINEAR_MODES + _STAT_MODES)))
     return _pad_constant(array, pad_width, constant)
 
 

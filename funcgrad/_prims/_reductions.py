@@ -207,11 +207,7 @@ def check_kwargs(name: str, kwargs: dict[str, Any], allowed: tuple[str, ...]) ->
         return
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
-        raise TypeError(
-            f"funcgrad: {name} on traced values does not support the keyword(s) {unknown}; "
-            f"supported: {list(allowed) or 'none'}. Drop them, or apply them to the result "
-            "(use fnp.where to mask values)."
-        )
+        raise _errors.reduction_keywords(name, unknown, allowed)
 
 
 def _masked(a: Any, where: Any, fill: float) -> Any:
@@ -301,9 +297,7 @@ def _extreme_wrapper(
     where = kwargs.get("where")
     if where is not None and where is not True:
         if initial is None:
-            raise ValueError(
-                f"funcgrad: {name} with a where= mask needs initial= (as in NumPy: the reduction has no identity)"
-            )
+            raise _errors.where_needs_initial(name)
         a = _masked(a, where, initial)
     result = prim(a, axis=_reduce_axes(axis, a), keepdims=bool(keepdims))
     return result if initial is None else pair(result, initial)
@@ -411,7 +405,7 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
 def _cumulative(prim: Any, name: str, identity: float, x: Any, axis: Any, dtype: Any, include_initial: bool) -> Any:
     if axis is None:
         if ndim(x) > 1:
-            raise ValueError(f"funcgrad: {name} of an array with more than one dimension needs axis=")
+            raise _errors.cumulative_needs_axis(name)
         axis = 0
     out = _scan(prim, x, axis, dtype)
     if include_initial:
@@ -699,10 +693,7 @@ def _method_function(ufunc: Any, method: str, table: dict[str, Callable[..., Any
 
 def _refuse_keywords(ufunc: Any, method: str, kwargs: dict[str, Any]) -> None:
     if kwargs:
-        raise TypeError(
-            f"funcgrad: numpy.{ufunc.__name__}.{method} on traced values does not support the keyword(s) "
-            f"{sorted(kwargs)}; call it without them (mask with fnp.where first if you meant where=)."
-        )
+        raise _errors.ufunc_method_keywords(ufunc.__name__, method, sorted(kwargs))
 
 
 def _reduce(ufunc: Any, array: Any, axis: Any = 0, dtype: Any = None, out: Any = None, **kwargs: Any) -> Any:

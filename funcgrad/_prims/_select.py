@@ -496,10 +496,7 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
     if not is_traced(x, xp, fp, left, right, period):
         return np.interp(x, xp, fp, left, right, period)
     if period is not None:
-        raise NotImplementedError(
-            "funcgrad: interp(..., period=...) on traced values is not supported; "
-            "wrap x into one period yourself (x - period * floor(x / period)) and extend xp, fp."
-        )
+        raise _errors.interp_period()
 
     for value in (x, xp, fp):
         if _backends.is_foreign(full_lower(value)):

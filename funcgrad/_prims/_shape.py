@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _values
+from funcgrad import _errors, _values
 from funcgrad._prims import _base
 from funcgrad._prims._base import (
     _batch_shape,
@@ -394,10 +394,7 @@ def _stack_with(tup: Sequence[Any], numpy_function: Any, prepare: Any, axis: Any
     if not is_traced(*arrays):
         return numpy_function(arrays, **kwargs)
     if kwargs.get("dtype") is not None or kwargs.get("casting", "same_kind") != "same_kind":
-        raise NotImplementedError(
-            f"funcgrad: {numpy_function.__name__} of traced values does not take dtype= or casting=; "
-            "cast the inputs with .astype(...) first."
-        )
+        raise _errors.join_dtype(numpy_function.__name__)
     arrays = [prepare(a) for a in arrays]
     return concatenate(arrays, axis=axis(arrays) if callable(axis) else axis)
 

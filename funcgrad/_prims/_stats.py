@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends, _values
+from funcgrad import _backends, _errors, _values
 from funcgrad._prims import _base, _reductions, _shape, _ufuncs
 from funcgrad._prims._at import getitem
 from funcgrad._prims._base import kept_shape, stop_gradient, sum_p
@@ -479,10 +479,7 @@ _QUANTILE_METHODS: dict[str, Any] = {
 
 def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool, skip_nan: bool) -> Any:
     if method not in _QUANTILE_METHODS:
-        raise NotImplementedError(
-            f"funcgrad: {name} on traced values supports method={sorted(_QUANTILE_METHODS)}, got {method!r}; "
-            "use one of those, or pass the data through fg.stop_gradient if no derivative is needed."
-        )
+        raise _errors.quantile_method(name, sorted(_QUANTILE_METHODS), method)
     a = asarray(a)
     qs = _as(q, np.float64)
     if any_of((qs < 0) | (qs > 1)) or any_of(_ufuncs.isnan(qs)):  # Python branches: guards under jit
@@ -564,10 +561,7 @@ def quantile(
         return np.quantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
     no_out(out)
     if weights is not None:
-        raise NotImplementedError(
-            "funcgrad: quantile with weights= is not supported on traced values (only method='inverted_cdf' "
-            "takes weights, and it is piecewise constant); call it on fg.stop_gradient(a) if no derivative is needed."
-        )
+        raise _errors.quantile_weights("quantile")
     return _quantile("quantile", a, q, axis, method, keepdims, skip_nan=False)
 
 
@@ -594,10 +588,7 @@ def nanquantile(
         return np.nanquantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
     no_out(out)
     if weights is not None:
-        raise NotImplementedError(
-            "funcgrad: nanquantile with weights= is not supported on traced values (only method='inverted_cdf' "
-            "takes weights, and it is piecewise constant); call it on fg.stop_gradient(a) if no derivative is needed."
-        )
+        raise _errors.quantile_weights("nanquantile")
     return _quantile("nanquantile", a, q, axis, method, keepdims, skip_nan=True)
 
 

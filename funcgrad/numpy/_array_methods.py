@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from funcgrad import _errors
 from funcgrad._prims import (
     _at,
     _base,
@@ -191,9 +192,7 @@ class _Methods:
 
     def view(self, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs:
-            raise TypeError(
-                "funcgrad: x.view(dtype) reinterprets memory, which has no derivative; use x.astype(dtype)."
-            )
+            raise _errors.view_dtype()
         return _inplace.indexed(self, Ellipsis, _at.getitem(self, Ellipsis))
 
     def argpartition(self, kth: Any, axis: Any = -1, kind: Any = "introselect", order: Any = None) -> Any:
@@ -203,10 +202,7 @@ class _Methods:
         return _nondiff.searchsorted(self, v, side=side, sorter=sorter)
 
     def resize(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError(
-            "funcgrad: x.resize() works in place, but traced arrays are immutable. "
-            "Use the copy 'x = numpy.resize(x, new_shape)', which is differentiable."
-        )
+        raise _errors.resize_in_place()
 
 
 class _FlatIndexer:
