@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "funcgrad._checkpoint",
             "funcgrad._program",
             "funcgrad._simplify",
+            "funcgrad._rewrites",
             "funcgrad._jit",
             "funcgrad._sparse_detect",
             "funcgrad._coloring",
