@@ -23,8 +23,8 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._prims._array import ArrayTracer
-from funcgrad._values import dtype, shape
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
+from funcgrad._values import dtype, shape
 from funcgrad.tree import PyTreeDef, tree_flatten
 
 __all__ = ["Program"]
