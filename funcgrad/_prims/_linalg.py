@@ -249,7 +249,9 @@ def _triangular_solve(a: Any, b: Any, lower: bool) -> Any:
     stack of matrices: SciPy's triangular solve (a third of a general solve's work) for one matrix of a
     LAPACK dtype when SciPy is installed, NumPy's general solve otherwise.  Eager calls and replays call
     this same function, so they make the same choice."""
-    a, b = np.asarray(a), np.asarray(b)
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        # another backend's arrays (Dask, CuPy): its own solve through NumPy's dispatch, nothing computed here
+        return np.linalg.solve(a, b)
     solve = _scipy_solve_triangular()
     if solve is None or a.ndim != 2 or b.ndim < 2 or a.dtype != b.dtype or a.dtype not in _LAPACK_DTYPES:
         return np.linalg.solve(a, b)
