@@ -56,6 +56,19 @@ def test_solve_triangular(trans: Any, lower: bool, unit_diagonal: bool, b_shape:
     check_grads(f, (a, b), order=2)
 
 
+@pytest.mark.parametrize("b_shape", [(4, 1), (4, 3)])
+@pytest.mark.parametrize("trans", [0, 1])
+def test_solve_triangular_jacobians_of_matrix_right_hand_sides(b_shape: tuple[int, ...], trans: int) -> None:
+    """jacfwd and jacrev push a batch of tangents (a stack of right-hand sides) through one solve."""
+    a = np.tril(general(4))
+    b = RNG.standard_normal(b_shape)
+    f = lambda x: fla.solve_triangular(a, x.reshape(b_shape), trans=trans, lower=True)
+    op = a if trans == 0 else a.T
+    expected = np.kron(np.linalg.inv(op), np.eye(b_shape[1])).reshape(b_shape + b_shape)
+    for jac in (fg.jacfwd, fg.jacrev):
+        np.testing.assert_allclose(jac(f)(b.ravel()).reshape(b_shape + b_shape), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_solve_triangular_reads_one_triangle_only() -> None:
     a, b = general(3), RNG.standard_normal(3)
     g = fg.grad(lambda a: fla.solve_triangular(a, b, lower=True, unit_diagonal=True).sum())(a)

@@ -63,7 +63,8 @@ def _columns_solve(solve: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
     n, k = b.shape[-2:]
     columns = np.moveaxis(b.reshape((-1, n, k)), 0, 1).reshape(n, -1)
     out = solve(a, columns)
-    return np.moveaxis(out.reshape((out.shape[0], -1, k)), 1, 0).reshape(b.shape[:-2] + out.shape[-2:])
+    rows = out.shape[0]  # the solution's rows (a's columns)
+    return np.moveaxis(out.reshape((rows, -1, k)), 1, 0).reshape(b.shape[:-2] + (rows, k))
 
 
 def _op(m: Any, trans: int) -> Any:
