@@ -40,6 +40,9 @@ __all__ = [
     "value_read",
     "guard",
     "known_chunks",
+    "cholesky",
+    "qr",
+    "svd",
 ]
 
 #: exact types that are NumPy's own (checked first: the plain path pays one set lookup)
@@ -49,6 +52,9 @@ _NUMPY_TYPES = frozenset(
 
 #: functions a namespace must have to make the core's arrays
 _NEEDED = ("asarray", "zeros_like", "broadcast_to")
+
+#: NumPy's linalg, untyped: its stubs want literal modes and flags
+_LINALG: Any = np.linalg
 
 #: a backend that computes eagerly when it lacks a NumPy function, and the warning it gives first
 _EAGER_FALLBACK_WARNINGS = {"dask": r"The `(?P<function>[\w.]+)` function is not implemented by Dask array"}
@@ -155,10 +161,74 @@ def _named(value: Any) -> str:
 
 
 def _takes_chunks(function: Any) -> bool:
+    return _takes(function, "chunks")
+
+
+def _takes(function: Any, parameter: str) -> bool:
     try:
-        return "chunks" in inspect.signature(function).parameters
+        return parameter in inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
+
+
+def cholesky(value: Any, upper: bool = False) -> Any:
+    """NumPy's ``linalg.cholesky`` of ``value`` in its own backend: the lower factor (``upper=True``: the upper).
+
+    A backend whose own ``linalg.cholesky`` takes a ``lower`` flag follows
+    SciPy's convention, the upper factor by default (Dask's does), so it is
+    asked for the factor NumPy gives; any other array goes through NumPy's
+    dispatch.
+
+    >>> cholesky(np.array([[4.0, 2.0], [2.0, 2.0]]))
+    array([[2., 0.],
+           [1., 1.]])
+    """
+    own = _own_linalg(value, "cholesky")
+    if own is not None and _takes(own, "lower"):
+        return own(value, lower=not upper)
+    return np.linalg.cholesky(value, upper=True) if upper else np.linalg.cholesky(value)
+
+
+def qr(value: Any, mode: str = "reduced") -> Any:
+    """NumPy's ``linalg.qr`` of ``value`` in its own backend.
+
+    A backend whose ``qr`` takes no ``mode`` (Dask's: the reduced factors)
+    gives modes ``'reduced'`` and ``'r'`` from its factors.
+
+    >>> qr(np.array([[3.0], [4.0]]), mode="r")
+    array([[-5.]])
+    """
+    own = _own_linalg(value, "qr")
+    if own is not None and mode in ("reduced", "r") and not _takes(own, "mode"):
+        factors = np.linalg.qr(value)
+        return factors[1] if mode == "r" else factors
+    return _LINALG.qr(value, mode=mode)
+
+
+def svd(value: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+    """NumPy's ``linalg.svd`` of ``value`` in its own backend.
+
+    A backend whose ``svd`` takes no ``compute_uv`` (Dask's: the reduced
+    factors only) gives the singular values from its reduced factors, and
+    is asked for full factors only when they are wanted (Dask refuses them,
+    naming ``full_matrices=False``).  The signs of the singular vectors are
+    the backend's (Dask's are not NumPy's); the singular values are the same.
+
+    >>> svd(np.diag([1.0, 3.0]), compute_uv=False)
+    array([3., 1.])
+    """
+    own = _own_linalg(value, "svd")
+    if own is not None and not hermitian and not _takes(own, "compute_uv"):
+        factors = np.linalg.svd(value, full_matrices=full_matrices and compute_uv)
+        return factors if compute_uv else factors[1]
+    return _LINALG.svd(value, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
+
+
+def _own_linalg(value: Any, name: str) -> Any:
+    """A foreign array's own namespace's ``linalg.<name>``, or ``None`` (a NumPy value, or no such function)."""
+    if not is_foreign(value):
+        return None
+    return getattr(getattr(namespace(value), "linalg", None), name, None)
 
 
 def like_primal(value: Any, primal: Any) -> Any:

@@ -366,6 +366,58 @@ def test_functions_that_would_compute_are_refused_by_name(fun, named):
     assert counter.executed == 0
 
 
+# --- linear algebra: Dask's conventions are not always NumPy's -------------------------------
+
+SPD = MATRIX.T @ MATRIX + np.eye(4)
+WEIGHTS = np.arange(1.0, 17.0).reshape(4, 4)
+
+
+@pytest.mark.parametrize("upper", [False, True], ids=["lower", "upper"])
+def test_cholesky_of_dask_is_numpys_factor_with_numpys_derivatives(upper):
+    # Dask's own cholesky gives the upper factor by default; NumPy's is the lower one
+    a = da.from_array(SPD, chunks=2)
+    factor = lambda a: fnp.linalg.cholesky(a, upper=upper)  # noqa: E731
+    assert_same(lazily(lambda: factor(a)), np.linalg.cholesky(SPD, upper=upper), rtol=1e-12)
+    loss = lambda a: fnp.sum(factor(a) * WEIGHTS)  # noqa: E731  # not symmetric: reads which triangle is which
+    assert_same(lazily(lambda: fg.grad(loss)(a)), fg.grad(loss)(SPD), rtol=1e-12)
+    tangent = np.triu(WEIGHTS) + np.triu(WEIGHTS, 1).T
+    got = lazily(lambda: fg.jvp(factor, (a,), (da.from_array(tangent, chunks=2),)))
+    assert_same(got, fg.jvp(factor, (SPD,), (tangent,)), rtol=1e-12)
+    assert_same(lazily(lambda: fg.hessian(loss)(a)), fg.hessian(loss)(SPD), rtol=1e-10)
+
+
+def test_qr_and_svd_of_dask_agree_with_numpy_up_to_the_signs_of_their_vectors():
+    # Dask's qr takes no mode and its svd no compute_uv; its signs of Q's columns (R's rows) and of the
+    # singular vectors are its own, so the values agree up to those signs and sign-free derivatives exactly
+    a = da.from_array(MATRIX, chunks=(2, 4))  # several row chunks: Dask's tall-and-skinny QR
+    q, r = lazily(lambda: fnp.linalg.qr(a))
+    want_q, want_r = np.linalg.qr(MATRIX)
+    signs = np.sign(np.diag(computed(r))) * np.sign(np.diag(want_r))
+    assert_same((q * signs, r * signs[:, None]), (want_q, want_r), rtol=1e-12)
+    assert_same(lazily(lambda: fnp.linalg.qr(a, mode="r")) * signs[:, None], want_r, rtol=1e-12)
+    assert_same(lazily(lambda: fnp.linalg.svd(a, compute_uv=False)), np.linalg.svd(MATRIX, compute_uv=False))
+    u, s, vh = lazily(lambda: fnp.linalg.svd(a, full_matrices=False))
+    assert_same(u * s @ vh, MATRIX, rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        fnp.linalg.svd(a)  # NumPy's default asks for full factors, which Dask refuses by name
+    sign_free = {
+        "qr": lambda a: fnp.sum(fnp.linalg.qr(a)[1] ** 2 * WEIGHTS) + fnp.sum(fnp.linalg.qr(a)[0] ** 2 * MATRIX),
+        "qr r": lambda a: fnp.sum(fnp.linalg.qr(a, mode="r") ** 2 * WEIGHTS),
+        "svd": lambda a: fnp.sum(fnp.linalg.svd(a, full_matrices=False)[2] ** 2 * WEIGHTS),
+        "singular values": lambda a: fnp.sum(fnp.linalg.svd(a, compute_uv=False) * np.arange(1.0, 5.0)),
+        "2-norm": lambda a: fnp.linalg.norm(a, 2),
+    }
+    for name, loss in sign_free.items():
+        assert_same(lazily(lambda: fg.grad(loss)(a)), fg.grad(loss)(MATRIX), rtol=1e-10), name
+
+
+def test_eigh_which_dask_lacks_is_refused_in_a_transform_by_name():
+    a = da.from_array(SPD, chunks=2)
+    with TaskCounter() as counter, pytest.raises(TypeError, match=r"numpy\.linalg\.eigh is not implemented by the dask"):
+        fg.grad(lambda a: fnp.sum(fnp.linalg.eigh(a)[0]))(a)
+    assert counter.executed == 0
+
+
 def test_backend_helpers_find_the_dask_namespace():
     _, x = dask_of("2-D uneven")
     assert _backends.is_foreign(x) and not _backends.is_foreign(MATRIX)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _backends
 from funcgrad._prims import _base, _reductions, _shape, _ufuncs
 from funcgrad._prims._base import batch_align, lift, match_dtype, stop_gradient, unbroadcast
 from funcgrad._prims._contract import matmul
@@ -244,16 +245,25 @@ def _scipy_solve_triangular() -> Callable[..., Any] | None:
 _LAPACK_DTYPES = frozenset(np.dtype(code) for code in "fdFD")
 
 
+def _general_solve(a: Any, b: Any, lower: bool, check_finite: bool) -> Any:
+    return np.linalg.solve(a, b)
+
+
 def _triangular_solve(a: Any, b: Any, lower: bool) -> Any:
     """``x`` with ``a @ x = b`` for a triangular matrix ``a`` (its ``lower`` or upper triangle), ``b`` a
     stack of matrices: SciPy's triangular solve (a third of a general solve's work) for one matrix of a
     LAPACK dtype when SciPy is installed, NumPy's general solve otherwise.  Eager calls and replays call
     this same function, so they make the same choice."""
+    solve: Callable[..., Any] | None
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
-        # another backend's arrays (Dask, CuPy): its own solve through NumPy's dispatch, nothing computed here
-        return np.linalg.solve(a, b)
-    solve = _scipy_solve_triangular()
-    if solve is None or a.ndim != 2 or b.ndim < 2 or a.dtype != b.dtype or a.dtype not in _LAPACK_DTYPES:
+        # another backend's arrays (Dask, CuPy): its own solve through NumPy's dispatch, nothing computed here;
+        # a stack of right-hand sides goes in as columns (Dask's solve takes matrices only)
+        solve = _general_solve
+    else:
+        solve = _scipy_solve_triangular()
+        if solve is None or a.dtype != b.dtype or a.dtype not in _LAPACK_DTYPES:
+            return np.linalg.solve(a, b)
+    if a.ndim != 2 or b.ndim < 2:
         return np.linalg.solve(a, b)
     if b.ndim == 2:
         return solve(a, b, lower=lower, check_finite=False)
@@ -418,7 +428,7 @@ def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
     return fold_transpose(gs, lower=True)
 
 
-cholesky_p = primitive(np.linalg.cholesky, "cholesky")
+cholesky_p = primitive(_backends.cholesky, "cholesky")  # the lower factor on every backend (Dask's is upper)
 defvjp(cholesky_p, _cholesky_vjp)
 defjvp(cholesky_p, _cholesky_jvp, batched=True)
 defbatch(cholesky_p, "leading")
@@ -650,7 +660,7 @@ defbatch(svd_p, "leading")
 
 
 def _svdvals(a: Any) -> Any:
-    return np.linalg.svd(a, compute_uv=False)
+    return _backends.svd(a, compute_uv=False)  # Dask's svd takes no compute_uv
 
 
 def _svdvals_vjp(g: Any, ans: Any, a: Any) -> Any:
@@ -680,7 +690,7 @@ defbatch(svdvals_p, "leading")
 
 
 def _qr(a: Any) -> Any:
-    q, r = np.linalg.qr(a, mode="reduced")
+    q, r = _backends.qr(a)  # reduced (Dask's qr takes no mode)
     return np.concatenate([q, r], axis=-2)
 
 

@@ -69,7 +69,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
+from funcgrad import _backends, _errors
 from funcgrad._prims import _base, _contract, _reductions, _select, _shape, _ufuncs
 from funcgrad._prims import _linalg as rules
 from funcgrad._prims._base import broadcast_batch
@@ -534,7 +534,7 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     """
     a = operand(a)
     if not isinstance(a, Tracer):
-        return np.linalg.cholesky(a, upper=upper) if upper else np.linalg.cholesky(a)
+        return _backends.cholesky(a, upper=upper)
     _square("cholesky", a)
     if upper:
         return rules.T(rules.cholesky_p(rules.T(a)))
@@ -628,7 +628,7 @@ def svdvals(x: Any, /) -> Any:
     """
     x = operand(x)
     if not isinstance(x, Tracer):
-        return np.linalg.svd(x, compute_uv=False)
+        return _backends.svd(x, compute_uv=False)
     _at_least_2d("svdvals", x)
     return rules.svdvals_p(x)
 
@@ -649,7 +649,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     """
     a = operand(a)
     if not isinstance(a, Tracer):
-        return _la.svd(a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
+        return _backends.svd(a, full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
     if not compute_uv:
         return svdvals(a)
     _at_least_2d("svd", a)
@@ -679,7 +679,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     """
     a = operand(a)
     if not isinstance(a, Tracer):
-        return _la.qr(a, mode=mode)
+        return _backends.qr(a, mode=mode)
     _at_least_2d("qr", a)
     m, n = shape(a)[-2:]
     if mode not in ("reduced", "complete", "r"):
