@@ -91,7 +91,7 @@ def concrete_under_recording(what: str, who: str) -> TypeError:
     )
 
 
-def inplace_assignment(what: str = "out= of a funcgrad.numpy function called directly") -> TypeError:
+def inplace_assignment(what: str) -> TypeError:
     return TypeError(
         f"funcgrad: {what} is not supported on traced values. Call NumPy's own function, which writes "
         "into out (np.sum(x, out=o), np.add(a, b, out=c)), or assign the result (o[...] = fnp.sum(x)); "

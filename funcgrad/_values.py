@@ -1,6 +1,6 @@
 """What a value is, traced or not: shape, dtype and size queries, stand-ins, and the traced leaves of a call.
 
-The ground floor under the primitives: it imports only ``_trace`` and ``_errors``, and no query reads a value."""
+The ground floor under the primitives: it imports only ``_trace``, and no query reads a value."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from funcgrad import _errors
 from funcgrad._trace import Tracer, full_lower
 
 
@@ -163,12 +162,6 @@ def holds_tracer(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(holds_tracer(v) for v in value)
     return False
-
-
-def no_out(out: Any) -> None:
-    """Traced arrays are immutable: ``out=`` cannot be honoured."""
-    if out is not None:
-        raise _errors.inplace_assignment()
 
 
 class Hole(NamedTuple):

@@ -156,6 +156,63 @@ def test_out_arguments_follow_numpy():
     transforms(f, X)
 
 
+def test_out_of_funcgrad_numpy_functions_called_directly():
+    """``import funcgrad.numpy as np`` code spells ``np.sum(x, out=o)`` with funcgrad's functions."""
+
+    def f(x):
+        x = x.copy()  # NumPy itself would write into the caller's array
+        A = x.reshape(2, 2).copy()
+        total = fnp.zeros((), x.dtype)
+        fnp.sum(A * A, out=total)
+        fnp.cumsum(x, out=x)
+        fnp.clip(A[0], 0.5, 2.0, out=A[1])
+        fnp.mean(A, axis=0, out=A[0])
+        fnp.dot(A, A[1], out=A[0])
+        fnp.take(x, [3, 0], out=A[1])
+        fnp.concatenate([x[:1], x[3:]], out=A[0])
+        fnp.einsum("ij,j->i", A, x[:2], out=A[1])
+        fnp.compress([True, False, True, False], x, out=A[0])
+        np.add.reduce(x * x, out=total[...])
+        np.multiply.accumulate(x[:2], out=A[0])
+        frac, whole, md = fnp.zeros(2), fnp.zeros(2), fnp.zeros((2, 2))
+        fnp.linalg.multi_dot([A, A.T, A], out=md)
+        fnp.modf(x[:2] * 3.0, out=(frac, whole))
+        return (A * total).sum() + x.sum() + frac.sum() + (md * md).sum()
+
+    transforms(f, X)
+    transforms(lambda x: fnp.real(fnp.fft.fft(x, out=fnp.zeros(4, complex))).sum() + 0 * x[0], X)
+
+
+_OUT_FUNCTIONS = [
+    (fnp.sum, {"axis": 0}), (fnp.prod, {"axis": 1}), (fnp.max, {"axis": 0}), (fnp.min, {"axis": 1}),
+    (fnp.ptp, {"axis": 0}), (fnp.mean, {"axis": 0}), (fnp.var, {"axis": 1}), (fnp.std, {"axis": 0}),
+    (fnp.nanmean, {"axis": 0}), (fnp.nanvar, {"axis": 1}), (fnp.nanstd, {"axis": 0}), (fnp.nanmax, {"axis": 0}),
+    (fnp.nanmin, {"axis": 1}), (fnp.median, {"axis": 0}), (fnp.nanmedian, {"axis": 1}),
+    (lambda a, out: fnp.quantile(a, 0.3, axis=0, out=out), {}),
+    (lambda a, out: fnp.nanquantile(a, 0.6, axis=1, out=out), {}),
+    (lambda a, out: fnp.cumsum(a, axis=0, out=out), {}), (lambda a, out: fnp.cumprod(a, axis=1, out=out), {}),
+    (lambda a, out: fnp.clip(a, 0.0, 1.0, out=out), {}),
+    (lambda a, out: fnp.stack([a[0], a[1]], out=out), {}),
+    (lambda a, out: fnp.vecdot(a, a[0], out=out), {}), (lambda a, out: fnp.matvec(a, a[1], out=out), {}),
+    (lambda a, out: fnp.vecmat(a[0], a, out=out), {}),
+]
+
+
+@pytest.mark.parametrize("function, kwargs", _OUT_FUNCTIONS)
+def test_out_of_each_funcgrad_numpy_function(function, kwargs):
+    M = np.array([[0.3, -0.7, 1.1], [0.4, 2.0, -1.3]])[:, :2]
+
+    def f(x):
+        a = x.reshape(2, 2) * 1.5
+        shape = np.shape(function(np.zeros((2, 2)), out=None, **kwargs))
+        out = fnp.zeros(shape)
+        result = function(a, out=out, **kwargs)
+        assert result is out
+        return (out * out).sum()
+
+    transforms(f, M.ravel())
+
+
 def test_out_of_array_methods():
     def f(x):
         A = x.reshape(2, 2).copy()

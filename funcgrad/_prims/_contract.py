@@ -24,14 +24,14 @@ import numpy as np
 from funcgrad import _backends, _errors, _values
 from funcgrad._prims import _base, _shape
 from funcgrad._prims._base import astype, batch_align, lift, match_dtype, unbroadcast
-from funcgrad._prims._dispatch import implements
+from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._shape import operand
 from funcgrad._prims._ufuncs import UFUNCS, conj, multiply
 from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer
-from funcgrad._values import batch_ndim, dtype, is_traced, ndim, no_out, shape
+from funcgrad._values import batch_ndim, dtype, is_traced, ndim, shape
 
 __all__ = [
     "convolve",
@@ -384,7 +384,8 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = 
     ops = [_operand(o) for o in ops]
     if not is_traced(*ops):
         return np.einsum(spec, *ops, out=out, optimize=optimize, dtype=dtype, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, einsum(*operands, optimize=optimize, dtype=dtype, **kwargs))
     if kwargs.get("casting", "safe") != "safe" or kwargs.get("order", "K") not in "KACF":
         raise _errors.einsum_keywords(sorted(kwargs))
     if dtype is not None:
@@ -461,7 +462,8 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     a, b = _operand(a), _operand(b)
     if not is_traced(a, b):
         return np.dot(a, b, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, dot(a=a, b=b))
     na, nb = ndim(a), ndim(b)
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -497,7 +499,8 @@ def outer(a: Any, b: Any, out: Any = None) -> Any:
     a, b = _operand(a), _operand(b)
     if not is_traced(a, b):
         return np.outer(a, b, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, outer(a=a, b=b))
     # NumPy's own product of broadcast operands (a sum in einsum would turn -0.0 into +0.0)
     return _shape.reshape(a, (-1, 1)) * _shape.reshape(b, (1, -1))
 
@@ -702,8 +705,7 @@ def einsum_path(*operands: Any, optimize: Any = "greedy", einsum_call: Any = Fal
 # --- the vector gufuncs of NumPy 2 --------------------------------------------------------
 
 
-def _gufunc_kwargs(name: str, out: Any, kwargs: dict[str, Any]) -> None:
-    no_out(out)
+def _gufunc_kwargs(name: str, kwargs: dict[str, Any]) -> None:
     if kwargs:
         raise _errors.traced_keywords(name, sorted(kwargs))
 
@@ -721,7 +723,9 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, out: Any = None, **kwargs: An
     x1, x2 = _operand(x1), _operand(x2)
     if not is_traced(x1, x2):
         return np.vecdot(x1, x2, axis=axis, out=out, **kwargs)  # type: ignore[call-overload]
-    _gufunc_kwargs("vecdot", out, kwargs)
+    if out is not None:
+        return store_out(out, vecdot(x1, x2, axis=axis, **kwargs))
+    _gufunc_kwargs("vecdot", kwargs)
     x1 = _shape.moveaxis(x1, axis, -1) if ndim(x1) else x1
     x2 = _shape.moveaxis(x2, axis, -1) if ndim(x2) else x2
     return einsum("...i,...i->...", _conj_if_complex(x1), x2)
@@ -736,7 +740,9 @@ def matvec(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
     x1, x2 = _operand(x1), _operand(x2)
     if not is_traced(x1, x2):
         return np.matvec(x1, x2, out=out, **kwargs)  # type: ignore[attr-defined]
-    _gufunc_kwargs("matvec", out, kwargs)
+    if out is not None:
+        return store_out(out, matvec(x1, x2, **kwargs))
+    _gufunc_kwargs("matvec", kwargs)
     return einsum("...ij,...j->...i", x1, x2)
 
 
@@ -749,7 +755,9 @@ def vecmat(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
     x1, x2 = _operand(x1), _operand(x2)
     if not is_traced(x1, x2):
         return np.vecmat(x1, x2, out=out, **kwargs)  # type: ignore[attr-defined]
-    _gufunc_kwargs("vecmat", out, kwargs)
+    if out is not None:
+        return store_out(out, vecmat(x1, x2, **kwargs))
+    _gufunc_kwargs("vecmat", kwargs)
     return einsum("...i,...ij->...j", _conj_if_complex(x1), x2)
 
 

@@ -76,6 +76,14 @@ def load_rules(ufunc: Any) -> Callable[..., Any]:
 
 
 
+def store_out(out: Any, result: Any) -> Any:
+    """``result`` written into ``out`` (a tuple of outputs too) and ``out`` returned: ``out=`` of a
+    funcgrad.numpy function on traced values, with NumPy's unsafe cast, as ``numpy.sum(x, out=o)`` does."""
+    if isinstance(out, tuple):
+        return tuple(WRITERS["out"](o, r, "unsafe") for o, r in zip(out, result, strict=True))
+    return WRITERS["out"](out, result, "unsafe")
+
+
 def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Handle ``func(*args, **kwargs)`` with a traced argument (``__array_function__``)."""
     handler = FUNCTIONS.get(func)
@@ -86,7 +94,7 @@ def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         # ``numpy.sum(x, out=o)``: the result as without ``out``, written into ``o`` (NumPy's unsafe cast)
         kwargs = dict(kwargs)
         out = kwargs.pop("out")
-        return WRITERS["out"](out, handler(*args, **kwargs), "unsafe")
+        return store_out(out, handler(*args, **kwargs))
     return handler(*args, **kwargs)
 
 

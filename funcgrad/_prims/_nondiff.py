@@ -38,10 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _errors
 from funcgrad._prims import _base, _batch, _ufuncs
 from funcgrad._prims._base import broadcast_batch
-from funcgrad._prims._dispatch import FUNCTIONS
+from funcgrad._prims._dispatch import FUNCTIONS, store_out
 from funcgrad._prims._shape import asarray
 from funcgrad._rules import def_nondiff, defbatch, primitive
 from funcgrad._trace import Primitive, Tracer, read_value
@@ -153,8 +152,9 @@ def nondiff_function(
     def function(*args: Any, **kwargs: Any) -> Any:
         if not (holds_tracer(args) or holds_tracer(tuple(kwargs.values()))):
             return numpy_function(*args, **kwargs)
-        if holds_tracer(kwargs.get("out")):
-            raise _errors.inplace_assignment()
+        if kwargs.get("out") is not None:
+            out = kwargs.pop("out")
+            return store_out(out, function(*args, **kwargs))
         leaves, call = split_call(args, kwargs)
         result = prim(*leaves, call=call)
         return tuple(result[i] for i in range(shape(result)[0])) if rows else result

@@ -18,7 +18,7 @@ from funcgrad import _errors
 from funcgrad._prims._at import plain_index, read_index
 from funcgrad._prims._base import astype, move_axes
 from funcgrad._prims._contract import matmul
-from funcgrad._prims._dispatch import implements
+from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import gather, getitem_p, index_set_p, positions, rearrange
 from funcgrad._prims._reductions import sum as fsum
 from funcgrad._prims._select import take_along_axis
@@ -216,7 +216,7 @@ def compress(condition: Any, a: Any, axis: int | None = None, out: Any = None) -
     if not isinstance(a, Tracer) and not isinstance(condition, Tracer):
         return np.compress(condition, a, axis, out)
     if out is not None:
-        raise _errors.inplace_assignment()
+        return store_out(out, compress(condition, a, axis))
     if isinstance(condition, Tracer):  # a traced condition: a recorded gather of a data-dependent size
         return rearrange(a, _compress_positions, condition if dtype(condition).kind == "b" else condition != 0, axis)
     condition = np.asarray(condition)

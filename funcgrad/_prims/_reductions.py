@@ -17,7 +17,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._prims import _base, _nondiff, _shape, _ufuncs
 from funcgrad._prims._base import expand_reduced, kept_shape, match_dtype, sum_p
-from funcgrad._prims._dispatch import UFUNC_METHODS, UFUNCS, implements
+from funcgrad._prims._dispatch import UFUNC_METHODS, UFUNCS, implements, store_out
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._shape import asarray, operand
 from funcgrad._prims._ufuncs import mask
@@ -25,7 +25,7 @@ from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, full_lower
 from funcgrad._values import dtype as dtype_of
-from funcgrad._values import holds_tracer, ndim, no_out, normalize_axes, shape
+from funcgrad._values import holds_tracer, ndim, normalize_axes, shape
 
 __all__ = [
     "sum",
@@ -255,7 +255,8 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: 
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, sum(a=a, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
     check_kwargs("sum", kwargs, ("initial", "where"))
     a = _masked(_cast(a, dtype), kwargs.get("where"), 0.0)
     total = sum_p(a, axis=_reduce_axes(axis, a), keepdims=bool(keepdims))
@@ -278,7 +279,8 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, prod(a=a, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
     check_kwargs("prod", kwargs, ("initial", "where"))
     a = _masked(_cast(a, dtype), kwargs.get("where"), 1.0)
     axes = _reduce_axes(axis, a)
@@ -291,7 +293,8 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
 def _extreme_wrapper(
     name: str, prim: Any, pair: Any, a: Any, axis: Any, out: Any, keepdims: bool, kwargs: dict[str, Any]
 ) -> Any:
-    no_out(out)
+    if out is not None:
+        return store_out(out, _extreme_wrapper(name, prim, pair, a, axis, None, keepdims, kwargs))
     check_kwargs(name, kwargs, ("initial", "where"))
     initial = kwargs.get("initial")
     where = kwargs.get("where")
@@ -353,7 +356,8 @@ def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> An
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
-    no_out(out)
+    if out is not None:
+        return store_out(out, ptp(a=a, axis=axis, keepdims=keepdims))
     return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
 
 
@@ -380,7 +384,8 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.cumsum(a, axis=axis, dtype=dtype, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, cumsum(a=a, axis=axis, dtype=dtype))
     return _scan(cumsum_p, a, axis, dtype)
 
 
@@ -398,7 +403,8 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     a = _operand(a)
     if not isinstance(a, Tracer):
         return np.cumprod(a, axis=axis, dtype=dtype, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, cumprod(a=a, axis=axis, dtype=dtype))
     return _scan(cumprod_p, a, axis, dtype)
 
 
@@ -431,7 +437,8 @@ def cumulative_sum(
     x = _operand(x)
     if not isinstance(x, Tracer):
         return np.cumulative_sum(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
-    no_out(out)
+    if out is not None:
+        return store_out(out, cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial))
     return _cumulative(cumsum_p, "cumulative_sum", 0.0, x, axis, dtype, include_initial)
 
 
@@ -448,7 +455,8 @@ def cumulative_prod(
     x = _operand(x)
     if not isinstance(x, Tracer):
         return np.cumulative_prod(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
-    no_out(out)
+    if out is not None:
+        return store_out(out, cumulative_prod(x, axis=axis, dtype=dtype, include_initial=include_initial))
     return _cumulative(cumprod_p, "cumulative_prod", 1.0, x, axis, dtype, include_initial)
 
 
@@ -705,7 +713,7 @@ def _reduce(ufunc: Any, array: Any, axis: Any = 0, dtype: Any = None, out: Any =
         kwargs.pop("where", None)
     _refuse_keywords(ufunc, "reduce", kwargs)
     if out is not None:
-        raise _errors.inplace_assignment()
+        return store_out(out, _reduce(ufunc, array, axis, dtype, keepdims=keepdims, initial=initial))
     if dtype is not None:
         array = _base.astype(array, dtype=np.dtype(dtype)) if isinstance(array, Tracer) else np.asarray(array).astype(dtype)
     result = function(array, axis=axis, keepdims=keepdims)
@@ -717,7 +725,7 @@ def _accumulate(ufunc: Any, array: Any, axis: int = 0, dtype: Any = None, out: A
     function = _method_function(ufunc, "accumulate", _ACCUMULATIONS)
     _refuse_keywords(ufunc, "accumulate", kwargs)
     if out is not None:
-        raise _errors.inplace_assignment()
+        return store_out(out, function(array, axis=axis, dtype=dtype))
     return function(array, axis=axis, dtype=dtype)
 
 

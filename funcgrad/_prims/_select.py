@@ -20,14 +20,14 @@ from funcgrad import _backends, _errors
 from funcgrad._prims import _base, _nondiff, _shape, _ufuncs
 from funcgrad._prims._at import at, plain_index, read_index
 from funcgrad._prims._base import cast, move_axes
-from funcgrad._prims._dispatch import WRITERS, implements
+from funcgrad._prims._dispatch import WRITERS, implements, store_out
 from funcgrad._prims._indexing import positions, rearrange, scatter_add_p
 from funcgrad._prims._nondiff import argpartition, argsort, nonzero, searchsorted
 from funcgrad._prims._reductions import sum as fsum
 from funcgrad._prims._shape import asarray, broadcast_to, operand, ravel, reshape, stack
 from funcgrad._rules import def_nondiff, primitive
 from funcgrad._trace import Tracer, full_lower
-from funcgrad._values import dtype, is_traced, ndim, no_out, shape
+from funcgrad._values import dtype, is_traced, ndim, shape
 
 __all__ = [
     "diag",
@@ -199,7 +199,8 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     indices = plain_index(indices)
     if not is_traced(a, indices):
         return np.take(a, indices, axis, out, mode)  # type: ignore[call-overload]
-    no_out(out)
+    if out is not None:
+        return store_out(out, take(a=a, indices=indices, axis=axis, mode=mode))
     return rearrange(a, np.take, indices, axis, mode=mode)
 
 
@@ -297,7 +298,7 @@ def choose(a: Any, choices: Sequence[Any], out: Any = None, mode: str = "raise")
     if not is_traced(*choices):
         return np.choose(a, choices, out=out, mode=mode)  # type: ignore[call-overload]
     if out is not None:
-        raise _errors.inplace_assignment()
+        return store_out(out, choose(a, choices, mode=mode))
     full = np.broadcast_shapes(a.shape, *[shape(c) for c in choices])
     table = stack([broadcast_to(c, full) for c in choices])
     return rearrange(table, lambda p: np.choose(a, list(p), mode=mode))  # type: ignore[call-overload]

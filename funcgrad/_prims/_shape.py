@@ -25,12 +25,12 @@ from funcgrad._prims._base import (
     reshape_p,
     transpose_p,
 )
-from funcgrad._prims._dispatch import implements
+from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._rules import def_nondiff, defbatch, defjvp_variadic, defvjp_variadic, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, read_value
-from funcgrad._values import dtype, holds_tracer, is_traced, ndim, no_out, normalize_axes, shape
+from funcgrad._values import dtype, holds_tracer, is_traced, ndim, normalize_axes, shape
 from funcgrad._values import dtype as dtype_of
 from funcgrad._values import shape as shape_of
 
@@ -305,7 +305,8 @@ def concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, **kwargs:
     arrays = [operand(a) for a in arrays]
     if not any(isinstance(a, Tracer) for a in arrays):
         return np.concatenate(arrays, axis=axis, out=out, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, concatenate(arrays=arrays, axis=axis, **kwargs))
     arrays = _cast_all(arrays, kwargs.get("dtype"))
     if axis is None:
         arrays = [ravel(a) for a in arrays]
@@ -328,7 +329,8 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs: Any) 
     arrays = [operand(a) for a in arrays]
     if not any(isinstance(a, Tracer) for a in arrays):
         return np.stack(arrays, axis=axis, out=out, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, stack(arrays=arrays, axis=axis, **kwargs))
     shapes = {shape(a) for a in arrays}
     if len(shapes) != 1:
         raise ValueError("all input arrays must have the same shape")

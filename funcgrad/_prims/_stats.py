@@ -30,7 +30,7 @@ from funcgrad._prims import _base, _reductions, _shape, _ufuncs
 from funcgrad._prims._at import getitem
 from funcgrad._prims._base import kept_shape, stop_gradient, sum_p
 from funcgrad._prims._contract import matmul
-from funcgrad._prims._dispatch import implements
+from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._nondiff import all as all_of
 from funcgrad._prims._nondiff import any as any_of
@@ -41,7 +41,7 @@ from funcgrad._prims._ufuncs import is_plain
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, full_lower, read_value
-from funcgrad._values import dtype, ndim, no_out, normalize_axes, shape
+from funcgrad._values import dtype, ndim, normalize_axes, shape
 
 __all__ = [
     "mean",
@@ -213,7 +213,8 @@ def var(
     """
     if not traced(a, kwargs.get("mean")):
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, var(a=a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
     return _var("var", a, axis, dtype, ddof, keepdims, kwargs, nan=False)
 
 
@@ -235,7 +236,8 @@ def std(
     """
     if not traced(a, kwargs.get("mean")):
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, std(a=a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
     return std_sqrt(_var("std", a, axis, dtype, ddof, keepdims, kwargs, nan=False))
 
 
@@ -290,7 +292,8 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdi
     """
     if not isinstance(a, Tracer):
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, nanmean(a=a, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
     check_kwargs("nanmean", kwargs, ("where",))
     if dtype is not None:
         a = _base.astype(a, dtype=np.dtype(dtype))
@@ -311,7 +314,8 @@ def nanvar(
     """
     if not traced(a, kwargs.get("mean")):
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, nanvar(a=a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
     return _var("nanvar", a, axis, dtype, ddof, keepdims, kwargs, nan=True)
 
 
@@ -327,7 +331,8 @@ def nanstd(
     """
     if not traced(a, kwargs.get("mean")):
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, nanstd(a=a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
     return std_sqrt(_var("nanstd", a, axis, dtype, ddof, keepdims, kwargs, nan=True))
 
 
@@ -352,7 +357,8 @@ def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **
     """
     if not isinstance(a, Tracer):
         return np.nanmax(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, nanmax(a=a, axis=axis, keepdims=keepdims, **kwargs))
     return _nan_extreme(_reductions.max, -np.inf, a, axis, keepdims, kwargs)
 
 
@@ -366,7 +372,8 @@ def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **
     """
     if not isinstance(a, Tracer):
         return np.nanmin(a, axis=axis, out=out, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, nanmin(a=a, axis=axis, keepdims=keepdims, **kwargs))
     return _nan_extreme(_reductions.min, np.inf, a, axis, keepdims, kwargs)
 
 
@@ -447,7 +454,8 @@ def median(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = Fa
     """
     if not traced(a):
         return np.median(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
-    no_out(out)
+    if out is not None:
+        return store_out(out, median(a=a, axis=axis, overwrite_input=overwrite_input, keepdims=keepdims))
     return _median(a, axis, keepdims, skip_nan=False)
 
 
@@ -461,7 +469,8 @@ def nanmedian(a: Any, axis: Any = None, out: Any = None, overwrite_input: bool =
     """
     if not traced(a):
         return np.nanmedian(a, axis=axis, out=out, overwrite_input=overwrite_input, keepdims=keepdims)
-    no_out(out)
+    if out is not None:
+        return store_out(out, nanmedian(a=a, axis=axis, overwrite_input=overwrite_input, keepdims=keepdims))
     return _median(a, axis, keepdims, skip_nan=True)
 
 
@@ -559,7 +568,9 @@ def quantile(
     if not traced(a, q):
         extra = {} if weights is None else {"weights": weights}
         return np.quantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
-    no_out(out)
+    if out is not None:
+        result = quantile(a, q, axis, overwrite_input=overwrite_input, method=method, keepdims=keepdims, weights=weights)
+        return store_out(out, result)
     if weights is not None:
         raise _errors.quantile_weights("quantile")
     return _quantile("quantile", a, q, axis, method, keepdims, skip_nan=False)
@@ -586,7 +597,9 @@ def nanquantile(
     if not traced(a, q):
         extra = {} if weights is None else {"weights": weights}
         return np.nanquantile(a, q, axis, out, overwrite_input, method, keepdims, **extra)  # type: ignore[call-overload]
-    no_out(out)
+    if out is not None:
+        result = nanquantile(a, q, axis, overwrite_input=overwrite_input, method=method, keepdims=keepdims, weights=weights)
+        return store_out(out, result)
     if weights is not None:
         raise _errors.quantile_weights("nanquantile")
     return _quantile("nanquantile", a, q, axis, method, keepdims, skip_nan=True)
@@ -828,7 +841,8 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     a = operand(a)
     if not isinstance(a, Tracer):
         return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, mean(a=a, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
     check_kwargs("mean", kwargs, ("where",))
     where = kwargs.get("where")
     if where is not None and where is not True:

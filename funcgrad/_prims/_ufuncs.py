@@ -41,11 +41,11 @@ from typing import Any
 import numpy as np
 
 from funcgrad._prims._base import _register, astype, broadcast_tangent, lift, match_dtype, real, unbroadcast
-from funcgrad._prims._dispatch import UFUNCS, implements
+from funcgrad._prims._dispatch import UFUNCS, implements, store_out
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, defvjp_into, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Primitive, Tracer
-from funcgrad._values import dtype, is_traced, no_out, shape
+from funcgrad._values import dtype, is_traced, shape
 
 __all__ = [
     # arithmetic
@@ -458,7 +458,8 @@ def divmod(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         if out is not None:
             kwargs["out"] = out
         return np.divmod(x1, x2, **kwargs)  # type: ignore[no-any-return]
-    no_out(out)
+    if out is not None:
+        return store_out(out, divmod(x1=x1, x2=x2, **kwargs))
     with np.errstate(divide="ignore", invalid="ignore"):
         quotient = _floor_divide(x1, x2)
     return quotient, remainder(x1, x2)
@@ -475,7 +476,8 @@ def modf(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         if out is not None:
             kwargs["out"] = out
         return np.modf(x, **kwargs)  # type: ignore[no-any-return]
-    no_out(out)
+    if out is not None:
+        return store_out(out, modf(x=x, **kwargs))
     integral = trunc(x)
     return x - integral, integral
 
@@ -491,7 +493,8 @@ def frexp(x: Any, out: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         if out is not None:
             kwargs["out"] = out
         return np.frexp(x, **kwargs)  # type: ignore[no-any-return]
-    no_out(out)
+    if out is not None:
+        return store_out(out, frexp(x=x, **kwargs))
     exponent = frexp_exponent_p(x)
     return ldexp(x, -exponent), exponent
 
@@ -648,7 +651,8 @@ def clip(
     high = a_max if max is None else max
     if not is_traced(a, low, high):
         return np.clip(a, low, high, out=out, **kwargs)
-    no_out(out)
+    if out is not None:
+        return store_out(out, clip(a=a, a_min=a_min, a_max=a_max, min=min, max=max, **kwargs))
     result = a
     if low is not None:
         result = maximum(result, low)
@@ -724,7 +728,8 @@ def round(a: Any, decimals: int = 0, out: Any = None) -> Any:
     """
     if not is_traced(a):
         return np.round(a, decimals, out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, round(a=a, decimals=decimals))
     return round_p(a, decimals=decimals)
 
 
@@ -749,7 +754,8 @@ def fix(x: Any, out: Any = None) -> Any:
     """
     if not is_traced(x):
         return np.fix(x, out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, fix(x=x))
     return fix_p(x)
 
 

@@ -32,12 +32,12 @@ import numpy as np
 
 from funcgrad._prims import _base, _shape, _ufuncs
 from funcgrad._prims._base import match_dtype
-from funcgrad._prims._dispatch import implements
+from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._shape import operand
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
-from funcgrad._values import dtype, is_traced, ndim, no_out, shape
+from funcgrad._values import dtype, is_traced, ndim, shape
 
 __all__ = [
     "fft",
@@ -254,7 +254,8 @@ def fft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: An
     a = operand(a)
     if not is_traced(a):
         return np.fft.fft(a, n, axis, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, fft(a=a, n=n, axis=axis, norm=norm))
     return _complex_transform("fft", a, *_one_axis(n, axis), norm, inverse=False)
 
 
@@ -268,7 +269,8 @@ def ifft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: A
     a = operand(a)
     if not is_traced(a):
         return np.fft.ifft(a, n, axis, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, ifft(a=a, n=n, axis=axis, norm=norm))
     return _complex_transform("ifft", a, *_one_axis(n, axis), norm, inverse=True)
 
 
@@ -285,7 +287,8 @@ def fftn(
     a = operand(a)
     if not is_traced(a):
         return np.fft.fftn(a, s, axes, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, fftn(a=a, s=s, axes=axes, norm=norm))
     return _complex_transform("fftn", a, s, axes, norm, inverse=False)
 
 
@@ -302,7 +305,8 @@ def ifftn(
     a = operand(a)
     if not is_traced(a):
         return np.fft.ifftn(a, s, axes, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, ifftn(a=a, s=s, axes=axes, norm=norm))
     return _complex_transform("ifftn", a, s, axes, norm, inverse=True)
 
 
@@ -318,7 +322,8 @@ def fft2(
     a = operand(a)
     if not is_traced(a):
         return np.fft.fft2(a, s, axes, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, fft2(a=a, s=s, axes=axes, norm=norm))
     return _complex_transform("fft2", a, s, axes, norm, inverse=False)
 
 
@@ -334,7 +339,8 @@ def ifft2(
     a = operand(a)
     if not is_traced(a):
         return np.fft.ifft2(a, s, axes, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, ifft2(a=a, s=s, axes=axes, norm=norm))
     return _complex_transform("ifft2", a, s, axes, norm, inverse=True)
 
 
@@ -351,7 +357,8 @@ def rfft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: A
     a = operand(a)
     if not is_traced(a):
         return np.fft.rfft(a, n, axis, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, rfft(a=a, n=n, axis=axis, norm=norm))
     return _real_transform("rfft", a, *_one_axis(n, axis), norm)
 
 
@@ -365,7 +372,8 @@ def irfft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: 
     a = operand(a)
     if not is_traced(a):
         return np.fft.irfft(a, n, axis, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, irfft(a=a, n=n, axis=axis, norm=norm))
     return _inverse_real_transform("irfft", a, *_one_axis(n, axis), norm)
 
 
@@ -381,7 +389,8 @@ def rfftn(
     a = operand(a)
     if not is_traced(a):
         return np.fft.rfftn(a, s, axes, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, rfftn(a=a, s=s, axes=axes, norm=norm))
     return _real_transform("rfftn", a, s, axes, norm)
 
 
@@ -397,7 +406,8 @@ def irfftn(
     a = operand(a)
     if not is_traced(a):
         return np.fft.irfftn(a, s, axes, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, irfftn(a=a, s=s, axes=axes, norm=norm))
     return _inverse_real_transform("irfftn", a, s, axes, norm)
 
 
@@ -413,7 +423,8 @@ def rfft2(
     a = operand(a)
     if not is_traced(a):
         return np.fft.rfft2(a, s, axes, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, rfft2(a=a, s=s, axes=axes, norm=norm))
     return _real_transform("rfft2", a, s, axes, norm)
 
 
@@ -429,7 +440,8 @@ def irfft2(
     a = operand(a)
     if not is_traced(a):
         return np.fft.irfft2(a, s, axes, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, irfft2(a=a, s=s, axes=axes, norm=norm))
     return _inverse_real_transform("irfft2", a, s, axes, norm)
 
 
@@ -443,7 +455,8 @@ def hfft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: A
     a = operand(a)
     if not is_traced(a):
         return np.fft.hfft(a, n, axis, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, hfft(a=a, n=n, axis=axis, norm=norm))
     conj = _ufuncs.conj(a) if dtype(a).kind == "c" else a
     return _inverse_real_transform("hfft", conj, *_one_axis(n, axis), _SWAPPED[_norm(norm)])
 
@@ -458,7 +471,8 @@ def ihfft(a: Any, n: int | None = None, axis: int = -1, norm: Norm = None, out: 
     a = operand(a)
     if not is_traced(a):
         return np.fft.ihfft(a, n, axis, norm, out=out)
-    no_out(out)
+    if out is not None:
+        return store_out(out, ihfft(a=a, n=n, axis=axis, norm=norm))
     return _ufuncs.conj(_real_transform("ihfft", a, *_one_axis(n, axis), _SWAPPED[_norm(norm)]))
 
 

@@ -69,12 +69,12 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends, _errors
+from funcgrad import _backends
 from funcgrad._prims import _base, _contract, _reductions, _select, _shape, _ufuncs
 from funcgrad._prims import _linalg as rules
 from funcgrad._prims._base import broadcast_batch
 from funcgrad._prims._contract import matmul
-from funcgrad._prims._dispatch import implements
+from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._shape import operand
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
@@ -753,7 +753,7 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     if not is_traced(*arrays):
         return np.linalg.multi_dot(arrays, out=out)
     if out is not None:
-        raise _errors.inplace_assignment()
+        return store_out(out, multi_dot(arrays))
     if len(arrays) < 2:
         raise ValueError("Expecting at least two arrays.")
     dot = _contract.dot
