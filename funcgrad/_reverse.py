@@ -140,14 +140,22 @@ def backward(
         if mine and prim.vjp_into is not None and len(parents) - parents.count(None) == 1:
             vjps = prim.vjp_into  # the only use of the cotangent: its rule may write into it
         fresh = prim.vjp_fresh
+        adds = prim.vjp_add
         handed = -1  # the parent that received the owned cotangent itself (add's rule passes it on)
         for argnum, parent in enumerate(parents):
             if parent is None:
                 continue
+            previous = cotangents[parent]
+            if previous is not None and adds is not None and adds[argnum] is not None:
+                # added into what the argument has gathered (a slice's cotangent: only where it lands)
+                total = adds[argnum](previous, bool(owned[parent]), cotangent, ans, *args, **params)
+                if total is not previous:
+                    cotangents[parent] = total
+                    owned[parent] = type(total) is ndarray
+                continue
             contribution = vjps[argnum](cotangent, ans, *args, **params)
             if contribution is None:
                 continue
-            previous = cotangents[parent]
             if previous is None:
                 cotangents[parent] = contribution
                 if mine and contribution is cotangent:

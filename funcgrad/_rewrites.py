@@ -28,10 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._indexing import add_into, getitem_p, index_add_p
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
+from funcgrad._trace import Primitive
 
 __all__ = ["rewrite"]
+
+#: ``index_add`` writing into its first argument, which the replay owns (a replay's own call, never recorded)
+index_add_into = Primitive("index_add_into", add_into)
 
 #: the ufuncs a uniform constant operand may be read as a scalar by (IEEE's correctly rounded operations)
 _SCALAR_OPERAND = frozenset({np.add, np.subtract, np.multiply, np.true_divide})
@@ -143,4 +147,30 @@ def rewrite(program: Program) -> Program:
                 seen.setdefault(key, eqn.out)
         steps.append(eqn)
     outputs = [current(atom) for atom in program.outputs]
-    return Program(program.inputs, steps, outputs, program.in_tree, program.out_tree)
+    return Program(program.inputs, _accumulate_in_place(steps, outputs), outputs, program.in_tree, program.out_tree)
+
+
+def _accumulate_in_place(steps: list[Step], outputs: list[Atom]) -> list[Step]:
+    """``steps`` with each ``index_add`` into an array the replay made, which nothing else reads, replayed
+    in place (module text)."""
+    reads: dict[int, int] = {}
+    for atom in outputs:
+        if isinstance(atom, Var):
+            reads[atom.id] = reads.get(atom.id, 0) + 2  # returned: never written into
+    for step in steps:
+        for atom in (step.var,) if isinstance(step, Guard) else step.inputs:
+            if isinstance(atom, Var):
+                reads[atom.id] = reads.get(atom.id, 0) + 1
+    owned: set[int] = set()  # fresh arrays the replay made: a ufunc's result, an index_add's copy
+    rewritten: list[Step] = []
+    for step in steps:
+        if isinstance(step, Eqn) and step.out.type is np.ndarray:
+            if step.prim is index_add_p:
+                total = step.inputs[0]
+                if isinstance(total, Var) and total.id in owned and reads[total.id] == 1:
+                    step = Eqn(index_add_into, step.inputs, step.params, step.out)
+                owned.add(step.out.id)
+            elif isinstance(step.prim.impl, np.ufunc):
+                owned.add(step.out.id)
+        rewritten.append(step)
+    return rewritten

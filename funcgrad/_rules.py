@@ -68,6 +68,32 @@ def defvjp_into(prim: Primitive, *rules: Rule | None) -> None:
     prim.vjp_into = tuple(rules)
 
 
+def defvjp_add(prim: Primitive, *rules: Rule | None) -> None:
+    """Reverse rules that add their argument's contribution into the cotangent gathered so far, one per
+    positional argument: ``rule(total, owned, g, ans, *args, **params)`` returns ``total`` plus what the
+    ``defvjp`` rule would give.
+
+    The sweep calls it instead of the ``defvjp`` rule when the argument already has a cotangent
+    ``total`` (``owned``: the sweep may write into it, see ``defvjp_into``), so a rule whose contribution
+    is mostly zeros adds only where it is not: a slice's cotangent goes into ``total[index]`` rather
+    than into a fresh array of zeros added whole.  Written with primitives, like every rule (the same
+    call, recorded by ``jit``, is replayed in place when the replay owns the array), it may write into
+    ``total`` when ``owned`` and it is a plain array of its argument's shape and dtype.
+
+    >>> import numpy as np, funcgrad as fg
+    >>> p = Primitive("first_example", lambda x: x[0])  # not registered: an example only
+    >>> defvjp(p, lambda g, ans, x: np.concatenate([[g], np.zeros(len(x) - 1)]))
+    >>> def add_first(total, owned, g, ans, x):
+    ...     total = total if owned else total.copy()
+    ...     total[0] += g
+    ...     return total
+    >>> defvjp_add(p, add_first)
+    >>> fg.grad(lambda x: p(x) * p(x))(np.array([3.0, 1.0]))
+    array([6., 0.])
+    """
+    prim.vjp_add = tuple(rules)
+
+
 def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
     """Forward rules, one per positional argument: ``rule(t, ans, *args, **params)``.
 

@@ -230,6 +230,7 @@ class Primitive:
         "data_dependent_shape",
         "vjp_fresh",
         "vjp_into",
+        "vjp_add",
         "doc",
         "__weakref__",
     )
@@ -259,6 +260,8 @@ class Primitive:
         self.vjp_fresh = False
         #: reverse rules that may write into their cotangent, used when the sweep owns it (``defvjp_into``)
         self.vjp_into: tuple[Callable[..., Any] | None, ...] | None = None
+        #: reverse rules that add their contribution into a cotangent already gathered (``defvjp_add``)
+        self.vjp_add: tuple[Callable[..., Any] | None, ...] | None = None
 
     def __repr__(self) -> str:
         return f"<funcgrad primitive {self.name}>"

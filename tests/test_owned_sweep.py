@@ -1,5 +1,5 @@
 """The sweep's in-place paths: cotangents it owns are added to and scaled in place (``defvjp(fresh=True)``,
-``defvjp_into``), with exactly the bits of the general rules, and nothing it does not own is ever written.
+``defvjp_into``, a slice's cotangent added where it lands by ``defvjp_add``), with exactly the bits of the general rules, and nothing it does not own is ever written.
 
 Each case is run twice: as the engine runs it, and with every in-place declaration removed (the general
 rules only); the two must agree bit for bit, in float32, float64 and complex128, with broadcasting, fan-out
@@ -23,14 +23,14 @@ from funcgrad._rules import REGISTRY
 
 @contextlib.contextmanager
 def general_rules_only() -> Iterator[None]:
-    saved = {name: (p.vjp_fresh, p.vjp_into) for name, p in REGISTRY.items()}
+    saved = {name: (p.vjp_fresh, p.vjp_into, p.vjp_add) for name, p in REGISTRY.items()}
     try:
         for p in REGISTRY.values():
-            p.vjp_fresh, p.vjp_into = False, None
+            p.vjp_fresh, p.vjp_into, p.vjp_add = False, None, None
         yield
     finally:
-        for name, (fresh, into) in saved.items():
-            REGISTRY[name].vjp_fresh, REGISTRY[name].vjp_into = fresh, into
+        for name, (fresh, into, add) in saved.items():
+            REGISTRY[name].vjp_fresh, REGISTRY[name].vjp_into, REGISTRY[name].vjp_add = fresh, into, add
 
 
 C = np.linspace(0.5, 1.5, 12).reshape(3, 4)  # a caller's constant: must never be written
@@ -60,7 +60,16 @@ def layer(x, y):
     return h @ y - fnp.negative(fnp.cos(x))
 
 
-CASES = {"chain": chain, "quotients": quotients, "fan out": fan_out, "broadcasting": broadcasting, "layer": layer}
+def slices(x, y):
+    # nine overlapping slices of x: each cotangent is added where it lands, into one array (defvjp_add)
+    out = x[1:, 1:] * y[:-1, :-1]
+    for i in range(3):
+        for j in range(2):
+            out = out + fnp.tanh(x[i:, j : j + 3][:2]) * y[i, j]
+    return out + x[-1, 1:] + x[::2, ::-1][0, :3]
+
+
+CASES = {"slices": slices, "chain": chain, "quotients": quotients, "fan out": fan_out, "broadcasting": broadcasting, "layer": layer}
 
 
 def inputs(dt):

@@ -128,3 +128,54 @@ def test_a_uniform_constant_read_as_a_scalar_keeps_the_bits(dtype: Any, value: f
                 program = _prepared(f, x)
                 _replays_match(f, x)
             assert not [a for e in program.eqns for a in e.inputs if type(getattr(a, "value", None)) is np.ndarray]
+
+
+def _shifted_layer(ps: Any) -> Any:
+    kernel, image = ps
+    out = 0.0
+    for k in range(9):
+        i, j = divmod(k, 3)
+        out = out + fnp.einsum("oc,bchw->bohw", kernel[k], image[:, :, i : i + 4, j : j + 4])
+    return fnp.sum(fnp.tanh(out))
+
+
+def test_slice_cotangents_are_added_into_one_array() -> None:
+    rng = np.random.default_rng(3)
+    params = [rng.standard_normal((9, 2, 2)), rng.standard_normal((2, 2, 6, 6))]
+    f = fg.grad(_shifted_layer)
+    program = _prepared(f, params)
+    image = [eqn for eqn in program.eqns if eqn.out.shape == (2, 2, 6, 6)]
+    # the first slice's cotangent in a fresh array, the other eight added into it where they land (no array
+    # of zeros added whole)
+    assert [eqn.prim.name for eqn in image] == ["index_add"] + ["index_add_into"] * 8
+    assert [eqn.prim.name for eqn in program.eqns if eqn.out.shape == (9, 2, 2)] == ["index_add"] + ["index_add_into"] * 8
+    _replays_match(f, params)
+    eager = f(params)
+    for got, want in zip(fg.jit(f)(params), eager, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_slice_cotangent_is_added_into_a_copy_of_an_array_read_elsewhere() -> None:
+    # y is returned, and read twice: adding into it would change what the caller or the second reader sees
+    def f(x: Any, v: Any) -> Any:
+        y = fnp.sin(x)
+        return y.at[1:3].add(v), y.at[0].add(v[0]), y
+
+    x, v = np.linspace(0.0, 1.0, 5), np.array([2.0, 3.0])
+    program = _prepared(f, x, v)
+    assert "index_add_into" not in _names(program)
+    _replays_match(f, x, v)
+
+
+def test_slice_cotangents_keep_the_sign_of_a_zero() -> None:
+    # x's cotangent is -0.0 everywhere before the slice's -0.0 is added where it lands: -0.0 stays (an array
+    # of zeros added whole would have made every position +0.0), eagerly and in every replay
+    f = fg.grad(lambda x: fnp.sum(x[1:] * -0.0) + fnp.sum(x * -0.0))
+    x = np.array([1.0, -2.0, 3.0, 0.5])
+    eager = f(x)
+    assert np.signbit(eager).all()
+    jitted = fg.jit(f)
+    for _ in range(_jit.INTERPRETED_REPLAYS + 2):
+        got = jitted(x)
+        np.testing.assert_array_equal(got, eager)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(eager))

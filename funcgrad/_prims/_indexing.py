@@ -38,7 +38,7 @@ from funcgrad._prims._base import (
     reshape_p,
     unbroadcast,
 )
-from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, defvjp_add, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, full_lower
 from funcgrad._values import Hole, batch_ndim, dtype, fill_call, holds_tracer, ndim, shape, split_call
@@ -137,12 +137,34 @@ def _getitem_vjp(g: Any, ans: Any, x: Any, index: Any) -> Any:
     return index_add_p(_backends.zeros_like(full_lower(x), dtype(x)), match_dtype(g, x), index=index)
 
 
+def _getitem_vjp_add(total: Any, owned: bool, g: Any, ans: Any, x: Any, index: Any) -> Any:
+    """``total`` plus the cotangent of ``x[index]``: ``g`` added at ``index`` only (``index_add``), into
+    ``total`` itself when the sweep owns it, not a fresh array of zeros added whole.
+
+    Each element gets the same additions in the same order as ``total + index_add(zeros, g)``, so the
+    same bits, but for the sign of a zero sum (``-0.0 + -0.0`` stays ``-0.0`` instead of passing
+    through ``0.0 + -0.0``); positions an integer array index may repeat keep that formula (``add.at``
+    would add them into ``total`` in another order), as do a 0-d ``x`` and a ``total`` of another
+    dtype or shape.
+    """
+    kind = dtype(x)
+    if kind.kind not in "fc":
+        return total
+    g = match_dtype(g, x)
+    if has_int_array(index) or not ndim(x) or dtype(total) != kind or shape(total) != shape(x):
+        return total + index_add_p(_backends.zeros_like(full_lower(x), kind), g, index=index)
+    if owned and type(total) is np.ndarray and not isinstance(g, Tracer) and not _backends.is_foreign(g):
+        return add_into(total, g, index)
+    return index_add_p(total, g, index=index)
+
+
 def _getitem_jvp(t: Any, ans: Any, x: Any, index: Any) -> Any:
     return _batched_index(t, batch_ndim(t, x), ndim(x), index, lambda a, i: getitem_p(a, index=i))
 
 
 getitem_p = primitive(_getitem, "getitem")
-defvjp(getitem_p, _getitem_vjp)
+defvjp(getitem_p, _getitem_vjp, fresh=True)
+defvjp_add(getitem_p, _getitem_vjp_add)
 defjvp(getitem_p, _getitem_jvp, batched=True)
 defbatch(
     getitem_p,
@@ -176,15 +198,20 @@ def _update_batch(prim: Any, values: list[Any], batched: list[bool], size: int, 
 # --- index_add: numpy.add.at -------------------------------------------------------------
 
 
-def _index_add(x: Any, v: Any, index: Any) -> Any:
-    if _backends.is_foreign(x) or _backends.is_foreign(v):
-        return _backends.index_add(x, v, _items(index))
-    out = np.array(x, copy=True)
+def add_into(out: np.ndarray[Any, Any], v: Any, index: Any) -> np.ndarray[Any, Any]:
+    """``v`` added into ``out`` at ``index`` (``numpy.add.at`` for an integer array index), in place:
+    ``index_add``'s arithmetic without its copy, for an array the caller owns.  Returns ``out``."""
     if has_int_array(index):
         np.add.at(out, index, v)
     else:
         out[index] += v
     return out
+
+
+def _index_add(x: Any, v: Any, index: Any) -> Any:
+    if _backends.is_foreign(x) or _backends.is_foreign(v):
+        return _backends.index_add(x, v, _items(index))
+    return add_into(np.array(x, copy=True), v, index)
 
 
 index_add_p = primitive(_index_add, "index_add")
