@@ -1003,3 +1003,38 @@ def test_every_binary_ufunc_method_is_right_or_refused_by_name(method: str) -> N
         if np.asarray(expected).dtype.kind == "f":
             check_grads(lambda x: call(ufunc, x), (XU,), modes=("fwd", "rev"), order=1)
     assert {"reduce": "add", "accumulate": "multiply", "outer": "power", "reduceat": None}[method] in supported + [None]
+    if method == "accumulate":  # running extremes: a gather of the elements kept
+        assert {"maximum", "minimum", "fmax", "fmin"} <= set(supported)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum", "fmax", "fmin"])
+def test_running_extremes_at_second_order_with_nans_and_under_every_transform(name: str) -> None:
+    ufunc = getattr(np, name)
+    f = lambda x: (ufunc.accumulate(x, axis=1) * x).sum()
+    check_grads(f, (XU,), order=2)
+    g32 = fg.grad(f)(XU.astype(np.float32))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, fg.grad(f)(XU), rtol=1e-6)
+    with_nan = np.array([[1.0, np.nan, 3.0, 0.5], [2.0, 1.0, 4.0, np.nan]])
+    np.testing.assert_array_equal(fg.jit(lambda x: ufunc.accumulate(x, axis=1))(with_nan), ufunc.accumulate(with_nan, axis=1))
+    rows = fg.vmap(lambda r: ufunc.accumulate(r))(XU)
+    np.testing.assert_array_equal(rows, ufunc.accumulate(XU, axis=1))
+    jac = fg.jacrev(lambda x: getattr(fnp, name).accumulate(x))(XU[0])
+    kept = ufunc.accumulate(XU[0])[:, None] == XU[0][None, :]
+    np.testing.assert_array_equal(jac, kept & (np.cumsum(kept, axis=1) == kept.sum(axis=1, keepdims=True)))
+
+
+def test_funcgrad_numpy_ufuncs_have_numpys_methods_and_attributes() -> None:
+    """``import funcgrad.numpy as np`` code spells ``np.add.reduce``, ``np.multiply.outer``, ``np.add.at``."""
+
+    def f(x):
+        y = fnp.zeros_like(x[0])
+        fnp.add.at(y, [0, 0, 2], x[1])
+        return fnp.add.reduce(x * x, axis=0).sum() + fnp.multiply.outer(x[0], y).sum() + fnp.maximum.accumulate(y).sum()
+
+    check_grads(f, (XU,), order=2)
+    assert fnp.add.identity == 0 and fnp.multiply.identity == 1 and fnp.add.nout == 1
+    with pytest.raises(ValueError, match="reduce only supported for binary functions"):
+        fnp.sin.reduce(XU)
+    with pytest.raises(AttributeError, match="no attribute 'reduced'"):
+        fnp.add.reduced  # noqa: B018

@@ -194,6 +194,19 @@ class Elementwise(Primitive):
 
         return array_ufunc(ufunc, "__call__", inputs, params)
 
+    def __getattr__(self, name: str) -> Any:
+        # ``fnp.add.reduce``, ``.accumulate``, ``.outer``, ``.at``, ``.identity``, ...: NumPy's own ufunc's
+        # attribute; NumPy hands traced operands back to funcgrad through ``__array_ufunc__``
+        if name in _UFUNC_ATTRIBUTES and isinstance(self.impl, np.ufunc):
+            return getattr(self.impl, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+#: the ufunc attributes a funcgrad.numpy ufunc takes from NumPy's (its methods as bound NumPy methods)
+_UFUNC_ATTRIBUTES = frozenset(
+    {"reduce", "accumulate", "outer", "at", "reduceat", "identity", "nout", "nargs", "ntypes", "types", "signature"}
+)
+
 
 class BinaryElementwise(Elementwise):
     """A two-argument ufunc primitive (see ``Elementwise``)."""

@@ -18,7 +18,7 @@ from funcgrad import _errors
 from funcgrad._prims import _base, _nondiff, _shape, _ufuncs
 from funcgrad._prims._base import expand_reduced, kept_shape, match_dtype, sum_p
 from funcgrad._prims._dispatch import UFUNC_METHODS, UFUNCS, implements, store_out
-from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._indexing import getitem_p, rearrange
 from funcgrad._prims._shape import asarray, operand
 from funcgrad._prims._ufuncs import mask
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
@@ -688,8 +688,42 @@ _REDUCTIONS: dict[str, Callable[..., Any]] = {
     "logical_and": _nondiff.all,
     "logical_or": _nondiff.any,
 }
+def running_extreme_positions(x: Any, axis: int, ufunc: Any) -> Any:
+    """Where ``ufunc.accumulate(x, axis)`` (``maximum``, ``minimum``, ``fmax``, ``fmin``) takes each element
+    from: the latest position along ``axis`` that holds the running extreme (a NaN the running value kept
+    included).
+
+    >>> running_extreme_positions(np.array([1.0, 3.0, 2.0, 5.0]), 0, np.maximum)
+    array([0, 1, 1, 3])
+    """
+    x = np.asarray(x)
+    axis = axis % x.ndim
+    running = ufunc.accumulate(x, axis=axis)
+    holds = (x == running) | (np.isnan(x) & np.isnan(running)) if x.dtype.kind in "fc" else x == running
+    steps = np.arange(x.shape[axis], dtype=np.intp).reshape([-1 if a == axis else 1 for a in range(x.ndim)])
+    return np.maximum.accumulate(np.where(holds, steps, 0), axis=axis)
+
+
+_running_positions = _nondiff.nondiff_function(running_extreme_positions)
+
+
+def _running_extreme(ufunc: Any) -> Callable[..., Any]:
+    def accumulate(array: Any, axis: int = 0, dtype: Any = None) -> Any:
+        """``ufunc.accumulate`` of a running extreme: a gather of the elements it keeps (derivative 1 there)."""
+        array = operand(array)
+        if dtype is not None:
+            array = _base.cast(array, dtype)
+        return rearrange(array, np.take_along_axis, _running_positions(array, axis, ufunc), axis)
+
+    return accumulate
+
+
 #: ufunc name -> the cumulative function that ``ufunc.accumulate`` is
-_ACCUMULATIONS: dict[str, Callable[..., Any]] = {"add": cumsum, "multiply": cumprod}
+_ACCUMULATIONS: dict[str, Callable[..., Any]] = {
+    "add": cumsum,
+    "multiply": cumprod,
+    **{name: _running_extreme(getattr(np, name)) for name in ("maximum", "minimum", "fmax", "fmin")},
+}
 
 
 def _method_function(ufunc: Any, method: str, table: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
