@@ -123,7 +123,7 @@ def _as_rows(result: Any) -> Any:
 
 
 def nondiff_function(
-    numpy_function: Any, *, data_dependent_shape: bool = False, rows: bool = False
+    numpy_function: Any, *, data_dependent_shape: bool = False, rows: bool = False, dispatch: bool = True
 ) -> Callable[..., Any]:
     """A funcgrad function for ``numpy_function`` with zero derivative: a primitive over its traced arguments.
 
@@ -132,7 +132,7 @@ def nondiff_function(
     nothing traced NumPy runs directly.  ``rows``: NumPy returns a tuple of
     index arrays, which the primitive returns stacked (one array) and the
     wrapper splits again.  It also handles ``numpy_function`` on traced values
-    (``__array_function__``).
+    (``__array_function__``) unless ``dispatch`` is false (a helper of funcgrad's own, not NumPy's).
 
     >>> import funcgrad as fg
     >>> fg.grad(lambda x: x[np.argmax(x)] ** 2)(np.array([1.0, 3.0]))
@@ -165,7 +165,8 @@ def nondiff_function(
         "whose result under ``grad``/``jvp`` is NumPy's on the values."
     )
     function.primitive = prim  # type: ignore[attr-defined]
-    FUNCTIONS[numpy_function] = function
+    if dispatch:
+        FUNCTIONS[numpy_function] = function
     return function
 
 

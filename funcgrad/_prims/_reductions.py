@@ -704,7 +704,16 @@ def running_extreme_positions(x: Any, axis: int, ufunc: Any) -> Any:
     return np.maximum.accumulate(np.where(holds, steps, 0), axis=axis)
 
 
-_running_positions = _nondiff.nondiff_function(running_extreme_positions)
+_running_positions = _nondiff.nondiff_function(running_extreme_positions, dispatch=False)
+
+
+def _running_positions_batch(prim: Any, values: list[Any], batched: list[bool], size: int, call: Any) -> Any:
+    """Over a batch (on the leading axis): the same positions along the shifted axis, one call."""
+    (hole, axis, ufunc), kwargs = call
+    return prim(values[0], call=((hole, axis % (ndim(values[0]) - 1) + 1, ufunc), kwargs))
+
+
+defbatch(_running_positions.primitive, _running_positions_batch)  # type: ignore[attr-defined]
 
 
 def _running_extreme(ufunc: Any) -> Callable[..., Any]:
