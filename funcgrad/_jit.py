@@ -26,10 +26,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from funcgrad._loops import Loop, fold
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
 from funcgrad._rewrites import rewrite
 from funcgrad._simplify import simplify
@@ -188,7 +189,7 @@ def _as_operator(eqn: Eqn) -> str | None:
     return symbol
 
 
-def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, Any]]:
+def to_source(program: Program, name: str = "replay", loops: Sequence[Loop] = ()) -> tuple[str, dict[str, Any]]:
     """Python source of a function replaying ``program`` (one line per call) and returning the
     function's result (the output pytree), and the names the source uses.
 
@@ -196,97 +197,306 @@ def to_source(program: Program, name: str = "replay") -> tuple[str, dict[str, An
     guard raises ``GuardMiss(index)``.  Array constants handed back as
     outputs are copied, so a caller never holds the recording's own array.
     An intermediate array is deleted (``del``) right after its last use.
+    Each of ``loops`` (:func:`funcgrad._loops.fold`'s runs of ``program``)
+    is written once, as the body of a ``for`` loop making the same calls.
     """
-    namespace: dict[str, Any] = {"GuardMiss": GuardMiss, "array_equal": np.array_equal}
-    impls: dict[int, str] = {}
-    names: dict[int, str] = {}
-    consts: dict[int, str] = {}
+    return _Source(program, loops).write(name)
 
-    def var_name(var: Var) -> str:
-        if var.id not in names:
-            letters = _letters(len(names))
-            names[var.id] = letters + "_" if keyword.iskeyword(letters) or letters in namespace else letters
-        return names[var.id]
 
-    def atom(item: Var | Const) -> str:
+class _Source:
+    """The writer of :func:`to_source`: names, constants and lines of one replay function."""
+
+    def __init__(self, program: Program, loops: Sequence[Loop]) -> None:
+        self.program = program
+        self.loops = sorted(loops, key=lambda loop: loop.start)
+        self.namespace: dict[str, Any] = {"GuardMiss": GuardMiss, "array_equal": np.array_equal}
+        self.impls: dict[int, str] = {}
+        self.names: dict[int, str] = {}  # var id -> its name, or the expression reading it (``ys0_3_[5]``)
+        self.consts: dict[int, str] = {}
+        self.count = 0  # names given to values so far
+        self.params_count = 0
+        self.lines: list[str] = []
+        guard_at = {id(g): i for i, g in enumerate(program.guards)}
+        self.hoisted: dict[int, list[tuple[Guard, int]]] = {}  # var id -> guards on it, checked once it is computed
+        for step in program.steps:
+            if isinstance(step, Guard):
+                self.hoisted.setdefault(step.var.id, []).append((step, guard_at[id(step)]))
+
+    # --- names and expressions -------------------------------------------------------------------
+    def fresh(self) -> str:
+        letters = _letters(self.count)
+        self.count += 1
+        return letters + "_" if keyword.iskeyword(letters) or letters in self.namespace else letters
+
+    def var_name(self, var: Var) -> str:
+        if var.id not in self.names:
+            self.names[var.id] = self.fresh()
+        return self.names[var.id]
+
+    def atom(self, item: Var | Const) -> str:
         if isinstance(item, Var):
-            return names[item.id]
+            return self.names[item.id]
         if _literal(item.value):
             return repr(item.value)
-        if id(item) not in consts:
-            consts[id(item)] = f"k{len(consts)}_"
-            namespace[consts[id(item)]] = item.value
-        return consts[id(item)]
+        if id(item) not in self.consts:
+            self.consts[id(item)] = f"k{len(self.consts)}_"
+            self.namespace[self.consts[id(item)]] = item.value
+        return self.consts[id(item)]
 
-    def impl_name(eqn: Eqn) -> str:
+    def impl_name(self, eqn: Eqn) -> str:
         key = id(eqn.prim)
-        if key not in impls:
+        if key not in self.impls:
             base = "".join(c if c.isalnum() else "_" for c in eqn.prim.name) + "_"
-            name_ = base if base not in namespace else f"{base}{len(impls)}"
-            impls[key] = name_
-            namespace[name_] = eqn.prim.impl
-        return impls[key]
+            name_ = base if base not in self.namespace else f"{base}{len(self.impls)}"
+            self.impls[key] = name_
+            self.namespace[name_] = eqn.prim.impl
+        return self.impls[key]
 
-    params_count = 0
-    lines = [f"def {name}({', '.join(var_name(v) for v in program.inputs)}):"]
-    guards = list(enumerate(program.guards))
-    guard_at = {id(g): i for i, g in guards}
-    hoisted: dict[int, list[Guard]] = {}  # var id -> guards on it, checked once it is computed
-    for step in program.steps:
-        if isinstance(step, Guard):
-            hoisted.setdefault(step.var.id, []).append(step)
-
-    def check(var: Var) -> None:
-        for guard in hoisted.pop(var.id, ()):
-            index = guard_at[id(guard)]
-            if guard.kind == "bool":
-                lines.append(f"    if {'not ' if guard.expected else ''}{names[var.id]}: raise GuardMiss({index})")
-            elif guard.kind == "shape":
-                lines.append(f"    if {names[var.id]}.shape != {guard.expected!r}: raise GuardMiss({index})")
-            else:
-                namespace[f"g{index}_"] = guard.expected
-                lines.append(f"    if not array_equal({names[var.id]}, g{index}_): raise GuardMiss({index})")
-
-    eqns = program.eqns
-    freed = _last_uses(program)
-    def release(dead: list[Var] | None) -> None:
-        if dead:
-            lines.append(f"    del {', '.join(names[var.id] for var in dead)}")
-
-    for var in program.inputs:
-        check(var)
-    for position, step in enumerate(eqns):
-        arguments = [atom(item) for item in step.inputs]
-        symbol = _as_operator(step)
+    def call(self, eqn: Eqn, arguments: list[str]) -> str:
+        """The expression computing ``eqn`` from its arguments' expressions."""
+        symbol = _as_operator(eqn)
         if symbol is not None:
-            operation = f"{symbol}{arguments[0]}" if len(arguments) == 1 else f"{arguments[0]} {symbol} {arguments[1]}"
-            lines.append(f"    {var_name(step.out)} = {operation}")
-            check(step.out)
-            release(freed.get(position))
-            continue
-        for key, value in step.params.items():
+            return f"{symbol}{arguments[0]}" if len(arguments) == 1 else f"{arguments[0]} {symbol} {arguments[1]}"
+        arguments = list(arguments)
+        for key, value in eqn.params.items():
             if _literal(value):
                 arguments.append(f"{key}={value!r}")
             else:
-                param = f"p{params_count}_"
-                params_count += 1
-                namespace[param] = value
+                param = f"p{self.params_count}_"
+                self.params_count += 1
+                self.namespace[param] = value
                 arguments.append(f"{key}={param}")
-        lines.append(f"    {var_name(step.out)} = {impl_name(step)}({', '.join(arguments)})")
-        check(step.out)
-        release(freed.get(position))
-    outputs = []
-    for item in program.outputs:
-        text = atom(item)
-        if isinstance(item, Const) and type(item.value) is np.ndarray:
-            text += ".copy(order='K')"
-        outputs.append(text)
-    built = _tree_expression(program.out_tree, iter(outputs))
-    if built is None:
-        namespace["unflatten_"] = functools.partial(tree_unflatten, program.out_tree)
-        built = f"unflatten_([{', '.join(outputs)}])"
-    lines.append(f"    return {built}")
-    return "\n".join(lines) + "\n", namespace
+        return f"{self.impl_name(eqn)}({', '.join(arguments)})"
+
+    def check(self, var: Var, name: str, indent: str = "    ", stride: str = "") -> None:
+        """The lines checking the guards on ``var`` (just computed as ``name``); ``stride``: ``" + G * it"``
+        in a loop's body, where the guard of iteration ``it`` is numbered that much after the first's."""
+        for guard, index in self.hoisted.pop(var.id, ()):
+            miss = f"raise GuardMiss({index}{stride})"
+            if guard.kind == "bool":
+                self.lines.append(f"{indent}if {'not ' if guard.expected else ''}{name}: {miss}")
+            elif guard.kind == "shape":
+                self.lines.append(f"{indent}if {name}.shape != {guard.expected!r}: {miss}")
+            else:
+                self.namespace[f"g{index}_"] = guard.expected
+                self.lines.append(f"{indent}if not array_equal({name}, g{index}_): {miss}")
+
+    # --- the function ----------------------------------------------------------------------------
+    def write(self, name: str) -> tuple[str, dict[str, Any]]:
+        program = self.program
+        lines = self.lines
+        lines.append(f"def {name}({', '.join(self.var_name(v) for v in program.inputs)}):")
+        for var in program.inputs:
+            self.check(var, self.names[var.id])
+        plans = _loop_plans(program, self.loops)
+        drops = _drops(program, self.loops, plans)
+        steps = program.steps
+        index = 0
+        loop_at = {loop.start: number for number, loop in enumerate(self.loops)}
+        while index < len(steps):
+            number = loop_at.get(index)
+            if number is not None:
+                loop = self.loops[number]
+                self.write_loop(number, loop, plans)
+                index = loop.stop - 1  # the drops after a loop are keyed by its last step
+            else:
+                step = steps[index]
+                if isinstance(step, Guard):
+                    index += 1
+                    continue
+                out = self.var_name(step.out)
+                lines.append(f"    {out} = {self.call(step, [self.atom(item) for item in step.inputs])}")
+                self.check(step.out, out)
+            dead = [self.names[item] for item in drops.get(index, ())]
+            if dead:
+                lines.append(f"    del {', '.join(dead)}")
+            index += 1
+        outputs = []
+        for item in program.outputs:
+            text = self.atom(item)
+            if isinstance(item, Const) and type(item.value) is np.ndarray:
+                text += ".copy(order='K')"
+            outputs.append(text)
+        built = _tree_expression(program.out_tree, iter(outputs))
+        if built is None:
+            self.namespace["unflatten_"] = functools.partial(tree_unflatten, program.out_tree)
+            built = f"unflatten_([{', '.join(outputs)}])"
+        lines.append(f"    return {built}")
+        return "\n".join(lines) + "\n", self.namespace
+
+    def write_loop(self, number: int, loop: Loop, plans: list[_LoopPlan]) -> None:
+        """``loop`` as a ``for`` statement: its body written once (the first iteration's calls)."""
+        plan = plans[number]
+        lines = self.lines
+        counter = f"it{number}_"
+        states: dict[tuple[int, str], str] = {}  # (position, initial expression) -> the carried value's name
+        expressions: list[list[str]] = []
+        sequences = 0
+        for position, row in enumerate(loop.sites):
+            texts = []
+            for site in row:
+                if site.kind == "carried":
+                    assert site.atom is not None
+                    key = (site.position, self.atom(site.atom))
+                    if key not in states:
+                        states[key] = f"st{number}_{len(states)}_"
+                        lines.append(f"    {states[key]} = {key[1]}")
+                    texts.append(states[key])
+                elif site.kind == "invariant":
+                    assert site.atom is not None
+                    texts.append(self.atom(site.atom))
+                elif site.kind == "sequence":
+                    assert site.atoms is not None
+                    source = plan.affine.get((position, len(texts)))
+                    if source is not None:
+                        kept, first, direction = source
+                        sign = "+" if direction > 0 else "-"
+                        texts.append(f"{plans[kept.loop].stacks[kept.position]}[{first} {sign} {counter}]")
+                        continue
+                    sequence = f"sq{number}_{sequences}_"
+                    sequences += 1
+                    if all(isinstance(item, Const) for item in site.atoms):
+                        self.namespace[sequence] = tuple(item.value for item in site.atoms)  # type: ignore[union-attr]
+                    else:
+                        lines.append(f"    {sequence} = ({', '.join(self.atom(item) for item in site.atoms)},)")
+                    texts.append(f"{sequence}[{counter}]")
+                else:
+                    texts.append("")  # internal: named below, once its step is written
+            expressions.append(texts)
+        for stack in plan.stacks.values():
+            lines.append(f"    {stack} = []")
+        lines.append(f"    for {counter} in range({loop.count}):")
+        body: dict[int, str] = {}
+        stride = f" + {loop.guards_per_block} * {counter}"
+        for position, step in enumerate(loop.body):
+            if isinstance(step, Guard):
+                continue
+            arguments = [
+                body[site.position] if site.kind == "internal" else text
+                for site, text in zip(loop.sites[position], expressions[position])
+            ]
+            out = body[position] = self.fresh()
+            lines.append(f"        {out} = {self.call(step, arguments)}")
+            self.check(step.out, out, "        ", stride)
+            dead = plan.dead.get(position)
+            if dead:
+                lines.append(f"        del {', '.join(body[p] for p in dead)}")
+        for position, stack in plan.stacks.items():
+            lines.append(f"        {stack}.append({body[position]})")
+        for (position, _), state in states.items():
+            lines.append(f"        {state} = {body[position]}")
+        for var_id, (position, iteration) in loop.outside.items():
+            if iteration == loop.count - 1:
+                self.names[var_id] = body[position]
+            else:
+                self.names[var_id] = f"{plan.stacks[position]}[{iteration}]"
+
+
+class _Stack(NamedTuple):
+    loop: int
+    position: int
+
+
+class _LoopPlan:
+    """What writing one loop needs decided beforehand: the positions whose values are kept in lists (read
+    after the loop from other iterations than the last), the sequences read from such a list, and the
+    values dropped in the body after their last use."""
+
+    __slots__ = ("stacks", "affine", "dead")
+
+    def __init__(self) -> None:
+        self.stacks: dict[int, str] = {}  # position -> the list's name
+        #: (position, argnum) of a sequence site -> the list, the first iteration's index and +1 or -1
+        self.affine: dict[tuple[int, int], tuple[_Stack, int, int]] = {}
+        self.dead: dict[int, list[int]] = {}  # position -> positions dropped after it
+
+
+def _loop_plans(program: Program, loops: Sequence[Loop]) -> list[_LoopPlan]:
+    plans = [_LoopPlan() for _ in loops]
+    where: dict[int, tuple[int, int, int]] = {}  # var id read after its loop -> (loop, position, iteration)
+    for number, loop in enumerate(loops):
+        plan = plans[number]
+        for var_id, (position, iteration) in loop.outside.items():
+            where[var_id] = (number, position, iteration)
+            if iteration < loop.count - 1:
+                plan.stacks.setdefault(position, f"ys{number}_{position}_")
+    for number, loop in enumerate(loops):
+        plan = plans[number]
+        for position, row in enumerate(loop.sites):
+            for argnum, site in enumerate(row):
+                if site.kind != "sequence":
+                    continue
+                assert site.atoms is not None
+                found = [where.get(item.id) if isinstance(item, Var) else None for item in site.atoms]
+                if found[0] is None or any(place is None for place in found):
+                    continue
+                stack, position_before, first = found[0]
+                step = found[1][2] - first if len(found) > 1 else 1  # type: ignore[index]
+                if step not in (1, -1) or any(
+                    place != (stack, position_before, first + step * k) for k, place in enumerate(found)
+                ):
+                    continue
+                plans[stack].stacks.setdefault(position_before, f"ys{stack}_{position_before}_")
+                plan.affine[(position, argnum)] = (_Stack(stack, position_before), first, step)
+        kept = {site.position for row in loop.sites for site in row if site.kind == "carried"}
+        kept.update(position for position, _ in loop.outside.values())
+        kept.update(plan.stacks)
+        last: dict[int, int] = {}
+        for position, step in enumerate(loop.body):
+            if isinstance(step, Guard):
+                continue
+            last[position] = position
+            for site in loop.sites[position]:
+                if site.kind == "internal":
+                    last[site.position] = position
+        for position, at in last.items():
+            step = loop.body[position]
+            if position not in kept and isinstance(step, Eqn) and step.out.shape:
+                plan.dead.setdefault(at, []).append(position)
+    return plans
+
+
+def _drops(program: Program, loops: Sequence[Loop], plans: list[_LoopPlan]) -> dict[int, list[int]]:
+    """The names to drop after each step written outside a loop (a loop is keyed by its last step), as the
+    ids of the variables they name: an intermediate array no later step, loop or output reads."""
+    keep = {atom.id for atom in program.outputs if isinstance(atom, Var)} | {var.id for var in program.inputs}
+    last: dict[int, tuple[int, Var]] = {}
+    loop_at = {loop.start: loop for loop in loops}
+    stacked: set[int] = set()  # values read back from a loop's list: not names of their own
+    for loop in loops:
+        for var_id, (_, iteration) in loop.outside.items():
+            if iteration < loop.count - 1:
+                stacked.add(var_id)
+    index = 0
+    steps = program.steps
+    while index < len(steps):
+        folded = loop_at.get(index)
+        if folded is not None:
+            loop = folded
+            at = loop.stop - 1
+            for row in loop.sites:
+                for site in row:
+                    for item in ([site.atom] if site.atom is not None else site.atoms or []):
+                        if isinstance(item, Var):
+                            last[item.id] = (at, item)
+            for var_id in loop.outside:
+                step = steps[loop.start + loop.outside[var_id][1] * loop.length + loop.outside[var_id][0]]
+                assert isinstance(step, Eqn)
+                last.setdefault(var_id, (at, step.out))
+            index = loop.stop
+            continue
+        step = steps[index]
+        if isinstance(step, Eqn):
+            last[step.out.id] = (index, step.out)
+            for item in step.inputs:
+                if isinstance(item, Var):
+                    last[item.id] = (index, item)
+        index += 1
+    drops: dict[int, list[int]] = {}
+    for var_id, (at, var) in last.items():
+        if var_id not in keep and var_id not in stacked and var.shape:
+            drops.setdefault(at, []).append(var_id)
+    return drops
 
 
 def _tree_expression(treedef: PyTreeDef, leaves: Iterator[str]) -> str | None:
@@ -327,9 +537,10 @@ def _last_uses(program: Program) -> dict[int, list[Var]]:
     return freed
 
 
-def compile_program(program: Program) -> Callable[..., Any]:
-    """The replay function of ``program`` (see :func:`to_source`)."""
-    source, namespace = to_source(program)
+def compile_program(program: Program, loops: bool = True) -> Callable[..., Any]:
+    """The replay function of ``program`` (see :func:`to_source`), its repeated runs written as loops
+    (:func:`funcgrad._loops.fold`) unless ``loops`` is false."""
+    source, namespace = to_source(program, loops=fold(program) if loops else ())
     code = compile(source, f"<funcgrad replay of {len(program.eqns)} calls>", "exec")
     # NumPy's warnings name the calling module: a replay's come from funcgrad, as the eager call's do
     namespace["__name__"] = __name__

@@ -191,7 +191,10 @@ class Program:
         return consts.get(id(atom)) or _show_value(atom.value)
 
     def __str__(self) -> str:
-        names, consts = self._names()
+        return "\n".join(self._lines(*self._names()))
+
+    def _lines(self, names: dict[int, str], consts: dict[int, str]) -> list[str]:
+        """The listing's lines (``__str__``), the variables and constants named by ``names`` and ``consts``."""
         const_atoms = _const_atoms(self)
         header_consts = " ".join(f"{consts[id(c)]}:{_type_of(c.value)}" for c in const_atoms if id(c) in consts)
         header_inputs = " ".join(f"{names[v.id]}:{_type(v)}" for v in self.inputs)
@@ -206,7 +209,7 @@ class Program:
                 lines.append(f"    {step.describe(names[step.var.id])}")
         outs = ", ".join(self._atom(a, names, consts) for a in self.outputs)
         lines.append(f"  in ({outs}{',' if len(self.outputs) == 1 else ''}) }}")
-        return "\n".join(lines)
+        return lines
 
     def __repr__(self) -> str:
         """The listing (as a jaxpr shows itself), or a summary when it is longer than a screen."""

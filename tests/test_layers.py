@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "funcgrad._program",
             "funcgrad._simplify",
             "funcgrad._rewrites",
+            "funcgrad._loops",
             "funcgrad._jit",
             "funcgrad._sparse_detect",
             "funcgrad._coloring",
