@@ -36,8 +36,6 @@ __all__ = [
     "index_set",
     "gather",
     "scatter_add",
-    "lazy_index",
-    "value_read",
     "guard",
     "known_chunks",
     "cholesky",
@@ -255,19 +253,12 @@ def index_add(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     out = out.copy()
     arrays = [i for i in index if isinstance(i, np.ndarray) and i.dtype.kind in "iu" and i.ndim > 0]
     if any(np.unique(a).size < a.size or (a.min() < 0 <= a.max()) for a in arrays):
-        raise TypeError(
-            f"funcgrad: the derivative of indexing a {type(out).__module__}.{type(out).__name__} with integer "
-            "arrays that repeat positions (or mix negative and non-negative ones) is not supported: "
-            "index with distinct positions, or compute the array first."
-        )
+        raise _errors.lazy_repeated_positions(out)
     index, v = _without_newaxes(index, v, out.ndim)
     try:
         out[index] = out[index] + v
     except NotImplementedError as error:
-        raise TypeError(
-            f"funcgrad: the derivative of this indexing needs an assignment that "
-            f"{type(out).__module__}.{type(out).__name__} does not support ({error})."
-        ) from None
+        raise _errors.backend_assignment("the derivative of this indexing", out, error) from None
     return out
 
 
@@ -301,10 +292,7 @@ def index_set(x: Any, v: Any, index: tuple[Any, ...]) -> Any:
     try:
         out[index] = v
     except NotImplementedError as error:
-        raise TypeError(
-            f"funcgrad: this functional update needs an assignment that "
-            f"{type(out).__module__}.{type(out).__name__} does not support ({error})."
-        ) from None
+        raise _errors.backend_assignment("this functional update", out, error) from None
     return out
 
 
@@ -322,25 +310,6 @@ def scatter_add(values: Any, where: np.ndarray[Any, Any], total: int) -> Any:
         real = xp.bincount(positions, weights=values.real, minlength=total)
         return real + 1j * xp.bincount(positions, weights=values.imag, minlength=total)
     return xp.bincount(positions, weights=values, minlength=total)
-
-
-def value_read(function: str, value: Any) -> TypeError:
-    """The error for a function whose derivative needs the values of a foreign (lazy) array to decide its shape."""
-    return TypeError(
-        f"funcgrad: {function} on a {type(value).__module__}.{type(value).__name__} reads its values to decide "
-        "what to compute (which would compute the array); compute it first (.compute() for Dask)."
-    )
-
-
-def lazy_index(index: Any) -> TypeError:
-    """The error for indexing with a foreign (lazy) array: its values decide what is taken, so it would be computed."""
-    kind = f"{type(index).__module__}.{type(index).__name__}"
-    fix = "np.where(mask, x, 0) keeps the shape and stays lazy; " if index.dtype == bool else ""
-    return TypeError(
-        f"funcgrad: indexing with a {kind} of dtype {index.dtype} needs its values to know which elements to "
-        f"take (and the shape of the result), which would compute it. {fix}Or compute the index first "
-        "(index.compute() for Dask), which is what NumPy code on Dask arrays does anyway."
-    )
 
 
 class _Refusing:
@@ -382,10 +351,5 @@ def _unsupported(warning: FutureWarning) -> Exception:
     for backend, pattern in _EAGER_FALLBACK_WARNINGS.items():
         found = re.match(pattern, message)
         if found is not None:
-            return TypeError(
-                f"funcgrad: {found.group('function')} is not implemented by the {backend} backend, which would "
-                f"compute its inputs to run it (breaking laziness). Use a function {backend} implements, "
-                f"wrap this step in {backend}'s map_blocks with a custom rule (fg.custom_vjp), or compute the "
-                "input first."
-            )
+            return _errors.backend_lacks_function(found.group("function"), backend)
     return warning

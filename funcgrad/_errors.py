@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from funcgrad.errors import UnexpectedTracerError
 
 
@@ -434,4 +436,281 @@ def resize_in_place() -> TypeError:
     return TypeError(
         "funcgrad: x.resize() works in place, but traced arrays are immutable. "
         "Use the copy 'x = numpy.resize(x, new_shape)', which is differentiable."
+    )
+
+
+# --- NumPy's own argument errors, in NumPy's words (funcgrad/_prims) ------------------------------------
+# What NumPy raises for the same call on plain arrays, so code that catches NumPy's errors sees the same.
+
+
+def len_of_scalar() -> TypeError:
+    return TypeError("len() of unsized object (a traced 0-d array)")
+
+
+def axis_out_of_range(axis: int, rank: int, where: str | None = None) -> np.exceptions.AxisError:
+    return np.exceptions.AxisError(axis, rank, where)
+
+
+def reshape_order(order: Any) -> ValueError:
+    return ValueError(f"reshape: order must be one of 'C', 'F', 'A', got {order!r}")
+
+
+def concatenate_scalars() -> ValueError:
+    return ValueError("zero-dimensional arrays cannot be concatenated")
+
+
+def stack_shapes() -> ValueError:
+    return ValueError("all input arrays must have the same shape")
+
+
+def split_rank(name: str, least: int) -> ValueError:
+    return ValueError(f"{name} only works on arrays of {least} or more dimensions")
+
+
+def meshgrid_indexing() -> ValueError:
+    return ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+
+
+def flip_rank(least: int) -> ValueError:
+    return ValueError(f"Input must be >= {least}-d.")
+
+
+def einsum_subscript_integer(index: int) -> ValueError:
+    return ValueError(f"einsum: subscript integers must be in [0, 52), got {index}")
+
+
+def einsum_no_arguments() -> TypeError:
+    return TypeError("einsum() missing the subscripts and operands")
+
+
+def einsum_operand_count(subscripts: str, named: int, given: int) -> ValueError:
+    return ValueError(f"einsum: subscripts {subscripts!r} name {named} operand(s) but {given} were given")
+
+
+def einsum_invalid_subscripts(subscripts: str) -> ValueError:
+    return ValueError(
+        f"einsum: invalid subscripts {subscripts!r}; use letters, ',', '->' and at most one '...' per term"
+    )
+
+
+def einsum_operand_shape(term: str, shape: tuple[int, ...]) -> ValueError:
+    return ValueError(f"einsum: subscripts {term!r} do not match an operand of shape {shape}")
+
+
+def einsum_missing_ellipsis(subscripts: str) -> ValueError:
+    return ValueError(f"einsum: subscripts {subscripts!r} broadcast over '...' but the output has no '...'; add it")
+
+
+def tensordot_axes_count(count: int, most: int) -> ValueError:
+    return ValueError(f"tensordot: axes={count} must be between 0 and {most}")
+
+
+def tensordot_axes_spec(axes: Any) -> ValueError:
+    return ValueError(f"tensordot: axes must be an int or a pair of axis lists, got {axes!r}")
+
+
+def tensordot_shape_mismatch(shape_a: Any, shape_b: Any, axes_a: Any, axes_b: Any) -> ValueError:
+    return ValueError(f"tensordot: shape-mismatch for sum (shapes {shape_a} and {shape_b}, axes {axes_a} and {axes_b})")
+
+
+def vdot_sizes(shape_a: Any, shape_b: Any) -> ValueError:
+    return ValueError(f"vdot: a and b must have the same number of elements, got shapes {shape_a} and {shape_b}")
+
+
+def cross_dimensions(size_a: int, size_b: int) -> ValueError:
+    return ValueError(
+        f"cross: incompatible dimensions for cross product (dimension must be 2 or 3), got {size_a} and {size_b}"
+    )
+
+
+def cross_of_2d_vectors() -> DeprecationWarning:
+    return DeprecationWarning(
+        "Arrays of 2-dimensional vectors are deprecated. Use arrays of 3-dimensional vectors instead. "
+        "(deprecated in NumPy 2.0)"
+    )
+
+
+def convolve_rank(name: str, shape_a: Any, shape_v: Any) -> ValueError:
+    return ValueError(f"{name}: a and v must be one-dimensional, got shapes {shape_a} and {shape_v}")
+
+
+def convolve_empty(name: str, which: str) -> ValueError:
+    return ValueError(f"{name}: {which} cannot be empty")
+
+
+def convolve_mode(name: str, mode: Any) -> ValueError:
+    return ValueError(f"{name}: mode must be 'full', 'same' or 'valid', got {mode!r}")
+
+
+def output_not_broadcastable(shape: Any, broadcast: Any) -> ValueError:
+    return ValueError(
+        f"non-broadcastable output operand with shape {shape} doesn't match the broadcast shape {broadcast}"
+    )
+
+
+def matmul_in_place_shape(product: Any, shape: Any) -> ValueError:
+    return ValueError(
+        f"matmul: the product has shape {product}, so it cannot be stored in place into an "
+        f"array of shape {shape} (x @= y keeps x's shape)"
+    )
+
+
+def diff_negative_order(order: Any) -> ValueError:
+    return ValueError(f"order must be non-negative but got {order!r}")
+
+
+def diff_of_scalar() -> ValueError:
+    return ValueError("diff requires input that is at least one dimensional")
+
+
+def gradient_too_few_points() -> ValueError:
+    return ValueError(
+        "Shape of array too small to calculate a numerical gradient, at least (edge_order + 1) elements are required."
+    )
+
+
+def gradient_edge_order() -> ValueError:
+    return ValueError("'edge_order' greater than 2 not supported")
+
+
+def gradient_spacing_rank() -> ValueError:
+    return ValueError("distances must be either scalars or 1d")
+
+
+def gradient_spacing_length() -> ValueError:
+    return ValueError("when 1d, distances must match the length of the corresponding dimension")
+
+
+def gradient_spacing_count() -> TypeError:
+    return TypeError("invalid number of arguments")
+
+
+def diag_rank() -> ValueError:
+    return ValueError("Input must be 1- or 2-d.")
+
+
+def where_one_branch() -> ValueError:
+    return ValueError("either both or neither of x and y should be given")
+
+
+def select_lengths() -> ValueError:
+    return ValueError("list of cases must be same length as list of conditions")
+
+
+def select_empty() -> ValueError:
+    return ValueError("select with an empty condition list is not possible")
+
+
+def select_condition_dtype(entry: int) -> TypeError:
+    return TypeError(f"invalid entry {entry} in condlist: should be boolean ndarray")
+
+
+def piecewise_function_count(conditions: int) -> ValueError:
+    return ValueError(f"with {conditions} condition(s), either {conditions} or {conditions + 1} functions are expected")
+
+
+def apply_along_empty_axis() -> ValueError:
+    return ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+
+
+def interp_lengths(shape_fp: Any, shape_xp: Any) -> ValueError:
+    return ValueError(f"fp and xp are not of the same length (or not 1-D): {shape_fp} and {shape_xp}")
+
+
+def interp_empty() -> ValueError:
+    return ValueError("array of sample points is empty")
+
+
+def ddof_and_correction(name: str) -> ValueError:
+    return ValueError(f"{name}: ddof and correction can't be provided simultaneously.")
+
+
+def quantile_range() -> ValueError:
+    return ValueError("Quantiles must be in the range [0, 1]")
+
+
+def average_needs_axis() -> TypeError:
+    return TypeError("Axis must be specified when shapes of a and weights differ.")
+
+
+def average_weights_shape() -> ValueError:
+    return ValueError("Shape of weights must be consistent with shape of a along specified axis.")
+
+
+def average_zero_weights() -> ZeroDivisionError:
+    return ZeroDivisionError("Weights sum to zero, can't be normalized")
+
+
+def cov_rank() -> ValueError:
+    return ValueError("m has more than 2 dimensions")
+
+
+def put_index(index: Any, size: int) -> IndexError:
+    return IndexError(f"index {index} is out of bounds for axis 0 with size {size}")
+
+
+def place_empty() -> ValueError:
+    return ValueError("Cannot insert from an empty array!")
+
+
+def copyto_casting(source: Any, destination: Any, casting: Any) -> TypeError:
+    return TypeError(f"Cannot cast array data from {source!r} to {destination!r} according to the rule {casting!r}")
+
+
+# --- the primitives' own limits (funcgrad/_prims) -----------------------------------------------------
+
+
+def det_at_singular_complex() -> np.linalg.LinAlgError:
+    return np.linalg.LinAlgError(
+        "funcgrad: the derivative of det at a (nearly) singular complex matrix larger than 8x8 "
+        "is not supported; perturb the matrix or differentiate slogdet away from singularity."
+    )
+
+
+# --- other libraries' arrays (Dask, CuPy: funcgrad/_backends.py) -------------------------------------
+
+
+def _kind(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__name__}"
+
+
+def lazy_value_read(function: str, value: Any) -> TypeError:
+    """A function whose derivative needs the values of a foreign (lazy) array to decide its shape."""
+    return TypeError(
+        f"funcgrad: {function} on a {_kind(value)} reads its values to decide "
+        "what to compute (which would compute the array); compute it first (.compute() for Dask)."
+    )
+
+
+def lazy_index(index: Any) -> TypeError:
+    """Indexing with a foreign (lazy) array: its values decide what is taken, so it would be computed."""
+    fix = "np.where(mask, x, 0) keeps the shape and stays lazy; " if index.dtype == bool else ""
+    return TypeError(
+        f"funcgrad: indexing with a {_kind(index)} of dtype {index.dtype} needs its values to know which elements to "
+        f"take (and the shape of the result), which would compute it. {fix}Or compute the index first "
+        "(index.compute() for Dask), which is what NumPy code on Dask arrays does anyway."
+    )
+
+
+def lazy_repeated_positions(array: Any) -> TypeError:
+    return TypeError(
+        f"funcgrad: the derivative of indexing a {_kind(array)} with integer "
+        "arrays that repeat positions (or mix negative and non-negative ones) is not supported: "
+        "index with distinct positions, or compute the array first."
+    )
+
+
+def backend_assignment(what: str, array: Any, error: Exception) -> TypeError:
+    return TypeError(
+        f"funcgrad: {what} needs an assignment that {_kind(array)} does not support ({error}). "
+        "Compute the array first (.compute() for Dask), or write the update with fnp.where."
+    )
+
+
+def backend_lacks_function(function: str, backend: str) -> TypeError:
+    return TypeError(
+        f"funcgrad: {function} is not implemented by the {backend} backend, which would "
+        f"compute its inputs to run it (breaking laziness). Use a function {backend} implements, "
+        f"wrap this step in {backend}'s map_blocks with a custom rule (fg.custom_vjp), or compute the "
+        "input first."
     )

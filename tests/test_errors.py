@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -239,3 +242,146 @@ def test_escaped_tracer_is_a_clear_error():
     assert "stop_gradient" in str(info.value) or "return it" in str(info.value)
     with pytest.raises(TypeError, match="already returned"):  # a TypeError, as JAX's UnexpectedTracerError
         fnp.sin(leaked[0])
+
+
+# --- where the messages live ------------------------------------------------------------------------
+
+PACKAGE = Path(__file__).resolve().parent.parent / "funcgrad"
+
+#: files whose inline messages are still being moved into funcgrad/_errors.py (shrinks to empty)
+NOT_YET_MOVED: set[str] = {
+    "funcgrad/_api.py",
+    "funcgrad/_batching.py",
+    "funcgrad/_checkpoint.py",
+    "funcgrad/_custom.py",
+    "funcgrad/_custom_jvp.py",
+    "funcgrad/_custom_vjp.py",
+    "funcgrad/_jit.py",
+    "funcgrad/_program.py",
+    "funcgrad/_sparse_detect.py",
+    "funcgrad/_sparsity.py",
+    "funcgrad/_trace.py",
+    "funcgrad/_values.py",
+    "funcgrad/array_api/__init__.py",
+    "funcgrad/extend.py",
+    "funcgrad/numpy/_extras.py",
+    "funcgrad/numpy/_index_tricks.py",
+    "funcgrad/numpy/_ranges.py",
+    "funcgrad/numpy/fft.py",
+    "funcgrad/numpy/linalg.py",
+    "funcgrad/scipy/__init__.py",
+    "funcgrad/scipy/_common.py",
+    "funcgrad/scipy/_stats_multivariate.py",
+    "funcgrad/scipy/_stats_univariate.py",
+    "funcgrad/scipy/integrate.py",
+    "funcgrad/scipy/linalg.py",
+    "funcgrad/scipy/signal.py",
+    "funcgrad/scipy/special.py",
+    "funcgrad/testing.py",
+    "funcgrad/tree.py",
+}
+
+
+def _names_bound_to_text(scope: ast.AST) -> set[str]:
+    """Names a scope assigns a message to (``message = f"..."``, ``text += "..."``), followed through chains."""
+    names: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+                targets, value = [node.target], node.value
+            else:
+                continue
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id not in names and _is_text(value, names):
+                    names.add(target.id)
+                    grew = True
+    return names
+
+
+def _is_text(node: ast.AST, names: set[str]) -> bool:
+    """Whether an expression builds a message: a string literal, an f-string, a concatenation, ``%``,
+    ``.format``/``.join`` of one, a conditional choosing one, or a name bound to one."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp):
+        return _is_text(node.left, names) or _is_text(node.right, names)
+    if isinstance(node, ast.IfExp):
+        return _is_text(node.body, names) or _is_text(node.orelse, names)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "join"):
+        return _is_text(node.func.value, names)
+    return isinstance(node, ast.Name) and node.id in names
+
+
+def inline_messages(source: str) -> list[tuple[int, str]]:
+    """``(line, callee)`` of every message written outside the errors module: an exception (or warning)
+    made with message text, a ``raise`` of any call given message text, or ``warnings.warn`` of text.
+    Re-raising a bare name and raising a call to ``_errors`` are fine."""
+    tree = ast.parse(source)
+    scopes: list[ast.AST] = [tree]
+    scopes += [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    found: set[tuple[int, str]] = set()
+    for scope in scopes:
+        names = _names_bound_to_text(scope)
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                call = node.exc
+            elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith(
+                ("Error", "Exception", "Warning", "warn")
+            ):
+                call = node
+            else:
+                continue
+            callee = ast.unparse(call.func)
+            if callee.startswith("_errors."):
+                continue
+            if any(_is_text(arg, names) for arg in [*call.args, *(keyword.value for keyword in call.keywords)]):
+                found.add((call.lineno, callee))
+    return sorted(found)
+
+
+def test_the_scan_finds_inline_messages() -> None:
+    source = """
+def f(x, name):
+    if x:
+        raise ValueError("plain")
+    message = f"{name} failed"
+    error = TypeError(message)
+    raise error
+def g():
+    raise _errors.some_factory("a part")
+def h(e):
+    raise e
+def k():
+    warnings.warn("careful", stacklevel=2)
+def m(name):
+    raise local_factory("a part " + name)
+"""
+    assert [callee for _, callee in inline_messages(source)] == [
+        "ValueError",
+        "TypeError",
+        "warnings.warn",
+        "local_factory",
+    ]
+
+
+def test_every_message_lives_in_the_errors_module() -> None:
+    """Each user-facing message is a named factory in funcgrad/_errors.py (docs/errors.md lists them):
+    no ``raise SomeError("...")``, f-string, concatenation or message variable anywhere else."""
+    inline = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE.parent).as_posix()
+        if path.name == "_errors.py" or relative in NOT_YET_MOVED:
+            continue
+        inline += [
+            f"{relative}:{line}: {callee}(...)" for line, callee in inline_messages(path.read_text(encoding="utf-8"))
+        ]
+    assert not inline, (
+        f"{len(inline)} message(s) written inline; make each a named factory in funcgrad/_errors.py (listed in "
+        f"docs/errors.md) and raise _errors.<factory>(...): {inline}"
+    )

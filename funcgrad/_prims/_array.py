@@ -68,7 +68,7 @@ class ArrayTracer(Tracer):
     def __len__(self) -> int:
         s = self.shape
         if not s:
-            raise TypeError("len() of unsized object (a traced 0-d array)")
+            raise _errors.len_of_scalar()
         return s[0]
 
     def __iter__(self) -> Iterator[Any]:

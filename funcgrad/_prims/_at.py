@@ -51,7 +51,7 @@ def _traced_index(item: Any) -> Any:
 
 def _plain_item(item: Any) -> Any:
     if _backends.is_foreign(full_lower(item)):
-        raise _backends.lazy_index(full_lower(item))
+        raise _errors.lazy_index(full_lower(item))
     if holds_tracer(item):
         return _traced_index(item)
     if item is None or item is Ellipsis or isinstance(item, (slice, np.ndarray)):

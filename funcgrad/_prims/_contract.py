@@ -306,7 +306,7 @@ def _letters_of(sublist: Any) -> str:
             continue
         k = operator.index(item)
         if not 0 <= k < len(_LETTERS):
-            raise ValueError(f"einsum: subscript integers must be in [0, 52), got {k}")
+            raise _errors.einsum_subscript_integer(k)
         out.append(_LETTERS[k])
     return "".join(out)
 
@@ -314,7 +314,7 @@ def _letters_of(sublist: Any) -> str:
 def _einsum_args(args: tuple[Any, ...]) -> tuple[str, list[Any]]:
     """The subscripts string and operands of either calling convention of ``numpy.einsum``."""
     if not args:
-        raise TypeError("einsum() missing the subscripts and operands")
+        raise _errors.einsum_no_arguments()
     if isinstance(args[0], str):
         return args[0], list(args[1:])
     pairs, out = (args[:-1], args[-1]) if len(args) % 2 else (args, None)
@@ -336,17 +336,15 @@ def einsum_spec(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[tup
     lhs, arrow, rhs = spec.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum: subscripts {subscripts!r} name {len(terms)} operand(s) but {len(shapes)} were given")
+        raise _errors.einsum_operand_count(subscripts, len(terms), len(shapes))
     for term in [*terms, rhs]:
         if not all(c in _LETTERS for c in term.replace("...", "", 1)):
-            raise ValueError(
-                f"einsum: invalid subscripts {subscripts!r}; use letters, ',', '->' and at most one '...' per term"
-            )
+            raise _errors.einsum_invalid_subscripts(subscripts)
     extras = []
     for term, s in zip(terms, shapes):
         extra = len(s) - (len(term) - 3 if "..." in term else len(term))
         if extra < 0 or (extra and "..." not in term):
-            raise ValueError(f"einsum: subscripts {term!r} do not match an operand of shape {tuple(s)}")
+            raise _errors.einsum_operand_shape(term, tuple(s))
         extras.append(extra)
     rank = builtins.max(extras, default=0)
     ellipsis = _fresh({c for c in spec if c in _LETTERS}, rank)
@@ -355,9 +353,7 @@ def einsum_spec(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> tuple[tup
         if "..." in rhs:
             return inputs, rhs.replace("...", ellipsis)
         if rank:
-            raise ValueError(
-                f"einsum: subscripts {subscripts!r} broadcast over '...' but the output has no '...'; add it"
-            )
+            raise _errors.einsum_missing_ellipsis(subscripts)
         return inputs, rhs
     counts = collections.Counter(c for c in lhs if c in _LETTERS)
     return inputs, ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1))
@@ -405,7 +401,7 @@ def _axis_list(axes: Any, rank: int, name: str) -> list[int]:
     for a in items:
         a = operator.index(a)
         if not -rank <= a < rank:
-            raise np.exceptions.AxisError(a, rank, f"{name}")
+            raise _errors.axis_out_of_range(a, rank, name)
         out.append(a % rank)
     return out
 
@@ -429,16 +425,16 @@ def _tensordot(a: Any, b: Any, axes: Any, via: tuple[str, Any] | None) -> Any:
     if np.ndim(axes) == 0:
         count = operator.index(axes)
         if count < 0 or count > builtins.min(na, nb):
-            raise ValueError(f"tensordot: axes={count} must be between 0 and {builtins.min(na, nb)}")
+            raise _errors.tensordot_axes_count(count, builtins.min(na, nb))
         axa, axb = list(range(na - count, na)), list(range(count))
     else:
         try:
             first, second = axes
         except (TypeError, ValueError):
-            raise ValueError(f"tensordot: axes must be an int or a pair of axis lists, got {axes!r}") from None
+            raise _errors.tensordot_axes_spec(axes) from None
         axa, axb = _axis_list(first, na, "tensordot"), _axis_list(second, nb, "tensordot")
     if len(axa) != len(axb) or builtins.any(shape(a)[x] != shape(b)[y] for x, y in zip(axa, axb)):
-        raise ValueError(f"tensordot: shape-mismatch for sum (shapes {shape(a)} and {shape(b)}, axes {axa} and {axb})")
+        raise _errors.tensordot_shape_mismatch(shape(a), shape(b), axa, axb)
     if na + nb > len(_LETTERS):
         raise _errors.too_many_axes("tensordot", "more than 52 axes in total")
     la = _LETTERS[:na]
@@ -517,7 +513,7 @@ def vdot(a: Any, b: Any) -> Any:
     if not is_traced(a, b):
         return np.vdot(a, b)
     if _values.size(a) != _values.size(b):
-        raise ValueError(f"vdot: a and b must have the same number of elements, got shapes {shape(a)} and {shape(b)}")
+        raise _errors.vdot_sizes(shape(a), shape(b))
     a, b = _shape.ravel(a), _shape.ravel(b)
     if dtype(a).kind == "c":
         a = conj(a)
@@ -563,16 +559,9 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axi
     b = _shape.moveaxis(b, _axis_list(axisb, ndim(b), "cross: axisb")[0], -1) if ndim(b) else b
     da, db = (shape(a)[-1:] or (0,))[0], (shape(b)[-1:] or (0,))[0]
     if da not in (2, 3) or db not in (2, 3):
-        raise ValueError(
-            f"cross: incompatible dimensions for cross product (dimension must be 2 or 3), got {da} and {db}"
-        )
+        raise _errors.cross_dimensions(da, db)
     if da == 2 or db == 2:
-        warnings.warn(
-            "Arrays of 2-dimensional vectors are deprecated. Use arrays of 3-dimensional vectors instead. "
-            "(deprecated in NumPy 2.0)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
+        warnings.warn(_errors.cross_of_2d_vectors(), stacklevel=2)
 
     def part(x: Any, k: int) -> Any:
         return getitem_p(x, index=(Ellipsis, k))
@@ -642,13 +631,13 @@ defsparsity(convolve_p, "dense", "bilinear")
 
 def _convolution(name: str, a: Any, v: Any, mode: Any, correlate: bool) -> Any:
     if ndim(a) != 1 or ndim(v) != 1:
-        raise ValueError(f"{name}: a and v must be one-dimensional, got shapes {shape(a)} and {shape(v)}")
+        raise _errors.convolve_rank(name, shape(a), shape(v))
     n, m = shape(a)[0], shape(v)[0]
     if n == 0 or m == 0:
-        raise ValueError(f"{name}: {'a' if n == 0 else 'v'} cannot be empty")
+        raise _errors.convolve_empty(name, "a" if n == 0 else "v")
     kind = str(mode)[:1].lower()
     if kind not in ("f", "s", "v"):
-        raise ValueError(f"{name}: mode must be 'full', 'same' or 'valid', got {mode!r}")
+        raise _errors.convolve_mode(name, mode)
     if correlate:
         v = _flip(conj(v) if dtype(v).kind == "c" else v)
     full = convolve_p(a, v)

@@ -255,10 +255,7 @@ def check_output(ufunc: Any, inputs: tuple[Any, ...], out: Any, casting: str = "
     shapes = [_values.shape(v) for v in inputs if not isinstance(v, _PYTHON_SCALARS)]
     target = _values.shape(out)
     if np.broadcast_shapes(target, *shapes) != target:
-        raise ValueError(
-            f"non-broadcastable output operand with shape {target} doesn't match the broadcast shape "
-            f"{np.broadcast_shapes(target, *shapes)}"
-        )
+        raise _errors.output_not_broadcastable(target, np.broadcast_shapes(target, *shapes))
 
 
 def write_output(out: Any, result: Any, casting: str = "unsafe") -> Any:
@@ -283,10 +280,7 @@ def augmented_matmul(x: Any, other: Any, operation: Callable[[Any, Any], Any]) -
     """``x @= other``: allowed when the product keeps ``x``'s shape, as in NumPy."""
     result = operation(x, other)
     if _values.shape(result) != _values.shape(x):
-        raise ValueError(
-            f"matmul: the product has shape {_values.shape(result)}, so it cannot be stored in place into an "
-            f"array of shape {_values.shape(x)} (x @= y keeps x's shape)"
-        )
+        raise _errors.matmul_in_place_shape(_values.shape(result), _values.shape(x))
     np.matmul(np.empty(_values.shape(x)[:-2] + (0, 0), _values.dtype(x)), np.empty((0, 0), _values.dtype(other)),
               out=np.empty(_values.shape(x)[:-2] + (0, 0), _values.dtype(x)), casting="same_kind")  # fmt: skip
     assign(x, _fitted(x, result))

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends
+from funcgrad import _backends, _errors
 from funcgrad._prims import _base, _reductions, _shape, _ufuncs
 from funcgrad._prims._base import batch_align, lift, match_dtype, stop_gradient, unbroadcast
 from funcgrad._prims._contract import matmul
@@ -375,10 +375,7 @@ def cofactor(a: Any, ans: Any) -> Any:
     if shape(a)[-1] <= 8:
         return T(_adjugate_polynomial(a))
     if is_complex(a):
-        raise np.linalg.LinAlgError(
-            "funcgrad: the derivative of det at a (nearly) singular complex matrix larger than 8x8 "
-            "is not supported; perturb the matrix or differentiate slogdet away from singularity."
-        )
+        raise _errors.det_at_singular_complex()
     u, s, v = _svd_parts(svd_p(a), a)
     sign = _expand2(det_p(u) * det_p(v))
     return sign * matmul(u * row(_others_product(s)), T(v))

@@ -101,7 +101,7 @@ def fliplr(m: Any) -> Any:
            [1., 0.]])
     """
     if ndim(m) < 2:
-        raise ValueError("Input must be >= 2-d.")
+        raise _errors.flip_rank(2)
     return flip(m, 1)
 
 
@@ -113,7 +113,7 @@ def flipud(m: Any) -> Any:
     array([2, 1, 0])
     """
     if ndim(m) < 1:
-        raise ValueError("Input must be >= 1-d.")
+        raise _errors.flip_rank(1)
     return flip(m, 0)
 
 

@@ -494,10 +494,10 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NOVALUE, append: An
         extra = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not _NOVALUE}
         return np.diff(a, n=n, axis=axis, **extra)
     if n < 0:
-        raise ValueError(f"order must be non-negative but got {n!r}")
+        raise _errors.diff_negative_order(n)
     a = asarray(a)
     if np.ndim(full_lower(a)) == 0:
-        raise ValueError("diff requires input that is at least one dimensional")
+        raise _errors.diff_of_scalar()
     ax = normalize_axes(axis, np.ndim(full_lower(a)))[0]
     if n == 0:
         return a
@@ -553,10 +553,7 @@ def _gradient_axis(f: Any, spacing: Any, ax: int, edge_order: int) -> Any:
     rank = ndim(f)
     n = shape(f)[ax]
     if n < edge_order + 1:
-        raise ValueError(
-            "Shape of array too small to calculate a numerical gradient, "
-            "at least (edge_order + 1) elements are required."
-        )
+        raise _errors.gradient_too_few_points()
     head = [_take(f, ax, slice(i, i + 1)) for i in range(builtins.min(n, 3))]
     tail = [_take(f, ax, slice(n - 3 + i, n - 2 + i)) for i in range(3)] if n > 2 else [None, *head[:2]]
     if np.ndim(full_lower(spacing)) == 0:
@@ -620,7 +617,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     else:  # in the order given, as NumPy returns them
         axes = tuple(normalize_axes(a, rank)[0] for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
     if edge_order not in (1, 2):
-        raise ValueError("'edge_order' greater than 2 not supported")
+        raise _errors.gradient_edge_order()
     if len(varargs) == 0:
         spacings: list[Any] = [1.0] * len(axes)
     elif len(varargs) == 1 and np.ndim(full_lower(varargs[0])) == 0:
@@ -633,9 +630,9 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
                 spacings.append(h)
                 continue
             if np.ndim(full_lower(h)) != 1:
-                raise ValueError("distances must be either scalars or 1d")
+                raise _errors.gradient_spacing_rank()
             if shape(h)[0] != shape(f)[ax]:
-                raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+                raise _errors.gradient_spacing_length()
             if not isinstance(h, Tracer):
                 h = np.asarray(h, dtype=np.float64) if np.asarray(h).dtype.kind in "iub" else np.asarray(h)
                 steps = np.diff(h)
@@ -643,7 +640,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
                     h = steps[0]
             spacings.append(h)
     else:
-        raise TypeError("invalid number of arguments")
+        raise _errors.gradient_spacing_count()
     out = tuple(_gradient_axis(f, h, ax, edge_order) for ax, h in zip(axes, spacings))
     return out[0] if len(out) == 1 else out
 

@@ -96,7 +96,7 @@ def diag(v: Any, k: int = 0) -> Any:
     if rank == 2:
         return diagonal(v, k)
     if rank != 1:
-        raise ValueError("Input must be 1- or 2-d.")
+        raise _errors.diag_rank()
     n = shape(v)[0] + builtins.abs(int(k))
     where = np.diag(positions(np.broadcast_to(np.bool_(False), (n, n))), k)
     return scatter_add_p(v, positions=where, shape=(n, n))
@@ -359,7 +359,7 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     if x is None and y is None:
         return nonzero(condition)
     if x is None or y is None:
-        raise ValueError("either both or neither of x and y should be given")
+        raise _errors.where_one_branch()
     if not isinstance(condition, Tracer) and not _backends.is_foreign(condition):
         condition = np.asarray(condition)  # a Dask condition stays lazy: np.where dispatches to Dask
     return _ufuncs.where(condition, operand(x), operand(y))
@@ -383,13 +383,13 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     if not is_traced(default, *choicelist, *condlist):
         return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
-        raise ValueError("list of cases must be same length as list of conditions")
+        raise _errors.select_lengths()
     if len(choicelist) == 0:
-        raise ValueError("select with an empty condition list is not possible")
+        raise _errors.select_empty()
     conds = [c if isinstance(c, Tracer) else np.asarray(c) for c in condlist]
     for i, c in enumerate(conds):
         if dtype(c).kind != "b":
-            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+            raise _errors.select_condition_dtype(i)
     out = default
     for c, choice in zip(reversed(conds), reversed(choicelist)):
         out = _ufuncs.where(c, choice, out)
@@ -419,9 +419,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any, **kw: 
     if len(conds) == len(funclist) - 1:
         conds.append(_nondiff.logical_not(_nondiff.any(_shape.stack(conds), axis=0)))
     elif len(conds) != len(funclist):
-        raise ValueError(
-            f"with {len(conds)} condition(s), either {len(conds)} or {len(conds) + 1} functions are expected"
-        )
+        raise _errors.piecewise_function_count(len(conds))
     kind = dtype(x)
     out: Any = np.zeros(shape(x), kind)
     for cond, func in zip(conds, funclist):
@@ -472,7 +470,7 @@ def apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, **kwargs: Any
     moved = move_axes(arr, axis, -1)
     lead = shape(moved)[:-1]
     if int(np.prod(lead)) == 0:
-        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+        raise _errors.apply_along_empty_axis()
     results = [asarray(func1d(moved[index], *args, **kwargs)) for index in np.ndindex(*lead)]
     out = reshape(stack(results), lead + shape(results[0]))
     extra = ndim(results[0])
@@ -501,13 +499,13 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
 
     for value in (x, xp, fp):
         if _backends.is_foreign(full_lower(value)):
-            raise _backends.value_read("interp", full_lower(value))  # the segment of each point
+            raise _errors.lazy_value_read("interp", full_lower(value))  # the segment of each point
     x, xp, fp = (v if isinstance(v, Tracer) else np.asarray(v) for v in (x, xp, fp))
     if ndim(xp) != 1 or shape(fp) != shape(xp):
-        raise ValueError(f"fp and xp are not of the same length (or not 1-D): {shape(fp)} and {shape(xp)}")
+        raise _errors.interp_lengths(shape(fp), shape(xp))
     n = shape(xp)[0]
     if n == 0:
-        raise ValueError("array of sample points is empty")
+        raise _errors.interp_empty()
     # like numpy.interp: float64, or complex128 for complex fp
     kind = np.complex128 if dtype(fp).kind == "c" else np.float64
     # the segment of each point: recorded zero-derivative operations (searchsorted, clip of an index)

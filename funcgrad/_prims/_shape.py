@@ -154,7 +154,7 @@ def reshape(a: Any, shape: Any = None, order: str = "C", **kwargs: Any) -> Any:
             return np.reshape(a, shape)  # Dask's reshape takes no ``order``
         return np.reshape(a, shape, order=order)  # type: ignore[call-overload]
     if order not in ("C", "F", "A"):
-        raise ValueError(f"reshape: order must be one of 'C', 'F', 'A', got {order!r}")
+        raise _errors.reshape_order(order)
     if order == "A":
         # the memory layout picks the order: a guard under jit (a replay may get the other layout)
         fortran = read_value(fortran_only_p(a), "reshape(order='A'): the memory layout")
@@ -313,7 +313,7 @@ def concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, **kwargs:
         axis = 0
     rank = len(shape(arrays[0]))
     if rank == 0:
-        raise ValueError("zero-dimensional arrays cannot be concatenated")
+        raise _errors.concatenate_scalars()
     return concatenate_p(*arrays, axis=normalize_axes(axis, rank)[0])
 
 
@@ -333,7 +333,7 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, **kwargs: Any) 
         return store_out(out, stack(arrays=arrays, axis=axis, **kwargs))
     shapes = {shape(a) for a in arrays}
     if len(shapes) != 1:
-        raise ValueError("all input arrays must have the same shape")
+        raise _errors.stack_shapes()
     arrays = _cast_all(arrays, kwargs.get("dtype"))
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
 
@@ -559,7 +559,7 @@ def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
     """
     rank = ndim(ary)
     if rank == 0:
-        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+        raise _errors.split_rank("hsplit", 1)
     return split(ary, indices_or_sections, 1 if rank > 1 else 0)
 
 
@@ -571,7 +571,7 @@ def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
     [(1, 2), (3, 2)]
     """
     if ndim(ary) < 2:
-        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+        raise _errors.split_rank("vsplit", 2)
     return split(ary, indices_or_sections, 0)
 
 
@@ -583,7 +583,7 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
     [(1, 1, 2), (1, 1, 2)]
     """
     if ndim(ary) < 3:
-        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+        raise _errors.split_rank("dsplit", 3)
     return split(ary, indices_or_sections, 2)
 
 
@@ -602,7 +602,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     if not is_traced(*xi):
         return np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing)  # type: ignore[call-overload]
     if indexing not in ("xy", "ij"):
-        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+        raise _errors.meshgrid_indexing()
     n = len(xi)
     axes = list(range(n))
     if indexing == "xy" and n > 1:

@@ -175,7 +175,7 @@ def _ddof(name: str, ddof: Any, kwargs: dict[str, Any]) -> Any:
     if correction is None:
         return ddof
     if ddof != 0:
-        raise ValueError(f"{name}: ddof and correction can't be provided simultaneously.")
+        raise _errors.ddof_and_correction(name)
     return correction
 
 
@@ -492,7 +492,7 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
     a = asarray(a)
     qs = _as(q, np.float64)
     if any_of((qs < 0) | (qs > 1)) or any_of(_ufuncs.isnan(qs)):  # Python branches: guards under jit
-        raise ValueError("Quantiles must be in the range [0, 1]")
+        raise _errors.quantile_range()
     xshape = shape(a)
     axes = normalize_axes(axis, len(xshape))
     moved = _shape.moveaxis(a, axes, tuple(range(-len(axes), 0))) if axes else a
@@ -687,11 +687,11 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         w = asarray(weights)
         if shape(w) != xshape:
             if axis is None:
-                raise TypeError("Axis must be specified when shapes of a and weights differ.")
+                raise _errors.average_needs_axis()
             rank = len(xshape)
             given = [normalize_axes(i, rank)[0] + rank for i in (axis if isinstance(axis, (tuple, list)) else (axis,))]
             if shape(w) != tuple(xshape[i] for i in given):
-                raise ValueError("Shape of weights must be consistent with shape of a along specified axis.")
+                raise _errors.average_weights_shape()
             w = _shape.transpose(w, tuple(int(i) for i in np.argsort(given)))
             w = _shape.reshape(w, tuple(n if i in given else 1 for i, n in enumerate(xshape)))
             w = _shape.broadcast_to(w, xshape)
@@ -700,7 +700,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         total = _reductions.sum(w, axis=axis, keepdims=keepdims, dtype=result)
         # read, not bool(): a guard under jit, and under vmap one zero-weight example is an error for the batch
         if np.any(read_value(any_of(total == 0.0), "numpy.average: do the weights sum to zero")):
-            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+            raise _errors.average_zero_weights()
         avg = _reductions.sum(a * w, axis=axis, keepdims=keepdims) / total
     if not returned:
         return avg
@@ -719,7 +719,7 @@ def _rows(a: Any, rowvar: bool, dtype: Any) -> Any:
     if _dtype_of(x) != target:  # NumPy computes covariances in at least float64
         x = _base.astype(x, dtype=target)
     if len(shape(x)) > 2:
-        raise ValueError("m has more than 2 dimensions")
+        raise _errors.cov_rank()
     if len(shape(x)) < 2:
         x = _base.reshape_p(x, newshape=(1,) * (2 - len(shape(x))) + shape(x))
     if not rowvar and shape(x)[0] != 1:

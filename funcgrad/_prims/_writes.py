@@ -80,7 +80,7 @@ def put(a: Any, ind: Any, v: Any, mode: str = "raise") -> None:
         positions = np.clip(positions, 0, size - 1)
     elif positions.size and (positions.max() >= size or positions.min() < -size):
         bad = positions[(positions >= size) | (positions < -size)][0]
-        raise IndexError(f"index {bad} is out of bounds for axis 0 with size {size}")
+        raise _errors.put_index(bad, size)
     _flat_set(a, positions % size if size else positions, v)
 
 
@@ -91,7 +91,7 @@ def place(arr: Any, mask: Any, vals: Any) -> None:
         return
     chosen = np.flatnonzero(np.asarray(read_value(mask, "numpy.place with a traced mask"), dtype=bool))
     if chosen.size and _values.size(_as_array(vals)) == 0:
-        raise ValueError("Cannot insert from an empty array!")
+        raise _errors.place_empty()
     if chosen.size:
         _flat_set(arr, chosen, vals)
 
@@ -113,9 +113,7 @@ def copyto(dst: Any, src: Any, casting: Any = "same_kind", where: Any = True) ->
     src = _as_array(src)
     kind = _values.dtype(src)
     if not np.can_cast(src if isinstance(src, (int, float, complex)) else kind, _values.dtype(dst), casting):
-        raise TypeError(
-            f"Cannot cast array data from {kind!r} to {_values.dtype(dst)!r} according to the rule {casting!r}"
-        )
+        raise _errors.copyto_casting(kind, _values.dtype(dst), casting)
     value = _inplace._fitted(dst, src)
     if where is not True:
         value = _select.where(where, value, dst)
