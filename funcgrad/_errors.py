@@ -714,3 +714,161 @@ def backend_lacks_function(function: str, backend: str) -> TypeError:
         f"wrap this step in {backend}'s map_blocks with a custom rule (fg.custom_vjp), or compute the "
         "input first."
     )
+
+
+# --- funcgrad.numpy's modules: NumPy's own argument errors, in NumPy's words --------------------------
+
+
+def no_attribute(module: str, name: str) -> AttributeError:
+    return AttributeError(f"module {module!r} has no attribute {name!r}")
+
+
+def matrix_transpose_rank(shape: Any) -> ValueError:
+    return ValueError(f"matrix_transpose: input must be at least 2-dimensional, got shape {shape}")
+
+
+def unstack_scalar() -> ValueError:
+    return ValueError("unstack: input should have at least one dimension (got a 0-d value)")
+
+
+def directive_not_first() -> ValueError:
+    return ValueError("special directives must be the first entry.")
+
+
+def unknown_directive(item: Any) -> ValueError:
+    return ValueError(f"unknown special directive {item!r}")
+
+
+def negative_sample_count(count: Any) -> ValueError:
+    return ValueError(f"Number of samples, {count}, must be non-negative.")
+
+
+def geomspace_zero() -> ValueError:
+    return ValueError("Geometric sequence cannot include zero")
+
+
+def fft_norm(norm: Any) -> ValueError:
+    return ValueError(f'Invalid norm value {norm!r}; should be "backward", "ortho" or "forward".')
+
+
+def fft_s_without_axes() -> DeprecationWarning:
+    return DeprecationWarning(
+        "`axes` should not be `None` if `s` is not `None` (Deprecated in NumPy 2.0): pass `axes` explicitly"
+    )
+
+
+def fft_s_and_axes(name: str, s: Any, axes: tuple[int, ...]) -> ValueError:
+    return ValueError(f"{name}: s and axes must have the same length, got s={s} and axes={axes}")
+
+
+def fft_length(name: str, n: Any) -> ValueError:
+    return ValueError(f"{name}: invalid number of FFT data points ({n}) specified")
+
+
+def linalg_rank(rank: int, name: str) -> np.linalg.LinAlgError:
+    return np.linalg.LinAlgError(
+        f"{rank}-dimensional array given. Array must be at least two-dimensional (funcgrad: linalg.{name})"
+    )
+
+
+def linalg_not_square(name: str, shape: Any) -> np.linalg.LinAlgError:
+    return np.linalg.LinAlgError(f"Last 2 dimensions of the array must be square (funcgrad: linalg.{name}, got {shape})")
+
+
+def vector_norm_order(order: Any) -> ValueError:
+    return ValueError(f"Invalid norm order '{order}' for vectors")
+
+
+def matrix_norm_order() -> ValueError:
+    return ValueError("Invalid norm order for matrices.")
+
+
+def norm_duplicate_axes() -> ValueError:
+    return ValueError("Duplicate axes given.")
+
+
+def norm_rank() -> ValueError:
+    return ValueError("Improper number of dimensions to norm.")
+
+
+def tensorinv_ind() -> ValueError:
+    return ValueError("Invalid ind argument.")
+
+
+def eigh_uplo() -> ValueError:
+    return ValueError("UPLO argument must be 'L' or 'U'")
+
+
+def matrix_power_exponent() -> TypeError:
+    return TypeError("exponent must be an integer")
+
+
+def multi_dot_count() -> ValueError:
+    return ValueError("Expecting at least two arrays.")
+
+
+def multi_dot_rank(rank: int) -> np.linalg.LinAlgError:
+    return np.linalg.LinAlgError(f"{rank}-dimensional array given. Array must be two-dimensional")
+
+
+def linalg_outer_rank(rank_a: int, rank_b: int) -> ValueError:
+    return ValueError(f"Input arrays must be one-dimensional, but they are {rank_a}D and {rank_b}D")
+
+
+def linalg_cross_size() -> ValueError:
+    return ValueError("Both input arrays must be (arrays of) 3-dimensional vectors")
+
+
+# --- funcgrad.numpy's modules: what traced values cannot do -------------------------------------------
+
+
+def matrix_directive(item: Any) -> TypeError:
+    return TypeError(
+        f"funcgrad: the directive {item!r} of r_/c_ builds a numpy.matrix, which traced values cannot be; "
+        "drop it and use 2-D arrays (e.g. the directive '0,2')."
+    )
+
+
+def fft_repeated_axes(name: str, axes: tuple[int, ...]) -> ValueError:
+    return ValueError(
+        f"funcgrad: {name} on traced values needs distinct axes, got {axes}; "
+        "name each axis once (transform twice to apply it twice along one axis)"
+    )
+
+
+def fft_no_axes(name: str) -> ValueError:
+    return ValueError(f"funcgrad: {name} needs at least one axis to transform; pass axes= with one or more axes")
+
+
+def fft_complex_input(name: str, dtype: Any) -> TypeError:
+    return TypeError(
+        f"funcgrad: {name} takes a real input, got {dtype}; use the complex transform "
+        f"({name.replace('rfft', 'fft')}) or pass a.real explicitly"
+    )
+
+
+def vector_norm_ord(order: Any) -> ValueError:
+    return ValueError(f"funcgrad: linalg.vector_norm takes a numeric ord, got {order!r}")
+
+
+def svd_full_matrices(rows: int, columns: int) -> NotImplementedError:
+    extra = "columns of U" if rows > columns else "rows of Vh"
+    return NotImplementedError(
+        f"funcgrad: linalg.svd(full_matrices=True) of a traced {rows}x{columns} matrix: the extra "
+        f"{extra} are any orthonormal completion, so they have no "
+        "derivative. Use full_matrices=False (or compute_uv=False for singular values only)."
+    )
+
+
+def qr_mode(mode: Any) -> NotImplementedError:
+    return NotImplementedError(
+        f"funcgrad: linalg.qr(mode={mode!r}) on traced values is not supported; "
+        "use mode='reduced', 'complete' (M <= N) or 'r'."
+    )
+
+
+def qr_complete(rows: int, columns: int) -> NotImplementedError:
+    return NotImplementedError(
+        f"funcgrad: linalg.qr(mode='complete') of a traced {rows}x{columns} matrix: the last {rows - columns} "
+        "columns of Q are any orthonormal completion, so they have no derivative. Use mode='reduced'."
+    )

@@ -178,7 +178,7 @@ def __getattr__(name: str) -> ModuleType:
             return importlib.import_module("funcgrad.scipy.special")
         except ImportError:  # SciPy is an optional extra: without it the namespace has no special
             pass
-    raise AttributeError(f"module 'funcgrad.array_api' has no attribute {name!r}")
+    raise _errors.no_attribute("funcgrad.array_api", name)
 
 
 def _holds_tracer(value: Any) -> builtins.bool:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._prims import _shape
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._inplace import copy_of, writable
@@ -88,7 +89,7 @@ def matrix_transpose(x: Any, /) -> Any:
     if not isinstance(x, Tracer):
         return np.matrix_transpose(x)
     if ndim(x) < 2:
-        raise ValueError(f"matrix_transpose: input must be at least 2-dimensional, got shape {shape(x)}")
+        raise _errors.matrix_transpose_rank(shape(x))
     return _shape.swapaxes(x, -1, -2)
 
 
@@ -104,6 +105,6 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
     if not isinstance(x, Tracer):
         return np.unstack(x, axis=axis)
     if ndim(x) == 0:
-        raise ValueError("unstack: input should have at least one dimension (got a 0-d value)")
+        raise _errors.unstack_scalar()
     moved = _shape.moveaxis(x, axis, 0)
     return tuple(moved[i] for i in range(shape(x)[axis]))

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._prims import _shape
 from funcgrad._trace import Tracer
 from funcgrad._values import dtype as dtype_of
@@ -83,7 +84,7 @@ class AxisConcatenator:
         for position, item in enumerate(key):
             if isinstance(item, str):
                 if position != 0:
-                    raise ValueError("special directives must be the first entry.")
+                    raise _errors.directive_not_first()
                 axis, rank, trans1d = _directive(item, axis, rank, trans1d)
                 continue
             if isinstance(item, slice):
@@ -116,15 +117,12 @@ def _cast(piece: Any, kind: np.dtype[Any]) -> Any:
 def _directive(item: str, axis: int, rank: int, trans1d: int) -> tuple[int, int, int]:
     """Read ``'axis'``, ``'axis,ndmin'`` or ``'axis,ndmin,trans1d'`` (NumPy's strings)."""
     if item in ("r", "c"):
-        raise TypeError(
-            f"funcgrad: the directive {item!r} of r_/c_ builds a numpy.matrix, which traced values cannot be; "
-            "drop it and use 2-D arrays (e.g. the directive '0,2')."
-        )
+        raise _errors.matrix_directive(item)
     fields = item.split(",")
     try:
         numbers = [int(field) for field in fields]
     except ValueError as error:
-        raise ValueError(f"unknown special directive {item!r}") from error
+        raise _errors.unknown_directive(item) from error
     if len(numbers) == 1:
         return numbers[0], rank, trans1d
     return numbers[0], numbers[1], numbers[2] if len(numbers) == 3 else trans1d

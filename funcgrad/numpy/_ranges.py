@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._prims import _shape, _ufuncs
 from funcgrad._prims._dispatch import implements
 from funcgrad._values import dtype as dtype_of
@@ -57,7 +58,7 @@ def _ndmin(value: Any, rank: int) -> Any:
 def _count(num: Any) -> int:
     count = operator.index(num)
     if count < 0:
-        raise ValueError(f"Number of samples, {count}, must be non-negative.")
+        raise _errors.negative_sample_count(count)
     return count
 
 
@@ -167,7 +168,7 @@ def geomspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True, dtype
     start, stop = _constructors.asarray(start), _constructors.asarray(stop)
     count = _count(num)
     if np.any(start == 0) or np.any(stop == 0):
-        raise ValueError("Geometric sequence cannot include zero")
+        raise _errors.geomspace_zero()
     kind = np.result_type(dtype_of(start), dtype_of(stop), float(count), np.zeros((), dtype))
     first, last = _as(start, kind), _as(stop, kind)
     sign = _unit(first)

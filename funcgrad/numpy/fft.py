@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._prims import _base, _shape, _ufuncs
 from funcgrad._prims._base import match_dtype
 from funcgrad._prims._dispatch import implements, store_out
@@ -170,7 +171,7 @@ def _norm(norm: Any) -> Any:
     if norm is None:
         return "backward"
     if norm not in _NORMS:
-        raise ValueError(f'Invalid norm value {norm!r}; should be "backward", "ortho" or "forward".')
+        raise _errors.fft_norm(norm)
     return norm
 
 
@@ -178,11 +179,7 @@ def _plan(name: str, a: Any, s: Any, axes: Any, inverse_real: bool = False) -> t
     """Negative axes (in the given order) and transform sizes, as ``numpy.fft.*fftn`` reads ``s``/``axes``."""
     rank = ndim(a)
     if axes is None and s is not None:
-        warnings.warn(
-            "`axes` should not be `None` if `s` is not `None` (Deprecated in NumPy 2.0): pass `axes` explicitly",
-            DeprecationWarning,
-            stacklevel=4,
-        )
+        warnings.warn(_errors.fft_s_without_axes(), stacklevel=4)
     if axes is None:
         axes = tuple(range(rank)) if s is None else tuple(range(rank - len(s), rank))
     elif np.ndim(axes) == 0:
@@ -194,9 +191,9 @@ def _plan(name: str, a: Any, s: Any, axes: Any, inverse_real: bool = False) -> t
             raise np.exceptions.AxisError(ax, rank)
         out_axes.append(ax - rank if ax >= 0 else ax)
     if len(set(out_axes)) != len(out_axes):
-        raise ValueError(f"funcgrad: {name} on traced values needs distinct axes, got {tuple(axes)}")
+        raise _errors.fft_repeated_axes(name, tuple(axes))
     if not out_axes:
-        raise ValueError(f"funcgrad: {name} needs at least one axis to transform")
+        raise _errors.fft_no_axes(name)
     lengths = [shape(a)[ax] for ax in out_axes]
     if inverse_real:
         lengths[-1] = 2 * (lengths[-1] - 1)
@@ -205,20 +202,17 @@ def _plan(name: str, a: Any, s: Any, axes: Any, inverse_real: bool = False) -> t
     else:
         s = (s,) if np.ndim(s) == 0 else tuple(s)
         if len(s) != len(out_axes):
-            raise ValueError(f"{name}: s and axes must have the same length, got s={s} and axes={tuple(axes)}")
+            raise _errors.fft_s_and_axes(name, s, tuple(axes))
         sizes = [length if n is None or n == -1 else operator.index(n) for n, length in zip(s, lengths)]
     for n in sizes:
         if n < 1:
-            raise ValueError(f"{name}: invalid number of FFT data points ({n}) specified")
+            raise _errors.fft_length(name, n)
     return tuple(out_axes), tuple(sizes)
 
 
 def _real_input(name: str, a: Any) -> None:
     if dtype(a).kind == "c":
-        raise TypeError(
-            f"funcgrad: {name} takes a real input, got {dtype(a)}; use the complex transform "
-            f"({name.replace('rfft', 'fft')}) or pass a.real explicitly"
-        )
+        raise _errors.fft_complex_input(name, dtype(a))
 
 
 def _complex_transform(name: str, a: Any, s: Any, axes: Any, norm: Any, inverse: bool) -> Any:

@@ -69,7 +69,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends
+from funcgrad import _backends, _errors
 from funcgrad._prims import _base, _contract, _reductions, _select, _shape, _ufuncs
 from funcgrad._prims import _linalg as rules
 from funcgrad._prims._base import broadcast_batch
@@ -136,18 +136,14 @@ def _result(name: str, *values: Any) -> Any:
 def _square(name: str, a: Any) -> None:
     s = shape(a)
     if len(s) < 2:
-        raise LinAlgError(
-            f"{len(s)}-dimensional array given. Array must be at least two-dimensional (funcgrad: linalg.{name})"
-        )
+        raise _errors.linalg_rank(len(s), name)
     if s[-1] != s[-2]:
-        raise LinAlgError(f"Last 2 dimensions of the array must be square (funcgrad: linalg.{name}, got {s})")
+        raise _errors.linalg_not_square(name, s)
 
 
 def _at_least_2d(name: str, a: Any) -> None:
     if len(shape(a)) < 2:
-        raise LinAlgError(
-            f"{len(shape(a))}-dimensional array given. Array must be at least two-dimensional (funcgrad: linalg.{name})"
-        )
+        raise _errors.linalg_rank(len(shape(a)), name)
 
 
 # --- the 2-norm primitive (zero derivative at zero) ------------------------------------------
@@ -201,7 +197,7 @@ def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) -> Any
     if ord is None or (not isinstance(ord, str) and ord == 2):
         return norm2(x, axis=axis, keepdims=keepdims)
     if isinstance(ord, str):
-        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        raise _errors.vector_norm_order(ord)
     if ord == np.inf:
         return _reductions.max_p(_ufuncs.absolute(x), axis=axis, keepdims=keepdims)
     if ord == -np.inf:
@@ -217,7 +213,7 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any
     rank = len(shape(x))
     row, column = (a % rank for a in axes)
     if row == column:
-        raise ValueError("Duplicate axes given.")
+        raise _errors.norm_duplicate_axes()
     if ord is None or ord == "fro":
         return norm2(x, axis=normalize_axes((row, column), rank), keepdims=keepdims)
     if ord in ("nuc", 2, -2):
@@ -234,7 +230,7 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any
         pick = _reductions.max_p if ord in (1, np.inf) else _reductions.min_p
         out = pick(sums, axis=normalize_axes((summed, reduced), rank), keepdims=False)
     else:
-        raise ValueError("Invalid norm order for matrices.")
+        raise _errors.matrix_norm_order()
     if keepdims:
         kept = list(shape(x))
         kept[row] = kept[column] = 1
@@ -271,7 +267,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
             return _vector_norm(x, ord, (-1,), keepdims)
         if rank == 2:
             return _matrix_norm(x, ord, (0, 1), keepdims)
-        raise ValueError("Improper number of dimensions to norm.")
+        raise _errors.norm_rank()
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     if len(axes) == 1:
         return _vector_norm(x, ord, normalize_axes(axes, rank), keepdims)
@@ -279,7 +275,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         for a in axes:
             normalize_axes(a, rank)
         return _matrix_norm(x, ord, (int(axes[0]), int(axes[1])), keepdims)
-    raise ValueError("Improper number of dimensions to norm.")
+    raise _errors.norm_rank()
 
 
 @implements(*_numpy("vector_norm"))
@@ -298,7 +294,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     rank = len(shape(x))
     axes = normalize_axes(axis, rank)
     if ord is None or isinstance(ord, str):
-        raise ValueError(f"funcgrad: linalg.vector_norm takes a numeric ord, got {ord!r}")
+        raise _errors.vector_norm_ord(ord)
     if len(axes) == 1 or ord == 2:
         return _vector_norm(x, ord, axes, bool(keepdims))
     # several axes with inf/-inf/1/0/p: reduce over the flattened axes
@@ -446,7 +442,7 @@ def tensorinv(a: Any, ind: int = 2) -> Any:
         return np.linalg.tensorinv(a, ind)
     old = shape(a)
     if ind <= 0:
-        raise ValueError("Invalid ind argument.")
+        raise _errors.tensorinv_ind()
     rows = int(np.prod(old[:ind]))
     out = inv(_base.reshape_p(a, newshape=(rows, -1)))
     return _base.reshape_p(out, newshape=old[ind:] + old[:ind])
@@ -558,7 +554,7 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     if not isinstance(a, Tracer):
         return _la.eigh(a, UPLO)
     if UPLO not in ("L", "U", "l", "u"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
+        raise _errors.eigh_uplo()
     _square("eigh", a)
     packed = rules.eigh_p(a, lower=UPLO.upper() == "L")
     n = shape(a)[-1]
@@ -583,7 +579,7 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     if not isinstance(a, Tracer):
         return _la.eigvalsh(a, UPLO)
     if UPLO not in ("L", "U", "l", "u"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
+        raise _errors.eigh_uplo()
     _square("eigvalsh", a)
     return rules.eigvalsh_p(a, lower=UPLO.upper() == "L")
 
@@ -655,11 +651,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
     _at_least_2d("svd", a)
     m, n = shape(a)[-2:]
     if full_matrices and m != n:
-        raise NotImplementedError(
-            f"funcgrad: linalg.svd(full_matrices=True) of a traced {m}x{n} matrix: the extra "
-            f"{'columns of U' if m > n else 'rows of Vh'} are any orthonormal completion, so they have no "
-            "derivative. Use full_matrices=False (or compute_uv=False for singular values only)."
-        )
+        raise _errors.svd_full_matrices(m, n)
     packed = rules.svd_p(a)
     u = rules.part(packed, 0, m)
     s = _squeeze_row(rules.part(packed, m, m + 1))
@@ -683,15 +675,9 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     _at_least_2d("qr", a)
     m, n = shape(a)[-2:]
     if mode not in ("reduced", "complete", "r"):
-        raise NotImplementedError(
-            f"funcgrad: linalg.qr(mode={mode!r}) on traced values is not supported; "
-            "use mode='reduced', 'complete' (M <= N) or 'r'."
-        )
+        raise _errors.qr_mode(mode)
     if mode == "complete" and m > n:
-        raise NotImplementedError(
-            f"funcgrad: linalg.qr(mode='complete') of a traced {m}x{n} matrix: the last {m - n} columns of Q "
-            "are any orthonormal completion, so they have no derivative. Use mode='reduced'."
-        )
+        raise _errors.qr_complete(m, n)
     if m >= n:
         packed = rules.qr_p(a)
         q, r = rules.part(packed, 0, m), rules.part(packed, m, m + n)
@@ -723,7 +709,7 @@ def matrix_power(a: Any, n: int) -> Any:
     try:
         n = int(n.__index__())
     except AttributeError:
-        raise TypeError("exponent must be an integer") from None
+        raise _errors.matrix_power_exponent() from None
     _square("matrix_power", a)
     if n == 0:
         return np.broadcast_to(np.eye(shape(a)[-1], dtype=dtype(a)), shape(a)).copy()  # reads no value
@@ -755,7 +741,7 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     if out is not None:
         return store_out(out, multi_dot(arrays))
     if len(arrays) < 2:
-        raise ValueError("Expecting at least two arrays.")
+        raise _errors.multi_dot_count()
     dot = _contract.dot
     if len(arrays) == 2:
         return dot(arrays[0], arrays[1])
@@ -767,7 +753,7 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
         arrays[-1] = _shape.reshape(arrays[-1], (-1, 1))
     for x in arrays:
         if len(shape(x)) != 2:
-            raise LinAlgError(f"{len(shape(x))}-dimensional array given. Array must be two-dimensional")
+            raise _errors.multi_dot_rank(len(shape(x)))
     if len(arrays) == 3:
         (a0, a1b0), (b1c0, c1) = shape(arrays[0]), shape(arrays[2])
         left_first = a0 * b1c0 * (a1b0 + c1) < a1b0 * c1 * (a0 + b1c0)
@@ -849,7 +835,7 @@ def outer(x1: Any, x2: Any, /) -> Any:
     """
     x1, x2 = operand(x1), operand(x2)
     if len(shape(x1)) != 1 or len(shape(x2)) != 1:
-        raise ValueError(f"Input arrays must be one-dimensional, but they are {len(shape(x1))}D and {len(shape(x2))}D")
+        raise _errors.linalg_outer_rank(len(shape(x1)), len(shape(x2)))
     return _contract.outer(x1, x2)
 
 
@@ -862,7 +848,7 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """
     x1, x2 = operand(x1), operand(x2)
     if shape(x1)[axis] != 3 or shape(x2)[axis] != 3:
-        raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors")
+        raise _errors.linalg_cross_size()
     return _contract.cross(x1, x2, axis=axis)
 
 
