@@ -872,3 +872,139 @@ def qr_complete(rows: int, columns: int) -> NotImplementedError:
         f"funcgrad: linalg.qr(mode='complete') of a traced {rows}x{columns} matrix: the last {rows - columns} "
         "columns of Q are any orthonormal completion, so they have no derivative. Use mode='reduced'."
     )
+
+
+# --- funcgrad.scipy -----------------------------------------------------------------------------------
+
+
+def scipy_missing() -> ImportError:
+    return ImportError(
+        "funcgrad.scipy needs SciPy, which is an optional extra: install it with "
+        "pip install 'funcgrad[scipy]' (or pip install scipy)."
+    )
+
+
+def scipy_no_derivative(function: str, argument: str, reason: str) -> TypeError:
+    """``argument`` of ``function`` is differentiated but has no derivative."""
+    return TypeError(
+        f"funcgrad.scipy.{function}: no derivative with respect to {argument} ({reason}). "
+        f"Pass {argument} as a plain value, or wrap it in funcgrad.stop_gradient to treat it as a constant."
+    )
+
+
+def distribution_arguments(name: str, method: str, error: Exception, signature: Any) -> TypeError:
+    parameters = ", ".join(str(parameter) for parameter in signature.parameters.values())
+    return TypeError(f"funcgrad.scipy.stats.{name}.{method}: {error}; the signature is (x, {parameters})")
+
+
+def multivariate_normal_x(dim: int, shape: Any) -> ValueError:
+    return ValueError(f"multivariate_normal: x must have {dim} entries on its last axis, got shape {shape}")
+
+
+def multivariate_normal_mean(shape: Any) -> ValueError:
+    return ValueError(f"multivariate_normal: mean must be a vector, got shape {shape}")
+
+
+def multivariate_normal_cov(dim: int, shape: Any) -> ValueError:
+    return ValueError(f"multivariate_normal: cov must have shape ({dim}, {dim}) to match mean, got {shape}")
+
+
+def dirichlet_alpha(shape: Any) -> ValueError:
+    return ValueError(f"dirichlet: alpha must be a vector, got shape {shape}")
+
+
+def dirichlet_x(size: int, shape: Any) -> ValueError:
+    return ValueError(
+        f"dirichlet: x must have {size} or {size - 1} components on its first axis (alpha has {size}), got shape {shape}"
+    )
+
+
+def odeint_first_order(what: str) -> TypeError:
+    return TypeError(
+        f"funcgrad.scipy.integrate.odeint cannot be differentiated {what}: use first-order reverse mode "
+        "(fg.grad, fg.vjp, fg.jacrev); for a second derivative integrate the forward sensitivity equation "
+        "S' = (df/dy) S + df/dp alongside the state, or difference fg.grad numerically."
+    )
+
+
+def odeint_args(args: Any) -> TypeError:
+    return TypeError(
+        f"odeint: args must be a tuple, as in SciPy, got {type(args).__name__}; "
+        "pass the extra arguments of func as odeint(func, y0, t, args=(k,))."
+    )
+
+
+def odeint_full_output() -> TypeError:
+    return TypeError("odeint: full_output=True is not supported on traced input; drop it.")
+
+
+def odeint_rank(shape_y0: Any, shape_t: Any) -> ValueError:
+    return ValueError(
+        f"odeint: y0 and t must be one-dimensional, got shapes {shape_y0} and "
+        f"{shape_t}; flatten the state and unflatten it inside func."
+    )
+
+
+def scipy_linalg_not_square(name: str, shape: Any) -> ValueError:
+    return ValueError(f"{name}: expected a square matrix (or a stack of them), got shape {shape}")
+
+
+def solve_trans(trans: Any) -> ValueError:
+    return ValueError(f"solve_triangular/lu_solve: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
+
+
+def solve_shapes(name: str, matrix: str, shape_matrix: Any, shape_b: Any) -> ValueError:
+    return ValueError(f"{name}: shapes of {matrix} {shape_matrix} and b {shape_b} are incompatible")
+
+
+def solve_banded_shapes(rows: int, shape_ab: Any, shape_b: Any) -> ValueError:
+    return ValueError(
+        f"solve_banded: ab must have shape (l + u + 1, n) = ({rows}, n) and b (n,) or (n, k), "
+        f"got ab {shape_ab} and b {shape_b}"
+    )
+
+
+def lu_factor_rectangular(shape: Any) -> NotImplementedError:
+    return NotImplementedError(
+        f"lu_factor: the derivative is implemented for square matrices, got shape {shape}; "
+        "for a rectangular a, differentiate scipy.linalg.qr-based code or pad a to a square matrix."
+    )
+
+
+def sqrtm_options(options: list[str]) -> TypeError:
+    return TypeError(f"sqrtm: options {options} are not supported on traced input; drop them.")
+
+
+def sylvester_shape(expected: tuple[int, int], shape: Any) -> ValueError:
+    return ValueError(f"solve_sylvester: q must have shape (M, N) = {expected}, got {shape}")
+
+
+def block_diag_rank(positions: Any) -> ValueError:
+    return ValueError(f"arguments in the following positions have dimension greater than 2: {positions}")
+
+
+def signal_mode(name: str, mode: Any) -> ValueError:
+    return ValueError(f"{name}: acceptable mode flags are 'valid', 'same', or 'full', got {mode!r}")
+
+
+def signal_method(name: str, method: Any) -> ValueError:
+    return ValueError(f"{name}: acceptable method flags are 'auto', 'direct', or 'fft', got {method!r}")
+
+
+def signal_ranks(name: str, shape_1: Any, shape_2: Any) -> ValueError:
+    return ValueError(f"{name}: in1 and in2 should have the same dimensionality, got shapes {shape_1} and {shape_2}")
+
+
+def signal_valid_shapes(name: str, shape_1: Any, shape_2: Any) -> ValueError:
+    return ValueError(
+        f"{name}: for 'valid' mode, one must be at least as large as the other in every dimension, "
+        f"got shapes {shape_1} and {shape_2}"
+    )
+
+
+def multigammaln_dimension(d: Any) -> ValueError:
+    return ValueError(f"multigammaln: d should be a positive integer (dimension), got {d!r}")
+
+
+def multigammaln_domain(d: Any) -> ValueError:
+    return ValueError(f"multigammaln: condition a > 0.5 * (d-1) ({0.5 * (d - 1)}) not met for every a")

@@ -16,13 +16,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from funcgrad import _errors
+
 try:
     import scipy  # noqa: F401
 except ImportError as error:  # pragma: no cover - exercised by tests with SciPy hidden
-    raise ImportError(
-        "funcgrad.scipy needs SciPy, which is an optional extra: install it with "
-        "pip install 'funcgrad[scipy]' (or pip install scipy)."
-    ) from error
+    raise _errors.scipy_missing() from error
 
 __all__ = ["special", "stats", "signal", "linalg", "integrate", "optimize"]
 
@@ -30,4 +29,4 @@ __all__ = ["special", "stats", "signal", "linalg", "integrate", "optimize"]
 def __getattr__(name: str) -> Any:
     if name in __all__:
         return importlib.import_module(f"funcgrad.scipy.{name}")
-    raise AttributeError(f"module 'funcgrad.scipy' has no attribute {name!r}")
+    raise _errors.no_attribute("funcgrad.scipy", name)

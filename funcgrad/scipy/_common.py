@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from funcgrad import _errors
 from funcgrad._prims._base import broadcast_tangent, unbroadcast
 from funcgrad._rules import defbatch, defjvp, defvjp, primitive
 from funcgrad._sparsity import defsparsity
@@ -20,20 +21,12 @@ from funcgrad._trace import Primitive
 NOT_DIFFERENTIABLE: dict[str, list[str]] = {}
 
 
-def no_derivative_error(function: str, argument: str, reason: str) -> TypeError:
-    """The ``TypeError`` raised when ``argument`` of ``function`` is differentiated but cannot be."""
-    return TypeError(
-        f"funcgrad.scipy.{function}: no derivative with respect to {argument} ({reason}). "
-        f"Pass {argument} as a plain value, or wrap it in funcgrad.stop_gradient to treat it as a constant."
-    )
-
-
 def no_derivative(function: str, argument: str, reason: str) -> Callable[..., NoReturn]:
-    """A derivative rule that raises :func:`no_derivative_error` when it is used (and is listed as such)."""
+    """A derivative rule that raises ``_errors.scipy_no_derivative`` when it is used (and is listed as such)."""
     NOT_DIFFERENTIABLE.setdefault(function, []).append(argument)
 
     def rule(*_: Any, **__: Any) -> NoReturn:
-        raise no_derivative_error(function, argument, reason)
+        raise _errors.scipy_no_derivative(function, argument, reason)
 
     return rule
 

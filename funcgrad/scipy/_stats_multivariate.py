@@ -17,6 +17,7 @@ import numpy as np
 import scipy.stats
 
 import funcgrad.numpy as fnp
+from funcgrad import _errors
 from funcgrad._prims._base import stop_gradient
 from funcgrad._rules import defjvp, defvjp, primitive
 from funcgrad._trace import Tracer
@@ -226,7 +227,7 @@ class MultivariateNormal(_Forwarding):
         elif ndim(x) == 1:
             x = fnp.reshape(x, (-1, 1) if dim == 1 else (1, -1))
         if shape(x)[-1] != dim:
-            raise ValueError(f"multivariate_normal: x must have {dim} entries on its last axis, got shape {shape(x)}")
+            raise _errors.multivariate_normal_x(dim, shape(x))
         return x, mean, cov
 
     def _parameters(self, mean: Any, cov: Any) -> tuple[Any, Any]:
@@ -241,13 +242,13 @@ class MultivariateNormal(_Forwarding):
             mean = fnp.reshape(mean, (1,))
             cov = fnp.reshape(cov, (1, 1)) if ndim(cov) < 2 else cov
         if ndim(mean) != 1:
-            raise ValueError(f"multivariate_normal: mean must be a vector, got shape {shape(mean)}")
+            raise _errors.multivariate_normal_mean(shape(mean))
         if ndim(cov) == 0:
             cov = cov * np.eye(dim)
         elif ndim(cov) == 1:
             cov = fnp.diag(cov)
         if shape(cov) != (dim, dim):
-            raise ValueError(f"multivariate_normal: cov must have shape ({dim}, {dim}) to match mean, got {shape(cov)}")
+            raise _errors.multivariate_normal_cov(dim, shape(cov))
         return mean, cov
 
 
@@ -328,13 +329,10 @@ class Dirichlet(_Forwarding):
     def _standardized(self, x: Any, alpha: Any) -> tuple[Any, Any]:
         alpha, x = _operand(alpha), _operand(x)
         if ndim(alpha) != 1:
-            raise ValueError(f"dirichlet: alpha must be a vector, got shape {shape(alpha)}")
+            raise _errors.dirichlet_alpha(shape(alpha))
         size = shape(alpha)[0]
         if ndim(x) == 0 or shape(x)[0] not in (size, size - 1):
-            raise ValueError(
-                f"dirichlet: x must have {size} or {size - 1} components on its first axis (alpha has {size}), "
-                f"got shape {shape(x)}"
-            )
+            raise _errors.dirichlet_x(size, shape(x))
         if shape(x)[0] == size - 1:
             x = fnp.concatenate([x, 1.0 - fnp.sum(x, axis=0, keepdims=True)], axis=0)
         return x, alpha

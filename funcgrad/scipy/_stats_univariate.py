@@ -519,11 +519,7 @@ class Univariate:
         try:
             bound = self.signature.bind(*args, **kwds)
         except TypeError as error:
-            raise TypeError(
-                f"funcgrad.scipy.stats.{self.name}.{method}: {error}; the signature is (x, "
-                + ", ".join(str(p) for p in self.signature.parameters.values())
-                + ")"
-            ) from None
+            raise _errors.distribution_arguments(self.name, method, error, self.signature) from None
         bound.apply_defaults()
         return {name: _as_value(value) for name, value in bound.arguments.items()}
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import scipy.integrate as si
 
+from funcgrad import _errors
 from funcgrad._api import vjp
 from funcgrad._custom_vjp import custom_vjp
 from funcgrad._forward import ForwardTrace
@@ -68,15 +69,6 @@ def _solve(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], y0: A
     return si.odeint(func, y0, t, args=tuple(args), tfirst=False, **dict(options))
 
 
-_FIRST_ORDER = (
-    "use first-order reverse mode (fg.grad, fg.vjp, fg.jacrev); for a second derivative integrate the "
-    "forward sensitivity equation S' = (df/dy) S + df/dp alongside the state, or difference fg.grad numerically"
-)
-
-
-def _no_higher_order(what: str) -> TypeError:
-    return TypeError(f"funcgrad.scipy.integrate.odeint cannot be differentiated {what}: {_FIRST_ORDER}.")
-
 
 @functools.partial(custom_vjp, nondiff_argnums=(0, 1))
 def _odeint(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], y0: Any, t: Any, args: Any) -> Any:
@@ -92,7 +84,7 @@ def _forward(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], y0:
 def _first_order_only(values: Any) -> None:
     """Raise when the forward or backward pass meets values still traced by an outer transform."""
     if any(isinstance(leaf, Tracer) for leaf in tree_flatten(values)[0]):
-        raise _no_higher_order("twice (hessian, grad of grad): its adjoint is solved by SciPy, with no derivative")
+        raise _errors.odeint_first_order("twice (hessian, grad of grad): its adjoint is solved by SciPy, with no derivative")
 
 
 def _backward(func: Callable[..., Any], options: tuple[tuple[str, Any], ...], residuals: Any, g: Any) -> Any:
@@ -168,10 +160,7 @@ def odeint(
     -1.5708
     """
     if not isinstance(args, tuple):
-        raise TypeError(
-            f"odeint: args must be a tuple, as in SciPy, got {type(args).__name__}; "
-            "pass the extra arguments of func as odeint(func, y0, t, args=(k,))."
-        )
+        raise _errors.odeint_args(args)
     options.update(
         (name, value)
         for name, value in (("rtol", rtol), ("atol", atol), ("Dfun", Dfun), ("col_deriv", col_deriv))
@@ -181,14 +170,11 @@ def odeint(
     if not tracers:
         return si.odeint(func, y0, t, args=args, full_output=full_output, tfirst=tfirst, **options)
     if isinstance(max((leaf._trace for leaf in tracers), key=lambda trace: trace.level), ForwardTrace):
-        raise _no_higher_order("in forward mode (jvp, jacfwd, linearize): it has a reverse-mode (adjoint) rule only")
+        raise _errors.odeint_first_order("in forward mode (jvp, jacfwd, linearize): it has a reverse-mode (adjoint) rule only")
     if full_output:
-        raise TypeError("odeint: full_output=True is not supported on traced input; drop it.")
+        raise _errors.odeint_full_output()
     if np.ndim(_lowered(y0)) != 1 or np.ndim(_lowered(t)) != 1:
-        raise ValueError(
-            f"odeint: y0 and t must be one-dimensional, got shapes {np.shape(_lowered(y0))} and "
-            f"{np.shape(_lowered(t))}; flatten the state and unflatten it inside func."
-        )
+        raise _errors.odeint_rank(np.shape(_lowered(y0)), np.shape(_lowered(t)))
     if tfirst:
         func = _state_first(func)
     return _odeint(func, tuple(sorted(options.items())), y0, t, args)

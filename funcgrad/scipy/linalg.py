@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sl
 
+from funcgrad import _errors
 from funcgrad._prims import _shape
 from funcgrad._prims._linalg import tril_mask, triu_mask
 from funcgrad._trace import read_value
@@ -74,14 +75,14 @@ _TRANS = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}
 def _square(name: str, a: Any) -> None:
     s = shape(a)
     if len(s) < 2 or s[-1] != s[-2]:
-        raise ValueError(f"{name}: expected a square matrix (or a stack of them), got shape {s}")
+        raise _errors.scipy_linalg_not_square(name, s)
 
 
 def _trans(trans: Any) -> int:
     try:
         return _TRANS[trans]
     except (KeyError, TypeError):
-        raise ValueError(f"solve_triangular/lu_solve: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}") from None
+        raise _errors.solve_trans(trans) from None
 
 
 def _vector_safe(solve: Any, a: Any, b: Any) -> Any:
@@ -121,7 +122,7 @@ def solve_triangular(
     _square("solve_triangular", a)
     kind = _trans(trans)
     if ndim(b) == 0 or shape(b)[-1 if ndim(b) == 1 else -2] != shape(a)[-1]:
-        raise ValueError(f"solve_triangular: shapes of a {shape(a)} and b {shape(b)} are incompatible")
+        raise _errors.solve_shapes("solve_triangular", "a", shape(a), shape(b))
     params = dict(trans=kind, lower=bool(lower), unit_diagonal=bool(unit_diagonal), check_finite=check_finite)
     return _vector_safe(lambda rhs: rules.solve_triangular_p(a, rhs, **params), a, b)
 
@@ -156,10 +157,7 @@ def solve_banded(
         return sl.solve_banded(l_and_u, ab, b, overwrite_ab, overwrite_b, check_finite)
     lower, upper = (int(v) for v in l_and_u)
     if ndim(ab) != 2 or shape(ab)[0] != lower + upper + 1 or ndim(b) not in (1, 2) or shape(b)[0] != shape(ab)[1]:
-        raise ValueError(
-            f"solve_banded: ab must have shape (l + u + 1, n) = ({lower + upper + 1}, n) and b (n,) or (n, k), "
-            f"got ab {shape(ab)} and b {shape(b)}"
-        )
+        raise _errors.solve_banded_shapes(lower + upper + 1, shape(ab), shape(b))
     return rules.solve_banded_p(ab, b, lower=lower, upper=upper, check_finite=check_finite)
 
 
@@ -253,10 +251,7 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
         return sl.lu_factor(a, overwrite_a, check_finite)
     s = shape(a)
     if len(s) < 2 or s[-1] != s[-2]:
-        raise NotImplementedError(
-            f"lu_factor: the derivative is implemented for square matrices, got shape {s}; "
-            "for a rectangular a, differentiate scipy.linalg.qr-based code or pad a to a square matrix."
-        )
+        raise _errors.lu_factor_rectangular(s)
     return rules.lu_packed_p(a, check_finite=check_finite), rules.lu_pivots_p(a, check_finite=check_finite)
 
 
@@ -292,7 +287,7 @@ def lu_solve(
 
     _square("lu_solve", lu)
     if ndim(b) == 0 or shape(b)[-1 if ndim(b) == 1 else -2] != shape(lu)[-1]:
-        raise ValueError(f"lu_solve: shapes of lu {shape(lu)} and b {shape(b)} are incompatible")
+        raise _errors.solve_shapes("lu_solve", "lu", shape(lu), shape(b))
     return _vector_safe(solve, lu, b)
 
 
@@ -315,7 +310,7 @@ def sqrtm(A: Any, **kwargs: Any) -> Any:  # noqa: N803  (SciPy's name)
     if not is_traced(A):
         return sl.sqrtm(A, **kwargs)
     if kwargs:
-        raise TypeError(f"sqrtm: options {sorted(kwargs)} are not supported on traced input; drop them.")
+        raise _errors.sqrtm_options(sorted(kwargs))
     _square("sqrtm", A)
     root = rules.sqrtm_p(A)
     if dtype(A).kind != "c":
@@ -365,7 +360,7 @@ def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     _square("solve_sylvester (a)", a)
     _square("solve_sylvester (b)", b)
     if ndim(q) < 2 or shape(q)[-2:] != (shape(a)[-1], shape(b)[-1]):
-        raise ValueError(f"solve_sylvester: q must have shape (M, N) = {(shape(a)[-1], shape(b)[-1])}, got {shape(q)}")
+        raise _errors.sylvester_shape((shape(a)[-1], shape(b)[-1]), shape(q))
     return rules.solve_sylvester_p(a, b, q)
 
 
@@ -388,7 +383,7 @@ def block_diag(*arrs: Any) -> Any:
     pieces = [_shape.atleast_2d(_constructors.asarray(p)) for p in pieces]
     deep = [i for i, p in enumerate(pieces) if ndim(p) > 2]
     if deep:
-        raise ValueError(f"arguments in the following positions have dimension greater than 2: {deep}")
+        raise _errors.block_diag_rank(deep)
     kind = np.result_type(*(dtype(p) for p in pieces))
     width = sum(shape(p)[1] for p in pieces)
     rows, before = [], 0

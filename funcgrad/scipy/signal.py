@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.signal as ss
 
+from funcgrad import _errors
 from funcgrad._prims import _shape, _ufuncs
 from funcgrad._prims._base import lift, unbroadcast
 from funcgrad._prims._indexing import getitem_p
@@ -80,20 +81,15 @@ defjvp(
 
 def _check(name: str, in1: Any, in2: Any, mode: Any, method: Any) -> None:
     if mode not in _MODES:
-        raise ValueError(f"{name}: acceptable mode flags are 'valid', 'same', or 'full', got {mode!r}")
+        raise _errors.signal_mode(name, mode)
     if method not in _METHODS:
-        raise ValueError(f"{name}: acceptable method flags are 'auto', 'direct', or 'fft', got {method!r}")
+        raise _errors.signal_method(name, method)
     if ndim(in1) != ndim(in2):
-        raise ValueError(
-            f"{name}: in1 and in2 should have the same dimensionality, got shapes {shape(in1)} and {shape(in2)}"
-        )
+        raise _errors.signal_ranks(name, shape(in1), shape(in2))
     if mode == "valid":
         pairs = list(zip(shape(in1), shape(in2)))
         if not (all(n >= m for n, m in pairs) or all(m >= n for n, m in pairs)):
-            raise ValueError(
-                f"{name}: for 'valid' mode, one must be at least as large as the other in every dimension, "
-                f"got shapes {shape(in1)} and {shape(in2)}"
-            )
+            raise _errors.signal_valid_shapes(name, shape(in1), shape(in2))
 
 
 def _convolution(in1: Any, in2: Any, mode: str, method: str) -> Any:

@@ -44,6 +44,7 @@ import numpy as np
 import scipy.special as sc
 
 import funcgrad.numpy as fnp
+from funcgrad import _errors
 from funcgrad._prims._base import stop_gradient
 from funcgrad._prims._dispatch import UFUNCS
 from funcgrad._prims._ufuncs import binary, nondiff, unary
@@ -237,9 +238,9 @@ def multigammaln(a: Any, d: int) -> Any:
     if not is_traced(a):
         return sc.multigammaln(a, d)
     if not (isinstance(d, (int, float, np.integer, np.floating)) and float(d).is_integer() and d >= 1):
-        raise ValueError(f"multigammaln: d should be a positive integer (dimension), got {d!r}")
+        raise _errors.multigammaln_dimension(d)
     if fnp.any(a <= 0.5 * (d - 1)):
-        raise ValueError(f"multigammaln: condition a > 0.5 * (d-1) ({0.5 * (d - 1)}) not met for every a")
+        raise _errors.multigammaln_domain(d)
     total = gammaln(a)
     for j in range(1, int(d)):
         total = total + gammaln(a - 0.5 * j)
