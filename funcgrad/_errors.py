@@ -443,6 +443,10 @@ def resize_in_place() -> TypeError:
 # What NumPy raises for the same call on plain arrays, so code that catches NumPy's errors sees the same.
 
 
+def object_has_no_attribute(value: Any, name: str) -> AttributeError:
+    return AttributeError(f"{type(value).__name__!r} object has no attribute {name!r}")
+
+
 def len_of_scalar() -> TypeError:
     return TypeError("len() of unsized object (a traced 0-d array)")
 

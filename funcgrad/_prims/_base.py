@@ -199,7 +199,7 @@ class Elementwise(Primitive):
         # attribute; NumPy hands traced operands back to funcgrad through ``__array_ufunc__``
         if name in _UFUNC_ATTRIBUTES and isinstance(self.impl, np.ufunc):
             return getattr(self.impl, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise _errors.object_has_no_attribute(self, name)
 
 
 #: the ufunc attributes a funcgrad.numpy ufunc takes from NumPy's (its methods as bound NumPy methods)
