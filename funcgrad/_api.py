@@ -15,7 +15,7 @@ import numpy as np
 
 from funcgrad import _backends, _errors
 from funcgrad._batching import vmap
-from funcgrad._forward import ForwardTrace
+from funcgrad._forward import ForwardTrace, Identity, materialize
 from funcgrad._prims import _shape
 from funcgrad._prims._array import ArrayTracer
 from funcgrad._prims._base import match_dtype
@@ -563,8 +563,7 @@ def _trace_forward(
 
 def _tangent_out(value: Any, trace: ForwardTrace) -> Any:
     if _ours(value, trace):
-        tangent = value._payload
-        return tangent
+        return materialize(value._payload)
     base = full_lower(value)
     shape = ((trace.batch,) if trace.batch else ()) + _shape_of(base)
     kind = _value_dtype(base)
@@ -710,7 +709,9 @@ def jacfwd(
             else:
                 basis = np.zeros((total, size), kind)
                 basis[offset : offset + size] = np.eye(size, dtype=kind)
-            tangents.append(basis.reshape((total,) + _shape_of(leaf)))
+            seed = basis.reshape((total,) + _shape_of(leaf))
+            # the identity over one vector stays symbolic: a matrix product with it is its other operand
+            tangents.append(Identity(seed) if size == total and seed.ndim == 2 and not _backends.is_foreign(leaf) else seed)
             offset += size
         def call(*chosen_values: Any) -> Any:
             call_args = list(args)

@@ -33,6 +33,7 @@ from funcgrad._custom import (
     zeros_like,
 )
 from funcgrad._custom_vjp import check_cotangent
+from funcgrad._forward import materialize
 from funcgrad._prims._array import ArrayTracer
 from funcgrad._prims._shape import stack_tangents
 from funcgrad._trace import Trace, below
@@ -236,7 +237,7 @@ class _JVPCall:
     def forward_mode(self, top: Any, leaves: list[Any]) -> Any:
         ours = [isinstance(v, ArrayTracer) and v._trace is top for v in leaves]
         primals = [v._value if o else v for v, o in zip(leaves, ours)]
-        tangents = [v._payload if o else None for v, o in zip(leaves, ours)]
+        tangents = [materialize(v._payload) if o else None for v, o in zip(leaves, ours)]
         batch = getattr(top, "batch", 0)
         if not batch:
             out_leaves, t_out = self.run_rule(primals, tangents)

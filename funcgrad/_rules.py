@@ -104,6 +104,31 @@ def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
     prim.batch_jvp = batched
 
 
+def defjvp_scales(prim: Primitive, *scales: Rule | None) -> None:
+    """Declare forward rules that scale the tangent elementwise, one per positional argument.
+
+    ``scale(ans, *args, **params)`` returns ``(factor, keep)``: the rule of an
+    argument with ``ans``'s shape is ``t * factor`` (``factor`` broadcasting to
+    ``ans``; ``None`` for one), then, when ``keep`` is ``(condition, True)``,
+    ``where(condition, ., 0)`` (``False``: ``where(condition, 0, .)``).  The
+    ``defjvp`` rules stay the definition; under ``jacfwd``/``hessian`` a batch
+    of tangents keeps these factors, value-sized, beside it instead of
+    multiplying each one into the whole batch (funcgrad/_forward.py).
+    """
+    prim.jvp_scales = tuple(scales)
+
+
+def defjvp_identity(prim: Primitive, *rules: Rule | None) -> None:
+    """Forward rules for the identity seed of ``jacfwd`` over one vector, one per positional argument.
+
+    ``rule(ans, *args, **params)`` returns the batch of tangents the ``defjvp``
+    rule gives for the tangents ``eye(n)`` (the argument a vector of ``n``),
+    without multiplying by the seed (``matmul``: the other operand, its axes
+    swapped), or ``None`` where it has no such shortcut.
+    """
+    prim.jvp_identity = tuple(rules)
+
+
 def defbatch(prim: Primitive, rule: str | Rule) -> None:
     """How ``vmap`` batches ``prim``: a word for the common kinds, or a function.
 

@@ -231,6 +231,8 @@ class Primitive:
         "vjp_fresh",
         "vjp_into",
         "vjp_add",
+        "jvp_scales",
+        "jvp_identity",
         "doc",
         "__weakref__",
     )
@@ -262,6 +264,11 @@ class Primitive:
         self.vjp_into: tuple[Callable[..., Any] | None, ...] | None = None
         #: reverse rules that add their contribution into a cotangent already gathered (``defvjp_add``)
         self.vjp_add: tuple[Callable[..., Any] | None, ...] | None = None
+        #: forward rules that scale the tangent elementwise (``defjvp_scales``): a batch of tangents keeps
+        #: the product of these factors beside it instead of multiplying each one in
+        self.jvp_scales: tuple[Callable[..., Any] | None, ...] | None = None
+        #: forward rules for the identity seed of ``jacfwd`` over a vector (``defjvp_identity``)
+        self.jvp_identity: tuple[Callable[..., Any] | None, ...] | None = None
 
     def __repr__(self) -> str:
         return f"<funcgrad primitive {self.name}>"

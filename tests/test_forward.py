@@ -89,3 +89,42 @@ def test_jvp_complex_holomorphic():
     _, t = fg.jvp(lambda z: z * z, (z,), (v,))
     np.testing.assert_allclose(t, 2 * z * v)
     assert t.dtype == np.complex128
+
+
+# --- a batch of tangents through elementwise steps: factors kept beside it, the batch made once -------
+
+SCALED = {
+    "chain": lambda v: fnp.sum(fnp.exp(fnp.tanh(v) * v - v**2) / (1.0 + v * v)),
+    "logaddexp": lambda v: fnp.sum(fnp.logaddexp(0.0, MAT @ v) - v * (MAT @ v)),
+    "where": lambda v: fnp.sum(fnp.where(v > 0.2, fnp.sin(v) * v, -(v**3))),
+    "two scalings of one batch": lambda v: fnp.sum(fnp.sin(v) * v + fnp.cos(v) * v),
+}
+
+
+@pytest.mark.parametrize("name", SCALED)
+def test_hessian_through_scaled_tangents_is_the_columns_of_hvp(name):
+    # jacfwd keeps a batch's elementwise factors apart (funcgrad/_forward.py); one tangent at a time does not
+    f, x = SCALED[name], np.array([-0.7, 0.1, 0.9])
+    columns = np.stack([fg.hvp(f, (x,), (e,))[1] for e in np.eye(3)])
+    np.testing.assert_allclose(fg.hessian(f)(x), columns, rtol=1e-13, atol=1e-15)
+    check_grads(fg.grad(f), (x,), order=2, modes=("fwd", "rev"))
+
+
+def test_a_zeroed_tangent_stays_zero_where_the_batch_is_not_finite():
+    # sqrt's tangent at 0 is infinite; reversed (not elementwise) it is part of the batch, and the where
+    # zeroes it: the scaled batch must give 0 there, as the where on the whole batch does, not inf * 0
+    f = lambda v: fnp.where(v[::-1] > 0.0, fnp.sqrt(v)[::-1], 0.0)  # noqa: E731
+    x = np.array([0.0, 1.0, 4.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_column = np.stack([fg.jvp(f, (x,), (e,))[1] for e in np.eye(3)], axis=-1)
+        jacobian = fg.jacfwd(f)(x)
+    np.testing.assert_array_equal(jacobian, by_column)
+    assert np.isfinite(jacobian).all()
+
+
+def test_jacfwd_of_a_matrix_product_is_the_matrix_without_a_product_with_the_seed():
+    program = fg.make_program(fg.jacfwd(lambda v: fnp.tanh(MAT @ v)))(np.ones(3))
+    products = [e for e in program.eqns if e.prim.name == "matmul"]
+    assert len(products) == 1  # the value's; the tangents are MAT's columns scaled, not eye @ MAT.T
+    want = (1 - np.tanh(MAT @ np.ones(3)) ** 2)[:, None] * MAT
+    np.testing.assert_allclose(fg.jacfwd(lambda v: fnp.tanh(MAT @ v))(np.ones(3)), want, rtol=1e-14)

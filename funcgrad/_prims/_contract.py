@@ -28,7 +28,7 @@ from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._shape import operand
 from funcgrad._prims._ufuncs import UFUNCS, conj, multiply
-from funcgrad._rules import defbatch, defjvp, defjvp_variadic, defvjp, defvjp_variadic, primitive
+from funcgrad._rules import defbatch, defjvp, defjvp_identity, defjvp_variadic, defvjp, defvjp_variadic, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer
 from funcgrad._values import batch_ndim, dtype, is_traced, ndim, shape
@@ -129,6 +129,11 @@ def _matmul_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
 matmul = primitive(np.matmul, "matmul")
 defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b, fresh=True)
 defjvp(matmul, _matmul_jvp_a, _matmul_jvp_b, batched=True)
+defjvp_identity(
+    matmul,
+    lambda ans, a, b: b if ndim(a) == 1 and ndim(b) == 2 else None,  # eye @ b
+    lambda ans, a, b: _swap(a) if ndim(b) == 1 and ndim(a) == 2 else None,  # the rows of a, one per entry of b
+)
 
 
 def _matmul_batch(prim: Any, values: list[Any], batched: list[bool], size: int) -> Any:

@@ -42,7 +42,7 @@ import numpy as np
 
 from funcgrad._prims._base import _register, astype, broadcast_tangent, lift, match_dtype, real, unbroadcast
 from funcgrad._prims._dispatch import UFUNCS, implements, store_out
-from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, defvjp_into, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_scales, defvjp, defvjp_into, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Primitive, Tracer
 from funcgrad._values import dtype, is_traced, shape
@@ -199,6 +199,7 @@ def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primit
     defvjp(prim, lambda g, ans, x: _times(g, derivative(ans, x)), fresh=True)
     defvjp_into(prim, lambda g, ans, x: scale_into(g, derivative(ans, x)))
     defjvp(prim, lambda t, ans, x: t * derivative(ans, x), batched=True)
+    defjvp_scales(prim, lambda ans, x: (derivative(ans, x), None))
     return prim
 
 
@@ -262,9 +263,15 @@ def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str |
             return None
         return lambda g, ans, *args: unbroadcast(scale_into(g, d(ans, *_widened(args, ans))), args[argnum])
 
+    def scale(d: Derivative | None) -> Derivative | None:
+        if d is None:
+            return None
+        return lambda ans, *args: (d(ans, *_widened(args, ans)), None)
+
     defvjp(prim, vjp(dx, 0), vjp(dy, 1), fresh=True)
     defvjp_into(prim, vjp_into(dx, 0), vjp_into(dy, 1))
     defjvp(prim, jvp(dx, 0), jvp(dy, 1), batched=True)
+    defjvp_scales(prim, scale(dx), scale(dy))
     return prim
 
 
@@ -334,6 +341,7 @@ defjvp(
     lambda t, ans, x, y: broadcast_tangent(t, y, ans),
     batched=True,
 )
+defjvp_scales(add, lambda ans, x, y: (None, None), lambda ans, x, y: (None, None))
 subtract = _register(np.subtract)
 defvjp(subtract, lambda g, ans, x, y: unbroadcast(g, x), lambda g, ans, x, y: unbroadcast(-g, y))
 defjvp(
@@ -342,13 +350,16 @@ defjvp(
     lambda t, ans, x, y: -broadcast_tangent(t, y, ans),
     batched=True,
 )
+defjvp_scales(subtract, lambda ans, x, y: (None, None), lambda ans, x, y: (-1.0, None))
 negative = _register(np.negative)
 defvjp(negative, lambda g, ans, x: -g, fresh=True)
 defvjp_into(negative, lambda g, ans, x: np.negative(g, out=g))
 defjvp(negative, lambda t, ans, x: -t, batched=True)
+defjvp_scales(negative, lambda ans, x: (-1.0, None))
 positive = _register(np.positive)
 defvjp(positive, lambda g, ans, x: g)
 defjvp(positive, lambda t, ans, x: t, batched=True)
+defjvp_scales(positive, lambda ans, x: (None, None))
 
 multiply = _register(np.multiply)
 defvjp(
@@ -363,6 +374,7 @@ defvjp_into(
     lambda g, ans, x, y: unbroadcast(scale_into(g, x), y),
 )
 defjvp(multiply, lambda t, ans, x, y: lift(t, x, ans) * y, lambda t, ans, x, y: x * lift(t, y, ans), batched=True)
+defjvp_scales(multiply, lambda ans, x, y: (y, None), lambda ans, x, y: (x, None))
 divide = _register(np.divide)
 defvjp(
     divide,
@@ -857,6 +869,7 @@ defjvp(
     lambda t, ans, c, x, y: where(c, 0.0, broadcast_tangent(t, y, ans)),
     batched=True,
 )
+defjvp_scales(where, None, lambda ans, c, x, y: (None, (c, True)), lambda ans, c, x, y: (None, (c, False)))
 defbatch(where, "elementwise")
 defsparsity(where, "elementwise", "linear")
 
