@@ -47,18 +47,12 @@ def _check_argnums_type(argnums: Any, transform: str) -> None:
             and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in argnums)
         )
     ):
-        raise TypeError(
-            f"{transform}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}. "
-            "Example: argnums=0 or argnums=(0, 1)."
-        )
+        raise _errors.argnums_type(transform, argnums)
 
 
 def _check_callable(fun: Any, transform: str) -> None:
     if not callable(fun):
-        raise TypeError(
-            f"{transform}: the first argument must be the function to differentiate, got "
-            f"{type(fun).__name__} {fun!r:.60}. Pass a Python function first, e.g. lambda x: (x ** 2).sum()."
-        )
+        raise _errors.not_a_function(transform, fun)
 
 
 def _resolve_argnums(argnums: Argnums, nargs: int, transform: str) -> tuple[int, ...]:
@@ -66,11 +60,7 @@ def _resolve_argnums(argnums: Argnums, nargs: int, transform: str) -> tuple[int,
     out = []
     for a in nums:
         if not -nargs <= a < nargs:
-            valid = f"0..{nargs - 1}" if nargs else "none (the function was called with no positional arguments)"
-            raise ValueError(
-                f"{transform}: argnums {argnums!r} is out of range for a call with {nargs} positional "
-                f"argument(s); valid argnums are {valid}."
-            )
+            raise _errors.argnums_out_of_range(transform, argnums, nargs)
         out.append(int(a) % nargs)
     return tuple(out)
 
@@ -104,21 +94,11 @@ def _check_differentiable(
     for leaf, name in zip(leaves, names):
         kind = _value_dtype(leaf)
         if kind is None or kind.kind not in "biufc":
-            raise TypeError(
-                f"{transform}: {name} is a {type(leaf).__name__}, not a number or array; "
-                "differentiate with respect to floating-point arrays or scalars (pytrees of them are fine), "
-                "or move it out of argnums."
-            )
+            raise _errors.not_differentiable_type(transform, name, leaf)
         if kind.kind in "biu" and not allow_int:
-            raise TypeError(
-                f"{transform}: {name} has dtype {kind}, which has no derivative. Pass a float "
-                f"(e.g. x.astype(float) or 3.0 instead of 3), or use allow_int=True to get a zero (float0) gradient."
-            )
+            raise _errors.integer_input(transform, name, kind)
         if holomorphic and kind.kind != "c":
-            raise TypeError(
-                f"{transform}: holomorphic=True needs complex inputs, but {name} has dtype {kind}. "
-                "Pass complex values (x.astype(complex)) or drop holomorphic=True."
-            )
+            raise _errors.holomorphic_real_input(transform, name, kind)
 
 
 #: exact types of leaves that are plainly differentiable when their dtype is a float (or complex) one
@@ -325,10 +305,7 @@ def _split_aux(out: Any, has_aux: bool, transform: str) -> tuple[Any, Any]:
     if not has_aux:
         return out, None
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        raise TypeError(
-            f"{transform} with has_aux=True expects the function to return a pair (output, aux), "
-            f"got {type(out).__name__}."
-        )
+        raise _errors.aux_not_a_pair(transform, out)
     return out[0], out[1]
 
 
@@ -337,23 +314,11 @@ def _scalar_output(out: Any, trace: ReverseTrace, holomorphic: bool, has_aux: bo
     if type(value) in _REAL_SCALAR_TYPES and not holomorphic:
         return value  # the common case: a real NumPy scalar
     if isinstance(value, (tuple, list)) and not has_aux:
-        hint = " It returned a pair: if the second item is auxiliary data, use has_aux=True." if len(value) == 2 else ""
-        raise TypeError(
-            f"{transform} requires the function to return a scalar, got a {type(value).__name__} of length {len(value)}.{hint}"
-            " For several outputs use fg.vjp with an explicit cotangent, or fg.jacrev."
-        )
+        raise _errors.output_is_a_sequence(transform, value)
     kind = _value_dtype(value)
     shape = _shape_of(value) if kind is not None else None
     if kind is None or shape != () or kind.kind not in ("c" if holomorphic else "f"):
-        got = f"shape {shape} and dtype {kind}" if kind is not None else f"a {type(value).__name__}"
-        wanted = "a complex scalar (holomorphic=True)" if holomorphic else "a real scalar (shape () and a float dtype)"
-        fix = (
-            "Reduce it to a scalar (e.g. .sum()), or use fg.vjp(f, x)[1](cotangent) with an explicit cotangent "
-            "of that shape (the head gradient), or fg.jacrev for the full Jacobian."
-        )
-        if kind is not None and kind.kind == "c" and not holomorphic:
-            fix = "For a complex output take its real part or abs, or pass holomorphic=True for holomorphic functions."
-        raise TypeError(f"{transform} needs the function's output to be {wanted}, but got {got}. {fix}")
+        raise _errors.output_not_a_scalar(transform, value, shape, kind, holomorphic)
     return value
 
 
@@ -443,10 +408,7 @@ def _check_like(given: Any, expected: Any, what: str, transform: str) -> tuple[l
     given_leaves, given_def = tree_flatten(given)
     expected_leaves, expected_def = tree_flatten(expected)
     if given_def != expected_def:
-        raise ValueError(
-            f"{transform}: the {what} must have the structure of {'the output' if what == 'cotangent' else 'the primals'}: "
-            f"expected {expected_def}, received {given_def} (they differ at {mismatch_path(expected, given)})."
-        )
+        raise _errors.tangent_structure(transform, what, expected_def, given_def, mismatch_path(expected, given))
     checked = []
     for i, (g, e) in enumerate(zip(given_leaves, expected_leaves)):
         e_value = full_lower(e)
@@ -460,17 +422,11 @@ def _check_like(given: Any, expected: Any, what: str, transform: str) -> tuple[l
             checked.append(g_value)  # an integer primal's (zero) tangent, as in JAX
             continue
         if g_kind is None or g_kind.kind not in "biufc":
-            raise ValueError(f"{transform}: the {what}{where} must be numeric, received {_errors.describe(g)}.")
+            raise _errors.tangent_not_numeric(transform, what, where, g)
         if g_shape != e_shape:
-            raise ValueError(
-                f"{transform}: the {what}{where} must have shape {e_shape} (that of the "
-                f"{'output' if what == 'cotangent' else 'primal'}), received shape {g_shape}."
-            )
+            raise _errors.tangent_shape(transform, what, where, e_shape, g_shape)
         if e_kind is not None and e_kind.kind in "fc" and g_kind.kind == "c" and e_kind.kind == "f":
-            raise ValueError(
-                f"{transform}: the {what}{where} must be real like its {'output' if what == 'cotangent' else 'primal'} "
-                f"(dtype {e_kind}), received dtype {g_kind}; take its real part if that is what you mean."
-            )
+            raise _errors.tangent_complex(transform, what, where, e_kind, g_kind)
         if e_kind is not None and e_kind.kind in "fc" and not isinstance(g_value, Tracer) and g_kind != e_kind:
             if _backends.is_foreign(g_value):
                 checked.append(g_value.astype(e_kind))
@@ -587,10 +543,7 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     """
     _check_callable(fun, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError(
-            "jvp: primals and tangents must be tuples (or lists) with one entry per argument, "
-            f"got {type(primals).__name__} and {type(tangents).__name__}. Example: fg.jvp(f, (x,), (v,))."
-        )
+        raise _errors.not_argument_tuples("jvp", primals, tangents)
     primals = tuple(primals)
     leaves = tree_flatten(primals)[0]
     _check_differentiable(leaves, _leaf_names(primals, tuple(range(len(primals)))), "jvp", True, False)
@@ -658,16 +611,9 @@ def _check_jacobian_dtype(value: Any, holomorphic: bool, transform: str, what: s
     if kind is None or kind.kind not in "fc":
         return
     if holomorphic and kind.kind != "c":
-        raise TypeError(
-            f"{transform} with holomorphic=True needs complex {what}s, got dtype {kind}. "
-            "Drop holomorphic=True for a real function, or make the values complex."
-        )
+        raise _errors.holomorphic_real_values(transform, what, kind)
     if not holomorphic and kind.kind == "c":
-        raise TypeError(
-            f"{transform} needs real-valued {what}s, got dtype {kind}. For a holomorphic function pass "
-            "holomorphic=True; for a non-holomorphic one, split complex values into real and imaginary "
-            "parts (see docs/complex.md) or use fg.jvp / fg.vjp directly."
-        )
+        raise _errors.jacobian_of_complex(transform, what, kind)
 
 
 def _assemble(per_input: list[Any], treedef: PyTreeDef, argnums: Argnums) -> Any:

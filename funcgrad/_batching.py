@@ -103,9 +103,7 @@ class BatchTrace(Trace):
 
         value = tracer._value
         if int(np.prod(shape(value)[1:], dtype=np.int64)) != 1:
-            raise ValueError(
-                "The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()"
-            )
+            raise _errors.ambiguous_truth_value()
         if not self.size:
             return False
         if bool(all_of(value)):
@@ -337,14 +335,11 @@ def vmap(
     ``bool()`` of a batched value (Python control flow on a batch).
     """
     if not callable(fun):
-        raise TypeError(
-            f"vmap: the first argument must be the function to map, got {type(fun).__name__} {fun!r:.60}. "
-            "Pass a Python function first, e.g. fg.vmap(lambda x: x ** 2)."
-        )
+        raise _errors.vmap_not_a_function(fun)
     _check_spec(in_axes, "in_axes")
     _check_spec(out_axes, "out_axes")
     if axis_size is not None and (not isinstance(axis_size, (int, np.integer)) or axis_size < 0):
-        raise ValueError(f"vmap: axis_size must be a non-negative int, got {axis_size!r}.")
+        raise _errors.vmap_axis_size(axis_size)
 
     @functools.wraps(fun)
     def vmapped(*args: Any, **kwargs: Any) -> Any:

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from funcgrad import _errors
 from funcgrad._api import jvp, vjp
 from funcgrad._batching import BatchTrace, rebatch, split_batch, vmap
 from funcgrad._custom import DirectPrimitive, Pack, find_top, fresh, numeric_kind, record, traced_from, zeros_like
@@ -58,12 +59,9 @@ def checkpoint(
     if fun is None:
         return functools.partial(checkpoint, prevent_cse=prevent_cse, policy=policy, static_argnums=static_argnums)
     if not callable(fun):
-        raise TypeError(f"checkpoint: expected a function, got {type(fun).__name__}.")
+        raise _errors.expected_a_function("checkpoint", fun)
     if policy is not None:
-        raise NotImplementedError(
-            "checkpoint: policy= is not supported; funcgrad recomputes everything inside a checkpointed "
-            "function. Drop policy=, or split the function into smaller checkpointed pieces."
-        )
+        raise _errors.checkpoint_policy()
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     @functools.wraps(fun)

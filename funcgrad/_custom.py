@@ -171,13 +171,10 @@ def resolve_kwargs(
     try:
         bound = inspect.signature(fun).bind(*args, **kwargs)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{what}: could not bind the arguments of {_name(fun)}: {error}") from None
+        raise _errors.custom_arguments(what, _name(fun), error) from None
     bound.apply_defaults()
     if bound.kwargs:
-        raise TypeError(
-            f"{what}: {_name(fun)} takes keyword-only arguments {sorted(bound.kwargs)}; custom rules take "
-            "positional arguments only. Make them positional, or close over them."
-        )
+        raise _errors.custom_keyword_only(what, _name(fun), sorted(bound.kwargs))
     return tuple(bound.args)
 
 
@@ -185,9 +182,7 @@ def split_args(args: tuple[Any, ...], nondiff: tuple[int, ...], what: str) -> tu
     """Positions of the differentiable arguments and the differentiable arguments."""
     for n in nondiff:
         if not 0 <= n < len(args):
-            raise ValueError(
-                f"{what}: nondiff_argnums {nondiff} is out of range for a call with {len(args)} positional argument(s)."
-            )
+            raise _errors.nondiff_argnums_range(what, nondiff, len(args))
     diff_idx = [i for i in range(len(args)) if i not in nondiff]
     return diff_idx, tuple(args[i] for i in diff_idx)
 
@@ -205,12 +200,7 @@ def check_nondiff(
 ) -> None:
     for n in nondiff:
         if any(traced_from(leaf, level) for leaf in tree_leaves(args[n])):
-            raise TypeError(
-                f"{what}: argument {n} of {_name(fun)} is in nondiff_argnums but is being differentiated "
-                "(it is traced by the transform applied to this call). Nondifferentiable arguments must not "
-                "carry derivatives: remove it from nondiff_argnums (and return its cotangent from the rule), "
-                "or wrap it in fg.stop_gradient."
-            )
+            raise _errors.nondiff_argument_traced(what, n, _name(fun))
 
 
 def bind_call(
@@ -246,15 +236,6 @@ class Bound(NamedTuple):
     leaves: list[Any]
     treedef: Any
     what: str
-
-
-def closure_error(fun: Callable[..., Any], what: str) -> TypeError:
-    return TypeError(
-        f"{what} closes over a value that the transform applied to this call is differentiating "
-        "(a traced value not passed as an argument), so the custom rule cannot account for its derivative. "
-        "Pass that value as an explicit argument of the function (and return its cotangent / tangent from "
-        "the rule), or wrap it in fg.stop_gradient if no derivative through it is wanted."
-    )
 
 
 def _name(fun: Any) -> str:

@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from funcgrad import _errors
 from funcgrad._api import vjp
 from funcgrad._batching import BatchTrace, closes_over_batch, rebatch, split_batch, vmap
 from funcgrad._custom import (
@@ -24,7 +25,6 @@ from funcgrad._custom import (
     Pack,
     _name,
     bind_call,
-    closure_error,
     describe_leaf,
     fresh,
     numeric_kind,
@@ -71,7 +71,7 @@ class custom_jvp:
 
     def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
         if not callable(fun):
-            raise TypeError(f"custom_jvp: expected a function, got {type(fun).__name__}.")
+            raise _errors.expected_a_function("custom_jvp", fun)
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(sorted(int(n) for n in nondiff_argnums))
@@ -87,11 +87,10 @@ class custom_jvp:
         (np.float64(0.0), np.float64(2.0))
         """
         if not callable(jvp):
-            raise TypeError(f"custom_jvp.defjvp: the rule must be a function, got {type(jvp).__name__}.")
+            raise _errors.rule_not_a_function("custom_jvp.defjvp", jvp)
         if symbolic_zeros:
-            raise NotImplementedError(
-                "custom_jvp.defjvp: symbolic_zeros=True is not supported; the rule receives zero arrays "
-                "for arguments that are not differentiated. Drop the argument."
+            raise _errors.symbolic_zeros(
+                "custom_jvp.defjvp", "the rule receives zero arrays for arguments that are not differentiated"
             )
         self.jvp = jvp
         return jvp
@@ -113,10 +112,7 @@ class custom_jvp:
             full = _full_args(self.nondiff_argnums, nondiff, primals)
             primal_out = self(*full)
             if len(jvps) != len(primals):
-                raise TypeError(
-                    f"custom_jvp.defjvps of {_name(self.fun)}: got {len(jvps)} rule(s) for "
-                    f"{len(primals)} differentiable argument(s); give one per argument (None for none)."
-                )
+                raise _errors.defjvps_count(_name(self.fun), len(jvps), len(primals))
             total = None
             for jvp_i, t in zip(jvps, tangents):
                 if jvp_i is None:
@@ -132,10 +128,7 @@ class custom_jvp:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         what = f"custom_jvp function {_name(self.fun)}"
         if self.jvp is None:
-            raise TypeError(
-                f"{what} has no rule: call .defjvp(rule) or .defjvps(...) on it before using it "
-                "(or use the plain function if no custom derivative is needed)."
-            )
+            raise _errors.custom_without_rule(what, ".defjvp(rule) or .defjvps(...)")
         bound, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_jvp")
         if top is None:
             return self.fun(*bound.args)
@@ -158,7 +151,7 @@ class custom_jvp:
         (as JAX batches it), so a transform below still sees this custom rule."""
         args, what = bound.args, bound.what
         if any(closes_over_batch(g, trace) for g in (self.fun, self.jvp)):
-            raise closure_error(self.fun, what)
+            raise _errors.custom_closure(what)
         nondiff = self.nondiff_argnums
         values, axes = split_batch(trace, args)
         diff_axes = tuple(a for i, a in enumerate(axes) if i not in nondiff)
@@ -208,20 +201,15 @@ class _JVPCall:
                 *nondiff, tree_unflatten(self.treedef, fresh(primals)), tree_unflatten(self.treedef, fresh(tangents))
             )
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
-            raise ValueError(
-                f"{self.what}: the jvp rule must return a pair (primal_out, tangent_out), received "
-                f"{describe_leaf(result)}."
-            )
+            raise _errors.jvp_rule_not_a_pair(self.what, describe_leaf(result))
         primal_out, tangent_out = result
         out_leaves, self.out_def = tree_flatten(primal_out)
         t_leaves, t_def = tree_flatten(tangent_out)
         if t_def != self.out_def:
             t_leaves, t_def = tree_flatten(tangent_out, is_leaf=lambda x: x is None)
             if t_def.num_leaves != len(out_leaves) or t_def != tree_flatten(primal_out, is_leaf=lambda x: x is None)[1]:
-                raise ValueError(
-                    f"{self.what}: the jvp rule's tangent output must have the structure of its primal output, "
-                    f"expected {self.out_def}, received {tree_flatten(tangent_out)[1]} "
-                    f"(they differ at {mismatch_path(primal_out, tangent_out)})."
+                raise _errors.jvp_rule_structure(
+                    self.what, self.out_def, tree_flatten(tangent_out)[1], mismatch_path(primal_out, tangent_out)
                 )
         checked = []
         for k, (t, p) in enumerate(zip(t_leaves, out_leaves)):
@@ -231,7 +219,7 @@ class _JVPCall:
 
     def check_closure(self, values: list[Any]) -> None:
         if any(traced_from(v, self.level) for v in values):
-            raise closure_error(self.f.fun, self.what)
+            raise _errors.custom_closure(self.what)
 
     # forward mode: call the rule with the tangents (one batch column at a time)
     def forward_mode(self, top: Any, leaves: list[Any]) -> Any:

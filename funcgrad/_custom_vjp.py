@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._batching import BatchTrace, closes_over_batch, per_example, rebatch, split_batch, vmap
 from funcgrad._custom import (
     Bound,
@@ -16,7 +17,6 @@ from funcgrad._custom import (
     Pack,
     _name,
     bind_call,
-    closure_error,
     describe_leaf,
     fresh,
     merge_args,
@@ -69,7 +69,7 @@ class custom_vjp:
 
     def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
         if not callable(fun):
-            raise TypeError(f"custom_vjp: expected a function, got {type(fun).__name__}.")
+            raise _errors.expected_a_function("custom_vjp", fun)
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(sorted(int(n) for n in nondiff_argnums))
@@ -88,24 +88,16 @@ class custom_vjp:
         np.float64(6.0)
         """
         if not callable(fwd) or not callable(bwd):
-            raise TypeError(
-                f"custom_vjp.defvjp: fwd and bwd must be functions, got {type(fwd).__name__} and {type(bwd).__name__}."
-            )
+            raise _errors.defvjp_not_functions(fwd, bwd)
         if symbolic_zeros:
-            raise NotImplementedError(
-                "custom_vjp.defvjp: symbolic_zeros=True is not supported; bwd receives zero arrays "
-                "for zero cotangents. Drop the argument."
-            )
+            raise _errors.symbolic_zeros("custom_vjp.defvjp", "bwd receives zero arrays for zero cotangents")
         self.fwd = fwd
         self.bwd = bwd
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         what = f"custom_vjp function {_name(self.fun)}"
         if self.fwd is None or self.bwd is None:
-            raise TypeError(
-                f"{what} has no rule: call .defvjp(fwd, bwd) on it before using it "
-                "(or use the plain function if no custom derivative is needed)."
-            )
+            raise _errors.custom_without_rule(what, ".defvjp(fwd, bwd)")
         bound, top = bind_call(self.fun, self.nondiff_argnums, args, kwargs, what, "custom_vjp")
         if top is None:
             return self.fun(*bound.args)
@@ -113,11 +105,7 @@ class custom_vjp:
 
     def forward_mode_error(self, what: str) -> TypeError:
         """What a forward-mode transform raises: this rule is reverse-only."""
-        return TypeError(
-            f"{what} cannot be differentiated in forward mode (jvp, jacfwd, linearize, hessian's outer pass "
-            "over it): it only has a reverse-mode rule. Use reverse mode (grad, vjp, jacrev), or define "
-            "the function with fg.custom_jvp, whose rule serves both modes."
-        )
+        return _errors.custom_vjp_in_forward_mode(what)
 
     def reverse(self, trace: Trace, bound: Bound) -> Any:
         """Under a reverse transform: one tape node that runs ``fwd`` now and ``bwd`` on the backward pass."""
@@ -131,7 +119,7 @@ class custom_vjp:
         (as JAX batches it), so a transform below still sees this custom rule."""
         args, what = bound.args, bound.what
         if any(closes_over_batch(g, trace) for g in (self.fun, self.fwd, self.bwd)):
-            raise closure_error(self.fun, what)
+            raise _errors.custom_closure(what)
         nondiff = self.nondiff_argnums
         # every differentiable leaf carries the batch: bwd returns one cotangent per example
         values, axes = split_batch(trace, args, frozenset(i for i in range(len(args)) if i not in nondiff))
@@ -168,14 +156,11 @@ class _VJPCall:
         with below(self.outer):
             result = f.fwd(*full)  # type: ignore[misc]
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
-            raise ValueError(
-                f"{what}: fwd must return a pair (output, residuals), received {describe_leaf(result)}. "
-                "Example: def fwd(x): return f(x), (x,)"
-            )
+            raise _errors.fwd_not_a_pair(what, describe_leaf(result))
         out, residuals = result
         out_leaves, self.out_def = tree_flatten(out)
         if any(traced_from(v, self.level) for v in out_leaves + tree_leaves(residuals)):
-            raise closure_error(f.fun, what)
+            raise _errors.custom_closure(what)
         return Pack(out_leaves, extra=residuals)
 
     def backward(self, g: Pack, ans: Pack, pack: Pack) -> Pack:
@@ -196,16 +181,9 @@ def _check_bwd(result: Any, primals: tuple[Any, ...], what: str) -> list[Any]:
     """The flat cotangent leaves ``bwd`` returned, checked against the primals."""
     count = len(primals)
     if not isinstance(result, tuple):
-        hint = " For one argument write 'return (g,)' (note the comma)." if count == 1 else ""
-        raise ValueError(
-            f"{what}: bwd must return a tuple with one cotangent per differentiable argument ({count}), "
-            f"received {describe_leaf(result)}.{hint}"
-        )
+        raise _errors.bwd_not_a_tuple(what, count, describe_leaf(result))
     if len(result) != count:
-        raise ValueError(
-            f"{what}: bwd must return a tuple of {count} cotangent(s), one per differentiable argument, "
-            f"received a tuple of length {len(result)}."
-        )
+        raise _errors.bwd_length(what, count, len(result))
     leaves: list[Any] = []
     for n, (ct, primal) in enumerate(zip(result, primals)):
         primal_leaves, primal_def = tree_flatten(primal)
@@ -214,10 +192,7 @@ def _check_bwd(result: Any, primals: tuple[Any, ...], what: str) -> list[Any]:
             continue
         ct_leaves, ct_def = tree_flatten(ct)
         if ct_def != primal_def:
-            raise ValueError(
-                f"{what}: bwd's cotangent for argument {n} must have the structure of the argument, "
-                f"expected {primal_def}, received {ct_def} (they differ at {mismatch_path(primal, ct)})."
-            )
+            raise _errors.bwd_structure(what, n, primal_def, ct_def, mismatch_path(primal, ct))
         for k, (c, p) in enumerate(zip(ct_leaves, primal_leaves)):
             where = f"argument {n}" + (f" (leaf {k})" if len(primal_leaves) > 1 else "")
             leaves.append(check_cotangent(c, p, what, f"bwd's cotangent for {where}"))
@@ -236,8 +211,7 @@ def check_cotangent(c: Any, p: Any, what: str, role: str) -> Any:
     p_shape = shape(p)
     c_shape = shape(c) if c_kind else None
     if c_kind not in ("b", "i", "u", "f", "c") or c_shape != p_shape or (p_kind == "f" and c_kind == "c"):
-        expected = f"shape {p_shape} and dtype {np.result_type(full_lower(p))}"
-        raise ValueError(f"{what}: {role} must have {expected} (like the primal), received {describe_leaf(c)}.")
+        raise _errors.rule_output_like_primal(what, role, p_shape, np.result_type(full_lower(p)), describe_leaf(c))
     if isinstance(c, (bool, int, float, complex)):
         c = np.asarray(c)
     return match_dtype(c, p)
@@ -248,10 +222,7 @@ custom_vjp_p.vjps = (lambda g, ans, pack, call: call.backward(g, ans, pack),)
 
 
 def _no_forward(t: Any, ans: Any, pack: Pack, call: _VJPCall) -> Any:
-    raise TypeError(
-        f"custom_vjp function {_name(call.f.fun)} cannot be differentiated in forward mode (fg.linearize "
-        "replays forward rules): it only has a reverse-mode rule. Use grad/vjp/jacrev, or fg.custom_jvp."
-    )
+    raise _errors.custom_vjp_in_linearize(_name(call.f.fun))
 
 
 custom_vjp_p.jvps = (_no_forward,)

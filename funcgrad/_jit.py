@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._loops import Loop, fold
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
 from funcgrad._rewrites import rewrite
@@ -61,9 +62,7 @@ class GuardMiss(Exception):
 
 def check_callable(fun: Any, who: str) -> None:
     if not callable(fun):
-        raise TypeError(
-            f"{who}: the first argument must be the function to record, got {type(fun).__name__} {fun!r:.60}."
-        )
+        raise _errors.jit_not_a_function(who, fun)
 
 
 def _leaf_signature(leaf: Any, where: str, who: str) -> Any:
@@ -75,22 +74,14 @@ def _leaf_signature(leaf: Any, where: str, who: str) -> Any:
     shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
     if shape is not None and isinstance(dtype, np.dtype):
         return (kind, tuple(shape), dtype)
-    raise TypeError(
-        f"{who}: {where} is a {kind.__name__} ({leaf!r:.40}), not an array or number, so it cannot be traced. "
-        "Mark that argument static (static_argnums=(i,) or static_argnames=('name',)): its value then becomes "
-        "part of the signature the recording is cached under."
-    )
+    raise _errors.jit_untraceable_argument(who, where, leaf)
 
 
 def _static_key(value: Any, where: str, who: str) -> Any:
     try:
         hash(value)
     except TypeError:
-        raise TypeError(
-            f"{who}: static {where} is a {type(value).__name__}, which is not hashable; static arguments are "
-            "cached by value. Pass a hashable value (a tuple instead of a list, a frozenset instead of a set), "
-            "or make it a traced argument."
-        ) from None
+        raise _errors.jit_unhashable_static(who, where, value) from None
     return (type(value), value)
 
 
@@ -125,10 +116,10 @@ def _normalize_static(
     static_names = (names,) if isinstance(names, str) else tuple(names)
     for n in static_nums:
         if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError(f"jit: static_argnums must be ints, got {n!r}.")
+            raise _errors.jit_static_spec("static_argnums", "ints", n)
     for name in static_names:
         if not isinstance(name, str):
-            raise TypeError(f"jit: static_argnames must be strings, got {name!r}.")
+            raise _errors.jit_static_spec("static_argnames", "strings", name)
     try:
         parameters = list(inspect.signature(fun).parameters.values())
     except (TypeError, ValueError):

@@ -366,8 +366,12 @@ class RecordingTracer(ArrayTracer):
 
     __slots__ = ()
 
+    @property
+    def _who(self) -> str:
+        return self._trace.who  # type: ignore[attr-defined,no-any-return]
+
     def _concrete(self, what: str) -> TypeError:
-        return _errors.concrete_under_recording(what, self._trace.who)  # type: ignore[attr-defined]
+        return _errors.concrete_under_recording(what, self._who)
 
     def __repr__(self) -> str:
         # the recording call's value would be stale on a replay: the description shows no value
@@ -383,13 +387,13 @@ class RecordingTracer(ArrayTracer):
         raise _errors.number_of_traced(self._concrete("complex()"))
 
     def __index__(self) -> int:
-        raise self._concrete("using as an index (__index__)")
+        raise _errors.concrete_under_recording("using as an index (__index__)", self._who)
 
     def item(self, *args: Any) -> Any:
-        raise self._concrete(".item()")
+        raise _errors.concrete_under_recording(".item()", self._who)
 
     def tolist(self) -> Any:
-        raise self._concrete(".tolist()")
+        raise _errors.concrete_under_recording(".tolist()", self._who)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
         if dtype is not None and np.dtype(dtype).kind in "biu":

@@ -255,6 +255,11 @@ def hessian_pattern(trace: SparsityTrace, node: int) -> sp.csr_matrix:
 # --- the kinds: one local map per argument ------------------------------------------------
 
 
+class _Undescribed(Exception):
+    """A call a declared kind does not describe (never reaches the user: the primitive is taken as dense)."""
+
+
+
 def _maps(kind: str, prim: Primitive, values: list[Any], ans: Any, params: dict[str, Any], active: list[bool]) -> list[Map]:
     if kind == "zero":
         return [None] * len(values)
@@ -262,7 +267,7 @@ def _maps(kind: str, prim: Primitive, values: list[Any], ans: Any, params: dict[
         try:
             plain = [_plain(v) for v in values]
             return KINDS[kind](prim, plain, np.shape(ans), params, active)
-        except (ValueError, TypeError, IndexError):
+        except (_Undescribed, ValueError, TypeError, IndexError):
             pass  # a call the kind does not describe (a shape it did not foresee): dense is always correct
     return [DENSE if a else None for a in active]
 
@@ -333,7 +338,7 @@ def _reduce(prim: Primitive, values: list[Any], out: tuple[int, ...], params: An
 def _scan(prim: Primitive, values: list[Any], out: tuple[int, ...], params: Any, active: list[bool]) -> list[Map]:
     shape = np.shape(values[0])
     if not shape:
-        raise ValueError("a scan of a 0-d value")
+        raise _Undescribed  # a scan of a 0-d value
     axis = int(params["axis"]) % len(shape)
     length = shape[axis]
     size = math.prod(shape)
@@ -366,7 +371,7 @@ def _contract(prim: Primitive, values: list[Any], out: tuple[int, ...], params: 
     else:
         terms, result = _matmul_terms(shapes[0], shapes[1])
     if "." in "".join(terms) + result:
-        raise ValueError("an ellipsis")
+        raise _Undescribed  # an ellipsis
     sizes: dict[str, int] = {}
     for term, shape in zip(terms, shapes):
         for c, d in zip(term, shape):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from funcgrad import _errors
 from funcgrad._trace import Primitive
 
 KINDS = frozenset({"elementwise", "moves", "reduce", "scan", "contract", "scatter", "zero", "dense"})
@@ -60,10 +61,10 @@ def defsparsity(prim: Primitive, kind: str, second: Second = "nonlinear") -> Non
     >>> _ = REGISTRY.pop("cos_example"), SPARSITY.pop(p)
     """
     if kind not in KINDS:
-        raise ValueError(f"defsparsity: kind must be one of {sorted(KINDS)}, got {kind!r}")
+        raise _errors.defsparsity_choice("kind", sorted(KINDS), kind)
     if isinstance(second, str):
         if second not in SECOND:
-            raise ValueError(f"defsparsity: second must be one of {sorted(SECOND)} or (i, j) pairs, got {second!r}")
+            raise _errors.defsparsity_choice("second", sorted(SECOND), second, " or (i, j) pairs")
     else:
         second = tuple((int(i), int(j)) for i, j in second)
     SPARSITY[prim] = Sparsity(kind, second)

@@ -88,7 +88,7 @@ class Trace:
         """
         if not self.differentiates:
             return rule.fun(*call.args)
-        raise NotImplementedError(f"{call.what}: transform {type(self).__name__} is not supported by custom_jvp.")
+        raise _errors.custom_jvp_unsupported_transform(call.what, type(self).__name__)
 
     def process_checkpoint(self, call: Any) -> Any:
         """A ``checkpoint``-ed function called with this trace's values: the default runs it as it is.

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._trace import Tracer, full_lower
 
 
@@ -24,10 +25,7 @@ class Shaped:
         self.size = value.size
 
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(
-            "funcgrad internal error: a derivative rule read the value of an array its primitive declared "
-            "it does not need (defresiduals); declare it as needed."
-        )
+        raise _errors.undeclared_residual()
 
     def __repr__(self) -> str:
         return f"Shaped(shape={self.shape}, dtype={self.dtype})"

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from funcgrad import _rules, _sparsity
+from funcgrad import _errors, _rules, _sparsity
 from funcgrad._prims._base import broadcast_tangent, lift, match_dtype, unbroadcast
 from funcgrad._trace import Primitive, Tracer, full_lower
 from funcgrad._values import batch_ndim
@@ -79,7 +79,7 @@ def primitive(fun: Callable[..., Any], name: str | None = None) -> Primitive:
     may repeat a built-in one without replacing it.
     """
     if not callable(fun):
-        raise TypeError(f"extend.primitive: expected a function, got {type(fun).__name__}.")
+        raise _errors.expected_a_function("extend.primitive", fun)
     return Primitive(str(name or getattr(fun, "__name__", "primitive")), fun)
 
 
@@ -226,7 +226,4 @@ def is_traced(value: Any) -> bool:
 
 def _check(prim: Any, what: str) -> None:
     if not isinstance(prim, Primitive):
-        raise TypeError(
-            f"extend.{what}: expected a primitive made by funcgrad.extend.primitive(fun), got "
-            f"{type(prim).__name__}. Wrap the function first: p = extend.primitive(fun)."
-        )
+        raise _errors.extend_not_a_primitive(what, prim)

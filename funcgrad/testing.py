@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _errors
 from funcgrad._api import jvp, vjp
 from funcgrad.tree import tree_flatten, tree_unflatten
 
@@ -69,13 +70,7 @@ def _report(
         if e.shape != g.shape or not np.allclose(g, e, atol=atol, rtol=rtol, equal_nan=False):
             described = ", ".join(f"{np.shape(a)} {np.result_type(a)}" for a in tree_flatten(tuple(args))[0])
             diff = np.max(np.abs(g - e)) if e.shape == g.shape else "shape mismatch"
-            raise AssertionError(
-                f"check_grads: {title} of {getattr(fun, '__name__', fun)!s} disagrees with finite differences\n"
-                f"  inputs:   {described}\n"
-                f"  expected: {e!r}\n"
-                f"  got:      {g!r}\n"
-                f"  max |difference| = {diff} (atol={atol}, rtol={rtol})"
-            )
+            raise _errors.check_grads_disagree(title, getattr(fun, "__name__", fun), described, e, g, diff, atol, rtol)
 
 
 def check_grads(
@@ -102,7 +97,7 @@ def check_grads(
     args = tuple(args)
     for mode in modes:
         if mode not in ("fwd", "rev"):
-            raise ValueError(f"check_grads: modes must be 'fwd' and/or 'rev', got {mode!r}")
+            raise _errors.check_grads_mode(mode)
     leaves, treedef = tree_flatten(args)
     precision = _lowest_precision(leaves)
     default_eps, default_tol = _DEFAULTS.get(precision, (1e-5, 1e-5))

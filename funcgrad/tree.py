@@ -65,9 +65,9 @@ def register_pytree_node(
     [1.0, 2.0, 3.0]
     """
     if not isinstance(nodetype, type):
-        raise TypeError(f"register_pytree_node expects a class, got {nodetype!r}")
+        raise _errors.pytree_not_a_class(nodetype)
     if nodetype in _REGISTRY:
-        raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
+        raise _errors.pytree_registered_twice(nodetype)
     _REGISTRY[nodetype] = _NodeType(flatten_func, unflatten_func)
     _PLAIN_LEAVES.discard(nodetype)
 
@@ -98,10 +98,7 @@ def register_dataclass(
     if nodetype is None:
         return lambda cls: register_dataclass(cls, data_fields, meta_fields)
     if not (isinstance(nodetype, type) and dataclasses.is_dataclass(nodetype)):
-        raise TypeError(
-            f"register_dataclass expects a dataclass (a class decorated with @dataclasses.dataclass), "
-            f"got {nodetype!r}. Decorate it with @dataclasses.dataclass first, or use register_pytree_node."
-        )
+        raise _errors.pytree_not_a_dataclass(nodetype)
     fields = [f for f in dataclasses.fields(nodetype) if f.init]
     if data_fields is None and meta_fields is None:
         meta = tuple(f.name for f in fields if f.metadata.get("static", False))
@@ -110,10 +107,7 @@ def register_dataclass(
         data, meta = tuple(data_fields or ()), tuple(meta_fields or ())
         names = {f.name for f in fields}
         if set(data) | set(meta) != names or set(data) & set(meta):
-            raise ValueError(
-                f"register_dataclass({nodetype.__name__}): data_fields {list(data)} and meta_fields {list(meta)} "
-                f"must split the init fields {sorted(names)} between them, each exactly once."
-            )
+            raise _errors.pytree_dataclass_fields(nodetype, list(data), list(meta), sorted(names))
 
     def flatten(obj: Any) -> tuple[list[Any], Hashable]:
         return [getattr(obj, n) for n in data], tuple(getattr(obj, n) for n in meta)
@@ -299,7 +293,7 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
     """
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
-        raise ValueError(f"tree_unflatten: structure {treedef} has {treedef.num_leaves} leaves, got {len(leaves)}")
+        raise _errors.unflatten_leaf_count(treedef, len(leaves))
     return _build(treedef, iter(leaves))
 
 
@@ -452,10 +446,7 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[An
     for other in rest:
         other_leaves, other_def = tree_flatten(other, is_leaf)
         if other_def != treedef:
-            raise ValueError(
-                f"tree_map: all trees must have the structure of the first, but they differ at "
-                f"{mismatch_path(tree, other)}: {treedef} versus {other_def}"
-            )
+            raise _errors.tree_map_structures(mismatch_path(tree, other), treedef, other_def)
         others.append(other_leaves)
     return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
 
