@@ -17,7 +17,9 @@ per signature).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import inspect
 import keyword
 import logging
@@ -33,7 +35,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._loops import Loop, fold
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
-from funcgrad._rewrites import rewrite
+from funcgrad._rewrites import NonFinite, python_floats, rewrite
 from funcgrad._simplify import simplify
 from funcgrad._trace import _DEPTH
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
@@ -173,7 +175,11 @@ def _as_operator(eqn: Eqn) -> str | None:
     """The operator replaying ``eqn``, when it gives exactly the ufunc's result (and type)."""
     table = _OPERATORS if len(eqn.inputs) == 2 else _UNARY_OPERATORS if len(eqn.inputs) == 1 else {}
     symbol = table.get(eqn.prim.impl)
-    if symbol is None or eqn.params or eqn.out.dtype not in _OPERATOR_DTYPES:
+    if symbol is None or eqn.params:
+        return None
+    if eqn.out.type is float:
+        return symbol  # arithmetic on Python floats (funcgrad/_rewrites.py)
+    if eqn.out.dtype not in _OPERATOR_DTYPES:
         return None
     if not any(_numpy_typed(item) for item in eqn.inputs):
         return None  # Python numbers would give a Python number, the ufunc a NumPy scalar
@@ -625,11 +631,59 @@ def _letters(n: int) -> str:
 # --- the cache ---------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused (and resumed after, if it ran before).
+
+    A recording or a pass over it makes hundreds of thousands of small objects that all stay alive, so
+    each collection the allocations trigger walks all of them, for nothing: that was half the time of
+    recording, preparing and compiling a 37,000-call program.  Cycles made meanwhile are collected
+    once the collector runs again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+
 def prepare(program: Program) -> Program:
-    """What a replay runs of a recording: without the calls nothing needs, those that return an input
-    unchanged (:mod:`funcgrad._simplify`) and exact duplicates, uniform constants read as scalars
-    (:mod:`funcgrad._rewrites`)."""
+    """What a replay runs of a recording, on NumPy's scalars: without the calls nothing needs, those that
+    return an input unchanged (:mod:`funcgrad._simplify`) and exact duplicates, uniform constants read as
+    scalars, accumulations in place (:mod:`funcgrad._rewrites`).  A replay runs its float64 scalar
+    arithmetic on Python floats (``python_floats``) when NumPy's error handling allows, see
+    :func:`replays`."""
     return rewrite(simplify(program.pruned()))
+
+
+try:  # NumPy 2: the floating-point error state is a context variable; the same object while unchanged
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover  (NumPy 1.x: read np.geterr() on each replay)
+    _ERRSTATE = None
+_VERDICT: tuple[Any, bool] = (object(), False)  # (the error state last looked at, whether floats may run)
+
+
+def floats_allowed() -> bool:
+    """Whether NumPy's floating-point error handling lets a replay run arithmetic on Python floats.
+
+    Python's float arithmetic sets no flag NumPy sees: an overflow or an invalid operation shows as an
+    infinite or NaN value leaving the floats, which a replay answers by running on NumPy's scalars instead
+    (``NonFinite``), so ``"warn"`` and ``"ignore"`` are kept; ``"raise"``, ``"call"``, ``"print"`` or
+    ``"log"`` for those, or any handling of underflow (it leaves no such trace), runs on NumPy's scalars
+    from the start.
+    """
+    global _VERDICT
+    state = _ERRSTATE.get() if _ERRSTATE is not None else None
+    verdict = _VERDICT
+    if state is not None and verdict[0] is state:
+        return verdict[1]
+    modes = np.geterr()
+    allowed = modes["under"] == "ignore" and all(modes[k] in ("warn", "ignore") for k in ("divide", "over", "invalid"))
+    _VERDICT = (state, allowed)
+    return allowed
 
 
 #: replays of a recording run by :func:`interpret_program` before its source is generated and compiled
@@ -645,37 +699,74 @@ class _Branch:
     """One recording of a signature: its program, its replay, and the branches recorded where its guards missed.
 
     Tiered: the recording is kept as it was made (the first call pays for recording only); the first
-    replay prunes and simplifies it and interprets it, as do the next ``INTERPRETED_REPLAYS - 1``; the
-    one after generates and compiles its source, which every later replay runs.
+    replay prepares it (:func:`prepare`, then ``python_floats``) and interprets it, as do the next
+    ``INTERPRETED_REPLAYS - 1``; the one after generates and compiles its source, which every later
+    replay runs.  A program with arithmetic on Python floats keeps its NumPy-scalar version beside it
+    (``fallback``, tiered alike), which runs when NumPy's error handling asks for it or a value leaving
+    the floats is not finite.
     """
 
-    __slots__ = ("program", "replay", "branches", "replays", "tier", "interpreted")
+    __slots__ = ("program", "replay", "branches", "replays", "tier", "interpreted", "fallback")
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, prepared: bool = False) -> None:
         self.program = program
-        #: ``"recorded"`` (not replayed yet), ``"interpreted"`` or ``"compiled"``
-        self.tier = "recorded"
+        #: ``"recorded"`` (not replayed yet), ``"prepared"``, ``"interpreted"`` or ``"compiled"``
+        self.tier = "prepared" if prepared else "recorded"
         self.replays = 0
         self.replay: Callable[..., Any] = self._interpret
+        self.interpreted: Callable[..., Any] = self._interpret
         self.branches: dict[int, _Branch] = {}
+        self.fallback: _Branch | None = None
+
+    def _prepare(self) -> None:
+        on_numpy = prepare(self.program)
+        self.program = python_floats(on_numpy)
+        if self.program is not on_numpy:
+            self.fallback = _Branch(on_numpy, prepared=True)
+        self.tier = "prepared"
 
     def _interpret(self, *leaves: Any) -> Any:
-        with _TIERS:
+        with _TIERS, gc_paused():
             self.replays += 1
+            if self.tier == "recorded":
+                self._prepare()
             if self.replays > INTERPRETED_REPLAYS:
-                if self.tier == "recorded":
-                    self.program = prepare(self.program)
-                self.replay = compile_program(self.program)
-                self.tier = "compiled"
-            elif self.tier == "recorded":
-                self.program = prepare(self.program)
-                self.interpreted = interpret_program(self.program)
+                if self.tier != "compiled":
+                    self.replay = self.with_fallback(compile_program(self.program))
+                    self.tier = "compiled"
+            elif self.tier == "prepared":
+                self.interpreted = self.with_fallback(interpret_program(self.program))
                 self.tier = "interpreted"
             replay = self.replay if self.tier == "compiled" else self.interpreted
         return replay(*leaves)
 
+    def with_fallback(self, replay: Callable[..., Any]) -> Callable[..., Any]:
+        """``replay``, running the NumPy-scalar version instead where Python floats may not give NumPy's
+        warnings (see :func:`floats_allowed`)."""
+        fallback = self.fallback
+        if fallback is None:
+            return replay
+
+        def on_floats(*leaves: Any) -> Any:
+            if floats_allowed():
+                try:
+                    return replay(*leaves)
+                except NonFinite:
+                    pass
+            return fallback.replay(*leaves)
+
+        return on_floats
+
     def count(self) -> int:
         return 1 + sum(branch.count() for branch in self.branches.values())
+
+
+def replays(program: Program) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The interpreted and the compiled replay of a recorded ``program``, each as a cached branch runs it
+    (prepared, on Python floats where they give the same bits and warnings, NumPy's scalars otherwise)."""
+    branch = _Branch(program)
+    branch._prepare()
+    return branch.with_fallback(interpret_program(branch.program)), branch.with_fallback(compile_program(branch.program))
 
 
 _PLAIN = object()  # heads a signature taken by _plain_signature, so it never equals one of Jitted._signature
@@ -830,7 +921,8 @@ class Jitted:
         self, key: Any, parent: _Branch | None, index: int, leaves: list[Any], in_tree: PyTreeDef, rebuild: Any
     ) -> Any:
         start = time.perf_counter()
-        program, values, pure = record(self.fun, leaves, in_tree, rebuild, "jit")
+        with gc_paused():
+            program, values, pure = record(self.fun, leaves, in_tree, rebuild, "jit")
         seconds = time.perf_counter() - start
         if pure:
             with self._lock:

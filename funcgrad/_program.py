@@ -43,6 +43,13 @@ class Var:
         #: ``None`` for an array or number; the type's name for anything else (a pack of leaves)
         self.kind = None if self.dtype is not None else type(value).__name__
 
+    @classmethod
+    def float64(cls, id: int, kind: type) -> Var:
+        """A float64 scalar variable of type ``kind`` (``float`` or ``numpy.float64``), made without a value."""
+        var = cls.__new__(cls)
+        var.id, var.type, var.shape, var.dtype, var.kind = id, kind, (), _FLOAT64, None
+        return var
+
 
 class Const:
     """A value the program was given, not computed (a closed-over array, a Python number, ``None``)."""
@@ -56,6 +63,7 @@ class Const:
 
 
 Atom = Var | Const
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _unchanged(recorded: Any, value: np.ndarray[Any, Any]) -> bool:

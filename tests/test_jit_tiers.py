@@ -2,7 +2,8 @@
 eager call's bits, check every guard, and the switch happens when documented.
 
 The interpreted replay (``interpret_program``) and the generated source (``compile_program``) are run on the
-same simplified program over the registry's cases (tests/test_jit_registry.py) and over random programs
+same prepared program (with its NumPy-scalar fallback, as a cached branch runs them: ``replays``) over the
+registry's cases (tests/test_jit_registry.py) and over random programs
 (tests/random_programs.py), at the recorded inputs and in other regions, against a fresh recording.
 """
 
@@ -21,7 +22,7 @@ from test_jit_registry import ALL, DEFAULT, _assert_same, _modes, _variants
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _jit
-from funcgrad._jit import GuardMiss, compile_program, interpret_program, prepare
+from funcgrad._jit import GuardMiss, replays
 
 
 def _run(replay: Callable[..., Any], leaves: list[Any]) -> Any:
@@ -46,8 +47,7 @@ def _both_tiers(fun: Callable[..., Any], args: tuple[Any, ...]) -> list[tuple[An
     except Exception:  # noqa: BLE001
         return []
     (branch,) = jitted._cache.values()
-    program = prepare(branch.program)
-    interpreted, compiled = interpret_program(program), compile_program(program)
+    interpreted, compiled = replays(branch.program)
     rows = []
     for k, variant in enumerate([args, *_variants(args)]):
         leaves = fg.tree.tree_flatten((variant, {}))[0]

@@ -7,6 +7,7 @@ happens where it should, not where it must not, and keeps the bits.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -17,10 +18,12 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _jit
 from funcgrad._jit import prepare
+from funcgrad._rewrites import NonFinite, python_floats
 
 
 def _prepared(fun: Callable[..., Any], *args: Any) -> Any:
-    return prepare(fg.make_program(fun)(*args))
+    """What a cached branch replays of ``fun``'s recording (on Python floats where it can)."""
+    return python_floats(prepare(fg.make_program(fun)(*args)))
 
 
 def _names(program: Any) -> list[str]:
@@ -179,3 +182,154 @@ def test_slice_cotangents_keep_the_sign_of_a_zero() -> None:
         got = jitted(x)
         np.testing.assert_array_equal(got, eager)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(eager))
+
+
+def _rk4_like(p: Any) -> Any:
+    """A loop over scalar states, reading a parameter vector element by element (as an RK4 step by hand)."""
+    u, v = 1.0, 1.0
+    for _ in range(3):
+        du, dv = p[0] * u - p[1] * u * v, p[2] * u * v - p[3] * v
+        u, v = u + 0.1 * du, v + 0.1 * dv
+    return (u - 1.2) ** 2 + (v - 0.8) ** 2
+
+
+def test_scalar_arithmetic_replays_on_python_floats() -> None:
+    f = fg.grad(_rk4_like)
+    p = np.array([1.5, 1.0, 1.0, 3.0])
+    program = _prepared(f, p)
+    floats = [eqn for eqn in program.eqns if eqn.out.type is float]
+    assert len(floats) > 0.8 * len(program.eqns)
+    arithmetic = {np.add, np.subtract, np.multiply, np.negative, np.true_divide}
+    assert {eqn.prim.name for eqn in floats if eqn.prim.impl not in arithmetic} <= {"float", "finite"}
+    # the parameter's gradient gathered in four scalars, written once: no index_add left
+    assert _names(program).count("set_elements") == 1 and not {"index_add", "index_add_into"} & set(_names(program))
+    _replays_match(f, p)
+    _replays_match(_rk4_like, p)
+    source = _jit.to_source(program)[0]
+    assert "add_(" not in source and "multiply_(" not in source  # operators on Python floats, no ufunc calls
+
+
+SPECIAL = [0.0, -0.0, 1.0, -2.5, 1e308, -1e308, 5e-324, 1e-300, np.inf, -np.inf, np.nan, -np.nan, 3.0, 0.1]
+
+
+def _scalar_program(rng: np.random.Generator) -> Callable[[Any], Any]:
+    """A random straight-line program on a vector's elements: arithmetic, constants, negation, division by
+    constants and by values, NumPy's transcendental functions, ``**``, comparisons."""
+    lines = ["def f(p):", "    s = [p[0], p[1], p[2], 0.5 * p[3]]"]
+    constants = ["2.0", "-0.0", "0.0", "3", "1e300", "np.float64(0.25)", "np.inf", "-1.5"]
+    for _ in range(12):
+        a, b = (f"s[{k}]" for k in rng.integers(0, 4, 2))
+        c = str(rng.choice(constants))
+        form = rng.integers(0, 12)
+        expression = [
+            f"{a} + {b}", f"{a} - {c}", f"{c} * {a}", f"-{a}", f"{a} / {c}" if float(eval(c)) != 0 else f"{a} * {b}",
+            f"{a} / {b}", f"fnp.exp({a} * 1e-3)", f"fnp.sin({a}) * {b}", f"{a} ** 2", f"{a} * {b} - {c}",
+            f"fnp.where({a} > {b}, {a}, {b})", f"fnp.maximum({a}, {c})",
+        ][form]
+        lines.append(f"    s[{rng.integers(0, 4)}] = {expression}")
+    lines.append("    return s[0] + s[1] * s[2] - s[3]")
+    namespace: dict[str, Any] = {"np": np, "fnp": fnp}
+    exec("\n".join(lines), namespace)
+    return namespace["f"]  # type: ignore[no-any-return]
+
+
+def _same_bits(got: Any, want: Any) -> bool:
+    return type(got) is type(want) and np.asarray(got).dtype == np.asarray(want).dtype and (
+        np.asarray(got).tobytes() == np.asarray(want).tobytes()
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_scalar_programs_replay_the_eager_bits(seed: int) -> None:
+    # on Python floats and on NumPy's scalars the replays give the same bits, NaN signs and payloads included,
+    # in either tier, and the eager values (a NaN met by another NaN in + or * is the first operand's under
+    # NumPy's ufunc, the second's under a scalar operator, and a recording runs a rule's operators as ufuncs:
+    # NaN bits are compared between the replays only)
+    rng = np.random.default_rng(seed)
+    f = _scalar_program(rng)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for _ in range(4):
+            p = np.array([rng.choice(SPECIAL) if rng.random() < 0.4 else rng.standard_normal() for _ in range(4)])
+            for fun in (f, fg.grad(f)):
+                try:
+                    eager = fun(p)
+                except Exception:  # noqa: BLE001  (a guard-free program: both raise alike, nothing to replay)
+                    continue
+                on_numpy = prepare(fg.make_program(fun)(p))
+                on_floats = python_floats(on_numpy)
+                want = _jit.interpret_program(on_numpy)(p)
+                for replay in (_jit.interpret_program(on_floats), _jit.compile_program(on_floats)):
+                    try:
+                        got = replay(p)
+                    except NonFinite:
+                        continue  # a value leaving the floats is not finite: a branch replays on_numpy instead
+                    assert _same_bits(got, want), (p, got, want)
+                np.testing.assert_array_equal(want, eager)
+                assert type(want) is type(eager)
+
+
+def test_python_floats_go_back_to_numpy_where_the_result_could_differ() -> None:
+    # a float64 scalar times a float32 array is float64 (a Python float would be float32); divisions by a
+    # value stay NumPy's (inf, not ZeroDivisionError); the result is NumPy's scalar type
+    def f(p: Any, x: Any) -> Any:
+        a = p[0] * 2.0 - p[1]
+        return a * x, a / (p[1] - p[1]), a * 3.0, fnp.exp(a) + a
+
+    p, x = np.array([0.5, 1.5]), np.linspace(0.0, 1.0, 3, dtype=np.float32)
+    with np.errstate(divide="ignore"):
+        program = _prepared(f, p, x)
+        _replays_match(f, p, x)
+        out = fg.jit(f)(p, x)
+    assert [eqn.out.type for eqn in program.eqns if eqn.prim.impl is np.multiply][0] is float
+    assert out[0].dtype == np.float64 and type(out[2]) is np.float64
+
+
+def test_floating_point_warnings_and_errors_as_eagerly() -> None:
+    # Python's float arithmetic raises no flag: an overflow leaves an inf, and the call is replayed on NumPy's
+    # scalars, which warn (or raise) as the eager call does; underflow handled by errstate runs on NumPy's too
+    def f(p: Any) -> Any:
+        big = p[0] * p[1] * 1e300
+        return big - big * 0.5, p[0] * p[2] * 1e-300
+
+    def said(fun: Any, p: Any) -> tuple[Any, set[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fun(p)
+        return out, {str(w.message) for w in caught}
+
+    jitted = fg.jit(f)
+    small, huge = np.array([2.0, 3.0, 1e-10]), np.array([1e10, 1e10, 1e-10])
+    want, eagerly = said(f, huge)
+    assert "overflow encountered in scalar multiply" in eagerly
+    said(jitted, huge)  # the recording
+    for _ in range(_jit.INTERPRETED_REPLAYS + 2):
+        assert all(np.isfinite(jitted(small)))
+        got, replayed = said(jitted, huge)
+        assert replayed == eagerly
+        np.testing.assert_array_equal(got, want)
+        with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+            jitted(huge)
+        with np.errstate(under="raise"), pytest.raises(FloatingPointError):
+            jitted(small)
+        np.testing.assert_array_equal(jitted(small), f(small))
+    assert next(iter(jitted._cache.values())).fallback is not None
+
+
+def test_a_guard_on_a_python_float() -> None:
+    def f(p: Any) -> Any:
+        a = p[0] * p[1] - 1.0
+        return a * 2.0 if a > 0 else -a
+
+    jitted = fg.jit(f)
+    for p in (np.array([2.0, 1.0]), np.array([0.5, 1.0]), np.array([3.0, 1.0]), np.array([0.25, 1.0])):
+        for _ in range(_jit.INTERPRETED_REPLAYS + 2):
+            got = jitted(p)
+            assert type(got) is np.float64 and got == f(p)
+
+
+def test_float32_scalars_stay_numpy_scalars() -> None:
+    f = fg.grad(lambda p: p[0] * p[1] - p[1] * 0.5)
+    p = np.array([1.5, 2.0], np.float32)
+    assert not [eqn for eqn in _prepared(f, p).eqns if eqn.out.type is float]
+    _replays_match(f, p)
