@@ -755,6 +755,7 @@ class _Branch:
                     pass
             return fallback.replay(*leaves)
 
+        on_floats.__doc__ = replay.__doc__  # the generated source, as a compiled replay keeps it
         return on_floats
 
     def count(self) -> int:
