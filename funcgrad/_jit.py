@@ -573,7 +573,10 @@ def interpret_program(program: Program) -> Callable[..., Any]:
     inputs = [slot(var) for var in program.inputs]
     first_checks = [(slots[var.id], checks.pop(var.id)) for var in program.inputs if var.id in checks]
     freed = _last_uses(program)
-    plan: list[tuple[Callable[..., Any], list[int], dict[str, Any], int, Any, Any]] = []
+    # one entry a call: (arity, function, first, second, arguments, params, out, after); a call of one or two
+    # operands and no parameters reads them directly (arity 1, 2), others (arity 0) unpack ``arguments``
+    # and ``params``; ``after`` is None or (guards to check, slots to drop)
+    plan: list[tuple[int, Callable[..., Any], int, int, list[int], dict[str, Any], int, Any]] = []
     for position, eqn in enumerate(program.eqns):
         arguments = [slot(item) for item in eqn.inputs]
         symbol = _as_operator(eqn)
@@ -583,7 +586,11 @@ def interpret_program(program: Program) -> Callable[..., Any]:
             function = operator.neg if len(arguments) == 1 else _OPERATOR_FUNCTIONS[symbol]
         out = slot(eqn.out)
         dead = [slots[var.id] for var in freed.get(position, ())]
-        plan.append((function, arguments, eqn.params, out, checks.pop(eqn.out.id, None), dead or None))
+        guards = checks.pop(eqn.out.id, None)
+        arity = len(arguments) if len(arguments) <= 2 and not eqn.params else 0
+        first, second = (arguments + [0, 0])[:2]
+        after = (guards, dead) if guards is not None or dead else None
+        plan.append((arity, function, first, second, arguments, eqn.params, out, after))
     outputs = [(slot(item), isinstance(item, Const) and type(item.value) is np.ndarray) for item in program.outputs]
     out_tree = program.out_tree
 
@@ -593,11 +600,17 @@ def interpret_program(program: Program) -> Callable[..., Any]:
             env[index] = leaf
         for index, guards in first_checks:
             _check_guards(env[index], guards)
-        for function, arguments, params, out, guards, dead in plan:
-            value = env[out] = function(*[env[i] for i in arguments], **params)
-            if guards is not None:
-                _check_guards(value, guards)
-            if dead is not None:
+        for arity, function, first, second, arguments, params, out, after in plan:
+            if arity == 2:
+                value = env[out] = function(env[first], env[second])
+            elif arity == 1:
+                value = env[out] = function(env[first])
+            else:
+                value = env[out] = function(*[env[i] for i in arguments], **params)
+            if after is not None:
+                guards, dead = after
+                if guards is not None:
+                    _check_guards(value, guards)
                 for index in dead:
                     env[index] = None
         return tree_unflatten(out_tree, [env[i].copy(order="K") if copy else env[i] for i, copy in outputs])

@@ -68,8 +68,13 @@ _FLOAT64 = np.dtype(np.float64)
 
 def _unchanged(recorded: Any, value: np.ndarray[Any, Any]) -> bool:
     """Whether a plain array still holds what its constant recorded (bit for bit: -0.0 and NaNs too)."""
-    same: bool = recorded.shape == value.shape and recorded.dtype == value.dtype and recorded.tobytes() == value.tobytes()
-    return same
+    if recorded.shape != value.shape or recorded.dtype != value.dtype:
+        return False
+    size = value.dtype.itemsize
+    if size not in (1, 2, 4, 8) or value.dtype.hasobject:
+        return bool(recorded.tobytes() == value.tobytes())
+    bits = np.dtype(f"u{size}")  # compared as unsigned integers of the same size: no copy of either array
+    return bool(np.array_equal(recorded.view(bits), value.view(bits)))
 
 
 class Eqn:

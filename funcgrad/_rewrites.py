@@ -27,6 +27,16 @@ Applied by ``jit`` after :mod:`funcgrad._simplify`, before a program is interpre
   reads and the program does not return, the replay adds into it directly
   (``index_add_into``): the same additions on the same values, in the same
   memory layout, without a copy a call.
+* **Results written into a dying operand.**  A ufunc call whose operand is
+  an array the replay made (by a ufunc, or an ``index_add``), read only by
+  ufuncs (which make no view of it), for the last time, and not returned,
+  of the result's shape and dtype, writes its result into that operand
+  (``out=``) instead of a new array: the same values, and the buffer is
+  still in cache (``x * y`` then ``exp`` of it is two passes over one
+  array).  A result of two axes or more is written so only when every array
+  operand has the same memory layout, C or Fortran, checked as the replay
+  runs (the layout NumPy gives a new array follows its operands').  Arrays
+  of fewer than ``_INTO_SIZE`` elements come from NumPy's cache anyway.
 * **Elements gathered in scalars.**  A run of such additions of float64
   scalars into single elements of a small 1-d float64 array constant (the
   gradient of a parameter vector read element by element, ``p[0] * u`` at
@@ -121,6 +131,33 @@ leave_floats = Primitive("finite", _finite)
 #: the ufuncs replayed on Python floats when their operands and result are float64 scalars
 FLOAT_ARITHMETIC = frozenset({np.add, np.subtract, np.multiply, np.negative, np.true_divide})
 _EXACT_INT = 2**53  # a Python int operand converts to a float exactly, as NumPy converts it
+
+#: the smallest array a ufunc writes into a dying operand (smaller ones come from NumPy's allocation cache)
+_INTO_SIZE = 4096
+_INTO: dict[Any, Primitive] = {}  # ufunc -> its call writing into an operand (replay-only)
+
+
+def _same_layout(arrays: tuple[Any, ...]) -> bool:
+    """Whether the arrays among ``arrays`` are all C-contiguous or all Fortran-contiguous."""
+    listed = [a for a in arrays if type(a) is np.ndarray and a.ndim > 1]
+    return all(a.flags.c_contiguous for a in listed) or all(a.flags.f_contiguous for a in listed)
+
+
+def writing_into(ufunc: np.ufunc) -> Primitive:
+    """``ufunc`` writing its result into its operand ``into`` (when it has two axes or more, only where the
+    array operands share their layout, as a new result would)."""
+    prim = _INTO.get(ufunc)
+    if prim is None:
+
+        def call(*operands: Any, into: int) -> Any:
+            target = operands[into]
+            if target.ndim > 1 and not _same_layout(operands):
+                return ufunc(*operands)
+            return ufunc(*operands, out=target)
+
+        prim = _INTO[ufunc] = Primitive(f"{ufunc.__name__}_into", call)
+    return prim
+
 
 #: the ufuncs a uniform constant operand may be read as a scalar by (IEEE's correctly rounded operations)
 _SCALAR_OPERAND = frozenset({np.add, np.subtract, np.multiply, np.true_divide})
@@ -232,7 +269,7 @@ def rewrite(program: Program) -> Program:
                 seen.setdefault(key, eqn.out)
         steps.append(eqn)
     outputs = [current(atom) for atom in program.outputs]
-    steps = _gathered_in_scalars(_accumulate_in_place(steps, outputs))
+    steps = _gathered_in_scalars(_written_into_dying(_accumulate_in_place(steps, outputs), outputs))
     return Program(program.inputs, steps, outputs, program.in_tree, program.out_tree)
 
 
@@ -260,6 +297,56 @@ def _accumulate_in_place(steps: list[Step], outputs: list[Atom]) -> list[Step]:
                 owned.add(step.out.id)
         rewritten.append(step)
     return rewritten
+
+
+def _written_into_dying(steps: list[Step], outputs: list[Atom]) -> list[Step]:
+    """``steps`` with each ufunc call writing into an operand it reads last (module text)."""
+    last: dict[int, int] = {}  # variable -> the position of its last reader
+    viewed: set[int] = set()  # read by something that may keep a view of it, or returned
+    for position, step in enumerate(steps):
+        if isinstance(step, Guard):
+            last[step.var.id] = position
+            continue
+        elementwise = isinstance(step.prim.impl, np.ufunc) and step.prim.impl.signature is None
+        plain = elementwise or step.prim is index_add_p or step.prim is index_add_into
+        for atom in step.inputs:
+            if isinstance(atom, Var):
+                last[atom.id] = position
+                if not plain or (atom is not step.inputs[0] and not elementwise):
+                    viewed.add(atom.id)
+    viewed.update(atom.id for atom in outputs if isinstance(atom, Var))
+    owned: set[int] = set()
+    rewritten: list[Step] = []
+    for position, step in enumerate(steps):
+        if isinstance(step, Eqn):
+            impl = step.prim.impl
+            if step.prim is index_add_p or step.prim is index_add_into:
+                owned.add(step.out.id)
+            elif isinstance(impl, np.ufunc) and impl.nout == 1 and impl.signature is None and step.out.type is np.ndarray:
+                owned.add(step.out.id)
+                if not step.params and step.out.dtype is not None and _size(step.out.shape) >= _INTO_SIZE:
+                    for k, atom in enumerate(step.inputs):
+                        if (
+                            isinstance(atom, Var)
+                            and atom.type is np.ndarray
+                            and atom.id in owned
+                            and atom.id not in viewed
+                            and last[atom.id] == position
+                            and atom.shape == step.out.shape
+                            and atom.dtype == step.out.dtype
+                            and sum(a is atom for a in step.inputs) == 1
+                        ):
+                            step = Eqn(writing_into(impl), step.inputs, {"into": k}, step.out)
+                            break
+        rewritten.append(step)
+    return rewritten
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    size = 1
+    for n in shape:
+        size *= n
+    return size
 
 
 def _element(eqn: Eqn, size: int) -> int | None:

@@ -21,7 +21,7 @@ from test_jit_registry import ALL, DEFAULT, _assert_same, _modes, _variants
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad import _jit
+from funcgrad import _jit, _rewrites
 from funcgrad._jit import GuardMiss, replays
 
 
@@ -196,3 +196,15 @@ def test_negation_is_replayed_as_the_operator_with_numpy_s_bits() -> None:
             assert type(got) is type(want)
             np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(1, 100, 7))
+def test_random_programs_writing_into_every_dying_array(monkeypatch: Any, seed: int) -> None:
+    # results written into dying operands however small (the workloads' threshold is 4096 elements)
+    monkeypatch.setattr(_rewrites, "_INTO_SIZE", 1)
+    program = make_program(seed)
+    f, x = program.function(), program.input()
+    total = lambda v: fnp.real(fnp.sum(f(v)))  # noqa: E731
+    for fun in (f, fg.grad(total) if not program.complex else f):
+        for got_i, got_c, eager, where in _both_tiers(fun, (x,)):
+            _same_tiers(got_i, got_c, eager, f"seed {seed} {where}")

@@ -333,3 +333,50 @@ def test_float32_scalars_stay_numpy_scalars() -> None:
     p = np.array([1.5, 2.0], np.float32)
     assert not [eqn for eqn in _prepared(f, p).eqns if eqn.out.type is float]
     _replays_match(f, p)
+
+
+def test_an_elementwise_chain_writes_into_its_dying_arrays() -> None:
+    f = fg.grad(lambda v: fnp.sum(fnp.tanh(v) * fnp.exp(-0.5 * v * v) + 0.1 * v))
+    x = np.linspace(-4.0, 4.0, 10_000)
+    program = _prepared(f, x)
+    written = [eqn for eqn in program.eqns if eqn.prim.name.endswith("_into")]
+    assert len(written) >= 8, program
+    _replays_match(f, x)
+
+
+def test_an_array_returned_viewed_or_read_later_is_not_written_into() -> None:
+    def f(x: Any) -> Any:
+        y = fnp.sin(x)
+        z = fnp.cos(x)
+        w = fnp.exp(x)
+        return y * 2.0, y, fnp.sum(z[:3]) + z * 3.0, w * w + 1.0
+
+    x = np.linspace(0.0, 1.0, 5000)
+    program = _prepared(f, x)
+    written = {eqn.inputs[eqn.params["into"]].id for eqn in program.eqns if eqn.prim.name.endswith("_into")}
+    sin, cos, exp = (next(e.out.id for e in program.eqns if e.prim.name == name) for name in ("sin", "cos", "exp"))
+    assert not {sin, cos} & written  # returned; viewed (z[:3])
+    assert exp not in written  # w * w: both operands are w
+    jitted = fg.jit(f)
+    want = jitted(x)
+    for _ in range(_jit.INTERPRETED_REPLAYS + 2):
+        got = jitted(x)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+        assert not np.shares_memory(got[0], got[1])
+
+
+@pytest.mark.parametrize("order", ["C", "F", "mixed"])
+def test_a_result_written_into_an_operand_keeps_numpy_s_layout(order: str) -> None:
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((80, 70))
+    b = np.asfortranarray(rng.standard_normal((80, 70))) if order != "C" else rng.standard_normal((80, 70))
+    if order == "F":
+        a = np.asfortranarray(a)
+    f = lambda x, y: (fnp.sin(x) * y + 1.0) @ y.T  # noqa: E731  (matmul's bits follow its operands' layouts)
+    _replays_match(f, a, b)
+    jitted, plain = fg.jit(lambda x, y: fnp.sin(x) * y + 1.0), np.sin(a) * b + 1.0
+    for _ in range(_jit.INTERPRETED_REPLAYS + 2):
+        got = jitted(a, b)
+        assert (got.flags.c_contiguous, got.flags.f_contiguous) == (plain.flags.c_contiguous, plain.flags.f_contiguous)
+        np.testing.assert_array_equal(got, plain)

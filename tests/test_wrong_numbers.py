@@ -193,6 +193,25 @@ def test_power_of_a_numpy_scalar_is_replayed_as_eager_computes_it() -> None:
             assert_same_bits(fg.vjp(fun, signed)[0], fun(signed))
 
 
+def test_an_array_or_numpy_scalar_to_a_traced_power_takes_the_operator_s_path() -> None:
+    # ndarray ** traced and float64 ** traced go through numpy.power (NumPy hands a traced exponent to the ufunc),
+    # but the operator has fast paths: ** 0.5 is sqrt (-0.0 stays -0.0, -inf gives nan), ** 2 is square
+    base = np.array([-0.0, 0.0, -np.inf, 4.0, 0.3])
+    for exponent in (np.float64(0.5), np.float64(2.0), np.float64(-1.0), np.float64(1.7)):
+        for fun in (lambda e: base**e, lambda e: np.float64(-0.0) ** e, lambda e: np.float64(2.0) ** e):
+            with np.errstate(all="ignore"):
+                want = fun(exponent)
+                assert_same_bits(fg.jit(fun)(exponent), want, f"jit {exponent}")
+                jitted = fg.jit(fun)
+                for _ in range(4):
+                    assert_same_bits(jitted(exponent), want, f"replay {exponent}")
+                assert_same_bits(fg.vjp(fun, exponent)[0], want, f"traced {exponent}")
+    with np.errstate(invalid="ignore"):
+        assert [e.prim.name for e in fg.make_program(lambda e: base**e)(np.float64(0.5)).eqns] == ["pow_operator"]
+        assert [e.prim.name for e in fg.make_program(lambda e: np.power(base, e))(np.float64(0.5)).eqns] == ["power"]
+    fg.testing.check_grads(lambda e: fnp.sum(base[3:] ** e), (np.float64(1.3),), order=2, modes=("fwd", "rev"))
+
+
 M = np.array(
     [[0.9, 0.09, -0.74, -0.92], [-0.46, 0.22, -1.01, -0.21], [-0.16, 0.54, 0.21, 0.36], [-0.65, -0.13, 0.78, 1.49]]
 )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dis
+import sys
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -11,6 +14,23 @@ from funcgrad import _errors, _values
 from funcgrad._prims import _at, _base, _contract, _dispatch, _inplace, _nondiff, _ufuncs, _writes
 from funcgrad._rules import defresiduals
 from funcgrad._trace import Primitive, Tracer, full_lower, read_value
+
+_BINARY_OP = dis.opmap.get("BINARY_OP", -1)  # Python 3.11+: one opcode, the operator in its argument
+_POWER_ARGUMENTS = frozenset(
+    [k for k, (name, _) in enumerate(getattr(dis, "_nb_ops", ())) if name in ("NB_POWER", "NB_INPLACE_POWER")] or [8, 21]
+)
+_BINARY_POWER = dis.opmap.get("BINARY_POWER", -1)  # Python 3.10
+
+
+def _power_operator(frame: FrameType) -> bool:
+    """Whether ``frame`` is running ``a ** b``: NumPy's ``ndarray.__pow__`` (or a NumPy scalar's) hands a
+    traced exponent to ``numpy.power`` through ``__array_ufunc__``, but the operator has fast paths of its
+    own (``** 0.5`` is ``sqrt``, ``** 2`` is ``square``) that ``numpy.power`` lacks, so a traced ``a ** b``
+    must record the operator, as ``ArrayTracer.__rpow__`` does for a Python number."""
+    code, at = frame.f_code.co_code, frame.f_lasti
+    if not 0 <= at < len(code) - 1:
+        return False
+    return (code[at] == _BINARY_OP and code[at + 1] in _POWER_ARGUMENTS) or code[at] == _BINARY_POWER
 
 
 def _operator(prim: Primitive, reflected: bool) -> Any:
@@ -264,6 +284,8 @@ class ArrayTracer(Tracer):
     # --- NumPy's dispatch protocols --------------------------------------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         if method == "__call__" and not kwargs:
+            if ufunc is np.power and _power_operator(sys._getframe(1)):
+                return _ufuncs.pow_operator(*inputs)  # ``ndarray ** traced``: the operator, as eagerly
             # the common case (``ndarray * traced``): straight to the primitive, as array_ufunc would go
             prim = _ufuncs.UFUNCS.get(ufunc)
             if isinstance(prim, Primitive):
