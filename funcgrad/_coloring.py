@@ -11,7 +11,12 @@
   fewer colours than column colourings (Gebremedhin, Manne & Pothen, "What
   color is your Jacobian?", SIAM Review 2005, greedy star colouring).
 
-All colourings are greedy in the natural order (optimal for banded patterns).
+Column and row colourings start greedy in the natural order (optimal for
+banded patterns), then recolour greedily with the vertices taken colour class
+by colour class, the last class first (Culberson's iterated greedy: never more
+colours, often fewer; a periodic 2-D stencil of two species drops from 12 to
+10), until the count reaches the largest row's (no colouring has fewer) or
+stops falling.  The star colouring is greedy in the natural order.
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ import scipy.sparse as sp
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
-def _greedy(indptr: list[int], indices: list[int], n: int) -> IntArray:
-    """Greedy distance-1 colouring of a graph given by adjacency lists (CSR)."""
+#: at most this many recolourings by classes (each one is one greedy pass)
+_ROUNDS = 8
+
+
+def _greedy(indptr: list[int], indices: list[int], n: int, order: Any = None) -> IntArray:
+    """Greedy distance-1 colouring of a graph given by adjacency lists (CSR), vertices in ``order``."""
     colors = [-1] * n
     mark = [-1] * (n + 1)
-    for v in range(n):
+    for v in range(n) if order is None else order:
         for w in indices[indptr[v] : indptr[v + 1]]:
             c = colors[w]
             if c >= 0:
@@ -52,7 +61,27 @@ def column_coloring(pattern: sp.spmatrix) -> IntArray:
     if n == 0:
         return np.zeros(0, np.int64)
     conflict = (p.T @ p).tocsr()  # columns sharing a row
-    return _greedy(conflict.indptr.tolist(), conflict.indices.tolist(), n)
+    return _iterated_greedy(conflict.indptr.tolist(), conflict.indices.tolist(), n, int(np.diff(p.indptr).max()))
+
+
+def _iterated_greedy(indptr: list[int], indices: list[int], n: int, least: int) -> IntArray:
+    """Greedy colouring, then greedy again class by class (last class first) while that saves colours.
+
+    Taking each class's vertices together, the classes in any order, greedy
+    gives every vertex a colour no higher than its class's rank, so the count
+    never grows (Culberson 1992, "Iterated greedy graph coloring").  ``least``
+    is a lower bound (a clique's size): reaching it ends the search.
+    """
+    colors = _greedy(indptr, indices, n)
+    stale = 0
+    for _ in range(_ROUNDS):
+        if count(colors) <= least or stale == 2:
+            break
+        order = np.argsort(-colors, kind="stable").tolist()  # classes last first, each in natural order
+        again = _greedy(indptr, indices, n, order)
+        stale = stale + 1 if count(again) == count(colors) else 0
+        colors = again
+    return colors
 
 
 def row_coloring(pattern: sp.spmatrix) -> IntArray:

@@ -127,7 +127,7 @@ class ForwardTrace(Trace):
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         # the hot path of forward mode: one call per operation
         primals = list(args)
-        tangents: list[tuple[Any, Any]] = []
+        tangents: list[tuple[int, Any, Any]] = []
         lower = False  # does some argument stay traced by an outer transform?
         jvps = prim.jvps
         for argnum, arg in enumerate(args):
@@ -143,19 +143,20 @@ class ForwardTrace(Trace):
                 except (TypeError, IndexError):
                     raise _errors.missing_rule(prim.name, argnum, "forward (jvp)") from None
                 if rule is not None:
-                    tangents.append((rule, arg._payload))
+                    tangents.append((argnum, rule, arg._payload))
         # with nothing traced below us, skip the dispatch and call NumPy directly
         ans = prim(*primals, **params) if lower else prim.impl(*primals, **params)
         if not tangents:
             return ans
         total = None
-        if prim.jvp_identity is not None and len(tangents) == 1 and isinstance(tangents[0][1], Identity):
+        if prim.jvp_identity is not None and len(tangents) == 1 and isinstance(tangents[0][2], Identity):
             for argnum, arg in enumerate(args):
                 if isinstance(arg, Tracer) and arg._trace is self and jvps[argnum] is not None:  # type: ignore[index]
                     rule = prim.jvp_identity[argnum] if argnum < len(prim.jvp_identity) else None
                     total = None if rule is None else rule(ans, *primals, **params)
             if total is not None:
                 return self._boxed(ans, total)
+        one_at_a_time = self.batch and not prim.batch_jvp
         if self.batch and prim.jvp_scales is not None and _scalable(prim, args, primals, ans, self):
             scales = prim.jvp_scales
             for argnum, arg in enumerate(args):
@@ -165,16 +166,14 @@ class ForwardTrace(Trace):
                     factor, keep = scale(ans, *primals, **params)
                     part = _scaled(arg._payload, factor, keep)
                     total = part if total is None else _scaled_sum(total, part)
+        elif len(tangents) > 1 and prim.jvp_joint is not None and not one_at_a_time:
+            # one rule for all the tangents (``x - y``: one subtraction; ``concatenate``: one join)
+            joint: list[Any] = [None] * len(args)
+            for argnum, _, tangent in tangents:
+                joint[argnum] = materialize(tangent)
+            total = prim.jvp_joint(joint, ans, *primals, **params)
         else:
-            one_at_a_time = self.batch and not prim.batch_jvp
-            for rule, tangent in tangents:
-                tangent = materialize(tangent)
-                if one_at_a_time:
-                    part = _one_at_a_time(rule, tangent, ans, primals, params, self.batch)
-                else:
-                    part = rule(tangent, ans, *primals, **params)
-                if part is not None:
-                    total = part if total is None else total + part
+            total = _summed(prim, tangents, ans, primals, params, self.batch if one_at_a_time else 0)
         if total is None:
             return ans
         return self._boxed(ans, total)
@@ -210,6 +209,31 @@ def _scaled_dtype(tangent: Scaled) -> Any:
     if tangent.factor is None:
         return have
     return np.result_type(have, tangent.factor if isinstance(tangent.factor, (int, float, complex)) else dtype(tangent.factor))
+
+
+def _summed(
+    prim: Primitive, tangents: list[tuple[int, Any, Any]], ans: Any, primals: list[Any], params: dict[str, Any], loop: int
+) -> Any:
+    """The sum of the arguments' parts; ``loop``: the batch size, for rules not written for batches."""
+    total = None
+    owned = False  # is ``total`` a plain array this sum made (or a fresh rule's), which it may add into?
+    for _, rule, tangent in tangents:
+        tangent = materialize(tangent)
+        if loop:
+            part = _one_at_a_time(rule, tangent, ans, primals, params, loop)
+        else:
+            part = rule(tangent, ans, *primals, **params)
+        if part is None:
+            continue
+        if total is None:
+            total = part
+            owned = prim.jvp_fresh and not loop and type(part) is np.ndarray
+        elif owned and type(part) is np.ndarray and part.shape == total.shape and part.dtype == total.dtype:
+            total = np.add(total, part, out=total)
+        else:
+            total = total + part
+            owned = type(total) is np.ndarray
+    return total
 
 
 def _one_at_a_time(rule: Any, tangent: Any, ans: Any, primals: list[Any], params: dict[str, Any], batch: int) -> Any:

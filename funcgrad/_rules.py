@@ -94,14 +94,40 @@ def defvjp_add(prim: Primitive, *rules: Rule | None) -> None:
     prim.vjp_add = tuple(rules)
 
 
-def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False) -> None:
+def defjvp(prim: Primitive, *rules: Rule | None, batched: bool = False, fresh: bool = False) -> None:
     """Forward rules, one per positional argument: ``rule(t, ans, *args, **params)``.
 
     ``batched=True`` promises each rule accepts tangents with extra leading
     axes (used by ``jacfwd``/``hessian`` to push many tangents at once).
+    ``fresh=True`` promises that a rule whose result is a plain NumPy array
+    made a new one (``t * y``), never ``t`` itself, a view of it or an array
+    kept elsewhere, so forward mode may add the other arguments' parts to it
+    in place.
     """
     prim.jvps = tuple(rules)
     prim.batch_jvp = batched
+    prim.jvp_fresh = fresh
+
+
+def defjvp_joint(prim: Primitive, rule: Rule) -> None:
+    """One forward rule for every argument at once: ``rule(tangents, ans, *args, **params)``.
+
+    ``tangents`` has one entry per positional argument, ``None`` where the
+    argument has no tangent.  Forward mode calls it instead of summing the
+    ``defjvp`` rules when two or more arguments carry tangents, so it must
+    return that sum (the same values: ``x - y`` gives ``tx - ty`` where the
+    per-argument rules give ``tx + (-ty)``), batched like them.  Linear
+    primitives of several arguments declare one: ``concatenate`` joins its
+    tangents in one call instead of joining each with zeros and adding.
+
+    >>> import numpy as np, funcgrad as fg
+    >>> p = Primitive("difference_example", np.subtract)  # not registered: an example only
+    >>> defjvp(p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t, batched=True)
+    >>> defjvp_joint(p, lambda ts, ans, x, y: ts[0] - ts[1])
+    >>> fg.jvp(lambda x: p(x, 2 * x), (np.ones(2),), (np.ones(2),))[1]
+    array([-1., -1.])
+    """
+    prim.jvp_joint = rule
 
 
 def defjvp_scales(prim: Primitive, *scales: Rule | None) -> None:

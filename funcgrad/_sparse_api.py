@@ -106,6 +106,8 @@ class _Call:
         return detect_mod.detect(run, self.leaves(), second, watched)
 
     def split(self, v: Any) -> list[Any]:
+        if len(self.shapes) == 1 and len(self.shapes[0]) == 1:
+            return [v]  # one vector argument: the vector itself (no slice, no reshape)
         out = []
         offset = 0
         for shape, size in zip(self.shapes, self.sizes):
@@ -120,6 +122,8 @@ class _Call:
             outs = tree_flatten(self.call(self.split(v), rest))[0]
             if scalar:
                 return _shape.reshape(outs[0], ())
+            if len(outs) == 1:
+                return _shape.reshape(outs[0], (-1,))  # one output: no copy by a concatenation of one
             return _shape.concatenate([_shape.reshape(o, (-1,)) for o in outs])
 
         return fun

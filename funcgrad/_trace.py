@@ -233,6 +233,8 @@ class Primitive:
         "vjp_add",
         "jvp_scales",
         "jvp_identity",
+        "jvp_fresh",
+        "jvp_joint",
         "doc",
         "__weakref__",
     )
@@ -269,6 +271,12 @@ class Primitive:
         self.jvp_scales: tuple[Callable[..., Any] | None, ...] | None = None
         #: forward rules for the identity seed of ``jacfwd`` over a vector (``defjvp_identity``)
         self.jvp_identity: tuple[Callable[..., Any] | None, ...] | None = None
+        #: every forward rule returns an array nobody else holds when its result is a plain ndarray
+        #: (never its tangent or a view of it): forward mode may add the next argument's part to it in place
+        self.jvp_fresh = False
+        #: one forward rule for all the arguments' tangents at once (``defjvp_joint``), used when two or more
+        #: carry one: ``x - y`` is one subtraction of tangents, not a negation and an addition
+        self.jvp_joint: Callable[..., Any] | None = None
 
     def __repr__(self) -> str:
         return f"<funcgrad primitive {self.name}>"

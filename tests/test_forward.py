@@ -128,3 +128,77 @@ def test_jacfwd_of_a_matrix_product_is_the_matrix_without_a_product_with_the_see
     assert len(products) == 1  # the value's; the tangents are MAT's columns scaled, not eye @ MAT.T
     want = (1 - np.tanh(MAT @ np.ones(3)) ** 2)[:, None] * MAT
     np.testing.assert_allclose(fg.jacfwd(lambda v: fnp.tanh(MAT @ v))(np.ones(3)), want, rtol=1e-14)
+
+
+# --- one rule for all tangents (defjvp_joint) and sums written in place (defjvp(fresh=True)) ------------
+
+JOINT = [
+    ("add_broadcast", lambda x, y: x + y, [(3, 1), (1, 4)]),
+    ("add_lower_rank", lambda x, y: x + y, [(2, 3), (3,)]),
+    ("subtract_broadcast", lambda x, y: x - y, [(3, 1), (4,)]),
+    ("subtract_same_value", lambda x, y: x - x * y, [(2, 3), (2, 3)]),
+    ("subtract_scalar", lambda x, y: y - x, [(), (2,)]),
+    ("concatenate_two", lambda x, y: fnp.concatenate([x, y]), [(2, 3), (1, 3)]),
+    ("concatenate_with_constant", lambda x, y: fnp.concatenate([x, np.ones((2, 1)), y[:, :2] * x[:, :2]], axis=1),
+     [(2, 2), (2, 3)]),
+    ("concatenate_same_value", lambda x, y: fnp.concatenate([x, y, x], axis=-1), [(2,), (3,)]),
+    ("product_of_itself", lambda x, y: x * x * y / (x + 2.0), [(2, 3), (3,)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, f, shapes", JOINT, ids=[c[0] for c in JOINT])
+@pytest.mark.parametrize("dtypes", [(np.float64, np.float64), (np.float32, np.float64), (np.float32, np.float32)])
+def test_joint_rules_and_summed_tangents_match_reverse_and_differences(name, f, shapes, dtypes):
+    rng = np.random.default_rng(5)
+    x, y = (np.asarray(rng.uniform(0.5, 1.5, s), d) for s, d in zip(shapes, dtypes))
+    check_grads(f, (x, y), order=2 if dtypes[0] == np.float64 else 1, modes=("fwd", "rev"))
+    forward = fg.jacfwd(f, argnums=(0, 1))(x, y)
+    reverse = fg.jacrev(f, argnums=(0, 1))(x, y)
+    tol = 1e-13 if dtypes == (np.float64, np.float64) else 1e-5
+    for a, b in zip(forward, reverse):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    # the joint rule gives exactly what the per-argument rules summed give (one tangent at a time: no joint rule)
+    value, tangent = fg.jvp(f, (x, y), (np.ones_like(x), np.ones_like(y)))
+    _, tx = fg.jvp(lambda a: f(a, y), (x,), (np.ones_like(x),))
+    _, ty = fg.jvp(lambda b: f(x, b), (y,), (np.ones_like(y),))
+    np.testing.assert_allclose(tangent, tx + ty, rtol=tol, atol=tol)
+    assert tangent.dtype == np.asarray(value).dtype
+
+
+def test_forward_sums_in_place_never_write_a_tangent_they_do_not_own():
+    x = np.arange(1.0, 4.0)
+    seed = np.full(3, 0.5)
+    kept = seed.copy()
+
+    def f(x):
+        square = x * x  # two fresh parts, the second added into the first
+        again = square * square  # square's tangent is read twice, never written
+        # index_add's rule for x hands x's tangent on as it is (not fresh): the sum is a new array
+        bumped = x.at[0].add(x[1] * 2.0)
+        return again + square, square, x * 1.0, bumped
+
+    (value, square, same, bumped), (t_value, t_square, t_same, t_bumped) = fg.jvp(f, (x,), (seed,))
+    np.testing.assert_array_equal(seed, kept)
+    np.testing.assert_allclose(t_square, 2 * x * kept, rtol=1e-15)
+    np.testing.assert_allclose(t_value, (4 * x**3 + 2 * x) * kept, rtol=1e-15)
+    np.testing.assert_array_equal(t_same, kept)
+    np.testing.assert_array_equal(t_bumped, [1.5, 0.5, 0.5])
+    batch = np.stack([seed, 2 * seed])
+    before = batch.copy()
+    jac = fg.jacfwd(lambda x: f(x)[0])(x)
+    np.testing.assert_allclose(jac, np.diag(4 * x**3 + 2 * x), rtol=1e-15)
+    np.testing.assert_array_equal(batch, before)
+
+
+def test_linear_primitives_push_tangents_through_themselves():
+    # roll's tangent is rolled (not gathered), x - y is one subtraction, concatenate one join of the tangents
+    def f(x):
+        return fnp.concatenate([fnp.roll(x * x, 1, 0), fnp.sin(x)], axis=1) - fnp.cos(x[:, :1])
+
+    program = fg.make_program(fg.jacfwd(f))(np.ones((3, 2)))
+    names = [e.prim.name for e in program.eqns]
+    assert "gather" not in names
+    assert names.count("roll") == 2  # the value's and the tangents'
+    assert names.count("concatenate") == 2
+    assert names.count("subtract") == 2 and names.count("negative") == 1  # cos's derivative only
+    np.testing.assert_allclose(fg.jacfwd(f)(np.arange(6.0).reshape(3, 2)), fg.jacrev(f)(np.arange(6.0).reshape(3, 2)))

@@ -222,6 +222,31 @@ def test_star_colourings_are_star_colourings(seed: int) -> None:
     assert _coloring.count(_coloring.column_coloring(sp.csr_matrix(arrow))) == 6
 
 
+def _valid_columns(p: sp.csr_matrix, colors: np.ndarray) -> bool:
+    dense = p.toarray()
+    return all((dense[:, colors == c].sum(axis=1) <= 1).all() for c in range(_coloring.count(colors)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_recolouring_class_by_class_never_adds_colours(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    p = _random_pattern(rng, 80, 60, 0.06)
+    conflict = (p.T @ p).tocsr()
+    natural = _coloring._greedy(conflict.indptr.tolist(), conflict.indices.tolist(), p.shape[1])
+    colors = _coloring.column_coloring(p)
+    assert _coloring.count(colors) <= _coloring.count(natural)
+    assert _valid_columns(p, colors)
+
+
+@pytest.mark.parametrize("n", [8, 16, 32])
+def test_a_periodic_stencil_of_two_species_takes_ten_colours(n: int) -> None:
+    # greedy in the natural order takes 11 or 12; no colouring takes fewer than the largest row's 6 nonzeros
+    info = fg.sparse_jacfwd(_brusselator).coloring(np.ones(2 * n * n))
+    assert info.ncolors == 10
+    assert _valid_columns(info.pattern, info.colors)
+    assert fg.sparse_jacrev(_brusselator).coloring(np.ones(2 * n * n)).ncolors == 10
+
+
 def test_a_banded_jacobian_needs_its_bandwidth_in_colours() -> None:
     jac = fg.sparse_jacfwd(_laplacian)
     assert jac.coloring(np.ones(100)).ncolors == 3

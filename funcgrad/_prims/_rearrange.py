@@ -5,6 +5,8 @@ Each one runs the NumPy function itself on ``arange(x.size)`` (so argument
 handling and edge cases are NumPy's) and gathers the traced values from the
 resulting positions (``gather_p``, whose transpose ``scatter_add_p``
 accumulates repeated positions).  ``flip`` is a negative-step slice;
+``roll`` is its own linear primitive (its tangent is rolled, its cotangent
+rolled back: two slice copies, no gather over every tangent);
 ``pad`` in constant mode writes the input into a block of constants.
 """
 
@@ -24,7 +26,8 @@ from funcgrad._prims._reductions import sum as fsum
 from funcgrad._prims._select import take_along_axis
 from funcgrad._prims._shape import broadcast_to, concatenate, operand, ravel, reshape
 from funcgrad._prims._ufuncs import where
-from funcgrad._rules import def_nondiff, defbatch, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defresiduals, defvjp, primitive
+from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer
 from funcgrad._values import dtype, is_traced, ndim, normalize_axes, shape
 
@@ -143,7 +146,36 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     shift = read_index(plain_index(shift), "numpy.roll with a traced count")
     if not isinstance(a, Tracer):
         return np.roll(a, shift, axis)
-    return rearrange(a, np.roll, shift, axis)
+    if axis is None:
+        return reshape(roll_p(ravel(a), shift=_net_shift(shift), axis=(-1,)), shape(a))
+    rank = ndim(a)
+    shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+    if shifts.ndim > 1:
+        np.roll(np.zeros(shape(a)), shift, axis)  # NumPy's own error for shifts and axes of two dimensions
+    total: dict[int, int] = {}
+    for s, ax in zip(shifts.ravel().tolist(), axes.ravel().tolist()):
+        (ax,) = normalize_axes(int(ax), rank)
+        total[ax] = total.get(ax, 0) + int(s)
+    kept = {ax: s % shape(a)[ax] for ax, s in total.items() if shape(a)[ax] and s % shape(a)[ax]}
+    return roll_p(a, shift=tuple(kept.values()), axis=tuple(kept))
+
+
+def _net_shift(shift: Any) -> tuple[int]:
+    """``axis=None``: NumPy rolls the flattened array by the sum of the shifts."""
+    return (int(np.sum(shift)),)
+
+
+def _roll(a: Any, shift: tuple[int, ...], axis: tuple[int, ...]) -> Any:
+    return np.roll(a, shift, axis)
+
+
+#: ``numpy.roll`` along (negative) axes by normalised shifts: linear, so both rules roll (co)tangents
+roll_p = primitive(_roll, "roll")
+defvjp(roll_p, lambda g, ans, a, shift, axis: roll_p(g, shift=tuple(-s for s in shift), axis=axis), fresh=True)
+defjvp(roll_p, lambda t, ans, a, shift, axis: roll_p(t, shift=shift, axis=axis), batched=True)
+defresiduals(roll_p, False, False)
+defbatch(roll_p, "leading")
+defsparsity(roll_p, "moves", "linear")
 
 
 @implements(np.delete)

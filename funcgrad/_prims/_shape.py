@@ -27,7 +27,7 @@ from funcgrad._prims._base import (
 )
 from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import getitem_p
-from funcgrad._rules import def_nondiff, defbatch, defjvp_variadic, defvjp_variadic, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp_joint, defjvp_variadic, defvjp_variadic, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Tracer, read_value
 from funcgrad._values import dtype, holds_tracer, is_traced, ndim, normalize_axes, shape
@@ -90,8 +90,17 @@ def _concat_jvp(i: int) -> Any:
     return rule
 
 
+def _concat_joint(ts: list[Any], ans: Any, *xs: Any, axis: int) -> Any:
+    """Every tangent joined in one call (zeros for the pieces without one)."""
+    i = next(k for k, t in enumerate(ts) if t is not None)
+    lead = _batch_shape(ts[i], xs[i])
+    parts = [np.zeros(lead + shape(x), dtype(ans)) if t is None else t for t, x in zip(ts, xs)]
+    return concatenate_p(*parts, axis=axis)
+
+
 defvjp_variadic(concatenate_p, _concat_vjp)
 defjvp_variadic(concatenate_p, _concat_jvp, batched=True)
+defjvp_joint(concatenate_p, _concat_joint)
 
 
 def _concatenate_batch(prim: Any, values: list[Any], batched: list[bool], size: int, axis: int) -> Any:

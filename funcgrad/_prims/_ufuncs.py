@@ -42,7 +42,7 @@ import numpy as np
 
 from funcgrad._prims._base import _register, astype, broadcast_tangent, lift, match_dtype, real, unbroadcast
 from funcgrad._prims._dispatch import UFUNCS, implements, store_out
-from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_scales, defvjp, defvjp_into, primitive
+from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_joint, defjvp_scales, defvjp, defvjp_into, primitive
 from funcgrad._sparsity import defsparsity
 from funcgrad._trace import Primitive, Tracer
 from funcgrad._values import dtype, is_traced, shape
@@ -270,7 +270,7 @@ def binary(ufunc: Any, dx: Derivative | None, dy: Derivative | None, name: str |
 
     defvjp(prim, vjp(dx, 0), vjp(dy, 1), fresh=True)
     defvjp_into(prim, vjp_into(dx, 0), vjp_into(dy, 1))
-    defjvp(prim, jvp(dx, 0), jvp(dy, 1), batched=True)
+    defjvp(prim, jvp(dx, 0), jvp(dy, 1), batched=True, fresh=True)
     defjvp_scales(prim, scale(dx), scale(dy))
     return prim
 
@@ -351,6 +351,24 @@ defjvp(
     batched=True,
 )
 defjvp_scales(subtract, lambda ans, x, y: (None, None), lambda ans, x, y: (-1.0, None))
+
+
+def _sum_jvp(negate: bool) -> Callable[..., Any]:
+    """Both tangents of ``x + y`` (``x - y``) in one addition (subtraction); lifted, so batches broadcast."""
+
+    def rule(ts: list[Any], ans: Any, x: Any, y: Any) -> Any:
+        tx, ty = ts
+        if tx is None:
+            return -broadcast_tangent(ty, y, ans) if negate else broadcast_tangent(ty, y, ans)
+        if ty is None:
+            return broadcast_tangent(tx, x, ans)
+        return lift(tx, x, ans) - lift(ty, y, ans) if negate else lift(tx, x, ans) + lift(ty, y, ans)
+
+    return rule
+
+
+defjvp_joint(add, _sum_jvp(False))
+defjvp_joint(subtract, _sum_jvp(True))
 negative = _register(np.negative)
 defvjp(negative, lambda g, ans, x: -g, fresh=True)
 defvjp_into(negative, lambda g, ans, x: np.negative(g, out=g))
@@ -373,7 +391,13 @@ defvjp_into(
     lambda g, ans, x, y: unbroadcast(scale_into(g, y), x),
     lambda g, ans, x, y: unbroadcast(scale_into(g, x), y),
 )
-defjvp(multiply, lambda t, ans, x, y: lift(t, x, ans) * y, lambda t, ans, x, y: x * lift(t, y, ans), batched=True)
+defjvp(
+    multiply,
+    lambda t, ans, x, y: lift(t, x, ans) * y,
+    lambda t, ans, x, y: x * lift(t, y, ans),
+    batched=True,
+    fresh=True,
+)
 defjvp_scales(multiply, lambda ans, x, y: (y, None), lambda ans, x, y: (x, None))
 divide = _register(np.divide)
 defvjp(
@@ -403,6 +427,7 @@ defjvp(
     lambda t, ans, x, y: lift(t, x, ans) / y,
     lambda t, ans, x, y: -lift(t, y, ans) * (ans / y),
     batched=True,
+    fresh=True,
 )
 true_divide = divide
 
