@@ -92,8 +92,17 @@ def brusselator_state(n: int) -> np.ndarray:
     return np.concatenate([x.ravel(), y.ravel()])
 
 
-def _jacobian_extras(f: Callable[[Any], Any], u: np.ndarray, dense_at: tuple[Callable[[Any], Any], Any] | None) -> dict[str, Any]:
-    """Detection, colours, and the sparse Jacobian against one evaluation, grouped differences and dense jacfwd."""
+def _jacobian_extras(
+    f: Callable[[Any], Any],
+    numpy_f: Callable[[Any], Any],
+    u: np.ndarray,
+    dense_at: tuple[Callable[[Any], Any], Any] | None,
+) -> dict[str, Any]:
+    """Detection, colours, and the sparse Jacobian against one evaluation, grouped differences and dense jacfwd.
+
+    One evaluation is ``numpy_f``: the same function written with NumPy (``f`` writes it with
+    ``funcgrad.numpy``, whose dispatch costs a little on plain arrays too: ``fnp_evaluation_seconds``).
+    """
     from scipy.optimize._numdiff import approx_derivative
 
     start = time.perf_counter()
@@ -101,12 +110,16 @@ def _jacobian_extras(f: Callable[[Any], Any], u: np.ndarray, dense_at: tuple[Cal
     detect = time.perf_counter() - start
     jac = fg.sparse_jacobian(f)
     info = jac.coloring(u)
-    plain = lambda v: np.asarray(f(v))  # noqa: E731  (the same function on plain arrays: NumPy's calls)
-    one = _best(lambda: plain(u), 20)
+    one = _best(lambda: numpy_f(u), 20)
+    through_fnp = _best(lambda: np.asarray(f(u)), 20)
     sparse_time = _best(lambda: jac(u), 5)
+    jitted = fg.sparse_jacobian(f, jit=True)
+    for _ in range(4):
+        jitted(u)  # past the first calls' tiers (record, interpret, compile)
+    jit_time = _best(lambda: jitted(u), 5)
     colours = info.ncolors
     groups = info.colors if info.mode == "forward" else fg.sparse_jacfwd(f).coloring(u).colors
-    fd_time = _best(lambda: approx_derivative(plain, u, method="2-point", sparsity=(pattern, groups)), 5)
+    fd_time = _best(lambda: approx_derivative(numpy_f, u, method="2-point", sparsity=(pattern, groups)), 5)
     out: dict[str, Any] = {
         "unknowns": u.size,
         "nnz": int(pattern.nnz),
@@ -114,9 +127,12 @@ def _jacobian_extras(f: Callable[[Any], Any], u: np.ndarray, dense_at: tuple[Cal
         "colours": colours,
         "mode": info.mode,
         "evaluation_seconds": one,
+        "fnp_evaluation_seconds": through_fnp,
         "sparse_seconds": sparse_time,
         "sparse_in_evaluations": sparse_time / one,
         "evals_per_bound": sparse_time / one / (3 * (colours + 1)),
+        "sparse_jit_seconds": jit_time,
+        "sparse_jit_in_evaluations": jit_time / one,
         "grouped_fd_seconds": fd_time,
         "sparse_over_grouped_fd": sparse_time / fd_time,
     }
@@ -134,7 +150,9 @@ def _describe_jacobian(name: str) -> Callable[[dict[str, Any]], str]:
         line = (
             f"{name}: {r['unknowns']:,} unknowns, {r['nnz']:,} nonzeros; detection {r['detect_seconds'] * 1e3:.0f} ms; "
             f"{r['colours']} colours ({r['mode']}); sparse Jacobian = {r['sparse_in_evaluations']:.1f} evaluations "
-            f"(goal 3 x (colours + 1) = {3 * (r['colours'] + 1)}); "
+            f"(goal 3 x (colours + 1) = {3 * (r['colours'] + 1)}; one evaluation {r['evaluation_seconds'] * 1e6:.0f} µs "
+            f"in NumPy, {r['fnp_evaluation_seconds'] * 1e6:.0f} µs through funcgrad.numpy); "
+            f"with jit=True {r['sparse_jit_in_evaluations']:.1f} evaluations; "
             f"sparse / SciPy grouped differences {r['sparse_over_grouped_fd']:.2f}"
         )
         if "dense_over_sparse" in r:
@@ -154,7 +172,9 @@ def sparse_brusselator(quick: bool, peers: Peers) -> Workload:
     small = 8 if quick else 32
     extras = Extra(
         "brusselator_sparse",
-        lambda: _jacobian_extras(f, u, (lambda v: brusselator(fnp, v, small), brusselator_state(small))),
+        lambda: _jacobian_extras(
+            f, lambda v: brusselator(np, v, n), u, (lambda v: brusselator(fnp, v, small), brusselator_state(small))
+        ),
         _describe_jacobian("Brusselator"),
     )
     return Workload(
@@ -189,7 +209,11 @@ def sparse_laplacian(quick: bool, peers: Peers) -> Workload:
     x = np.sin(np.linspace(0.0, 3.0, n))
     f = lambda v: laplacian(fnp, v)  # noqa: E731
     jac = fg.sparse_jacobian(f)
-    extras = Extra("laplacian_sparse", lambda: _jacobian_extras(f, x, None), _describe_jacobian("1-D Laplacian"))
+    extras = Extra(
+        "laplacian_sparse",
+        lambda: _jacobian_extras(f, lambda v: laplacian(np, v), x, None),
+        _describe_jacobian("1-D Laplacian"),
+    )
     return Workload(
         "sparse laplacian",
         f"sparse Jacobian of x'' - x^3 on {n:,} unknowns",
