@@ -7,16 +7,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import rnd
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-
-R = np.random.default_rng(2)
-
-
-def arr(*shape: int, dtype: type = np.float64) -> np.ndarray:
-    return R.standard_normal(shape).astype(dtype)
 
 
 def block(x, y):
@@ -31,12 +26,12 @@ SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1), (1,
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("xs, ys", SHAPES)
 def test_check_grads_both_modes(xs, ys, dtype):
-    check_grads(ck_block, (arr(*xs, dtype=dtype), arr(*ys, dtype=dtype)), modes=("fwd", "rev"), order=2)
+    check_grads(ck_block, (rnd(*xs, dtype=dtype), rnd(*ys, dtype=dtype)), modes=("fwd", "rev"), order=2)
 
 
 @pytest.mark.parametrize("xs, ys", SHAPES)
 def test_identical_to_plain_function(xs, ys):
-    x, y = arr(*xs), arr(*ys)
+    x, y = rnd(*xs), rnd(*ys)
     loss = lambda f: lambda x, y: fnp.sum(f(f(x, y), y) ** 2)
     for a, b in zip(fg.grad(loss(ck_block), (0, 1))(x, y), fg.grad(loss(block), (0, 1))(x, y)):
         np.testing.assert_array_equal(a, b)
@@ -45,7 +40,7 @@ def test_identical_to_plain_function(xs, ys):
 
 
 def test_higher_order_and_linearize():
-    x, y = arr(3), arr(3)
+    x, y = rnd(3), rnd(3)
     f = lambda x: fnp.sum(ck_block(x, y))
     f_ref = lambda x: fnp.sum(block(x, y))
     np.testing.assert_allclose(fg.hessian(f)(x), fg.hessian(f_ref)(x), rtol=1e-12, atol=1e-15)
@@ -53,7 +48,7 @@ def test_higher_order_and_linearize():
     np.testing.assert_allclose(
         fg.grad(lambda x: fnp.sum(fg.grad(f)(x)))(x), fg.grad(lambda x: fnp.sum(fg.grad(f_ref)(x)))(x)
     )
-    t = arr(3)
+    t = rnd(3)
     np.testing.assert_allclose(
         fg.linearize(lambda x: ck_block(x, y), x)[1](t), fg.jvp(lambda x: block(x, y), (x,), (t,))[1]
     )
@@ -79,7 +74,7 @@ def test_nested_checkpoints_and_remat_alias():
     inner = fg.remat(lambda x: fnp.sin(x) * x)
     outer = fg.checkpoint(lambda x: inner(inner(x)) + x)
     plain = lambda x: (lambda s: fnp.sin(s) * s)(fnp.sin(x) * x) + x
-    x = arr(4)
+    x = rnd(4)
     np.testing.assert_allclose(fg.jacrev(outer)(x), fg.jacrev(plain)(x), rtol=1e-12)
     check_grads(outer, (x,), order=2)
     assert fg.remat is fg.checkpoint
@@ -90,8 +85,8 @@ def test_pytrees_kwargs_and_static_argnums():
     def layer(params, act, x, scale=1.0):
         return {"h": getattr(fnp, act)(params["w"] * x + params["b"]) * scale, "n": 3}
 
-    params = {"w": arr(3), "b": arr(3)}
-    x = arr(3)
+    params = {"w": rnd(3), "b": rnd(3)}
+    x = rnd(3)
     loss = lambda p, x, s: fnp.sum(layer(p, "tanh", x, scale=s)["h"] ** 2)
     ref = lambda p, x, s: fnp.sum((fnp.tanh(p["w"] * x + p["b"]) * s) ** 2)
     got = fg.grad(loss, (0, 1, 2))(params, x, 2.0)
@@ -104,7 +99,7 @@ def test_pytrees_kwargs_and_static_argnums():
 
 
 def test_closed_over_traced_value_gives_correct_gradient():
-    x = arr(3)
+    x = rnd(3)
 
     def f(y):
         seg = fg.checkpoint(lambda x: fnp.sin(x) * y)
@@ -132,9 +127,9 @@ def test_closed_over_traced_value_read_without_a_derivative(inside):
 
 
 def test_complex_and_float32():
-    z = arr(3) + 1j * arr(3)
+    z = rnd(3) + 1j * rnd(3)
     check_grads(fg.checkpoint(lambda z: fnp.exp(z) * z), (z,), order=2)
-    x = arr(3, dtype=np.float32)
+    x = rnd(3, dtype=np.float32)
     assert fg.grad(lambda x: fnp.sum(fg.checkpoint(fnp.sin)(x)))(x).dtype == np.float32
 
 

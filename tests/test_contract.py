@@ -12,19 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import rnd
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-
-R = np.random.default_rng(0)
-
-
-def rnd(*shape: int, dtype: Any = np.float64) -> np.ndarray:
-    x = R.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * R.standard_normal(shape)
-    return np.asarray(x, dtype)
 
 
 def realified(f: Any, args: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:

@@ -6,16 +6,11 @@ import functools
 
 import numpy as np
 import pytest
+from conftest import rnd
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-
-R = np.random.default_rng(1)
-
-
-def arr(*shape: int, dtype: type = np.float64) -> np.ndarray:
-    return R.standard_normal(shape).astype(dtype)
 
 
 @fg.custom_jvp
@@ -59,13 +54,13 @@ FUNS = [sin_times, sin_times_jvps]
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("xs, ys", SHAPES)
 def test_check_grads_both_modes_order2(fun, xs, ys, dtype):
-    check_grads(fun, (arr(*xs, dtype=dtype), arr(*ys, dtype=dtype)), modes=("fwd", "rev"), order=2)
+    check_grads(fun, (rnd(*xs, dtype=dtype), rnd(*ys, dtype=dtype)), modes=("fwd", "rev"), order=2)
 
 
 @pytest.mark.parametrize("fun", FUNS, ids=["defjvp", "defjvps"])
 @pytest.mark.parametrize("xs, ys", SHAPES[1:])
 def test_jacobians_agree(fun, xs, ys):
-    x, y = arr(*xs), arr(*ys)
+    x, y = rnd(*xs), rnd(*ys)
     want = fg.jacrev(sin_times_ref, (0, 1))(x, y)
     for jac in (fg.jacfwd, fg.jacrev):
         got = jac(fun, (0, 1))(x, y)
@@ -74,7 +69,7 @@ def test_jacobians_agree(fun, xs, ys):
 
 
 def test_hessians_all_four_ways():
-    x, y = arr(3), arr(3)
+    x, y = rnd(3), rnd(3)
     f = lambda x: fnp.sum(sin_times(x, y))
     want = np.diag(-np.sin(x) * y)
     for h in (fg.hessian(f), fg.jacfwd(fg.jacfwd(f)), fg.jacrev(fg.jacrev(f)), fg.jacrev(fg.jacfwd(f))):
@@ -103,7 +98,7 @@ def test_softplus_gradient_is_stable():
     x = np.array([-1000.0, 0.0, 1000.0])
     np.testing.assert_array_equal(fg.jacfwd(softplus)(x), np.diag([0.0, 0.5, 1.0]))
     np.testing.assert_array_equal(fg.jacrev(softplus)(x), np.diag([0.0, 0.5, 1.0]))
-    check_grads(softplus, (arr(4),), order=3)
+    check_grads(softplus, (rnd(4),), order=3)
 
 
 def test_value_without_transform_calls_fun_only():
@@ -132,7 +127,7 @@ def test_pytrees_in_and_out():
         (d,), (t,) = primals, tangents
         return f(d), {"prod": t["a"] * d["b"] + d["a"] * t["b"], "a2": (2 * d["a"] * t["a"],)}
 
-    d = {"a": arr(3), "b": arr(3)}
+    d = {"a": rnd(3), "b": rnd(3)}
     check_grads(f, (d,), order=2)
     loss = lambda d: fnp.sum(f(d)["prod"]) + fnp.sum(f(d)["a2"][0])
     g = fg.grad(loss)(d)

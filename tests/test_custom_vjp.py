@@ -6,16 +6,11 @@ import functools
 
 import numpy as np
 import pytest
+from conftest import rnd
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-
-R = np.random.default_rng(0)
-
-
-def arr(*shape: int, dtype: type = np.float64) -> np.ndarray:
-    return R.standard_normal(shape).astype(dtype)
 
 
 # sin(x) * y with a hand-written rule whose bwd uses fnp ops (so it differentiates again)
@@ -52,13 +47,13 @@ SHAPES = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("xs, ys", SHAPES)
 def test_check_grads_rev_order2(xs, ys, dtype):
-    x, y = arr(*xs, dtype=dtype), arr(*ys, dtype=dtype)
+    x, y = rnd(*xs, dtype=dtype), rnd(*ys, dtype=dtype)
     check_grads(sin_times, (x, y), modes=("rev",), order=2)
 
 
 @pytest.mark.parametrize("xs, ys", SHAPES)
 def test_matches_plain_function(xs, ys):
-    x, y = arr(*xs), arr(*ys)
+    x, y = rnd(*xs), rnd(*ys)
     f = lambda x, y: fnp.sum(sin_times(x, y) ** 2)
     f_ref = lambda x, y: fnp.sum(sin_times_ref(x, y) ** 2)
     for a, b in zip(fg.grad(f, (0, 1))(x, y), fg.grad(f_ref, (0, 1))(x, y)):
@@ -67,7 +62,7 @@ def test_matches_plain_function(xs, ys):
 
 
 def test_grad_of_grad_and_hessian_use_the_rule():
-    x, y = arr(3), arr(3)
+    x, y = rnd(3), rnd(3)
     gg = fg.grad(lambda x: fnp.sum(fg.grad(lambda x: fnp.sum(sin_times(x, y)))(x)))(x)
     np.testing.assert_allclose(gg, -np.sin(x) * y, rtol=1e-12)
     np.testing.assert_allclose(fg.hessian(lambda x: fnp.sum(sin_times(x, y)))(x), np.diag(-np.sin(x) * y), rtol=1e-12)
@@ -133,7 +128,7 @@ def test_pytree_arguments_and_outputs():
 
     f.defvjp(fwd, bwd)
     params = {"w": 1.5, "b": -0.5}
-    x = arr(3)
+    x = rnd(3)
 
     def loss(params, x):
         o = f(params, x)

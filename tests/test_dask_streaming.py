@@ -18,21 +18,12 @@ import pytest
 
 da = pytest.importorskip("dask.array", reason="the Dask tests need the dask extra: pip install funcgrad[dask]")
 import dask  # noqa: E402
-from dask.callbacks import Callback  # noqa: E402
+from test_dask import TaskCounter  # noqa: E402
 
 import funcgrad as fg  # noqa: E402
 
 ROWS, CHUNK, FEATURES = 800_000, 40_000, 4
 CHUNK_BYTES = CHUNK * FEATURES * 8
-
-
-class TaskCounter(Callback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.executed = 0
-
-    def _pretask(self, key, dask, state):
-        self.executed += 1
 
 
 def problem():

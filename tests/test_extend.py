@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import rnd
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import extend
 from funcgrad._rules import REGISTRY
 from funcgrad.testing import check_grads
-
-R = np.random.default_rng(5)
-
-
-def arr(*shape: int, dtype: type = np.float64) -> np.ndarray:
-    return R.standard_normal(shape).astype(dtype)
 
 
 def sigmoid(x):
@@ -50,7 +45,7 @@ extend.defjvp(
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
 def test_unary_primitive(shape, dtype):
-    x = arr(*shape, dtype=dtype)
+    x = rnd(*shape, dtype=dtype)
     check_grads(softplus, (x,), modes=("fwd", "rev"), order=3 if dtype == np.float64 else 2)
     if shape:
         np.testing.assert_allclose(fg.jacfwd(softplus)(x), fg.jacrev(softplus)(x), rtol=1e-6)
@@ -61,7 +56,7 @@ def test_unary_primitive(shape, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("xs, ys", [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((4, 1), (1, 3)), ((), (2, 2))])
 def test_binary_primitive_with_broadcasting_and_static_param(xs, ys, dtype):
-    x, y = arr(*xs, dtype=dtype) + 2, arr(*ys, dtype=dtype) + 2
+    x, y = rnd(*xs, dtype=dtype) + 2, rnd(*ys, dtype=dtype) + 2
     f = lambda x, y: scaled_hypot(x, y, scale=1.5)
     check_grads(f, (x, y), modes=("fwd", "rev"), order=2)
     for a, b in zip(fg.jacfwd(f, (0, 1))(x, y), fg.jacrev(f, (0, 1))(x, y)):
@@ -114,15 +109,15 @@ def test_nondiff_and_variadic():
         wsum, lambda i: lambda t, ans, *xs: extend.broadcast_tangent((i + 1) * t, xs[i], ans), batched=True
     )
     f = lambda a, b, c: wsum(a, b, c)
-    check_grads(f, (arr(3), arr(3), arr()), order=2)
-    np.testing.assert_allclose(fg.jacfwd(f, 2)(arr(3), arr(3), arr()), fg.jacrev(f, 2)(arr(3), arr(3), arr()))
+    check_grads(f, (rnd(3), rnd(3), rnd()), order=2)
+    np.testing.assert_allclose(fg.jacfwd(f, 2)(rnd(3), rnd(3), rnd()), fg.jacrev(f, 2)(rnd(3), rnd(3), rnd()))
 
 
 def test_multilinear():
     outer = extend.primitive(np.multiply.outer, name="outer")
     extend.def_multilinear(outer, 2)
     extend.defvjp(outer, lambda g, ans, a, b: g @ b, lambda g, ans, a, b: a @ g)
-    check_grads(outer, (arr(2), arr(3)), order=2)
+    check_grads(outer, (rnd(2), rnd(3)), order=2)
 
 
 def test_is_traced_and_full_lower():

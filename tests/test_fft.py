@@ -7,20 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import R, rnd
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
 
-R = np.random.default_rng(1)
 F32, F64, C64, C128 = np.float32, np.float64, np.complex64, np.complex128
-
-
-def rnd(*shape: int, dtype: Any = F64) -> np.ndarray:
-    x = R.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * R.standard_normal(shape)
-    return np.asarray(x, dtype)
 
 
 def realified(f: Any, x: Any) -> tuple[Any, Any]:
@@ -221,10 +214,10 @@ def test_s_without_axes_warns_like_numpy() -> None:
 @pytest.mark.parametrize(
     "prim_name, x, params",
     [
-        ("fftn_p", rnd(3, 2, dtype=C128), {"axes": (-2,), "sizes": (4,), "norm": "ortho", "inverse": False}),
-        ("fftn_p", rnd(3, 2), {"axes": (-1, -2), "sizes": (2, 2), "norm": "backward", "inverse": True}),
-        ("rfftn_p", rnd(2, 3), {"axes": (-2, -1), "sizes": (2, 5), "norm": "forward"}),
-        ("irfftn_p", rnd(2, 3, dtype=C128), {"axes": (-1,), "sizes": (5,), "norm": "backward"}),
+        ("fftn_p", R(3, 2, dtype=C128, seed=1), {"axes": (-2,), "sizes": (4,), "norm": "ortho", "inverse": False}),
+        ("fftn_p", R(3, 2, seed=2), {"axes": (-1, -2), "sizes": (2, 2), "norm": "backward", "inverse": True}),
+        ("rfftn_p", R(2, 3, seed=3), {"axes": (-2, -1), "sizes": (2, 5), "norm": "forward"}),
+        ("irfftn_p", R(2, 3, dtype=C128, seed=4), {"axes": (-1,), "sizes": (5,), "norm": "backward"}),
     ],
 )
 def test_forward_rules_honour_a_tangent_batch(prim_name: str, x: np.ndarray, params: dict[str, Any]) -> None:

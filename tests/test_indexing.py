@@ -9,28 +9,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import R, same_leaves
+from conftest import R, combo_check
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-from funcgrad.tree import tree_map
-
-
-def combo_check(fun: Any, *args: Any, order: int = 2) -> None:
-    """Values (traced, via fnp and numpy dispatch) equal NumPy's; check_grads fwd+rev; jacfwd == jacrev."""
-    expected = fun(np, *args)
-    tangents = tuple(np.ones_like(a) for a in args)
-    for m in (fnp, np):
-        same_leaves(fg.jvp(lambda *a: fun(m, *a), args, tangents)[0], expected)
-        same_leaves(fg.vjp(lambda *a: fun(m, *a), *args)[0], expected)
-    check_grads(lambda *a: tree_map(lambda y: y * y, fun(fnp, *a)), args, order=order, modes=("fwd", "rev"))
-    if all(np.result_type(a).kind == "f" for a in args):
-        nums = tuple(range(len(args)))
-        forward = fg.jacfwd(lambda *a: fun(np, *a), argnums=nums)(*args)
-        reverse = fg.jacrev(lambda *a: fun(np, *a), argnums=nums)(*args)
-        tree_map(lambda f, r: np.testing.assert_allclose(f, r, rtol=1e-6, atol=1e-6), forward, reverse)
-
 
 MASK = np.array([[True, False, True], [False, True, True]])
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import first_case_of_each, outcome
 from scipy_cases import SCIPY
 from test_surface import TABLE, _scalar_loss
 
@@ -61,16 +62,6 @@ def _modes(fn: Callable[..., Any], nargs: int) -> dict[str, Callable[..., Any]]:
     }
 
 
-def _outcome(fun: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    """``fun(*args)``'s leaves, or the type of the exception it raised."""
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return fg.tree.tree_flatten(fun(*args))[0]
-    except Exception as error:  # noqa: BLE001  (compared, not hidden: both sides must raise the same)
-        return type(error)
-
-
 def _assert_same(got: Any, want: Any, where: str) -> None:
     if isinstance(want, type) or isinstance(got, type):
         assert got == want, f"{where}: {got} != {want}"
@@ -102,15 +93,7 @@ EXTRA = [
 ALL = TABLE + EXTRA + SCIPY
 
 
-def _first_of_each_function() -> set[str]:
-    """The default run: the first case of each function (the rest of the table runs with ``-m slow``)."""
-    seen: dict[str, str] = {}
-    for name, *_ in ALL:
-        seen.setdefault(name.split("-")[0], name)
-    return set(seen.values())
-
-
-DEFAULT = _first_of_each_function()
+DEFAULT = first_case_of_each(name for name, *_ in ALL)  # the rest of the table runs with -m slow
 
 
 def _marks(name: str) -> list[Any]:
@@ -128,13 +111,13 @@ CASES = [
 def test_replay_in_other_regions_equals_eager(fn: Callable[..., Any], args: tuple[Any, ...], mode: str) -> None:
     fun = _modes(fn, len(args))[mode]
     jitted = fg.jit(fun)
-    recorded = _outcome(jitted, args)
+    recorded = outcome(jitted, *args)
     if isinstance(recorded, type):
         pytest.skip(f"the function raises {recorded.__name__} at the table's arguments")
-    _assert_same(_outcome(jitted, args), recorded, "replay at the recorded arguments")
+    _assert_same(outcome(jitted, *args), recorded, "replay at the recorded arguments")
     for k, variant in enumerate(_variants(args)):
-        eager = _outcome(fg.jit(fun), variant)  # a fresh recording: the eager traced call
-        _assert_same(_outcome(jitted, variant), eager, f"variant {k}")
+        eager = outcome(fg.jit(fun), *variant)  # a fresh recording: the eager traced call
+        _assert_same(outcome(jitted, *variant), eager, f"variant {k}")
 
 
 def _primitives_of(fn: Callable[..., Any], args: tuple[Any, ...]) -> set[str]:

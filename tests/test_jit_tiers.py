@@ -16,25 +16,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import outcome
 from random_programs import make_program
 from test_jit_registry import ALL, DEFAULT, _assert_same, _modes, _variants
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _jit, _rewrites
-from funcgrad._jit import GuardMiss, replays
-
-
-def _run(replay: Callable[..., Any], leaves: list[Any]) -> Any:
-    """The replay's leaves, ``("miss", index)`` for a guard that disagrees, or the exception's type."""
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return fg.tree.tree_flatten(replay(*leaves))[0]
-    except GuardMiss as miss:
-        return ("miss", miss.index)
-    except Exception as error:  # noqa: BLE001  (compared: both tiers must raise the same)
-        return type(error)
+from funcgrad._jit import replays
 
 
 def _both_tiers(fun: Callable[..., Any], args: tuple[Any, ...]) -> list[tuple[Any, Any, Any, str]]:
@@ -52,8 +41,8 @@ def _both_tiers(fun: Callable[..., Any], args: tuple[Any, ...]) -> list[tuple[An
     for k, variant in enumerate([args, *_variants(args)]):
         leaves = fg.tree.tree_flatten((variant, {}))[0]
         fresh = fg.jit(fun)
-        eager = _run(fresh, list(variant))
-        got_i, got_c = _run(interpreted, leaves), _run(compiled, leaves)
+        eager = outcome(fresh, *variant)
+        got_i, got_c = outcome(interpreted, *leaves), outcome(compiled, *leaves)
         rows.append((got_i, got_c, eager, f"variant {k}"))
     return rows
 

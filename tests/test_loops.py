@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import outcome
 from random_programs import make_program
 from test_jit_registry import _assert_same, _variants
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _jit
-from funcgrad._jit import GuardMiss, compile_program, interpret_program, prepare, to_source
+from funcgrad._jit import compile_program, interpret_program, prepare, to_source
 from funcgrad._loops import fold, listing
 
 
@@ -82,30 +83,19 @@ def _program(fun: Callable[..., Any], *args: Any) -> Any:
     return prepare(fg.make_program(fun)(*args))
 
 
-def _leaves(replay: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return fg.tree.tree_flatten(replay(*args))[0]
-    except GuardMiss as miss:
-        return ("miss", miss.index)
-    except Exception as error:  # noqa: BLE001  (compared: every replay must raise the same)
-        return type(error)
-
-
 def _assert_replays_agree(fun: Callable[..., Any], args: tuple[Any, ...], variants: list[tuple[Any, ...]]) -> None:
     """Folded, unfolded, interpreted and a fresh recording (the eager call, traced) give the same bits at ``args``
     and ``variants``."""
     program = _program(fun, *args)
     folded, unfolded, interpreted = compile_program(program), compile_program(program, loops=False), interpret_program(program)
     for where, variant in enumerate([args, *variants]):
-        got = _leaves(folded, variant)
+        got = outcome(folded, *variant)
         if isinstance(got, type) or (isinstance(got, tuple) and got[0] == "miss"):  # an error, a guard missed
-            assert _leaves(unfolded, variant) == got and _leaves(interpreted, variant) == got, f"variant {where}"
+            assert outcome(unfolded, *variant) == got and outcome(interpreted, *variant) == got, f"variant {where}"
             continue
-        _assert_same(got, _leaves(unfolded, variant), f"variant {where}: folded vs unfolded")
-        _assert_same(got, _leaves(interpreted, variant), f"variant {where}: folded vs interpreted")
-        _assert_same(got, _leaves(fg.jit(fun), variant), f"variant {where}: folded vs a fresh recording")
+        _assert_same(got, outcome(unfolded, *variant), f"variant {where}: folded vs unfolded")
+        _assert_same(got, outcome(interpreted, *variant), f"variant {where}: folded vs interpreted")
+        _assert_same(got, outcome(fg.jit(fun), *variant), f"variant {where}: folded vs a fresh recording")
 
 
 P = np.array([1.5, 1.0, 1.0, 3.0])
@@ -174,10 +164,10 @@ def test_a_guard_in_the_loop_is_checked_at_every_iteration() -> None:
     folded, unfolded = compile_program(program), compile_program(program, loops=False)
     for start in (30.0, 5.5, 3.5, 0.5, -1.0):  # the guard first misses at another iteration each time
         value = np.float64(start)
-        want = _leaves(unfolded, (value,))
-        assert _leaves(folded, (value,)) == want
-        assert _leaves(interpret_program(program), (value,)) == want
-    misses = [_leaves(folded, (np.float64(start),)) for start in (5.5, 3.5, 0.5, -1.0)]
+        want = outcome(unfolded, value)
+        assert outcome(folded, value) == want
+        assert outcome(interpret_program(program), value) == want
+    misses = [outcome(folded, np.float64(start)) for start in (5.5, 3.5, 0.5, -1.0)]
     assert misses == [("miss", 6), ("miss", 4), ("miss", 1), ("miss", 0)]  # the guard of the iteration that missed
 
 

@@ -11,16 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import traced_value
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.testing import check_grads
-
-
-def _value(fun: Any, *args: Any) -> Any:
-    """``fun(*args)`` evaluated on traced inputs (the primal out of ``jvp``)."""
-    return fg.jvp(fun, args, tuple(np.ones_like(a) for a in args))[0]
-
 
 # --- linspace, logspace, geomspace -----------------------------------------------------------
 
@@ -39,14 +34,14 @@ def test_linspace_family_traced_values_and_derivatives(num: int, endpoint: bool,
     start, stop = ENDPOINTS[pair]
     options = dict(num=num, endpoint=endpoint, axis=axis)
     lin = lambda a, b: fnp.linspace(a, b, **options)
-    np.testing.assert_array_equal(_value(lin, start, stop), np.linspace(start, stop, **options))
+    np.testing.assert_array_equal(traced_value(lin, start, stop), np.linspace(start, stop, **options))
     check_grads(lin, (start, stop), order=2)
     log = lambda a, b: fnp.logspace(a, b, base=2.0, **options)
-    np.testing.assert_allclose(_value(log, start, stop), np.logspace(start, stop, base=2.0, **options), rtol=1e-14)
+    np.testing.assert_allclose(traced_value(log, start, stop), np.logspace(start, stop, base=2.0, **options), rtol=1e-14)
     check_grads(log, (start, stop), order=2)
     if pair != 1:  # geomspace of points of both signs is nan, as NumPy's
         geo = lambda a, b: fnp.geomspace(a, b, **options)
-        np.testing.assert_allclose(_value(geo, start, stop), np.geomspace(start, stop, **options), rtol=1e-14)
+        np.testing.assert_allclose(traced_value(geo, start, stop), np.geomspace(start, stop, **options), rtol=1e-14)
         check_grads(geo, (start, stop), order=2)
 
 
@@ -62,13 +57,13 @@ def test_linspace_retstep_is_traced_and_nan_when_undefined() -> None:
 
 def test_linspace_dtypes_follow_numpy() -> None:
     x32 = np.float32(2.0)
-    out = _value(lambda b: fnp.linspace(np.float32(0.0), b, 3), x32)
+    out = traced_value(lambda b: fnp.linspace(np.float32(0.0), b, 3), x32)
     assert out.dtype == np.float32
-    ints = _value(lambda b: fnp.linspace(0.0, b, 4, dtype=int), 3.5)
+    ints = traced_value(lambda b: fnp.linspace(0.0, b, 4, dtype=int), 3.5)
     np.testing.assert_array_equal(ints, np.linspace(0.0, 3.5, 4, dtype=int))
     assert ints.dtype == np.linspace(0.0, 3.5, 4, dtype=int).dtype
     assert fg.grad(lambda b: fnp.sum(fnp.linspace(0.0, b, 4, dtype=int)) + b)(3.5) == 1.0
-    geo = _value(lambda b: fnp.geomspace(np.float32(1.0), b, 3), np.float32(4.0))
+    geo = traced_value(lambda b: fnp.geomspace(np.float32(1.0), b, 3), np.float32(4.0))
     assert geo.dtype == np.geomspace(np.float32(1.0), np.float32(4.0), 3).dtype
     check_grads(lambda b: fnp.linspace(np.float32(0.0), b, 3), (x32,), order=2)
 
@@ -77,11 +72,11 @@ def test_logspace_traced_base_and_complex_geomspace() -> None:
     check_grads(lambda base: fnp.logspace(0.0, 2.0, 4, base=base), (3.0,), order=2)
     bases = np.array([2.0, 3.0])
     np.testing.assert_allclose(
-        _value(lambda b: fnp.logspace(0.0, 2.0, 3, base=b, axis=-1), bases), np.logspace(0.0, 2.0, 3, base=bases, axis=-1)
+        traced_value(lambda b: fnp.logspace(0.0, 2.0, 3, base=b, axis=-1), bases), np.logspace(0.0, 2.0, 3, base=bases, axis=-1)
     )
     check_grads(lambda b: fnp.logspace(0.5, 2.0, 3, base=b, axis=-1), (bases,), order=2)
     z0, z1 = np.array(1.0 + 1.0j), np.array(-2.0 + 0.5j)
-    np.testing.assert_allclose(_value(lambda a, b: fnp.geomspace(a, b, 4), z0, z1), np.geomspace(z0, z1, 4))
+    np.testing.assert_allclose(traced_value(lambda a, b: fnp.geomspace(a, b, 4), z0, z1), np.geomspace(z0, z1, 4))
     check_grads(lambda a, b: fnp.geomspace(a, b, 4), (z0, z1), order=1)
 
 
@@ -122,7 +117,7 @@ def test_r_and_c_match_numpy_and_differentiate(case: str) -> None:
     x = np.array([1.0, 2.0])
     expected = _pieces(x)[case]()
     assert type(expected) is np.ndarray
-    np.testing.assert_array_equal(_value(lambda x: _pieces(x)[case](), x), expected)
+    np.testing.assert_array_equal(traced_value(lambda x: _pieces(x)[case](), x), expected)
     check_grads(lambda x: _pieces(x)[case](), (x,), order=2)
 
 
@@ -137,7 +132,7 @@ def test_r_c_plain_are_numpy_and_matrix_directive_refused() -> None:
     with pytest.raises(ValueError, match="directive"):
         fg.grad(lambda x: fnp.r_["x,y", x].sum())(np.ones(2))
     assert fnp.r_[np.float32(1.0), np.ones(1, np.float32)].dtype == np.float32
-    assert _value(lambda x: fnp.r_[x, 1.0], np.ones(1, np.float32)).dtype == np.float32
+    assert traced_value(lambda x: fnp.r_[x, 1.0], np.ones(1, np.float32)).dtype == np.float32
 
 
 # --- fnp.ndarray ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import same_bits
 from random_programs import make_program
 
 import funcgrad as fg
@@ -38,12 +39,7 @@ def _assert_same(got: Any, want: Any, where: str) -> None:
         assert got is want, where
         return
     assert not isinstance(got, type), (where, got)
-    assert len(got) == len(want), where
-    for g, w in zip(got, want):
-        assert type(g) is type(w), (where, type(g), type(w))
-        g, w = np.asarray(g), np.asarray(w)
-        assert (g.dtype, g.shape) == (w.dtype, w.shape), (where, g.dtype, w.dtype, g.shape, w.shape)
-        assert g.tobytes() == w.tobytes(), (where, g, w)
+    same_bits(got, want, where)
 
 
 def check(seed: int) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import traced_value
 
 pytest.importorskip("scipy", reason="funcgrad.scipy needs the scipy extra")
 import scipy.linalg as sl  # noqa: E402
@@ -32,12 +33,8 @@ def spd(n: int, *lead: int, complex_: bool = False) -> np.ndarray:
     return z @ np.conj(np.swapaxes(z, -1, -2))
 
 
-def _value(fun: Any, *args: Any) -> Any:
-    return fg.jvp(fun, args, tuple(np.ones_like(a) for a in args))[0]
-
-
 def _assert_scipy(fun: Any, expected: Any, *args: Any, rtol: float = 1e-12) -> None:
-    got = _value(fun, *args)
+    got = traced_value(fun, *args)
     assert np.result_type(got) == np.result_type(expected)
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
 
@@ -115,7 +112,7 @@ def test_cholesky_upper_default_reads_upper_triangle_complex_float32_and_stacks(
     a = spd(3)
     g = fg.grad(lambda a: fla.cholesky(a).sum())(a)
     np.testing.assert_array_equal(np.tril(g, -1), 0.0)
-    assert np.allclose(_value(fla.cholesky, a), np.triu(_value(fla.cholesky, a)))
+    assert np.allclose(traced_value(fla.cholesky, a), np.triu(traced_value(fla.cholesky, a)))
     c = spd(2, complex_=True)
     check_grads(lambda a: fla.cholesky(a), (c,), order=2)
     check_grads(lambda a: fla.cholesky(a, lower=True), (c,), order=1)
@@ -299,11 +296,6 @@ def test_plain_inputs_are_scipys_own_results() -> None:
     np.testing.assert_array_equal(fla.block_diag(a, b), sl.block_diag(a, b))
 
 
-def _traced_value(f: Any, x: np.ndarray) -> Any:
-    """``f(x)`` computed on a traced ``x`` (the value jvp reports)."""
-    return fg.jvp(f, (x,), (np.zeros_like(x),))[0]
-
-
 def banded(lower: int, upper: int, n: int, complex_: bool = False) -> np.ndarray:
     """Diagonals of a diagonally dominant banded matrix (SciPy's layout), padding corners included."""
     ab = RNG.standard_normal((lower + upper + 1, n))
@@ -320,7 +312,7 @@ def test_solve_banded_values_and_derivatives_to_second_order(
 ) -> None:
     ab, b = banded(*l_and_u, 5), RNG.standard_normal(rhs_shape)
     np.testing.assert_allclose(
-        _traced_value(lambda a: fla.solve_banded(l_and_u, a, b), ab), sl.solve_banded(l_and_u, ab, b), rtol=1e-13
+        traced_value(lambda a: fla.solve_banded(l_and_u, a, b), ab), sl.solve_banded(l_and_u, ab, b), rtol=1e-13
     )
     assert np.array_equal(fla.solve_banded(l_and_u, ab, b), sl.solve_banded(l_and_u, ab, b))
     check_grads(lambda a, b: fla.solve_banded(l_and_u, a, b), (ab, b), order=2, modes=("fwd", "rev"))

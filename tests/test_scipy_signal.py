@@ -3,10 +3,9 @@ input larger, complex, float32); derivatives in both inputs agree with finite di
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
+from conftest import traced_value
 
 pytest.importorskip("scipy", reason="funcgrad.scipy needs the scipy extra")
 import scipy.signal as ss  # noqa: E402
@@ -20,10 +19,6 @@ RNG = np.random.default_rng(3)
 SHAPES = [((5,), (2,)), ((2,), (5,)), ((4,), (4,)), ((3, 4), (2, 2)), ((2, 2), (3, 4)), ((2, 3, 2), (2, 2, 2))]
 
 
-def _value(fun: Any, *args: Any) -> Any:
-    return fg.jvp(fun, args, tuple(np.ones_like(a) for a in args))[0]
-
-
 @pytest.mark.parametrize("name", ["convolve", "correlate"])
 @pytest.mark.parametrize("mode", ["full", "same", "valid"])
 @pytest.mark.parametrize("shapes", SHAPES, ids=str)
@@ -33,9 +28,9 @@ def test_values_and_derivatives(name: str, mode: str, shapes: tuple[tuple[int, .
     f = lambda a, v: ours(a, v, mode=mode)
     for method in ("direct", "fft"):
         expected = theirs(a, v, mode=mode, method=method)
-        np.testing.assert_allclose(_value(lambda a, v: ours(a, v, mode=mode, method=method), a, v), expected,
+        np.testing.assert_allclose(traced_value(lambda a, v: ours(a, v, mode=mode, method=method), a, v), expected,
                                    atol=1e-12)  # fmt: skip
-    assert _value(f, a, v).shape == theirs(a, v, mode=mode).shape
+    assert traced_value(f, a, v).shape == theirs(a, v, mode=mode).shape
     check_grads(f, (a, v), order=2)
 
 
@@ -44,10 +39,10 @@ def test_complex_float32_fft_and_jacobians(name: str) -> None:
     ours, theirs = getattr(fsig, name), getattr(ss, name)
     a = RNG.standard_normal((4, 3)) + 1j * RNG.standard_normal((4, 3))
     v = RNG.standard_normal((2, 2)) + 1j * RNG.standard_normal((2, 2))
-    np.testing.assert_allclose(_value(lambda a, v: ours(a, v, "same"), a, v), theirs(a, v, "same"))
+    np.testing.assert_allclose(traced_value(lambda a, v: ours(a, v, "same"), a, v), theirs(a, v, "same"))
     check_grads(lambda a, v: ours(a, v, "same"), (a, v), order=2)
     a32, v32 = RNG.standard_normal(6).astype(np.float32), RNG.standard_normal(3).astype(np.float32)
-    got = _value(lambda a, v: ours(a, v, "valid"), a32, v32)
+    got = traced_value(lambda a, v: ours(a, v, "valid"), a32, v32)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, theirs(a32, v32, "valid"), rtol=1e-5)
     check_grads(lambda a, v: ours(a, v, "valid", method="direct"), (a32, v32), order=2)

@@ -11,30 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import R, same_leaves
+from conftest import R, combo_check
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.testing import check_grads
-from funcgrad.tree import tree_map
-
-
-def combo_check(fun: Any, *args: Any, jac: bool = True) -> None:
-    """Values (traced, via fnp and via numpy dispatch) equal NumPy's; check_grads fwd+rev order 2;
-    the batched forward Jacobian equals the reverse one."""
-    expected = fun(np, *args)
-    tangents = tuple(np.ones_like(a) for a in args)
-    for m in (fnp, np):
-        same_leaves(fg.jvp(lambda *a: fun(m, *a), args, tangents)[0], expected)
-        same_leaves(fg.vjp(lambda *a: fun(m, *a), *args)[0], expected)
-    squared = lambda *a: tree_map(lambda y: y * y, fun(fnp, *a))  # noqa: E731
-    check_grads(squared, args, order=2, modes=("fwd", "rev"))
-    if jac and all(np.result_type(a).kind == "f" for a in args):
-        argnums = tuple(range(len(args)))
-        forward = fg.jacfwd(lambda *a: fun(np, *a), argnums=argnums)(*args)
-        reverse = fg.jacrev(lambda *a: fun(np, *a), argnums=argnums)(*args)
-        tree_map(lambda f, r: np.testing.assert_allclose(f, r, rtol=1e-6, atol=1e-6), forward, reverse)
-
 
 # (name, fun(m, *args), argument shapes)
 CASES = [

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import first_case_of_each
 from scipy_cases import SCIPY
 from test_jit_registry import EXTRA
 from test_surface import TABLE, _real_outputs, _scalar_loss
@@ -35,14 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = TABLE + EXTRA + SCIPY
 
 
-def _first_of_each_function() -> set[str]:
-    seen: dict[str, str] = {}
-    for name, *_ in CASES:
-        seen.setdefault(name.split("-")[0], name)
-    return set(seen.values())
-
-
-FIRST = _first_of_each_function()
+FIRST = first_case_of_each(name for name, *_ in CASES)
 PARAMS = [
     pytest.param(fn, args, id=name, marks=() if name in FIRST else pytest.mark.slow) for name, fn, args, _ in CASES
 ]

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import same_bits
 from test_surface import TABLE, _real_outputs, _scalar_loss
 
 import funcgrad as fg
@@ -72,16 +73,6 @@ def _close(got: Any, want: Any, where: str) -> None:
     for g, w in zip(got_leaves, want_leaves):
         assert np.shape(g) == np.shape(w), (where, np.shape(g), np.shape(w))
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13, err_msg=where)
-
-
-def _same(got: Any, want: Any, where: str) -> None:
-    got_leaves, want_leaves = _leaves(got), _leaves(want)
-    assert len(got_leaves) == len(want_leaves), where
-    for g, w in zip(got_leaves, want_leaves):
-        assert type(g) is type(w), (where, type(g), type(w))
-        g, w = np.asarray(g), np.asarray(w)
-        assert (g.dtype, g.shape) == (w.dtype, w.shape), (where, g.dtype, w.dtype, g.shape, w.shape)
-        assert g.tobytes() == w.tobytes(), (where, g, w)
 
 
 def _stacked(per_example: list[Any]) -> Any:
@@ -141,8 +132,8 @@ def test_jit_of_each_transform_and_grad_of_jit_equal_eager_bit_for_bit(
             for k in range(3):  # the recording's inputs, then others replayed
                 inputs = tuple(o[k] for o in others)
                 inputs = tuple(np.asarray(i)[()] for i in inputs)
-                _same(jitted(*inputs), fun(*inputs), f"{name}: jit({kind}) at example {k}")
-        _same(fg.grad(fg.jit(loss), argnums=argnums)(*args), transforms["grad"](*args), f"{name}: grad(jit)")
+                same_bits(jitted(*inputs), fun(*inputs), f"{name}: jit({kind}) at example {k}")
+        same_bits(fg.grad(fg.jit(loss), argnums=argnums)(*args), transforms["grad"](*args), f"{name}: grad(jit)")
 
 
 def _answers() -> dict[str, np.ndarray[Any, Any]]:

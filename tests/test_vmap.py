@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import loop
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -15,10 +16,6 @@ RNG = np.random.default_rng(12)
 X = RNG.normal(size=(4, 3))
 M = RNG.normal(size=(4, 3, 3)) + 3 * np.eye(3)
 W = RNG.normal(size=(3, 2))
-
-
-def _loop(f: Callable[..., Any], *batched: Any) -> Any:
-    return np.stack([f(*parts) for parts in zip(*batched)])
 
 
 # one line per batching kind: elementwise, leading, explicit rules
@@ -56,14 +53,14 @@ CASES: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
 
 @pytest.mark.parametrize(("fun", "args"), [pytest.param(f, a, id=n) for n, f, a in CASES])
 def test_vmap_equals_a_loop_over_slices(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    np.testing.assert_allclose(fg.vmap(fun)(*args), _loop(fun, *args), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fg.vmap(fun)(*args), loop(fun, *args), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(("fun", "args"), [pytest.param(f, a, id=n) for n, f, a in CASES])
 def test_vmap_of_plain_numpy_matches_on_float32_and_axis1(fun: Callable[..., Any], args: tuple[Any, ...]) -> None:
     moved = tuple(np.moveaxis(a, 0, 1).astype(np.float32) for a in args)
     got = fg.vmap(fun, in_axes=1, out_axes=-1)(*moved)
-    expected = np.moveaxis(_loop(fun, *(np.moveaxis(m, 1, 0) for m in moved)), 0, -1)
+    expected = np.moveaxis(loop(fun, *(np.moveaxis(m, 1, 0) for m in moved)), 0, -1)
     np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-5)
 
 
@@ -112,7 +109,7 @@ def f_scalar(x: Any) -> Any:
 
 
 def test_compositions_agree_with_loops() -> None:
-    looped_grad = _loop(fg.grad(f_scalar), X)
+    looped_grad = loop(fg.grad(f_scalar), X)
     np.testing.assert_allclose(fg.vmap(fg.grad(f_scalar))(X), looped_grad, rtol=1e-12)
     # grad of vmap through a reduction
     total = fg.grad(lambda xs: fnp.sum(fg.vmap(f_scalar)(xs)))(X)
@@ -122,7 +119,7 @@ def test_compositions_agree_with_loops() -> None:
     np.testing.assert_allclose(outer, np.sin(X[1])[:, None] * X[0][None, :])
     # jacfwd of vmap, vmap of jacrev / jacfwd
     np.testing.assert_allclose(fg.jacfwd(fg.vmap(fnp.sin))(X[0:1])[0, :, 0, :], np.diag(np.cos(X[0])), atol=1e-14)
-    jac = _loop(fg.jacrev(lambda x: fnp.sin(x) * x[0]), X)
+    jac = loop(fg.jacrev(lambda x: fnp.sin(x) * x[0]), X)
     np.testing.assert_allclose(fg.vmap(fg.jacrev(lambda x: fnp.sin(x) * x[0]))(X), jac, rtol=1e-12)
     np.testing.assert_allclose(fg.vmap(fg.jacfwd(lambda x: fnp.sin(x) * x[0]))(X), jac, rtol=1e-12)
     # vmap of jvp and of a vjp function

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import loop
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -18,10 +19,6 @@ import funcgrad.numpy as fnp
 RNG = np.random.default_rng(1207)
 X = RNG.normal(size=(5, 3)) * 2
 Y = RNG.normal(size=3)
-
-
-def _loop(f: Callable[..., Any], *batched: Any) -> Any:
-    return np.stack([f(*parts) for parts in zip(*batched)])
 
 
 @fg.custom_vjp
@@ -62,7 +59,7 @@ def test_vmap_of_custom_rules_equals_a_loop(fun: Callable[..., Any], dtype: type
     x, y = X.astype(dtype), Y.astype(dtype)
     got = fg.vmap(fun, in_axes=(0, None))(x, y)
     assert got.dtype == dtype
-    np.testing.assert_allclose(got, _loop(lambda a: fun(a, y), x), rtol=1e-6)
+    np.testing.assert_allclose(got, loop(lambda a: fun(a, y), x), rtol=1e-6)
     # vmap(grad(f)): the rule runs on batched values
     grads = _rule_grads(fun)
     batched = fg.vmap(grads, in_axes=(0, None))(x, y)
@@ -143,7 +140,7 @@ def test_checkpoint_under_vmap_still_recomputes_for_grad() -> None:
     np.testing.assert_allclose(gx, ref[0], rtol=1e-12)
     np.testing.assert_allclose(gw, ref[1], rtol=1e-12)
     grads = fg.grad(lambda x: fnp.sum(block(x, w)))
-    np.testing.assert_allclose(fg.vmap(grads)(X), _loop(grads, X), rtol=1e-12)
+    np.testing.assert_allclose(fg.vmap(grads)(X), loop(grads, X), rtol=1e-12)
 
 
 def test_stop_gradient_batches_without_a_loop() -> None:

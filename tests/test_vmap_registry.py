@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import first_case_of_each
 from scipy_cases import SCIPY
 from test_jit_registry import ALL, _registered
 from test_surface import NONDIFF, XN, _cast, _scalar_loss
@@ -208,16 +209,13 @@ SINGULAR_STAND_IN = {"linalg.solve_banded"}
 UNREACHED: set[str] = set()
 
 
-def _first_of_each_function() -> set[str]:
-    """The first case of each function (of each distribution, for funcgrad.scipy.stats: its methods share a code path)."""
-    seen: dict[str, str] = {}
-    for name, *_ in ALL + VALUES_ONLY:
-        family = name.split("-")[0]
-        seen.setdefault(".".join(family.split(".")[:2]) if family.startswith("stats.") else family, name)
-    return set(seen.values())
+def _family(name: str) -> str:
+    """The function a case tests; for funcgrad.scipy.stats, its distribution (its methods share a code path)."""
+    family = name.split("-")[0]
+    return ".".join(family.split(".")[:2]) if family.startswith("stats.") else family
 
 
-FIRST = _first_of_each_function()
+FIRST = first_case_of_each((name for name, *_ in ALL + VALUES_ONLY), _family)
 #: the default run: the first case of each function at all axes 0, -1, a mix and a 0-size batch in float64, its
 #: float32 and complex runs at axis 0, its gradient at a mix of axes and its JVP at axis -1; every case, axis, dtype
 #: and mode runs with ``-m slow``

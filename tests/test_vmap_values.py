@@ -11,16 +11,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import loop
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 
 RNG = np.random.default_rng(1213)
 X = RNG.normal(size=(4, 3, 5))
-
-
-def _loop(f: Callable[..., Any], *batched: Any) -> Any:
-    return np.stack([f(*parts) for parts in zip(*batched)])
 
 
 def _looped_in_program(f: Callable[..., Any], *args: Any) -> bool:
@@ -67,7 +64,7 @@ CASES: list[tuple[str, Callable[..., Any]]] = [
 def test_value_reading_primitives_batch_in_one_call(fun: Callable[..., Any], dtype: type) -> None:
     x = X.astype(dtype)
     got = fg.vmap(fun)(x)
-    want = _loop(fun, x)
+    want = loop(fun, x)
     assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
     assert not _looped_in_program(fun, x)
@@ -81,7 +78,7 @@ def test_value_reading_primitives_batch_in_one_call(fun: Callable[..., Any], dty
 def test_complex_sort_and_argmax_batch() -> None:
     z = X + 1j * X[::-1]
     for fun in (lambda v: fnp.sort(v, axis=-1), lambda v: fnp.argmax(v, axis=0)):
-        np.testing.assert_array_equal(fg.vmap(fun)(z), _loop(fun, z))
+        np.testing.assert_array_equal(fg.vmap(fun)(z), loop(fun, z))
         assert not _looped_in_program(fun, z)
 
 
@@ -91,7 +88,7 @@ def test_gradients_through_batched_sort_and_argmax_indexing() -> None:
         return fnp.sum(top**2) + fnp.sum(fnp.take_along_axis(x, fnp.argmax(x, axis=0)[None], 0))
 
     per_example = fg.vmap(fg.grad(loss))(X)
-    np.testing.assert_allclose(per_example, _loop(fg.grad(loss), X), rtol=1e-12)
+    np.testing.assert_allclose(per_example, loop(fg.grad(loss), X), rtol=1e-12)
     total = fg.grad(lambda x: fnp.sum(fg.vmap(loss)(x)))(X)
     np.testing.assert_allclose(total, per_example, rtol=1e-12)
     assert not _looped_in_program(fg.grad(loss), X)
@@ -173,7 +170,7 @@ def test_scipy_linalg_stacks_batch_in_one_call() -> None:
         (fg.grad(lambda a: fnp.sum(fsl.sqrtm(a))), spd),
     ]
     for fun, arg in cases:
-        got, want = fg.vmap(fun)(arg), _loop(fun, arg)
+        got, want = fg.vmap(fun)(arg), loop(fun, arg)
         assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
 
@@ -193,8 +190,8 @@ def test_batched_integer_indices_gather_in_one_call() -> None:
         (fg.grad(loss), (logits, labels)),
     ]
     for fun, args in cases:
-        np.testing.assert_allclose(fg.vmap(fun)(*args), _loop(fun, *args), rtol=1e-12)
+        np.testing.assert_allclose(fg.vmap(fun)(*args), loop(fun, *args), rtol=1e-12)
         assert not _looped_in_program(fun, *args)
     total = fg.grad(lambda z: fnp.sum(fg.vmap(loss)(z, labels)))(logits)
-    np.testing.assert_allclose(total, _loop(fg.grad(loss), logits, labels), rtol=1e-12)
+    np.testing.assert_allclose(total, loop(fg.grad(loss), logits, labels), rtol=1e-12)
     assert fg.vmap(lambda z, y: z[y])(logits[:0], labels[:0]).shape == (0,)
