@@ -25,6 +25,7 @@ from funcgrad._custom_jvp import custom_jvp
 from funcgrad._custom_vjp import custom_vjp
 from funcgrad._hvp import hvp
 from funcgrad._jit import jit, make_program
+from funcgrad._prims import _dispatch
 from funcgrad._prims._base import stop_gradient
 from funcgrad._program import Program
 from funcgrad._sparse_api import (
@@ -34,6 +35,18 @@ from funcgrad._sparse_api import (
     sparse_jacfwd,
     sparse_jacobian,
     sparse_jacrev,
+)
+
+
+def _load_scipy_special_rules() -> None:
+    import funcgrad.scipy.special  # noqa: F401  # why: SciPy is optional; its rules load when its ufuncs are met
+
+
+# plain ``scipy.special`` ufuncs on traced values dispatch even when funcgrad.scipy was never imported
+_dispatch.load_rules_on_first_sight(
+    ("scipy.special", "scipy.special._ufuncs", "scipy.special._special_ufuncs"),
+    "scipy.special",
+    _load_scipy_special_rules,
 )
 
 __version__ = "0.1.0"

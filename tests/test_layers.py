@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import re
@@ -97,6 +98,36 @@ def test_no_import_circle() -> None:
 def test_no_module_imports_a_higher_layer() -> None:
     graph, _ = graph_tool.edges(graph_tool.modules(ROOT))
     assert graph_tool.upward(graph, LAYERS) == []
+
+
+def _named_modules(source: str, known: set[str]) -> list[tuple[int, str]]:
+    """``(line, module)`` for each string in ``source`` that names a funcgrad module to import it by name:
+    a literal equal to a module's name (in a call or a table), or an f-string handed to ``import_module``
+    whose fixed start is a package's name and a dot (``f"funcgrad.scipy.{name}"``)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
+            found.append((node.lineno, node.value))
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith(("import_module", "__import__")):
+            for argument in node.args[:1]:
+                if isinstance(argument, ast.JoinedStr) and isinstance(argument.values[0], ast.Constant):
+                    start = str(argument.values[0].value)
+                    if start.endswith(".") and start[:-1] in known:
+                        found.append((node.lineno, start[:-1]))
+    return found
+
+
+def test_no_module_names_a_higher_layer_to_import_it() -> None:
+    """An import by name (``importlib.import_module("funcgrad.scipy.special")``, or a table of such names)
+    is an import the graph cannot see: a lower layer must not name a higher layer's module at all (a higher
+    layer hands the lower one a function instead, as funcgrad/__init__.py does for SciPy's ufunc rules)."""
+    every = graph_tool.modules(ROOT)
+    hidden = []
+    for module, path in every.items():
+        for line, named in _named_modules(path.read_text(encoding="utf-8"), set(every)):
+            if layer_of(named) > layer_of(module):
+                hidden.append(f"{module}:{line} names {named}")
+    assert not hidden, f"lower layers naming higher ones (an upward import the graph cannot see): {hidden}"
 
 
 def test_function_local_imports_are_few_and_say_why() -> None:

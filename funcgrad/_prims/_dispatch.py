@@ -7,7 +7,6 @@ differentiate raises a ``TypeError`` naming it, before anything is computed.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,14 +19,10 @@ UFUNCS: dict[Any, Callable[..., Any]] = {}
 #: NumPy function, or ``(ufunc, method)``, -> funcgrad implementation, for ``__array_function__``
 FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 
-#: packages whose ufuncs have rules in a funcgrad module that is loaded on first sight of one of them:
-#: the modules that export the ufuncs by name -> (the name users know, the module holding the rules)
-UFUNC_RULE_MODULES: dict[tuple[str, ...], tuple[str, str]] = {
-    ("scipy.special", "scipy.special._ufuncs", "scipy.special._special_ufuncs"): (
-        "scipy.special",
-        "funcgrad.scipy.special",
-    ),
-}
+#: other packages' ufuncs whose rules live in a higher layer, loaded on first sight of one of them: the modules
+#: that export the ufuncs by name -> (the name users know, the loader that imports the rules, which register
+#: themselves into ``UFUNCS``); filled from above by ``load_rules_on_first_sight`` (funcgrad/__init__.py)
+UFUNC_RULE_LOADERS: dict[tuple[str, ...], tuple[str, Callable[[], object]]] = {}
 
 #: ufunc method name (``reduce``, ``accumulate``, ``outer``) -> its handler for any ufunc (filled by ``_reductions``)
 UFUNC_METHODS: dict[str, Callable[..., Any]] = {}
@@ -51,9 +46,15 @@ def implements(*numpy_functions: Any) -> Callable[[F], F]:
     return register
 
 
-def _exporter(ufunc: Any) -> tuple[str, str] | None:
-    """``(package, rule module)`` when a loaded package of ``UFUNC_RULE_MODULES`` exports ``ufunc``, else ``None``."""
-    for exporters, found in UFUNC_RULE_MODULES.items():
+def load_rules_on_first_sight(exporters: tuple[str, ...], package: str, loader: Callable[[], object]) -> None:
+    """Have ``loader`` (of a higher layer) import the rules of the ufuncs that ``exporters`` export, the first
+    time one of them meets a traced value (``package`` is the name users know, for errors)."""
+    UFUNC_RULE_LOADERS[exporters] = (package, loader)
+
+
+def _exporter(ufunc: Any) -> tuple[str, Callable[[], object]] | None:
+    """``(package, loader)`` when a loaded module of ``UFUNC_RULE_LOADERS`` exports ``ufunc``, else ``None``."""
+    for exporters, found in UFUNC_RULE_LOADERS.items():
         for exporter in exporters:
             module = sys.modules.get(exporter)
             if module is not None and getattr(module, ufunc.__name__, None) is ufunc:
@@ -66,14 +67,12 @@ def load_rules(ufunc: Any) -> Callable[..., Any]:
     found = _exporter(ufunc)
     if found is None:
         raise _errors.unsupported_numpy(f"numpy.{ufunc.__name__}")
-    package, rule_module = found
-    # by name, from the table: the rules sit in a higher layer and register themselves into UFUNCS on import
-    importlib.import_module(rule_module)
+    package, loader = found
+    loader()  # the rules sit in a higher layer, which handed this loader down; they register into UFUNCS
     prim = UFUNCS.get(ufunc)
     if prim is None:
         raise _errors.unsupported_ufunc(package, ufunc.__name__)
     return prim
-
 
 
 def store_out(out: Any, result: Any) -> Any:
@@ -99,5 +98,3 @@ def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
 
 
 # --- ufunc methods: reduce, accumulate, outer -------------------------------------------------
-
-

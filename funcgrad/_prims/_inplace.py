@@ -175,22 +175,9 @@ def assign(x: Any, value: Any) -> None:
     assign(link.base, link.write(link.base, value))
 
 
-def _holds_tracer(value: Any) -> bool:
-    if isinstance(value, (list, tuple)):
-        return any(_holds_tracer(v) for v in value)
-    return isinstance(value, Tracer)
-
-
-def operand(value: Any) -> Any:
-    """``value``, with a (nested) list holding traced values stacked into one traced array, as NumPy reads it."""
-    if isinstance(value, (list, tuple)) and _holds_tracer(value):
-        return _shape.stack([operand(v) for v in value])
-    return value
-
-
 def _cast(value: Any, kind: np.dtype[Any]) -> Any:
     """``value`` as ``kind`` for storing (NumPy's unsafe cast); plain values are left to NumPy's own cast."""
-    value = operand(value)
+    value = _shape.operand(value)
     if isinstance(value, Tracer) and _values.dtype(value) != kind:
         return _base.astype(value, dtype=kind)
     return value
