@@ -304,6 +304,17 @@ def solver_complex_parameters(who: str, dtype: Any) -> TypeError:
     )
 
 
+# --- fusion -------------------------------------------------------------------------------------------
+
+
+def fuse_needs_numba() -> ImportError:
+    return ImportError(
+        "funcgrad: jit(..., fuse=True) compiles its fused kernels with numba, which is not installed. "
+        "Install the extra: pip install funcgrad[fuse] (or pip install numba), or leave fuse=False "
+        "(the replay then calls NumPy once per operation, bit for bit the eager call)."
+    )
+
+
 # --- sparse Jacobians and Hessians ------------------------------------------------------------------
 
 

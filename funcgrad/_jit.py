@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad import _fuse
 from funcgrad._loops import Loop, fold
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
 from funcgrad._rewrites import NonFinite, python_floats, rewrite
@@ -719,10 +720,12 @@ class _Branch:
     the floats is not finite.
     """
 
-    __slots__ = ("program", "replay", "branches", "replays", "tier", "interpreted", "fallback")
+    __slots__ = ("program", "replay", "branches", "replays", "tier", "interpreted", "fallback", "fuse")
 
-    def __init__(self, program: Program, prepared: bool = False) -> None:
+    def __init__(self, program: Program, prepared: bool = False, fuse: bool = False) -> None:
         self.program = program
+        #: the compiled tier fuses elementwise arithmetic (``jit(..., fuse=True)``, :mod:`funcgrad._fuse`)
+        self.fuse = fuse
         #: ``"recorded"`` (not replayed yet), ``"prepared"``, ``"interpreted"`` or ``"compiled"``
         self.tier = "prepared" if prepared else "recorded"
         self.replays = 0
@@ -735,7 +738,7 @@ class _Branch:
         on_numpy = prepare(self.program)
         self.program = python_floats(on_numpy)
         if self.program is not on_numpy:
-            self.fallback = _Branch(on_numpy, prepared=True)
+            self.fallback = _Branch(on_numpy, prepared=True, fuse=self.fuse)
         self.tier = "prepared"
 
     def _interpret(self, *leaves: Any) -> Any:
@@ -745,7 +748,9 @@ class _Branch:
                 self._prepare()
             if self.replays > INTERPRETED_REPLAYS:
                 if self.tier != "compiled":
-                    self.replay = self.with_fallback(compile_program(self.program))
+                    self.replay = self.with_fallback(
+                        compile_program(_fuse.fuse(self.program) if self.fuse else self.program)
+                    )
                     self.tier = "compiled"
             elif self.tier == "prepared":
                 self.interpreted = self.with_fallback(interpret_program(self.program))
@@ -866,7 +871,11 @@ class Jitted:
     """
 
     def __init__(
-        self, fun: Callable[..., Any], static_argnums: tuple[int, ...], static_argnames: tuple[str, ...]
+        self,
+        fun: Callable[..., Any],
+        static_argnums: tuple[int, ...],
+        static_argnames: tuple[str, ...],
+        fuse: bool = False,
     ) -> None:
         # first: update_wrapper copies fun's __dict__, which for grad(jit(f)) holds the inner Jitted's own fields
         functools.update_wrapper(self, fun)
@@ -878,6 +887,7 @@ class Jitted:
         #: how many signatures are kept (least recently used dropped first)
         self.cache_limit = CACHE_SIZE
         self._said_long = False  # a long recording was reported (once per jitted function)
+        self.fuse = fuse
 
     def __repr__(self) -> str:
         return f"<funcgrad.jit of {getattr(self.fun, '__qualname__', self.fun)!r}>"
@@ -941,11 +951,11 @@ class Jitted:
         if pure:
             with self._lock:
                 if parent is None:
-                    self._cache[key] = _Branch(program)
+                    self._cache[key] = _Branch(program, fuse=self.fuse)
                     while len(self._cache) > self.cache_limit:
                         self._cache.popitem(last=False)
                 elif self._cache.get(key) is not None and self._cache[key].count() < BRANCHES:
-                    parent.branches[index] = _Branch(program)
+                    parent.branches[index] = _Branch(program, fuse=self.fuse)
         if seconds > LONG_RECORDING and not self._said_long:
             self._said_long = True
             logger.warning(
@@ -966,6 +976,7 @@ def jit(
     *,
     static_argnums: int | Sequence[int] = (),
     static_argnames: str | Sequence[str] = (),
+    fuse: bool = False,
 ) -> Jitted:
     """``fun``, recorded once per input signature and replayed as plain NumPy calls afterwards.
 
@@ -990,10 +1001,19 @@ def jit(
     ``float()``/``int()``/``.item()`` of a traced value (make it static), an
     unhashable static argument, or an argument that is not an array or
     number.
+
+    ``fuse=True`` (opt-in; needs numba, ``pip install funcgrad[fuse]``,
+    else ``ImportError``): from the compiled tier on, runs of float
+    ``+ - * /``, negation and squaring between the other NumPy calls are
+    each one compiled loop over the elements (:mod:`funcgrad._fuse`):
+    within a few ulps of the eager call, where ``jit`` is otherwise bit for
+    bit (docs/programs.md, "Fusion").
     """
     check_callable(fun, "jit")
+    if fuse:
+        _fuse.require()
     nums, names = _normalize_static(fun, static_argnums, static_argnames)
-    return Jitted(fun, nums, names)
+    return Jitted(fun, nums, names, bool(fuse))
 
 
 def make_program(fun: Callable[..., Any], *, static_argnums: int | Sequence[int] = ()) -> Callable[..., Program]:

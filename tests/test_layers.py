@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "funcgrad._simplify",
             "funcgrad._rewrites",
             "funcgrad._loops",
+            "funcgrad._fuse",
             "funcgrad._jit",
             "funcgrad._sparse_detect",
             "funcgrad._coloring",

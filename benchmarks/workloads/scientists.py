@@ -22,6 +22,7 @@ import funcgrad.numpy as fnp
 from benchmarks.peers import Peers
 from benchmarks.targets import first_call_ratio, geomean_ratio, time_ratio
 from benchmarks.workload import Workload, gradient_workload, workload
+from funcgrad._fuse import available as fuse_available
 
 #: the workloads' names in the results, for the geomean targets
 SCIENTISTS = (
@@ -36,11 +37,16 @@ SCIENTISTS = (
 
 
 def _with_jit(work: Workload, fg_fn: Callable[..., Any], *args: Any) -> Workload:
-    """``work`` with funcgrad's ``jit`` of ``fg_fn`` beside its eager call (a fresh cache: the first call records)."""
+    """``work`` with funcgrad's ``jit`` of ``fg_fn`` beside its eager call (a fresh cache: the first call records),
+    and ``jit(..., fuse=True)`` (``fg-jit-fuse``) when numba is installed."""
     jitted = fg.jit(fg_fn)
     impls = dict(work.impls)
     impls["fg-jit"] = lambda: jitted(*args)
     order = ["numpy", "funcgrad", "fg-jit"]
+    if fuse_available():
+        fused = fg.jit(fg_fn, fuse=True)
+        impls["fg-jit-fuse"] = lambda: fused(*args)
+        order.append("fg-jit-fuse")
     work.impls = {name: impls[name] for name in order + [n for n in impls if n not in order]}
     return work
 
