@@ -55,9 +55,10 @@ def with_numba(a: np.ndarray) -> np.ndarray:
 
 def with_numexpr(a: np.ndarray) -> np.ndarray:
     b = np.tanh(a)
-    c = numexpr.evaluate("-0.5 * a")
-    e = np.exp(numexpr.evaluate("c * a"))
-    return numexpr.evaluate("((0.1 + (b * e) * c) + ((b * e) * a) * -0.5) + e * (1.0 - b * b)")  # type: ignore[no-any-return]
+    c = numexpr.evaluate("-0.5 * a", local_dict={"a": a})
+    e = np.exp(numexpr.evaluate("c * a", local_dict={"a": a, "c": c}))
+    second = "((0.1 + (b * e) * c) + ((b * e) * a) * -0.5) + e * (1.0 - b * b)"
+    return numexpr.evaluate(second, local_dict={"a": a, "b": b, "c": c, "e": e})  # type: ignore[no-any-return]
 
 
 def with_out_chaining(a: np.ndarray) -> np.ndarray:

@@ -139,7 +139,7 @@ def _random_elementwise(seed: int, dtype: Any) -> tuple[Callable[..., Any], tupl
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
-    "seed", [*range(3), *(pytest.param(seed, marks=pytest.mark.slow) for seed in range(3, 30))]
+    "seed", [*range(2), *(pytest.param(seed, marks=pytest.mark.slow) for seed in range(2, 30))]
 )
 def test_random_fused_programs_are_within_the_documented_ulps(seed: int, dtype: Any) -> None:
     f, args = _random_elementwise(seed, dtype)

@@ -102,35 +102,35 @@ P = np.array([1.5, 1.0, 1.0, 3.0])
 
 
 def test_an_rk4_gradient_folds_into_a_forward_and_a_backward_loop() -> None:
-    program = _program(fg.grad(lambda p: _rk4(p, 30)), P)
+    program = _program(fg.grad(lambda p: _rk4(p, 12)), P)
     loops = fold(program)
-    assert [loop.count for loop in loops] == [29, 29]  # the first step reads the Python-float state: unrolled
+    assert [loop.count for loop in loops] == [11, 11]  # the first step reads the Python-float state: unrolled
     forward, backward = loops
     assert forward.length == 58 and backward.length > forward.length  # the backward step makes more calls
     kinds = {site.kind for loop in loops for row in loop.sites for site in row}
     assert kinds == {"internal", "carried", "invariant", "sequence"}  # the backward pass reads the forward's values
     shown = listing(program, loops)
-    assert shown.count("loop 29 times {") == 2
-    assert len(shown.splitlines()) < len(str(program).splitlines()) / 10
+    assert shown.count("loop 11 times {") == 2
+    assert len(shown.splitlines()) < len(str(program).splitlines()) / 4
     source = to_source(program, loops=loops)[0]
-    assert "for it0_ in range(29):" in source and "for it1_ in range(29):" in source
-    assert len(source.splitlines()) < len(to_source(program)[0].splitlines()) / 5
+    assert "for it0_ in range(11):" in source and "for it1_ in range(11):" in source
+    assert len(source.splitlines()) < len(to_source(program)[0].splitlines()) / 3
 
 
 def test_the_folded_source_is_what_jit_compiles() -> None:
-    jitted = fg.jit(fg.grad(lambda p: _rk4(p, 30)))
+    jitted = fg.jit(fg.grad(lambda p: _rk4(p, 12)))
     for _ in range(_jit.INTERPRETED_REPLAYS + 2):
         jitted(P)
     (branch,) = jitted._cache.values()
     assert branch.tier == "compiled"
-    assert "for it0_ in range(29):" in branch.replay.__doc__
+    assert "for it0_ in range(11):" in branch.replay.__doc__
 
 
 @pytest.mark.parametrize(
     ("fun", "args"),
     [
-        (fg.grad(lambda p: _rk4(p, 30)), (P,)),
-        (lambda p: _rk4(p, 30), (P,)),
+        (fg.grad(lambda p: _rk4(p, 12)), (P,)),
+        (lambda p: _rk4(p, 12), (P,)),
         (fg.grad(_array_loop), (np.linspace(-1.0, 1.0, 5),)),
         (fg.value_and_grad(_array_loop), (np.linspace(-1.0, 1.0, 5).astype(np.float32),)),
         (fg.grad(_fibonacci), (np.float64(0.3),)),
@@ -195,7 +195,7 @@ def test_a_loop_whose_guard_is_on_a_value_from_before_it_is_not_folded() -> None
     _assert_replays_agree(f, (np.float64(0.5),), [(np.float64(-0.5),), (np.float64(2.0),)])
 
 
-@pytest.mark.parametrize("seed", range(0, 60, 3))
+@pytest.mark.parametrize("seed", range(0, 60, 6))
 def test_random_bodies_in_a_loop(seed: int) -> None:
     body = make_program(seed)
     if body.complex:
@@ -221,7 +221,7 @@ def test_random_bodies_in_a_loop(seed: int) -> None:
 def test_random_bodies_fold() -> None:
     """Most random bodies repeated in a loop are folded (a check that the test above tests folding)."""
     folded = 0
-    for seed in range(0, 60, 3):
+    for seed in range(0, 60, 6):
         body = make_program(seed)
         if body.complex:
             continue
@@ -238,4 +238,4 @@ def test_random_bodies_fold() -> None:
                 folded += bool(fold(_program(fg.grad(looped), x)))
         except Exception:  # noqa: BLE001
             continue
-    assert folded >= 10
+    assert folded >= 5
