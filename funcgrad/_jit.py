@@ -32,8 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from funcgrad import _errors
-from funcgrad import _fuse
+from funcgrad import _errors, _fuse
 from funcgrad._loops import Loop, fold
 from funcgrad._program import Const, Eqn, Guard, Program, Var, record
 from funcgrad._rewrites import NonFinite, python_floats, rewrite
