@@ -44,6 +44,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
+from funcgrad._rewrites import written_operand
 from funcgrad._trace import Primitive
 
 __all__ = ["available", "fuse", "groups"]
@@ -87,10 +88,12 @@ def require() -> None:
 
 
 def _fusable(eqn: Eqn) -> bool:
-    impl = eqn.prim.impl
+    impl, into = written_operand(eqn)  # a call writing into an operand (a replay's own) fuses as the plain one
     table = _BINARY if len(eqn.inputs) == 2 else _UNARY if len(eqn.inputs) == 1 else {}
     out = eqn.out
-    if impl not in table or eqn.params or out.type is not np.ndarray or out.dtype not in _FLOATS:
+    if impl not in table or out.type is not np.ndarray or out.dtype not in _FLOATS:
+        return False
+    if eqn.params and (into is None or set(eqn.params) != {"into"}):
         return False
     if int(np.prod(out.shape)) < MIN_SIZE:
         return False
@@ -161,8 +164,21 @@ def groups(program: Program) -> list[Group]:
             members.add(step.out.id)
         elif any(isinstance(atom, Var) and atom.id in members for atom in step.inputs):
             close()
+        elif open_group is not None and _writes_into_read(step, open_group, program):
+            close()  # it overwrites an operand the kernel, which runs later, must read as it was
     close()
     return found
+
+
+def _writes_into_read(step: Eqn, group: Group, program: Program) -> bool:
+    """Whether ``step`` writes in place into a value that a call of ``group`` reads."""
+    _, into = written_operand(step)
+    if into is None:
+        return False
+    target = step.inputs[into]
+    if not isinstance(target, Var):
+        return False
+    return any(target in program.steps[index].inputs for index in group.members)  # type: ignore[union-attr]
 
 
 def fuse(program: Program) -> Program:
@@ -266,7 +282,7 @@ def _primitive(eqns: list[Eqn], inputs: list[Atom], outputs: list[Var], group: G
             else:
                 position = int(names[("var", atom.id) if isinstance(atom, Var) else ("const", id(atom))][1:])
                 operands.append(f"v{position}" if arrays[position] else f"x{position}")
-        template = (_BINARY if len(operands) == 2 else _UNARY)[eqn.prim.impl]
+        template = (_BINARY if len(operands) == 2 else _UNARY)[written_operand(eqn)[0]]
         values[eqn.out.id] = f"t{number}"
         lines.append(f"        t{number} = np.{dtype}({template.format(*operands)})")
     for position, out in enumerate(outputs):

@@ -159,6 +159,20 @@ def writing_into(ufunc: np.ufunc) -> Primitive:
     return prim
 
 
+def written_operand(eqn: Eqn) -> tuple[Any, int | None]:
+    """The ufunc ``eqn`` calls (``None`` if it is no ufunc call) and the position of the operand it writes its
+    result into (``None`` if it writes into none): a replay's own ``writing_into`` and ``index_add_into``."""
+    impl = eqn.prim.impl
+    if isinstance(impl, np.ufunc):
+        return impl, None
+    if eqn.prim is index_add_into:
+        return None, 0
+    for ufunc, prim in _INTO.items():
+        if prim is eqn.prim:
+            return ufunc, eqn.params["into"]
+    return None, None
+
+
 #: the ufuncs a uniform constant operand may be read as a scalar by (IEEE's correctly rounded operations)
 _SCALAR_OPERAND = frozenset({np.add, np.subtract, np.multiply, np.true_divide})
 

@@ -194,3 +194,18 @@ def test_non_contiguous_inputs_and_zero_d_scalars() -> None:
         assert _ulps(got, f(value, np.array(0.25))) == 0
     transposed = np.asfortranarray(x)
     assert _ulps(fused(transposed, np.array(0.25)), f(transposed, np.array(0.25))) == 0
+
+
+@needs_numba
+def test_a_call_writing_into_a_value_the_open_group_reads_closes_it() -> None:
+    def f(x: Any) -> Any:
+        a = fnp.sin(x)
+        b = a * 2.0  # the group's first call reads a ...
+        c = fnp.exp(a)  # ... which this call, its last reader, may overwrite in place ...
+        return (b + 1.0) * c  # ... before the group's kernel would run
+
+    x = np.linspace(-1.0, 1.0, 5000)
+    program = _program(f, x)
+    assert any(step.prim.name == "exp_into" for step in program.eqns)  # the replay writes exp into a
+    fused = compile_program(_fuse.fuse(program))
+    assert _ulps(fused(x), f(x)) == 0
