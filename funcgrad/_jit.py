@@ -34,7 +34,7 @@ import numpy as np
 
 from funcgrad import _errors, _fuse
 from funcgrad._loops import Loop, fold
-from funcgrad._program import Const, Eqn, Guard, Program, Var, record
+from funcgrad._program import Atom, Const, Eqn, Guard, Program, Var, record
 from funcgrad._rewrites import NonFinite, python_floats, rewrite
 from funcgrad._simplify import simplify
 from funcgrad._trace import _DEPTH
@@ -348,6 +348,7 @@ class _Source:
                     if source is not None:
                         kept, first, direction = source
                         sign = "+" if direction > 0 else "-"
+                        first += kept.position in plans[kept.loop].prefixed
                         texts.append(f"{plans[kept.loop].stacks[kept.position]}[{first} {sign} {counter}]")
                         continue
                     sequence = f"sq{number}_{sequences}_"
@@ -360,8 +361,9 @@ class _Source:
                 else:
                     texts.append("")  # internal: named below, once its step is written
             expressions.append(texts)
-        for stack in plan.stacks.values():
-            lines.append(f"    {stack} = []")
+        for position, stack in plan.stacks.items():
+            initial = plan.prefixed.get(position)
+            lines.append(f"    {stack} = [{'' if initial is None else self.atom(initial)}]")
         lines.append(f"    for {counter} in range({loop.count}):")
         body: dict[int, str] = {}
         stride = f" + {loop.guards_per_block} * {counter}"
@@ -386,7 +388,7 @@ class _Source:
             if iteration == loop.count - 1:
                 self.names[var_id] = body[position]
             else:
-                self.names[var_id] = f"{plan.stacks[position]}[{iteration}]"
+                self.names[var_id] = f"{plan.stacks[position]}[{iteration + (position in plan.prefixed)}]"
 
 
 class _Stack(NamedTuple):
@@ -399,10 +401,13 @@ class _LoopPlan:
     after the loop from other iterations than the last), the sequences read from such a list, and the
     values dropped in the body after their last use."""
 
-    __slots__ = ("stacks", "affine", "dead")
+    __slots__ = ("stacks", "prefixed", "affine", "dead")
 
     def __init__(self) -> None:
         self.stacks: dict[int, str] = {}  # position -> the list's name
+        #: position -> the value it holds before the first iteration, kept first in its list (a sequence
+        #: reads it: the backward pass reads each step's state as it was on entering the step)
+        self.prefixed: dict[int, Atom] = {}
         #: (position, argnum) of a sequence site -> the list, the first iteration's index and +1 or -1
         self.affine: dict[tuple[int, int], tuple[_Stack, int, int]] = {}
         self.dead: dict[int, list[int]] = {}  # position -> positions dropped after it
@@ -412,29 +417,22 @@ def _loop_plans(program: Program, loops: Sequence[Loop]) -> list[_LoopPlan]:
     plans = [_LoopPlan() for _ in loops]
     where: dict[int, tuple[int, int, int]] = {}  # var id read after its loop -> (loop, position, iteration)
     for number, loop in enumerate(loops):
-        plan = plans[number]
         for var_id, (position, iteration) in loop.outside.items():
             where[var_id] = (number, position, iteration)
             if iteration < loop.count - 1:
-                plan.stacks.setdefault(position, f"ys{number}_{position}_")
+                plans[number].stacks.setdefault(position, f"ys{number}_{position}_")
+    defined = {step.out.id: index for index, step in enumerate(program.steps) if isinstance(step, Eqn)}
     for number, loop in enumerate(loops):
         plan = plans[number]
         for position, row in enumerate(loop.sites):
             for argnum, site in enumerate(row):
-                if site.kind != "sequence":
-                    continue
-                assert site.atoms is not None
-                found = [where.get(item.id) if isinstance(item, Var) else None for item in site.atoms]
-                if found[0] is None or any(place is None for place in found):
-                    continue
-                stack, position_before, first = found[0]
-                step = found[1][2] - first if len(found) > 1 else 1  # type: ignore[index]
-                if step not in (1, -1) or any(
-                    place != (stack, position_before, first + step * k) for k, place in enumerate(found)
-                ):
-                    continue
-                plans[stack].stacks.setdefault(position_before, f"ys{stack}_{position_before}_")
-                plan.affine[(position, argnum)] = (_Stack(stack, position_before), first, step)
+                if site.kind == "sequence":
+                    assert site.atoms is not None
+                    affine = _affine(site.atoms, where, defined, loops, plans)
+                    if affine is not None:
+                        plan.affine[(position, argnum)] = affine
+    for number, loop in enumerate(loops):
+        plan = plans[number]
         kept = {site.position for row in loop.sites for site in row if site.kind == "carried"}
         kept.update(position for position, _ in loop.outside.values())
         kept.update(plan.stacks)
@@ -451,6 +449,42 @@ def _loop_plans(program: Program, loops: Sequence[Loop]) -> list[_LoopPlan]:
             if position not in kept and isinstance(step, Eqn) and step.out.shape:
                 plan.dead.setdefault(at, []).append(position)
     return plans
+
+
+def _affine(
+    atoms: list[Atom],
+    where: dict[int, tuple[int, int, int]],
+    defined: dict[int, int],
+    loops: Sequence[Loop],
+    plans: list[_LoopPlan],
+) -> tuple[_Stack, int, int] | None:
+    """A sequence read as ``list[first + step * k]`` from an earlier loop's list of one position's values (each
+    iteration's, in order or reversed), or ``None``.  One end may be a value from before that loop (the
+    backward pass reads the forward pass's state on entering the first step): it is kept first in the list."""
+    found = [where.get(item.id) if isinstance(item, Var) else None for item in atoms]
+    known = [place for place in found if place is not None]
+    if len(known) < 2 or len(known) < len(found) - 1:
+        return None
+    stack, position, _ = known[0]
+    step = known[1][2] - known[0][2]
+    if step not in (1, -1):
+        return None
+    first = known[0][2] - step * found.index(known[0])
+    extra = None
+    for k, (item, place) in enumerate(zip(atoms, found)):
+        iteration = first + step * k
+        if place == (stack, position, iteration):
+            continue
+        if place is not None or iteration != -1 or not isinstance(item, Var):
+            return None
+        if defined.get(item.id, -1) >= loops[stack].start:
+            return None  # computed after the list is made
+        extra = item
+    earlier = plans[stack]
+    if extra is not None and earlier.prefixed.setdefault(position, extra) is not extra:
+        return None  # the list already starts with another value
+    earlier.stacks.setdefault(position, f"ys{stack}_{position}_")
+    return _Stack(stack, position), first, step
 
 
 def _drops(program: Program, loops: Sequence[Loop], plans: list[_LoopPlan]) -> dict[int, list[int]]:

@@ -114,6 +114,9 @@ def test_an_rk4_gradient_folds_into_a_forward_and_a_backward_loop() -> None:
     assert len(shown.splitlines()) < len(str(program).splitlines()) / 4
     source = to_source(program, loops=loops)[0]
     assert "for it0_ in range(11):" in source and "for it1_ in range(11):" in source
+    # the backward loop reads the forward loop's lists back to front (no tuple of values built per sequence),
+    # the first step's values (before the forward loop) kept first in those lists
+    assert "sq1_" not in source and "[10 - it1_]" in source
     assert len(source.splitlines()) < len(to_source(program)[0].splitlines()) / 3
 
 
