@@ -1,4 +1,13 @@
-"""Every user-facing error message, each naming what it got and the fix."""
+"""Every user-facing error message, each naming what it got and the fix.
+
+Each message is a factory: a function named for the situation, taking the variable parts, returning the
+exception (or warning) for the caller to raise; tests/test_errors.py fails on a message written anywhere
+else, and docs/errors.md lists every factory.  Sections, in this order: the engine (traced values read,
+stored or escaped; functions and rules funcgrad lacks); calling a transform; cotangents and tangents;
+custom rules; vmap; pytrees; flattened pytrees and solvers; sparse derivatives; testing; fusion; other
+libraries' arrays; the primitives' own messages; NumPy's own argument errors (primitives, then
+funcgrad.numpy's modules); funcgrad.scipy.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from funcgrad.errors import UnexpectedTracerError
+
+# --- the engine: traced values read, stored or escaped; functions and rules funcgrad lacks; devices ---
 
 
 def escaped_tracer(name: str) -> UnexpectedTracerError:
@@ -171,7 +182,333 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} ({value!r})"
 
 
-# --- vmap -------------------------------------------------------------------------------
+# --- calling a transform (funcgrad/_api.py, _batching.py, _jit.py, _checkpoint.py) --------------------
+
+
+def not_a_function(transform: str, fun: Any) -> TypeError:
+    return TypeError(
+        f"{transform}: the first argument must be the function to differentiate, got "
+        f"{type(fun).__name__} {fun!r:.60}. Pass a Python function first, e.g. lambda x: (x ** 2).sum()."
+    )
+
+
+def expected_a_function(who: str, fun: Any) -> TypeError:
+    return TypeError(f"{who}: expected a function, got {type(fun).__name__}. Pass the function itself (f, not f(x)).")
+
+
+def argnums_type(transform: str, argnums: Any) -> TypeError:
+    return TypeError(
+        f"{transform}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}. "
+        "Example: argnums=0 or argnums=(0, 1)."
+    )
+
+
+def argnums_out_of_range(transform: str, argnums: Any, nargs: int) -> ValueError:
+    valid = f"0..{nargs - 1}" if nargs else "none (the function was called with no positional arguments)"
+    return ValueError(
+        f"{transform}: argnums {argnums!r} is out of range for a call with {nargs} positional "
+        f"argument(s); valid argnums are {valid}."
+    )
+
+
+def not_differentiable_type(transform: str, name: str, leaf: Any) -> TypeError:
+    return TypeError(
+        f"{transform}: {name} is a {type(leaf).__name__}, not a number or array; "
+        "differentiate with respect to floating-point arrays or scalars (pytrees of them are fine), "
+        "or move it out of argnums."
+    )
+
+
+def integer_input(transform: str, name: str, dtype: Any) -> TypeError:
+    return TypeError(
+        f"{transform}: {name} has dtype {dtype}, which has no derivative. Pass a float "
+        "(e.g. x.astype(float) or 3.0 instead of 3), or use allow_int=True to get a zero (float0) gradient."
+    )
+
+
+def holomorphic_real_input(transform: str, name: str, dtype: Any) -> TypeError:
+    return TypeError(
+        f"{transform}: holomorphic=True needs complex inputs, but {name} has dtype {dtype}. "
+        "Pass complex values (x.astype(complex)) or drop holomorphic=True."
+    )
+
+
+def aux_not_a_pair(transform: str, out: Any) -> TypeError:
+    return TypeError(
+        f"{transform} with has_aux=True expects the function to return a pair (output, aux), got {type(out).__name__}."
+    )
+
+
+def output_is_a_sequence(transform: str, value: Any) -> TypeError:
+    hint = " It returned a pair: if the second item is auxiliary data, use has_aux=True." if len(value) == 2 else ""
+    return TypeError(
+        f"{transform} requires the function to return a scalar, got a {type(value).__name__} of length "
+        f"{len(value)}.{hint} For several outputs use fg.vjp with an explicit cotangent, or fg.jacrev."
+    )
+
+
+def output_not_a_scalar(transform: str, value: Any, shape: Any, dtype: Any, holomorphic: bool) -> TypeError:
+    got = f"shape {shape} and dtype {dtype}" if dtype is not None else f"a {type(value).__name__}"
+    wanted = "a complex scalar (holomorphic=True)" if holomorphic else "a real scalar (shape () and a float dtype)"
+    fix = (
+        "Reduce it to a scalar (e.g. .sum()), or use fg.vjp(f, x)[1](cotangent) with an explicit cotangent "
+        "of that shape (the head gradient), or fg.jacrev for the full Jacobian."
+    )
+    if dtype is not None and dtype.kind == "c" and not holomorphic:
+        fix = "For a complex output take its real part or abs, or pass holomorphic=True for holomorphic functions."
+    return TypeError(f"{transform} needs the function's output to be {wanted}, but got {got}. {fix}")
+
+
+def holomorphic_real_values(transform: str, what: str, dtype: Any) -> TypeError:
+    return TypeError(
+        f"{transform} with holomorphic=True needs complex {what}s, got dtype {dtype}. "
+        "Drop holomorphic=True for a real function, or make the values complex."
+    )
+
+
+def jacobian_of_complex(transform: str, what: str, dtype: Any) -> TypeError:
+    return TypeError(
+        f"{transform} needs real-valued {what}s, got dtype {dtype}. For a holomorphic function pass "
+        "holomorphic=True; for a non-holomorphic one, split complex values into real and imaginary "
+        "parts (see docs/complex.md) or use fg.jvp / fg.vjp directly."
+    )
+
+
+def checkpoint_policy() -> NotImplementedError:
+    return NotImplementedError(
+        "checkpoint: policy= is not supported; funcgrad recomputes everything inside a checkpointed "
+        "function. Drop policy=, or split the function into smaller checkpointed pieces."
+    )
+
+
+def vmap_not_a_function(fun: Any) -> TypeError:
+    return TypeError(
+        f"vmap: the first argument must be the function to map, got {type(fun).__name__} {fun!r:.60}. "
+        "Pass a Python function first, e.g. fg.vmap(lambda x: x ** 2)."
+    )
+
+
+def vmap_axis_size(axis_size: Any) -> ValueError:
+    return ValueError(f"vmap: axis_size must be a non-negative int, got {axis_size!r}.")
+
+
+def ambiguous_truth_value() -> ValueError:
+    """NumPy's own words for ``bool()`` of an example with more than one element."""
+    return ValueError("The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()")
+
+
+def jit_not_a_function(who: str, fun: Any) -> TypeError:
+    return TypeError(
+        f"{who}: the first argument must be the function to record, got {type(fun).__name__} {fun!r:.60}. "
+        "Pass a Python function first, e.g. fg.jit(lambda x: x ** 2)."
+    )
+
+
+def jit_untraceable_argument(who: str, where: str, leaf: Any) -> TypeError:
+    return TypeError(
+        f"{who}: {where} is a {type(leaf).__name__} ({leaf!r:.40}), not an array or number, so it cannot be traced. "
+        "Mark that argument static (static_argnums=(i,) or static_argnames=('name',)): its value then becomes "
+        "part of the signature the recording is cached under."
+    )
+
+
+def jit_unhashable_static(who: str, where: str, value: Any) -> TypeError:
+    return TypeError(
+        f"{who}: static {where} is a {type(value).__name__}, which is not hashable; static arguments are "
+        "cached by value. Pass a hashable value (a tuple instead of a list, a frozenset instead of a set), "
+        "or make it a traced argument."
+    )
+
+
+def jit_static_spec(what: str, kind: str, given: Any) -> TypeError:
+    return TypeError(f"jit: {what} must be {kind}, got {given!r}.")
+
+
+# --- cotangents and tangents handed to vjp / jvp ------------------------------------------------------
+
+
+def _of(what: str) -> str:
+    return "output" if what == "cotangent" else "primal"
+
+
+def tangent_structure(transform: str, what: str, expected: Any, given: Any, path: str) -> ValueError:
+    whose = "the output" if what == "cotangent" else "the primals"
+    return ValueError(
+        f"{transform}: the {what} must have the structure of {whose}: "
+        f"expected {expected}, received {given} (they differ at {path})."
+    )
+
+
+def tangent_not_numeric(transform: str, what: str, where: str, value: Any) -> ValueError:
+    return ValueError(f"{transform}: the {what}{where} must be numeric, received {describe(value)}.")
+
+
+def tangent_shape(transform: str, what: str, where: str, expected: Any, got: Any) -> ValueError:
+    return ValueError(
+        f"{transform}: the {what}{where} must have shape {expected} (that of the {_of(what)}), received shape {got}."
+    )
+
+
+def tangent_complex(transform: str, what: str, where: str, expected: Any, got: Any) -> ValueError:
+    return ValueError(
+        f"{transform}: the {what}{where} must be real like its {_of(what)} "
+        f"(dtype {expected}), received dtype {got}; take its real part if that is what you mean."
+    )
+
+
+# --- custom rules: custom_vjp, custom_jvp, extend, defsparsity ----------------------------------------
+
+
+def custom_without_rule(what: str, define: str) -> TypeError:
+    return TypeError(
+        f"{what} has no rule: call {define} on it before using it "
+        "(or use the plain function if no custom derivative is needed)."
+    )
+
+
+def rule_not_a_function(who: str, rule: Any) -> TypeError:
+    return TypeError(f"{who}: the rule must be a function, got {type(rule).__name__}.")
+
+
+def defvjp_not_functions(fwd: Any, bwd: Any) -> TypeError:
+    return TypeError(
+        f"custom_vjp.defvjp: fwd and bwd must be functions, got {type(fwd).__name__} and {type(bwd).__name__}."
+    )
+
+
+def symbolic_zeros(who: str, instead: str) -> NotImplementedError:
+    return NotImplementedError(f"{who}: symbolic_zeros=True is not supported; {instead}. Drop the argument.")
+
+
+def custom_arguments(what: str, name: str, error: Exception) -> TypeError:
+    return TypeError(f"{what}: could not bind the arguments of {name}: {error}")
+
+
+def custom_keyword_only(what: str, name: str, keywords: list[str]) -> TypeError:
+    return TypeError(
+        f"{what}: {name} takes keyword-only arguments {keywords}; custom rules take "
+        "positional arguments only. Make them positional, or close over them."
+    )
+
+
+def nondiff_argnums_range(what: str, nondiff: Any, nargs: int) -> ValueError:
+    return ValueError(
+        f"{what}: nondiff_argnums {nondiff} is out of range for a call with {nargs} positional argument(s)."
+    )
+
+
+def nondiff_argument_traced(what: str, position: int, name: str) -> TypeError:
+    return TypeError(
+        f"{what}: argument {position} of {name} is in nondiff_argnums but is being differentiated "
+        "(it is traced by the transform applied to this call). Nondifferentiable arguments must not "
+        "carry derivatives: remove it from nondiff_argnums (and return its cotangent from the rule), "
+        "or wrap it in fg.stop_gradient."
+    )
+
+
+def custom_closure(what: str) -> TypeError:
+    return TypeError(
+        f"{what} closes over a value that the transform applied to this call is differentiating "
+        "(a traced value not passed as an argument), so the custom rule cannot account for its derivative. "
+        "Pass that value as an explicit argument of the function (and return its cotangent / tangent from "
+        "the rule), or wrap it in fg.stop_gradient if no derivative through it is wanted."
+    )
+
+
+def custom_vjp_in_forward_mode(what: str) -> TypeError:
+    return TypeError(
+        f"{what} cannot be differentiated in forward mode (jvp, jacfwd, linearize, hessian's outer pass "
+        "over it): it only has a reverse-mode rule. Use reverse mode (grad, vjp, jacrev), or define "
+        "the function with fg.custom_jvp, whose rule serves both modes."
+    )
+
+
+def custom_vjp_in_linearize(name: str) -> TypeError:
+    return TypeError(
+        f"custom_vjp function {name} cannot be differentiated in forward mode (fg.linearize "
+        "replays forward rules): it only has a reverse-mode rule. Use grad/vjp/jacrev, or fg.custom_jvp."
+    )
+
+
+def custom_jvp_unsupported_transform(what: str, transform: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{what}: transform {transform} is not supported by custom_jvp. "
+        "A transform that differentiates says how to handle one by overriding Trace.process_custom_jvp_call."
+    )
+
+
+def fwd_not_a_pair(what: str, received: str) -> ValueError:
+    return ValueError(
+        f"{what}: fwd must return a pair (output, residuals), received {received}. "
+        "Example: def fwd(x): return f(x), (x,)"
+    )
+
+
+def bwd_not_a_tuple(what: str, count: int, received: str) -> ValueError:
+    hint = " For one argument write 'return (g,)' (note the comma)." if count == 1 else ""
+    return ValueError(
+        f"{what}: bwd must return a tuple with one cotangent per differentiable argument ({count}), "
+        f"received {received}.{hint}"
+    )
+
+
+def bwd_length(what: str, count: int, length: int) -> ValueError:
+    return ValueError(
+        f"{what}: bwd must return a tuple of {count} cotangent(s), one per differentiable argument, "
+        f"received a tuple of length {length}."
+    )
+
+
+def bwd_structure(what: str, position: int, expected: Any, received: Any, path: str) -> ValueError:
+    return ValueError(
+        f"{what}: bwd's cotangent for argument {position} must have the structure of the argument, "
+        f"expected {expected}, received {received} (they differ at {path})."
+    )
+
+
+def rule_output_like_primal(what: str, role: str, shape: Any, dtype: Any, received: str) -> ValueError:
+    return ValueError(
+        f"{what}: {role} must have shape {shape} and dtype {dtype} (like the primal), received {received}."
+    )
+
+
+def defjvps_count(name: str, rules: int, arguments: int) -> TypeError:
+    return TypeError(
+        f"custom_jvp.defjvps of {name}: got {rules} rule(s) for "
+        f"{arguments} differentiable argument(s); give one per argument (None for none)."
+    )
+
+
+def jvp_rule_not_a_pair(what: str, received: str) -> ValueError:
+    return ValueError(f"{what}: the jvp rule must return a pair (primal_out, tangent_out), received {received}.")
+
+
+def jvp_rule_structure(what: str, expected: Any, received: Any, path: str) -> ValueError:
+    return ValueError(
+        f"{what}: the jvp rule's tangent output must have the structure of its primal output, "
+        f"expected {expected}, received {received} (they differ at {path})."
+    )
+
+
+def extend_not_a_primitive(what: str, prim: Any) -> TypeError:
+    return TypeError(
+        f"extend.{what}: expected a primitive made by funcgrad.extend.primitive(fun), got "
+        f"{type(prim).__name__}. Wrap the function first: p = extend.primitive(fun)."
+    )
+
+
+def defsparsity_choice(what: str, choices: list[str], given: Any, also: str = "") -> ValueError:
+    return ValueError(f"defsparsity: {what} must be one of {choices}{also}, got {given!r}")
+
+
+def undeclared_residual() -> TypeError:
+    return TypeError(
+        "funcgrad internal error: a derivative rule read the value of an array its primitive declared "
+        "it does not need (defresiduals); declare it as needed."
+    )
+
+
+# --- vmap ---------------------------------------------------------------------------------------------
 
 
 def batched_bool() -> TypeError:
@@ -272,7 +609,49 @@ def batched_data_dependent_shape(name: str) -> TypeError:
     )
 
 
-# --- pytrees flattened for solvers, Hessian-vector products, SciPy bridges -------------------------
+# --- pytrees (funcgrad/tree.py) -----------------------------------------------------------------------
+
+
+def pytree_not_a_class(nodetype: Any) -> TypeError:
+    return TypeError(
+        f"register_pytree_node expects a class, got {nodetype!r}. Pass the class itself (Pair, not Pair(...))."
+    )
+
+
+def pytree_registered_twice(nodetype: type) -> ValueError:
+    return ValueError(
+        f"{nodetype.__name__} is already registered as a pytree node; register each class once (at import time)."
+    )
+
+
+def pytree_not_a_dataclass(nodetype: Any) -> TypeError:
+    return TypeError(
+        f"register_dataclass expects a dataclass (a class decorated with @dataclasses.dataclass), "
+        f"got {nodetype!r}. Decorate it with @dataclasses.dataclass first, or use register_pytree_node."
+    )
+
+
+def pytree_dataclass_fields(nodetype: type, data: list[str], meta: list[str], names: list[str]) -> ValueError:
+    return ValueError(
+        f"register_dataclass({nodetype.__name__}): data_fields {data} and meta_fields {meta} "
+        f"must split the init fields {names} between them, each exactly once."
+    )
+
+
+def unflatten_leaf_count(treedef: Any, count: int) -> ValueError:
+    return ValueError(
+        f"tree_unflatten: structure {treedef} has {treedef.num_leaves} leaves, got {count}; pass one leaf per "
+        "position of the structure (tree_flatten's order)."
+    )
+
+
+def tree_map_structures(path: str, first: Any, other: Any) -> ValueError:
+    return ValueError(
+        f"tree_map: all trees must have the structure of the first, but they differ at {path}: {first} versus {other}"
+    )
+
+
+# --- pytrees flattened for solvers, Hessian-vector products, SciPy bridges ----------------------------
 
 
 def unravel_shape(size: int, nleaves: int, shape: tuple[int, ...]) -> ValueError:
@@ -304,18 +683,7 @@ def solver_complex_parameters(who: str, dtype: Any) -> TypeError:
     )
 
 
-# --- fusion -------------------------------------------------------------------------------------------
-
-
-def fuse_needs_numba() -> ImportError:
-    return ImportError(
-        "funcgrad: jit(..., fuse=True) compiles its fused kernels with numba, which is not installed. "
-        "Install the extra: pip install funcgrad[fuse] (or pip install numba), or leave fuse=False "
-        "(the replay then calls NumPy once per operation, bit for bit the eager call)."
-    )
-
-
-# --- sparse Jacobians and Hessians ------------------------------------------------------------------
+# --- sparse Jacobians and Hessians --------------------------------------------------------------------
 
 
 def sparse_needs_scipy(name: str) -> ImportError:
@@ -341,7 +709,86 @@ def sparsity_shape(name: str, got: tuple[int, ...], expected: tuple[int, int]) -
     )
 
 
-# --- the primitives' own messages (funcgrad/_prims, funcgrad/numpy/_array_methods.py) -----------------------
+# --- testing (funcgrad/testing.py) --------------------------------------------------------------------
+
+
+def check_grads_disagree(
+    title: str, name: Any, inputs: str, expected: Any, got: Any, difference: Any, atol: float, rtol: float
+) -> AssertionError:
+    return AssertionError(
+        f"check_grads: {title} of {name!s} disagrees with finite differences\n"
+        f"  inputs:   {inputs}\n"
+        f"  expected: {expected!r}\n"
+        f"  got:      {got!r}\n"
+        f"  max |difference| = {difference} (atol={atol}, rtol={rtol})"
+    )
+
+
+def check_grads_mode(mode: Any) -> ValueError:
+    return ValueError(f"check_grads: modes must be 'fwd' and/or 'rev', got {mode!r}")
+
+
+# --- fusion -------------------------------------------------------------------------------------------
+
+
+def fuse_needs_numba() -> ImportError:
+    return ImportError(
+        "funcgrad: jit(..., fuse=True) compiles its fused kernels with numba, which is not installed. "
+        "Install the extra: pip install funcgrad[fuse] (or pip install numba), or leave fuse=False "
+        "(the replay then calls NumPy once per operation, bit for bit the eager call)."
+    )
+
+
+# --- other libraries' arrays (Dask, CuPy: funcgrad/_backends.py) --------------------------------------
+
+
+def _kind(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__name__}"
+
+
+def lazy_value_read(function: str, value: Any) -> TypeError:
+    """A function whose derivative needs the values of a foreign (lazy) array to decide its shape."""
+    return TypeError(
+        f"funcgrad: {function} on a {_kind(value)} reads its values to decide "
+        "what to compute (which would compute the array); compute it first (.compute() for Dask)."
+    )
+
+
+def lazy_index(index: Any) -> TypeError:
+    """Indexing with a foreign (lazy) array: its values decide what is taken, so it would be computed."""
+    fix = "np.where(mask, x, 0) keeps the shape and stays lazy; " if index.dtype == bool else ""
+    return TypeError(
+        f"funcgrad: indexing with a {_kind(index)} of dtype {index.dtype} needs its values to know which elements to "
+        f"take (and the shape of the result), which would compute it. {fix}Or compute the index first "
+        "(index.compute() for Dask), which is what NumPy code on Dask arrays does anyway."
+    )
+
+
+def lazy_repeated_positions(array: Any) -> TypeError:
+    return TypeError(
+        f"funcgrad: the derivative of indexing a {_kind(array)} with integer "
+        "arrays that repeat positions (or mix negative and non-negative ones) is not supported: "
+        "index with distinct positions, or compute the array first."
+    )
+
+
+def backend_assignment(what: str, array: Any, error: Exception) -> TypeError:
+    return TypeError(
+        f"funcgrad: {what} needs an assignment that {_kind(array)} does not support ({error}). "
+        "Compute the array first (.compute() for Dask), or write the update with fnp.where."
+    )
+
+
+def backend_lacks_function(function: str, backend: str) -> TypeError:
+    return TypeError(
+        f"funcgrad: {function} is not implemented by the {backend} backend, which would "
+        f"compute its inputs to run it (breaking laziness). Use a function {backend} implements, "
+        f"wrap this step in {backend}'s map_blocks with a custom rule (fg.custom_vjp), or compute the "
+        "input first."
+    )
+
+
+# --- the primitives' own messages (funcgrad/_prims, funcgrad/numpy/_array_methods.py) -----------------
 
 
 def float_index(kind: Any, shape: tuple[int, ...]) -> TypeError:
@@ -450,7 +897,16 @@ def resize_in_place() -> TypeError:
     )
 
 
-# --- NumPy's own argument errors, in NumPy's words (funcgrad/_prims) ------------------------------------
+def det_at_singular_complex() -> np.linalg.LinAlgError:
+    return np.linalg.LinAlgError(
+        "funcgrad: the derivative of det at a (nearly) singular complex matrix larger than 8x8 "
+        "is not supported; perturb the matrix or differentiate slogdet away from singularity."
+    )
+
+
+# --- the primitives: NumPy's own argument errors, in NumPy's words (funcgrad/_prims) ------------------
+
+
 # What NumPy raises for the same call on plain arrays, so code that catches NumPy's errors sees the same.
 
 
@@ -672,62 +1128,58 @@ def copyto_casting(source: Any, destination: Any, casting: Any) -> TypeError:
     return TypeError(f"Cannot cast array data from {source!r} to {destination!r} according to the rule {casting!r}")
 
 
-# --- the primitives' own limits (funcgrad/_prims) -----------------------------------------------------
+# --- funcgrad.numpy's modules: what traced values cannot do -------------------------------------------
 
 
-def det_at_singular_complex() -> np.linalg.LinAlgError:
-    return np.linalg.LinAlgError(
-        "funcgrad: the derivative of det at a (nearly) singular complex matrix larger than 8x8 "
-        "is not supported; perturb the matrix or differentiate slogdet away from singularity."
+def matrix_directive(item: Any) -> TypeError:
+    return TypeError(
+        f"funcgrad: the directive {item!r} of r_/c_ builds a numpy.matrix, which traced values cannot be; "
+        "drop it and use 2-D arrays (e.g. the directive '0,2')."
     )
 
 
-# --- other libraries' arrays (Dask, CuPy: funcgrad/_backends.py) -------------------------------------
-
-
-def _kind(value: Any) -> str:
-    return f"{type(value).__module__}.{type(value).__name__}"
-
-
-def lazy_value_read(function: str, value: Any) -> TypeError:
-    """A function whose derivative needs the values of a foreign (lazy) array to decide its shape."""
-    return TypeError(
-        f"funcgrad: {function} on a {_kind(value)} reads its values to decide "
-        "what to compute (which would compute the array); compute it first (.compute() for Dask)."
+def fft_repeated_axes(name: str, axes: tuple[int, ...]) -> ValueError:
+    return ValueError(
+        f"funcgrad: {name} on traced values needs distinct axes, got {axes}; "
+        "name each axis once (transform twice to apply it twice along one axis)"
     )
 
 
-def lazy_index(index: Any) -> TypeError:
-    """Indexing with a foreign (lazy) array: its values decide what is taken, so it would be computed."""
-    fix = "np.where(mask, x, 0) keeps the shape and stays lazy; " if index.dtype == bool else ""
+def fft_no_axes(name: str) -> ValueError:
+    return ValueError(f"funcgrad: {name} needs at least one axis to transform; pass axes= with one or more axes")
+
+
+def fft_complex_input(name: str, dtype: Any) -> TypeError:
     return TypeError(
-        f"funcgrad: indexing with a {_kind(index)} of dtype {index.dtype} needs its values to know which elements to "
-        f"take (and the shape of the result), which would compute it. {fix}Or compute the index first "
-        "(index.compute() for Dask), which is what NumPy code on Dask arrays does anyway."
+        f"funcgrad: {name} takes a real input, got {dtype}; use the complex transform "
+        f"({name.replace('rfft', 'fft')}) or pass a.real explicitly"
     )
 
 
-def lazy_repeated_positions(array: Any) -> TypeError:
-    return TypeError(
-        f"funcgrad: the derivative of indexing a {_kind(array)} with integer "
-        "arrays that repeat positions (or mix negative and non-negative ones) is not supported: "
-        "index with distinct positions, or compute the array first."
+def vector_norm_ord(order: Any) -> ValueError:
+    return ValueError(f"funcgrad: linalg.vector_norm takes a numeric ord, got {order!r}")
+
+
+def svd_full_matrices(rows: int, columns: int) -> NotImplementedError:
+    extra = "columns of U" if rows > columns else "rows of Vh"
+    return NotImplementedError(
+        f"funcgrad: linalg.svd(full_matrices=True) of a traced {rows}x{columns} matrix: the extra "
+        f"{extra} are any orthonormal completion, so they have no "
+        "derivative. Use full_matrices=False (or compute_uv=False for singular values only)."
     )
 
 
-def backend_assignment(what: str, array: Any, error: Exception) -> TypeError:
-    return TypeError(
-        f"funcgrad: {what} needs an assignment that {_kind(array)} does not support ({error}). "
-        "Compute the array first (.compute() for Dask), or write the update with fnp.where."
+def qr_mode(mode: Any) -> NotImplementedError:
+    return NotImplementedError(
+        f"funcgrad: linalg.qr(mode={mode!r}) on traced values is not supported; "
+        "use mode='reduced', 'complete' (M <= N) or 'r'."
     )
 
 
-def backend_lacks_function(function: str, backend: str) -> TypeError:
-    return TypeError(
-        f"funcgrad: {function} is not implemented by the {backend} backend, which would "
-        f"compute its inputs to run it (breaking laziness). Use a function {backend} implements, "
-        f"wrap this step in {backend}'s map_blocks with a custom rule (fg.custom_vjp), or compute the "
-        "input first."
+def qr_complete(rows: int, columns: int) -> NotImplementedError:
+    return NotImplementedError(
+        f"funcgrad: linalg.qr(mode='complete') of a traced {rows}x{columns} matrix: the last {rows - columns} "
+        "columns of Q are any orthonormal completion, so they have no derivative. Use mode='reduced'."
     )
 
 
@@ -834,61 +1286,6 @@ def linalg_outer_rank(rank_a: int, rank_b: int) -> ValueError:
 
 def linalg_cross_size() -> ValueError:
     return ValueError("Both input arrays must be (arrays of) 3-dimensional vectors")
-
-
-# --- funcgrad.numpy's modules: what traced values cannot do -------------------------------------------
-
-
-def matrix_directive(item: Any) -> TypeError:
-    return TypeError(
-        f"funcgrad: the directive {item!r} of r_/c_ builds a numpy.matrix, which traced values cannot be; "
-        "drop it and use 2-D arrays (e.g. the directive '0,2')."
-    )
-
-
-def fft_repeated_axes(name: str, axes: tuple[int, ...]) -> ValueError:
-    return ValueError(
-        f"funcgrad: {name} on traced values needs distinct axes, got {axes}; "
-        "name each axis once (transform twice to apply it twice along one axis)"
-    )
-
-
-def fft_no_axes(name: str) -> ValueError:
-    return ValueError(f"funcgrad: {name} needs at least one axis to transform; pass axes= with one or more axes")
-
-
-def fft_complex_input(name: str, dtype: Any) -> TypeError:
-    return TypeError(
-        f"funcgrad: {name} takes a real input, got {dtype}; use the complex transform "
-        f"({name.replace('rfft', 'fft')}) or pass a.real explicitly"
-    )
-
-
-def vector_norm_ord(order: Any) -> ValueError:
-    return ValueError(f"funcgrad: linalg.vector_norm takes a numeric ord, got {order!r}")
-
-
-def svd_full_matrices(rows: int, columns: int) -> NotImplementedError:
-    extra = "columns of U" if rows > columns else "rows of Vh"
-    return NotImplementedError(
-        f"funcgrad: linalg.svd(full_matrices=True) of a traced {rows}x{columns} matrix: the extra "
-        f"{extra} are any orthonormal completion, so they have no "
-        "derivative. Use full_matrices=False (or compute_uv=False for singular values only)."
-    )
-
-
-def qr_mode(mode: Any) -> NotImplementedError:
-    return NotImplementedError(
-        f"funcgrad: linalg.qr(mode={mode!r}) on traced values is not supported; "
-        "use mode='reduced', 'complete' (M <= N) or 'r'."
-    )
-
-
-def qr_complete(rows: int, columns: int) -> NotImplementedError:
-    return NotImplementedError(
-        f"funcgrad: linalg.qr(mode='complete') of a traced {rows}x{columns} matrix: the last {rows - columns} "
-        "columns of Q are any orthonormal completion, so they have no derivative. Use mode='reduced'."
-    )
 
 
 # --- funcgrad.scipy -----------------------------------------------------------------------------------
@@ -1025,390 +1422,3 @@ def multigammaln_dimension(d: Any) -> ValueError:
 
 def multigammaln_domain(d: Any) -> ValueError:
     return ValueError(f"multigammaln: condition a > 0.5 * (d-1) ({0.5 * (d - 1)}) not met for every a")
-
-
-# --- calling a transform (funcgrad/_api.py, _batching.py, _jit.py, _checkpoint.py, extend.py) ----------------
-
-
-def not_a_function(transform: str, fun: Any) -> TypeError:
-    return TypeError(
-        f"{transform}: the first argument must be the function to differentiate, got "
-        f"{type(fun).__name__} {fun!r:.60}. Pass a Python function first, e.g. lambda x: (x ** 2).sum()."
-    )
-
-
-def expected_a_function(who: str, fun: Any) -> TypeError:
-    return TypeError(f"{who}: expected a function, got {type(fun).__name__}. Pass the function itself (f, not f(x)).")
-
-
-def argnums_type(transform: str, argnums: Any) -> TypeError:
-    return TypeError(
-        f"{transform}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}. "
-        "Example: argnums=0 or argnums=(0, 1)."
-    )
-
-
-def argnums_out_of_range(transform: str, argnums: Any, nargs: int) -> ValueError:
-    valid = f"0..{nargs - 1}" if nargs else "none (the function was called with no positional arguments)"
-    return ValueError(
-        f"{transform}: argnums {argnums!r} is out of range for a call with {nargs} positional "
-        f"argument(s); valid argnums are {valid}."
-    )
-
-
-def not_differentiable_type(transform: str, name: str, leaf: Any) -> TypeError:
-    return TypeError(
-        f"{transform}: {name} is a {type(leaf).__name__}, not a number or array; "
-        "differentiate with respect to floating-point arrays or scalars (pytrees of them are fine), "
-        "or move it out of argnums."
-    )
-
-
-def integer_input(transform: str, name: str, dtype: Any) -> TypeError:
-    return TypeError(
-        f"{transform}: {name} has dtype {dtype}, which has no derivative. Pass a float "
-        "(e.g. x.astype(float) or 3.0 instead of 3), or use allow_int=True to get a zero (float0) gradient."
-    )
-
-
-def holomorphic_real_input(transform: str, name: str, dtype: Any) -> TypeError:
-    return TypeError(
-        f"{transform}: holomorphic=True needs complex inputs, but {name} has dtype {dtype}. "
-        "Pass complex values (x.astype(complex)) or drop holomorphic=True."
-    )
-
-
-def aux_not_a_pair(transform: str, out: Any) -> TypeError:
-    return TypeError(
-        f"{transform} with has_aux=True expects the function to return a pair (output, aux), got {type(out).__name__}."
-    )
-
-
-def output_is_a_sequence(transform: str, value: Any) -> TypeError:
-    hint = " It returned a pair: if the second item is auxiliary data, use has_aux=True." if len(value) == 2 else ""
-    return TypeError(
-        f"{transform} requires the function to return a scalar, got a {type(value).__name__} of length "
-        f"{len(value)}.{hint} For several outputs use fg.vjp with an explicit cotangent, or fg.jacrev."
-    )
-
-
-def output_not_a_scalar(transform: str, value: Any, shape: Any, dtype: Any, holomorphic: bool) -> TypeError:
-    got = f"shape {shape} and dtype {dtype}" if dtype is not None else f"a {type(value).__name__}"
-    wanted = "a complex scalar (holomorphic=True)" if holomorphic else "a real scalar (shape () and a float dtype)"
-    fix = (
-        "Reduce it to a scalar (e.g. .sum()), or use fg.vjp(f, x)[1](cotangent) with an explicit cotangent "
-        "of that shape (the head gradient), or fg.jacrev for the full Jacobian."
-    )
-    if dtype is not None and dtype.kind == "c" and not holomorphic:
-        fix = "For a complex output take its real part or abs, or pass holomorphic=True for holomorphic functions."
-    return TypeError(f"{transform} needs the function's output to be {wanted}, but got {got}. {fix}")
-
-
-def holomorphic_real_values(transform: str, what: str, dtype: Any) -> TypeError:
-    return TypeError(
-        f"{transform} with holomorphic=True needs complex {what}s, got dtype {dtype}. "
-        "Drop holomorphic=True for a real function, or make the values complex."
-    )
-
-
-def jacobian_of_complex(transform: str, what: str, dtype: Any) -> TypeError:
-    return TypeError(
-        f"{transform} needs real-valued {what}s, got dtype {dtype}. For a holomorphic function pass "
-        "holomorphic=True; for a non-holomorphic one, split complex values into real and imaginary "
-        "parts (see docs/complex.md) or use fg.jvp / fg.vjp directly."
-    )
-
-
-def checkpoint_policy() -> NotImplementedError:
-    return NotImplementedError(
-        "checkpoint: policy= is not supported; funcgrad recomputes everything inside a checkpointed "
-        "function. Drop policy=, or split the function into smaller checkpointed pieces."
-    )
-
-
-def vmap_not_a_function(fun: Any) -> TypeError:
-    return TypeError(
-        f"vmap: the first argument must be the function to map, got {type(fun).__name__} {fun!r:.60}. "
-        "Pass a Python function first, e.g. fg.vmap(lambda x: x ** 2)."
-    )
-
-
-def vmap_axis_size(axis_size: Any) -> ValueError:
-    return ValueError(f"vmap: axis_size must be a non-negative int, got {axis_size!r}.")
-
-
-def ambiguous_truth_value() -> ValueError:
-    """NumPy's own words for ``bool()`` of an example with more than one element."""
-    return ValueError("The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()")
-
-
-def jit_not_a_function(who: str, fun: Any) -> TypeError:
-    return TypeError(
-        f"{who}: the first argument must be the function to record, got {type(fun).__name__} {fun!r:.60}. "
-        "Pass a Python function first, e.g. fg.jit(lambda x: x ** 2)."
-    )
-
-
-def jit_untraceable_argument(who: str, where: str, leaf: Any) -> TypeError:
-    return TypeError(
-        f"{who}: {where} is a {type(leaf).__name__} ({leaf!r:.40}), not an array or number, so it cannot be traced. "
-        "Mark that argument static (static_argnums=(i,) or static_argnames=('name',)): its value then becomes "
-        "part of the signature the recording is cached under."
-    )
-
-
-def jit_unhashable_static(who: str, where: str, value: Any) -> TypeError:
-    return TypeError(
-        f"{who}: static {where} is a {type(value).__name__}, which is not hashable; static arguments are "
-        "cached by value. Pass a hashable value (a tuple instead of a list, a frozenset instead of a set), "
-        "or make it a traced argument."
-    )
-
-
-def jit_static_spec(what: str, kind: str, given: Any) -> TypeError:
-    return TypeError(f"jit: {what} must be {kind}, got {given!r}.")
-
-
-# --- cotangents and tangents handed to vjp / jvp -------------------------------------------------------
-
-
-def _of(what: str) -> str:
-    return "output" if what == "cotangent" else "primal"
-
-
-def tangent_structure(transform: str, what: str, expected: Any, given: Any, path: str) -> ValueError:
-    whose = "the output" if what == "cotangent" else "the primals"
-    return ValueError(
-        f"{transform}: the {what} must have the structure of {whose}: "
-        f"expected {expected}, received {given} (they differ at {path})."
-    )
-
-
-def tangent_not_numeric(transform: str, what: str, where: str, value: Any) -> ValueError:
-    return ValueError(f"{transform}: the {what}{where} must be numeric, received {describe(value)}.")
-
-
-def tangent_shape(transform: str, what: str, where: str, expected: Any, got: Any) -> ValueError:
-    return ValueError(
-        f"{transform}: the {what}{where} must have shape {expected} (that of the {_of(what)}), received shape {got}."
-    )
-
-
-def tangent_complex(transform: str, what: str, where: str, expected: Any, got: Any) -> ValueError:
-    return ValueError(
-        f"{transform}: the {what}{where} must be real like its {_of(what)} "
-        f"(dtype {expected}), received dtype {got}; take its real part if that is what you mean."
-    )
-
-
-# --- custom rules: custom_vjp, custom_jvp, extend -----------------------------------------------------
-
-
-def custom_without_rule(what: str, define: str) -> TypeError:
-    return TypeError(
-        f"{what} has no rule: call {define} on it before using it "
-        "(or use the plain function if no custom derivative is needed)."
-    )
-
-
-def rule_not_a_function(who: str, rule: Any) -> TypeError:
-    return TypeError(f"{who}: the rule must be a function, got {type(rule).__name__}.")
-
-
-def defvjp_not_functions(fwd: Any, bwd: Any) -> TypeError:
-    return TypeError(
-        f"custom_vjp.defvjp: fwd and bwd must be functions, got {type(fwd).__name__} and {type(bwd).__name__}."
-    )
-
-
-def symbolic_zeros(who: str, instead: str) -> NotImplementedError:
-    return NotImplementedError(f"{who}: symbolic_zeros=True is not supported; {instead}. Drop the argument.")
-
-
-def custom_arguments(what: str, name: str, error: Exception) -> TypeError:
-    return TypeError(f"{what}: could not bind the arguments of {name}: {error}")
-
-
-def custom_keyword_only(what: str, name: str, keywords: list[str]) -> TypeError:
-    return TypeError(
-        f"{what}: {name} takes keyword-only arguments {keywords}; custom rules take "
-        "positional arguments only. Make them positional, or close over them."
-    )
-
-
-def nondiff_argnums_range(what: str, nondiff: Any, nargs: int) -> ValueError:
-    return ValueError(
-        f"{what}: nondiff_argnums {nondiff} is out of range for a call with {nargs} positional argument(s)."
-    )
-
-
-def nondiff_argument_traced(what: str, position: int, name: str) -> TypeError:
-    return TypeError(
-        f"{what}: argument {position} of {name} is in nondiff_argnums but is being differentiated "
-        "(it is traced by the transform applied to this call). Nondifferentiable arguments must not "
-        "carry derivatives: remove it from nondiff_argnums (and return its cotangent from the rule), "
-        "or wrap it in fg.stop_gradient."
-    )
-
-
-def custom_closure(what: str) -> TypeError:
-    return TypeError(
-        f"{what} closes over a value that the transform applied to this call is differentiating "
-        "(a traced value not passed as an argument), so the custom rule cannot account for its derivative. "
-        "Pass that value as an explicit argument of the function (and return its cotangent / tangent from "
-        "the rule), or wrap it in fg.stop_gradient if no derivative through it is wanted."
-    )
-
-
-def custom_vjp_in_forward_mode(what: str) -> TypeError:
-    return TypeError(
-        f"{what} cannot be differentiated in forward mode (jvp, jacfwd, linearize, hessian's outer pass "
-        "over it): it only has a reverse-mode rule. Use reverse mode (grad, vjp, jacrev), or define "
-        "the function with fg.custom_jvp, whose rule serves both modes."
-    )
-
-
-def custom_vjp_in_linearize(name: str) -> TypeError:
-    return TypeError(
-        f"custom_vjp function {name} cannot be differentiated in forward mode (fg.linearize "
-        "replays forward rules): it only has a reverse-mode rule. Use grad/vjp/jacrev, or fg.custom_jvp."
-    )
-
-
-def custom_jvp_unsupported_transform(what: str, transform: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"{what}: transform {transform} is not supported by custom_jvp. "
-        "A transform that differentiates says how to handle one by overriding Trace.process_custom_jvp_call."
-    )
-
-
-def fwd_not_a_pair(what: str, received: str) -> ValueError:
-    return ValueError(
-        f"{what}: fwd must return a pair (output, residuals), received {received}. "
-        "Example: def fwd(x): return f(x), (x,)"
-    )
-
-
-def bwd_not_a_tuple(what: str, count: int, received: str) -> ValueError:
-    hint = " For one argument write 'return (g,)' (note the comma)." if count == 1 else ""
-    return ValueError(
-        f"{what}: bwd must return a tuple with one cotangent per differentiable argument ({count}), "
-        f"received {received}.{hint}"
-    )
-
-
-def bwd_length(what: str, count: int, length: int) -> ValueError:
-    return ValueError(
-        f"{what}: bwd must return a tuple of {count} cotangent(s), one per differentiable argument, "
-        f"received a tuple of length {length}."
-    )
-
-
-def bwd_structure(what: str, position: int, expected: Any, received: Any, path: str) -> ValueError:
-    return ValueError(
-        f"{what}: bwd's cotangent for argument {position} must have the structure of the argument, "
-        f"expected {expected}, received {received} (they differ at {path})."
-    )
-
-
-def rule_output_like_primal(what: str, role: str, shape: Any, dtype: Any, received: str) -> ValueError:
-    return ValueError(
-        f"{what}: {role} must have shape {shape} and dtype {dtype} (like the primal), received {received}."
-    )
-
-
-def defjvps_count(name: str, rules: int, arguments: int) -> TypeError:
-    return TypeError(
-        f"custom_jvp.defjvps of {name}: got {rules} rule(s) for "
-        f"{arguments} differentiable argument(s); give one per argument (None for none)."
-    )
-
-
-def jvp_rule_not_a_pair(what: str, received: str) -> ValueError:
-    return ValueError(f"{what}: the jvp rule must return a pair (primal_out, tangent_out), received {received}.")
-
-
-def jvp_rule_structure(what: str, expected: Any, received: Any, path: str) -> ValueError:
-    return ValueError(
-        f"{what}: the jvp rule's tangent output must have the structure of its primal output, "
-        f"expected {expected}, received {received} (they differ at {path})."
-    )
-
-
-def extend_not_a_primitive(what: str, prim: Any) -> TypeError:
-    return TypeError(
-        f"extend.{what}: expected a primitive made by funcgrad.extend.primitive(fun), got "
-        f"{type(prim).__name__}. Wrap the function first: p = extend.primitive(fun)."
-    )
-
-
-def defsparsity_choice(what: str, choices: list[str], given: Any, also: str = "") -> ValueError:
-    return ValueError(f"defsparsity: {what} must be one of {choices}{also}, got {given!r}")
-
-
-def undeclared_residual() -> TypeError:
-    return TypeError(
-        "funcgrad internal error: a derivative rule read the value of an array its primitive declared "
-        "it does not need (defresiduals); declare it as needed."
-    )
-
-
-# --- pytrees (funcgrad/tree.py) -----------------------------------------------------------------------
-
-
-def pytree_not_a_class(nodetype: Any) -> TypeError:
-    return TypeError(
-        f"register_pytree_node expects a class, got {nodetype!r}. Pass the class itself (Pair, not Pair(...))."
-    )
-
-
-def pytree_registered_twice(nodetype: type) -> ValueError:
-    return ValueError(
-        f"{nodetype.__name__} is already registered as a pytree node; register each class once (at import time)."
-    )
-
-
-def pytree_not_a_dataclass(nodetype: Any) -> TypeError:
-    return TypeError(
-        f"register_dataclass expects a dataclass (a class decorated with @dataclasses.dataclass), "
-        f"got {nodetype!r}. Decorate it with @dataclasses.dataclass first, or use register_pytree_node."
-    )
-
-
-def pytree_dataclass_fields(nodetype: type, data: list[str], meta: list[str], names: list[str]) -> ValueError:
-    return ValueError(
-        f"register_dataclass({nodetype.__name__}): data_fields {data} and meta_fields {meta} "
-        f"must split the init fields {names} between them, each exactly once."
-    )
-
-
-def unflatten_leaf_count(treedef: Any, count: int) -> ValueError:
-    return ValueError(
-        f"tree_unflatten: structure {treedef} has {treedef.num_leaves} leaves, got {count}; pass one leaf per "
-        "position of the structure (tree_flatten's order)."
-    )
-
-
-def tree_map_structures(path: str, first: Any, other: Any) -> ValueError:
-    return ValueError(
-        f"tree_map: all trees must have the structure of the first, but they differ at {path}: {first} versus {other}"
-    )
-
-
-# --- testing (funcgrad/testing.py) --------------------------------------------------------------------
-
-
-def check_grads_disagree(
-    title: str, name: Any, inputs: str, expected: Any, got: Any, difference: Any, atol: float, rtol: float
-) -> AssertionError:
-    return AssertionError(
-        f"check_grads: {title} of {name!s} disagrees with finite differences\n"
-        f"  inputs:   {inputs}\n"
-        f"  expected: {expected!r}\n"
-        f"  got:      {got!r}\n"
-        f"  max |difference| = {difference} (atol={atol}, rtol={rtol})"
-    )
-
-
-def check_grads_mode(mode: Any) -> ValueError:
-    return ValueError(f"check_grads: modes must be 'fwd' and/or 'rev', got {mode!r}")
