@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad import _backends, _errors
+from funcgrad import _backends, _dask, _errors
 from funcgrad._batching import vmap
 from funcgrad._forward import ForwardTrace, Identity, materialize
 from funcgrad._prims import _shape
@@ -361,7 +361,7 @@ def value_and_grad(
             trace.tape.clear()
             grads = tree_unflatten(treedef, _deliver_all(cotangents, primals))
         gradient = grads[0] if isinstance(argnums, (int, np.integer)) else grads
-        value = _plain(value)
+        value, gradient = _dask.streamed(_plain(value)), _dask.streamed(gradient)
         if has_aux:
             return (value, _strip_tree(aux, trace)), gradient
         return value, gradient
@@ -463,7 +463,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     out_leaves, out_def = tree_flatten(out)
     out_values = [_strip(o, trace) for o in out_leaves]
     out_ids = [o._payload if _ours(o, trace) else None for o in out_leaves]
-    out_tree = tree_unflatten(out_def, [_plain(v) for v in out_values])
+    out_tree = _dask.streamed(tree_unflatten(out_def, [_plain(v) for v in out_values]))
     # what vjp_fn checks a cotangent against: the outputs' shapes and dtypes, not the arrays (the caller may drop them)
     out_spec = tree_unflatten(out_def, [shaped(v) if type(v) is np.ndarray else v for v in tree_flatten(out_tree)[0]])
     tape = trace.tape
@@ -475,7 +475,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         with _backends.guard(foreign or _backends.any_foreign(checked)):
             cotangents = backward(tape, seeds, inputs, consume=False) if seeds else [None] * len(inputs)
             cotangents = [_unshared(c, checked) for c in cotangents]
-            return tuple(tree_unflatten(treedef, _deliver_all(cotangents, values)))
+            return tuple(_dask.streamed(tree_unflatten(treedef, _deliver_all(cotangents, values))))
 
     if has_aux:
         return out_tree, vjp_fn, _strip_tree(aux, trace)
@@ -555,7 +555,8 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         values = tree_unflatten(out_def, [_plain(_strip(o, trace)) for o in out_leaves])
         # a tangent handed through unchanged (the identity, x + 0) is copied: the caller's array stays theirs
         delivered = [_unshared(_deliver(_tangent_out(o, trace), _strip(o, trace)), checked) for o in out_leaves]
-        tangent_out = tree_unflatten(out_def, _own_buffers(delivered))
+        tangent_out = _dask.streamed(tree_unflatten(out_def, _own_buffers(delivered)))
+        values = _dask.streamed(values)
     if has_aux:
         return values, tangent_out, _strip_tree(aux, trace)
     return values, tangent_out
@@ -586,9 +587,9 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
         checked, _ = _check_like(tuple(tangents), tuple(primals), "tangent", "linearize")
         with _backends.guard(foreign or _backends.any_foreign(checked)):
             carried = forward_replay(tape, inputs, checked, out_ids)
-            return tree_unflatten(out_def, [_deliver(t, v) for t, v in zip(carried, out_values)])
+            return _dask.streamed(tree_unflatten(out_def, [_deliver(t, v) for t, v in zip(carried, out_values)]))
 
-    return tree_unflatten(out_def, [_plain(v) for v in out_values]), jvp_fn
+    return _dask.streamed(tree_unflatten(out_def, [_plain(v) for v in out_values])), jvp_fn
 
 
 # --- Jacobians ---------------------------------------------------------------------
@@ -707,7 +708,7 @@ def _guard_foreign(jac_fun: Callable[..., Any]) -> Callable[..., Any]:
         if all(type(a) in _ARRAY_TYPES or type(a) is float for a in args):
             return jac_fun(*args, **kwargs)  # plain NumPy arguments: no tree walk, nothing to guard
         with _backends.guard(_backends.any_foreign(tree_flatten(args)[0])):
-            return jac_fun(*args, **kwargs)
+            return _dask.streamed(jac_fun(*args, **kwargs))
 
     return guarded
 

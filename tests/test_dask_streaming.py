@@ -18,9 +18,11 @@ import pytest
 
 da = pytest.importorskip("dask.array", reason="the Dask tests need the dask extra: pip install funcgrad[dask]")
 import dask  # noqa: E402
+from dask.base import collections_to_expr  # noqa: E402
 from test_dask import TaskCounter  # noqa: E402
 
 import funcgrad as fg  # noqa: E402
+from funcgrad._dask import MERGED  # noqa: E402
 
 ROWS, CHUNK, FEATURES = 800_000, 40_000, 4
 CHUNK_BYTES = CHUNK * FEATURES * 8
@@ -130,24 +132,87 @@ def test_derivative_graphs_computed_together_hold_a_few_chunks_of_x(combination)
     assert peak < 4.5, f"{combination}: funcgrad's graph peaked at {peak:.1f} chunks of X"
 
 
-_ORDERING = (
-    "per-chunk steps shared between the outputs stay unfused tasks and the scheduler runs one output's chunks "
-    "before the other's, holding X between them; hand-written hvp and difference of sums do the same (docs/dask.md)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_ORDERING)
-@pytest.mark.parametrize("combination", ["value_and_grad, difference of sums", "grad and hessian", "grad and hvp"])
-def test_combinations_dask_orders_badly_hold_x(combination):
+def _together():
     X, y, w = problem()
     v = np.array([1.0, -1.0, 0.5, 2.0])
-    build = {
-        "value_and_grad, difference of sums": lambda: fg.value_and_grad(difference_of_sums)(w, X, y),
-        "grad and hessian": lambda: (fg.grad(logistic)(w, X, y), fg.hessian(logistic)(w, X, y)),
-        "grad and hvp": lambda: fg.hvp(lambda w: logistic(w, X, y), (w,), (v,)),
-    }[combination]
-    peak = peak_in_chunks(built_lazily(build))
-    assert peak < 4.5, f"{combination}: funcgrad's graph peaked at {peak:.1f} chunks of X"
+    s = sigmoid(X @ w)
+    return {
+        "value_and_grad, difference of sums": (
+            lambda: fg.value_and_grad(difference_of_sums)(w, X, y),
+            lambda: (difference_of_sums(w, X, y), X.T @ (s - y)),
+        ),
+        "grad and hessian": (
+            lambda: (fg.grad(logistic)(w, X, y), fg.hessian(logistic)(w, X, y)),
+            lambda: (X.T @ (s - y), (X.T * (s * (1.0 - s))) @ X),
+        ),
+        "grad and hvp": (
+            lambda: fg.hvp(lambda w: logistic(w, X, y), (w,), (v,)),
+            lambda: (X.T @ (s - y), (X.T * (s * (1.0 - s))) @ (X @ v)),
+        ),
+    }
+
+
+#: the Newton step peaks where the Hessian alone does (its own gap is the expected failure below)
+_BOUND = {"grad and hessian": 5.5}
+
+
+@pytest.mark.parametrize("combination", ["value_and_grad, difference of sums", "grad and hessian", "grad and hvp"])
+def test_outputs_sharing_each_chunks_work_stream_x(combination):
+    # each output's per-chunk steps were separate tasks, shared between the outputs, and the scheduler ran one
+    # output's work over every chunk before the other's, holding X between (28-38 chunks; hand-written hvp and
+    # difference of sums still do): now each chunk's work for every output is one task
+    funcgrad_side, hand_side = _together()[combination]
+    ours = built_lazily(funcgrad_side)
+    got, want = dask.compute(ours, hand_side(), scheduler="synchronous")
+    unmerged = dask.compute(ours, scheduler="synchronous", optimize_graph=False)[0]
+    for a, b, c in zip(*(fg.tree.tree_flatten(t)[0] for t in (got, want, unmerged))):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_array_equal(a, c)  # the same tasks run: the same bits
+    peak = peak_in_chunks(ours)
+    assert peak < _BOUND.get(combination, 4.5), f"{combination}: funcgrad's graph peaked at {peak:.1f} chunks of X"
+
+
+def _merged_chunks(*arrays):
+    """The merged chunk tasks of the graph ``dask.compute(*arrays)`` runs, each with the keys of the tasks it runs."""
+    graph = dict(collections_to_expr(arrays).optimize().__dask_graph__())  # (dask.optimize optimises each alone)
+    return {
+        key: set(task.args[0]) for key, task in graph.items() if isinstance(key, tuple) and key[0].startswith(MERGED)
+    }, graph
+
+
+def test_each_chunk_is_generated_once_in_one_task_for_every_output():
+    X, y, w = problem()
+    g, H = built_lazily(lambda: (fg.grad(logistic)(w, X, y), fg.hessian(logistic)(w, X, y)))
+    merged, graph = _merged_chunks(g, H)
+    assert len(merged) == len(X.chunks[0])
+    generated = sorted(key for inner in merged.values() for key in inner if key[0].startswith("normal"))
+    assert generated == sorted(X.__dask_keys__()[i][0] for i in range(len(X.chunks[0])))
+    assert not [key for key in graph if isinstance(key, tuple) and key[0].startswith("normal")]
+    # computed with a plain Dask array, funcgrad's arrays keep their own optimisation
+    hand = X.T @ (sigmoid(X @ w) - y)
+    np.testing.assert_allclose(dask.compute(g, hand)[0], hand.compute(), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda w, X, y: np.sum((X @ w - np.mean(X @ w)) ** 2),  # each chunk's backward work reads a reduction
+        lambda w, X, y: np.sum(np.logaddexp(0.0, X @ w) * y[::-1]),  # chunks of X meet other chunks of y
+        lambda w, X, y: np.sum(np.tanh(X @ w)) * np.sum(y),  # a chunk of y is read by no chunk of X
+    ],
+    ids=["centred", "reversed labels", "separate sums"],
+)
+def test_merged_chunks_give_the_same_bits(loss):
+    X, y, w = problem()
+    X, y = X[:200_000], y[:200_000]
+    value, g = built_lazily(lambda: fg.value_and_grad(loss)(w, X, y))
+    H = built_lazily(lambda: fg.hessian(loss)(w, X, y))
+    got = dask.compute(value, g, H, scheduler="synchronous")
+    unmerged = dask.compute(value, g, H, scheduler="synchronous", optimize_graph=False)
+    for a, b in zip(got, unmerged):
+        np.testing.assert_array_equal(a, b)
+    want = fg.value_and_grad(loss)(w, X.compute(), y.compute())
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-10)
 
 
 def test_the_hessian_is_one_pass_over_x():
@@ -157,8 +222,8 @@ def test_the_hessian_is_one_pass_over_x():
     hand = (X.T * (s * (1.0 - s))) @ X
     np.testing.assert_allclose(*dask.compute(hessian, hand), rtol=1e-9)
     # every task of the Hessian reads at most one chunk of X, and each chunk is generated once
-    graph = dask.optimize(hessian)[0].__dask_graph__()
-    generated = [key for key in graph if isinstance(key, tuple) and key[0].startswith("normal")]
+    merged, _ = _merged_chunks(hessian)
+    generated = [key for inner in merged.values() for key in inner if key[0].startswith("normal")]
     assert len(generated) == len(X.chunks[0])
     assert task_count(hessian) <= 1.5 * task_count(hand)
     # the batch of tangents is X's own rows (no product with the seed eye(4)), scaled once per chunk: no

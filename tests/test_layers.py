@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "funcgrad._rules",
             "funcgrad._sparsity",
             "funcgrad._backends",
+            "funcgrad._dask",
             "funcgrad.tree",
         ),
     ),
