@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             continue  # its library (Dask) is not installed
         names[entry.name] = workload.name
         for name in list(workload.impls):
-            if name not in ("numpy", "funcgrad", "fg-jit") and name not in wanted:  # fg-jit: funcgrad's jit beside it
+            if name not in ("numpy", "funcgrad", "fg-jit", "fg-jit-fuse") and name not in wanted:  # funcgrad's jit beside it
                 del workload.impls[name]
         measured = measure(workload, args.repeat, budget, TIMERS[args.timer])
         results["workloads"][workload.name] = measured
