@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from funcgrad._fuse import available as fuse_available
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "run.py"
 WORKLOADS = {
@@ -70,7 +72,8 @@ def test_quick_run_without_peers(tmp_path: Path) -> None:
     stdout, results = _run(tmp_path, "--peers", "none")
     assert set(results["workloads"]) == WORKLOADS
     for name, workload in results["workloads"].items():
-        jitted = {"fg-jit"} if name.startswith("sci ") else set()  # the scientists' models run jit beside eager
+        # the scientists' models run jit beside eager, and jit(..., fuse=True) when numba is installed
+        jitted = ({"fg-jit"} | ({"fg-jit-fuse"} if fuse_available() else set())) if name.startswith("sci ") else set()
         assert set(workload["impls"]) == {"numpy", "funcgrad"} | jitted, name
         for impl, entry in workload["impls"].items():
             assert entry["agrees"], (name, impl, entry["max_rel_error"])
