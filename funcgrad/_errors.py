@@ -1422,3 +1422,30 @@ def multigammaln_dimension(d: Any) -> ValueError:
 
 def multigammaln_domain(d: Any) -> ValueError:
     return ValueError(f"multigammaln: condition a > 0.5 * (d-1) ({0.5 * (d - 1)}) not met for every a")
+
+
+# --- NumPy's polynomial helpers and bincount: NumPy's own argument errors, in NumPy's words ---------
+
+
+def vander_rank() -> ValueError:
+    return ValueError("x must be a one-dimensional array or sequence.")
+
+
+def polyfit_degree() -> ValueError:
+    return ValueError("expected deg >= 0")
+
+
+def polyfit_shapes(what: str) -> TypeError:
+    return TypeError(f"expected {what}")
+
+
+def polyfit_cov_points() -> ValueError:
+    return ValueError("the number of data points must exceed order to scale the covariance matrix")
+
+
+def bincount_lengths() -> ValueError:
+    return ValueError("The weights and list don't have the same length.")
+
+
+def polyfit_poorly_conditioned() -> Warning:
+    return np.exceptions.RankWarning("Polyfit may be poorly conditioned")

@@ -203,3 +203,94 @@ def test_row_stack_and_dtype_names() -> None:
     assert fnp.float16 is np.float16 and fnp.longdouble is np.longdouble and fnp.clongdouble is np.clongdouble
     half = fg.grad(lambda x: (x * x).sum())(np.ones(2, fnp.float16))
     assert half.dtype == np.float16
+
+
+# --- polynomials, unwrap, weighted bincount, log-sum-exp reductions --------------------------
+
+XP = np.linspace(-1.0, 2.0, 7)
+YP = np.sin(3 * XP) + XP
+
+
+@pytest.mark.parametrize("increasing", [False, True])
+@pytest.mark.parametrize("columns", [None, 0, 1, 4])
+def test_vander_values_and_derivatives(columns: int | None, increasing: bool) -> None:
+    f = lambda x: np.vander(x, columns, increasing)
+    assert np.array_equal(traced_value(f, XP), f(XP))
+    assert np.array_equal(fg.jit(f)(XP), f(XP))
+    if columns != 0:
+        check_grads(lambda x: (f(x) ** 2).sum(), (XP,), order=2)
+
+
+def test_polyval_in_coefficients_and_points() -> None:
+    p = np.array([0.5, -1.0, 2.0, 0.3])
+    assert np.array_equal(traced_value(np.polyval, p, XP), np.polyval(p, XP))
+    assert np.array_equal(traced_value(lambda x: fnp.polyval([1.0, 2.0], x), 3.0), 5.0)
+    check_grads(lambda p, x: np.polyval(p, x).sum(), (p, XP), order=2)
+
+
+@pytest.mark.parametrize("deg", [1, 3])
+def test_polyfit_is_numpys_and_differentiates_in_data_points_and_weights(deg: int) -> None:
+    w = np.linspace(1.0, 2.0, 7)
+    for f, args in [
+        (lambda y: np.polyfit(XP, y, deg), (YP,)),
+        (lambda x: np.polyfit(x, YP, deg, w=w), (XP,)),
+        (lambda w: np.polyfit(XP, YP, deg, w=w), (w,)),
+        (lambda y: np.polyfit(XP, np.stack([y, 2 * y], axis=1), deg), (YP,)),
+    ]:
+        assert np.array_equal(traced_value(f, *args), f(*args))
+        assert np.array_equal(fg.jit(f)(*args), f(*args))
+        check_grads(lambda *a: (f(*a) ** 2).sum(), args, order=2)
+    c, cov = traced_value(lambda y: np.polyfit(XP, y, deg, cov=True), YP)
+    c0, cov0 = np.polyfit(XP, YP, deg, cov=True)
+    np.testing.assert_allclose(cov, cov0, rtol=1e-12, atol=1e-15)
+    check_grads(lambda y: np.polyfit(XP, y, deg, cov=True)[1].sum(), (YP,), order=1)
+    full = traced_value(lambda y: np.polyfit(XP, y, deg, full=True), YP)
+    for got, expected in zip(full, np.polyfit(XP, YP, deg, full=True)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_polyfit_warns_and_refuses_as_numpy() -> None:
+    with pytest.warns(np.exceptions.RankWarning):
+        fg.grad(lambda y: np.polyfit(XP[:3], y, 5).sum())(YP[:3])
+    with pytest.raises(ValueError, match="deg >= 0"):
+        fg.grad(lambda y: np.polyfit(XP, y, -1).sum())(YP)
+    with pytest.raises(TypeError, match="x's length"):
+        fg.grad(lambda y: np.polyfit(XP, y, 1).sum())(YP[:3])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        fg.grad(lambda x: np.vander(x).sum())(np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_unwrap_is_numpys_with_identity_derivative(axis: int) -> None:
+    rng = np.random.default_rng(3)
+    wrapped = np.mod(np.cumsum(rng.uniform(-4, 4, 24)), 2 * np.pi).reshape(4, 6) - np.pi
+    for kwargs in [{}, {"period": 4.0}, {"discont": 4.0}]:
+        f = lambda p: np.unwrap(p, axis=axis, **kwargs)
+        assert np.array_equal(traced_value(f, wrapped), f(wrapped))
+        assert np.array_equal(fg.jit(f)(wrapped), f(wrapped))
+        np.testing.assert_array_equal(fg.vmap(lambda r: np.unwrap(r, **kwargs))(wrapped), np.unwrap(wrapped, **kwargs))
+    check_grads(lambda p: (np.unwrap(p, axis=axis) ** 2).sum(), (wrapped,), order=2)
+
+
+def test_weighted_bincount_is_a_scatter_add() -> None:
+    positions = np.array([0, 3, 3, 1, 0, 5])
+    weights = np.array([0.3, -0.7, 1.1, 0.4, 2.0, -1.3])
+    f = lambda w: np.bincount(positions, weights=w, minlength=8)
+    assert np.array_equal(traced_value(f, weights), f(weights))
+    assert np.array_equal(fg.jit(f)(weights), f(weights))
+    np.testing.assert_array_equal(fg.vmap(f)(np.stack([weights, -weights])), np.stack([f(weights), f(-weights)]))
+    check_grads(lambda w: (f(w) ** 2).sum(), (weights,), order=2)
+    assert fg.grad(lambda w: np.bincount(positions, w.astype(np.float32)).sum())(weights).dtype == np.float64
+    with pytest.raises(ValueError, match="same length"):
+        fg.grad(lambda w: np.bincount(positions, w[:3]).sum())(weights)
+
+
+@pytest.mark.parametrize("ufunc", [np.logaddexp, np.logaddexp2])
+@pytest.mark.parametrize("axis", [0, 1, None, (0, 1)])
+def test_log_add_reductions(ufunc: Any, axis: Any) -> None:
+    x = np.array([[0.3, -0.7, 1.1], [0.4, 2.0, -1.3]])
+    f = lambda x: ufunc.reduce(x, axis=axis)
+    assert np.array_equal(traced_value(f, x), f(x))
+    assert np.array_equal(fg.jit(f)(x), f(x))
+    check_grads(lambda x: (f(x) ** 2).sum(), (x,), order=2)
+    np.testing.assert_array_equal(fg.vmap(lambda r: ufunc.reduce(r))(x), ufunc.reduce(x, axis=1))

@@ -163,6 +163,9 @@ REDUCTIONS: list[Case] = [
     ("prod-axis0", lambda ns, x: ns.prod(x, axis=0), (U(3, 2),), ""),
     ("prod-one_zero", lambda ns, x: ns.prod(x, axis=-1), (np.array([[0.0, 1.5, -2.0], [0.7, 1.2, 0.9]]),), ""),
     ("prod-two_zeros", lambda ns, x: ns.prod(x), (np.array([0.0, 1.5, 0.0]),), ""),
+    # fixed inputs (no draw from U's stream, which the saved JAX answers of later cases depend on)
+    ("logaddexp.reduce-axis1", lambda ns, x: ns.logaddexp.reduce(x, axis=1), (np.array([[0.3, -0.7, 1.1], [0.4, 2.0, -1.3]]),), ""),
+    ("logaddexp2.reduce-all", lambda ns, x: ns.logaddexp2.reduce(x, axis=None), (np.array([[1.2, -0.4], [0.1, 0.9]]),), ""),
     ("max-all", lambda ns, x: ns.max(x), (U(2, 3),), ""),
     ("max-axis0", lambda ns, x: ns.max(x, axis=0), (U(2, 3),), ""),
     ("min-axis1_keepdims", lambda ns, x: ns.min(x, axis=1, keepdims=True), (U(2, 3),), ""),
@@ -842,11 +845,7 @@ def test_numpy_copy_and_conversions() -> None:
 
 UNSUPPORTED: list[tuple[str, Callable[[Any], Any]]] = [
     ("numpy.histogram", lambda x: np.histogram(x)[0]),
-    ("numpy.polyval", lambda x: np.polyval(x, 2.0)),
-    ("numpy.polyfit", lambda x: np.polyfit(np.arange(3.0), x, 1)),
     ("numpy.i0", lambda x: np.i0(x)),
-    ("numpy.bincount", lambda x: np.bincount(np.array([0, 1, 1]), weights=x)),
-    ("numpy.vander", lambda x: np.vander(x)),
     ("numpy.roots", lambda x: np.roots(x)),
     ("numpy.histogram2d", lambda x: np.histogram2d(x, x)[0]),
     ("numpy.intersect1d", lambda x: np.intersect1d(x, x)),

@@ -676,8 +676,39 @@ def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
 #: ufunc -> the funcgrad.numpy function that ``ufunc.reduce`` / ``ufunc.accumulate`` is
 # --- ufunc methods on traced values: reduce, accumulate, outer --------------------------------
 
+def _log_add_reduce(x: Any, axis: tuple[int, ...], keepdims: bool, base2: bool) -> Any:
+    return (np.logaddexp2 if base2 else np.logaddexp).reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
+
+
+def _log_add_weights(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool, base2: bool) -> Any:
+    """The softmax along ``axis``: ``exp(x - ans)`` (``2 ** (x - ans)`` in base 2), each element's share."""
+    gap = x - _base.reshape_p(ans, newshape=kept_shape(shape(x), axis))
+    return _ufuncs.exp2(gap) if base2 else _ufuncs.exp(gap)
+
+
+#: ``logaddexp.reduce`` / ``logaddexp2.reduce``: NumPy's pairwise log-sum-exp, whose derivative is the softmax
+log_add_reduce_p = primitive(_log_add_reduce, "log_add_reduce")
+defvjp(log_add_reduce_p, lambda g, ans, x, axis, keepdims, base2: expand_reduced(g, x, axis, keepdims)
+       * _log_add_weights(ans, x, axis, keepdims, base2))  # fmt: skip
+defjvp(log_add_reduce_p, lambda t, ans, x, axis, keepdims, base2: sum_p(
+    t * _log_add_weights(ans, x, axis, keepdims, base2), axis=axis, keepdims=keepdims), batched=True)  # fmt: skip
+defbatch(log_add_reduce_p, "leading")
+defsparsity(log_add_reduce_p, "reduce")
+
+
+def _log_add(base2: bool) -> Callable[..., Any]:
+    def reduce(array: Any, axis: Any = 0, keepdims: bool = False) -> Any:
+        array = operand(array)
+        axes = normalize_axes(axis, ndim(array))
+        return log_add_reduce_p(array, axis=axes, keepdims=keepdims, base2=base2)
+
+    return reduce
+
+
 #: ufunc name -> the reduction that ``ufunc.reduce`` is
 _REDUCTIONS: dict[str, Callable[..., Any]] = {
+    "logaddexp": _log_add(False),
+    "logaddexp2": _log_add(True),
     "add": sum,
     "multiply": prod,
     "maximum": max,

@@ -46,6 +46,7 @@ from funcgrad.numpy import _array_methods, fft, linalg, random  # noqa: F401  (_
 from funcgrad.numpy._constructors import *  # noqa: F401,F403
 from funcgrad.numpy._extras import *  # noqa: F401,F403
 from funcgrad.numpy._index_tricks import *  # noqa: F401,F403
+from funcgrad.numpy._polynomial import *  # noqa: F401,F403
 from funcgrad.numpy._ranges import *  # noqa: F401,F403
 from funcgrad.numpy._views import *  # noqa: F401,F403  (after _shape's: the view-making spellings)
 

@@ -19,14 +19,16 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._prims import _shape
+from funcgrad._prims import _at, _reductions, _select, _shape, _ufuncs
+from funcgrad._prims._at import plain_index, read_index
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._inplace import copy_of, writable
 from funcgrad._trace import Tracer, innermost
+from funcgrad._values import dtype as _values_dtype
 from funcgrad._values import is_traced, ndim, shape, stand_in
 from funcgrad.numpy import _constructors
 
-__all__ = ["copy", "empty_like", "broadcast_arrays", "matrix_transpose", "unstack"]
+__all__ = ["copy", "empty_like", "broadcast_arrays", "matrix_transpose", "unstack", "unwrap", "bincount"]
 
 # ``numpy.astype`` (NumPy 2) is ``funcgrad.numpy.astype`` on traced values
 implements(np.astype)(_constructors.astype)
@@ -108,3 +110,57 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
         raise _errors.unstack_scalar()
     moved = _shape.moveaxis(x, axis, 0)
     return tuple(moved[i] for i in range(shape(x)[axis]))
+
+
+@implements(np.unwrap)
+def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * np.pi) -> Any:
+    """``numpy.unwrap``: ``p`` with multiples of ``period`` added where consecutive values jump by more than
+    ``discont``, in NumPy's steps; the added multiples are piecewise constant, so the derivative is the identity.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda p: unwrap(p).sum())(np.array([0.0, 3.0, 6.5]))
+    array([1., 1., 1.])
+    """
+    p = _shape.operand(p)
+    if not is_traced(p):
+        return np.unwrap(p, discont, axis, period=period)
+    dd = _reductions.diff(p, axis=axis)
+    if discont is None:
+        discont = period / 2
+    first = [slice(None)] * ndim(p)
+    rest = list(first)
+    first[axis], rest[axis] = slice(None, 1), slice(1, None)
+    kind = np.result_type(np.zeros((), _values_dtype(dd)), period)
+    if np.issubdtype(kind, np.integer):
+        high, remainder = divmod(period, 2)
+        ambiguous = remainder == 0
+    else:
+        high, ambiguous = period / 2, True
+    low = -high
+    ddmod = _ufuncs.mod(dd - low, period) + low
+    if ambiguous:
+        ddmod = _select.where((ddmod == low) & (dd > 0), high, ddmod)
+    correction = _select.where(_ufuncs.absolute(dd) < discont, 0, ddmod - dd)
+    head = _constructors.astype(p[tuple(first)], kind)
+    return _shape.concatenate([head, p[tuple(rest)] + _reductions.cumsum(correction, axis=axis)], axis=axis)
+
+
+@implements(np.bincount)
+def bincount(x: Any, /, weights: Any = None, minlength: int = 0) -> Any:
+    """``numpy.bincount``: with traced ``weights``, each bin the sum of its weights (a scatter-add, linear in
+    ``weights``); the counts themselves have no derivative.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda w: (bincount([0, 2, 2], weights=w) ** 2).sum())(np.array([1.0, 2.0, 3.0]))
+    array([ 2., 10., 10.])
+    """
+    weights = _shape.operand(weights)
+    if not is_traced(x, weights):
+        return np.bincount(x, weights, minlength)
+    index = np.asarray(read_index(plain_index(x), "numpy.bincount of traced positions (the bin count is their maximum)"))
+    if weights is None:
+        return np.bincount(index, None, minlength)
+    bins = np.bincount(index, None, minlength).shape[0]  # NumPy's checks of the positions, and the length
+    if np.shape(index) != shape(weights):
+        raise _errors.bincount_lengths()
+    return _at.at(np.zeros(bins))[index].add(_constructors.astype(weights, np.float64))  # NumPy sums in doubles
