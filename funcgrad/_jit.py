@@ -462,29 +462,26 @@ def _affine(
     iteration's, in order or reversed), or ``None``.  One end may be a value from before that loop (the
     backward pass reads the forward pass's state on entering the first step): it is kept first in the list."""
     found = [where.get(item.id) if isinstance(item, Var) else None for item in atoms]
-    known = [place for place in found if place is not None]
-    if len(known) < 2 or len(known) < len(found) - 1:
+    if len(found) < 3 or found[1] is None:
         return None
-    stack, position, _ = known[0]
-    step = known[1][2] - known[0][2]
-    if step not in (1, -1):
-        return None
-    first = known[0][2] - step * found.index(known[0])
-    extra = None
-    for k, (item, place) in enumerate(zip(atoms, found)):
-        iteration = first + step * k
-        if place == (stack, position, iteration):
-            continue
-        if place is not None or iteration != -1 or not isinstance(item, Var):
-            return None
-        if defined.get(item.id, -1) >= loops[stack].start:
-            return None  # computed after the list is made
-        extra = item
-    earlier = plans[stack]
-    if extra is not None and earlier.prefixed.setdefault(position, extra) is not extra:
-        return None  # the list already starts with another value
-    earlier.stacks.setdefault(position, f"ys{stack}_{position}_")
-    return _Stack(stack, position), first, step
+    stack, position, middle = found[1]  # never an end: the one value from before the loop is at an end
+    for step in (1, -1):
+        first = middle - step
+        extra = None
+        for k, (item, place) in enumerate(zip(atoms, found)):
+            iteration = first + step * k
+            if place == (stack, position, iteration):
+                continue
+            if iteration != -1 or not isinstance(item, Var) or defined.get(item.id, -1) >= loops[stack].start:
+                break  # not this list (an end from before the loop must be there when the list is made)
+            extra = item
+        else:
+            earlier = plans[stack]
+            if extra is not None and earlier.prefixed.setdefault(position, extra) is not extra:
+                return None  # the list already starts with another value
+            earlier.stacks.setdefault(position, f"ys{stack}_{position}_")
+            return _Stack(stack, position), first, step
+    return None
 
 
 def _drops(program: Program, loops: Sequence[Loop], plans: list[_LoopPlan]) -> dict[int, list[int]]:

@@ -195,7 +195,9 @@ def _periodic_stretches(codes: np.ndarray[Any, Any]) -> list[tuple[int, int, int
         return []
     counts = np.bincount(gaps)
     weights = counts * np.arange(len(counts))
-    lengths = {int(length) for length in np.argsort(weights)[::-1][:CANDIDATE_LENGTHS] if counts[length] >= 2}
+    # the most frequent gaps, and the most frequent weighted by length (a long block's gaps are fewer)
+    best = np.concatenate((np.argsort(counts)[::-1][:CANDIDATE_LENGTHS], np.argsort(weights)[::-1][:CANDIDATE_LENGTHS]))
+    lengths = {int(length) for length in best if counts[length] >= 2}
     # a block repeated twice is a block too, and weighs more: its divisors are tried as well
     lengths |= {length // parts for length in lengths for parts in range(2, OCCURRENCES + 1) if length % parts == 0}
     found = []
@@ -250,20 +252,27 @@ def fold(program: Program) -> list[Loop]:
     context = _Context(program, defined, last_read, last_guard, guard_number)
     loops: list[Loop] = []
     unique = -1 - np.arange(len(steps), dtype=np.int64)  # a folded run's codes, so no later run overlaps it
-    while True:
+    failed: set[tuple[int, int, int]] = set()  # runs checked and refused (a later pass finds them again)
+    taken = np.zeros(len(steps), dtype=bool)
+    found = True
+    while found:  # a pass takes every run it can; the next looks again without them (other lengths show)
+        found = False
         for start, length, count in _periodic_stretches(codes):
-            loop = None
             for first, repeats in ((start, count), (start + length, count - 1), (start, count - 1)):
-                if repeats >= MIN_COUNT and repeats * length >= MIN_STEPS:
-                    loop = context.check(first, length, repeats)
-                    if loop is not None:
-                        break
-            if loop is not None:
+                run = (first, length, repeats)
+                if repeats < MIN_COUNT or repeats * length < MIN_STEPS or run in failed:
+                    continue
+                if taken[first : first + length * repeats].any():
+                    continue
+                loop = context.check(first, length, repeats)
+                if loop is None:
+                    failed.add(run)
+                    continue
                 loops.append(loop)
+                taken[loop.start : loop.stop] = True
                 codes[loop.start : loop.stop] = unique[loop.start : loop.stop]
+                found = True
                 break
-        else:
-            break
     loops.sort(key=lambda loop: loop.start)
     return loops
 
