@@ -706,7 +706,8 @@ def _guard_foreign(jac_fun: Callable[..., Any]) -> Callable[..., Any]:
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if all(type(a) in _ARRAY_TYPES or type(a) is float for a in args):
-            return jac_fun(*args, **kwargs)  # plain NumPy arguments: no tree walk, nothing to guard
+            # plain NumPy arguments: nothing to guard (a Dask array closed over may still make a Dask Jacobian)
+            return _dask.streamed(jac_fun(*args, **kwargs))
         with _backends.guard(_backends.any_foreign(tree_flatten(args)[0])):
             return _dask.streamed(jac_fun(*args, **kwargs))
 
