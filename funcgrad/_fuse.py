@@ -63,8 +63,9 @@ _FLOATS = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
 #: a value of a group, read after it from the kernel's tuple of outputs
 fused_output = Primitive("fused_output", operator.getitem)
 
-#: (kernel source, shape, which scalars are 0-d arrays) -> its primitive (one compile per distinct kernel)
-_KERNELS: dict[tuple[str, tuple[int, ...], tuple[bool, ...]], Primitive] = {}
+#: (kernel source, shape, which scalars are 0-d arrays, inputs written into) -> its primitive
+_KERNELS: dict[tuple[str, tuple[int, ...], tuple[bool, ...], tuple[int, ...]], Primitive] = {}
+_COMPILED: dict[str, Any] = {}  # kernel source -> numba's dispatcher (one compile per distinct kernel)
 _KERNELS_LOCK = threading.Lock()
 
 
@@ -200,6 +201,7 @@ def fuse(program: Program) -> Program:
     if not found:
         return program
     readers = _later_reads(program)
+    producers = {eqn.out.id: eqn for eqn in program.eqns}
     ids = itertools.count(1 + max([var.id for var in program.inputs] + [s.out.id for s in program.eqns], default=0))
     at_last = {group.members[-1]: group for group in found}
     grouped = {index for group in found for index in group.members}
@@ -208,7 +210,7 @@ def fuse(program: Program) -> Program:
         if index not in grouped:
             steps.append(step)
         elif index in at_last:
-            steps.extend(_kernel_call(program, at_last[index], readers, ids))
+            steps.extend(_kernel_call(program, at_last[index], readers, producers, ids))
     return Program(program.inputs, steps, program.outputs, program.in_tree, program.out_tree)
 
 
@@ -225,8 +227,14 @@ def _later_reads(program: Program) -> dict[int, int]:
     return last
 
 
-def _kernel_call(program: Program, group: Group, readers: dict[int, int], ids: Any) -> list[Step]:
-    """The steps replacing ``group``: the kernel's call, and one ``fused_output`` per value read after it."""
+def _kernel_call(
+    program: Program, group: Group, readers: dict[int, int], producers: dict[int, Eqn], ids: Any
+) -> list[Step]:
+    """The steps replacing ``group``: the kernel's call, and one ``fused_output`` per value read after it.
+
+    An output is written into an input array the replay made (a ufunc's result) that nothing reads after
+    the kernel, as the replay's own in-place calls do, instead of a new array (for 1e6 elements, a new
+    array's pages cost about as much as the kernel's arithmetic)."""
     steps = program.steps
     eqns = [steps[index] for index in group.members]
     inside = {eqn.out.id for eqn in eqns}  # type: ignore[union-attr]
@@ -242,7 +250,18 @@ def _kernel_call(program: Program, group: Group, readers: dict[int, int], ids: A
             if key not in keys:
                 keys[key] = len(inputs)
                 inputs.append(atom)
-    prim = _primitive(eqns, inputs, outputs, group)  # type: ignore[arg-type]
+    dead = [
+        position
+        for position, atom in enumerate(inputs)
+        if isinstance(atom, Var)
+        and atom.type is np.ndarray
+        and atom.shape == group.shape
+        and atom.dtype == group.dtype
+        and atom.id in producers
+        and written_operand(producers[atom.id])[0] is not None  # a ufunc's (fresh or owned) result
+        and readers.get(atom.id, -1) <= last
+    ]
+    prim = _primitive(eqns, inputs, outputs, group, tuple(dead[: len(outputs)]))  # type: ignore[arg-type]
     if len(outputs) == 1:
         return [Eqn(prim, tuple(inputs), {}, outputs[0])]
     pack = Var(next(ids), ())
@@ -257,7 +276,9 @@ def _is_array(atom: Atom, shape: tuple[int, ...]) -> bool:
     return type(atom.value) is np.ndarray and atom.value.shape == shape and shape != ()
 
 
-def _primitive(eqns: list[Eqn], inputs: list[Atom], outputs: list[Var], group: Group) -> Primitive:
+def _primitive(
+    eqns: list[Eqn], inputs: list[Atom], outputs: list[Var], group: Group, reuse: tuple[int, ...]
+) -> Primitive:
     """The kernel of one group as a primitive (its ``impl`` allocates the outputs and runs the loop)."""
     dtype = _FLOATS[np.dtype(group.dtype)]
     arrays = [_is_array(atom, group.shape) for atom in inputs]
@@ -289,11 +310,12 @@ def _primitive(eqns: list[Eqn], inputs: list[Atom], outputs: list[Var], group: G
         lines.append(f"        y{position}[i] = {values[out.id]}")
     source = "\n".join(lines) + "\n"
     zero_d = [not is_array and _zero_d(atom) for atom, is_array in zip(inputs, arrays)]
-    key = (source, group.shape, tuple(zero_d))
+    key = (source, group.shape, tuple(zero_d), reuse)
     with _KERNELS_LOCK:
         prim = _KERNELS.get(key)
         if prim is None:
-            prim = Primitive(f"fused[{len(eqns)} calls]", _wrapper(source, arrays, zero_d, len(outputs), group))
+            wrapper = _wrapper(source, arrays, zero_d, len(outputs), group, reuse)
+            prim = Primitive(f"fused[{len(eqns)} calls]", wrapper)
             _KERNELS[key] = prim
     return prim
 
@@ -303,13 +325,18 @@ def _zero_d(atom: Atom) -> bool:
     return (atom.type if isinstance(atom, Var) else type(atom.value)) is np.ndarray
 
 
-def _wrapper(source: str, arrays: list[bool], zero_d: list[bool], outputs: int, group: Group) -> Callable[..., Any]:
-    """The kernel compiled by numba (lazily, at its first call) and a function calling it on flat views."""
-    numba = importlib.import_module("numba")
-    namespace: dict[str, Any] = {"np": np}
-    exec(compile(source, "<funcgrad fused kernel>", "exec"), namespace)  # noqa: S102 - our own generated code
-    # error_model="numpy": a division by zero gives inf or NaN, as NumPy's, instead of raising
-    kernel = numba.njit(nogil=True, error_model="numpy")(namespace["kernel"])
+def _wrapper(
+    source: str, arrays: list[bool], zero_d: list[bool], outputs: int, group: Group, reuse: tuple[int, ...]
+) -> Callable[..., Any]:
+    """The kernel compiled by numba (lazily, at its first call) and a function calling it on flat views,
+    writing output ``p`` into input ``reuse[p]`` when that array is C-contiguous (a new array otherwise)."""
+    kernel = _COMPILED.get(source)
+    if kernel is None:
+        numba = importlib.import_module("numba")
+        namespace: dict[str, Any] = {"np": np}
+        exec(compile(source, "<funcgrad fused kernel>", "exec"), namespace)  # noqa: S102 - our own generated code
+        # error_model="numpy": a division by zero gives inf or NaN, as NumPy's, instead of raising
+        kernel = _COMPILED[source] = numba.njit(nogil=True, error_model="numpy")(namespace["kernel"])
     shape, dtype, size = group.shape, np.dtype(group.dtype), int(np.prod(group.shape))
     arguments = [
         f"x{p}.reshape(-1)" if is_array else f"x{p}[()]" if scalar_array else f"x{p}"
@@ -317,12 +344,16 @@ def _wrapper(source: str, arrays: list[bool], zero_d: list[bool], outputs: int, 
     ]
     outs = [f"y{p}" for p in range(outputs)]
     text = [f"def fused({', '.join(f'x{p}' for p in range(len(arrays)))}):"]
-    for out in outs:
-        text.append(f"    {out} = empty(shape, dtype)")
+    for position, out in enumerate(outs):
+        if position < len(reuse):  # each element is read before it is written: the kernel may write in place
+            into = f"x{reuse[position]}"
+            text.append(f"    {out} = {into} if {into}.flags.c_contiguous else empty(shape, dtype)")
+        else:
+            text.append(f"    {out} = empty(shape, dtype)")
     text.append(f"    kernel(size, {', '.join(arguments + [f'{out}.reshape(-1)' for out in outs])})")
     text.append(f"    return {outs[0] if outputs == 1 else '(' + ', '.join(outs) + ',)'}")
     scope: dict[str, Any] = {"empty": np.empty, "shape": shape, "dtype": dtype, "size": size, "kernel": kernel}
     exec("\n".join(text) + "\n", scope)  # noqa: S102 - our own generated code
     fused: Callable[..., Any] = scope["fused"]
-    fused.__doc__ = source
+    fused.__doc__ = source + "\n" + "\n".join(text) + "\n"
     return fused

@@ -209,3 +209,21 @@ def test_a_call_writing_into_a_value_the_open_group_reads_closes_it() -> None:
     assert any(step.prim.name == "exp_into" for step in program.eqns)  # the replay writes exp into a
     fused = compile_program(_fuse.fuse(program))
     assert _ulps(fused(x), f(x)) == 0
+
+
+@needs_numba
+def test_a_kernel_writes_into_a_dead_array_the_replay_made_and_nothing_else() -> None:
+    program = _fuse.fuse(_program(fg.grad(_chain), np.linspace(-4.0, 4.0, 5000)))
+    wrappers = [eqn.prim.impl.__doc__ for eqn in program.eqns if eqn.prim.name.startswith("fused[")]
+    assert any("y0 = x0 if x0.flags.c_contiguous" in text for text in wrappers)  # tanh's array, dead after it
+
+    def f(x: Any) -> Any:
+        b = fnp.tanh(x)
+        y = (b * 2.0 + x) * x  # reads the input (never written into) and b, which is read again below
+        return y * fnp.sum(b)
+
+    x = np.linspace(-1.0, 1.0, 5000)
+    kept = x.copy()
+    fused = compile_program(_fuse.fuse(_program(f, x)))
+    assert _ulps(fused(x), f(x)) == 0
+    assert x.tobytes() == kept.tobytes()
