@@ -71,6 +71,9 @@ def _logistic_data(quick: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     time_ratio("jit(grad) of logistic regression / JAX jit", 1.0, numerator="fg-jit", denominator="jax-jit"),
     first_call_ratio("first jit(grad) call of logistic regression / eager grad", 2.0),
     geomean_ratio("jit / JAX jit, geomean of the scientists' models", 1.0, SCIENTISTS, "fg-jit", "jax-jit"),
+    geomean_ratio(
+        "jit(fuse=True) / JAX jit, geomean of the scientists' models", 1.0, SCIENTISTS, "fg-jit-fuse", "jax-jit"
+    ),
     geomean_ratio("eager / autograd, geomean of the scientists' models", 0.35, SCIENTISTS, "funcgrad", "autograd"),
     geomean_ratio(
         "first jit call / eager, geomean of the scientists' models", 2.0, SCIENTISTS, "fg-jit", "funcgrad", True
