@@ -35,7 +35,7 @@ import numpy as np
 from funcgrad import _errors, _fuse
 from funcgrad._loops import Loop, fold
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Var, record
-from funcgrad._rewrites import NonFinite, python_floats, rewrite
+from funcgrad._rewrites import NonFinite, in_place, merge, python_floats, rewrite
 from funcgrad._simplify import simplify
 from funcgrad._trace import _DEPTH
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
@@ -168,22 +168,25 @@ _OPERATOR_FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 def _numpy_typed(item: Var | Const) -> bool:
     kind = item.type if isinstance(item, Var) else type(item.value)
-    return kind is np.ndarray or issubclass(kind, np.generic)
+    return kind is np.ndarray or kind in _SCALAR_TYPES or issubclass(kind, np.generic)
 
 
 def _as_operator(eqn: Eqn) -> str | None:
     """The operator replaying ``eqn``, when it gives exactly the ufunc's result (and type)."""
-    table = _OPERATORS if len(eqn.inputs) == 2 else _UNARY_OPERATORS if len(eqn.inputs) == 1 else {}
-    symbol = table.get(eqn.prim.impl)
+    inputs = eqn.inputs
+    count = len(inputs)
+    symbol = _OPERATORS.get(eqn.prim.impl) if count == 2 else _UNARY_OPERATORS.get(eqn.prim.impl) if count == 1 else None
     if symbol is None or eqn.params:
         return None
-    if eqn.out.type is float:
+    out = eqn.out
+    if out.type is float:
         return symbol  # arithmetic on Python floats (funcgrad/_rewrites.py)
-    if eqn.out.dtype not in _OPERATOR_DTYPES:
+    if out.dtype not in _OPERATOR_DTYPES:
         return None
-    if not any(_numpy_typed(item) for item in eqn.inputs):
-        return None  # Python numbers would give a Python number, the ufunc a NumPy scalar
-    return symbol
+    for item in inputs:
+        if _numpy_typed(item):
+            return symbol
+    return None  # Python numbers would give a Python number, the ufunc a NumPy scalar
 
 
 def to_source(program: Program, name: str = "replay", loops: Sequence[Loop] = ()) -> tuple[str, dict[str, Any]]:
@@ -565,10 +568,14 @@ def _last_uses(program: Program) -> dict[int, list[Var]]:
     return freed
 
 
-def compile_program(program: Program, loops: bool = True) -> Callable[..., Any]:
+def compile_program(
+    program: Program, loops: bool = True, folded: Sequence[Loop] | None = None
+) -> Callable[..., Any]:
     """The replay function of ``program`` (see :func:`to_source`), its repeated runs written as loops
-    (:func:`funcgrad._loops.fold`) unless ``loops`` is false."""
-    source, namespace = to_source(program, loops=fold(program) if loops else ())
+    (:func:`funcgrad._loops.fold`, or ``folded`` when given: ``fold(program)`` computed earlier) unless
+    ``loops`` is false."""
+    found = (fold(program) if folded is None else folded) if loops else ()
+    source, namespace = to_source(program, loops=found)
     code = compile(source, f"<funcgrad replay of {len(program.eqns)} calls>", "exec")
     # NumPy's warnings name the calling module: a replay's come from funcgrad, as the eager call's do
     namespace["__name__"] = __name__
@@ -586,7 +593,7 @@ def interpret_program(program: Program) -> Callable[..., Any]:
     dropped after its last use and array constants handed back are copied: the two give the same bits.
     Building it costs a pass over the program, no code generation and no ``compile``.
     """
-    slots: dict[int, int] = {}
+    slots: dict[int, int] = {}  # a variable's id, or -1 - a constant's id(), -> its place in ``template``
     template: list[Any] = []
 
     def slot(item: Var | Const) -> int:
@@ -596,32 +603,56 @@ def interpret_program(program: Program) -> Callable[..., Any]:
             template.append(None if isinstance(item, Var) else item.value)
         return slots[key]
 
-    guard_at = {id(g): i for i, g in enumerate(program.guards)}
     checks: dict[int, list[tuple[str, Any, int]]] = {}
-    for step in program.steps:
-        if isinstance(step, Guard):
-            checks.setdefault(step.var.id, []).append((step.kind, step.expected, guard_at[id(step)]))
+    eqns: list[Eqn] = []
+    for k, step in enumerate(program.steps):
+        if isinstance(step, Guard):  # the guard's number: how many came before it
+            checks.setdefault(step.var.id, []).append((step.kind, step.expected, k - len(eqns)))
+        else:
+            eqns.append(step)
     inputs = [slot(var) for var in program.inputs]
     first_checks = [(slots[var.id], checks.pop(var.id)) for var in program.inputs if var.id in checks]
-    freed = _last_uses(program)
-    # one entry a call: (arity, function, first, second, arguments, params, out, after); a call of one or two
+    # a var's last reader (by its position among the calls), for the intermediate arrays, dropped after it:
+    # those no later call reads and no output is (a scalar costs nothing to keep, and dropping it does)
+    kept = {atom.id for atom in program.outputs if isinstance(atom, Var)} | {var.id for var in program.inputs}
+    last: dict[int, int] = {}
+    # one entry a call: [arity, function, first, second, arguments, params, out, after]; a call of one or two
     # operands and no parameters reads them directly (arity 1, 2), others (arity 0) unpack ``arguments``
     # and ``params``; ``after`` is None or (guards to check, slots to drop)
-    plan: list[tuple[int, Callable[..., Any], int, int, list[int], dict[str, Any], int, Any]] = []
-    for position, eqn in enumerate(program.eqns):
-        arguments = [slot(item) for item in eqn.inputs]
+    plan: list[list[Any]] = []
+    for position, eqn in enumerate(eqns):
+        arguments = []
+        for item in eqn.inputs:
+            if type(item) is Var:
+                index = slots.get(item.id)
+                if index is None:
+                    index = slot(item)
+                if item.shape and item.id in last:
+                    last[item.id] = position
+            else:
+                index = slots.get(-1 - id(item))
+                if index is None:
+                    index = slot(item)
+            arguments.append(index)
         symbol = _as_operator(eqn)
         if symbol is None:
             function = eqn.prim.impl
         else:
             function = operator.neg if len(arguments) == 1 else _OPERATOR_FUNCTIONS[symbol]
-        out = slot(eqn.out)
-        dead = [slots[var.id] for var in freed.get(position, ())]
-        guards = checks.pop(eqn.out.id, None)
+        var = eqn.out
+        out = slots[var.id] = len(template)
+        template.append(None)
+        if var.shape and var.id not in kept:
+            last[var.id] = position
+        guards = checks.pop(var.id, None)
         arity = len(arguments) if len(arguments) <= 2 and not eqn.params else 0
         first, second = (arguments + [0, 0])[:2]
-        after = (guards, dead) if guards is not None or dead else None
-        plan.append((arity, function, first, second, arguments, eqn.params, out, after))
+        plan.append([arity, function, first, second, arguments, eqn.params, out, None if guards is None else (guards, [])])
+    for var_id, position in last.items():
+        entry = plan[position]
+        if entry[7] is None:
+            entry[7] = (None, [])
+        entry[7][1].append(slots[var_id])
     outputs = [(slot(item), isinstance(item, Const) and type(item.value) is np.ndarray) for item in program.outputs]
     out_tree = program.out_tree
 
@@ -732,6 +763,8 @@ def floats_allowed() -> bool:
 
 #: replays of a recording run by :func:`interpret_program` before its source is generated and compiled
 INTERPRETED_REPLAYS = 2
+#: a recording of more steps than this is prepared in stages, one per replay (see ``_Branch``)
+STAGED_STEPS = 5000
 #: a recording longer than this (seconds) is reported once per jitted function (a log line)
 LONG_RECORDING = 1.0
 
@@ -748,9 +781,19 @@ class _Branch:
     replay runs.  A program with arithmetic on Python floats keeps its NumPy-scalar version beside it
     (``fallback``, tiered alike), which runs when NumPy's error handling asks for it or a value leaving
     the floats is not finite.
+
+    A recording of more than ``STAGED_STEPS`` steps is prepared in stages instead, one a replay, so
+    that no call pays for all of them: the first replay prunes the recording and interprets it as it is
+    (NumPy's scalars, the recorded calls), the next ones simplify it, merge duplicates, write into dying
+    arrays (:func:`prepare`'s passes), put its scalar arithmetic on Python floats, interpret the prepared
+    program from then on, fold its loops and generate and compile its source (not before replay
+    ``INTERPRETED_REPLAYS + 1``).  ``stages`` lists
+    the stages done, by name, in order.
     """
 
-    __slots__ = ("program", "replay", "branches", "replays", "tier", "interpreted", "fallback", "fuse")
+    __slots__ = (
+        "program", "replay", "branches", "replays", "tier", "interpreted", "fallback", "fuse", "stages", "pending"
+    )  # fmt: skip
 
     def __init__(self, program: Program, prepared: bool = False, fuse: bool = False) -> None:
         self.program = program
@@ -763,9 +806,16 @@ class _Branch:
         self.interpreted: Callable[..., Any] = self._interpret
         self.branches: dict[int, _Branch] = {}
         self.fallback: _Branch | None = None
+        #: the stages of preparation done so far, by name (one per replay for a long recording)
+        self.stages: list[str] = []
+        #: the stages still to do, when prepared in stages: (name, work)
+        self.pending: list[tuple[str, Callable[[], None]]] | None = None
 
     def _prepare(self) -> None:
         on_numpy = prepare(self.program)
+        self._on_floats(on_numpy)
+
+    def _on_floats(self, on_numpy: Program) -> None:
         self.program = python_floats(on_numpy)
         if self.program is not on_numpy:
             self.fallback = _Branch(on_numpy, prepared=True, fuse=self.fuse)
@@ -774,19 +824,83 @@ class _Branch:
     def _interpret(self, *leaves: Any) -> Any:
         with _TIERS, gc_paused():
             self.replays += 1
-            if self.tier == "recorded":
-                self._prepare()
-            if self.replays > INTERPRETED_REPLAYS:
-                if self.tier != "compiled":
-                    self.replay = self.with_fallback(
-                        compile_program(_fuse.fuse(self.program) if self.fuse else self.program)
-                    )
-                    self.tier = "compiled"
-            elif self.tier == "prepared":
-                self.interpreted = self.with_fallback(interpret_program(self.program))
-                self.tier = "interpreted"
+            if self.pending is None and len(self.program.steps) > STAGED_STEPS and self.tier != "compiled":
+                self.pending = self._staged()
+            if self.pending is not None:
+                self._stage()
+            else:
+                if self.tier == "recorded":
+                    self._prepare()
+                    self.stages.append("prepared")
+                if self.replays > INTERPRETED_REPLAYS:
+                    if self.tier != "compiled":
+                        self.replay = self.with_fallback(
+                            compile_program(_fuse.fuse(self.program) if self.fuse else self.program)
+                        )
+                        self.tier = "compiled"
+                        self.stages.append("compiled")
+                elif self.tier == "prepared":
+                    self.interpreted = self.with_fallback(interpret_program(self.program))
+                    self.tier = "interpreted"
+                    self.stages.append("interpreted")
             replay = self.replay if self.tier == "compiled" else self.interpreted
         return replay(*leaves)
+
+    def _stage(self) -> None:
+        """Do the next stage of preparation (the compiling one waits for replay ``INTERPRETED_REPLAYS + 1``)."""
+        pending = self.pending
+        assert pending is not None
+        if pending and (pending[0][0] != "compiled" or self.replays > INTERPRETED_REPLAYS):
+            name, work = pending.pop(0)
+            work()
+            self.stages.append(name)
+
+    def _staged(self) -> list[tuple[str, Callable[[], None]]]:
+        """The stages preparing this branch's program, in order (see the class's text)."""
+        program = self.program
+        held: list[Program] = [program]  # the program as far as the stages have taken it
+        folded: list[Sequence[Loop]] = []
+
+        def interpret_recording() -> None:
+            held[0] = held[0].pruned()
+            self.interpreted = interpret_program(held[0])  # the recorded calls on NumPy's scalars: no fallback
+            self.tier = "interpreted"
+
+        def simplified() -> None:
+            held[0] = simplify(held[0])
+
+        def merged() -> None:
+            held[0] = merge(held[0])
+
+        def written_in_place() -> None:
+            held[0] = in_place(held[0])
+
+        def on_floats() -> None:
+            self._on_floats(held[0])
+
+        def interpret_prepared() -> None:
+            self.interpreted = self.with_fallback(interpret_program(self.program))
+            self.tier = "interpreted"
+
+        def fold_loops() -> None:
+            held[0] = _fuse.fuse(self.program) if self.fuse else self.program
+            folded.append(fold(held[0]))
+
+        def compiled() -> None:
+            self.replay = self.with_fallback(compile_program(held[0], folded=folded[0]))
+            self.tier = "compiled"
+
+        stages: list[tuple[str, Callable[[], None]]] = []
+        if self.tier == "recorded":
+            stages += [
+                ("interpreted", interpret_recording),
+                ("simplified", simplified),
+                ("merged", merged),
+                ("in place", written_in_place),
+                ("on floats", on_floats),
+            ]
+        stages += [("interpreted", interpret_prepared), ("folded", fold_loops), ("compiled", compiled)]
+        return stages
 
     def with_fallback(self, replay: Callable[..., Any]) -> Callable[..., Any]:
         """``replay``, running the NumPy-scalar version instead where Python floats may not give NumPy's

@@ -172,7 +172,9 @@ class Program:
             if isinstance(step, Guard):
                 live.add(step.var.id)
             elif step.out.id in live:
-                live.update(atom.id for atom in step.inputs if isinstance(atom, Var))
+                for atom in step.inputs:
+                    if isinstance(atom, Var):
+                        live.add(atom.id)
             else:
                 continue
             kept.append(step)

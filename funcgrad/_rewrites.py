@@ -79,7 +79,7 @@ from funcgrad._prims._ufuncs import add
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
 from funcgrad._trace import Primitive
 
-__all__ = ["NonFinite", "python_floats", "rewrite"]
+__all__ = ["NonFinite", "in_place", "merge", "python_floats", "rewrite"]
 
 #: ``index_add`` writing into its first argument, which the replay owns (a replay's own call, never recorded)
 index_add_into = Primitive("index_add_into", add_into)
@@ -256,6 +256,11 @@ def rewrite(program: Program) -> Program:
 
     Raises nothing: a program it cannot change comes back as it was.
     """
+    return in_place(merge(program))
+
+
+def merge(program: Program) -> Program:
+    """The first half of :func:`rewrite`: exact duplicate calls merged, uniform constants read as scalars."""
     returned = {atom.id for atom in program.outputs if isinstance(atom, Var)}
     seen: dict[Any, Var] = {}
     replaced: dict[int, Var] = {}
@@ -283,7 +288,15 @@ def rewrite(program: Program) -> Program:
                 seen.setdefault(key, eqn.out)
         steps.append(eqn)
     outputs = [current(atom) for atom in program.outputs]
-    steps = _gathered_in_scalars(_written_into_dying(_accumulate_in_place(steps, outputs), outputs))
+    return Program(program.inputs, steps, outputs, program.in_tree, program.out_tree)
+
+
+def in_place(program: Program) -> Program:
+    """The second half of :func:`rewrite` (``jit`` runs the two halves on two replays of a long recording):
+    accumulations and ufunc results written into arrays the replay owns, element additions into a small
+    constant gathered in scalars (module text)."""
+    outputs = program.outputs
+    steps = _gathered_in_scalars(_written_into_dying(_accumulate_in_place(program.steps, outputs), outputs))
     return Program(program.inputs, steps, outputs, program.in_tree, program.out_tree)
 
 

@@ -197,3 +197,67 @@ def test_random_programs_writing_into_every_dying_array(monkeypatch: Any, seed: 
     for fun in (f, fg.grad(total) if not program.complex else f):
         for got_i, got_c, eager, where in _both_tiers(fun, (x,)):
             _same_tiers(got_i, got_c, eager, f"seed {seed} {where}")
+
+
+# --- a long recording is prepared in stages, one a replay ----------------------------------------------------
+
+
+def _loop_gradient(p: Any) -> Any:
+    u, v = 1.0, 1.0
+    for _ in range(12):  # a Python loop on scalars: the recording repeats one block, forward and backward
+        u, v = u + 0.1 * (p[0] * u - p[1] * u * v), v + 0.1 * (p[2] * u * v - p[3] * v)
+    return (u - 1.2) ** 2 + fnp.sin(v)
+
+
+STAGES = ["interpreted", "simplified", "merged", "in place", "on floats", "interpreted", "folded", "compiled"]
+
+
+def test_a_long_recording_is_prepared_one_stage_a_replay(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_jit, "STAGED_STEPS", 10)  # this recording counts as long
+    g = fg.grad(_loop_gradient)
+    jitted = fg.jit(g)
+    p = np.array([1.5, 1.0, 1.0, 3.0])
+    inputs = [p, p * 0.9, p * 1.1]
+    done = []
+    for call in range(len(STAGES) + 3):
+        x = inputs[call % 3]
+        _assert_same(jitted(x), g(x), f"call {call}")
+        if call:
+            (branch,) = jitted._cache.values()
+            done.append(list(branch.stages))
+    # replay k did stage k and nothing more; then nothing is left to do
+    assert done[: len(STAGES)] == [STAGES[: k + 1] for k in range(len(STAGES))]
+    assert done[-1] == STAGES and branch.tier == "compiled"
+    assert "for it" in branch.replay.__doc__  # the folded source
+    assert any(eqn.out.type is float for eqn in branch.program.eqns)  # prepared: arithmetic on Python floats
+
+
+def test_staged_preparation_keeps_guards_and_the_fallback(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_jit, "STAGED_STEPS", 0)
+
+    def f(x: Any) -> Any:
+        y = x * 2.0 - 1.0
+        return y * y if y > 0 else y * 1e308 * 10.0  # a bool guard; the product overflows (NumPy warns)
+
+    jitted = fg.jit(f)
+    for call in range(len(STAGES) + 2):
+        for x in (np.float64(0.75), np.float64(0.25), np.float64(0.9)):
+            with warnings.catch_warnings(record=True) as got_warned, np.errstate(over="warn"):
+                warnings.simplefilter("always")
+                got = jitted(x)
+            with warnings.catch_warnings(record=True) as want_warned, np.errstate(over="warn"):
+                warnings.simplefilter("always")
+                want = f(x)
+            assert type(got) is type(want) and got.tobytes() == want.tobytes(), f"call {call} at {x}"
+            assert len(got_warned) == len(want_warned) == (x == 0.25)
+    assert jitted._cache_size() == 2
+    assert {branch.tier for branch in _walk(_branch_roots(jitted))} == {"compiled"}
+
+
+def test_a_short_recording_is_prepared_at_once() -> None:
+    jitted = fg.jit(fg.grad(_loop_gradient))
+    p = np.array([1.5, 1.0, 1.0, 3.0])
+    for _ in range(_jit.INTERPRETED_REPLAYS + 2):
+        jitted(p)
+    (branch,) = jitted._cache.values()
+    assert branch.stages == ["prepared", "interpreted", "compiled"]
