@@ -714,6 +714,13 @@ def gc_paused() -> Iterator[None]:
     each collection the allocations trigger walks all of them, for nothing: that was half the time of
     recording, preparing and compiling a 37,000-call program.  Cycles made meanwhile are collected
     once the collector runs again.
+
+    When more than ``PROMOTED`` objects were made meanwhile (a long recording and its program, which the
+    cache keeps), every object of the young generations is moved to the oldest one unwalked
+    (``gc.freeze()`` then ``gc.unfreeze()``), rather than walked by the young collection that the next
+    allocation would start: 25-35 ms after a 37,000-call recording, a sixth of it, and nothing found.
+    Full collections walk them as before, and collect any cycle among them.  Not done while the
+    process has frozen objects of its own (``gc.get_freeze_count()``), which ``unfreeze`` would thaw.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -721,7 +728,14 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            if gc.get_count()[0] > PROMOTED and not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
+
+
+#: objects made while the collector is paused past which they are moved to the oldest generation unwalked
+PROMOTED = 20_000
 
 
 

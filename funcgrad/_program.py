@@ -38,10 +38,13 @@ class Var:
     def __init__(self, id: int, value: Any) -> None:
         self.id = id
         #: the value's Python type (a replay sees the same types: they are part of the signature)
-        self.type = type(value)
-        self.shape, self.dtype = _shape_dtype(value)
+        self.type = kind = type(value)
+        self.shape: tuple[int, ...]
+        self.dtype: np.dtype[Any] | None
+        known = _SCALAR_SHAPE_DTYPE.get(kind)  # a NumPy scalar or a Python float: no attribute read
+        self.shape, self.dtype = known if known is not None else _shape_dtype(value)
         #: ``None`` for an array or number; the type's name for anything else (a pack of leaves)
-        self.kind = None if self.dtype is not None else type(value).__name__
+        self.kind = None if self.dtype is not None else kind.__name__
 
     @classmethod
     def float64(cls, id: int, kind: type) -> Var:
@@ -64,6 +67,11 @@ class Const:
 
 Atom = Var | Const
 _FLOAT64 = np.dtype(np.float64)
+#: the shape and dtype of a value of each NumPy scalar type, and of a Python float (a recording's many scalars)
+_SCALAR_SHAPE_DTYPE: dict[type, tuple[tuple[int, ...], np.dtype[Any]]] = {
+    np.dtype(code).type: ((), np.dtype(code)) for code in "?bBhHiIlLqQefdgFDG"
+}
+_SCALAR_SHAPE_DTYPE[float] = ((), _FLOAT64)
 
 
 def _unchanged(recorded: Any, value: np.ndarray[Any, Any]) -> bool:
@@ -320,19 +328,22 @@ class RecordingTrace(Trace):
         return RecordingTracer(value, self, self.const(value))
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        values = list(args)
+        # the hot path of recording: one call per primitive call (a long recording makes tens of thousands)
+        values = []
         inputs: list[Atom] = []
         lower = False  # does some argument stay traced by an outer transform?
-        for argnum, arg in enumerate(args):
-            if isinstance(arg, Tracer) and arg._trace is self:
-                value = values[argnum] = arg._value
-                inputs.append(arg._payload)
-                if isinstance(value, Tracer):
-                    lower = True
-            else:
-                if isinstance(arg, Tracer):
-                    lower = self.foreign = True
-                inputs.append(self.const(arg))
+        for arg in args:
+            if isinstance(arg, Tracer):
+                if arg._trace is self:
+                    value = arg._value
+                    inputs.append(arg._payload)
+                    if isinstance(value, Tracer):
+                        lower = True
+                    values.append(value)
+                    continue
+                lower = self.foreign = True
+            inputs.append(self.const(arg) if type(arg) is np.ndarray else Const(arg))
+            values.append(arg)
         ans = prim(*values, **params) if lower else prim.impl(*values, **params)
         out = Var(next(self.ids), ans)
         self.steps.append(Eqn(prim, tuple(inputs), params, out))

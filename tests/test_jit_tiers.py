@@ -9,6 +9,7 @@ registry's cases (tests/test_jit_registry.py) and over random programs
 
 from __future__ import annotations
 
+import gc
 import logging
 import warnings
 from collections.abc import Callable
@@ -261,3 +262,35 @@ def test_a_short_recording_is_prepared_at_once() -> None:
         jitted(p)
     (branch,) = jitted._cache.values()
     assert branch.stages == ["prepared", "interpreted", "compiled"]
+
+
+def _in_generation(obj: Any, generation: int) -> bool:
+    return any(other is obj for other in gc.get_objects(generation=generation))
+
+
+def test_a_long_recording_goes_to_the_oldest_generation_unwalked(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_jit, "PROMOTED", 100)  # this recording counts as long
+    p = np.array([1.5, 1.0, 1.0, 3.0])
+    gc.collect()
+    jitted = fg.jit(fg.grad(_loop_gradient))
+    jitted(p)
+    (branch,) = jitted._cache.values()
+    # the program's objects were moved to the oldest generation as they were, not walked by a young collection
+    assert _in_generation(branch.program.steps[-1], 2) and _in_generation(branch.program.steps[-1].out, 2)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+
+
+def test_objects_frozen_by_the_process_stay_frozen(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_jit, "PROMOTED", 100)
+    p = np.array([1.5, 1.0, 1.0, 3.0])
+    marker: list[Any] = []
+    gc.collect()
+    gc.freeze()
+    try:
+        jitted = fg.jit(fg.grad(_loop_gradient))
+        jitted(p)
+        assert gc.get_freeze_count() and not any(marker is obj for g in range(3) for obj in gc.get_objects(g))
+        (branch,) = jitted._cache.values()
+        assert not _in_generation(branch.program.steps[-1], 2)
+    finally:
+        gc.unfreeze()
