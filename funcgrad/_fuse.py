@@ -37,17 +37,22 @@ import importlib
 import itertools
 import operator
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from funcgrad import _errors
+from funcgrad._loops import Loop, _freeze, fold
+from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._ufuncs import mask_p
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
-from funcgrad._rewrites import written_operand
+from funcgrad._rewrites import NonFinite, leave_floats, set_elements, to_float, to_float64, written_operand
 from funcgrad._trace import Primitive
+from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
-__all__ = ["available", "fuse", "groups"]
+__all__ = ["available", "fuse", "groups", "scalar_replay"]
 
 #: a call is fused when its output has at least this many elements (below, NumPy's call costs less than
 #: the kernel's dispatch)
@@ -357,3 +362,266 @@ def _wrapper(
     fused: Callable[..., Any] = scope["fused"]
     fused.__doc__ = source + "\n" + "\n".join(text) + "\n"
     return fused
+
+
+# --- numba's replay of a whole program on Python floats -------------------------------------------
+
+#: a program on Python floats is replayed by numba when it has a folded loop and numba's source has at most
+#: this many calls (those outside loops, and each loop's body once): numba's compile time grows with them
+SCALAR_CALLS = 1000
+#: numba's replays kept, by source and constants (one compile per distinct program, for the whole process)
+SCALAR_CACHE = 32
+
+#: NumPy's element operations numba writes as operators on float64 (IEEE arithmetic: the same bits)
+_SCALAR_OPERATORS: dict[Any, str] = {**_BINARY, **_UNARY}
+_COMPARISONS: dict[Any, str] = {
+    np.greater: "{} > {}",
+    np.greater_equal: "{} >= {}",
+    np.less: "{} < {}",
+    np.less_equal: "{} <= {}",
+    np.equal: "{} == {}",
+    np.not_equal: "{} != {}",
+}
+#: NumPy's functions numba calls on float64 scalars: ``absolute``, ``sign`` and ``sqrt`` give the same bits,
+#: the others numba's (LLVM's, the C library's) within ``ULPS``, as does a power
+_SCALAR_FUNCTIONS = frozenset(
+    {
+        np.absolute, np.sign, np.sqrt, np.exp, np.expm1, np.exp2, np.log, np.log1p, np.log2, np.log10,
+        np.sin, np.cos, np.tan, np.arcsin, np.arccos, np.arctan, np.sinh, np.cosh, np.tanh,
+        np.arcsinh, np.arccosh, np.arctanh, np.arctan2, np.hypot,
+    }
+)  # fmt: skip
+_SCALAR_CONSTANTS = (bool, int, float, np.float64, np.bool_)
+_FLOAT64, _BOOL = np.dtype(np.float64), np.dtype(np.bool_)
+
+_SCALAR_COMPILED: dict[Any, Any] = {}  # (source, input types, namespace values) -> numba's dispatcher
+_HELPERS: dict[str, Any] = {}  # the njit helpers the source calls, compiled once numba is needed
+
+
+class Unsupported(Exception):
+    """A program numba's replay does not take (a call it does not write, a value it does not hold)."""
+
+
+_INFINITY = float("inf")
+
+
+def _checked(value: float) -> float:
+    """``value`` if finite, else ``NonFinite``: a NumPy call would have warned there (or a value leaving the
+    Python floats is not finite), so the Python tier's NumPy-scalar replay runs instead."""
+    if -_INFINITY < value < _INFINITY:
+        return value
+    raise NonFinite
+
+
+def _set_elements(total: Any, positions: Any, values: Any) -> Any:
+    """A copy of ``total`` with ``values`` at its flat ``positions`` (``set_elements`` of the Python tier)."""
+    out = total.copy()
+    flat = out.reshape(-1)
+    for position in range(len(values)):
+        flat[positions[position]] = values[position]
+    return out
+
+
+def _helpers() -> dict[str, Any]:
+    with _KERNELS_LOCK:
+        if not _HELPERS:
+            numba = importlib.import_module("numba")
+            _HELPERS["finite_"] = numba.njit(_checked)
+            _HELPERS["set_elements_"] = numba.njit(_set_elements)
+            _HELPERS["float_"] = float
+        return _HELPERS
+
+
+def _scalar(atom: Atom) -> bool:
+    """A float64 or boolean 0-d value (a Python float or NumPy scalar), or a number constant."""
+    if isinstance(atom, Var):
+        return atom.shape == () and atom.type is not np.ndarray and atom.dtype in (_FLOAT64, _BOOL)
+    return type(atom.value) in _SCALAR_CONSTANTS
+
+
+def spell(eqn: Eqn, arguments: list[str], namespace: dict[str, Any]) -> str:
+    """The expression numba's replay computes ``eqn`` with (``to_source``'s ``spell``), or ``Unsupported``.
+
+    Arithmetic on Python floats is written with operators; a NumPy function of scalars too, or as numba's
+    function, its result checked finite (``finite_``: NumPy would have warned where it is not);
+    conversions between Python floats and NumPy's are no-ops, those checking finiteness ``finite_``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> from funcgrad._jit import prepare
+    >>> from funcgrad._rewrites import python_floats
+    >>> program = python_floats(prepare(fg.make_program(lambda p: np.exp(p[0] * 2.0) > 1.0)(np.ones(2))))
+    >>> [spell(eqn, ["x", "y"][: len(eqn.inputs)], {}) for eqn in program.eqns]
+    ['x[0]', 'float_(x)', 'x * y', 'finite_(x)', 'finite_(exp_(x))', '(x > y)']
+    """
+    prim, out = eqn.prim, eqn.out
+    if prim is to_float:
+        return f"float_({arguments[0]})"
+    if prim is to_float64 or prim is leave_floats:
+        return f"finite_({arguments[0]})"
+    if prim is getitem_p:
+        (source,) = eqn.inputs
+        index = eqn.params["index"]
+        if index == () and _scalar(source):
+            return arguments[0]  # a scalar's ``x[()]``: itself
+        valid = type(index) is int or (type(index) is tuple and all(type(i) is int for i in index))
+        if not (valid and out.shape == () and _array(source)):
+            raise Unsupported(eqn.prim.name)
+        return f"{arguments[0]}[{index!r}]"
+    if prim is set_elements:
+        total = eqn.inputs[0]
+        if not (_array(total) and all(_scalar(atom) for atom in eqn.inputs[1:])):
+            raise Unsupported(eqn.prim.name)
+        return f"set_elements_({arguments[0]}, {eqn.params['positions']!r}, ({', '.join(arguments[1:])},))"
+    if prim is mask_p:
+        if eqn.params.get("dtype") != _FLOAT64 or not _scalar(eqn.inputs[0]):
+            raise Unsupported(eqn.prim.name)
+        return f"float_({arguments[0]})"
+    impl = prim.impl
+    if eqn.params or not all(_scalar(atom) for atom in eqn.inputs) or out.shape != ():
+        raise Unsupported(eqn.prim.name)
+    if out.dtype == _BOOL and impl in _COMPARISONS:
+        return "(" + _COMPARISONS[impl].format(*arguments) + ")"
+    if out.dtype != _FLOAT64:
+        raise Unsupported(eqn.prim.name)
+    if impl in _SCALAR_OPERATORS and len(arguments) == (2 if impl in _BINARY else 1):
+        expression = _SCALAR_OPERATORS[impl].format(*arguments)
+        if out.type is float:
+            return expression  # Python floats: IEEE arithmetic, checked finite where they leave
+    elif impl in _SCALAR_FUNCTIONS:
+        name = f"{impl.__name__}_"
+        namespace[name] = impl
+        expression = f"{name}({', '.join(arguments)})"
+    elif (impl is operator.pow or impl is np.power) and len(arguments) == 2:
+        expression = f"{arguments[0]} ** float_({arguments[1]})"  # (C's pow, as NumPy's; numba's int power differs)
+    else:
+        raise Unsupported(eqn.prim.name)
+    return f"finite_({expression})"
+
+
+def _array(atom: Atom) -> bool:
+    """A float64 array of one axis or more."""
+    if isinstance(atom, Var):
+        return atom.type is np.ndarray and atom.shape != () and atom.dtype == _FLOAT64
+    value = atom.value
+    return type(value) is np.ndarray and value.shape != () and value.dtype == _FLOAT64
+
+
+def scalar_replay(
+    program: Program, write: Callable[..., tuple[str, dict[str, Any]]], folded: Sequence[Loop] | None = None
+) -> Callable[..., Any] | None:
+    """numba's replay of ``program`` (prepared, on Python floats), or ``None`` where it does not apply.
+
+    It applies to a program with a folded loop (:func:`funcgrad._loops.fold`) of float64 scalar values,
+    arrays only as float64 inputs read element by element and outputs written element by element, guards
+    on scalars only, and at most ``SCALAR_CALLS`` calls written; ``write`` is ``to_source`` (of
+    ``funcgrad._jit``, which calls this), given :func:`spell`; ``folded``: ``fold(program)`` when computed
+    already.  numba compiles it here, for the input
+    types of the program; when numba cannot (a call it does not know), ``None``: the Python tier replays it.
+
+    The replay raises ``GuardMiss`` as the Python source does (iteration by iteration in a loop) and
+    ``NonFinite`` where a value leaving the Python floats, or a NumPy function's result, is not finite.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> from funcgrad._jit import prepare, to_source
+    >>> from funcgrad._rewrites import python_floats
+    >>> def f(p):
+    ...     x = p[0]
+    ...     for _ in range(20):
+    ...         x = x * p[1] + 1.0
+    ...     return x
+    >>> program = python_floats(prepare(fg.make_program(f)(np.array([0.5, 0.5]))))
+    >>> replay = scalar_replay(program, to_source)  # compiled by numba here (None without numba)
+    >>> p = np.array([0.25, 0.75])
+    >>> replay is None or replay(p).tobytes() == f(p).tobytes()  # the same bits
+    True
+    """
+    if not available():
+        return None
+    try:
+        loops = list(fold(program) if folded is None else folded)
+        if not loops:
+            return None
+        signature, converters = _scalar_types(program, loops)
+        flat = Program(program.inputs, program.steps, program.outputs, program.in_tree, _flat_tree(len(converters)))
+        namespace: dict[str, Any]
+        source, namespace = write(flat, "replay", loops, spell)
+    except Unsupported:
+        return None
+    source = "".join(line for line in source.splitlines(keepends=True) if not line.lstrip().startswith("del "))
+    namespace.update(_helpers())
+    key = (source, tuple(map(str, signature)), tuple((name, _freeze(value)) for name, value in namespace.items()))
+    with _KERNELS_LOCK:
+        compiled = _SCALAR_COMPILED.get(key)
+    if compiled is None:
+        compiled = _scalar_compile(source, namespace, signature)
+        if compiled is None:
+            return None
+        with _KERNELS_LOCK:
+            _SCALAR_COMPILED[key] = compiled
+            while len(_SCALAR_COMPILED) > SCALAR_CACHE:
+                del _SCALAR_COMPILED[next(iter(_SCALAR_COMPILED))]
+    out_tree = program.out_tree
+
+    def replay(*leaves: Any) -> Any:
+        return tree_unflatten(out_tree, [convert(v) for convert, v in zip(converters, compiled(*leaves))])
+
+    replay.__doc__ = "# compiled by numba\n" + source
+    return replay
+
+
+def _scalar_types(program: Program, loops: list[Loop]) -> tuple[list[Any], list[Callable[[Any], Any]]]:
+    """numba's types of the inputs, and the conversion of each output back to its type (``Unsupported``
+    for a program numba's replay does not take)."""
+    numba = importlib.import_module("numba")
+    written = len(program.eqns) - sum((loop.count - 1) * sum(isinstance(s, Eqn) for s in loop.body) for loop in loops)
+    if written > SCALAR_CALLS:
+        raise Unsupported(f"{written} calls")
+    signature = []
+    for var in program.inputs:
+        if var.dtype != _FLOAT64:
+            raise Unsupported("an input")
+        if var.type is np.ndarray:
+            signature.append(numba.types.Array(numba.float64, len(var.shape), "A", readonly=True))
+        elif var.type in (float, np.float64):
+            signature.append(numba.float64)
+        else:
+            raise Unsupported("an input")
+    for step in program.steps:
+        if isinstance(step, Guard) and (step.kind != "bool" or not _scalar(step.var)):
+            raise Unsupported("a guard")
+    made = {eqn.out.id for eqn in program.eqns if eqn.prim is set_elements}
+    converters: list[Callable[[Any], Any]] = []
+    for atom in program.outputs:
+        kind = atom.type if isinstance(atom, Var) else type(atom.value)
+        if kind is np.ndarray:
+            if not (isinstance(atom, Var) and atom.id in made):
+                raise Unsupported("an output")  # (an input or a constant: the Python tier hands back its own)
+            converters.append(_same)
+        elif kind in _SCALAR_CONSTANTS:
+            converters.append(kind)
+        else:
+            raise Unsupported("an output")
+    return signature, converters
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _flat_tree(count: int) -> PyTreeDef:
+    """The structure of a tuple of ``count`` leaves (numba's replay returns the leaves; the tree is built after)."""
+    return tree_flatten(tuple(range(count)))[1]
+
+
+def _scalar_compile(source: str, namespace: dict[str, Any], signature: list[Any]) -> Any:
+    """numba's dispatcher of the source's ``replay`` for ``signature``, or ``None`` when numba cannot compile it."""
+    numba = importlib.import_module("numba")
+    scope = dict(namespace)
+    exec(compile(source, "<funcgrad numba replay>", "exec"), scope)  # noqa: S102 - our own generated code
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # error_model="numpy": a division by zero gives inf or NaN (then checked) instead of raising
+            return numba.njit([tuple(signature)], error_model="numpy", nogil=True)(scope["replay"])
+    except Exception:  # noqa: BLE001 - numba's typing and lowering errors are many: any means the Python tier
+        return None

@@ -189,7 +189,12 @@ def _as_operator(eqn: Eqn) -> str | None:
     return None  # Python numbers would give a Python number, the ufunc a NumPy scalar
 
 
-def to_source(program: Program, name: str = "replay", loops: Sequence[Loop] = ()) -> tuple[str, dict[str, Any]]:
+def to_source(
+    program: Program,
+    name: str = "replay",
+    loops: Sequence[Loop] = (),
+    spell: Callable[[Eqn, list[str], dict[str, Any]], str] | None = None,
+) -> tuple[str, dict[str, Any]]:
     """Python source of a function replaying ``program`` (one line per call) and returning the
     function's result (the output pytree), and the names the source uses.
 
@@ -199,15 +204,23 @@ def to_source(program: Program, name: str = "replay", loops: Sequence[Loop] = ()
     An intermediate array is deleted (``del``) right after its last use.
     Each of ``loops`` (:func:`funcgrad._loops.fold`'s runs of ``program``)
     is written once, as the body of a ``for`` loop making the same calls.
+    ``spell(eqn, arguments, namespace)``, when given, writes every call's
+    expression instead (numba's tier, :func:`funcgrad._fuse.scalar_replay`).
     """
-    return _Source(program, loops).write(name)
+    return _Source(program, loops, spell).write(name)
 
 
 class _Source:
     """The writer of :func:`to_source`: names, constants and lines of one replay function."""
 
-    def __init__(self, program: Program, loops: Sequence[Loop]) -> None:
+    def __init__(
+        self,
+        program: Program,
+        loops: Sequence[Loop],
+        spell: Callable[[Eqn, list[str], dict[str, Any]], str] | None = None,
+    ) -> None:
         self.program = program
+        self.spell = spell
         self.loops = sorted(loops, key=lambda loop: loop.start)
         self.namespace: dict[str, Any] = {"GuardMiss": GuardMiss, "array_equal": np.array_equal}
         self.impls: dict[int, str] = {}
@@ -254,6 +267,8 @@ class _Source:
 
     def call(self, eqn: Eqn, arguments: list[str]) -> str:
         """The expression computing ``eqn`` from its arguments' expressions."""
+        if self.spell is not None:
+            return self.spell(eqn, arguments, self.namespace)
         symbol = _as_operator(eqn)
         if symbol is not None:
             return f"{symbol}{arguments[0]}" if len(arguments) == 1 else f"{arguments[0]} {symbol} {arguments[1]}"
@@ -848,9 +863,7 @@ class _Branch:
                     self.stages.append("prepared")
                 if self.replays > INTERPRETED_REPLAYS:
                     if self.tier != "compiled":
-                        self.replay = self.with_fallback(
-                            compile_program(_fuse.fuse(self.program) if self.fuse else self.program)
-                        )
+                        self.replay = self.with_fallback(self._compiled())
                         self.tier = "compiled"
                         self.stages.append("compiled")
                 elif self.tier == "prepared":
@@ -901,7 +914,7 @@ class _Branch:
             folded.append(fold(held[0]))
 
         def compiled() -> None:
-            self.replay = self.with_fallback(compile_program(held[0], folded=folded[0]))
+            self.replay = self.with_fallback(self._compiled(held[0], folded[0]))
             self.tier = "compiled"
 
         stages: list[tuple[str, Callable[[], None]]] = []
@@ -915,6 +928,19 @@ class _Branch:
             ]
         stages += [("interpreted", interpret_prepared), ("folded", fold_loops), ("compiled", compiled)]
         return stages
+
+    def _compiled(self, fused: Program | None = None, folded: Sequence[Loop] | None = None) -> Callable[..., Any]:
+        """The compiled replay: generated Python source (of ``fused``, the program with its elementwise runs
+        fused when ``fuse``, and its loops ``folded``, when an earlier stage made them); with ``fuse``, numba's
+        replay of the whole program instead when it runs on Python floats and numba compiles it
+        (:func:`funcgrad._fuse.scalar_replay`)."""
+        if self.fuse and self.fallback is not None:
+            whole = _fuse.scalar_replay(self.program, to_source, folded if fused is self.program else None)
+            if whole is not None:
+                return whole
+        if fused is None:
+            fused = _fuse.fuse(self.program) if self.fuse else self.program
+        return compile_program(fused, folded=folded)
 
     def with_fallback(self, replay: Callable[..., Any]) -> Callable[..., Any]:
         """``replay``, running the NumPy-scalar version instead where Python floats may not give NumPy's
