@@ -465,24 +465,24 @@ def spell(eqn: Eqn, arguments: list[str], namespace: dict[str, Any]) -> str:
             return arguments[0]  # a scalar's ``x[()]``: itself
         valid = type(index) is int or (type(index) is tuple and all(type(i) is int for i in index))
         if not (valid and out.shape == () and _array(source)):
-            raise Unsupported(eqn.prim.name)
+            raise Unsupported
         return f"{arguments[0]}[{index!r}]"
     if prim is set_elements:
         total = eqn.inputs[0]
         if not (_array(total) and all(_scalar(atom) for atom in eqn.inputs[1:])):
-            raise Unsupported(eqn.prim.name)
+            raise Unsupported
         return f"set_elements_({arguments[0]}, {eqn.params['positions']!r}, ({', '.join(arguments[1:])},))"
     if prim is mask_p:
         if eqn.params.get("dtype") != _FLOAT64 or not _scalar(eqn.inputs[0]):
-            raise Unsupported(eqn.prim.name)
+            raise Unsupported
         return f"float_({arguments[0]})"
     impl = prim.impl
     if eqn.params or not all(_scalar(atom) for atom in eqn.inputs) or out.shape != ():
-        raise Unsupported(eqn.prim.name)
+        raise Unsupported
     if out.dtype == _BOOL and impl in _COMPARISONS:
         return "(" + _COMPARISONS[impl].format(*arguments) + ")"
     if out.dtype != _FLOAT64:
-        raise Unsupported(eqn.prim.name)
+        raise Unsupported
     if impl in _SCALAR_OPERATORS and len(arguments) == (2 if impl in _BINARY else 1):
         expression = _SCALAR_OPERATORS[impl].format(*arguments)
         if out.type is float:
@@ -494,7 +494,7 @@ def spell(eqn: Eqn, arguments: list[str], namespace: dict[str, Any]) -> str:
     elif (impl is operator.pow or impl is np.power) and len(arguments) == 2:
         expression = f"{arguments[0]} ** float_({arguments[1]})"  # (C's pow, as NumPy's; numba's int power differs)
     else:
-        raise Unsupported(eqn.prim.name)
+        raise Unsupported
     return f"finite_({expression})"
 
 
@@ -575,32 +575,32 @@ def _scalar_types(program: Program, loops: list[Loop]) -> tuple[list[Any], list[
     numba = importlib.import_module("numba")
     written = len(program.eqns) - sum((loop.count - 1) * sum(isinstance(s, Eqn) for s in loop.body) for loop in loops)
     if written > SCALAR_CALLS:
-        raise Unsupported(f"{written} calls")
+        raise Unsupported
     signature = []
     for var in program.inputs:
         if var.dtype != _FLOAT64:
-            raise Unsupported("an input")
+            raise Unsupported
         if var.type is np.ndarray:
             signature.append(numba.types.Array(numba.float64, len(var.shape), "A", readonly=True))
         elif var.type in (float, np.float64):
             signature.append(numba.float64)
         else:
-            raise Unsupported("an input")
+            raise Unsupported
     for step in program.steps:
         if isinstance(step, Guard) and (step.kind != "bool" or not _scalar(step.var)):
-            raise Unsupported("a guard")
+            raise Unsupported
     made = {eqn.out.id for eqn in program.eqns if eqn.prim is set_elements}
     converters: list[Callable[[Any], Any]] = []
     for atom in program.outputs:
         kind = atom.type if isinstance(atom, Var) else type(atom.value)
         if kind is np.ndarray:
             if not (isinstance(atom, Var) and atom.id in made):
-                raise Unsupported("an output")  # (an input or a constant: the Python tier hands back its own)
+                raise Unsupported  # (an input or a constant: the Python tier hands back its own)
             converters.append(_same)
         elif kind in _SCALAR_CONSTANTS:
             converters.append(kind)
         else:
-            raise Unsupported("an output")
+            raise Unsupported
     return signature, converters
 
 
