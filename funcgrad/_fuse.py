@@ -29,6 +29,20 @@ overflow, division by zero or invalid operations: it gives the IEEE
 result), and the outputs' memory layout (C order).  tests/test_fuse.py
 bounds the difference at ``ULPS`` units in the last place over random
 elementwise programs; it is 0 on every one of them here.
+
+Scalar programs (:func:`scalar_replay`): a program whose float64 scalar
+arithmetic runs on Python floats (``funcgrad._rewrites.python_floats``)
+and which has a folded loop (:mod:`funcgrad._loops`) is compiled by numba
+whole, once it reaches the compiled tier: the source ``jit`` would run,
+each call spelled for numba (:func:`spell`), each loop numba's ``for`` loop
+over one block.  Arithmetic, negation and comparisons are IEEE operations
+on float64 (the same bits); NumPy's transcendental functions become
+numba's (LLVM's, the C library's), each within ``ULPS`` of NumPy's.  A
+guard raises ``GuardMiss`` at the iteration it misses, numbered as in the
+Python replay; a NumPy function's non-finite result, or a non-finite value
+leaving the Python floats, raises ``NonFinite``, so the NumPy-scalar
+replay runs instead (it warns as the eager call does).  A program numba
+cannot compile stays on the Python tier.
 """
 
 from __future__ import annotations
