@@ -36,6 +36,7 @@ __all__ = [
     "index_set",
     "gather",
     "scatter_add",
+    "chunkwise",
     "guard",
     "known_chunks",
     "cholesky",
@@ -310,6 +311,34 @@ def scatter_add(values: Any, where: np.ndarray[Any, Any], total: int) -> Any:
         real = xp.bincount(positions, weights=values.real, minlength=total)
         return real + 1j * xp.bincount(positions, weights=values.imag, minlength=total)
     return xp.bincount(positions, weights=values, minlength=total)
+
+
+def chunkwise(kernel: Any, *args: Any, dtype: Any) -> Any:
+    """``kernel(*args)`` for an elementwise ``kernel`` of NumPy arrays when some argument is a foreign array.
+
+    A chunked backend (its namespace has ``blockwise``: Dask) runs ``kernel``
+    lazily on each block of the arguments broadcast together as NumPy
+    broadcasts them (NumPy values become arrays of the backend; scalars are
+    passed to every block as they are); the result has ``dtype``.  Another
+    backend gets ``kernel`` called on its arrays.
+
+    >>> chunkwise(np.add, np.ones(2), 1.0, dtype=np.float64)
+    array([2., 2.])
+    """
+    first = next((a for a in args if is_foreign(a)), None)
+    blockwise = getattr(namespace(first), "blockwise", None) if first is not None else None
+    if blockwise is None:
+        return kernel(*args)
+    xp = namespace(first)
+    rank = max(np.ndim(a) for a in args)
+    pairs: list[Any] = []
+    for a in args:
+        if np.ndim(a) == 0 and not is_foreign(a):
+            pairs += [a, None]  # a scalar, given to every block
+        else:
+            a = known_chunks(a if is_foreign(a) else xp.asarray(a), _named(a))
+            pairs += [a, tuple(range(np.ndim(a)))[::-1]]  # trailing axes line up, as in NumPy's broadcasting
+    return blockwise(kernel, tuple(range(rank))[::-1], *pairs, dtype=dtype)
 
 
 class _Refusing:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad import _errors
-from funcgrad._prims import _shape, _ufuncs
+from funcgrad._prims import _nondiff, _shape, _ufuncs
 from funcgrad._prims._array import ArrayTracer
 from funcgrad._prims._base import match_dtype
 from funcgrad._trace import Primitive, Trace, Tracer
@@ -70,9 +70,17 @@ def materialize(tangent: Any) -> Any:
         return tangent
     if tangent.made is None:
         base = materialize(tangent.base)
-        for condition, polarity in tangent.keep:
-            base = _ufuncs.where(condition, base, 0.0) if polarity else _ufuncs.where(condition, 0.0, base)
-        tangent.made = base if tangent.factor is None else base * tangent.factor
+        if tangent.factor is None:  # (a factor is made wherever something is kept)
+            tangent.made = base
+        elif not tangent.keep:
+            tangent.made = base * tangent.factor
+        else:
+            # zeroed where a condition says so, then scaled, with no other array of the batch's size
+            kept = None
+            for condition, polarity in tangent.keep:
+                this = condition if polarity else _nondiff.logical_not(condition)
+                kept = this if kept is None else _nondiff.logical_and(kept, this)
+            tangent.made = _ufuncs.masked_scale_p(base, tangent.factor, kept)
     return tangent.made
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad._prims._ufuncs import masked_scale_p
 from funcgrad._rules import REGISTRY
 from funcgrad.testing import check_grads
 
@@ -120,6 +123,75 @@ def test_a_zeroed_tangent_stays_zero_where_the_batch_is_not_finite():
         jacobian = fg.jacfwd(f)(x)
     np.testing.assert_array_equal(jacobian, by_column)
     assert np.isfinite(jacobian).all()
+
+
+# --- the zeroed and scaled batch in one array: masked_scale = where(keep, base, 0) * factor -------------------
+
+#: (base, factor, keep) shapes: the batch and a value's factor and mask; broadcasting each way
+MASKED_SHAPES = [((2, 3, 4), (3, 4), (3, 4)), ((2, 3, 4), (3, 1), (4,)), ((4,), (3, 4), (3, 1)), ((3,), (), ())]
+
+
+def _masked_case(shapes, kind, seed=0):
+    rng = np.random.default_rng(seed)
+    bshape, fshape, kshape = shapes
+    base = rng.normal(size=bshape).astype(kind)
+    if kind == np.complex128:
+        base = base + 1j * rng.normal(size=bshape)
+    factor = rng.normal(size=fshape)
+    keep = rng.random(kshape) > 0.4
+    return base, factor, keep
+
+
+@pytest.mark.parametrize("shapes", MASKED_SHAPES, ids=str)
+@pytest.mark.parametrize("kind", [np.float64, np.float32, np.complex128], ids=lambda k: k.__name__)
+def test_masked_scale_is_the_where_then_the_product_bit_for_bit(shapes, kind):
+    base, factor, keep = _masked_case(shapes, kind)
+    # non-finite entries of the batch and of the factor where the mask drops them and where it keeps them,
+    # negative factors (0 * -f is -0.0) and a float32 factor or a Python one
+    flat = base.reshape(-1)
+    flat[: min(3, flat.size)] = [np.inf, np.nan, -np.inf][: min(3, flat.size)]
+    if np.ndim(factor):
+        factor.reshape(-1)[:2] = [np.inf, -np.nan][: factor.size]
+    zeroed = np.where(keep, factor, 0.0)  # as forward mode's factor is where a rule zeroed the tangent
+    for f in (factor, zeroed, np.asarray(factor, np.float32), -2.5, np.float32(-2.5)):
+        with np.errstate(all="warn"), warnings.catch_warnings(record=True) as warned_where:
+            warnings.simplefilter("always")
+            want = np.where(keep, base, 0.0) * f
+        with np.errstate(all="warn"), warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            got = masked_scale_p(base, f, keep)
+        # the same warnings (NumPy's one per call: two calls may say it twice); none for an infinite entry of the
+        # batch where it is dropped (inf * 0 is not computed)
+        assert {str(w.message) for w in warned} == {str(w.message) for w in warned_where}
+        assert type(got) is type(want) and got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+        for part in (np.real, np.imag):
+            assert np.array_equal(np.signbit(part(got)), np.signbit(part(want)))  # zeros of the same sign
+
+
+@pytest.mark.parametrize("shapes", MASKED_SHAPES, ids=str)
+def test_masked_scale_differentiates_in_both_operands_to_second_order(shapes):
+    base, factor, keep = _masked_case(shapes, np.float64, seed=1)
+    check_grads(lambda b, f: masked_scale_p(b, f, keep), (base, factor), order=2, modes=("fwd", "rev"))
+    # batched tangents (jacfwd) and a batch of examples (vmap) against one at a time
+    f = lambda b, f: fnp.sin(masked_scale_p(b * b, fnp.cos(f), keep))  # noqa: E731
+    for argnum in (0, 1):
+        np.testing.assert_allclose(
+            fg.jacfwd(f, argnums=argnum)(base, factor), fg.jacrev(f, argnums=argnum)(base, factor), rtol=1e-13
+        )
+    bases = np.stack([base, 2 * base, -base])
+    np.testing.assert_array_equal(
+        fg.vmap(lambda b: masked_scale_p(b, factor, keep))(bases), np.stack([masked_scale_p(b, factor, keep) for b in bases])
+    )
+
+
+def test_the_scaled_batch_is_made_by_masked_scale_where_a_rule_zeroed_it():
+    # where(keep, batch, 0) and then the product made two arrays of the batch's size; masked_scale makes one
+    f = lambda v: fnp.sum(fnp.logaddexp(0.0, MAT @ v) - v * (MAT @ v))  # noqa: E731
+    program = fg.make_program(fg.hessian(f))(np.array([0.3, -0.2, 0.5]))
+    names = [e.prim.name for e in program.eqns]
+    assert "masked_scale" in names
+    check_grads(fg.hessian(f), (np.array([0.3, -0.2, 0.5]),), order=1, modes=("fwd", "rev"))
 
 
 def test_jacfwd_of_a_matrix_product_is_the_matrix_without_a_product_with_the_seed():

@@ -1,7 +1,8 @@
 """Derivative graphs over a chunked Dask ``X`` computed together: value and gradient (in two forms), a Newton
-step (gradient and Hessian in one compute), and steps of gradient descent, against the same quantities written
-by hand on the same Dask arrays and, where installed, dask-glm's loss and gradient; each on Dask's synchronous
-scheduler (one thread), graph building included. Skipped under ``--quick`` except the Newton step.
+step (gradient and Hessian in one compute), the Hessian alone, a Hessian-vector product (with the gradient, as
+``fg.hvp`` gives them), and steps of gradient descent, against the same quantities written by hand on the same
+Dask arrays and, where installed, dask-glm's loss and gradient; each on Dask's synchronous scheduler (one
+thread), graph building included. Skipped under ``--quick`` except the Newton step.
 """
 
 from __future__ import annotations
@@ -166,6 +167,122 @@ def _describe_newton_memory(memory: dict[str, Any]) -> str:
         f"dask newton step memory: chunks of {memory['chunk_bytes'] * MB:.1f} MB; peak while computing: funcgrad "
         f"{memory['funcgrad_chunks']:.1f} chunks, by hand {memory['dask_chunks']:.1f} chunks"
     )
+
+
+@workload(
+    time_ratio("Dask Hessian / hand-written Dask", 1.3),
+    extra_ratio("Dask Hessian peak memory / hand-written", 1.3, "dask_hessian_memory", "ratio"),
+)
+def dask_hessian(quick: bool, peers: Peers) -> Workload | None:
+    """The Hessian of a logistic loss alone over a Dask X (forward over reverse: one batch of tangents, X's rows)."""
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        return None
+    if quick:
+        return None
+    X, y, w = streaming_problem(ROWS)
+    hessian = fg.hessian(logistic)
+    return Workload(
+        "dask hessian",
+        f"Hessian of a logistic loss over a Dask X of shape {X.shape} in {CHUNKS} chunks "
+        "(the floor: (X.T * s(1 - s)) @ X by hand on the same Dask arrays)",
+        {"numpy": lambda: _synchronously(_hessian_by_hand(w, X)), "funcgrad": lambda: _synchronously(hessian(w, X, y))},
+        rtol=1e-9,
+        floor_name="dask",
+        extras=[
+            Extra(
+                "dask_hessian_memory",
+                lambda: streaming_memory(lambda X, y, w: (fg.hessian(logistic)(w, X, y),), _hand_hessian_alone),
+                _describe_memory("dask hessian"),
+            )
+        ],
+    )
+
+
+def _hessian_by_hand(w: Any, X: Any) -> Any:
+    s = _sigmoid(X @ w)
+    return (X.T * (s * (1.0 - s))) @ X
+
+
+def _hand_hessian_alone(X: Any, y: Any, w: Any) -> tuple[Any, ...]:
+    return (_hessian_by_hand(w, X),)
+
+
+#: the direction of the Hessian-vector product
+_V = np.linspace(1.0, -1.0, FEATURES)
+
+
+@workload(
+    time_ratio("Dask hvp (gradient and Hessian-vector product) / hand-written Dask", 1.3),
+    extra_ratio("Dask hvp peak memory / hand-written product alone", 1.3, "dask_hvp_memory", "ratio"),
+)
+def dask_hvp(quick: bool, peers: Peers) -> Workload | None:
+    """fg.hvp of a logistic loss over a Dask X: the gradient and one Hessian-vector product, in one compute."""
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        return None
+    if quick:
+        return None
+    X, y, w = streaming_problem(ROWS)
+
+    def ours() -> Any:
+        return _synchronously(*fg.hvp(lambda w: logistic(w, X, y), (w,), (_V,)))
+
+    def by_hand() -> Any:
+        s = _sigmoid(X @ w)
+        return _synchronously(X.T @ (s - y), (X.T * (s * (1.0 - s))) @ (X @ _V))
+
+    return Workload(
+        "dask hvp",
+        f"gradient and Hessian-vector product (fg.hvp) of a logistic loss over a Dask X of shape {X.shape} in "
+        f"{CHUNKS} chunks, one compute (the floor: X.T @ (s - y) and X.T @ (s(1 - s) X v) by hand, one compute)",
+        {"numpy": by_hand, "funcgrad": ours},
+        rtol=1e-9,
+        floor_name="dask",
+        extras=[
+            Extra(
+                "dask_hvp_memory",
+                lambda: streaming_memory(lambda X, y, w: fg.hvp(lambda w: logistic(w, X, y), (w,), (_V,)), _hand_hvp),
+                _describe_memory("dask hvp (against the hand-written product alone)"),
+            )
+        ],
+    )
+
+
+def _hand_hvp(X: Any, y: Any, w: Any) -> tuple[Any, ...]:
+    # the product alone: computed with the gradient in one compute, the hand-written graph holds all of X
+    s = _sigmoid(X @ w)
+    return ((X.T * (s * (1.0 - s))) @ (X @ _V),)
+
+
+def streaming_memory(ours: Any, hand: Any) -> dict[str, Any] | None:
+    """Peak bytes while ``ours(X, y, w)``'s graphs and ``hand(X, y, w)``'s are computed, in chunks of X."""
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        return None
+    X, y, w = streaming_problem(ROWS)
+    chunk_bytes = X.chunksize[0] * FEATURES * 8
+    mine = peak(lambda: _synchronously(*ours(X, y, w)))
+    floor = peak(lambda: _synchronously(*hand(X, y, w)))
+    return {
+        "chunk_bytes": chunk_bytes,
+        "funcgrad_chunks": mine / chunk_bytes,
+        "dask_chunks": floor / chunk_bytes,
+        "ratio": mine / floor,
+    }
+
+
+def _describe_memory(what: str) -> Any:
+    def describe(memory: dict[str, Any]) -> str:
+        return (
+            f"{what} memory: chunks of {memory['chunk_bytes'] * MB:.1f} MB; peak while computing: funcgrad "
+            f"{memory['funcgrad_chunks']:.1f} chunks, by hand {memory['dask_chunks']:.1f} chunks"
+        )
+
+    return describe
 
 
 @workload(time_ratio("Dask gradient descent (3 steps) / hand-written Dask", 1.3))

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad import _backends
 from funcgrad._prims._base import _register, astype, broadcast_tangent, lift, match_dtype, real, unbroadcast
 from funcgrad._prims._dispatch import UFUNCS, implements, store_out
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defjvp_joint, defjvp_scales, defvjp, defvjp_into, primitive
@@ -897,6 +898,53 @@ defjvp(
 defjvp_scales(where, None, lambda ans, c, x, y: (None, (c, True)), lambda ans, c, x, y: (None, (c, False)))
 defbatch(where, "elementwise")
 defsparsity(where, "elementwise", "linear")
+
+
+def _masked_scale_kernel(base: Any, factor: Any, keep: Any) -> Any:
+    # where(keep, base, 0) * factor with the output the only array of its size: the kept entries are the product
+    # (NumPy's layout: a transposed batch stays transposed), the dropped ones 0 * factor (+-0, NaN where the factor
+    # is not finite), each computed, and warned about, only where the where-then-product computes it
+    full = np.broadcast_shapes(np.shape(base), np.shape(factor), np.shape(keep))
+    dropped = np.logical_not(keep)
+    if not full:
+        return np.where(keep, base, 0.0) * factor
+    if not dropped.any() and np.broadcast_shapes(np.shape(base), np.shape(factor)) == full:
+        return np.multiply(base, factor)  # (a plain block's contents: the result is the same either way)
+    out = np.multiply(base, factor, where=np.logical_not(dropped), out=None)
+    zero = np.zeros((), np.result_type(base, 0.0))  # what the where puts in a dropped place
+    fill = np.zeros(np.broadcast_shapes(np.shape(factor), dropped.shape), out.dtype)
+    np.multiply(zero, factor, out=fill, where=dropped)
+    np.copyto(out, fill, where=dropped)
+    return out
+
+
+def _masked_scale(base: Any, factor: Any, keep: Any) -> Any:
+    if _backends.any_foreign((base, factor, keep)):
+        kind = np.result_type(*(a if type(a) in (int, float, complex) else dtype(a) for a in (base, factor)))
+        return _backends.chunkwise(_masked_scale_kernel, base, factor, keep, dtype=kind)
+    return _masked_scale_kernel(base, factor, keep)
+
+
+#: ``where(keep, base, 0.0) * factor``, the same values (a non-finite ``base`` where ``keep`` is false gives
+#: ``0 * factor``), with no array of the output's size but the output: forward mode's scaled batch of tangents
+#: (funcgrad/_forward.py) is made with it, where the batch is the size of a chunk of the data
+masked_scale_p = primitive(_masked_scale, "masked_scale")
+defvjp(
+    masked_scale_p,
+    lambda g, ans, base, factor, keep: unbroadcast(where(keep, g * factor, 0.0), base),
+    lambda g, ans, base, factor, keep: unbroadcast(g * where(keep, base, 0.0), factor),
+    None,
+)
+defjvp(
+    masked_scale_p,
+    lambda t, ans, base, factor, keep: masked_scale_p(lift(t, base, ans), factor, keep),
+    lambda t, ans, base, factor, keep: masked_scale_p(base, lift(t, factor, ans), keep),
+    None,
+    batched=True,
+    fresh=True,
+)
+defbatch(masked_scale_p, "elementwise")
+defsparsity(masked_scale_p, "elementwise", "bilinear")
 
 
 # sparsity (funcgrad/_sparsity.py): every ufunc above is elementwise (``_register``); these have no
