@@ -82,7 +82,20 @@ def _unchanged(recorded: Any, value: np.ndarray[Any, Any]) -> bool:
     if size not in (1, 2, 4, 8) or value.dtype.hasobject:
         return bool(recorded.tobytes() == value.tobytes())
     bits = np.dtype(f"u{size}")  # compared as unsigned integers of the same size: no copy of either array
-    return bool(np.array_equal(recorded.view(bits), value.view(bits)))
+    if value.size <= _COMPARED or not (recorded.flags.c_contiguous and value.flags.c_contiguous):
+        return bool(np.array_equal(recorded.view(bits), value.view(bits)))
+    # a large array in blocks that stay in cache, into one buffer: no array of a million booleans made
+    first, second = recorded.reshape(-1).view(bits), value.reshape(-1).view(bits)
+    same = np.empty(_COMPARED, np.bool_)
+    for start in range(0, first.size, _COMPARED):
+        stop = min(start + _COMPARED, first.size)
+        if not np.equal(first[start:stop], second[start:stop], out=same[: stop - start]).all():
+            return False
+    return True
+
+
+#: elements a large array is compared in, per block (``_unchanged``)
+_COMPARED = 1 << 15
 
 
 class Eqn:

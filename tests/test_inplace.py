@@ -453,6 +453,27 @@ def test_a_plain_array_written_while_jit_records_is_two_constants():
     np.testing.assert_array_equal(fg.jit(fg.grad(lambda v: f(v).sum()))(x), [5.0, 0.0, 0.0])
 
 
+@pytest.mark.parametrize("where", [None, 0, 40_000, -1])
+@pytest.mark.parametrize("written", [-0.0, np.nan, 5.0])
+def test_a_large_plain_array_written_while_jit_records_is_seen_in_any_block(where, written):
+    # compared with its recorded copy in blocks (funcgrad/_program.py, ``_unchanged``): a write anywhere is
+    # seen, bit for bit (0.0 to -0.0, a NaN), and an array not written is one constant
+    def f(x):
+        c = np.zeros(70_000)
+        y = x * c
+        if where is not None:
+            c[where] = written
+        return y + c
+
+    x = np.linspace(1.0, 2.0, 70_000)
+    program = fg.make_program(f)(x)
+    constants = {id(atom) for eqn in program.eqns for atom in eqn.inputs if not isinstance(atom, type(eqn.out))}
+    assert len(constants) == (1 if where is None else 2)
+    jitted = fg.jit(f)
+    for _ in range(3):
+        assert jitted(x).tobytes() == f(x).tobytes()
+
+
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("dask"), reason="needs the dask extra")
 def test_writes_on_dask_primals():
     import dask.array as da
