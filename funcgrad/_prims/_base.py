@@ -62,6 +62,14 @@ def _summed_axes(gshape: tuple[int, ...], xshape: tuple[int, ...]) -> tuple[tupl
     return found
 
 
+def _plain_under(x: Any) -> Any:
+    """The value under every level of tracing of ``x``, or the first traced value of a level that keeps
+    its values (a batch, whose shape is one example's: ``shape`` stops there too)."""
+    while isinstance(x, Tracer) and not x._trace.keeps_values:
+        x = x._value
+    return x
+
+
 def unbroadcast(g: Any, x: Any) -> Any:
     """Sum the cotangent ``g`` back to the shape (and dtype) of operand ``x``.
 
@@ -82,6 +90,10 @@ def unbroadcast(g: Any, x: Any) -> Any:
         return g if g.dtype == x.dtype else match_dtype(g, x)
     if type(g) in _PLAIN and kind in _PLAIN and g.shape == x.shape and g.dtype == x.dtype:
         return g  # the common case, decided without a function call
+    if isinstance(g, Tracer):  # a sweep recorded by jit: the same case on the plain values underneath
+        inner, under = _plain_under(g), _plain_under(x)
+        if type(inner) in _PLAIN and type(under) in _PLAIN and inner.shape == under.shape and inner.dtype == under.dtype:
+            return g
     xshape = shape(x)
     gshape = shape(g)
     if gshape != xshape:
