@@ -88,6 +88,11 @@ def measure(workload: Workload, repeat: int, budget: float, timer: Callable[[], 
             "first_call": first_call,
             "times": [],
         }
+        settle = workload.settle.get(name)
+        if settle is not None:
+            start = timer()
+            calls = settle()
+            results["impls"][name]["settle"] = {"calls": calls, "seconds": timer() - start}
         runnable[name] = fn
     numbers = {name: calibrate(fn, budget, timer) for name, fn in runnable.items()}
     for _ in range(repeat):

@@ -87,6 +87,21 @@ def _sweeps(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _settled(results: dict[str, Any]) -> list[str]:
+    """A line per implementation called to its steady state before timing (``Workload.settle``): the calls
+    after the first one that it took, and their time together."""
+    lines = []
+    for workload, result in results["workloads"].items():
+        for name, entry in result["impls"].items():
+            settle = entry.get("settle")
+            if settle and settle["calls"]:
+                lines.append(
+                    f"{workload} {name}: timed after {settle['calls']} more calls, "
+                    f"{format_time(settle['seconds'])} together (preparing its last tier)"
+                )
+    return ["", "calls before timing (after the first):", *lines] if lines else []
+
+
 def report(results: dict[str, Any], memory_lines: list[str], notes: list[str]) -> str:
     """The whole report; ``memory_lines`` describe the workloads' extra measurements, ``notes`` their results."""
     machine = results["machine"]
@@ -103,6 +118,7 @@ def report(results: dict[str, Any], memory_lines: list[str], notes: list[str]) -
     if memory_lines:
         lines.extend(["", *memory_lines])
     lines.extend(_sweeps(results))
+    lines.extend(_settled(results))
     if notes:
         lines.extend(["", *notes])
     lines.append("")

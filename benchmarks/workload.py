@@ -49,6 +49,9 @@ class Workload:
     #: what every implementation but the floor must return, when the floor computes something else (a forward pass)
     reference: Callable[[], Any] | None = None
     extras: list[Extra] = field(default_factory=list)
+    #: per implementation, called after its first call and before its calls are timed (a jit brought to its
+    #: last tier, so that its median is its steady state); returns how many calls it made
+    settle: dict[str, Callable[[], int]] = field(default_factory=dict)
     #: a line for the report from this workload's measured results (``impls`` with medians)
     note: Callable[[dict[str, Any]], str] | None = None
 

@@ -42,13 +42,30 @@ def _with_jit(work: Workload, fg_fn: Callable[..., Any], *args: Any) -> Workload
     jitted = fg.jit(fg_fn)
     impls = dict(work.impls)
     impls["fg-jit"] = lambda: jitted(*args)
+    work.settle["fg-jit"] = _settled(jitted, args)
     order = ["numpy", "funcgrad", "fg-jit"]
     if fuse_available():
         fused = fg.jit(fg_fn, fuse=True)
         impls["fg-jit-fuse"] = lambda: fused(*args)
+        work.settle["fg-jit-fuse"] = _settled(fused, args)
         order.append("fg-jit-fuse")
     work.impls = {name: impls[name] for name in order + [n for n in impls if n not in order]}
     return work
+
+
+def _settled(jitted: Any, args: tuple[Any, ...]) -> Callable[[], int]:
+    """Calls of ``jitted`` until every recording it holds is in its last (compiled) tier, so that the timed
+    calls are its steady state: a long recording is prepared one stage a call (docs/programs.md); the
+    calls it took and their time are in the JSON results (``settle``) and in a line under the table."""
+
+    def settle() -> int:
+        calls = 0
+        while calls < 20 and any(branch.tier != "compiled" for branch in jitted._cache.values()):
+            jitted(*args)
+            calls += 1
+        return calls
+
+    return settle
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
