@@ -223,6 +223,10 @@ def _with_scalar_constant(eqn: Eqn) -> Eqn:
     if eqn.prim.impl not in _SCALAR_OPERAND or eqn.params or len(eqn.inputs) != 2 or len(eqn.out.shape) > 1:
         return eqn
     first, second = eqn.inputs
+    if not (isinstance(first, Const) and type(first.value) is np.ndarray) and not (
+        isinstance(second, Const) and type(second.value) is np.ndarray
+    ):
+        return eqn  # no array constant (a scalar program's every call): nothing to read as a scalar
     for position, (constant, other) in enumerate(((first, second), (second, first))):
         if not isinstance(other, Var) or other.shape != eqn.out.shape:
             continue
@@ -274,13 +278,16 @@ def merge(program: Program) -> Program:
             steps.append(Guard(step.kind, current(step.var), step.expected) if step.var.id in replaced else step)
             continue
         eqn = step
-        if any(isinstance(atom, Var) and atom.id in replaced for atom in eqn.inputs):
-            eqn = Eqn(eqn.prim, tuple(current(atom) for atom in eqn.inputs), eqn.params, eqn.out)
+        if replaced:
+            for atom in eqn.inputs:
+                if isinstance(atom, Var) and atom.id in replaced:
+                    eqn = Eqn(eqn.prim, tuple(current(atom) for atom in eqn.inputs), eqn.params, eqn.out)
+                    break
         eqn = _with_scalar_constant(eqn)
         if isinstance(eqn.prim.impl, np.ufunc) or (eqn.prim is getitem_p and issubclass(eqn.out.type, np.generic)):
             params = _params_key(eqn.params)
             if params is not None:
-                key = (eqn.prim, tuple(_atom_key(atom) for atom in eqn.inputs), params)
+                key = (eqn.prim, tuple([_atom_key(atom) for atom in eqn.inputs]), params)
                 earlier = seen.get(key)
                 if earlier is not None and eqn.out.id not in returned:
                     replaced[eqn.out.id] = earlier
@@ -349,7 +356,7 @@ def _written_into_dying(steps: list[Step], outputs: list[Atom]) -> list[Step]:
             impl = step.prim.impl
             if step.prim is index_add_p or step.prim is index_add_into:
                 owned.add(step.out.id)
-            elif isinstance(impl, np.ufunc) and impl.nout == 1 and impl.signature is None and step.out.type is np.ndarray:
+            elif step.out.type is np.ndarray and isinstance(impl, np.ufunc) and impl.nout == 1 and impl.signature is None:
                 owned.add(step.out.id)
                 if not step.params and step.out.dtype is not None and _size(step.out.shape) >= _INTO_SIZE:
                     for k, atom in enumerate(step.inputs):

@@ -122,8 +122,13 @@ def simplify(program: Program) -> Program:
         if isinstance(step, Guard):
             steps.append(Guard(step.kind, current(step.var), step.expected))
             continue
-        eqn = Eqn(step.prim, tuple(current(atom) for atom in step.inputs), step.params, step.out)
-        kept = _forwarded(eqn)
+        eqn = step
+        if replaced:
+            for atom in step.inputs:
+                if isinstance(atom, Var) and atom.id in replaced:  # reads a dropped call's value: its input
+                    eqn = Eqn(step.prim, tuple(current(atom) for atom in step.inputs), step.params, step.out)
+                    break
+        kept = _forwarded(eqn) if eqn.prim in IDENTITIES else None
         if kept is not None and eqn.out.id in returned:
             # the output is the input itself: only a fresh array nothing else reads (no view of it is returned)
             kept = kept if kept.id in fresh and kept.id not in returned and uses.get(kept.id) == 1 else None

@@ -120,3 +120,14 @@ def test_a_user_primitive_named_like_numpys_is_not_simplified_as_it() -> None:
     # NumPy's own cast to the dtype a value has already is still dropped
     program = fg.make_program(lambda x: fnp.sin(x).astype(np.float64) * 2.0)(x).pruned()
     assert [eqn.prim.name for eqn in simplify(program).eqns] == ["sin", "multiply"]
+
+
+def test_calls_reading_no_dropped_value_are_kept_as_recorded() -> None:
+    # a long recording's calls are not copied one by one: only a call reading a dropped call's value is new
+    program = fg.make_program(lambda x: fnp.sin(fg.stop_gradient(fnp.cos(x))) * 2.0 + x)(np.ones(3)).pruned()
+    simplified = simplify(program)
+    before, after = program.eqns, simplified.eqns
+    assert [e.prim.name for e in after] == ["cos", "sin", "multiply", "add"]
+    assert after[0] is before[0]  # cos a
+    assert after[1] is not before[2] and after[1].inputs[0] is before[0].out  # sin reads cos's value directly
+    assert after[2] is before[3] and after[3] is before[4]
