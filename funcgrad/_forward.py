@@ -174,6 +174,9 @@ class ForwardTrace(Trace):
                     factor, keep = scale(ans, *primals, **params)
                     part = _scaled(arg._payload, factor, keep)
                     total = part if total is None else _scaled_sum(total, part)
+            if prim.jvp_scale_after is not None and total is not None:
+                factor, keep = prim.jvp_scale_after(ans, *primals, **params)
+                total = _scaled(total, factor, keep)
         elif len(tangents) > 1 and prim.jvp_joint is not None and not one_at_a_time:
             # one rule for all the tangents (``x - y``: one subtraction; ``concatenate``: one join)
             joint: list[Any] = [None] * len(args)

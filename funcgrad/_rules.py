@@ -130,18 +130,23 @@ def defjvp_joint(prim: Primitive, rule: Rule) -> None:
     prim.jvp_joint = rule
 
 
-def defjvp_scales(prim: Primitive, *scales: Rule | None) -> None:
+def defjvp_scales(prim: Primitive, *scales: Rule | None, after: Rule | None = None) -> None:
     """Declare forward rules that scale the tangent elementwise, one per positional argument.
 
     ``scale(ans, *args, **params)`` returns ``(factor, keep)``: the rule of an
     argument with ``ans``'s shape is ``t * factor`` (``factor`` broadcasting to
     ``ans``; ``None`` for one), then, when ``keep`` is ``(condition, True)``,
-    ``where(condition, ., 0)`` (``False``: ``where(condition, 0, .)``).  The
-    ``defjvp`` rules stay the definition; under ``jacfwd``/``hessian`` a batch
-    of tangents keeps these factors, value-sized, beside it instead of
-    multiplying each one into the whole batch (funcgrad/_forward.py).
+    ``where(condition, ., 0)`` (``False``: ``where(condition, 0, .)``).
+    ``after`` (same signature) scales the sum of the arguments' parts: a rule
+    ``(tx - ty) * d`` is the scales ``None`` and ``-1.0`` and ``after`` giving
+    ``d`` (one subtraction, then the product, as the ``defjvp`` rules compute
+    it, not ``tx * d - ty * d``).  The ``defjvp`` rules stay the definition;
+    under ``jacfwd``/``hessian`` a batch of tangents keeps these factors,
+    value-sized, beside it instead of multiplying each one into the whole
+    batch (funcgrad/_forward.py).
     """
     prim.jvp_scales = tuple(scales)
+    prim.jvp_scale_after = after
 
 
 def defjvp_identity(prim: Primitive, *rules: Rule | None) -> None:

@@ -232,6 +232,7 @@ class Primitive:
         "vjp_into",
         "vjp_add",
         "jvp_scales",
+        "jvp_scale_after",
         "jvp_identity",
         "jvp_fresh",
         "jvp_joint",
@@ -269,6 +270,8 @@ class Primitive:
         #: forward rules that scale the tangent elementwise (``defjvp_scales``): a batch of tangents keeps
         #: the product of these factors beside it instead of multiplying each one in
         self.jvp_scales: tuple[Callable[..., Any] | None, ...] | None = None
+        #: a scale applied to the sum of the arguments' scaled parts (``defjvp_scales(..., after=)``)
+        self.jvp_scale_after: Callable[..., Any] | None = None
         #: forward rules for the identity seed of ``jacfwd`` over a vector (``defjvp_identity``)
         self.jvp_identity: tuple[Callable[..., Any] | None, ...] | None = None
         #: every forward rule returns an array nobody else holds when its result is a plain ndarray

@@ -9,7 +9,8 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad._prims._ufuncs import masked_scale_p
+from funcgrad._prims import _ufuncs
+from funcgrad._prims._ufuncs import _logaddexp_formula, logaddexp2_weight_p, logaddexp_weight_p, masked_scale_p
 from funcgrad._rules import REGISTRY
 from funcgrad.testing import check_grads
 
@@ -181,7 +182,8 @@ def test_masked_scale_differentiates_in_both_operands_to_second_order(shapes):
         )
     bases = np.stack([base, 2 * base, -base])
     np.testing.assert_array_equal(
-        fg.vmap(lambda b: masked_scale_p(b, factor, keep))(bases), np.stack([masked_scale_p(b, factor, keep) for b in bases])
+        fg.vmap(lambda b: masked_scale_p(b, factor, keep))(bases),
+        np.stack([masked_scale_p(b, factor, keep) for b in bases]),
     )
 
 
@@ -192,6 +194,42 @@ def test_the_scaled_batch_is_made_by_masked_scale_where_a_rule_zeroed_it():
     names = [e.prim.name for e in program.eqns]
     assert "masked_scale" in names
     check_grads(fg.hessian(f), (np.array([0.3, -0.2, 0.5]),), order=1, modes=("fwd", "rev"))
+
+
+# --- logaddexp's weight, one primitive: the formula's values and derivatives, block by block on chunked arrays --
+
+#: x and y of logaddexp with the infinities the formula treats apart: -inf ties, one -inf, +inf
+LAE_X = np.array([-0.7, 0.1, 3.0, -np.inf, -np.inf, np.inf, 2.0, -40.0])
+LAE_Y = np.array([0.4, 0.1, -2.0, -np.inf, 1.0, 0.5, np.inf, 40.0])
+
+
+@pytest.mark.parametrize(
+    "prim, formula, ufunc",
+    [
+        (logaddexp_weight_p, _logaddexp_formula(lambda: _ufuncs.exp), np.logaddexp),
+        (logaddexp2_weight_p, _logaddexp_formula(lambda: _ufuncs.exp2), np.logaddexp2),
+    ],
+    ids=["logaddexp", "logaddexp2"],
+)
+def test_the_logaddexp_weight_is_its_formula_bit_for_bit(prim, formula, ufunc):
+    # the primitive replaced the formula written in the rule: the same values, and forward and reverse derivatives
+    # (a batch of tangents too, scaled as the formula's steps scaled it) of the same operations: the same bits
+    for x, y in [(LAE_X, LAE_Y), (LAE_X[:3], LAE_Y[:3])]:  # with infinities (the general path) and without
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(prim(ufunc(x, y), x, y), formula(ufunc(x, y), x, y))
+            both = [lambda x, y, w=w: w(fnp.__dict__[ufunc.__name__](x, y), x, y) for w in (prim, formula)]
+            tx, ty = np.cos(np.arange(x.size)), np.sin(np.arange(x.size))
+            jvps = [fg.jvp(f, (x, y), (tx, ty))[1] for f in both]
+            vjps = [fg.vjp(f, x, y)[1](np.linspace(-1.0, 2.0, x.size)) for f in both]
+        np.testing.assert_array_equal(jvps[0], jvps[1])
+        for a, b in zip(*vjps):
+            np.testing.assert_array_equal(a, b)
+            assert np.array_equal(np.signbit(a), np.signbit(b))
+        finite = np.isfinite(x) & np.isfinite(y)
+        hessians = [fg.hessian(lambda v, f=f: fnp.sum(f(v, y[finite]) * v))(x[finite]) for f in both]
+        np.testing.assert_array_equal(hessians[0], hessians[1])
+    # to third order in both modes, both arguments
+    check_grads(lambda x, y: fnp.sum(fnp.sin(fnp.__dict__[ufunc.__name__](x, y))), (LAE_X[:3], LAE_Y[:3]), order=3)
 
 
 def test_jacfwd_of_a_matrix_product_is_the_matrix_without_a_product_with_the_seed():

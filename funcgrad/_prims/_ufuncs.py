@@ -556,7 +556,7 @@ log10 = unary(np.log10, lambda ans, x: (1.0 / _LN10) / x)
 log1p = unary(np.log1p, lambda ans, x: 1.0 / (1.0 + x))
 
 
-def _logaddexp_weight(base_exp: Callable[[], Primitive]) -> Derivative:
+def _logaddexp_formula(base_exp: Callable[[], Primitive]) -> Derivative:
     """d/dx log(b**x + b**y) = b**(x - ans): finite everywhere, 0.5/0.5 when both are -inf."""
 
     def weight(ans: Any, x: Any, y: Any) -> Any:
@@ -570,10 +570,83 @@ def _logaddexp_weight(base_exp: Callable[[], Primitive]) -> Derivative:
     return weight
 
 
-_lae_dx = _logaddexp_weight(lambda: exp)
-_lae2_dx = _logaddexp_weight(lambda: exp2)
-logaddexp = binary(np.logaddexp, _lae_dx, lambda ans, x, y: _lae_dx(ans, y, x))
-logaddexp2 = binary(np.logaddexp2, _lae2_dx, lambda ans, x, y: _lae2_dx(ans, y, x))
+def _finite_only(ans: Any, part: Any) -> Any:
+    """``part`` where ``ans`` is finite, 0 where it is infinite (the weight is constant there)."""
+    infinite = _isinf(ans)
+    if is_plain(infinite) and not infinite.any():
+        return part
+    return where(infinite, 0.0, part)
+
+
+def _logaddexp_weight(base_exp: Callable[[], Primitive], slope: Derivative, name: str) -> Primitive:
+    """The weight ``b**(x - ans)`` of ``logaddexp(x, y)`` (base e) or ``logaddexp2`` (base 2) as one primitive.
+
+    Its value is the formula's (``_logaddexp_formula``); on a chunked array the
+    formula runs block by block, so each block takes the plain path (one
+    ``exp``) unless it holds an infinity, where the formula's general path
+    (a test, three ``where``s, a difference, an ``exp``) would run over the
+    whole array.  Its derivatives are those of the formula: ``(tx - tans) *
+    slope(w)`` where ``ans`` is finite (``slope``: the derivative of
+    ``b**u``, ``w`` or ``ln(2) * w``), zero where it is infinite; the
+    operations are the formula's own, so the values are the same; under
+    ``jacfwd``/``hessian`` a batch of tangents is scaled by ``slope(w)``
+    (``defjvp_scales``).
+
+    >>> float(logaddexp_weight_p(np.log(2.0), 0.0, 0.0))
+    0.5
+    """
+    formula = _logaddexp_formula(base_exp)
+
+    def impl(ans: Any, x: Any, y: Any) -> Any:
+        if _backends.any_foreign((ans, x, y)):
+            kind = np.result_type(*(a if type(a) in (int, float, complex) else dtype(a) for a in (ans, x)))
+            return _backends.chunkwise(formula, ans, x, y, dtype=kind)
+        return formula(ans, x, y)
+
+    prim = primitive(impl, name)
+
+    def joint(ts: list[Any], w: Any, ans: Any, x: Any, y: Any) -> Any:
+        # the formula's difference x - ans, one subtraction of both tangents (as subtract's joint rule), then exp's
+        ta, tx = ts[0], ts[1]
+        if tx is None:
+            part = -broadcast_tangent(ta, ans, w)
+        elif ta is None:
+            part = broadcast_tangent(tx, x, w)
+        else:
+            part = lift(tx, x, w) - lift(ta, ans, w)
+        return _finite_only(ans, part * slope(w, None))
+
+    defvjp(
+        prim,
+        lambda g, w, ans, x, y: unbroadcast(_finite_only(ans, -(g * slope(w, None))), ans),
+        lambda g, w, ans, x, y: unbroadcast(_finite_only(ans, g * slope(w, None)), x),
+        None,
+    )
+    defjvp(
+        prim,
+        lambda t, w, ans, x, y: joint([t, None, None], w, ans, x, y),
+        lambda t, w, ans, x, y: joint([None, t, None], w, ans, x, y),
+        None,
+        batched=True,
+    )
+    defjvp_joint(prim, joint)
+
+    def after(w: Any, ans: Any, x: Any, y: Any) -> Any:
+        infinite = _isinf(ans)
+        return slope(w, None), (None if is_plain(infinite) and not infinite.any() else (infinite, False))
+
+    # x - ans (subtract's scales), then the slope and the zeros where ans is infinite (the formula's exp and where)
+    defjvp_scales(prim, lambda w, ans, x, y: (-1.0, None), lambda w, ans, x, y: (None, None), None, after=after)
+    defbatch(prim, "elementwise")
+    defsparsity(prim, "elementwise")
+    return prim
+
+
+#: the weight of ``logaddexp`` and ``logaddexp2`` in each argument (their derivative), one primitive each
+logaddexp_weight_p = _logaddexp_weight(lambda: exp, lambda w, x: w, "logaddexp_weight")
+logaddexp2_weight_p = _logaddexp_weight(lambda: exp2, lambda w, x: _LN2 * w, "logaddexp2_weight")
+logaddexp = binary(np.logaddexp, logaddexp_weight_p, lambda ans, x, y: logaddexp_weight_p(ans, y, x))
+logaddexp2 = binary(np.logaddexp2, logaddexp2_weight_p, lambda ans, x, y: logaddexp2_weight_p(ans, y, x))
 
 # --- trigonometric and hyperbolic ---------------------------------------------
 sin: Primitive = unary(np.sin, lambda ans, x: cos(x))
