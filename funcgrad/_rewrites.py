@@ -335,6 +335,11 @@ def _accumulate_in_place(steps: list[Step], outputs: list[Atom]) -> list[Step]:
 
 def _written_into_dying(steps: list[Step], outputs: list[Atom]) -> list[Step]:
     """``steps`` with each ufunc call writing into an operand it reads last (module text)."""
+    for step in steps:
+        if isinstance(step, Eqn) and step.out.type is np.ndarray and _size(step.out.shape) >= _INTO_SIZE:
+            break
+    else:
+        return steps  # no result large enough to be written into an operand (a scalar program): nothing to do
     last: dict[int, int] = {}  # variable -> the position of its last reader
     viewed: set[int] = set()  # read by something that may keep a view of it, or returned
     for position, step in enumerate(steps):

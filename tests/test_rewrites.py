@@ -16,7 +16,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad import _jit
+from funcgrad import _jit, _rewrites
 from funcgrad._jit import prepare
 from funcgrad._rewrites import NonFinite, python_floats
 
@@ -380,3 +380,14 @@ def test_a_result_written_into_an_operand_keeps_numpy_s_layout(order: str) -> No
         got = jitted(a, b)
         assert (got.flags.c_contiguous, got.flags.f_contiguous) == (plain.flags.c_contiguous, plain.flags.f_contiguous)
         np.testing.assert_array_equal(got, plain)
+
+
+def test_a_program_without_large_arrays_is_not_scanned_for_writes_into_operands() -> None:
+    # the RK4 gradient's 34,000 scalar calls: no result can be written into an operand, so the pass returns
+    # the calls as they are, without its two passes over them
+    program = fg.make_program(fg.grad(lambda p: fnp.sin(p[0] * p[1]) * p[2]))(np.array([0.5, 1.5, 2.0]))
+    steps = program.pruned().steps
+    assert _rewrites._written_into_dying(steps, program.outputs) is steps
+    big = fg.make_program(lambda x: fnp.sin(x) * 2.0 + 1.0)(np.ones(5000))
+    written = _rewrites._written_into_dying(big.steps, big.outputs)
+    assert written is not big.steps and "add_into" in [eqn.prim.name for eqn in written]
