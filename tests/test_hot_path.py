@@ -9,12 +9,15 @@ nesting depth as it found it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _trace
+from funcgrad._prims import _base
 from funcgrad._prims._base import unbroadcast
 from funcgrad._values import Shaped, dtype, ndim, shape
 
@@ -254,3 +257,21 @@ def test_tape_stand_ins_are_shared():
     a, b = np.zeros((2, 3)), np.ones((2, 3))
     assert shaped(a) is shaped(b) and shaped(a) is not shaped(b.astype(np.float32))
     assert shaped(a).shape == (2, 3) and shaped(a).dtype == np.float64
+
+
+def test_unbroadcast_decides_a_recorded_cotangent_on_the_values_underneath(monkeypatch: Any) -> None:
+    # jit records a sweep on traced cotangents: their common case (the operand's shape and dtype) is decided
+    # on the plain values underneath, without the general path's shape and dtype queries
+    asked: list[Any] = []
+    monkeypatch.setattr(_base, "shape", lambda x: asked.append(x) or np.shape(_base._plain_under(x)))
+    seen = {}
+
+    def f(x: Any, y: Any) -> Any:
+        seen["same"] = _base.unbroadcast(x * 2.0, y) is not None
+        seen["fast"] = not asked
+        summed = _base.unbroadcast(x * 2.0, y[:1])  # broadcast: summed back by the general path
+        seen["summed"] = summed.shape
+        return summed
+
+    fg.make_program(f)(np.ones(3), np.ones(3))
+    assert seen == {"same": True, "fast": True, "summed": (1,)} and asked
