@@ -59,10 +59,18 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._loops import Loop, _freeze, fold
-from funcgrad._prims._indexing import getitem_p
+from funcgrad._prims._indexing import getitem_p, index_add_p
 from funcgrad._prims._ufuncs import mask_p
 from funcgrad._program import Atom, Const, Eqn, Guard, Program, Step, Var
-from funcgrad._rewrites import NonFinite, leave_floats, set_elements, to_float, to_float64, written_operand
+from funcgrad._rewrites import (
+    NonFinite,
+    index_add_into,
+    leave_floats,
+    set_elements,
+    to_float,
+    to_float64,
+    written_operand,
+)
 from funcgrad._trace import Primitive
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -436,12 +444,27 @@ def _set_elements(total: Any, positions: Any, values: Any) -> Any:
     return out
 
 
+def _index_add(total: Any, index: Any, value: Any) -> Any:
+    """A copy of ``total`` with ``value`` added at ``index`` (``index_add`` at one element)."""
+    out = total.copy()
+    out[index] += value
+    return out
+
+
+def _add_into(out: Any, index: Any, value: Any) -> Any:
+    """``value`` added into ``out`` at ``index``, in place (``index_add_into`` at one element)."""
+    out[index] += value
+    return out
+
+
 def _helpers() -> dict[str, Any]:
     with _KERNELS_LOCK:
         if not _HELPERS:
             numba = importlib.import_module("numba")
             _HELPERS["finite_"] = numba.njit(_checked)
             _HELPERS["set_elements_"] = numba.njit(_set_elements)
+            _HELPERS["index_add_"] = numba.njit(_index_add)
+            _HELPERS["add_into_"] = numba.njit(_add_into)
             _HELPERS["float_"] = float
         return _HELPERS
 
@@ -477,10 +500,16 @@ def spell(eqn: Eqn, arguments: list[str], namespace: dict[str, Any]) -> str:
         index = eqn.params["index"]
         if index == () and _scalar(source):
             return arguments[0]  # a scalar's ``x[()]``: itself
-        valid = type(index) is int or (type(index) is tuple and all(type(i) is int for i in index))
-        if not (valid and out.shape == () and _array(source)):
+        if not _element(index, source):
             raise Unsupported
         return f"{arguments[0]}[{index!r}]"
+    if prim is index_add_p or prim is index_add_into:
+        total, value = eqn.inputs
+        index = eqn.params["index"]
+        if not (_element(index, total) and _scalar(value)):
+            raise Unsupported
+        helper = "index_add_" if prim is index_add_p else "add_into_"
+        return f"{helper}({arguments[0]}, {index!r}, {arguments[1]})"
     if prim is set_elements:
         total = eqn.inputs[0]
         if not (_array(total) and all(_scalar(atom) for atom in eqn.inputs[1:])):
@@ -510,6 +539,15 @@ def spell(eqn: Eqn, arguments: list[str], namespace: dict[str, Any]) -> str:
     else:
         raise Unsupported
     return f"finite_({expression})"
+
+
+def _element(index: Any, atom: Atom) -> bool:
+    """Whether ``atom`` is a float64 array and ``index`` one element of it (an int an axis)."""
+    if not _array(atom):
+        return False
+    indices = index if type(index) is tuple else (index,)
+    ndim = len(atom.shape if isinstance(atom, Var) else atom.value.shape)
+    return len(indices) == ndim and all(type(i) is int for i in indices)
 
 
 def _array(atom: Atom) -> bool:
@@ -603,7 +641,15 @@ def _scalar_types(program: Program, loops: list[Loop]) -> tuple[list[Any], list[
     for step in program.steps:
         if isinstance(step, Guard) and (step.kind != "bool" or not _scalar(step.var)):
             raise Unsupported
-    made = {eqn.out.id for eqn in program.eqns if eqn.prim is set_elements}
+    made: set[int] = set()  # arrays numba's replay makes (C-ordered, as the Python tier's)
+    for eqn in program.eqns:
+        if eqn.prim is set_elements or eqn.prim is index_add_p or eqn.prim is index_add_into:
+            total = eqn.inputs[0]
+            if isinstance(total, Var) and total.id not in made:
+                raise Unsupported  # (a copy of an input: the Python tier keeps a Fortran-ordered one's order)
+            if isinstance(total, Const) and not (type(total.value) is np.ndarray and total.value.flags.c_contiguous):
+                raise Unsupported
+            made.add(eqn.out.id)
     converters: list[Callable[[Any], Any]] = []
     for atom in program.outputs:
         kind = atom.type if isinstance(atom, Var) else type(atom.value)

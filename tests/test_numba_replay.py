@@ -284,3 +284,35 @@ def test_strided_and_read_only_arrays_python_floats_and_numpy_scalars_as_inputs(
         for p in (wide[0, ::2], read_only, np.array([0.25, 1.0])):
             for h, y in ((0.02, np.float64(0.4)), (0.5, np.float64(-0.1))):
                 _assert_same(outcome(jitted, p, h, y), outcome(fun, p, h, y), "numba vs eager")
+
+
+_W = np.array([0.3, 0.7])
+
+
+def _matrix_model(x: Any, h: Any) -> Any:
+    y, z = x[0, 1], x[1, 0]
+    for _ in range(30):
+        y = y + h * (_W[0] * y - _W[1] * z)  # a closed-over array read element by element
+        z = z - h * y * 0.5
+    return {"y": y, "positive": y > 0, "pair": (z, y * z)}
+
+
+def test_pytrees_booleans_and_the_gradient_of_a_matrix_element_by_element() -> None:
+    x = np.array([[1.0, 0.5], [0.25, 2.0]])
+    for fun in (
+        _matrix_model,
+        fg.grad(lambda x, h: _matrix_model(x, h)["pair"][1], argnums=(0, 1)),  # index_add into a 2x2 gradient
+        fg.value_and_grad(lambda x, h: _matrix_model(x, h)["y"]),
+    ):
+        jitted = _compiled_jit(fun, x, 0.01)
+        assert _is_numba(jitted)
+        for args in ((x, 0.01), (x * 1.5, 0.02), (np.asfortranarray(x * 0.5), 0.01)):
+            got, want = jitted(*args), fun(*args)
+            assert fg.tree.tree_structure(got) == fg.tree.tree_structure(want)
+            _assert_same(fg.tree.tree_flatten(got)[0], fg.tree.tree_flatten(want)[0], "numba vs eager")
+        arrays = [leaf for leaf in fg.tree.tree_flatten(jitted(x, 0.01))[0] if isinstance(leaf, np.ndarray)]
+        for leaf in arrays:  # the caller's own array, twice over
+            assert leaf.flags.writeable and leaf.flags.c_contiguous
+            leaf[...] = 0.0
+        again = [leaf for leaf in fg.tree.tree_flatten(jitted(x, 0.01))[0] if isinstance(leaf, np.ndarray)]
+        assert all(leaf.any() for leaf in again)
