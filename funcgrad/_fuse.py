@@ -416,7 +416,9 @@ _SCALAR_FUNCTIONS = frozenset(
 _SCALAR_CONSTANTS = (bool, int, float, np.float64, np.bool_)
 _FLOAT64, _BOOL = np.dtype(np.float64), np.dtype(np.bool_)
 
-_SCALAR_COMPILED: dict[Any, Any] = {}  # (source, input types, namespace values) -> numba's dispatcher
+#: (source, input types, namespace values) -> numba's dispatcher, or None where numba could not compile it
+_SCALAR_COMPILED: dict[Any, Any] = {}
+_UNSEEN = object()
 _HELPERS: dict[str, Any] = {}  # the njit helpers the source calls, compiled once numba is needed
 
 
@@ -603,15 +605,15 @@ def scalar_replay(
     namespace.update(_helpers())
     key = (source, tuple(map(str, signature)), tuple((name, _freeze(value)) for name, value in namespace.items()))
     with _KERNELS_LOCK:
-        compiled = _SCALAR_COMPILED.get(key)
-    if compiled is None:
+        compiled = _SCALAR_COMPILED.get(key, _UNSEEN)
+    if compiled is _UNSEEN:
         compiled = _scalar_compile(source, namespace, signature)
-        if compiled is None:
-            return None
         with _KERNELS_LOCK:
-            _SCALAR_COMPILED[key] = compiled
+            _SCALAR_COMPILED[key] = compiled  # (None too: a program numba refused is not tried again)
             while len(_SCALAR_COMPILED) > SCALAR_CACHE:
                 del _SCALAR_COMPILED[next(iter(_SCALAR_COMPILED))]
+    if compiled is None:
+        return None
     out_tree = program.out_tree
 
     def replay(*leaves: Any) -> Any:

@@ -243,8 +243,12 @@ def test_a_program_numba_does_not_take_stays_on_the_python_tier(monkeypatch: Any
     monkeypatch.setattr(_fuse, "_BINARY", {**_fuse._BINARY, np.maximum: ""})
     _fuse._SCALAR_COMPILED.clear()
     assert _fuse.scalar_replay(_on_floats(clipped, p), to_source) is None
+    compiles = []
+    compile_ = _fuse._scalar_compile
+    monkeypatch.setattr(_fuse, "_scalar_compile", lambda *args: compiles.append(1) or compile_(*args))
     jitted = _compiled_jit(clipped, p)
     assert not _is_numba(jitted) and jitted(p * 2.0).tobytes() == clipped(p * 2.0).tobytes()
+    assert not compiles  # numba's refusal is remembered: not compiled again
 
 
 def test_a_program_is_compiled_once_for_every_jitted_function_replaying_it(monkeypatch: Any) -> None:
