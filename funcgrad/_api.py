@@ -166,8 +166,12 @@ def _deliver(cotangent: Any, primal: Any) -> Any:
         return np.zeros(_shape_of(primal), float0)
     if isinstance(cotangent, Tracer):
         out = match_dtype(cotangent, primal)
-        if not _shape_of(out) and not isinstance(full_lower(primal), np.ndarray):
-            return out[()]  # a recorded NumPy scalar, as the eager call hands back for a scalar primal
+        if not _shape_of(out):
+            if not isinstance(full_lower(primal), np.ndarray):
+                return out[()]  # a recorded NumPy scalar, as the eager call hands back for a scalar primal
+            # a 0-d array primal gets a 0-d array, as the eager call's ``np.asarray`` hands back, also when the
+            # value underneath is a NumPy scalar (0-d arithmetic's result): reshaped through (1,), recorded
+            return _shape.reshape(_shape.reshape(out, (1,)), ())
         return out
     if _backends.is_foreign(cotangent) or _backends.is_foreign(full_lower(primal)):
         return _deliver_foreign(cotangent, full_lower(primal), kind)

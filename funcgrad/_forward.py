@@ -25,7 +25,7 @@ import numpy as np
 from funcgrad import _errors
 from funcgrad._prims import _nondiff, _shape, _ufuncs
 from funcgrad._prims._array import ArrayTracer
-from funcgrad._prims._base import match_dtype
+from funcgrad._prims._base import astype, match_dtype
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad._values import dtype, shape
 
@@ -92,8 +92,11 @@ def _scaled(tangent: Any, factor: Any, keep: tuple[Any, bool] | None) -> Scaled:
         base, now, kept = tangent.made, None, ()
     else:
         base, now, kept = tangent, None, ()
+    if isinstance(factor, (list, tuple)):
+        factor = np.asarray(factor)  # a list operand (``x * [a, b]``) is the array NumPy makes of it
     if factor is not None:
-        now = factor if now is None else now * factor
+        have = _base_dtype(base)
+        now = factor if now is None else _widened(now, have) * _widened(factor, have)
     if keep is not None:
         condition, polarity = keep
         one = 1.0 if now is None else now
@@ -106,10 +109,27 @@ def _scaled(tangent: Any, factor: Any, keep: tuple[Any, bool] | None) -> Scaled:
 def _scaled_sum(a: Any, b: Any) -> Any:
     """``a + b`` for two tangent parts; two scalings of one batch stay one scaling."""
     if isinstance(a, Scaled) and isinstance(b, Scaled) and a.base is b.base and _same_keep(a.keep, b.keep):
-        fa = 1.0 if a.factor is None else a.factor
-        fb = 1.0 if b.factor is None else b.factor
+        have = _base_dtype(a.base)
+        fa = 1.0 if a.factor is None else _widened(a.factor, have)
+        fb = 1.0 if b.factor is None else _widened(b.factor, have)
         return Scaled(a.base, fa + fb, a.keep)
     return materialize(a) + materialize(b)
+
+
+def _base_dtype(base: Any) -> np.dtype[Any]:
+    return dtype(base.eye if isinstance(base, Identity) else base)
+
+
+def _widened(factor: Any, have: np.dtype[Any]) -> Any:
+    """``factor`` in the precision the tangent times it has, before factors are combined: ``t * 0.1 * c`` with
+    ``t`` float64 and ``c`` complex64 is complex128, where ``0.1 * c`` alone would round to complex64."""
+    if isinstance(factor, (int, float, complex)):
+        return np.result_type(have, factor).type(factor)
+    kind = dtype(factor)
+    want = np.result_type(have, kind)
+    if want == kind:
+        return factor
+    return astype(factor, dtype=want) if isinstance(factor, Tracer) else factor.astype(want)
 
 
 def _same_keep(a: tuple[tuple[Any, bool], ...], b: tuple[tuple[Any, bool], ...]) -> bool:
@@ -215,8 +235,7 @@ def _scalable(prim: Primitive, args: tuple[Any, ...], primals: list[Any], ans: A
 
 
 def _scaled_dtype(tangent: Scaled) -> Any:
-    base = tangent.base
-    have = dtype(base.eye if isinstance(base, Identity) else base)
+    have = _base_dtype(tangent.base)
     if tangent.factor is None:
         return have
     return np.result_type(have, tangent.factor if isinstance(tangent.factor, (int, float, complex)) else dtype(tangent.factor))

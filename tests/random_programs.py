@@ -672,7 +672,7 @@ class _Builder:
         name = f"seg{self.segments}"
         self.segments += 1
         decorator = self.pick(["@fg.checkpoint", "@fg.remat", "@fg.checkpoint"])
-        block = "\n".join([decorator, f"def {name}(v):", *("    " + line for line in inner), "    return v"])
+        block = "\n".join([decorator, f"def {name}(v):", *("    " + part for line in inner for part in line.split("\n")), "    return v"])
         after = self.ns["v"]
         self.ns["v"] = before
         exec(block, self.ns)  # noqa: S102

@@ -312,3 +312,26 @@ def test_linear_primitives_push_tangents_through_themselves():
     assert names.count("concatenate") == 2
     assert names.count("subtract") == 2 and names.count("negative") == 1  # cos's derivative only
     np.testing.assert_allclose(fg.jacfwd(f)(np.arange(6.0).reshape(3, 2)), fg.jacrev(f)(np.arange(6.0).reshape(3, 2)))
+
+
+def test_scaled_factors_keep_the_tangents_precision():
+    # (v * 0.1) * c * c with v float64 and c complex64 is complex128: the factors 0.1 and c are not combined
+    # in complex64 first (that rounded the Hessian to 6e-10 relative)
+    c = np.array([0.606 - 0.069j, -0.544 - 0.917j, -0.325 - 0.527j], np.complex64)
+
+    def f(x):
+        v = ((fnp.square(x) + 1.0) * 0.1) * c
+        return fnp.sum(fnp.sin(fnp.abs(fnp.sqrt(2.0 + (v * c + 0.3))) ** 2))
+
+    x = np.array([0.3, -0.2, 0.5])
+    np.testing.assert_allclose(fg.hessian(f)(x), fg.jacrev(fg.jacfwd(f))(x), rtol=1e-13, atol=1e-15)
+    g = lambda x: fnp.sum(fnp.sin(x * 0.1 + x * np.float32(0.3)) ** 2)  # noqa: E731 - two scalings of one batch
+    np.testing.assert_allclose(fg.hessian(g)(x), fg.jacrev(fg.jacfwd(g))(x), rtol=1e-13, atol=1e-15)
+
+
+def test_a_list_factor_scales_a_batch_of_tangents():
+    f = lambda x: fnp.sum(fnp.interp(x, [-0.6, -0.1, 0.45], fnp.sin(x).ravel()[:1] * [-0.6, -0.1, 0.45]))  # noqa: E731
+    x = np.array([[0.3, -0.2], [0.1, 0.4]])
+    np.testing.assert_allclose(fg.hessian(f)(x), fg.jacrev(fg.jacfwd(f))(x), rtol=1e-12, atol=1e-15)
+    h = lambda x: fnp.sum(fnp.tanh(x * [0.5, 2.0]))  # noqa: E731
+    np.testing.assert_allclose(fg.hessian(h)(x[0]), fg.jacrev(fg.jacfwd(h))(x[0]), rtol=1e-14)

@@ -249,3 +249,22 @@ VMAP_CASES = {
 def test_the_recorded_choices_batch_under_vmap(name: str) -> None:
     fun, batch = VMAP_CASES[name]
     np.testing.assert_array_equal(fg.vmap(fun)(batch), np.stack([fun(example) for example in batch]))
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [lambda x: x * x, lambda x: fnp.sum(fnp.atleast_1d(x) * x), lambda x: fnp.cosh(x) * x],
+    ids=["product", "through a 1-vector", "two rules"],
+)
+def test_a_gradient_at_a_zero_d_array_is_a_zero_d_array_in_every_call(fun: Any) -> None:
+    # 0-d arithmetic hands back NumPy scalars: the recording's cotangent is one, where the eager call's
+    # delivery makes a 0-d array (a writeable one) of it
+    x = np.array(0.3)
+    want = fg.grad(fun)(x)
+    assert type(want) is np.ndarray
+    jitted = fg.jit(fg.grad(fun))
+    for _ in range(6):  # the recording, the interpreted and the compiled tiers
+        got = jitted(x)
+        assert type(got) is np.ndarray and got.shape == () and got.flags.writeable
+        assert got.tobytes() == want.tobytes()
+    assert type(fg.jit(fg.grad(fg.grad(fun)))(x)) is type(fg.grad(fg.grad(fun))(x))
