@@ -268,3 +268,43 @@ def test_a_gradient_at_a_zero_d_array_is_a_zero_d_array_in_every_call(fun: Any) 
         assert type(got) is np.ndarray and got.shape == () and got.flags.writeable
         assert got.tobytes() == want.tobytes()
     assert type(fg.jit(fg.grad(fg.grad(fun)))(x)) is type(fg.grad(fg.grad(fun))(x))
+
+
+_Z = np.complex128(0.3 - 0.7j)
+_W = np.complex64(-0.4 + 0.9j)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda v: v * v,
+        lambda v: _Z * v,  # a NumPy scalar's __mul__ hands the traced operand to numpy.multiply
+        lambda v: v * (0.2 + 1.1j),
+        lambda v: (0.2 + 1.1j) * v,
+        lambda v: fnp.einsum("i,i->", v, v) * v[0],  # a 0-d reduction is a NumPy scalar too
+        lambda v: v * _W,
+    ],
+    ids=["square", "constant first", "python complex", "python complex first", "einsum", "complex64"],
+)
+def test_a_product_of_complex_numpy_scalars_is_numpy_scalar_math(fun: Any) -> None:
+    # ``z * w`` of complex NumPy scalars is NumPy's scalar math, which rounds most products differently in
+    # the last bit from numpy.multiply's loop: jit (and the derivatives' primal) replay the operator
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        z = np.complex128(complex(*rng.uniform(-1, 1, 2)))
+        x = np.array([z, z * 0.5]) if "einsum" in str(fun.__code__.co_names) else z
+        want = fun(x)
+        jitted = fg.jit(fun)
+        for _ in range(4):  # the recording, the interpreted and the compiled tiers
+            got = jitted(x)
+            assert type(got) is type(want) and got.tobytes() == want.tobytes(), (x, got, want)
+        assert fg.jvp(fun, (x,), (np.ones_like(x),))[0].tobytes() == want.tobytes()
+        loss = lambda v: fnp.real(fun(v) * fnp.conj(fun(v)))  # noqa: E731
+        assert fg.jit(fg.grad(loss))(x).tobytes() == fg.grad(loss)(x).tobytes()
+
+
+def test_the_complex_scalar_product_differentiates() -> None:
+    z, w = np.complex128(0.3 - 0.7j), np.complex128(-1.2 + 0.4j)
+    assert [e.prim.name for e in fg.make_program(lambda a: a * w)(z).eqns] == ["multiply_operator"]
+    check_grads(lambda a, b: a * b * a, (z, w), order=2, modes=("fwd", "rev"))
+    check_grads(lambda a: (0.5 + 2j) * a * a, (z,), order=2, modes=("fwd", "rev"))

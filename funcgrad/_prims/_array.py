@@ -33,6 +33,38 @@ def _power_operator(frame: FrameType) -> bool:
     return (code[at] == _BINARY_OP and code[at + 1] in _POWER_ARGUMENTS) or code[at] == _BINARY_POWER
 
 
+_MULTIPLY_ARGUMENTS = frozenset(
+    [k for k, (name, _) in enumerate(getattr(dis, "_nb_ops", ())) if name in ("NB_MULTIPLY", "NB_INPLACE_MULTIPLY")]
+    or [5, 18]
+)
+_BINARY_MULTIPLY = dis.opmap.get("BINARY_MULTIPLY", -1)  # Python 3.10
+_COMPLEX_SCALARS = _ufuncs.COMPLEX_SCALARS
+
+
+def _multiply_operator(frame: FrameType) -> bool:
+    """Whether ``frame`` is running ``a * b`` (a NumPy scalar's ``__mul__`` hands a traced operand to
+    ``numpy.multiply`` through ``__array_ufunc__``)."""
+    code, at = frame.f_code.co_code, frame.f_lasti
+    if not 0 <= at < len(code) - 1:
+        return False
+    return (code[at] == _BINARY_OP and code[at + 1] in _MULTIPLY_ARGUMENTS) or code[at] == _BINARY_MULTIPLY
+
+
+def _multiply(reflected: bool) -> Any:
+    """``*`` of traced values: ``multiply``, or ``multiply_operator`` for complex NumPy scalars."""
+    plain = _operator(_ufuncs.multiply, reflected)
+
+    def method(self: Tracer, other: Any) -> Any:
+        value = self._value
+        while isinstance(value, Tracer):
+            value = value._value
+        if type(value) in _COMPLEX_SCALARS and (type(other) is complex or _ufuncs.complex_scalar(other)):
+            return _ufuncs.multiply_operator(other, self) if reflected else _ufuncs.multiply_operator(self, other)
+        return plain(self, other)
+
+    return method
+
+
 def _operator(prim: Primitive, reflected: bool) -> Any:
     """A binary operator of traced arrays: ``prim(self, other)`` (``prim(other, self)`` when ``reflected``).
 
@@ -196,9 +228,9 @@ class ArrayTracer(Tracer):
 
     __rsub__ = _operator(_ufuncs.subtract, reflected=True)
 
-    __mul__ = _operator(_ufuncs.multiply, reflected=False)
+    __mul__ = _multiply(reflected=False)
 
-    __rmul__ = _operator(_ufuncs.multiply, reflected=True)
+    __rmul__ = _multiply(reflected=True)
 
     __truediv__ = _operator(_ufuncs.divide, reflected=False)
 
@@ -286,6 +318,8 @@ class ArrayTracer(Tracer):
         if method == "__call__" and not kwargs:
             if ufunc is np.power and _power_operator(sys._getframe(1)):
                 return _ufuncs.pow_operator(*inputs)  # ``ndarray ** traced``: the operator, as eagerly
+            if ufunc is np.multiply and _ufuncs.scalar_product(*inputs) and _multiply_operator(sys._getframe(1)):
+                return _ufuncs.multiply_operator(*inputs)  # ``complex scalar * traced``: the scalar math, as eagerly
             # the common case (``ndarray * traced``): straight to the primitive, as array_ufunc would go
             prim = _ufuncs.UFUNCS.get(ufunc)
             if isinstance(prim, Primitive):

@@ -204,6 +204,24 @@ def unary(ufunc: Any, derivative: Derivative, name: str | None = None) -> Primit
     return prim
 
 
+COMPLEX_SCALARS = frozenset({np.complex64, np.complex128, np.clongdouble})
+
+
+def complex_scalar(value: Any) -> bool:
+    """Whether ``value`` (traced or not) is a complex NumPy scalar (its type, never its value)."""
+    while isinstance(value, Tracer):
+        value = value._value
+    return type(value) in COMPLEX_SCALARS
+
+
+def scalar_product(x: Any, y: Any) -> bool:
+    """Whether ``x * y`` is NumPy's complex scalar math (``numpy.multiply`` rounds it differently): both
+    complex, one a NumPy scalar and the other a NumPy scalar or a Python complex (``multiply_operator``)."""
+    if complex_scalar(x):
+        return type(y) is complex or complex_scalar(y)
+    return type(x) is complex and complex_scalar(y)
+
+
 def _times(g: Any, d: Any) -> Any:
     """Cotangent ``g`` times partial ``d``, as a reverse rule writes it.
 
@@ -215,7 +233,7 @@ def _times(g: Any, d: Any) -> Any:
         return g * d
     if not isinstance(g, Tracer) and _is_unit(g, d):
         return d
-    return multiply(g, d)
+    return multiply_operator(g, d) if scalar_product(g, d) else multiply(g, d)
 
 
 def _widened(args: tuple[Any, ...], ans: Any) -> tuple[Any, ...]:
@@ -381,25 +399,30 @@ defjvp(positive, lambda t, ans, x: t, batched=True)
 defjvp_scales(positive, lambda ans, x: (None, None))
 
 multiply = _register(np.multiply)
-defvjp(
-    multiply,
-    lambda g, ans, x, y: unbroadcast(_times(g, y), x),
-    lambda g, ans, x, y: unbroadcast(_times(g, x), y),
-    fresh=True,
-)
-defvjp_into(
-    multiply,
-    lambda g, ans, x, y: unbroadcast(scale_into(g, y), x),
-    lambda g, ans, x, y: unbroadcast(scale_into(g, x), y),
-)
-defjvp(
-    multiply,
-    lambda t, ans, x, y: lift(t, x, ans) * y,
-    lambda t, ans, x, y: x * lift(t, y, ans),
-    batched=True,
-    fresh=True,
-)
-defjvp_scales(multiply, lambda ans, x, y: (y, None), lambda ans, x, y: (x, None))
+#: ``x * y`` of two complex NumPy scalars (or one and a Python complex): Python's operator, so the product is
+#: NumPy's scalar math, as in the eager call (``numpy.multiply``'s loop rounds most such products differently
+#: in the last bit; float scalars agree).  The traced operators record it only for such operands.
+multiply_operator = _register(operator.mul, "multiply_operator", 2)
+for _prim in (multiply, multiply_operator):
+    defvjp(
+        _prim,
+        lambda g, ans, x, y: unbroadcast(_times(g, y), x),
+        lambda g, ans, x, y: unbroadcast(_times(g, x), y),
+        fresh=True,
+    )
+    defvjp_into(
+        _prim,
+        lambda g, ans, x, y: unbroadcast(scale_into(g, y), x),
+        lambda g, ans, x, y: unbroadcast(scale_into(g, x), y),
+    )
+    defjvp(
+        _prim,
+        lambda t, ans, x, y: lift(t, x, ans) * y,
+        lambda t, ans, x, y: x * lift(t, y, ans),
+        batched=True,
+        fresh=True,
+    )
+    defjvp_scales(_prim, lambda ans, x, y: (y, None), lambda ans, x, y: (x, None))
 divide = _register(np.divide)
 defvjp(
     divide,
@@ -1026,4 +1049,5 @@ for _prim in (add, subtract, negative, positive, real, imag, conj, deg2rad, radi
               fmax, fmin, absolute, fabs, copysign, remainder, fmod, ldexp, nextafter):  # fmt: skip
     defsparsity(_prim, "elementwise", "linear")
 defsparsity(multiply, "elementwise", "bilinear")
+defsparsity(multiply_operator, "elementwise", "bilinear")
 defsparsity(divide, "elementwise", ((0, 1), (1, 1)))
