@@ -89,6 +89,10 @@ EXTRA = [
     ("nextafter", lambda ns, x, y: ns.nextafter(x, y), (_RNG.uniform(-2, 2, 3), _RNG.uniform(-2, 2, 3)), ""),
     ("positive", lambda ns, x: ns.positive(x), (_RNG.uniform(-2, 2, 3),), ""),
     ("spacing", lambda ns, x: ns.spacing(x) * x, (_RNG.uniform(-2, 2, 3),), ""),
+    # NumPy's vector gufuncs, their own loops
+    ("vecdot", lambda ns, x, y: ns.vecdot(x, y), (_RNG.uniform(-2, 2, (2, 3)), _RNG.uniform(-2, 2, 3)), ""),
+    ("matvec", lambda ns, x, y: ns.matvec(x, y), (_RNG.uniform(-2, 2, (2, 3)), _RNG.uniform(-2, 2, 3)), ""),
+    ("vecmat", lambda ns, x, y: ns.vecmat(x, y), (_RNG.uniform(-2, 2, 2), _RNG.uniform(-2, 2, (2, 3))), ""),
     # ``*`` of complex NumPy scalars (a reduction, an element) is the operator's scalar math
     ("multiply_operator", lambda ns, x: ns.sum(x) * x[0] * (0.5 - 1j), (_RNG.uniform(-2, 2, 3) + 1j * _RNG.uniform(-2, 2, 3),), ""),
     # the Hessian's batch of tangents, zeroed where logaddexp's rule masks it and scaled, is one masked_scale

@@ -708,6 +708,74 @@ def _conj_if_complex(x: Any) -> Any:
     return conj(x) if dtype(x).kind == "c" else x
 
 
+def _loop_padded(t: Any, x: Any, pad: int) -> Any:
+    """Tangent ``t`` of operand ``x`` with ``pad`` ones after its batch axes, so they stay ahead of the
+    other operand's loop axes when the gufunc broadcasts."""
+    nb = batch_ndim(t, x)
+    if nb == 0 or pad <= 0:
+        return t
+    s = shape(t)
+    return _base.reshape_p(t, newshape=s[:nb] + (1,) * pad + s[nb:])
+
+
+def _loop_ranks(x1: Any, x2: Any, core1: int, core2: int) -> tuple[int, int]:
+    """The ones each operand's tangent needs before its own axes (its loop rank against the other's)."""
+    loop1, loop2 = ndim(x1) - core1, ndim(x2) - core2
+    return max(loop2 - loop1, 0), max(loop1 - loop2, 0)
+
+
+def _gufunc_primitive(ufunc_name: str) -> Any:
+    """``numpy.<ufunc_name>`` itself (the gufunc's own bits), or a stand-in where NumPy lacks it."""
+    return getattr(np, ufunc_name, None) or (lambda *a: None)
+
+
+#: ``numpy.vecdot`` along the last axis: NumPy's own loop (an ``einsum`` of the same sum rounds differently)
+vecdot_p = primitive(_gufunc_primitive("vecdot"), "vecdot")
+defvjp(
+    vecdot_p,
+    lambda g, ans, x1, x2: match_dtype(unbroadcast(_conj_if_complex(_expand(g, -1) * x2), x1), x1),
+    lambda g, ans, x1, x2: match_dtype(unbroadcast(_expand(g, -1) * _conj_if_complex(x1), x2), x2),
+)
+defjvp(
+    vecdot_p,
+    lambda t, ans, x1, x2: vecdot_p(_loop_padded(t, x1, _loop_ranks(x1, x2, 1, 1)[0]), x2),
+    lambda t, ans, x1, x2: vecdot_p(x1, _loop_padded(t, x2, _loop_ranks(x1, x2, 1, 1)[1])),
+    batched=True,
+)
+defbatch(vecdot_p, "elementwise")  # one core axis each, last: NumPy's broadcasting lines the loop axes up
+defsparsity(vecdot_p, "contract", "bilinear")
+
+#: ``numpy.matvec``: NumPy's own loop
+matvec_p = primitive(_gufunc_primitive("matvec"), "matvec")
+#: ``numpy.vecmat``: NumPy's own loop
+vecmat_p = primitive(_gufunc_primitive("vecmat"), "vecmat")
+defvjp(
+    matvec_p,
+    lambda g, ans, x1, x2: match_dtype(unbroadcast(_expand(g, -1) * _expand(x2, -2), x1), x1),
+    lambda g, ans, x1, x2: match_dtype(unbroadcast(matvec_p(_swap(x1), g), x2), x2),
+)
+defjvp(
+    matvec_p,
+    lambda t, ans, x1, x2: matvec_p(_loop_padded(t, x1, _loop_ranks(x1, x2, 2, 1)[0]), x2),
+    lambda t, ans, x1, x2: matvec_p(x1, _loop_padded(t, x2, _loop_ranks(x1, x2, 2, 1)[1])),
+    batched=True,
+)
+defvjp(
+    vecmat_p,
+    lambda g, ans, x1, x2: match_dtype(unbroadcast(_conj_if_complex(matvec_p(x2, g)), x1), x1),
+    lambda g, ans, x1, x2: match_dtype(unbroadcast(_expand(_conj_if_complex(x1), -1) * _expand(g, -2), x2), x2),
+)
+defjvp(
+    vecmat_p,
+    lambda t, ans, x1, x2: vecmat_p(_loop_padded(t, x1, _loop_ranks(x1, x2, 1, 2)[0]), x2),
+    lambda t, ans, x1, x2: vecmat_p(x1, _loop_padded(t, x2, _loop_ranks(x1, x2, 1, 2)[1])),
+    batched=True,
+)
+for _prim in (matvec_p, vecmat_p):
+    defbatch(_prim, "loop")  # two core axes against one: the batch axis cannot be lined up by broadcasting
+    defsparsity(_prim, "contract", "bilinear")
+
+
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, out: Any = None, **kwargs: Any) -> Any:
     """``numpy.vecdot``: ``sum(conj(x1) * x2, axis)`` with broadcasting.
 
@@ -722,7 +790,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, out: Any = None, **kwargs: An
     _gufunc_kwargs("vecdot", kwargs)
     x1 = _shape.moveaxis(x1, axis, -1) if ndim(x1) else x1
     x2 = _shape.moveaxis(x2, axis, -1) if ndim(x2) else x2
-    return einsum("...i,...i->...", _conj_if_complex(x1), x2)
+    return vecdot_p(x1, x2)  # NumPy's loop along the last axis (the same bits as along ``axis``)
 
 
 def matvec(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
@@ -737,7 +805,7 @@ def matvec(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
     if out is not None:
         return store_out(out, matvec(x1, x2, **kwargs))
     _gufunc_kwargs("matvec", kwargs)
-    return einsum("...ij,...j->...i", x1, x2)
+    return matvec_p(x1, x2)
 
 
 def vecmat(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
@@ -752,7 +820,7 @@ def vecmat(x1: Any, x2: Any, /, *, out: Any = None, **kwargs: Any) -> Any:
     if out is not None:
         return store_out(out, vecmat(x1, x2, **kwargs))
     _gufunc_kwargs("vecmat", kwargs)
-    return einsum("...i,...ij->...j", _conj_if_complex(x1), x2)
+    return vecmat_p(x1, x2)
 
 
 def _register_ufunc() -> None:

@@ -869,11 +869,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     >>> float(vecdot(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
     11.0
     """
-    x1, x2 = operand(x1), operand(x2)
-    if not is_traced(x1, x2):
-        return _la.vecdot(x1, x2, axis=axis)
-    left = _ufuncs.conj(x1) if rules.is_complex(x1) else x1
-    return _reductions.sum(left * x2, axis=axis)
+    return _contract.vecdot(operand(x1), operand(x2), axis=axis)  # numpy.vecdot's loop, as NumPy's linalg.vecdot
 
 
 implements(*_numpy("matmul"))(matmul)
