@@ -93,6 +93,7 @@ EXTRA = [
     ("vecdot", lambda ns, x, y: ns.vecdot(x, y), (_RNG.uniform(-2, 2, (2, 3)), _RNG.uniform(-2, 2, 3)), ""),
     ("matvec", lambda ns, x, y: ns.matvec(x, y), (_RNG.uniform(-2, 2, (2, 3)), _RNG.uniform(-2, 2, 3)), ""),
     ("vecmat", lambda ns, x, y: ns.vecmat(x, y), (_RNG.uniform(-2, 2, 2), _RNG.uniform(-2, 2, (2, 3))), ""),
+    ("dot", lambda ns, x, y: ns.dot(x, y), (_RNG.uniform(-2, 2, (2, 1)) + 1j, _RNG.uniform(-2, 2, (1, 3)) - 2j), ""),
     # ``*`` of complex NumPy scalars (a reduction, an element) is the operator's scalar math
     ("multiply_operator", lambda ns, x: ns.sum(x) * x[0] * (0.5 - 1j), (_RNG.uniform(-2, 2, 3) + 1j * _RNG.uniform(-2, 2, 3),), ""),
     # the Hessian's batch of tangents, zeroed where logaddexp's rule masks it and scaled, is one masked_scale

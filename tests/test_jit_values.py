@@ -338,3 +338,26 @@ def test_the_vector_gufuncs_give_numpys_own_bits(fun: Any, args: tuple[Any, ...]
     check_grads(lambda *a: fun(*a) * fun(*a), args, order=2, modes=("fwd", "rev"))
     batch = np.stack([args[0], 0.5 * args[0]])
     np.testing.assert_array_equal(fg.vmap(lambda a: fun(a, args[1]))(batch), np.stack([fun(a, args[1]) for a in batch]))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (_C[0, :, :1].copy(), _C[1, :1, :].copy()),
+        (_C[0, :, :1].astype(np.complex64), _C[1, :1, :].astype(np.complex64)),
+        (_C[0], _C[1, 0]),
+        (_C[0, 0], _C[1].T),
+    ],
+    ids=["outer product", "complex64 outer product", "matrix vector", "vector matrix"],
+)
+def test_dot_of_complex_matrices_gives_numpys_own_bits(a: Any, b: Any) -> None:
+    # numpy.dot's outer products of complex operands round differently from numpy.matmul's
+    want = np.dot(a, b)
+    for fun in (lambda x: fnp.dot(x, b), lambda x: np.dot(x, b), lambda x: x.dot(b)):
+        jitted = fg.jit(fun)
+        for _ in range(4):
+            assert jitted(a).tobytes() == want.tobytes()
+        assert fg.jvp(fun, (a,), (np.ones_like(a),))[0].tobytes() == want.tobytes()
+        check_grads(lambda x: fun(x) * fun(x), (a,), order=2, modes=("fwd", "rev"))  # noqa: B023
+    batch = np.stack([a, 0.5 * a])
+    np.testing.assert_allclose(fg.vmap(lambda x: fnp.dot(x, b))(batch), np.stack([np.dot(x, b) for x in batch]), rtol=1e-6)

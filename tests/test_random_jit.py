@@ -30,7 +30,7 @@ FAST, SLOW = 8, 300
 def _outcome(fun: Callable[..., Any], x: Any) -> Any:
     try:
         return fg.tree.tree_leaves(fun(x))
-    except (ValueError, ArithmeticError, TypeError) as error:
+    except (ValueError, ArithmeticError, TypeError, IndexError) as error:
         return type(error)
 
 

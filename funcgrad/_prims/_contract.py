@@ -164,6 +164,14 @@ def _matmul_batch(prim: Any, values: list[Any], batched: list[bool], size: int) 
 defbatch(matmul, _matmul_batch)
 defsparsity(matmul, "contract", "bilinear")
 
+#: ``numpy.dot`` of complex operands of one or two dimensions: ``matmul`` in meaning (and its rules), but
+#: NumPy's own call, whose outer products (an inner dimension of 1) round differently from ``matmul``'s
+dot_p = primitive(np.dot, "dot")
+defvjp(dot_p, _matmul_vjp_a, _matmul_vjp_b, fresh=True)
+defjvp(dot_p, _matmul_jvp_a, _matmul_jvp_b, batched=True)
+defbatch(dot_p, _matmul_batch)
+defsparsity(dot_p, "contract", "bilinear")
+
 
 # --- einsum: the general contraction ------------------------------------------------
 
@@ -469,7 +477,7 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     if na == 0 or nb == 0:
         return multiply(a, b)
     if na <= 2 and nb <= 2:
-        return matmul(a, b)
+        return dot_p(a, b) if "c" in (dtype(a).kind, dtype(b).kind) else matmul(a, b)  # real: the same bits
     return _tensordot(a, b, ([na - 1], [builtins.max(nb - 2, 0)]), ("dot", None))
 
 
