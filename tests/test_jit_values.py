@@ -361,3 +361,22 @@ def test_dot_of_complex_matrices_gives_numpys_own_bits(a: Any, b: Any) -> None:
         check_grads(lambda x: fun(x) * fun(x), (a,), order=2, modes=("fwd", "rev"))  # noqa: B023
     batch = np.stack([a, 0.5 * a])
     np.testing.assert_allclose(fg.vmap(lambda x: fnp.dot(x, b))(batch), np.stack([np.dot(x, b) for x in batch]), rtol=1e-6)
+
+
+def test_the_variance_of_complex_values_gives_numpys_own_bits() -> None:
+    # NumPy's var squares the real and imaginary parts and adds them (not real(d * conj(d)))
+    rng = np.random.default_rng(3)
+    fun = lambda v: fnp.var(v, axis=None)  # noqa: E731
+    jitted = fg.jit(fun)
+    for _ in range(40):
+        x = (rng.uniform(-1, 1, (2, 2)) + 1j * rng.uniform(-1, 1, (2, 2))).astype(np.complex64)
+        want = np.var(x)
+        assert jitted(x).tobytes() == want.tobytes() and fg.jit(fun)(x).tobytes() == want.tobytes()
+    check_grads(lambda v: fnp.var(v * v), (x.astype(np.complex128),), order=2, modes=("fwd", "rev"))
+
+
+def test_the_sign_of_one_complex_matrix_is_a_numpy_scalar() -> None:
+    a = np.array([[2.0 + 1j, 0.5], [0.25j, 3.0 - 1j]])
+    fun = lambda m: fnp.linalg.slogdet(m)[0]  # noqa: E731
+    assert type(fg.jit(fun)(a)) is type(fun(a)) is np.complex128
+    assert type(fg.jit(fun)(np.stack([a, a]))) is np.ndarray

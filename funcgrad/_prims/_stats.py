@@ -157,7 +157,12 @@ def _variance(a: Any, axis: Any, keepdims: bool, ddof: Any, mask: Any, mean: Any
         if mean is None:
             mean = masked_mean(a, mask, axes, True, empty=0.0)
         d = _ufuncs.where(mask, a - mean, 0.0)
-    square = _base.real(d * _ufuncs.conj(d)) if dtype(d).kind == "c" else d * d
+    if dtype(d).kind != "c":
+        square = d * d
+    elif mask is None:  # NumPy's var: the squares of the real and imaginary parts, added (not d * conj(d))
+        square = _ufuncs.square(_base.real(d)) + _ufuncs.square(_ufuncs.imag(d))
+    else:
+        square = _base.real(d * _ufuncs.conj(d))
     total = sum_p(square, axis=axes, keepdims=bool(keepdims))
     dof = count - ddof
     if is_plain(dof) and np.all(np.asarray(dof) > 0):

@@ -506,6 +506,8 @@ def slogdet(a: Any) -> Any:
         d = rules.det_p(a)
         zero = d == 0
         sign = _ufuncs.where(zero, 0.0, d / _ufuncs.where(zero, 1.0, _ufuncs.absolute(d)))
+        if not shape(sign):
+            sign = sign[()]  # one matrix: a NumPy scalar, as NumPy's slogdet gives
     else:
         sign = slogdet_sign_p(a)
     return _result("SlogdetResult", sign, logabsdet)
