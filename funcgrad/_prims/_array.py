@@ -38,7 +38,6 @@ _MULTIPLY_ARGUMENTS = frozenset(
     or [5, 18]
 )
 _BINARY_MULTIPLY = dis.opmap.get("BINARY_MULTIPLY", -1)  # Python 3.10
-_COMPLEX_SCALARS = _ufuncs.COMPLEX_SCALARS
 
 
 def _multiply_operator(frame: FrameType) -> bool:
@@ -55,10 +54,7 @@ def _multiply(reflected: bool) -> Any:
     plain = _operator(_ufuncs.multiply, reflected)
 
     def method(self: Tracer, other: Any) -> Any:
-        value = self._value
-        while isinstance(value, Tracer):
-            value = value._value
-        if type(value) in _COMPLEX_SCALARS and (type(other) is complex or _ufuncs.complex_scalar(other)):
+        if _ufuncs.scalar_product(self, other):  # types only: NumPy's complex scalar math, as eagerly
             return _ufuncs.multiply_operator(other, self) if reflected else _ufuncs.multiply_operator(self, other)
         return plain(self, other)
 

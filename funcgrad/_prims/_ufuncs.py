@@ -597,6 +597,8 @@ def _finite_only(ans: Any, part: Any) -> Any:
     """``part`` where ``ans`` is finite, 0 where it is infinite (the weight is constant there)."""
     infinite = _isinf(ans)
     if is_plain(infinite) and not infinite.any():
+        # value-independent result: the where would hand back ``part``'s values; a traced or Dask ``ans``
+        # (jit, Dask) is never read here and records the where
         return part
     return where(infinite, 0.0, part)
 
@@ -655,7 +657,7 @@ def _logaddexp_weight(base_exp: Callable[[], Primitive], slope: Derivative, name
     defjvp_joint(prim, joint)
 
     def after(w: Any, ans: Any, x: Any, y: Any) -> Any:
-        infinite = _isinf(ans)
+        infinite = _isinf(ans)  # read only when plain, and a mask of nothing drops nothing (as _finite_only)
         return slope(w, None), (None if is_plain(infinite) and not infinite.any() else (infinite, False))
 
     # x - ans (subtract's scales), then the slope and the zeros where ans is infinite (the formula's exp and where)
