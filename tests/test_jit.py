@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import threading
 import tracemalloc
+import warnings
 from typing import Any
 
 import numpy as np
@@ -563,3 +564,29 @@ def test_a_count_read_while_recording_is_a_guard() -> None:
     assert jitted(first) == repeat_by_argmax(first)
     assert jitted._cache_size() == 2
     assert "guard value" in str(fg.make_program(repeat_by_argmax)(first))
+
+
+_SPECIAL = [0.0, -0.0, 1.5, -2.25, 1e308, -1e308, 5e-324, np.inf, -np.inf, np.nan, 0.1]
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.subtract, np.multiply])
+def test_recorded_scalar_arithmetic_is_the_ufunc_s_bits_type_and_warnings(ufunc: np.ufunc) -> None:
+    """A recording computes float64 scalar ``+ - *`` by Python's operators (cheaper than the ufunc): each
+    value, its type and each floating-point warning are the ufunc's, for NumPy scalars and Python floats."""
+    prim = getattr(fnp, ufunc.__name__)
+    for first in _SPECIAL:
+        for second in _SPECIAL:
+            for a, b in ((np.float64(first), np.float64(second)), (np.float64(first), second), (first, np.float64(second))):
+                with warnings.catch_warnings(record=True) as eager_warned:
+                    warnings.simplefilter("always")
+                    want = ufunc(a, b)
+                with warnings.catch_warnings(record=True) as recorded_warned:
+                    warnings.simplefilter("always")
+                    got = fg.jit(lambda x, y: prim(x, y))(a, b)  # the recording's value
+                assert type(got) is type(want) is np.float64 and got.tobytes() == want.tobytes(), (ufunc, a, b)
+                assert [w.category for w in recorded_warned] == [w.category for w in eager_warned], (a, b)
+            with np.errstate(all="ignore"):
+                overflows = np.isfinite([first, second]).all() and not np.isfinite(ufunc(first, second))
+            if overflows:
+                with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+                    fg.jit(lambda x, y: prim(x, y))(np.float64(first), np.float64(second))
