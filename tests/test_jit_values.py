@@ -270,6 +270,26 @@ def test_a_gradient_at_a_zero_d_array_is_a_zero_d_array_in_every_call(fun: Any) 
     assert type(fg.jit(fg.grad(fg.grad(fun)))(x)) is type(fg.grad(fg.grad(fun))(x))
 
 
+def test_a_copy_of_a_traced_numpy_scalar_is_a_zero_d_array_as_numpy_copy_gives() -> None:
+    # ``numpy.copy`` of a NumPy scalar (0-d arithmetic's result) is a 0-d array; so is funcgrad's, in every tier
+    def fun(x: Any) -> Any:
+        total = fnp.sum(x * x)
+        c = fnp.copy(total)
+        d = fnp.copy(total)
+        d[...] = d * 2.0  # each copy is an array of its own: a write into one reaches nothing else
+        return c, d, total
+
+    x = np.array([0.5, -1.5, 2.0])
+    want = fun(x)
+    jitted = fg.jit(fun)
+    for _ in range(6):  # the recording, the interpreted and the compiled tiers
+        got = jitted(x)
+        assert [type(v) for v in got] == [type(v) for v in want] == [np.ndarray, np.ndarray, np.float64]
+        assert [v.tobytes() for v in got] == [v.tobytes() for v in want]
+    np.testing.assert_array_equal(fg.grad(lambda v: fun(v)[1])(x), 4.0 * x)
+    check_grads(lambda v: fun(v)[0] + fun(v)[1], (x,), order=2)
+
+
 _Z = np.complex128(0.3 - 0.7j)
 _W = np.complex64(-0.4 + 0.9j)
 

@@ -23,7 +23,7 @@ from funcgrad._prims import _at, _reductions, _select, _shape, _ufuncs
 from funcgrad._prims._at import plain_index, read_index
 from funcgrad._prims._dispatch import implements
 from funcgrad._prims._inplace import copy_of, writable
-from funcgrad._trace import Tracer, innermost
+from funcgrad._trace import Tracer, full_lower, innermost
 from funcgrad._values import dtype as _values_dtype
 from funcgrad._values import is_traced, ndim, shape, stand_in
 from funcgrad.numpy import _constructors
@@ -43,6 +43,10 @@ def copy(a: Any, order: Any = "K", subok: bool = False) -> Any:
     6.0
     """
     if isinstance(a, Tracer):
+        if isinstance(full_lower(a), np.generic):  # its type, never its value
+            # a NumPy scalar underneath (0-d arithmetic's result): ``numpy.copy`` gives a 0-d array, so a
+            # recorded reshape through (1,) makes one (a NumPy scalar's reshape to () stays a scalar)
+            return copy_of(_shape.reshape(_shape.reshape(a, (1,)), ()))
         return copy_of(a)
     numpy_copy: Any = np.copy
     return numpy_copy(a, order=order, subok=subok)
