@@ -16,6 +16,7 @@ from conftest import rnd
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad._prims import _contract
 from funcgrad.testing import check_grads
 
 
@@ -455,3 +456,39 @@ def test_random_einsums(seed: int) -> None:
     argnums = tuple(range(len(ops)))
     for jf, jr in zip(fg.jacfwd(g, argnums=argnums)(*us), fg.jacrev(g, argnums=argnums)(*us)):
         np.testing.assert_allclose(jf, jr, rtol=1e-8, atol=1e-10)
+
+
+_STRIDED = [  # subscripts, the shapes, whether a slice of the second operand is packed
+    ("oc,bchw->bohw", (4, 5), (3, 5, 9, 11), True),  # a shifted slice of an image, contracted over channels
+    ("ij,bjk->bik", (6, 7), (2, 7, 13), True),
+    ("bij,bjk->bik", (2, 6, 7), (2, 7, 30), True),
+    ("ik,kj->ij", (5, 4), (4, 17), True),
+    ("i,ij->ij", (6,), (6, 3), True),
+    ("ij,kj->ik", (5, 4), (6, 4), False),  # its last axis is summed: the inner loop's length groups the sums
+    ("abc,c->abc", (3, 4, 5), (5,), False),  # one axis: one inner loop either way
+    ("bchw,oc->bohw", (2, 3, 6, 8), (4, 3), False),
+]
+
+
+@pytest.mark.parametrize("subscripts, first, second, packed", _STRIDED, ids=[case[0] for case in _STRIDED])
+def test_a_traced_unoptimised_einsum_of_strided_views_gives_numpy_s_bits(
+    subscripts: str, first: tuple[int, ...], second: tuple[int, ...], packed: bool
+) -> None:
+    """A strided view an unoptimised einsum would walk in short inner loops is copied to C order first
+    (``_contract._packed``: faster); the values are still NumPy's bits, eagerly and in every jit tier, over
+    slices, skipping and reversed views, and the derivatives are right."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(first)
+    for pad, step in ((1, 1), (2, 1), (1, 2), (0, -1)):
+        big = rng.standard_normal(tuple(n * abs(step) + 2 * pad for n in second))
+        view = big[tuple(slice(pad, pad + n * step, step) if step > 0 else slice(None, None, -1) for n in second)]
+        assert view.shape == second
+        want = np.einsum(subscripts, a, view)
+        got = fg.vjp(lambda u, v: fnp.einsum(subscripts, u, v), a, view)[0]
+        assert type(got) is type(want) and got.tobytes() == want.tobytes(), (subscripts, pad, step)
+        jitted = fg.jit(lambda u, v: fnp.einsum(subscripts, u, v))
+        for _ in range(5):  # the recording, the interpreted and the compiled tiers
+            assert jitted(a, view).tobytes() == want.tobytes(), (subscripts, pad, step)
+    sliced = rng.standard_normal(tuple(n + 2 for n in second))[tuple(slice(1, 1 + n) for n in second)]
+    assert (_contract._packed((a, sliced), subscripts)[1] is not sliced) == packed
+    check_grads(lambda u, v: fnp.einsum(subscripts, u, v), (a, sliced), modes=("fwd", "rev"), order=2)

