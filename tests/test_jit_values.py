@@ -423,3 +423,39 @@ def test_a_gradient_of_one_complex_element_is_the_recordings(kind: Any, fun: Any
         for got in (jitted(x), fg.jit(fg.grad(loss))(x)):
             assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), (x, got, want)
     check_grads(fun, (x.astype(np.complex128),), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("kind", [np.float64, np.float32, np.complex64, np.float16])
+@pytest.mark.parametrize(
+    ("name", "axis", "mask_shape", "keepdims"),
+    [
+        ("sum", None, (3, 40), False),
+        ("sum initial", -1, (3, 40), True),
+        ("mean", None, (3, 40), False),
+        ("mean", -1, (40,), False),
+        ("mean", 0, (3, 1), True),
+    ],
+)
+def test_a_sum_or_mean_with_where_gives_numpys_own_bits(
+    kind: Any, name: str, axis: Any, mask_shape: tuple[int, ...], keepdims: bool
+) -> None:
+    # NumPy's masked reduction adds in another order than the pairwise sum of where(mask, x, 0), and its mean
+    # divides by an intp count (a float32 sum in float64): traced values, jit and a traced mask give its bits
+    def fun(m: Any, x: Any, w: Any) -> Any:
+        if name == "sum initial":
+            return m.sum(x, axis=axis, keepdims=keepdims, where=w, initial=0.7)
+        return getattr(m, name)(x, axis=axis, keepdims=keepdims, where=w)
+
+    rng = np.random.default_rng(301)
+    for _ in range(3):
+        x = rng.normal(size=(3, 40)) * 10 + (1j * rng.normal(size=(3, 40)) if kind is np.complex64 else 0)
+        x, w = x.astype(kind), rng.random(mask_shape) < 0.7
+        want = fun(np, x, w)
+        for got in (fg.jit(lambda v: fun(fnp, v, w))(x), fg.jit(lambda v: fun(np, v, w))(x), fg.jit(lambda v, u: fun(fnp, v, u))(x, w)):  # noqa: B023
+            assert type(got) is type(want) and got.dtype == want.dtype and got.tobytes() == want.tobytes(), (got, want)
+    if kind is np.float64:
+        check_grads(lambda v: fun(fnp, v, w) ** 2, (x / 10,), order=2, modes=("fwd", "rev"))
+        batch = np.stack([x, -0.5 * x])
+        np.testing.assert_array_equal(fg.vmap(lambda v: fun(fnp, v, w))(batch), np.stack([fun(np, v, w) for v in batch]))
+        masks = np.stack([np.broadcast_to(w, x.shape), np.ones(x.shape, bool)])
+        np.testing.assert_array_equal(fg.vmap(lambda u: fun(fnp, x, u))(masks), np.stack([fun(np, x, u) for u in masks]))

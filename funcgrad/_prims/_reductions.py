@@ -210,6 +210,52 @@ def check_kwargs(name: str, kwargs: dict[str, Any], allowed: tuple[str, ...]) ->
         raise _errors.reduction_keywords(name, unknown, allowed)
 
 
+def _sum_where(x: Any, mask: Any, axis: tuple[int, ...], keepdims: bool, initial: Any) -> Any:
+    # the stubs type keepdims only as a literal
+    if initial is None:
+        return np.add.reduce(x, axis=axis, keepdims=keepdims, where=mask)  # type: ignore[call-overload]
+    return np.add.reduce(x, axis=axis, keepdims=keepdims, initial=initial, where=mask)  # type: ignore[call-overload]
+
+
+def _sum_where_batch(prim: Any, values: list[Any], batched: list[bool], size: int, **params: Any) -> Any:
+    x, mask = values
+    if not batched[0]:  # a batch of masks over one operand: the operand broadcast to the batch
+        x = _base.broadcast_to_p(x, shape=(size, *shape(x)))
+    return prim(x, mask, **params)
+
+
+#: ``numpy.sum(x, where=mask)``: NumPy's masked reduction, which adds in another order than the pairwise sum of
+#: ``where(mask, x, 0)`` (most sums of more than a few entries differ in the last bits); ``mask`` has ``x``'s
+#: shape, ``initial`` (a number or None) is where NumPy starts the sum
+sum_where_p = primitive(_sum_where, "sum_where")
+defvjp(
+    sum_where_p,
+    lambda g, ans, x, mask, axis, keepdims, initial: _ufuncs.where(mask, expand_reduced(g, x, axis, keepdims), 0),
+    None,
+)
+defjvp(
+    sum_where_p,
+    lambda t, ans, x, mask, axis, keepdims, initial: sum_where_p(t, mask, axis=axis, keepdims=keepdims, initial=None),
+    None,
+    batched=True,
+)
+defbatch(sum_where_p, _sum_where_batch)
+defsparsity(sum_where_p, "reduce", "linear")
+
+
+def sum_where(a: Any, where: Any, axis: tuple[int, ...], keepdims: bool, initial: Any = None) -> Any:
+    """``numpy.sum(a, axis, keepdims=keepdims, initial=initial, where=where)`` of a traced ``a`` (or ``where``),
+    summed in NumPy's order (``sum_where_p``); a traced ``initial`` is added after the sum."""
+    xshape = shape(a)
+    if isinstance(where, Tracer):
+        mask = where if shape(where) == xshape else _base.broadcast_to_p(where, shape=xshape)
+    else:
+        mask = np.broadcast_to(np.asarray(where, dtype=bool), xshape)
+    late = isinstance(initial, Tracer)
+    total = sum_where_p(a, mask, axis=axis, keepdims=bool(keepdims), initial=None if late else initial)
+    return total + initial if late else total
+
+
 def _masked(a: Any, where: Any, fill: float) -> Any:
     """``a`` with the entries outside the ``where=`` mask replaced by ``fill``."""
     if where is None or where is True:
@@ -253,12 +299,16 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: 
     if isinstance(a, Tracer) and dtype is None and out is None and not kwargs:
         return sum_p(a, axis=_reduce_axes(axis, a), keepdims=bool(keepdims))  # the common case of the lines below
     a = _operand(a)
-    if not isinstance(a, Tracer):
+    if not isinstance(a, Tracer) and not isinstance(kwargs.get("where"), Tracer):
         return np.sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
     if out is not None:
         return store_out(out, sum(a=a, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
     check_kwargs("sum", kwargs, ("initial", "where"))
-    a = _masked(_cast(a, dtype), kwargs.get("where"), 0.0)
+    where = kwargs.get("where")
+    if where is not None and where is not True:
+        a = _cast(a, dtype)
+        return sum_where(a, where, _reduce_axes(axis, a), bool(keepdims), kwargs.get("initial"))
+    a = _cast(a, dtype)
     total = sum_p(a, axis=_reduce_axes(axis, a), keepdims=bool(keepdims))
     if kwargs.get("initial") is not None:
         total = total + kwargs["initial"]

@@ -143,6 +143,33 @@ def masked_mean(a: Any, mask: Any, axis: Any, keepdims: bool, empty: float = np.
     return _fill_bad(total / _ufuncs.where(none, 1, count), none, empty)
 
 
+def _mean_where(a: Any, where: Any, axis: Any, kind: Any, keepdims: bool) -> Any:
+    """``numpy.mean(a, axis, kind, keepdims=keepdims, where=where)`` of a traced ``a`` (or ``where``), as NumPy
+    computes it: the masked sum (``sum_where``, NumPy's order) divided by the count of entries as an ``intp``
+    (a float32 sum is divided in float64 and rounded back), float16 summed in float32."""
+    found = dtype(a)
+    back = None
+    if kind is None and found.kind in "biu":
+        kind = np.float64
+    elif kind is None and found == np.float16:
+        kind, back = np.float32, found
+    a = _cast(a, kind)
+    xshape = shape(a)
+    axes = normalize_axes(axis, len(xshape))
+    total = _reductions.sum_where(a, where, axes, keepdims)
+    if isinstance(where, Tracer):
+        count = sum_p(_base.astype(_broadcast(where, xshape), dtype=np.dtype(np.intp)), axis=axes, keepdims=keepdims)
+    else:
+        plain = np.broadcast_to(np.asarray(where, dtype=bool), xshape)
+        count = np.add.reduce(plain, axis=axes, dtype=np.intp, keepdims=keepdims)  # type: ignore[call-overload]  # keepdims: a literal in the stubs
+    mean = total / count
+    if dtype(mean) != dtype(total):
+        mean = _base.astype(mean, dtype=dtype(total))
+    if back is not None:
+        mean = _base.astype(mean, dtype=back)
+    return mean[()] if not shape(mean) else mean  # one number: a NumPy scalar (a cast gave a 0-d array)
+
+
 def _variance(a: Any, axis: Any, keepdims: bool, ddof: Any, mask: Any, mean: Any, nan_when_no_dof: bool) -> Any:
     """``sum(|a - mean|**2) / (count - ddof)`` over the entries where ``mask`` holds (all when None)."""
     rank = len(shape(a))
@@ -844,15 +871,14 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     array([0.25, 0.25, 0.25, 0.25])
     """
     a = operand(a)
-    if not isinstance(a, Tracer):
+    if not isinstance(a, Tracer) and not isinstance(kwargs.get("where"), Tracer):
         return np.mean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
     if out is not None:
         return store_out(out, mean(a=a, axis=axis, dtype=dtype, keepdims=keepdims, **kwargs))
     check_kwargs("mean", kwargs, ("where",))
     where = kwargs.get("where")
     if where is not None and where is not True:
-        mask_of = where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
-        return masked_mean(_cast(a, dtype), mask_of, axis, keepdims)
+        return _mean_where(a, where, axis, dtype, bool(keepdims))
     axes = normalize_axes(axis, ndim(a))
     _backends.known_chunks(full_lower(a), "the array whose mean is taken")
     count = int(np.prod([shape(a)[i] for i in axes])) if axes else 1
