@@ -90,8 +90,8 @@ _FLOATS = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
 #: a value of a group, read after it from the kernel's tuple of outputs
 fused_output = Primitive("fused_output", operator.getitem)
 
-#: (kernel source, shape, which scalars are 0-d arrays, inputs written into) -> its primitive
-_KERNELS: dict[tuple[str, tuple[int, ...], tuple[bool, ...], tuple[int, ...]], Primitive] = {}
+#: (kernel source, shape, which scalars are 0-d arrays, inputs written into, exact) -> its primitive
+_KERNELS: dict[tuple[str, tuple[int, ...], tuple[bool, ...], tuple[int, ...], bool], Primitive] = {}
 _COMPILED: dict[str, Any] = {}  # kernel source -> numba's dispatcher (one compile per distinct kernel)
 _KERNELS_LOCK = threading.Lock()
 
@@ -209,8 +209,11 @@ def _writes_into_read(step: Eqn, group: Group, program: Program) -> bool:
     return any(target in program.steps[index].inputs for index in group.members)  # type: ignore[union-attr]
 
 
-def fuse(program: Program) -> Program:
+def fuse(program: Program, exact: bool = False) -> Program:
     """``program`` with each of its :func:`groups` replaced by one call of a compiled kernel.
+
+    ``exact``: each kernel gives NumPy's bits, dtypes, memory layout, warnings and errors, or the group's
+    NumPy calls run instead (:func:`exact_kernels`; the default ``jit``'s fused tier).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
     >>> program = fg.make_program(lambda x: fnp.exp(x * 2.0 + 1.0) * x - x)(np.ones(2000))
@@ -237,7 +240,7 @@ def fuse(program: Program) -> Program:
         if index not in grouped:
             steps.append(step)
         elif index in at_last:
-            steps.extend(_kernel_call(program, at_last[index], readers, producers, ids))
+            steps.extend(_kernel_call(program, at_last[index], readers, producers, ids, exact))
     return Program(program.inputs, steps, program.outputs, program.in_tree, program.out_tree)
 
 
@@ -255,7 +258,7 @@ def _later_reads(program: Program) -> dict[int, int]:
 
 
 def _kernel_call(
-    program: Program, group: Group, readers: dict[int, int], producers: dict[int, Eqn], ids: Any
+    program: Program, group: Group, readers: dict[int, int], producers: dict[int, Eqn], ids: Any, exact: bool = False
 ) -> list[Step]:
     """The steps replacing ``group``: the kernel's call, and one ``fused_output`` per value read after it.
 
@@ -280,7 +283,8 @@ def _kernel_call(
     dead = [
         position
         for position, atom in enumerate(inputs)
-        if isinstance(atom, Var)
+        if not exact  # an exact kernel keeps its inputs as they were: its group's NumPy calls may need them
+        and isinstance(atom, Var)
         and atom.type is np.ndarray
         and atom.shape == group.shape
         and atom.dtype == group.dtype
@@ -288,7 +292,7 @@ def _kernel_call(
         and written_operand(producers[atom.id])[0] is not None  # a ufunc's (fresh or owned) result
         and readers.get(atom.id, -1) <= last
     ]
-    prim = _primitive(eqns, inputs, outputs, group, tuple(dead[: len(outputs)]))  # type: ignore[arg-type]
+    prim = _primitive(eqns, inputs, outputs, group, tuple(dead[: len(outputs)]), exact)  # type: ignore[arg-type]
     if len(outputs) == 1:
         return [Eqn(prim, tuple(inputs), {}, outputs[0])]
     pack = Var(next(ids), ())
@@ -304,7 +308,7 @@ def _is_array(atom: Atom, shape: tuple[int, ...]) -> bool:
 
 
 def _primitive(
-    eqns: list[Eqn], inputs: list[Atom], outputs: list[Var], group: Group, reuse: tuple[int, ...]
+    eqns: list[Eqn], inputs: list[Atom], outputs: list[Var], group: Group, reuse: tuple[int, ...], exact: bool = False
 ) -> Primitive:
     """The kernel of one group as a primitive (its ``impl`` allocates the outputs and runs the loop)."""
     dtype = _FLOATS[np.dtype(group.dtype)]
@@ -317,6 +321,8 @@ def _primitive(
     for position, is_array in enumerate(arrays):
         if not is_array:
             lines.append(f"    x{position} = np.{dtype}(x{position})")
+    if exact:
+        lines.append("    finite = True")
     lines.append("    for i in range(n):")
     for position, is_array in enumerate(arrays):
         if is_array:
@@ -333,15 +339,22 @@ def _primitive(
         template = (_BINARY if len(operands) == 2 else _UNARY)[written_operand(eqn)[0]]
         values[eqn.out.id] = f"t{number}"
         lines.append(f"        t{number} = np.{dtype}({template.format(*operands)})")
+        if exact:  # an infinity or a NaN: NumPy's calls may warn or raise, and pick a NaN's bits their way
+            lines.append(f"        finite &= t{number} - t{number} == 0.0")  # (no branch: the loop stays SIMD)
     for position, out in enumerate(outputs):
         lines.append(f"        y{position}[i] = {values[out.id]}")
+    if exact:
+        lines.append("    return finite")
     source = "\n".join(lines) + "\n"
     zero_d = [not is_array and _zero_d(atom) for atom, is_array in zip(inputs, arrays)]
-    key = (source, group.shape, tuple(zero_d), reuse)
+    key = (source, group.shape, tuple(zero_d), reuse, exact)
     with _KERNELS_LOCK:
         prim = _KERNELS.get(key)
         if prim is None:
-            wrapper = _wrapper(source, arrays, zero_d, len(outputs), group, reuse)
+            if exact:
+                wrapper = _exact_wrapper(source, arrays, zero_d, len(outputs), group, eqns, inputs, outputs)
+            else:
+                wrapper = _wrapper(source, arrays, zero_d, len(outputs), group, reuse)
             prim = Primitive(f"fused[{len(eqns)} calls]", wrapper)
             _KERNELS[key] = prim
     return prim
@@ -384,6 +397,113 @@ def _wrapper(
     fused: Callable[..., Any] = scope["fused"]
     fused.__doc__ = source + "\n" + "\n".join(text) + "\n"
     return fused
+
+
+def _numba_kernel(source: str) -> Any:
+    """numba's dispatcher of a kernel's ``source`` (compiled at its first call; one per distinct source)."""
+    kernel = _COMPILED.get(source)
+    if kernel is None:
+        numba = importlib.import_module("numba")
+        namespace: dict[str, Any] = {"np": np}
+        exec(compile(source, "<funcgrad fused kernel>", "exec"), namespace)  # noqa: S102 - our own generated code
+        # error_model="numpy": a division by zero gives inf or NaN, as NumPy's, instead of raising
+        kernel = _COMPILED[source] = numba.njit(nogil=True, error_model="numpy")(namespace["kernel"])
+    return kernel
+
+
+def _exact_wrapper(
+    source: str,
+    arrays: list[bool],
+    zero_d: list[bool],
+    outputs: int,
+    group: Group,
+    eqns: list[Eqn],
+    inputs: list[Atom],
+    outs: list[Var],
+) -> Callable[..., Any]:
+    """An exact kernel's call (``fuse(..., exact=True)``): the kernel writes each output into a new C-order
+    array; where it cannot answer for NumPy, the group's NumPy calls run instead, on the same inputs.
+
+    The kernel answers for NumPy where every value it computes is finite (an overflow, a division by zero or
+    an invalid operation leaves an infinity or a NaN, where NumPy's calls warn or raise as the error state
+    says; NaN inputs also go to NumPy, which picks a NaN's bits its own way), NumPy's error state ignores
+    underflow (which leaves no such trace), and every array input is C-contiguous (so NumPy's result is
+    C-order too, and the kernel's compiled types are the ones :func:`exact_kernels` compiled).  Its arithmetic is NumPy's loops' (IEEE operations each rounded on its
+    own: numba compiles without fast-math), so its bits are NumPy's."""
+    kernel = _numba_kernel(source)
+    shape, dtype, size = group.shape, np.dtype(group.dtype), int(np.prod(group.shape))
+    slot = {("var", atom.id) if isinstance(atom, Var) else ("const", id(atom)): p for p, atom in enumerate(inputs)}
+    steps = [
+        (
+            eqn.prim.impl,
+            [slot.get(("var", a.id)) if isinstance(a, Var) else slot[("const", id(a))] for a in eqn.inputs],
+            [a.id if isinstance(a, Var) else -1 for a in eqn.inputs],  # (a constant is an input: its slot)
+            eqn.params,
+            eqn.out.id,
+        )
+        for eqn in eqns
+    ]
+    wanted = [out.id for out in outs]
+
+    def numpy_calls(values: tuple[Any, ...]) -> Any:
+        made: dict[int, Any] = {}
+        for impl, slots, ids, params, out in steps:
+            operands = [values[p] if p is not None else made[i] for p, i in zip(slots, ids)]
+            made[out] = impl(*operands, **params)
+        results = [made[i] for i in wanted]
+        return results[0] if outputs == 1 else tuple(results)
+
+    def fused(*values: Any) -> Any:
+        ok = np.geterr()["under"] == "ignore"
+        if ok:
+            for value, is_array in zip(values, arrays):
+                if is_array and not value.flags.c_contiguous:  # (NumPy's result would follow its layout)
+                    ok = False
+                    break
+        if ok:
+            made = [np.empty(shape, dtype) for _ in range(outputs)]
+            arguments = [
+                value.reshape(-1) if is_array else value[()] if scalar_array else value
+                for value, is_array, scalar_array in zip(values, arrays, zero_d)
+            ]
+            if kernel(size, *arguments, *[out.reshape(-1) for out in made]):
+                return made[0] if outputs == 1 else tuple(made)
+        return numpy_calls(values)
+
+    def compile_now() -> None:
+        numba = importlib.import_module("numba")
+        types = [numba.types.intp]
+        for atom, is_array in zip(inputs, arrays):
+            kind = atom.type if isinstance(atom, Var) else type(atom.value)
+            if is_array:
+                element = atom.dtype if isinstance(atom, Var) else atom.value.dtype
+                types.append(numba.types.Array(numba.from_dtype(element), 1, "C"))
+            elif kind in (bool, int, float):
+                types.append(numba.typeof(kind(0)))
+            else:  # a NumPy scalar, or a 0-d array handed over as the scalar it holds
+                types.append(numba.from_dtype(atom.dtype if isinstance(atom, Var) else np.asarray(atom.value).dtype))
+        types += [numba.types.Array(numba.from_dtype(dtype), 1, "C")] * outputs
+        kernel.compile(tuple(types))
+
+    fused.__doc__ = source
+    fused.compile_now = compile_now  # type: ignore[attr-defined]
+    return fused
+
+
+def exact_kernels(program: Program) -> int:
+    """Compile, by numba, here, every exact kernel a fused ``program`` calls (``fuse(program, exact=True)``),
+    for the types its inputs were recorded with; the number of kernels.  ``jit`` calls it in the background
+    before it replays ``program``.
+
+    Raises whatever numba raises when it cannot compile one.
+    """
+    count = 0
+    for eqn in program.eqns:
+        compile_now = getattr(eqn.prim.impl, "compile_now", None)
+        if compile_now is not None:
+            compile_now()
+            count += 1
+    return count
 
 
 # --- numba's replay of a whole program on Python floats -------------------------------------------
