@@ -98,6 +98,7 @@ EXTRA = [
     ("multiply_operator", lambda ns, x: ns.sum(x) * x[0] * (0.5 - 1j), (_RNG.uniform(-2, 2, 3) + 1j * _RNG.uniform(-2, 2, 3),), ""),
     # the Hessian's batch of tangents, zeroed where logaddexp's rule masks it and scaled, is one masked_scale
     ("masked_scale", lambda ns, x: fg.hessian(lambda v: ns.sum(ns.logaddexp(0.0, v) * v))(x), (_RNG.uniform(-2, 2, 3),), ""),
+    ("slogdet_complex_sign", lambda ns, x: ns.linalg.slogdet(ns.outer(x, x) * (1 + 0.5j) + 2.0 * ns.eye(3))[0], (_RNG.uniform(-2, 2, 3),), ""),
     ("sum_where", lambda ns, x: ns.mean(ns.sin(x), where=[True, False, True]) + ns.sum(x * x, where=x > 0), (_RNG.uniform(-2, 2, 3),), ""),
 ]
 ALL = TABLE + EXTRA + SCIPY

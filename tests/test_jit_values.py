@@ -459,3 +459,18 @@ def test_a_sum_or_mean_with_where_gives_numpys_own_bits(
         np.testing.assert_array_equal(fg.vmap(lambda v: fun(fnp, v, w))(batch), np.stack([fun(np, v, w) for v in batch]))
         masks = np.stack([np.broadcast_to(w, x.shape), np.ones(x.shape, bool)])
         np.testing.assert_array_equal(fg.vmap(lambda u: fun(fnp, x, u))(masks), np.stack([fun(np, x, u) for u in masks]))
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
+def test_the_sign_of_a_complex_determinant_gives_numpys_own_bits(shape: tuple[int, ...]) -> None:
+    # NumPy's slogdet multiplies the LU diagonal's entries over their moduli; det / |det| rounds differently
+    rng = np.random.default_rng(288)
+    fun = lambda m: fnp.linalg.slogdet(m + 3.0 * fnp.eye(shape[-1]))[0]  # noqa: E731
+    for _ in range(10):
+        a = rng.uniform(-1, 1, shape) + 1j * rng.uniform(-1, 1, shape)
+        want = np.linalg.slogdet(a + 3.0 * np.eye(shape[-1]))[0]
+        for got in (fg.jit(fun)(a), fg.jvp(fun, (a,), (np.ones_like(a),))[0], fg.vjp(fun, a)[0]):
+            assert type(got) is type(want) and np.asarray(got).tobytes() == np.asarray(want).tobytes(), (got, want)
+    check_grads(lambda m: fun(m) * fnp.sin(m[..., 0, 0]), (a,), order=2, modes=("fwd", "rev"))
+    if len(shape) == 3:
+        np.testing.assert_array_equal(fg.vmap(fun)(a), np.stack([fun(m) for m in a]))

@@ -402,6 +402,30 @@ defjvp(logabsdet_p, _logabsdet_jvp, batched=True)
 defbatch(logabsdet_p, "leading")
 
 
+def _slogdet_sign(a: Any) -> Any:
+    return np.linalg.slogdet(a)[0]
+
+
+def _slogdet_sign_jvp(t: Any, ans: Any, a: Any) -> Any:
+    # the sign is det / |det|: the tangent of the determinant through sign's rule
+    d = det_p(a)
+    return _ufuncs.sign_jvp(_base.sum_p(cofactor(a, d) * t, axis=(-2, -1), keepdims=False), ans, d)
+
+
+def _slogdet_sign_vjp(g: Any, ans: Any, a: Any) -> Any:
+    d = det_p(a)
+    return _expand2(_ufuncs.sign_vjp(g, ans, d)) * cofactor(a, d)
+
+
+#: the sign of a complex determinant, ``det / |det|``, as NumPy's ``slogdet`` computes it (the product of the LU
+#: factor's diagonal entries over their moduli, which rounds differently from the quotient); for real input the
+#: sign is piecewise constant (``funcgrad.numpy.linalg.slogdet_sign_p``)
+slogdet_complex_sign_p = primitive(_slogdet_sign, "slogdet_complex_sign")
+defvjp(slogdet_complex_sign_p, _slogdet_sign_vjp)
+defjvp(slogdet_complex_sign_p, _slogdet_sign_jvp, batched=True)
+defbatch(slogdet_complex_sign_p, "leading")
+
+
 # --- cholesky (lower) -----------------------------------------------------------------------
 
 

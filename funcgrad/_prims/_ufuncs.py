@@ -825,21 +825,21 @@ fabs = unary(np.fabs, lambda ans, x: mask(sign(x), x))
 # vanish identically for real input, so one rule serves both).
 
 
-def _sign_jvp(t: Any, ans: Any, x: Any) -> Any:
+def sign_jvp(t: Any, ans: Any, x: Any) -> Any:
     if dtype(x).kind != "c":
         return None  # flat for real input: no work, a symbolic zero
     return (t - ans * real(conj(ans) * t)) / _safe(absolute(x)) * mask(x != 0, x)
 
 
-def _sign_vjp(g: Any, ans: Any, x: Any) -> Any:
+def sign_vjp(g: Any, ans: Any, x: Any) -> Any:
     if dtype(x).kind != "c":
         return None  # flat for real input: no work, a symbolic zero
     return (g - real(g * ans) * conj(ans)) / _safe(absolute(x)) * mask(x != 0, x)
 
 
 sign: Primitive = _register(np.sign)
-defvjp(sign, _sign_vjp)
-defjvp(sign, _sign_jvp, batched=True)
+defvjp(sign, sign_vjp)
+defjvp(sign, sign_jvp, batched=True)
 floor = nondiff(np.floor)
 # the zero-derivative tests these rules use (funcgrad._prims._nondiff exports them and the rest)
 isnan = nondiff(np.isnan)

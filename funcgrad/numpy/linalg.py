@@ -503,11 +503,7 @@ def slogdet(a: Any) -> Any:
     _square("slogdet", a)
     logabsdet = rules.logabsdet_p(a)
     if rules.is_complex(a):
-        d = rules.det_p(a)
-        zero = d == 0
-        sign = _ufuncs.where(zero, 0.0, d / _ufuncs.where(zero, 1.0, _ufuncs.absolute(d)))
-        if not shape(sign):
-            sign = sign[()]  # one matrix: a NumPy scalar, as NumPy's slogdet gives
+        sign = rules.slogdet_complex_sign_p(a)
     else:
         sign = slogdet_sign_p(a)
     return _result("SlogdetResult", sign, logabsdet)
