@@ -43,11 +43,20 @@ Python replay; a NumPy function's non-finite result, or a non-finite value
 leaving the Python floats, raises ``NonFinite``, so the NumPy-scalar
 replay runs instead (it warns as the eager call does).  A program numba
 cannot compile stays on the Python tier.
+
+The default ``jit`` (no ``fuse``) compiles such a program by numba too,
+when every call is one numba computes with NumPy's bits (``EXACT``), or a
+NumPy function outside the loops, called through NumPy itself (numba's
+object mode): :func:`exact` tells, ``scalar_replay(..., exact=True)``
+compiles (``funcgrad._jit._Branch`` decides when: in a background thread,
+once the Python tier's replays have taken ``compile_estimate`` seconds).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
 import itertools
 import operator
 import threading
@@ -74,7 +83,7 @@ from funcgrad._rewrites import (
 from funcgrad._trace import Primitive
 from funcgrad.tree import PyTreeDef, tree_flatten, tree_unflatten
 
-__all__ = ["available", "fuse", "groups", "scalar_replay"]
+__all__ = ["available", "exact", "fuse", "groups", "installed", "scalar_replay"]
 
 #: a call is fused when its output has at least this many elements (below, NumPy's call costs less than
 #: the kernel's dispatch)
@@ -107,6 +116,20 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+_INSTALLED: list[bool] = []
+
+
+def installed() -> bool:
+    """Whether numba looks installed, without importing it (:func:`available` imports it: about half a second).
+
+    >>> installed() in (True, False)
+    True
+    """
+    if not _INSTALLED:
+        _INSTALLED.append(importlib.util.find_spec("numba") is not None)
+    return _INSTALLED[0]
 
 
 def require() -> None:
@@ -513,6 +536,9 @@ def exact_kernels(program: Program) -> int:
 SCALAR_CALLS = 1000
 #: numba's replays kept, by source and constants (one compile per distinct program, for the whole process)
 SCALAR_CACHE = 32
+#: numba's compile of a scalar program takes about ``base + per_call * calls written`` seconds (measured here:
+#: 0.3-0.4 s for a loop of a few calls, 1.9 s for the 323 calls of the RK4 gradient's source)
+COMPILE_SECONDS = (0.3, 0.005)
 
 #: NumPy's element operations numba writes as operators on float64 (IEEE arithmetic: the same bits)
 _SCALAR_OPERATORS: dict[Any, str] = {**_BINARY, **_UNARY}
@@ -524,8 +550,8 @@ _COMPARISONS: dict[Any, str] = {
     np.equal: "{} == {}",
     np.not_equal: "{} != {}",
 }
-#: NumPy's functions numba calls on float64 scalars: ``absolute``, ``sign`` and ``sqrt`` give the same bits,
-#: the others numba's (LLVM's, the C library's) within ``ULPS``, as does a power
+#: NumPy's functions numba calls on float64 scalars: ``absolute`` and ``sqrt`` give the same bits (``sign`` too
+#: but at -0.0, where numba's is -0.0), the others numba's (LLVM's, the C library's) within ``ULPS``, as does a power
 _SCALAR_FUNCTIONS = frozenset(
     {
         np.absolute, np.sign, np.sqrt, np.exp, np.expm1, np.exp2, np.log, np.log1p, np.log2, np.log10,
@@ -533,6 +559,39 @@ _SCALAR_FUNCTIONS = frozenset(
         np.arcsinh, np.arccosh, np.arctanh, np.arctan2, np.hypot,
     }
 )  # fmt: skip
+#: the calls numba's replay computes with NumPy's bits (operation -> why): the default ``jit`` compiles a
+#: scalar program by numba only when every call is one of these, or a call of NumPy's own function outside the
+#: folded loops (:func:`exact`)
+EXACT: dict[Any, str] = {
+    np.add: "IEEE addition, rounded once (numba compiles without fast-math: no contraction, no reassociation)",
+    np.subtract: "IEEE subtraction, rounded once",
+    np.multiply: "IEEE multiplication, rounded once",
+    np.true_divide: "IEEE division, rounded once (by zero: inf or NaN, checked finite as on the Python tier)",
+    np.negative: "flips the sign bit",
+    np.square: "x * x rounded once, the product NumPy's loop computes",
+    np.absolute: "clears the sign bit",
+    np.sqrt: "correctly rounded by IEEE 754 in NumPy's loop (the C library's sqrt) and numba's (the instruction)",
+    np.greater: "IEEE comparison: no rounding",
+    np.greater_equal: "IEEE comparison: no rounding",
+    np.less: "IEEE comparison: no rounding",
+    np.less_equal: "IEEE comparison: no rounding",
+    np.equal: "IEEE comparison: no rounding",
+    np.not_equal: "IEEE comparison: no rounding",
+    to_float: "a float64 as Python's float: the same value",
+    to_float64: "a Python float as float64: the same value, checked finite",
+    leave_floats: "the same value, checked finite",
+    getitem_p: "reads one element",
+    index_add_p: "one IEEE addition into one element",
+    index_add_into: "one IEEE addition into one element",
+    set_elements: "writes values as they are",
+    mask_p: "a boolean as 0.0 or 1.0",
+}
+#: the default ``jit`` compiles a program by numba with at most this many calls through NumPy itself (each costs
+#: numba's replay 1-2 us, more than the Python tier's call)
+NUMPY_CALLS = 16
+#: NumPy's functions of scalars the default ``jit``'s numba replay calls through NumPy itself (numba's object
+#: mode: the same function on the same values, so the same bits), outside loops only (a few microseconds a call)
+_BY_NUMPY = _SCALAR_FUNCTIONS | {operator.pow, np.power}
 _SCALAR_CONSTANTS = (bool, int, float, np.float64, np.bool_)
 _FLOAT64, _BOOL = np.dtype(np.float64), np.dtype(np.bool_)
 
@@ -598,12 +657,121 @@ def _scalar(atom: Atom) -> bool:
     return type(atom.value) in _SCALAR_CONSTANTS
 
 
-def spell(eqn: Eqn, arguments: list[str], namespace: dict[str, Any]) -> str:
+def is_exact(eqn: Eqn) -> bool:
+    """Whether numba's replay computes ``eqn`` with NumPy's bits (its call is in ``EXACT``).
+
+    >>> import funcgrad as fg, numpy as np
+    >>> program = fg.make_program(lambda x: np.sqrt(x * 2.0) + np.exp(x))(np.float64(1.0))
+    >>> [is_exact(eqn) for eqn in program.eqns]
+    [True, True, False, True]
+    """
+    prim = eqn.prim
+    return prim in EXACT or (not eqn.params and _hashable(prim.impl) and prim.impl in EXACT)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def exact(program: Program, loops: Sequence[Loop]) -> bool:
+    """Whether numba's replay of ``program`` (on Python floats, its loops ``loops``) would give NumPy's bits:
+    it has a folded loop, every call in a loop's body is exact (:func:`is_exact`) and every other call is
+    exact or a NumPy function of scalars (called through NumPy itself; at most ``NUMPY_CALLS`` of them).  A cheap test of the calls only:
+    :func:`scalar_replay` (with ``exact=True``) still decides.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> from funcgrad._jit import prepare
+    >>> from funcgrad._rewrites import python_floats
+    >>> def f(p, function):
+    ...     x = p[0]
+    ...     for _ in range(20):
+    ...         x = function(x * p[1]) + 1.0
+    ...     return np.exp(x)
+    >>> programs = [python_floats(prepare(fg.make_program(f, static_argnums=1)(np.ones(2), g))) for g in (abs, np.sin)]
+    >>> [exact(program, fold(program)) for program in programs]
+    [True, False]
+    """
+    if not loops or written_calls(program, loops) > SCALAR_CALLS:
+        return False
+    inside: set[int] = set()
+    for loop in loops:
+        inside.update(range(loop.start, loop.stop))
+    by_numpy = 0
+    for index, step in enumerate(program.steps):
+        if isinstance(step, Eqn) and not is_exact(step):
+            if index in inside or not _by_numpy(step):
+                return False
+            by_numpy += 1
+    return by_numpy <= NUMPY_CALLS
+
+
+def _by_numpy(eqn: Eqn) -> bool:
+    """A NumPy function (or a power) of float64 scalars with a float64 result, which numba's replay may call
+    through NumPy itself."""
+    impl = eqn.prim.impl
+    return (
+        not eqn.params
+        and _hashable(impl)
+        and impl in _BY_NUMPY
+        and eqn.out.shape == ()
+        and eqn.out.dtype == _FLOAT64
+        and all(_scalar(atom) for atom in eqn.inputs)
+    )
+
+
+#: (NumPy function, the recorded types of its arguments) -> numba's function calling it (through object mode)
+_NUMPY_CALLS: dict[tuple[Any, tuple[type, ...]], tuple[str, Any]] = {}
+
+
+def _numpy_call(eqn: Eqn, arguments: list[str], namespace: dict[str, Any]) -> str:
+    """The expression calling ``eqn``'s NumPy function itself from numba's replay, on arguments of the types
+    the Python tier passes (a Python float, a NumPy float64, a constant's own type): NumPy's bits, its result
+    checked finite (NumPy's warnings are left to the NumPy-scalar replay, which runs instead where it is not)."""
+    kinds = tuple(atom.type if isinstance(atom, Var) else type(atom.value) for atom in eqn.inputs)
+    key = (eqn.prim.impl, kinds)
+    with _KERNELS_LOCK:
+        if key not in _NUMPY_CALLS:
+            _NUMPY_CALLS[key] = (f"numpy{len(_NUMPY_CALLS)}_", _numpy_caller(eqn.prim.impl, kinds))
+        name, namespace[name] = _NUMPY_CALLS[key]
+    return f"finite_({name}({', '.join(arguments)}))"
+
+
+def _numpy_caller(impl: Callable[..., Any], kinds: tuple[type, ...]) -> Any:
+    """numba's function of ``len(kinds)`` scalars returning ``float(impl(*(kind(x) for ...)))`` computed by
+    Python (numba's ``objmode``), NumPy's errors ignored."""
+    numba = importlib.import_module("numba")
+
+    def python(*values: Any) -> float:
+        with np.errstate(all="ignore"):
+            return float(impl(*[kind(value) for kind, value in zip(kinds, values)]))
+
+    names = ", ".join(f"x{position}" for position in range(len(kinds)))
+    source = (
+        f"def call({names}):\n"
+        f"    with objmode_(result='float64'):\n"
+        f"        result = python_({names})\n"
+        f"    return result\n"
+    )
+    scope: dict[str, Any] = {"objmode_": numba.objmode, "python_": python}
+    exec(source, scope)  # noqa: S102 - our own generated code
+    return numba.njit(scope["call"])
+
+
+def spell(
+    eqn: Eqn, arguments: list[str], namespace: dict[str, Any], exact: bool = False, looped: frozenset[int] = frozenset()
+) -> str:
     """The expression numba's replay computes ``eqn`` with (``to_source``'s ``spell``), or ``Unsupported``.
 
     Arithmetic on Python floats is written with operators; a NumPy function of scalars too, or as numba's
     function, its result checked finite (``finite_``: NumPy would have warned where it is not);
     conversions between Python floats and NumPy's are no-ops, those checking finiteness ``finite_``.
+    With ``exact`` (the default ``jit``'s replay: NumPy's bits), a call not in ``EXACT`` is ``Unsupported``,
+    but for a NumPy function of scalars that is not in a loop's body (``looped``: the ids of those calls),
+    which is NumPy's own call (through numba's object mode).
 
     >>> import funcgrad as fg, numpy as np
     >>> from funcgrad._jit import prepare
@@ -613,6 +781,10 @@ def spell(eqn: Eqn, arguments: list[str], namespace: dict[str, Any]) -> str:
     ['x[0]', 'float_(x)', 'x * y', 'finite_(x)', 'finite_(exp_(x))', '(x > y)']
     """
     prim, out = eqn.prim, eqn.out
+    if exact and not is_exact(eqn):
+        if id(eqn) in looped or not _by_numpy(eqn):
+            raise Unsupported
+        return _numpy_call(eqn, arguments, namespace)
     if prim is to_float:
         return f"float_({arguments[0]})"
     if prim is to_float64 or prim is leave_floats:
@@ -681,7 +853,10 @@ def _array(atom: Atom) -> bool:
 
 
 def scalar_replay(
-    program: Program, write: Callable[..., tuple[str, dict[str, Any]]], folded: Sequence[Loop] | None = None
+    program: Program,
+    write: Callable[..., tuple[str, dict[str, Any]]],
+    folded: Sequence[Loop] | None = None,
+    exact: bool = False,
 ) -> Callable[..., Any] | None:
     """numba's replay of ``program`` (prepared, on Python floats), or ``None`` where it does not apply.
 
@@ -691,6 +866,8 @@ def scalar_replay(
     ``funcgrad._jit``, which calls this), given :func:`spell`; ``folded``: ``fold(program)`` when computed
     already.  numba compiles it here, for the input
     types of the program; when numba cannot (a call it does not know), ``None``: the Python tier replays it.
+    With ``exact`` (the default ``jit``), ``None`` too for a program with a call numba would not compute with
+    NumPy's bits (see ``EXACT``; a NumPy function outside the loops is NumPy's own call).
 
     The replay raises ``GuardMiss`` as the Python source does (iteration by iteration in a loop) and
     ``NonFinite`` where a value leaving the Python floats, or a NumPy function's result, is not finite.
@@ -718,7 +895,12 @@ def scalar_replay(
         signature, converters = _scalar_types(program, loops)
         flat = Program(program.inputs, program.steps, program.outputs, program.in_tree, _flat_tree(len(converters)))
         namespace: dict[str, Any]
-        source, namespace = write(flat, "replay", loops, spell)
+        if exact:
+            looped = frozenset(id(step) for loop in loops for step in loop.body)
+            speller = functools.partial(spell, exact=True, looped=looped)
+            source, namespace = write(flat, "replay", loops, speller)
+        else:
+            source, namespace = write(flat, "replay", loops, spell)
     except Unsupported:
         return None
     source = "".join(line for line in source.splitlines(keepends=True) if not line.lstrip().startswith("del "))
@@ -747,8 +929,7 @@ def _scalar_types(program: Program, loops: list[Loop]) -> tuple[list[Any], list[
     """numba's types of the inputs, and the conversion of each output back to its type (``Unsupported``
     for a program numba's replay does not take)."""
     numba = importlib.import_module("numba")
-    written = len(program.eqns) - sum((loop.count - 1) * sum(isinstance(s, Eqn) for s in loop.body) for loop in loops)
-    if written > SCALAR_CALLS:
+    if written_calls(program, loops) > SCALAR_CALLS:
         raise Unsupported
     signature = []
     for var in program.inputs:
@@ -784,6 +965,17 @@ def _scalar_types(program: Program, loops: list[Loop]) -> tuple[list[Any], list[
         else:
             raise Unsupported
     return signature, converters
+
+
+def written_calls(program: Program, loops: Sequence[Loop]) -> int:
+    """How many calls numba's source of ``program`` writes: those outside ``loops``, each loop's body once."""
+    return len(program.eqns) - sum((loop.count - 1) * sum(isinstance(s, Eqn) for s in loop.body) for loop in loops)
+
+
+def compile_estimate(program: Program, loops: Sequence[Loop]) -> float:
+    """The seconds numba's compile of ``program`` is expected to take (``COMPILE_SECONDS``, measured)."""
+    base, per_call = COMPILE_SECONDS
+    return base + per_call * written_calls(program, loops)
 
 
 def _same(value: Any) -> Any:

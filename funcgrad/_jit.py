@@ -796,6 +796,10 @@ INTERPRETED_REPLAYS = 2
 STAGED_STEPS = 5000
 #: a recording longer than this (seconds) is reported once per jitted function (a log line)
 LONG_RECORDING = 1.0
+#: numba's exact tier: a branch's compiled replays are timed, and numba's compile starts once they have taken
+#: this many times the compile's expected seconds together (``_Branch._exact_tier``)
+NUMBA_BUDGET = 1.0
+_clock = time.perf_counter  # the timer of the replays (tests replace it)
 
 logger = logging.getLogger("funcgrad.jit")
 _TIERS = threading.Lock()  # a branch changes tier once or twice in its life: one lock for all of them
@@ -821,7 +825,8 @@ class _Branch:
     """
 
     __slots__ = (
-        "program", "replay", "branches", "replays", "tier", "interpreted", "fallback", "fuse", "stages", "pending"
+        "program", "replay", "branches", "replays", "tier", "interpreted", "fallback", "fuse", "stages", "pending",
+        "numba", "spent", "budget", "compiling",
     )  # fmt: skip
 
     def __init__(self, program: Program, prepared: bool = False, fuse: bool = False) -> None:
@@ -839,6 +844,13 @@ class _Branch:
         self.stages: list[str] = []
         #: the stages still to do, when prepared in stages: (name, work)
         self.pending: list[tuple[str, Callable[[], None]]] | None = None
+        #: numba's exact tier (see ``_exact_tier``): ``None`` (not a candidate), ``"waiting"`` (the compiled
+        #: replays are timed), ``"compiling"`` (in a background thread), ``"numba"`` (swapped in) or ``"python"``
+        #: (numba did not compile it: the Python tier stays)
+        self.numba: str | None = None
+        self.spent = 0.0  # seconds the timed replays took together
+        self.budget = 0.0  # ... when numba's compile starts
+        self.compiling: threading.Thread | None = None
 
     def _prepare(self) -> None:
         on_numpy = prepare(self.program)
@@ -940,7 +952,67 @@ class _Branch:
                 return whole
         if fused is None:
             fused = _fuse.fuse(self.program) if self.fuse else self.program
-        return compile_program(fused, folded=folded)
+        if self.fuse or self.fallback is None or not _fuse.installed():
+            return compile_program(fused, folded=folded)
+        if folded is None:
+            folded = fold(fused)
+        python = compile_program(fused, folded=folded)
+        if not _fuse.exact(fused, folded):
+            return python
+        return self._exact_tier(python, fused, folded)
+
+    def _exact_tier(self, python: Callable[..., Any], program: Program, folded: Sequence[Loop]) -> Callable[..., Any]:
+        """``python`` (the compiled replay of a scalar program numba replays with NumPy's bits), timed: once the
+        replays have taken as long as numba's compile is expected to (``NUMBA_BUDGET`` times
+        :func:`funcgrad._fuse.compile_estimate`), numba compiles the program in a background thread while
+        ``python`` keeps replaying, and the branch's replay becomes numba's when it is ready (or stays
+        ``python``, untimed, where numba does not compile it)."""
+        self.numba = "waiting"
+        self.budget = NUMBA_BUDGET * _fuse.compile_estimate(program, folded)
+
+        def timed(*leaves: Any) -> Any:
+            start = _clock()
+            try:
+                return python(*leaves)
+            finally:
+                self.spent += _clock() - start
+                if self.spent >= self.budget and self.numba == "waiting":
+                    self._start_numba(python, program, folded)
+
+        timed.__doc__ = python.__doc__
+        return timed
+
+    def _start_numba(self, python: Callable[..., Any], program: Program, folded: Sequence[Loop]) -> None:
+        with _TIERS:
+            if self.numba != "waiting":
+                return  # (another thread started it)
+            self.numba = "compiling"
+            # not a daemon: the interpreter waits for the compile at exit rather than stopping numba in its middle
+            self.compiling = threading.Thread(
+                target=self._numba_compile, args=(python, program, folded), name="funcgrad.jit numba compile"
+            )
+            self.compiling.start()
+
+    def _numba_compile(self, python: Callable[..., Any], program: Program, folded: Sequence[Loop]) -> None:
+        try:
+            whole = _fuse.scalar_replay(program, to_source, folded, exact=True)
+        except Exception:  # noqa: BLE001 - any failure of numba's (an import, a compile) leaves the Python tier
+            whole = None
+        # one assignment each: a concurrent call runs the one replay or the other, both giving the eager bits
+        if whole is None:
+            self.replay = self.with_fallback(python)
+            self.numba = "python"
+        else:
+            self.replay = self.with_fallback(whole)
+            self.numba = "numba"
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for numba's compile of this branch and of its guard branches, when started (tests, benchmarks)."""
+        thread = self.compiling
+        if thread is not None:
+            thread.join(timeout)
+        for branch in list(self.branches.values()):
+            branch.wait(timeout)
 
     def with_fallback(self, replay: Callable[..., Any]) -> Callable[..., Any]:
         """``replay``, running the NumPy-scalar version instead where Python floats may not give NumPy's
