@@ -54,6 +54,7 @@ once the Python tier's replays have taken ``compile_estimate`` seconds).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -61,7 +62,7 @@ import itertools
 import operator
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -909,7 +910,7 @@ def scalar_replay(
     with _KERNELS_LOCK:
         compiled = _SCALAR_COMPILED.get(key, _UNSEEN)
     if compiled is _UNSEEN:
-        compiled = _scalar_compile(source, namespace, signature)
+        compiled = _scalar_compile(source, namespace, signature, not exact)
         with _KERNELS_LOCK:
             _SCALAR_COMPILED[key] = compiled  # (None too: a program numba refused is not tried again)
             while len(_SCALAR_COMPILED) > SCALAR_CACHE:
@@ -987,15 +988,63 @@ def _flat_tree(count: int) -> PyTreeDef:
     return tree_flatten(tuple(range(count)))[1]
 
 
-def _scalar_compile(source: str, namespace: dict[str, Any], signature: list[Any]) -> Any:
-    """numba's dispatcher of the source's ``replay`` for ``signature``, or ``None`` when numba cannot compile it."""
+def _scalar_compile(source: str, namespace: dict[str, Any], signature: list[Any], quiet: bool = True) -> Any:
+    """numba's dispatcher of the source's ``replay`` for ``signature``, or ``None`` when numba cannot compile it.
+
+    ``quiet``: numba's warnings silenced (``warnings.catch_warnings``).  Otherwise (a compile in a background
+    thread, :func:`_apart`) the process's warning filters are left alone.  A replay calling NumPy through numba's
+    object mode keeps the GIL (numba warns that such code cannot release it)."""
     numba = importlib.import_module("numba")
     scope = dict(namespace)
     exec(compile(source, "<funcgrad numba replay>", "exec"), scope)  # noqa: S102 - our own generated code
+    nogil = not any(name.startswith("numpy") and name.endswith("_") for name in namespace)
+    # error_model="numpy": a division by zero gives inf or NaN (then checked) instead of raising
+    jit = numba.njit([tuple(signature)], error_model="numpy", nogil=nogil)
     try:
+        if not quiet:
+            with _apart(numba):
+                return jit(scope["replay"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # error_model="numpy": a division by zero gives inf or NaN (then checked) instead of raising
-            return numba.njit([tuple(signature)], error_model="numpy", nogil=True)(scope["replay"])
+            return jit(scope["replay"])
     except Exception:  # noqa: BLE001 - numba's typing and lowering errors are many: any means the Python tier
         return None
+
+
+class _Warnings:
+    """The ``warnings`` module as numba's compiler sees it during :func:`_apart`: ``catch_warnings`` and
+    ``simplefilter`` leave the process's state alone, the rest is the module's."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.module, name)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def catch_warnings(*args: Any, **kwargs: Any) -> Iterator[list[Any]]:
+        yield []
+
+    @staticmethod
+    def simplefilter(*args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _apart(numba: Any) -> Iterator[None]:
+    """numba's compile, from a thread beside the calls: with numba's compiler lock held (so that no other
+    compile runs meanwhile), its ``WarningsFixer`` does not swap the warning filters (Python's
+    ``catch_warnings`` swaps them for every thread: another thread's filters would be lost, or its warnings
+    recorded into numba's list; numba's own warnings pass through the filters as they are).  ``RuntimeError``
+    where numba's modules are not as this expects (the compile is then not made: the Python tier stays)."""
+    errors = importlib.import_module("numba.core.errors")
+    lock = importlib.import_module("numba.core.compiler_lock").global_compiler_lock
+    if getattr(errors, "warnings", None) is not warnings or not hasattr(errors.WarningsFixer, "catch_warnings"):
+        raise RuntimeError("numba's warnings fixer is not the one expected")
+    with lock:
+        errors.warnings = _Warnings(warnings)
+        try:
+            yield
+        finally:
+            errors.warnings = warnings

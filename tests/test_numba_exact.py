@@ -301,3 +301,27 @@ def test_a_failed_compile_leaves_the_python_tier_silently_and_is_not_retried(mon
         assert jitted(P).tobytes() == gradient(P).tobytes()
     assert compiles == [1] and branch.spent == spent  # not timed any more, not compiled again
     assert branch.replay.__doc__.startswith("def replay(")
+
+
+def test_the_background_compile_leaves_the_warning_filters_of_other_threads_alone(monkeypatch: Any) -> None:
+    """``warnings.catch_warnings`` swaps the process's filters: from the compiling thread it would silence the
+    calls' warnings meanwhile (the NumPy-scalar replay's, as eager's), so that thread does not use it."""
+    swapped = []
+    catch_warnings = _fuse.warnings.catch_warnings
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        swapped.append(threading.current_thread() is threading.main_thread())
+        return catch_warnings(*args, **kwargs)
+
+    monkeypatch.setattr(_fuse.warnings, "catch_warnings", watched)
+
+    def f(p: Any) -> Any:
+        x = p[0]
+        for _ in range(25):
+            x = x * p[1] - 0.314159  # (a constant of this test's own: numba compiles this program here)
+        return x**2
+
+    p = np.array([0.5, 0.75])
+    jitted = _settled(f, p)
+    assert _on_numba(jitted) and False not in swapped
+    assert jitted(p).tobytes() == f(p).tobytes()
