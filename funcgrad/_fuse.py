@@ -1036,12 +1036,12 @@ def _apart(numba: Any) -> Iterator[None]:
     """numba's compile, from a thread beside the calls: with numba's compiler lock held (so that no other
     compile runs meanwhile), its ``WarningsFixer`` does not swap the warning filters (Python's
     ``catch_warnings`` swaps them for every thread: another thread's filters would be lost, or its warnings
-    recorded into numba's list; numba's own warnings pass through the filters as they are).  ``RuntimeError``
+    recorded into numba's list; numba's own warnings pass through the filters as they are).  ``Unsupported``
     where numba's modules are not as this expects (the compile is then not made: the Python tier stays)."""
-    errors = importlib.import_module("numba.core.errors")
+    errors: Any = importlib.import_module("numba.core.errors")
     lock = importlib.import_module("numba.core.compiler_lock").global_compiler_lock
     if getattr(errors, "warnings", None) is not warnings or not hasattr(errors.WarningsFixer, "catch_warnings"):
-        raise RuntimeError("numba's warnings fixer is not the one expected")
+        raise Unsupported  # (numba's warnings fixer is not the one expected)
     with lock:
         errors.warnings = _Warnings(warnings)
         try:
