@@ -394,13 +394,7 @@ def _wrapper(
 ) -> Callable[..., Any]:
     """The kernel compiled by numba (lazily, at its first call) and a function calling it on flat views,
     writing output ``p`` into input ``reuse[p]`` when that array is C-contiguous (a new array otherwise)."""
-    kernel = _COMPILED.get(source)
-    if kernel is None:
-        numba = importlib.import_module("numba")
-        namespace: dict[str, Any] = {"np": np}
-        exec(compile(source, "<funcgrad fused kernel>", "exec"), namespace)  # noqa: S102 - our own generated code
-        # error_model="numpy": a division by zero gives inf or NaN, as NumPy's, instead of raising
-        kernel = _COMPILED[source] = numba.njit(nogil=True, error_model="numpy")(namespace["kernel"])
+    kernel = _numba_kernel(source)
     shape, dtype, size = group.shape, np.dtype(group.dtype), int(np.prod(group.shape))
     arguments = [
         f"x{p}.reshape(-1)" if is_array else f"x{p}[()]" if scalar_array else f"x{p}"
