@@ -515,13 +515,14 @@ def exact_kernels(program: Program) -> int:
 
     Raises whatever numba raises when it cannot compile one.
     """
-    count = 0
-    for eqn in program.eqns:
-        compile_now = getattr(eqn.prim.impl, "compile_now", None)
-        if compile_now is not None:
-            compile_now()
-            count += 1
-    return count
+    compilers: list[Callable[[], None]] = [
+        eqn.prim.impl.compile_now for eqn in program.eqns if hasattr(eqn.prim.impl, "compile_now")
+    ]
+    if compilers:
+        with _apart(importlib.import_module("numba")):  # (it may run in a thread beside the calls)
+            for compile_now in compilers:
+                compile_now()
+    return len(compilers)
 
 
 # --- numba's replay of a whole program on Python floats -------------------------------------------
@@ -534,6 +535,8 @@ SCALAR_CACHE = 32
 #: numba's compile of a scalar program takes about ``base + per_call * calls written`` seconds (measured here:
 #: 0.3-0.4 s for a loop of a few calls, 1.9 s for the 323 calls of the RK4 gradient's source)
 COMPILE_SECONDS = (0.3, 0.005)
+#: the seconds numba takes to compile one exact elementwise kernel (measured: 0.9-1.1 s for the chain's two)
+KERNEL_SECONDS = 0.5
 
 #: NumPy's element operations numba writes as operators on float64 (IEEE arithmetic: the same bits)
 _SCALAR_OPERATORS: dict[Any, str] = {**_BINARY, **_UNARY}
@@ -965,6 +968,11 @@ def _scalar_types(program: Program, loops: list[Loop]) -> tuple[list[Any], list[
 def written_calls(program: Program, loops: Sequence[Loop]) -> int:
     """How many calls numba's source of ``program`` writes: those outside ``loops``, each loop's body once."""
     return len(program.eqns) - sum((loop.count - 1) * sum(isinstance(s, Eqn) for s in loop.body) for loop in loops)
+
+
+def kernels_estimate(count: int) -> float:
+    """The seconds numba's compile of ``count`` exact kernels is expected to take (``KERNEL_SECONDS``)."""
+    return KERNEL_SECONDS * count
 
 
 def compile_estimate(program: Program, loops: Sequence[Loop]) -> float:

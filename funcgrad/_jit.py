@@ -952,23 +952,42 @@ class _Branch:
                 return whole
         if fused is None:
             fused = _fuse.fuse(self.program) if self.fuse else self.program
-        if self.fuse or self.fallback is None or not _fuse.installed():
+        if self.fuse or not _fuse.installed():
             return compile_program(fused, folded=folded)
         if folded is None:
             folded = fold(fused)
         python = compile_program(fused, folded=folded)
+        if self.fallback is None:  # a program on NumPy's values: its elementwise runs fused, exactly
+            kernels = len(_fuse.groups(fused))
+            if not kernels:
+                return python
+            program = fused
+
+            def fused_exactly() -> Callable[..., Any]:
+                exact = _fuse.fuse(program, exact=True)
+                _fuse.exact_kernels(exact)
+                return compile_program(exact, folded=fold(exact))
+
+            return self._exact_tier(python, _fuse.kernels_estimate(kernels), fused_exactly)
         if not _fuse.exact(fused, folded):
             return python
-        return self._exact_tier(python, fused, folded)
+        program, loops = fused, folded
+        return self._exact_tier(
+            python,
+            _fuse.compile_estimate(program, loops),
+            lambda: _fuse.scalar_replay(program, to_source, loops, exact=True),
+        )
 
-    def _exact_tier(self, python: Callable[..., Any], program: Program, folded: Sequence[Loop]) -> Callable[..., Any]:
-        """``python`` (the compiled replay of a scalar program numba replays with NumPy's bits), timed: once the
-        replays have taken as long as numba's compile is expected to (``NUMBA_BUDGET`` times
-        :func:`funcgrad._fuse.compile_estimate`), numba compiles the program in a background thread while
-        ``python`` keeps replaying, and the branch's replay becomes numba's when it is ready (or stays
-        ``python``, untimed, where numba does not compile it)."""
+    def _exact_tier(
+        self, python: Callable[..., Any], estimate: float, build: Callable[[], Callable[..., Any] | None]
+    ) -> Callable[..., Any]:
+        """``python`` (the compiled replay of a program numba replays with NumPy's bits: a scalar program
+        whole, or an array program's elementwise runs fused exactly), timed: once the replays have taken as
+        long as numba's compile is expected to (``NUMBA_BUDGET`` times ``estimate`` seconds), numba compiles
+        (``build``) in a background thread while ``python`` keeps replaying, and the branch's replay becomes
+        numba's when it is ready (or stays ``python``, untimed, where numba does not compile it)."""
         self.numba = "waiting"
-        self.budget = NUMBA_BUDGET * _fuse.compile_estimate(program, folded)
+        self.budget = NUMBA_BUDGET * estimate
 
         def timed(*leaves: Any) -> Any:
             start = _clock()
@@ -977,25 +996,25 @@ class _Branch:
             finally:
                 self.spent += _clock() - start
                 if self.spent >= self.budget and self.numba == "waiting":
-                    self._start_numba(python, program, folded)
+                    self._start_numba(python, build)
 
         timed.__doc__ = python.__doc__
         return timed
 
-    def _start_numba(self, python: Callable[..., Any], program: Program, folded: Sequence[Loop]) -> None:
+    def _start_numba(self, python: Callable[..., Any], build: Callable[[], Callable[..., Any] | None]) -> None:
         with _TIERS:
             if self.numba != "waiting":
                 return  # (another thread started it)
             self.numba = "compiling"
             # not a daemon: the interpreter waits for the compile at exit rather than stopping numba in its middle
             self.compiling = threading.Thread(
-                target=self._numba_compile, args=(python, program, folded), name="funcgrad.jit numba compile"
+                target=self._numba_compile, args=(python, build), name="funcgrad.jit numba compile"
             )
             self.compiling.start()
 
-    def _numba_compile(self, python: Callable[..., Any], program: Program, folded: Sequence[Loop]) -> None:
+    def _numba_compile(self, python: Callable[..., Any], build: Callable[[], Callable[..., Any] | None]) -> None:
         try:
-            whole = _fuse.scalar_replay(program, to_source, folded, exact=True)
+            whole = build()
         except Exception:  # noqa: BLE001 - any failure of numba's (an import, a compile) leaves the Python tier
             whole = None
         # one assignment each: a concurrent call runs the one replay or the other, both giving the eager bits

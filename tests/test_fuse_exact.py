@@ -16,7 +16,7 @@ import pytest
 from test_fuse import _chain, _program, _random_elementwise
 
 import funcgrad as fg
-from funcgrad import _fuse
+from funcgrad import _fuse, _jit
 from funcgrad._jit import compile_program
 
 pytestmark = pytest.mark.skipif(not _fuse.available(), reason="numba (the fuse extra) is not installed")
@@ -118,3 +118,59 @@ def test_an_exact_kernel_never_writes_into_its_inputs() -> None:
     before = x.copy()
     _same([compile_program(fused)(x)], [f(x)])
     assert x.tobytes() == before.tobytes()
+
+
+# --- the default jit's fused tier ----------------------------------------------------------------------
+
+
+def _settled(fun: Callable[..., Any], *args: Any) -> Any:
+    """``jit(fun)`` called until its branch is compiled, then numba's compile (in its thread) waited for."""
+    jitted = fg.jit(fun)
+    for _ in range(20):
+        jitted(*args)
+        if all(branch.tier == "compiled" for branch in jitted._cache.values()):
+            break
+    for branch in jitted._cache.values():
+        branch.wait()
+    return jitted
+
+
+def test_the_default_jit_fuses_the_chain_exactly_once_numba_is_worth_it(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_jit, "NUMBA_BUDGET", 0.0)  # numba's compile starts at the first compiled replay
+    gradient = fg.grad(_chain)
+    x = np.linspace(-4.0, 4.0, 100_000)
+    jitted = _settled(gradient, x)
+    (branch,) = jitted._cache.values()
+    assert branch.numba == "numba" and "fused_10_calls" in branch.replay.__doc__
+    for value in (x, x * 0.5, -x, np.where(x > 3.0, np.nan, x), np.where(x > 3.0, 1e300, x)):
+        with np.errstate(all="ignore"):
+            got, want = jitted(value), gradient(value)
+        assert type(got) is type(want) and got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        jitted(np.full(100_000, 1e300))  # ``v * v`` overflows: NumPy's calls ran, under the caller's errstate
+
+
+def test_the_fused_tier_waits_for_its_budget_and_needs_numba(monkeypatch: Any) -> None:
+    gradient = fg.grad(_chain)
+    x = np.linspace(-4.0, 4.0, 4096)
+    jitted = fg.jit(gradient)
+    for _ in range(_jit.INTERPRETED_REPLAYS + 3):
+        jitted(x)
+    (branch,) = jitted._cache.values()
+    assert branch.tier == "compiled" and branch.numba == "waiting" and branch.budget == _jit.NUMBA_BUDGET * 2 * (
+        _fuse.KERNEL_SECONDS
+    )
+    assert branch.spent < branch.budget and branch.compiling is None  # a few short replays: no compile yet
+    monkeypatch.setattr(_fuse, "installed", lambda: False)
+    monkeypatch.setattr(_jit, "NUMBA_BUDGET", 0.0)
+    jitted = _settled(gradient, x)
+    (branch,) = jitted._cache.values()
+    assert branch.numba is None and "fused" not in branch.replay.__doc__  # without numba: the Python tier
+    assert jitted(x).tobytes() == gradient(x).tobytes()
+
+
+def test_a_program_without_elementwise_runs_is_not_timed(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_jit, "NUMBA_BUDGET", 0.0)
+    jitted = _settled(lambda x: fg.numpy.exp(x) @ x, np.linspace(0.0, 1.0, 4096))
+    (branch,) = jitted._cache.values()
+    assert branch.numba is None and branch.compiling is None
