@@ -474,3 +474,21 @@ def test_the_sign_of_a_complex_determinant_gives_numpys_own_bits(shape: tuple[in
     check_grads(lambda m: fun(m) * fnp.sin(m[..., 0, 0]), (a,), order=2, modes=("fwd", "rev"))
     if len(shape) == 3:
         np.testing.assert_array_equal(fg.vmap(fun)(a), np.stack([fun(m) for m in a]))
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3, 5), (2, 2, 4)])
+@pytest.mark.parametrize("kind", [float, complex])
+def test_the_qr_of_a_wide_matrix_gives_numpys_own_bits(shape: tuple[int, ...], kind: type) -> None:
+    # R's right block is LAPACK's reflectors applied to the right columns; Q^H @ Y rounds differently
+    rng = np.random.default_rng(393)
+    for _ in range(5):
+        a = rng.uniform(-1, 1, shape) + (1j * rng.uniform(-1, 1, shape) if kind is complex else 0)
+        for mode in ("reduced", "complete", "r"):
+            fun = lambda m: fnp.linalg.qr(m, mode=mode)  # noqa: B023, E731
+            want = fg.tree.tree_leaves(np.linalg.qr(a, mode=mode))
+            for got in (fun(a), fg.jit(fun)(a), fg.jvp(fun, (a,), (np.ones_like(a),))[0], fg.vjp(fun, a)[0]):
+                for g, w in zip(fg.tree.tree_leaves(got), want, strict=True):
+                    assert type(g) is type(w) and g.tobytes() == w.tobytes(), (mode, g, w)
+    check_grads(lambda x: fnp.linalg.qr(x)[1] * fnp.sin(x) + fnp.linalg.qr(x)[0][..., :1] * x, (a,), order=2, modes=("fwd", "rev"))
+    if len(shape) == 3:
+        np.testing.assert_array_equal(fg.vmap(lambda x: fnp.linalg.qr(x)[1])(a), np.stack([np.linalg.qr(x)[1] for x in a]))

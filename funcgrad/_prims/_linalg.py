@@ -755,6 +755,49 @@ defjvp(qr_p, _qr_jvp, batched=True)
 defbatch(qr_p, "leading")
 
 
+# --- qr of a wide matrix (M < N): packed (..., M, M+N) = [Q | R] ------------------------------
+
+
+def _qr_wide(a: Any) -> Any:
+    q, r = _backends.qr(a)
+    return np.concatenate([q, r], axis=-1)
+
+
+def _columns(x: Any, start: int, stop: int | None) -> Any:
+    return getitem_p(x, index=(Ellipsis, slice(start, stop)))
+
+
+def _qr_wide_jvp(t: Any, ans: Any, a: Any) -> Any:
+    # [Q | R_X] is the reduced QR of the left block X; the right block is R_Y = Q^H Y
+    m = shape(a)[-2]
+    q, left = _columns(ans, 0, m), _columns(a, 0, m)
+    square = pack(q, _columns(ans, m, 2 * m))
+    t = lift(t, a, ans)
+    d = _qr_jvp(_columns(t, 0, m), square, left)
+    dq = part(d, 0, m)
+    dr_y = matmul(H(dq), _columns(a, m, None)) + matmul(H(q), _columns(t, m, None))
+    return _shape.concatenate_p(dq, part(d, m, 2 * m), dr_y, axis=-1)
+
+
+def _qr_wide_vjp(g: Any, ans: Any, a: Any) -> Any:
+    m = shape(a)[-2]
+    q, left, right = _columns(ans, 0, m), _columns(a, 0, m), _columns(a, m, None)
+    square = pack(q, _columns(ans, m, 2 * m))
+    g_y = _columns(g, 2 * m, None)
+    g_q = _columns(g, 0, m) + matmul(cj(right), H(g_y))  # R_Y = Q^H Y: conj and transpose are their own transposes
+    g_left = _qr_vjp(pack(g_q, _columns(g, m, 2 * m)), square, left)
+    return unbroadcast(_shape.concatenate_p(g_left, matmul(cj(q), g_y), axis=-1), a)
+
+
+#: NumPy's QR of a wide matrix, one LAPACK call: ``Q`` and the left block of ``R`` are the reduced QR of the
+#: left square block (the same bits), the right block is the reflectors applied to the right columns (not
+#: ``Q^H @ Y``, which rounds differently); the rules differentiate ``qr(X)`` and ``Q^H Y``
+qr_wide_p = primitive(_qr_wide, "qr_wide")
+defvjp(qr_wide_p, _qr_wide_vjp)
+defjvp(qr_wide_p, _qr_wide_jvp, batched=True)
+defbatch(qr_wide_p, "leading")
+
+
 # --- pinv and lstsq (derivative of the pseudo-inverse at constant rank) ---------------------
 
 

@@ -78,7 +78,7 @@ from funcgrad._prims._dispatch import implements, store_out
 from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._shape import operand
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
-from funcgrad._trace import Tracer, read_value
+from funcgrad._trace import Tracer, full_lower, read_value
 from funcgrad._values import dtype, is_traced, normalize_axes, shape
 
 __all__ = [
@@ -679,7 +679,11 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     if m >= n:
         packed = rules.qr_p(a)
         q, r = rules.part(packed, 0, m), rules.part(packed, m, m + n)
-    else:
+    elif not _backends.is_foreign(full_lower(a)):  # NumPy's own wide QR (R's right block by the reflectors)
+        packed = rules.qr_wide_p(a)
+        q = getitem_p(packed, index=(Ellipsis, slice(0, m)))
+        r = getitem_p(packed, index=(Ellipsis, slice(m, None)))
+    else:  # another backend's reduced QR of the left block; the right block of R is Q^H times the right columns
         left = getitem_p(a, index=(Ellipsis, slice(0, m)))
         right = getitem_p(a, index=(Ellipsis, slice(m, None)))
         packed = rules.qr_p(left)
