@@ -108,10 +108,9 @@ def test_random_arithmetic_loops_through_the_default_jit_give_the_eager_bits(see
     f, p = _random_arithmetic(seed)
     for fun in (f, fg.grad(f)):
         jitted = _settled(fun, p)
-        states = {branch.numba for branch in _branches(jitted)}
         program = _program(fun, p)
-        if _fuse.exact(program, fold(program)):
-            assert states == {"numba"}, f"seed {seed}"
+        assert _fuse.exact(program, fold(program)), f"seed {seed}"  # (each of these seeds folds a loop)
+        assert [branch.numba for branch in jitted._cache.values()] == ["numba"], f"seed {seed}"
         for variant in (p, p * 1.01, p[::-1].copy(), p * 1e200, -p):
             got, want = outcome(jitted, variant), outcome(fun, variant)
             _assert_same(got, want, f"seed {seed}")
