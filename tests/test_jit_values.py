@@ -492,3 +492,21 @@ def test_the_qr_of_a_wide_matrix_gives_numpys_own_bits(shape: tuple[int, ...], k
     check_grads(lambda x: fnp.linalg.qr(x)[1] * fnp.sin(x) + fnp.linalg.qr(x)[0][..., :1] * x, (a,), order=2, modes=("fwd", "rev"))
     if len(shape) == 3:
         np.testing.assert_array_equal(fg.vmap(lambda x: fnp.linalg.qr(x)[1])(a), np.stack([np.linalg.qr(x)[1] for x in a]))
+
+
+@pytest.mark.parametrize("b_shape", [(6,), (6, 2)])
+@pytest.mark.parametrize("kind", [np.float64, np.complex128, np.float32])
+def test_the_residuals_of_lstsq_are_numpys_own(b_shape: tuple[int, ...], kind: Any) -> None:
+    # LAPACK's residuals are the squares of the trailing entries of Q^H b, in double precision: |b - a x|^2
+    # rounds differently
+    rng = np.random.default_rng(365)
+    fun = lambda m, v: fnp.linalg.lstsq(m, v)[1]  # noqa: E731
+    for _ in range(5):
+        a = rng.uniform(-1, 1, (6, 3)) + (1j * rng.uniform(-1, 1, (6, 3)) if kind is np.complex128 else 0)
+        a, b = a.astype(kind), rng.uniform(-1, 1, b_shape).astype(np.float32 if kind is np.float32 else np.float64)
+        want = np.linalg.lstsq(a, b)[1]
+        for got in (fg.jit(fun)(a, b), fg.jvp(fun, (a, b), (np.ones_like(a), np.ones_like(b)))[0], fg.vjp(fun, a, b)[0]):
+            assert type(got) is type(want) and got.dtype == want.dtype and got.tobytes() == want.tobytes(), (got, want)
+    if kind is not np.float32:
+        check_grads(lambda m, v: fun(m, v) * fnp.sin(m[0, 0]), (a, b), order=2, modes=("fwd", "rev"))
+        check_grads(lambda m, v: fun(m, v) * fnp.sin(m[0, 0]), (a, b * (1 + 0.3j)), order=2, modes=("fwd", "rev"))

@@ -79,7 +79,7 @@ from funcgrad._prims._indexing import getitem_p
 from funcgrad._prims._shape import operand
 from funcgrad._rules import def_nondiff, defbatch, defjvp, defvjp, primitive
 from funcgrad._trace import Tracer, full_lower, read_value
-from funcgrad._values import dtype, is_traced, normalize_axes, shape
+from funcgrad._values import dtype, is_traced, ndim, normalize_axes, shape
 
 __all__ = [
     "norm",
@@ -396,14 +396,77 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     m, n = shape(a)
     # NumPy gives residuals only for a full-rank tall ``a``: their shape depends on the rank, so it is a guard
     if m > n and read_value(rank, "numpy.linalg.lstsq rank") == n:
-        r = b - (matmul(a, x))
-        squares = _base.real(r * _ufuncs.conj(r)) if rules.is_complex(r) else r * r
-        residuals = _base.sum_p(squares, axis=(-1,) if len(shape(r)) == 1 else (-2,), keepdims=False)
-        if len(shape(b)) == 1:
-            residuals = _base.reshape_p(residuals, newshape=(1,))
+        residuals = lstsq_residuals_p(a, b, rcond=rcond)
     else:
         residuals = np.empty((0,), rules.real_dtype(np.zeros((), np.result_type(dtype(a), dtype(b)))))
     return x, residuals, rank, svdvals(a)
+
+
+def _lstsq_residuals(a: Any, b: Any, rcond: Any) -> Any:
+    return np.linalg.lstsq(a, b, rcond=rcond)[1]
+
+
+def _lstsq_scaled_residual(g: Any, a: Any, b: Any, rcond: Any) -> Any:
+    """``2 g conj(r)`` (``2 g r`` when real) for the residual ``r = b - a x`` of the solution ``x``: the
+    cotangent of ``b``, and ``-`` its product with ``x^T`` that of ``a`` (``x``'s own change does not move
+    the sum of squares at the minimum)."""
+    r = b - matmul(a, rules.lstsq_p(a, b, rcond=rcond))
+    return 2.0 * g * (_ufuncs.conj(r) if rules.is_complex(r) else r)
+
+
+def _lstsq_residuals_jvp(t: Any, a: Any, b: Any, rcond: Any, of_a: bool) -> Any:
+    r = b - matmul(a, rules.lstsq_p(a, b, rcond=rcond))
+    d = -matmul(t, rules.lstsq_p(a, b, rcond=rcond)) if of_a else t
+    change = _base.real(_ufuncs.conj(r) * d) if rules.is_complex(r) or rules.is_complex(d) else r * d
+    if len(shape(b)) == 1:  # NumPy's residual of one right-hand side is an array of one number
+        return 2.0 * _base.sum_p(change, axis=(-1,), keepdims=True)
+    return 2.0 * _base.sum_p(change, axis=(-2,), keepdims=False)
+
+
+def _lstsq_residuals_vjp_a(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
+    scaled = _lstsq_scaled_residual(g, a, b, rcond)
+    x = rules.lstsq_p(a, b, rcond=rcond)
+    if len(shape(b)) == 1:
+        n = shape(x)[-1]
+        return _base.match_dtype(-(_base.reshape_p(scaled, newshape=(-1, 1)) * _base.reshape_p(x, newshape=(1, n))), a)
+    return _base.match_dtype(-matmul(scaled, rules.T(x)), a)
+
+
+#: ``numpy.linalg.lstsq``'s residuals of a full-rank tall ``a``, as LAPACK leaves them (the squares of the trailing
+#: entries of ``Q^H b``, in float64 or complex128), not the rounding of ``|b - a x|^2``
+lstsq_residuals_p = primitive(_lstsq_residuals, "lstsq_residuals")
+defvjp(
+    lstsq_residuals_p,
+    _lstsq_residuals_vjp_a,
+    lambda g, ans, a, b, rcond: _base.match_dtype(_lstsq_scaled_residual(g, a, b, rcond), b),
+)
+defjvp(
+    lstsq_residuals_p,
+    lambda t, ans, a, b, rcond: _lstsq_residuals_jvp(t, a, b, rcond, True),
+    lambda t, ans, a, b, rcond: _lstsq_residuals_jvp(t, a, b, rcond, False),
+    batched=True,
+)
+def _lstsq_residuals_batch(prim: Any, values: list[Any], batched: list[bool], size: int, rcond: Any) -> Any:
+    # numpy.linalg.lstsq takes one matrix: a batch of right-hand sides becomes more columns of one; a batch of
+    # matrices takes |b - a x|^2 at lstsq's batched solution (a stack, through pinv)
+    a, b = values
+    vector = ndim(b) - batched[1] == 1  # each example's right-hand side is a vector: its residual has shape (1,)
+    if not batched[0]:
+        if vector:
+            return _base.reshape_p(lstsq_residuals_p(a, rules.T(b), rcond=rcond), newshape=(size, 1))
+        m, k = shape(b)[1:]
+        columns = _base.reshape_p(_base.transpose_p(b, perm=(1, 0, 2)), newshape=(m, size * k))
+        return _base.reshape_p(lstsq_residuals_p(a, columns, rcond=rcond), newshape=(size, k))
+    x = rules.lstsq_p.batcher(rules.lstsq_p, [a, b], batched, size, rcond=rcond)  # lstsq's own batching rule
+    if vector:
+        x = _base.reshape_p(x, newshape=(*shape(x), 1))
+        b = _base.reshape_p(b, newshape=(*shape(b), 1))
+    r = b - matmul(a, x)
+    squares = _base.real(r * _ufuncs.conj(r)) if rules.is_complex(r) else r * r
+    return _base.sum_p(squares, axis=(-2,), keepdims=False)
+
+
+defbatch(lstsq_residuals_p, _lstsq_residuals_batch)
 
 
 #: the rank ``numpy.linalg.lstsq`` finds (its own cutoff): an integer, recorded, with no derivative
