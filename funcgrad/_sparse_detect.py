@@ -33,6 +33,7 @@ from funcgrad import _errors
 from funcgrad._prims._array import ArrayTracer
 from funcgrad._sparsity import SPARSITY, Sparsity
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
+from funcgrad._values import dtype
 from funcgrad.tree import tree_flatten
 
 IDENTITY = "identity"
@@ -137,7 +138,7 @@ class SparsityTrace(Trace):
         pattern = _union(terms, out_size, self.n)
         pairs = []
         if self.parents is not None:
-            for a, b in _interactions(decl, len(args)):
+            for a, b in _interactions(decl, values):
                 if a in applied and b in applied:
                     pairs.append((applied[a], applied[b]))
         return self.new_value(ans, pattern, parents, pairs)
@@ -152,8 +153,11 @@ def _has_rule(rules: Any, k: int) -> bool:
         return True
 
 
-def _interactions(decl: Sparsity | None, nargs: int) -> list[tuple[int, int]]:
+def _interactions(decl: Sparsity | None, values: list[Any]) -> list[tuple[int, int]]:
+    nargs = len(values)
     second = "nonlinear" if decl is None else decl.second
+    if second == "linear when real":  # the operands' dtypes, never their values
+        second = "nonlinear" if any(dtype(v).kind == "c" for v in values) else "linear"
     if second == "linear" or (decl is not None and decl.kind == "zero"):
         return []
     if second == "bilinear":

@@ -16,6 +16,8 @@
 
 ``second`` says which pairs of arguments interact at second order:
 ``"linear"`` (none: also piecewise-linear functions such as ``maximum``),
+``"linear when real"`` (none for real operands, every pair when one is complex: ``absolute``, whose
+``|x + iy|`` is not piecewise linear),
 ``"bilinear"`` (distinct arguments only: ``multiply``, ``matmul``),
 ``"nonlinear"`` (every pair), or explicit ``(i, j)`` pairs (``divide``: ``((0, 1), (1, 1))``).
 
@@ -32,7 +34,7 @@ from funcgrad import _errors
 from funcgrad._trace import Primitive
 
 KINDS = frozenset({"elementwise", "moves", "reduce", "scan", "contract", "scatter", "zero", "dense"})
-SECOND = frozenset({"linear", "bilinear", "nonlinear"})
+SECOND = frozenset({"linear", "linear when real", "bilinear", "nonlinear"})
 
 Second = str | tuple[tuple[int, int], ...]
 

@@ -172,6 +172,16 @@ def test_hessian_patterns_see_only_second_order_interactions() -> None:
     np.testing.assert_array_equal(h.toarray().astype(int), [[1, 0], [0, 0]])
 
 
+def test_the_modulus_of_a_complex_value_is_curved_and_of_a_real_one_piecewise_linear() -> None:
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    f = lambda v: fnp.sum(fnp.abs(v[:2] + 1j * v[2:]))  # noqa: E731
+    dense = fg.hessian(f)(x)
+    assert (dense != 0).sum() == 8  # |x + iy| couples x and y, and each with itself
+    h = fg.hessian_sparsity(f)(x)
+    np.testing.assert_array_equal(h.toarray(), dense != 0)
+    assert fg.hessian_sparsity(lambda v: fnp.sum(fnp.abs(v) * 2.0))(x).nnz == 0
+
+
 def test_an_undeclared_primitive_is_dense() -> None:
     p = fg.jacobian_sparsity(lambda x: fnp.linalg.inv(x))(np.eye(2) * 2.0)
     assert p.toarray().all()

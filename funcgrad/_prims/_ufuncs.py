@@ -1052,8 +1052,9 @@ defsparsity(masked_scale_p, "elementwise", "bilinear")
 # sparsity (funcgrad/_sparsity.py): every ufunc above is elementwise (``_register``); these have no
 # second derivative (linear, or piecewise linear: kinks and jumps only), multiply and divide pair their operands
 for _prim in (add, subtract, negative, positive, real, imag, conj, deg2rad, radians, rad2deg, degrees, maximum, minimum,
-              fmax, fmin, absolute, fabs, copysign, remainder, fmod, ldexp, nextafter):  # fmt: skip
+              fmax, fmin, fabs, copysign, remainder, fmod, ldexp, nextafter):  # fmt: skip
     defsparsity(_prim, "elementwise", "linear")
+defsparsity(absolute, "elementwise", "linear when real")  # |x + iy| of a complex value is curved
 defsparsity(multiply, "elementwise", "bilinear")
 defsparsity(multiply_operator, "elementwise", "bilinear")
 defsparsity(divide, "elementwise", ((0, 1), (1, 1)))
