@@ -451,12 +451,13 @@ def _exact_wrapper(
     kernel = _numba_kernel(source)
     shape, dtype, size = group.shape, np.dtype(group.dtype), int(np.prod(group.shape))
     slot = {("var", atom.id) if isinstance(atom, Var) else ("const", id(atom)): p for p, atom in enumerate(inputs)}
+    # each call as NumPy's plain ufunc, into a new array: a kernel is shared by every program with its source,
+    # and another's call of the same source may write into an operand (``out=``) where this one's must not
     steps = [
         (
-            eqn.prim.impl,
+            written_operand(eqn)[0],
             [slot.get(("var", a.id)) if isinstance(a, Var) else slot[("const", id(a))] for a in eqn.inputs],
             [a.id if isinstance(a, Var) else -1 for a in eqn.inputs],  # (a constant is an input: its slot)
-            eqn.params,
             eqn.out.id,
         )
         for eqn in eqns
@@ -465,9 +466,9 @@ def _exact_wrapper(
 
     def numpy_calls(values: tuple[Any, ...]) -> Any:
         made: dict[int, Any] = {}
-        for impl, slots, ids, params, out in steps:
+        for ufunc, slots, ids, out in steps:
             operands = [values[p] if p is not None else made[i] for p, i in zip(slots, ids)]
-            made[out] = impl(*operands, **params)
+            made[out] = ufunc(*operands)
         results = [made[i] for i in wanted]
         return results[0] if outputs == 1 else tuple(results)
 

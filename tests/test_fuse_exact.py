@@ -174,3 +174,27 @@ def test_a_program_without_elementwise_runs_is_not_timed(monkeypatch: Any) -> No
     jitted = _settled(lambda x: fg.numpy.exp(x) @ x, np.linspace(0.0, 1.0, 4096))
     (branch,) = jitted._cache.values()
     assert branch.numba is None and branch.compiling is None
+
+
+def test_a_kernel_shared_by_two_programs_falls_back_without_writing_into_either_s_operands() -> None:
+    # the same kernel (source and shape) serves both programs: in the first, exp's result dies in the group
+    # (its replay multiplies into it), in the second it is returned too; a NaN makes the second fall back
+    def dies(x: Any) -> Any:
+        return fg.numpy.exp(x) * 2.0 - 1.0
+
+    def returned(x: Any) -> Any:
+        a = fg.numpy.exp(x)
+        return a * 2.0 - 1.0, a
+
+    x = np.linspace(0.0, 1.0, 5003)  # (a shape of its own: no other test's kernel)
+    first = _fuse.fuse(_program(dies, x), exact=True)
+    assert any(eqn.prim.name.startswith("multiply_into") for eqn in _program(dies, x).eqns)
+    second = _fuse.fuse(_program(returned, x), exact=True)
+    _fuse.exact_kernels(first)
+    (kernel,) = [eqn.prim for eqn in first.eqns if eqn.prim.name.startswith("fused[")]
+    assert kernel in [eqn.prim for eqn in second.eqns]  # one kernel for both
+    poisoned = x.copy()
+    poisoned[7] = np.nan
+    with np.errstate(all="ignore"):
+        _same(fg.tree.tree_flatten(compile_program(second)(poisoned))[0], fg.tree.tree_flatten(returned(poisoned))[0])
+        _same([compile_program(first)(poisoned)], [dies(poisoned)])
