@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import loop
+from test_transform_agreement import CASES as AGREEMENT_CASES
+from test_transform_agreement import JACOBIANS, _batch, _float64, _loop
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -195,3 +197,14 @@ def test_batched_integer_indices_gather_in_one_call() -> None:
     total = fg.grad(lambda z: fnp.sum(fg.vmap(loss)(z, labels)))(logits)
     np.testing.assert_allclose(total, loop(fg.grad(loss), logits, labels), rtol=1e-12)
     assert fg.vmap(lambda z, y: z[y])(logits[:0], labels[:0]).shape == (0,)
+
+
+def test_the_hessian_of_lstsq_residuals_batches_as_a_loop() -> None:
+    # the residuals' rules take the solution as pinv(a) @ b, the steps a stack of matrices takes under vmap
+    # too (lstsq's batching rule): one matrix's LAPACK solution made the Hessians differ by rounding noise
+    ((name, fn, args),) = [case.values for case in AGREEMENT_CASES if case.values[0] == "lstsq-mat_residuals"]
+    fun = JACOBIANS["hessian"](lambda *a: fn(fnp, *a), 2)
+    batch = _batch(_float64(args))
+    batched, looped = fg.tree.tree_leaves(fg.vmap(fun)(*batch)), fg.tree.tree_leaves(_loop(fun, batch))
+    for got, want in zip(batched, looped, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13, err_msg=name)

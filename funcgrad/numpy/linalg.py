@@ -406,17 +406,24 @@ def _lstsq_residuals(a: Any, b: Any, rcond: Any) -> Any:
     return np.linalg.lstsq(a, b, rcond=rcond)[1]
 
 
+def _lstsq_solution(a: Any, b: Any, rcond: Any) -> Any:
+    """The least-squares solution as lstsq's rules compute it (the pseudo-inverse times ``b``): one matrix and a
+    stack of them (``vmap``) take the same steps."""
+    return matmul(rules.pinv_p(a, options=(("rcond", rcond),)), b)
+
+
 def _lstsq_scaled_residual(g: Any, a: Any, b: Any, rcond: Any) -> Any:
     """``2 g conj(r)`` (``2 g r`` when real) for the residual ``r = b - a x`` of the solution ``x``: the
     cotangent of ``b``, and ``-`` its product with ``x^T`` that of ``a`` (``x``'s own change does not move
     the sum of squares at the minimum)."""
-    r = b - matmul(a, rules.lstsq_p(a, b, rcond=rcond))
+    r = b - matmul(a, _lstsq_solution(a, b, rcond))
     return 2.0 * g * (_ufuncs.conj(r) if rules.is_complex(r) else r)
 
 
 def _lstsq_residuals_jvp(t: Any, a: Any, b: Any, rcond: Any, of_a: bool) -> Any:
-    r = b - matmul(a, rules.lstsq_p(a, b, rcond=rcond))
-    d = -matmul(t, rules.lstsq_p(a, b, rcond=rcond)) if of_a else t
+    x = _lstsq_solution(a, b, rcond)
+    r = b - matmul(a, x)
+    d = -matmul(t, x) if of_a else t
     change = _base.real(_ufuncs.conj(r) * d) if rules.is_complex(r) or rules.is_complex(d) else r * d
     if len(shape(b)) == 1:  # NumPy's residual of one right-hand side is an array of one number
         return 2.0 * _base.sum_p(change, axis=(-1,), keepdims=True)
@@ -425,7 +432,7 @@ def _lstsq_residuals_jvp(t: Any, a: Any, b: Any, rcond: Any, of_a: bool) -> Any:
 
 def _lstsq_residuals_vjp_a(g: Any, ans: Any, a: Any, b: Any, rcond: Any) -> Any:
     scaled = _lstsq_scaled_residual(g, a, b, rcond)
-    x = rules.lstsq_p(a, b, rcond=rcond)
+    x = _lstsq_solution(a, b, rcond)
     if len(shape(b)) == 1:
         n = shape(x)[-1]
         return _base.match_dtype(-(_base.reshape_p(scaled, newshape=(-1, 1)) * _base.reshape_p(x, newshape=(1, n))), a)
@@ -446,6 +453,8 @@ defjvp(
     lambda t, ans, a, b, rcond: _lstsq_residuals_jvp(t, a, b, rcond, False),
     batched=True,
 )
+
+
 def _lstsq_residuals_batch(prim: Any, values: list[Any], batched: list[bool], size: int, rcond: Any) -> Any:
     # numpy.linalg.lstsq takes one matrix: a batch of right-hand sides becomes more columns of one; a batch of
     # matrices takes |b - a x|^2 at lstsq's batched solution (a stack, through pinv)
