@@ -324,3 +324,49 @@ def test_hash_of_a_traced_value_is_refused_with_the_fix() -> None:
 def test_vmap_of_grad_through_an_integer_cast_gives_zero() -> None:
     for fun in (fg.grad(lambda x: x.astype(int)[0] ** 2.0), fg.grad(lambda x: fnp.sum(x.astype(int)[1:] * x[0]))):
         same_bits(fg.vmap(fun)(X), per_example(fun, X))
+
+
+# --- a plain array written in place after a traced operation used it (known, not fixed) ---------------
+
+_ROWS = np.arange(12.0).reshape(4, 3)
+
+
+def _reused_buffer(v: Any) -> Any:
+    buffer = np.empty(3)  # a plain array: funcgrad does not see the writes into it
+    total = 0.0
+    for row in _ROWS:
+        buffer[:] = row
+        total = total + (buffer @ v) ** 2
+    return total
+
+
+def _rows(v: Any) -> Any:
+    return sum((row @ v) ** 2 for row in _ROWS)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reverse mode keeps a reference to a plain operand and reads it when the gradient is computed: "
+    "a plain write into it afterwards changes the gradient (NumPy keeps no count of writes); known, "
+    "docs/existing-code.md 'A plain array written after a traced operation used it'",
+)
+@pytest.mark.parametrize("transform", ["grad", "jit(grad)"])
+def test_a_plain_buffer_written_after_a_traced_use_keeps_the_gradient_of_what_was_used(transform: str) -> None:
+    v = np.array([0.1, 0.2, 0.3])
+    gradient = fg.grad(_reused_buffer) if transform == "grad" else fg.jit(fg.grad(_reused_buffer))
+    np.testing.assert_allclose(gradient(v), fg.grad(_rows)(v))
+
+
+def test_a_plain_buffer_written_after_a_traced_use_is_right_in_forward_mode_and_when_copied() -> None:
+    v = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(fg.jacfwd(_reused_buffer)(v), fg.grad(_rows)(v))
+
+    def copied(v: Any) -> Any:
+        buffer = np.empty(3)
+        total = 0.0
+        for row in _ROWS:
+            buffer[:] = row
+            total = total + (buffer.copy() @ v) ** 2  # the fix the docs give
+        return total
+
+    np.testing.assert_allclose(fg.grad(copied)(v), fg.grad(_rows)(v))
