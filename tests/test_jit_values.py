@@ -510,3 +510,16 @@ def test_the_residuals_of_lstsq_are_numpys_own(b_shape: tuple[int, ...], kind: A
     if kind is not np.float32:
         check_grads(lambda m, v: fun(m, v) * fnp.sin(m[0, 0]), (a, b), order=2, modes=("fwd", "rev"))
         check_grads(lambda m, v: fun(m, v) * fnp.sin(m[0, 0]), (a, b * (1 + 0.3j)), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize(("axis", "keepdims"), [(None, False), (-1, False), (0, True)])
+def test_the_mean_of_complex64_values_gives_numpys_own_bits(axis: Any, keepdims: bool) -> None:
+    # NumPy divides the sum by an intp count, which takes complex64 to complex128's division (then rounds back)
+    rng = np.random.default_rng(831)
+    fun = lambda v: fnp.mean(v, axis=axis, keepdims=keepdims)  # noqa: E731
+    for _ in range(20):
+        x = (rng.uniform(-1, 1, (3, 5)) + 1j * rng.uniform(-1, 1, (3, 5))).astype(np.complex64)
+        want = np.mean(x, axis=axis, keepdims=keepdims)
+        for got in (fg.jit(fun)(x), fg.jvp(fun, (x,), (np.ones_like(x),))[0]):
+            assert type(got) is type(want) and got.dtype == want.dtype and got.tobytes() == want.tobytes(), (got, want)
+    check_grads(lambda v: fun(v * v), (x.astype(np.complex128),), order=2, modes=("fwd", "rev"))

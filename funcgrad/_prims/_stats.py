@@ -883,4 +883,9 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     _backends.known_chunks(full_lower(a), "the array whose mean is taken")
     count = int(np.prod([shape(a)[i] for i in axes])) if axes else 1
     total = _reductions.sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
-    return total / count
+    kind = _values.dtype(total)
+    if kind.kind != "c":
+        return total / count
+    # NumPy divides by an intp count: a complex64 sum in complex128 (its complex division), rounded back
+    average = _base.astype(total / np.intp(count), dtype=kind)
+    return average[()] if not shape(average) else average  # one number: a NumPy scalar (a cast gave a 0-d array)
