@@ -446,8 +446,9 @@ def _exact_wrapper(
     an invalid operation leaves an infinity or a NaN, where NumPy's calls warn or raise as the error state
     says; NaN inputs also go to NumPy, which picks a NaN's bits its own way), NumPy's error state ignores
     underflow (which leaves no such trace), and every array input is C-contiguous (so NumPy's result is
-    C-order too, and the kernel's compiled types are the ones :func:`exact_kernels` compiled).  Its arithmetic is NumPy's loops' (IEEE operations each rounded on its
-    own: numba compiles without fast-math), so its bits are NumPy's."""
+    C-order too, and the kernel's compiled types are the ones :func:`exact_kernels` compiled).  Its
+    arithmetic is NumPy's loops' (IEEE operations each rounded on its own: numba compiles without
+    fast-math), so its bits are NumPy's."""
     kernel = _numba_kernel(source)
     shape, dtype, size = group.shape, np.dtype(group.dtype), int(np.prod(group.shape))
     slot = {("var", atom.id) if isinstance(atom, Var) else ("const", id(atom)): p for p, atom in enumerate(inputs)}
