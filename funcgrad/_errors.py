@@ -972,8 +972,9 @@ def einsum_missing_ellipsis(subscripts: str) -> ValueError:
     return ValueError(f"einsum: subscripts {subscripts!r} broadcast over '...' but the output has no '...'; add it")
 
 
-def tensordot_axes_count(count: int, most: int) -> ValueError:
-    return ValueError(f"tensordot: axes={count} must be between 0 and {most}")
+def tensordot_axes_count(count: int, most: int) -> IndexError:
+    # an IndexError, as numpy.tensordot raises for more axes than an operand has (a plain call and jit agree)
+    return IndexError(f"tensordot: axes={count} must be at most {most}, the fewer dimensions of the two operands")
 
 
 def tensordot_axes_spec(axes: Any) -> ValueError:

@@ -523,3 +523,23 @@ def test_the_mean_of_complex64_values_gives_numpys_own_bits(axis: Any, keepdims:
         for got in (fg.jit(fun)(x), fg.jvp(fun, (x,), (np.ones_like(x),))[0]):
             assert type(got) is type(want) and got.dtype == want.dtype and got.tobytes() == want.tobytes(), (got, want)
     check_grads(lambda v: fun(v * v), (x.astype(np.complex128),), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize(("a_shape", "b_shape", "axes"), [((), (1, 1), 1), ((2, 2), (2,), 2), ((2, 3), (3, 2), -1)])
+def test_tensordot_with_too_many_or_negative_axes_behaves_as_numpy(
+    a_shape: tuple[int, ...], b_shape: tuple[int, ...], axes: int
+) -> None:
+    # more axes than an operand has: NumPy's IndexError (jit and the eager call raise the same); a negative
+    # count: NumPy's outer product
+    b = np.full(b_shape, 0.5)
+    fun = lambda x: fnp.tensordot(x * 1.5, b, axes=axes)  # noqa: E731
+    x = np.ones(a_shape)
+    if axes > 0:
+        for call in (fun, fg.jit(fun), fg.grad(lambda v: fnp.sum(fun(v)))):
+            with pytest.raises(IndexError):
+                call(x)
+        return
+    want = np.tensordot(x * 1.5, b, axes=axes)
+    got = fg.jit(fun)(x)
+    assert got.shape == want.shape and got.tobytes() == want.tobytes()
+    check_grads(fun, (x,), order=2, modes=("fwd", "rev"))

@@ -479,9 +479,10 @@ def _tensordot(a: Any, b: Any, axes: Any, via: tuple[str, Any] | None) -> Any:
     na, nb = ndim(a), ndim(b)
     if np.ndim(axes) == 0:
         count = operator.index(axes)
-        if count < 0 or count > builtins.min(na, nb):
+        if count > builtins.min(na, nb):
             raise _errors.tensordot_axes_count(count, builtins.min(na, nb))
-        axa, axb = list(range(na - count, na)), list(range(count))
+        # a negative count contracts nothing, as in NumPy (its ranges of axes are empty): an outer product
+        axa, axb = (list(range(na - count, na)), list(range(count))) if count >= 0 else ([], [])
     else:
         try:
             first, second = axes
