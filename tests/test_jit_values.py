@@ -543,3 +543,19 @@ def test_tensordot_with_too_many_or_negative_axes_behaves_as_numpy(
     got = fg.jit(fun)(x)
     assert got.shape == want.shape and got.tobytes() == want.tobytes()
     check_grads(fun, (x,), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile", "percentile"])
+@pytest.mark.parametrize("kind", [np.float32, np.float16])
+def test_a_quantile_of_narrow_floats_at_a_python_q_gives_numpys_own_bits(name: str, kind: Any) -> None:
+    # NumPy takes a Python q's weight in float64 and rounds it (and one minus it) to the array's precision
+    rng = np.random.default_rng(1278)
+    for q in (0.3, 0.7, 0.05):
+        q = q * 100 if name == "percentile" else q
+        for axis in (-1, None):
+            fun = lambda v: getattr(fnp, name)(v, q, axis=axis)  # noqa: B023, E731
+            x = rng.uniform(-1, 1, (3, 7)).astype(kind)
+            want = getattr(np, name)(x, q, axis=axis)
+            got = fg.jit(fun)(x)
+            assert type(got) is type(want) and got.dtype == want.dtype and got.tobytes() == want.tobytes(), (q, got, want)
+    check_grads(lambda v: getattr(fnp, name)(v, 0.3 * (100 if name == "percentile" else 1), axis=-1), (x.astype(np.float64),), order=2, modes=("fwd", "rev"))

@@ -544,14 +544,25 @@ def _quantile(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
     real = _real_dtype(a)
     if method in ("linear", "midpoint") and type(q) not in (int, float):  # as NumPy: q's precision counts
         real = np.result_type(real, _dtype_of(q) if isinstance(q, Tracer) else np.asarray(q).dtype)
-    if weight is None:  # linear: the weight follows q, so a traced q gets its derivative
+    narrow = None
+    if weight is None and type(q) in (int, float) and np.dtype(real).itemsize < 8:
+        # NumPy takes a Python q's weight in float64 and hands it to its lerp as a Python float: the weight and
+        # one minus it are rounded to the array's precision each, from float64
+        weight = _shape.reshape(qs, (-1, 1)) * _as(last, np.float64) - _as(low, np.float64)
+        narrow = real
+    elif weight is None:  # linear: the weight follows q, so a traced q gets its derivative
         qcol = _shape.reshape(q, (-1, 1)) if isinstance(q, Tracer) else _as(_shape.reshape(qs, (-1, 1)), real)
         weight = qcol * _as(last, real) - _as(low, real)
     else:
         weight = _as(weight, real)
     # NumPy's lerp: from the nearer end, so the weight's rounding matches numpy.quantile's bit for bit
     diff = x_high - x_low
-    out = _ufuncs.where(weight >= 0.5, x_high - diff * (1 - weight), x_low + diff * weight)
+    if narrow is None:
+        out = _ufuncs.where(weight >= 0.5, x_high - diff * (1 - weight), x_low + diff * weight)
+    else:
+        out = _ufuncs.where(
+            weight >= 0.5, x_high - diff * _as(1 - weight, narrow), x_low + diff * _as(weight, narrow)
+        )
     bad = _broadcast(count == 0 if skip_nan else isnan.any(axis=-1), shape(out))
     out = _fill_bad(out, bad, np.nan)
     out_shape = kept_shape(xshape, axes) if keepdims else rest
