@@ -73,7 +73,7 @@ _SCALAR_OPERATORS: dict[Any, Callable[[Any, Any], Any]] = {
     np.subtract: operator.sub,
     np.multiply: operator.mul,
 }
-_FLOAT64_SCALARS = frozenset({np.float64, float})
+_FLOAT64_PAIRS = frozenset({(np.float64, np.float64), (np.float64, float), (float, np.float64)})
 _FLOAT64 = np.dtype(np.float64)
 #: the shape and dtype of a value of each NumPy scalar type, and of a Python float (a recording's many scalars)
 _SCALAR_SHAPE_DTYPE: dict[type, tuple[tuple[int, ...], np.dtype[Any]]] = {
@@ -369,11 +369,11 @@ class RecordingTrace(Trace):
             ans = prim(*values, **params)
         else:
             arithmetic = _SCALAR_OPERATORS.get(prim.impl) if len(values) == 2 and not params else None
-            if arithmetic is not None and type(values[0]) in _FLOAT64_SCALARS and type(values[1]) in _FLOAT64_SCALARS:
-                # the operator gives the ufunc's bits and type on these (one at least a NumPy float64), ~15x cheaper
+            kinds = (type(values[0]), type(values[1])) if arithmetic is not None else None
+            if kinds is not None and kinds in _FLOAT64_PAIRS:
+                # NumPy's scalar math: the ufunc's bits, type, warnings and errors (a NumPy float64 is one of the
+                # two: two Python floats would neither warn nor raise), without the ufunc machinery
                 ans = arithmetic(*values)
-                if type(ans) is float:  # two Python floats: the ufunc's NumPy scalar
-                    ans = np.float64(ans)
             else:
                 ans = prim.impl(*values, **params)
         out = Var(next(self.ids), ans)

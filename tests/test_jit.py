@@ -588,5 +588,6 @@ def test_recorded_scalar_arithmetic_is_the_ufunc_s_bits_type_and_warnings(ufunc:
             with np.errstate(all="ignore"):
                 overflows = np.isfinite([first, second]).all() and not np.isfinite(ufunc(first, second))
             if overflows:
-                with np.errstate(over="raise"), pytest.raises(FloatingPointError):
-                    fg.jit(lambda x, y: prim(x, y))(np.float64(first), np.float64(second))
+                for a, b in ((np.float64(first), np.float64(second)), (np.float64(first), second), (first, second)):
+                    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+                        fg.jit(lambda x, y: prim(x, y))(a, b)  # two Python floats too: the ufunc's error
