@@ -369,8 +369,7 @@ class RecordingTrace(Trace):
             ans = prim(*values, **params)
         else:
             arithmetic = _SCALAR_OPERATORS.get(prim.impl) if len(values) == 2 and not params else None
-            kinds = (type(values[0]), type(values[1])) if arithmetic is not None else None
-            if kinds is not None and kinds in _FLOAT64_PAIRS:
+            if arithmetic is not None and (type(values[0]), type(values[1])) in _FLOAT64_PAIRS:
                 # NumPy's scalar math: the ufunc's bits, type, warnings and errors (a NumPy float64 is one of the
                 # two: two Python floats would neither warn nor raise), without the ufunc machinery
                 ans = arithmetic(*values)
