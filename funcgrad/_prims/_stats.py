@@ -243,7 +243,7 @@ def var(
     >>> fg.grad(var)(np.array([1.0, 2.0, 3.0]))
     array([-0.66666667,  0.        ,  0.66666667])
     """
-    if not traced(a, kwargs.get("mean")):
+    if not traced(a, kwargs.get("mean"), kwargs.get("where")):  # (a traced mask over plain values: ours too)
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
     if out is not None:
         return store_out(out, var(a=a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
@@ -266,7 +266,7 @@ def std(
     >>> fg.grad(std)(np.array([2.0, 2.0]))
     array([0., 0.])
     """
-    if not traced(a, kwargs.get("mean")):
+    if not traced(a, kwargs.get("mean"), kwargs.get("where")):  # (a traced mask over plain values: ours too)
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
     if out is not None:
         return store_out(out, std(a=a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
@@ -344,7 +344,7 @@ def nanvar(
     >>> fg.grad(nanvar)(np.array([1.0, np.nan, 3.0]))
     array([-1.,  0.,  1.])
     """
-    if not traced(a, kwargs.get("mean")):
+    if not traced(a, kwargs.get("mean"), kwargs.get("where")):  # (a traced mask over plain values: ours too)
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
     if out is not None:
         return store_out(out, nanvar(a=a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
@@ -361,7 +361,7 @@ def nanstd(
     >>> fg.grad(nanstd)(np.array([1.0, np.nan, 3.0]))
     array([-0.5,  0. ,  0.5])
     """
-    if not traced(a, kwargs.get("mean")):
+    if not traced(a, kwargs.get("mean"), kwargs.get("where")):  # (a traced mask over plain values: ours too)
         return np.nanstd(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kwargs)
     if out is not None:
         return store_out(out, nanstd(a=a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, **kwargs))
