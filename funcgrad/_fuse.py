@@ -500,7 +500,7 @@ def _exact_wrapper(
                 types.append(numba.types.Array(numba.from_dtype(element), 1, "C"))
             elif kind in (bool, int, float):
                 types.append(numba.typeof(kind(0)))
-            else:  # a NumPy scalar, or a 0-d array handed over as the scalar it holds
+            else:  # a NumPy scalar, or a 0-d array handed over as the scalar it holds (its dtype only is read)
                 types.append(numba.from_dtype(atom.dtype if isinstance(atom, Var) else np.asarray(atom.value).dtype))
         types += [numba.types.Array(numba.from_dtype(dtype), 1, "C")] * outputs
         kernel.compile(tuple(types))

@@ -236,7 +236,7 @@ def _packed(operands: tuple[Any, ...], subscripts: str) -> tuple[Any, ...]:
     packed = list(operands)
     for position, (term, op) in enumerate(zip(terms, operands)):
         if type(op) is not np.ndarray or op.ndim < 2 or op.flags.c_contiguous or not term:
-            continue
+            continue  # (type, shape and strides only: the same choice for every value of that layout)
         last = term[-1]
         if not out or out[-1] != last or term.count(last) != 1 or out.count(last) != 1:
             continue  # the inner loop could sum over this axis: its length would change the sums' grouping

@@ -243,14 +243,24 @@ defbatch(sum_where_p, _sum_where_batch)
 defsparsity(sum_where_p, "reduce", "linear")
 
 
+def as_mask(where: Any) -> Any:
+    """A ``where=`` mask as a reduction reads it: a traced one as it is (recorded), any other as NumPy's boolean
+    array (the caller's own constant, not a traced value: converting it decides nothing a replay could see
+    otherwise)."""
+    return where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
+
+
+def broadcast_mask(mask: Any, xshape: tuple[int, ...]) -> Any:
+    """A mask at full shape; a traced one (under ``jit``) through the recorded broadcast."""
+    if _ufuncs.is_plain(mask):
+        return np.broadcast_to(mask, xshape)
+    return mask if shape(mask) == xshape else _base.broadcast_to_p(mask, shape=xshape)
+
+
 def sum_where(a: Any, where: Any, axis: tuple[int, ...], keepdims: bool, initial: Any = None) -> Any:
     """``numpy.sum(a, axis, keepdims=keepdims, initial=initial, where=where)`` of a traced ``a`` (or ``where``),
     summed in NumPy's order (``sum_where_p``); a traced ``initial`` is added after the sum."""
-    xshape = shape(a)
-    if isinstance(where, Tracer):
-        mask = where if shape(where) == xshape else _base.broadcast_to_p(where, shape=xshape)
-    else:
-        mask = np.broadcast_to(np.asarray(where, dtype=bool), xshape)
+    mask = broadcast_mask(as_mask(where), shape(a))
     late = isinstance(initial, Tracer)
     total = sum_where_p(a, mask, axis=axis, keepdims=bool(keepdims), initial=None if late else initial)
     return total + initial if late else total

@@ -96,14 +96,10 @@ def _where_kw(kwargs: dict[str, Any]) -> Any:
     where = kwargs.get("where")
     if where is None or where is True:
         return None
-    return where if isinstance(where, Tracer) else np.asarray(where, dtype=bool)
+    return _reductions.as_mask(where)
 
 
-def _broadcast(mask: Any, xshape: tuple[int, ...]) -> Any:
-    """A mask at full shape; a traced one (under ``jit``) through the recorded broadcast."""
-    if is_plain(mask):
-        return np.broadcast_to(mask, xshape)
-    return mask if shape(mask) == xshape else _base.broadcast_to_p(mask, shape=xshape)
+_broadcast = _reductions.broadcast_mask
 
 
 def _count(mask: Any, axes: tuple[int, ...], keepdims: bool, kind: Any) -> Any:
@@ -156,13 +152,9 @@ def _mean_where(a: Any, where: Any, axis: Any, kind: Any, keepdims: bool) -> Any
     a = _cast(a, kind)
     xshape = shape(a)
     axes = normalize_axes(axis, len(xshape))
+    where = _broadcast(_reductions.as_mask(where), xshape)
     total = _reductions.sum_where(a, where, axes, keepdims)
-    if isinstance(where, Tracer):
-        count = sum_p(_base.astype(_broadcast(where, xshape), dtype=np.dtype(np.intp)), axis=axes, keepdims=keepdims)
-    else:
-        plain = np.broadcast_to(np.asarray(where, dtype=bool), xshape)
-        count = np.add.reduce(plain, axis=axes, dtype=np.intp, keepdims=keepdims)  # type: ignore[call-overload]  # keepdims: a literal in the stubs
-    mean = total / count
+    mean = total / _count(where, axes, keepdims, np.intp)
     if dtype(mean) != dtype(total):
         mean = _base.astype(mean, dtype=dtype(total))
     if back is not None:
