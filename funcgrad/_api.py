@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from funcgrad._forward import ForwardTrace, Identity, materialize
 from funcgrad._prims import _shape
 from funcgrad._prims._array import ArrayTracer
 from funcgrad._prims._base import match_dtype
+from funcgrad._protect import Hold, read_only_error
 from funcgrad._reverse import ReverseTrace, backward, forward_replay
 from funcgrad._trace import Tracer, full_lower, new_level
 from funcgrad._values import Shaped, shaped
@@ -286,9 +288,42 @@ def _trace_reverse(
     """
     leaves, treedef = flat if flat is not None else tree_flatten(tuple(args[n] for n in nums))
     _known_chunks(args)
+    primals = [_as_primal(leaf) for leaf in leaves]
+    code = getattr(fun, "__code__", None)
+    copies = code in _WRITES_KEPT
+    try:
+        out, trace, input_ids = _run_reverse(fun, args, kwargs, nums, primals, treedef, copies)
+    except Exception as exc:
+        if copies or not read_only_error(exc):
+            raise
+        # the function wrote into a plain array after a traced call used it (a reused buffer), or handed one to
+        # code that needs it writeable: run again keeping copies (its side effects run a second time), and
+        # keep copies for this function from now on
+        out, trace, input_ids = _run_reverse(fun, args, kwargs, nums, primals, treedef, True)
+        if code is not None:
+            _WRITES_KEPT.add(code)
+    return out, trace, primals, input_ids, treedef
+
+
+#: the code of functions that write into a plain array after a traced call used it: their tapes keep copies
+#: (``_run_reverse``; a code object, so that a function made anew each time, a closure, is remembered too)
+_WRITES_KEPT: set[types.CodeType] = set()
+
+
+def _run_reverse(
+    fun: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    nums: tuple[int, ...],
+    primals: list[Any],
+    treedef: PyTreeDef,
+    copies: bool,
+) -> tuple[Any, ReverseTrace, list[int]]:
+    """Run ``fun`` on a new reverse trace.  The plain arrays its tape keeps are read-only until it returns
+    (``funcgrad._protect``), or with ``copies`` are copied as they are kept."""
+    hold = None if copies else Hold()
     with new_level() as level:
-        trace = ReverseTrace(level)
-        primals = [_as_primal(leaf) for leaf in leaves]
+        trace = ReverseTrace(level, hold)
         inputs = [trace.new_input(p) for p in primals]
         input_ids = [t._payload for t in inputs]  # before the function runs: it may write into its arguments
         chosen = tree_unflatten(treedef, inputs)
@@ -299,7 +334,9 @@ def _trace_reverse(
             out = fun(*call_args, **kwargs)
         finally:
             trace.active = False
-    return out, trace, primals, input_ids, treedef
+            if hold is not None:
+                hold.release()
+    return out, trace, input_ids
 
 
 _REAL_SCALAR_TYPES = frozenset({np.float64, np.float32})

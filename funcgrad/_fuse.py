@@ -946,6 +946,8 @@ def _scalar_types(program: Program, loops: list[Loop]) -> tuple[list[Any], list[
             raise Unsupported
     made: set[int] = set()  # arrays numba's replay makes (C-ordered, as the Python tier's)
     for eqn in program.eqns:
+        if any(isinstance(atom, Const) and atom.shared for atom in eqn.inputs):
+            raise Unsupported  # numba would compile a shared array's values in, which may change between calls
         if eqn.prim is set_elements or eqn.prim is index_add_p or eqn.prim is index_add_into:
             total = eqn.inputs[0]
             if isinstance(total, Var) and total.id not in made:

@@ -173,6 +173,8 @@ def _const_key(atom: Const) -> Any:
     value = atom.value
     kind = type(value)
     if kind is np.ndarray:
+        if atom.shared:  # its values may change between calls: the same object only
+            return ("shared", id(value))
         return (kind, value.shape, value.dtype.str, value.tobytes())
     return _freeze(value)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._prims._array import ArrayTracer
+from funcgrad._protect import Hold, mutable, read_only_error
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
 from funcgrad._values import dtype, shape
 from funcgrad.tree import PyTreeDef, tree_flatten
@@ -56,14 +58,26 @@ class Var:
 
 
 class Const:
-    """A value the program was given, not computed (a closed-over array, a Python number, ``None``)."""
+    """A value the program was given, not computed (a closed-over array, a Python number, ``None``).
 
-    __slots__ = ("value",)
+    ``shared``: a plain array someone else may write into later (the caller's, closed over): each replay reads
+    what it holds then, so no pass may read its values while rewriting the program.  Every other constant (a
+    number, an array only the program holds, a read-only array) is fixed.
+    """
 
-    def __init__(self, value: Any) -> None:
-        # a writeable array is copied (the caller may change theirs later, the recording must not change),
-        # in its own memory layout: a transposed view stays Fortran-ordered, so BLAS sees what eager saw
-        self.value = value.copy(order="K") if type(value) is np.ndarray and value.flags.writeable else value
+    __slots__ = ("value", "shared")
+
+    def __init__(self, value: Any, shared: bool = False) -> None:
+        self.value = value
+        self.shared = shared
+
+
+def snapshot(value: Any) -> Const:
+    """A constant of a copy of ``value`` when it is a plain array that may change (in its own memory layout: a
+    transposed view stays Fortran-ordered, so BLAS sees what eager saw); else of ``value``."""
+    if type(value) is np.ndarray and mutable(value):
+        return Const(value.copy(order="K"))
+    return Const(value)
 
 
 Atom = Var | Const
@@ -324,12 +338,12 @@ class Program:
 class RecordingTrace(Trace):
     """Computes every primitive call that reaches it and appends it to its program as an equation."""
 
-    __slots__ = ("steps", "ids", "consts", "foreign", "who")
+    __slots__ = ("steps", "ids", "consts", "foreign", "who", "hold")
 
     #: custom rules (custom_vjp, custom_jvp) run their function as is: recording takes no derivative
     differentiates: ClassVar[bool] = False
 
-    def __init__(self, level: int, who: str) -> None:
+    def __init__(self, level: int, who: str, keep_references: bool = True) -> None:
         super().__init__(level)
         self.steps: list[Step] = []
         self.ids = itertools.count()
@@ -339,6 +353,8 @@ class RecordingTrace(Trace):
         self.foreign = False
         #: ``"jit"`` or ``"make_program"``, for error messages
         self.who = who
+        #: the plain arrays kept by reference, read-only while recording; ``None``: they are copied (``snapshot``)
+        self.hold: Hold | None = Hold() if keep_references else None
 
     def new_input(self, value: Any) -> RecordingTracer:
         return RecordingTracer(value, self, Var(next(self.ids), value))
@@ -385,9 +401,16 @@ class RecordingTrace(Trace):
         if type(value) is not np.ndarray:
             return Const(value)
         known = self.consts.get(id(value))
-        if known is None or (value.flags.writeable and not _unchanged(known[1].value, value)):
-            # new, or written in place since it was recorded (``c[0] = 5.0`` on a plain array): a new constant
-            known = self.consts[id(value)] = (value, Const(value))
+        hold = self.hold
+        if hold is not None:
+            # kept by reference and read-only until the recording ends: a write into it while the function runs
+            # raises, and ``record`` records again keeping copies
+            if known is None:
+                known = self.consts[id(value)] = (value, Const(value, shared=hold.keep(value)))
+            return known[1]
+        if known is None or (mutable(value) and not _unchanged(known[1].value, value)):
+            # new, or written in place since it was recorded (``c[0] = 5.0`` on a plain array): a new copy
+            known = self.consts[id(value)] = (value, snapshot(value))
         return known[1]
 
     def bool_of(self, tracer: Tracer) -> bool:
@@ -467,17 +490,63 @@ def record(
 
     ``rebuild(tracers)`` returns ``(args, kwargs)`` for ``fun``.
     """
+    try:
+        return _record(fun, leaves, in_tree, rebuild, who, keep_references=True)
+    except Exception as exc:
+        if not read_only_error(exc):
+            raise
+    # the function wrote into a plain array after a traced call used it (a reused buffer), or handed one to code
+    # that needs it writeable: recorded again keeping a copy of each (its side effects run a second time)
+    return _record(fun, leaves, in_tree, rebuild, who, keep_references=False)
+
+
+def _record(
+    fun: Callable[..., Any],
+    leaves: Sequence[Any],
+    in_tree: PyTreeDef,
+    rebuild: Callable[[list[Any]], Any],
+    who: str,
+    keep_references: bool,
+) -> tuple[Program, list[Any], bool]:
     with new_level() as level:
-        trace = RecordingTrace(level, who)
+        trace = RecordingTrace(level, who, keep_references)
         tracers = [trace.new_input(leaf) for leaf in leaves]
         inputs = [t._payload for t in tracers]  # before the function runs: it may write into its arguments
         args, kwargs = rebuild(tracers)
         try:
             out = fun(*args, **kwargs)
+            program, values = trace.finish(inputs, out, in_tree)
         finally:
             trace.active = False
-    program, values = trace.finish(inputs, out, in_tree)
+            if trace.hold is not None:
+                trace.hold.release()
+    if trace.hold is not None:
+        _settle_shared(trace.consts)
     return program, values, not trace.foreign
+
+
+def _settle_shared(consts: dict[int, tuple[Any, Const]]) -> None:
+    """Mark fixed each kept array that only the recording holds (a temporary the function made and dropped):
+    nobody can write into it any more, so passes may read its values.  Counted by references: an array
+    someone else still holds, or a view of memory someone else holds, stays shared."""
+    for entry in consts.values():
+        const = entry[1]
+        if const.shared and _only_ours(const.value):
+            const.shared = False
+
+
+def _only_ours(value: np.ndarray[Any, Any]) -> bool:
+    # the references counted: the consts entry's tuple, the constant's slot, ``const.value`` in the caller's
+    # expression (passed here) and getrefcount's own argument
+    if sys.getrefcount(value) > 4:
+        return False
+    base = value.base
+    while base is not None:
+        # held by the view below it, by ``base`` here and by getrefcount's argument
+        if type(base) is not np.ndarray or sys.getrefcount(base) > 3:
+            return False
+        base = base.base
+    return True
 
 
 # --- text -------------------------------------------------------------------------------------------

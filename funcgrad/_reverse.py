@@ -14,6 +14,7 @@ import numpy as np
 
 from funcgrad import _errors, _values
 from funcgrad._prims._array import ArrayTracer
+from funcgrad._protect import Hold, mutable
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad._values import _STAND_INS, shaped
 
@@ -28,11 +29,14 @@ _NO_PARAMS: dict[str, Any] = {}
 
 
 class ReverseTrace(Trace):
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "hold")
 
-    def __init__(self, level: int) -> None:
+    def __init__(self, level: int, hold: Hold | None = None) -> None:
         super().__init__(level)
         self.tape: list[Node | None] = []
+        #: the plain arrays the tape keeps, read-only while the function runs (``funcgrad._protect``);
+        #: ``None``: the tape keeps a copy of each instead (the function writes into one it used)
+        self.hold = hold
 
     def new_input(self, value: Any) -> ArrayTracer:
         self.tape.append((None, None, None, None, ()))
@@ -61,8 +65,15 @@ class ReverseTrace(Trace):
         lower = False  # does some argument stay traced by an outer transform?
         vjps = prim.vjps
         argnum = -1
+        plain: list[int] | None = None  # the arguments that are plain arrays: the tape keeps them
         for arg in args:
             argnum += 1
+            if type(arg) is np.ndarray:
+                if plain is None:
+                    plain = [argnum]
+                else:
+                    plain.append(argnum)
+                continue
             if isinstance(arg, Tracer):
                 if arg._trace is not self:
                     lower = True
@@ -83,6 +94,8 @@ class ReverseTrace(Trace):
             return ans
         tape = self.tape
         keep = prim.residuals
+        if plain is not None:
+            self._keep_plain(primals, plain, prim.dropped if keep is not None else ())
         if keep is None:
             tape.append((prim, tuple(primals), params or _NO_PARAMS, ans, tuple(parents)))
         else:  # keep only what the rules read: the rest of the arrays may be freed now
@@ -100,6 +113,18 @@ class ReverseTrace(Trace):
                     kept_ans = shaped(ans)
             tape.append((prim, tuple(primals), params or _NO_PARAMS, kept_ans, tuple(parents)))
         return ArrayTracer(ans, self, len(tape) - 1)
+
+    def _keep_plain(self, primals: list[Any], plain: list[int], dropped: Any) -> None:
+        """Hold each plain array the node keeps read-only until the function returns, or keep a copy of it."""
+        hold = self.hold
+        for i in plain:
+            if i in dropped:
+                continue  # only its shape and dtype are kept
+            value = primals[i]
+            if hold is not None:
+                hold.keep(value)
+            elif mutable(value):
+                primals[i] = value.copy(order="K")
 
 
 def backward(

@@ -207,8 +207,8 @@ def _params_key(params: dict[str, Any]) -> Any:
 def _uniform_scalar(atom: Atom, out: Var) -> Const | None:
     """``atom`` as a NumPy scalar, when it is a floating array constant of ``out``'s shape whose elements all
     have the bits of its first."""
-    if not isinstance(atom, Const):
-        return None
+    if not isinstance(atom, Const) or atom.shared:
+        return None  # (a shared array's values may change between calls: not read)
     value = atom.value
     if type(value) is not np.ndarray or value.dtype.kind != "f" or value.shape != out.shape or value.size == 0:
         return None
@@ -413,7 +413,7 @@ def _gathered_in_scalars(steps: list[Step]) -> list[Step]:
         if not (isinstance(step, Eqn) and step.prim is index_add_p and isinstance(step.inputs[0], Const)):
             continue
         total = step.inputs[0].value
-        if type(total) is not np.ndarray or total.dtype != np.float64 or total.ndim != 1 or total.size > _GATHERED:
+        if step.inputs[0].shared or type(total) is not np.ndarray or total.dtype != np.float64 or total.ndim != 1 or total.size > _GATHERED:
             continue
         chain = [step]
         while chain[-1].out.id in reader and _element(reader[chain[-1].out.id], total.size) is not None:

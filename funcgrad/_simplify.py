@@ -33,8 +33,8 @@ __all__ = ["simplify"]
 def _is_one(atom: Atom) -> bool:
     """A constant equal to 1 everywhere, of a bool, integer or real floating dtype (a complex ``1`` is not
     exact: ``(a + bj) * (1 + 0j)`` has ``b * 0`` in its real part, NaN for an infinite ``b``)."""
-    if not isinstance(atom, Const):
-        return False
+    if not isinstance(atom, Const) or atom.shared:
+        return False  # (a shared array's values may change between calls: not read)
     value = atom.value
     if type(value) in (bool, int, float):
         return bool(value == 1)

@@ -71,8 +71,8 @@ def reverse_traces(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[weakref.ref
     traces: list[weakref.ref[ReverseTrace]] = []
     original = ReverseTrace.__init__
 
-    def init(self: ReverseTrace, level: int) -> None:
-        original(self, level)
+    def init(self: ReverseTrace, level: int, *rest: Any) -> None:
+        original(self, level, *rest)
         traces.append(weakref.ref(self))
 
     monkeypatch.setattr(ReverseTrace, "__init__", init)

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "funcgrad._errors",
             "funcgrad._trace",
             "funcgrad._values",
+            "funcgrad._protect",
             "funcgrad._rules",
             "funcgrad._sparsity",
             "funcgrad._backends",

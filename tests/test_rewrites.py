@@ -123,10 +123,13 @@ def test_an_array_constant_stays_an_array_where_a_scalar_could_differ(constant: 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("value", [0.1, -0.0, np.nan, np.inf])
 def test_a_uniform_constant_read_as_a_scalar_keeps_the_bits(dtype: Any, value: float) -> None:
-    constant = np.full(4, value, dtype)
+    # made inside the function: only the program holds it, so its values are fixed (a closed-over one is not read)
     x = np.array([1.5, -0.0, np.inf, 3.0], np.float32)
     for op in (np.add, np.subtract, np.multiply, np.divide):
-        for f in (lambda v, op=op: op(fnp.cos(v), constant), lambda v, op=op: op(constant, fnp.cos(v))):
+        for f in (
+            lambda v, op=op: op(fnp.cos(v), np.full(4, value, dtype)),
+            lambda v, op=op: op(np.full(4, value, dtype), fnp.cos(v)),
+        ):
             with np.errstate(all="ignore"):
                 program = _prepared(f, x)
                 _replays_match(f, x)
