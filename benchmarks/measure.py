@@ -103,12 +103,38 @@ def measure(workload: Workload, repeat: int, budget: float, timer: Callable[[], 
             for _ in range(number):
                 fn()
             results["impls"][name]["times"].append((timer() - start) / number)
+    for name, factory in workload.fresh.items():
+        if name in runnable:
+            results["impls"][name]["fresh_first_call"] = fresh_first_call(factory, runnable[name], timer)
     for name, entry in results["impls"].items():
         entry["median"] = statistics.median(entry["times"])
         entry["calls_per_sample"] = numbers[name]
         if workload.per > 1:
             entry["per_" + workload.per_unit] = entry["median"] / workload.per
     return results
+
+
+#: new instances whose first call is timed (``fresh_first_call``)
+FRESH_SAMPLES = 5
+
+
+def fresh_first_call(
+    factory: Callable[[], Callable[[], Any]], warm: Callable[[], Any], timer: Callable[[], float]
+) -> float:
+    """The median first call of new instances (a new ``jit`` each) made after the timed rounds, each right after
+    one call of ``warm`` (the timed implementation: the same computation), so that it meets the memory and caches
+    a timed call meets: the recording's own cost.  The first call proper also meets the process's cold memory and
+    caches (an eager gradient's own first call is often several times its median too)."""
+    samples = []
+    for _ in range(FRESH_SAMPLES):
+        fn = factory()
+        gc.collect()
+        warm()
+        start = timer()
+        fn()
+        samples.append(timer() - start)
+        del fn
+    return statistics.median(samples)
 
 
 def peak(fn: Callable[[], Any]) -> int:

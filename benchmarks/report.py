@@ -102,6 +102,24 @@ def _settled(results: dict[str, Any]) -> list[str]:
     return ["", "calls before timing (after the first):", *lines] if lines else []
 
 
+def _fresh(results: dict[str, Any]) -> list[str]:
+    """A line per implementation whose new instances' first calls were timed after the rounds
+    (``Workload.fresh``): that median beside the first call proper, each over the eager median."""
+    lines = []
+    for workload, result in results["workloads"].items():
+        eager = result["impls"].get("funcgrad", {}).get("median")
+        for name, entry in result["impls"].items():
+            fresh = entry.get("fresh_first_call")
+            if fresh is None or not eager:
+                continue
+            lines.append(
+                f"{workload} {name}: {format_time(fresh)} = {fresh / eager:.2f}x the eager median "
+                f"(the first call proper: {format_time(entry['first_call'])} = {entry['first_call'] / eager:.2f}x)"
+            )
+    title = "a new instance's first call, timed after the rounds, each right after a call of the timed one (median of 5):"
+    return ["", title, *lines] if lines else []
+
+
 def report(results: dict[str, Any], memory_lines: list[str], notes: list[str]) -> str:
     """The whole report; ``memory_lines`` describe the workloads' extra measurements, ``notes`` their results."""
     machine = results["machine"]
@@ -119,6 +137,7 @@ def report(results: dict[str, Any], memory_lines: list[str], notes: list[str]) -
         lines.extend(["", *memory_lines])
     lines.extend(_sweeps(results))
     lines.extend(_settled(results))
+    lines.extend(_fresh(results))
     if notes:
         lines.extend(["", *notes])
     lines.append("")

@@ -66,30 +66,35 @@ def extra_ratio(what: str, limit: float, key: str, field: str) -> Target:
     return Target(what, limit, read, "bytes ratio")
 
 
-def first_call_ratio(what: str, limit: float, numerator: str = "fg-jit", denominator: str = "funcgrad") -> Target:
-    """One implementation's first call (a jit's recording included) over another's median call."""
+def first_call_ratio(
+    what: str, limit: float, numerator: str = "fg-jit", denominator: str = "funcgrad", key: str = "first_call"
+) -> Target:
+    """One implementation's first call (a jit's recording included) over another's median call.  ``key``:
+    ``"first_call"``, the first call proper, or ``"fresh_first_call"``, new instances' first calls after the timed
+    rounds (``measure.fresh_first_call``)."""
 
     def read(results: dict[str, Any], workload: str) -> float | None:
         impls = results["workloads"].get(workload, {}).get("impls", {})
-        if numerator not in impls or denominator not in impls:
+        if numerator not in impls or denominator not in impls or key not in impls[numerator]:
             return None
-        return float(impls[numerator]["first_call"] / impls[denominator]["median"])
+        return float(impls[numerator][key] / impls[denominator]["median"])
 
     return Target(what, limit, read)
 
 
 def geomean_ratio(
-    what: str, limit: float, workloads: tuple[str, ...], numerator: str, denominator: str, first_call: bool = False
+    what: str, limit: float, workloads: tuple[str, ...], numerator: str, denominator: str, first_call: str = ""
 ) -> Target:
-    """The geometric mean over ``workloads`` of one implementation's median (or first call) over another's
-    median, over the workloads where both ran (``None`` when none did)."""
+    """The geometric mean over ``workloads`` of one implementation's median (or, ``first_call`` naming the key,
+    its first call: ``"first_call"`` or ``"fresh_first_call"``) over another's median, over the workloads where
+    both ran (``None`` when none did)."""
 
     def read(results: dict[str, Any], _: str) -> float | None:
         logs = []
         for name in workloads:
             impls = results["workloads"].get(name, {}).get("impls", {})
-            if numerator in impls and denominator in impls:
-                top = impls[numerator]["first_call" if first_call else "median"]
+            if numerator in impls and denominator in impls and (first_call or "median") in impls[numerator]:
+                top = impls[numerator][first_call or "median"]
                 logs.append(math.log(top / impls[denominator]["median"]))
         return math.exp(sum(logs) / len(logs)) if logs else None
 

@@ -52,6 +52,9 @@ class Workload:
     #: per implementation, called after its first call and before its calls are timed (a jit brought to its
     #: last tier, so that its median is its steady state); returns how many calls it made
     settle: dict[str, Callable[[], int]] = field(default_factory=dict)
+    #: per implementation, a factory of a new instance whose first call pays again what the first call paid (a
+    #: jit with an empty cache); its first call is timed after the rounds too, in a warm process (``fresh_first_call``)
+    fresh: dict[str, Callable[[], Callable[[], Any]]] = field(default_factory=dict)
     #: a line for the report from this workload's measured results (``impls`` with medians)
     note: Callable[[dict[str, Any]], str] | None = None
 
