@@ -106,6 +106,11 @@ def mutable(value: np.ndarray[Any, Any]) -> bool:
     return bool(value.flags.writeable) or id(value) in _HELD
 
 
+#: words of NumPy's refusals (and of the buffer protocol's, for C code that asks for a writeable buffer); "not
+#: acceptable" is ``numpy.dot``'s refusal of a read-only ``out=``
+_REFUSALS = ("read-only", "readonly", "not writable", "not acceptable")
+
+
 def read_only_error(exc: BaseException) -> bool:
     """Whether ``exc`` (or an exception it was raised from) is NumPy's refusal to write into a read-only array."""
     seen: set[int] = set()
@@ -114,7 +119,7 @@ def read_only_error(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, (ValueError, TypeError)):
             text = str(current).lower()
-            if "read-only" in text or "readonly" in text or "not acceptable" in text:
+            if any(word in text for word in _REFUSALS):
                 return True
         current = current.__cause__ or current.__context__
     return False

@@ -8,6 +8,7 @@ values (a uniform array read as a scalar, loop folding, numba's tier) leave such
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from typing import Any
 
@@ -208,6 +209,8 @@ def test_holds_nest_and_release_in_any_order() -> None:
         lambda b: np.copyto(b, 0.0),
         lambda b: np.put(b, [0], 1.0),
         lambda b: memoryview(b).__setitem__(0, 1.0),
+        lambda b: (ctypes.c_double * 3).from_buffer(b),  # C code asking for a writeable buffer
+        lambda b: np.dot(np.ones((3, 3)), np.ones(3), out=b),
     ],
 )
 def test_numpys_refusals_to_write_are_recognised(write: Any) -> None:
@@ -217,3 +220,38 @@ def test_numpys_refusals_to_write_are_recognised(write: Any) -> None:
         write(b)
     assert _protect.read_only_error(info.value)
     assert not _protect.read_only_error(ValueError("operands could not be broadcast together"))
+
+
+def test_code_that_needs_a_writeable_kept_array_runs_on_a_copy() -> None:
+    scratch = np.array([1.0, 2.0, 3.0])
+
+    def f(w: Any) -> Any:
+        y = fnp.sum(scratch * w)
+        (ctypes.c_double * 3).from_buffer(scratch)[0] = 1.0  # C code writing in place (a writeable buffer asked for)
+        return y
+
+    w = np.array([0.5, 0.25, 2.0])
+    np.testing.assert_array_equal(fg.grad(f)(w), scratch)
+    assert fg.jit(f)(w) == f(w) and scratch.flags.writeable
+
+
+def test_grad_remembers_a_function_that_writes_into_what_it_used() -> None:
+    rows = np.arange(6.0).reshape(2, 3)
+    calls = []
+
+    def f(v: Any) -> Any:
+        calls.append(1)
+        buffer = np.empty(3)
+        total = 0.0
+        for row in rows:
+            buffer[:] = row
+            total = total + fnp.sin(buffer @ v)
+        return total
+
+    gradient = fg.grad(f)
+    v = np.array([0.1, 0.2, 0.3])
+    want = sum(np.cos(row @ v) * row for row in rows)
+    np.testing.assert_allclose(gradient(v), want, rtol=1e-15)
+    assert len(calls) == 2  # refused once, then run keeping copies
+    np.testing.assert_allclose(gradient(v), want, rtol=1e-15)
+    assert len(calls) == 3  # copies kept from the start
