@@ -528,25 +528,47 @@ def _record(
 def _settle_shared(consts: dict[int, tuple[Any, Const]]) -> None:
     """Mark fixed each kept array that only the recording holds (a temporary the function made and dropped):
     nobody can write into it any more, so passes may read its values.  Counted by references: an array
-    someone else still holds, or a view of memory someone else holds, stays shared."""
+    someone else still holds, or a view of memory someone else holds, stays shared.  The counts of an array
+    only the recording holds are measured on a probe held the same way (they differ between Python
+    versions: what the interpreter's own stack counts)."""
+    ours, base_ours = _baseline()
     for entry in consts.values():
         const = entry[1]
-        if const.shared and _only_ours(const.value):
-            const.shared = False
+        if const.shared:
+            own, bases = _counts(const.value)
+            if own <= ours and all(count <= base_ours for count in bases):
+                const.shared = False
 
 
-def _only_ours(value: np.ndarray[Any, Any]) -> bool:
-    # the references counted: the consts entry's tuple, the constant's slot, ``const.value`` in the caller's
-    # expression (passed here) and getrefcount's own argument
-    if sys.getrefcount(value) > 4:
-        return False
+def _counts(value: np.ndarray[Any, Any]) -> tuple[int, list[int]]:
+    """``value``'s reference count, and each base's down its chain (a base not an array counts as held)."""
+    bases = []
     base = value.base
     while base is not None:
-        # held by the view below it, by ``base`` here and by getrefcount's argument
-        if type(base) is not np.ndarray or sys.getrefcount(base) > 3:
-            return False
-        base = base.base
-    return True
+        bases.append(sys.getrefcount(base) if type(base) is np.ndarray else sys.maxsize)
+        base = base.base if type(base) is np.ndarray else None
+    return sys.getrefcount(value), bases
+
+
+def _baseline() -> tuple[int, int]:
+    """The counts ``_counts`` gives for an array only a recording's consts hold, and for the base of a view
+    only that view holds: measured once, on a probe held the way ``_settle_shared`` holds arrays."""
+    global _BASELINE
+    if _BASELINE is None:
+        for entry in _probe_consts().values():
+            const = entry[1]
+            own, bases = _counts(const.value)
+            _BASELINE = own, bases[0]
+    assert _BASELINE is not None
+    return _BASELINE
+
+
+def _probe_consts() -> dict[int, tuple[Any, Const]]:
+    view = np.empty(2)[:1]  # a view whose base nothing else holds
+    return {id(view): (view, Const(view, shared=True))}
+
+
+_BASELINE: tuple[int, int] | None = None
 
 
 # --- text -------------------------------------------------------------------------------------------

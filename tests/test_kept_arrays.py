@@ -97,8 +97,21 @@ def test_an_array_the_caller_made_read_only_stays_read_only() -> None:
 
 
 def test_a_temporary_the_function_made_is_only_the_programs() -> None:
-    program = fg.make_program(lambda w: np.full(3, 0.5) * fnp.sin(w))(np.ones(3))
-    assert not [c for c in _array_consts(program) if c.shared]
+    program = fg.make_program(lambda w: np.full(3, 0.5) * fnp.sin(w) + np.full((2, 3), 2.0).T @ w[:2])(np.ones(3))
+    assert len(_array_consts(program)) == 2 and not [c for c in _array_consts(program) if c.shared]
+
+
+def test_a_view_of_a_callers_array_and_a_returned_array_stay_shared() -> None:
+    table = np.arange(6.0).reshape(2, 3)
+    returned: list[Any] = []
+
+    def f(w: Any) -> Any:
+        made = np.full(3, 2.0)
+        returned.append(made)  # held outside the recording: someone may write into it later
+        return table.T @ (table @ w) + made * w
+
+    program = fg.make_program(f)(np.ones(3))
+    assert all(c.shared for c in _array_consts(program))
 
 
 def test_a_uniform_closed_over_array_is_not_read_as_a_scalar() -> None:
