@@ -413,7 +413,9 @@ def _gathered_in_scalars(steps: list[Step]) -> list[Step]:
         if not (isinstance(step, Eqn) and step.prim is index_add_p and isinstance(step.inputs[0], Const)):
             continue
         total = step.inputs[0].value
-        if step.inputs[0].shared or type(total) is not np.ndarray or total.dtype != np.float64 or total.ndim != 1 or total.size > _GATHERED:
+        if step.inputs[0].shared:
+            continue  # (a shared array's values may change between calls: not read)
+        if type(total) is not np.ndarray or total.dtype != np.float64 or total.ndim != 1 or total.size > _GATHERED:
             continue
         chain = [step]
         while chain[-1].out.id in reader and _element(reader[chain[-1].out.id], total.size) is not None:
