@@ -161,4 +161,10 @@ def gradient_workload(
             return list(grads) if isinstance(tparams, list) else grads[0]
 
         impls["torch"] = torch_grad
+    if peers.torch_compile and "torch-compile" not in skipped:
+        torch = peers.torch
+        tplain = _tree_map(torch.tensor, params)
+        tconsts = _tree_map(torch.tensor, consts)
+        compiled = torch.compile(torch.func.grad(lambda ps: f(torch, ps, tconsts)))
+        impls["torch-compile"] = lambda: compiled(tplain)
     return Workload(name, description, impls, memory=memory, skipped=skipped, **options)

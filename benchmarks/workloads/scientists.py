@@ -284,6 +284,11 @@ def sci_rk4(quick: bool, peers: Peers) -> Workload:
         torch = peers.torch
         tp = torch.tensor(p, requires_grad=True)
         impls["torch"] = lambda: torch.autograd.grad(_rk4_loss(tp, steps), tp)[0]
+    if peers.torch_compile:
+        skipped["torch-compile"] = (
+            "not run: torch.compile of the Python-unrolled loop's gradient compiles for about 8 minutes "
+            "(506 s, then 1.8 ms a call: benchmarks/rk4_torch_compile.py)"
+        )
     work = Workload(
         "sci rk4",
         f"grad of a Lotka-Volterra model's final error, {steps} RK4 steps in a Python loop (JAX jit: lax.scan)",
@@ -394,6 +399,9 @@ def sci_per_example(quick: bool, peers: Peers) -> Workload:
         tw, tX, ty = torch.tensor(w), torch.tensor(X), torch.tensor(y)
         torch_pe = torch.func.vmap(torch.func.grad(lambda v, a, b: loss(torch, v, a, b)), in_dims=(None, 0, 0))
         impls["torch"] = lambda: torch_pe(tw, tX, ty)
+        if peers.torch_compile:
+            compiled_pe = torch.compile(torch_pe)
+            impls["torch-compile"] = lambda: compiled_pe(tw, tX, ty)
     work = Workload(
         "sci per-example",
         f"vmap(grad) of the logistic loss over {X.shape[0]:,} examples of {X.shape[1]} features",
@@ -442,5 +450,8 @@ def sci_hessian(quick: bool, peers: Peers) -> Workload:
         tA, tx = torch.tensor(A), torch.tensor(x)
         torch_h = torch.func.hessian(lambda v: f(torch, v, tA))
         impls["torch"] = lambda: torch_h(tx)
+        if peers.torch_compile:
+            compiled_h = torch.compile(torch_h)
+            impls["torch-compile"] = lambda: compiled_h(tx)
     work = Workload("sci hessian", f"hessian of sum(tanh(A@x)**2) + sum(log1p(x²)), x in R^{n}", impls)
     return _with_jit(work, fg_h, x)
