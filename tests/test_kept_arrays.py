@@ -268,3 +268,42 @@ def test_grad_remembers_a_function_that_writes_into_what_it_used() -> None:
     assert len(calls) == 2  # refused once, then run keeping copies
     np.testing.assert_allclose(gradient(v), want, rtol=1e-15)
     assert len(calls) == 3  # copies kept from the start
+
+
+def _buffered(rows: np.ndarray) -> Any:
+    def f(v: Any) -> Any:
+        buffer = np.empty(rows.shape[1])
+        total = 0.0
+        for row in rows:
+            buffer[:] = row  # written after the traced product used it
+            total = total + fnp.tanh(buffer @ v) ** 2
+        return total
+
+    return f
+
+
+def _unbuffered(rows: np.ndarray) -> Any:
+    return lambda v: sum(fnp.tanh(row @ v) ** 2 for row in rows)
+
+
+def test_a_reused_buffer_under_vmap_checkpoint_and_hvp() -> None:
+    rows = np.arange(12.0).reshape(4, 3) / 10.0
+    f, g = _buffered(rows), _unbuffered(rows)
+    vs = np.array([[0.1, 0.2, 0.3], [-0.5, 0.25, 1.0]])
+    np.testing.assert_allclose(fg.vmap(fg.grad(f))(vs), fg.vmap(fg.grad(g))(vs), rtol=1e-13)
+    np.testing.assert_allclose(fg.grad(fg.checkpoint(f))(vs[0]), fg.grad(g)(vs[0]), rtol=1e-13)
+    got, want = fg.hvp(f, (vs[0],), (vs[1],)), fg.hvp(g, (vs[0],), (vs[1],))
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+def test_a_write_before_any_traced_use_runs_the_function_once() -> None:
+    table = np.zeros(3)
+    calls = []
+
+    def f(v: Any) -> Any:
+        calls.append(1)
+        table[:] = [1.0, 2.0, 3.0]  # written before the traced product reads it: nothing to refuse
+        return fnp.sum(table * v)
+
+    np.testing.assert_array_equal(fg.grad(f)(np.ones(3)), [1.0, 2.0, 3.0])
+    assert len(calls) == 1 and table.flags.writeable
