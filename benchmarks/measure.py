@@ -124,11 +124,13 @@ def fresh_first_call(
     """The median first call of new instances (a new ``jit`` each) made after the timed rounds, each right after
     one call of ``warm`` (the timed implementation: the same computation), so that it meets the memory and caches
     a timed call meets: the recording's own cost.  The first call proper also meets the process's cold memory and
-    caches (an eager gradient's own first call is often several times its median too)."""
+    caches (an eager gradient's own first call is often several times its median too).  No collection runs
+    between (a timed sample's calls after its first do not follow one either; a collection walks every object
+    of the process and leaves the recording's own code cold: 1.5x became 2.2x for the logistic model), and a
+    recording pauses the collector itself."""
     samples = []
     for _ in range(FRESH_SAMPLES):
         fn = factory()
-        gc.collect()
         warm()
         start = timer()
         fn()
