@@ -3,9 +3,10 @@
 A transform keeps references to the plain arrays the user's function hands
 it (a recording's constants): it reads them again later.  Copying each one
 would cost a large closed-over matrix a copy per call; instead a ``Hold``
-makes each kept array read-only (``flags.writeable = False``) until the
-transform is done, so that a write into it while the function still runs
-(a reused buffer: ``buf[:] = row`` after ``buf @ w``) raises NumPy's
+makes each kept array, and the arrays it is a view of, read-only
+(``flags.writeable = False``) until the transform is done, so that a write
+into it while the function still runs (a reused buffer: ``buf[:] = row``
+after ``buf @ w``, or ``buf[0] = row`` after ``buf[0] @ w``) raises NumPy's
 ``ValueError`` instead of changing what was kept.  The transform then runs
 the function again keeping copies (``read_only_error`` recognises the
 error).  Arrays are made writeable again when the last hold on them is
@@ -52,20 +53,30 @@ class Hold:
         self.arrays: dict[int, np.ndarray[Any, Any]] = {}
 
     def keep(self, value: np.ndarray[Any, Any]) -> bool:
-        """Make ``value`` read-only until this hold is released.  ``False`` when it was read-only already
-        and not by funcgrad: the caller's own read-only array, taken as never changing."""
-        key = id(value)
-        if key in self.arrays:
+        """Make ``value`` read-only until this hold is released, and the arrays it is a view of (a write
+        through ``buf`` changes ``buf[0]``; views made from them meanwhile are read-only too).  ``False`` when
+        it was read-only already and not by funcgrad: the caller's own read-only array, taken as never
+        changing."""
+        if id(value) in self.arrays:
             return True  # kept already (a closed-over matrix used at every step)
         with _LOCK:
-            entry = _HELD.get(key)
-            if entry is not None:
-                entry[1] += 1
-            elif value.flags.writeable:  # (the flag, not the values: no value is read)
-                value.setflags(write=False)
-                _HELD[key] = [value, 1]
-            else:
+            if not self._keep(value):
                 return False
+            base = value.base
+            while type(base) is np.ndarray and id(base) not in self.arrays and self._keep(base):
+                base = base.base
+        return True
+
+    def _keep(self, value: np.ndarray[Any, Any]) -> bool:
+        key = id(value)
+        entry = _HELD.get(key)
+        if entry is not None:
+            entry[1] += 1
+        elif value.flags.writeable:  # (the flag, not the values: no value is read)
+            value.setflags(write=False)
+            _HELD[key] = [value, 1]
+        else:
+            return False
         self.arrays[key] = value
         return True
 

@@ -395,6 +395,23 @@ def test_a_plain_buffer_written_after_a_traced_use_is_right_in_forward_mode_and_
     np.testing.assert_allclose(fg.grad(copied)(v), fg.grad(_rows)(v))
 
 
+def _row_of_a_buffer(v: Any) -> Any:
+    buffer = np.zeros((2, 3))
+    total = 0.0
+    for row in _ROWS:
+        buffer[0] = row  # written through the base of the view the product used
+        total = total + (buffer[0] @ v) ** 2
+    return total
+
+
+@pytest.mark.parametrize("transform", ["grad", "jit(grad)", "jacrev", "hessian"])
+def test_a_view_of_a_buffer_written_through_its_base_keeps_the_gradient_of_what_was_used(transform: str) -> None:
+    derivative = _DERIVATIVES[transform]
+    got, want = derivative(_row_of_a_buffer), derivative(_rows)
+    for v in (np.array([0.1, 0.2, 0.3]), np.array([-1.0, 0.5, 2.0])):
+        np.testing.assert_allclose(got(v), want(v), rtol=1e-13)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="a write through a view made before the call is not refused: NumPy keeps the writeable flag per array "
