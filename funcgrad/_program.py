@@ -338,7 +338,7 @@ class Program:
 class RecordingTrace(Trace):
     """Computes every primitive call that reaches it and appends it to its program as an equation."""
 
-    __slots__ = ("steps", "ids", "consts", "foreign", "who", "hold")
+    __slots__ = ("steps", "ids", "consts", "foreign", "who", "hold", "written")
 
     #: custom rules (custom_vjp, custom_jvp) run their function as is: recording takes no derivative
     differentiates: ClassVar[bool] = False
@@ -355,6 +355,8 @@ class RecordingTrace(Trace):
         self.who = who
         #: the plain arrays kept by reference, read-only while recording; ``None``: they are copied (``snapshot``)
         self.hold: Hold | None = Hold() if keep_references else None
+        #: ids of the arrays the function wrote into after a use (a recording keeping copies: ``unsnapshot``)
+        self.written: set[int] = set()
 
     def new_input(self, value: Any) -> RecordingTracer:
         return RecordingTracer(value, self, Var(next(self.ids), value))
@@ -410,8 +412,22 @@ class RecordingTrace(Trace):
             return known[1]
         if known is None or (mutable(value) and not _unchanged(known[1].value, value)):
             # new, or written in place since it was recorded (``c[0] = 5.0`` on a plain array): a new copy
+            if known is not None:
+                self.written.add(id(value))
             known = self.consts[id(value)] = (value, snapshot(value))
         return known[1]
+
+    def unsnapshot(self) -> None:
+        """After a recording that kept copies: each array the function did not write into while it ran (one
+        copy, equal to the array at the end) is kept by reference after all, as a recording that held it would
+        (``Const.shared``); a copy stays only where the function wrote into the array after a use."""
+        for key, (value, const) in self.consts.items():
+            if key in self.written or const.value is value:
+                continue  # written while recording (each use keeps what it read), or never copied
+            if _unchanged(const.value, value):
+                const.value, const.shared = value, True
+            else:
+                self.written.add(key)  # written after its one use
 
     def bool_of(self, tracer: Tracer) -> bool:
         outcome = bool(tracer._value)  # through the levels below, when some trace them
@@ -520,8 +536,9 @@ def _record(
             trace.active = False
             if trace.hold is not None:
                 trace.hold.release()
-    if trace.hold is not None:
-        _settle_shared(trace.consts)
+    if trace.hold is None:
+        trace.unsnapshot()
+    _settle_shared(trace.consts)
     return program, values, not trace.foreign
 
 

@@ -292,3 +292,22 @@ def test_a_write_before_any_traced_use_runs_the_function_once() -> None:
 
     np.testing.assert_array_equal(fg.grad(f)(np.ones(3)), [1.0, 2.0, 3.0])
     assert len(calls) == 1 and table.flags.writeable
+
+
+def test_a_recording_that_kept_copies_still_reads_the_arrays_the_function_did_not_write() -> None:
+    rows = np.arange(12.0).reshape(4, 3) / 10.0
+    scale = np.array([1.0, 2.0, 3.0])
+    buffered = _buffered(rows)
+
+    def f(v: Any) -> Any:
+        return buffered(v) + fnp.sum(scale * v)  # ``scale`` is only read
+
+    jitted = fg.jit(f)
+    v = np.array([0.1, 0.2, 0.3])
+    assert jitted(v) == f(v)  # recorded twice: the buffer was written after a use
+    program = fg.make_program(f)(v)
+    kept = {id(c.value): c for c in _array_consts(program)}
+    assert id(scale) in kept and kept[id(scale)].shared  # by reference, as a recording that held it
+    scale[0] = -5.0
+    for u in (v, 2.0 * v):
+        assert jitted(u) == f(u)
