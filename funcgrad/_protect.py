@@ -29,8 +29,9 @@ __all__ = ["Hold", "mutable", "read_only_error"]
 _LOCK = threading.Lock()
 #: id(array) -> [array, how many holds keep it]: the arrays funcgrad made read-only
 _HELD: dict[int, list[Any]] = {}
-#: arrays whose flag could not be set back yet (a view released while its base was still held elsewhere)
-_PENDING: list[np.ndarray[Any, Any]] = []
+#: id(array) -> array, for the arrays whose flag could not be set back yet (a view released while its base was
+#: still held elsewhere): read-only by funcgrad, not the caller
+_PENDING: dict[int, np.ndarray[Any, Any]] = {}
 
 
 class Hold:
@@ -75,6 +76,8 @@ class Hold:
         elif value.flags.writeable:  # (the flag, not the values: no value is read)
             value.setflags(write=False)
             _HELD[key] = [value, 1]
+        elif _PENDING.pop(key, None) is not None:
+            _HELD[key] = [value, 1]  # still read-only from a hold released before its base: this hold's now
         else:
             return False
         self.arrays[key] = value
@@ -98,7 +101,7 @@ class Hold:
             self.arrays.clear()
             if not waiting and not _PENDING:
                 return
-            waiting += _PENDING
+            waiting += _PENDING.values()
             while waiting:  # (a view comes back only after its base: rounds until one sets nothing back)
                 left = []
                 for value in waiting:
@@ -109,12 +112,13 @@ class Hold:
                 if len(left) == len(waiting):
                     break
                 waiting = left
-            _PENDING[:] = waiting
+            _PENDING.clear()
+            _PENDING.update((id(value), value) for value in waiting)
 
 
 def mutable(value: np.ndarray[Any, Any]) -> bool:
-    """Whether a plain array may change later: writeable, or read-only only while funcgrad holds it."""
-    return bool(value.flags.writeable) or id(value) in _HELD
+    """Whether a plain array may change later: writeable, or read-only only because of funcgrad."""
+    return bool(value.flags.writeable) or id(value) in _HELD or id(value) in _PENDING
 
 
 #: words of NumPy's refusals (and of the buffer protocol's, for C code that asks for a writeable buffer); "not

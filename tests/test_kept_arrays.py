@@ -219,6 +219,17 @@ def test_holds_nest_and_release_in_any_order() -> None:
     assert not view.flags.writeable
     second.release()
     assert a.flags.writeable and view.flags.writeable and not _protect._PENDING
+    # a view waiting for its base, kept again meanwhile, is the new hold's (read-only by funcgrad, not the caller)
+    first, second, third = _protect.Hold(), _protect.Hold(), _protect.Hold()
+    assert first.keep(view)  # and its base
+    second.keep(a)
+    first.release()  # the base is still the second hold's: the view waits
+    assert id(view) in _protect._PENDING and _protect.mutable(view)
+    assert third.keep(view)  # counted as funcgrad's, not as the caller's read-only array
+    second.release()
+    assert not view.flags.writeable  # the third hold's now
+    third.release()
+    assert a.flags.writeable and view.flags.writeable and not _protect._PENDING and not _protect._HELD
 
 
 @pytest.mark.parametrize(
