@@ -20,7 +20,7 @@ from funcgrad._forward import ForwardTrace, Identity, materialize
 from funcgrad._prims import _shape
 from funcgrad._prims._array import ArrayTracer
 from funcgrad._prims._base import match_dtype
-from funcgrad._protect import Hold, read_only_error
+from funcgrad._protect import Hold, held_or_copied
 from funcgrad._reverse import ReverseTrace, backward, forward_replay
 from funcgrad._trace import Tracer, full_lower, new_level
 from funcgrad._values import Shaped, shaped
@@ -290,18 +290,13 @@ def _trace_reverse(
     _known_chunks(args)
     primals = [_as_primal(leaf) for leaf in leaves]
     code = getattr(fun, "__code__", None)
-    copies = code in _WRITES_KEPT
-    try:
-        out, trace, input_ids = _run_reverse(fun, args, kwargs, nums, primals, treedef, copies)
-    except Exception as exc:
-        if copies or not read_only_error(exc):
-            raise
-        # the function wrote into a plain array after a traced call used it (a reused buffer), or handed one to
-        # code that needs it writeable: run again keeping copies (its side effects run a second time), and
-        # keep copies for this function from now on
-        out, trace, input_ids = _run_reverse(fun, args, kwargs, nums, primals, treedef, True)
-        if code is not None:
-            _WRITES_KEPT.add(code)
+    # a function that writes into a plain array after a traced call used it (a reused buffer), or hands one to
+    # code that needs it writeable, runs again keeping copies, and keeps copies from then on
+    (out, trace, input_ids), copied = held_or_copied(
+        lambda copies: _run_reverse(fun, args, kwargs, nums, primals, treedef, copies), code in _WRITES_KEPT
+    )
+    if copied and code is not None:
+        _WRITES_KEPT.add(code)
     return out, trace, primals, input_ids, treedef
 
 

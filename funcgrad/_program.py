@@ -25,7 +25,7 @@ import numpy as np
 
 from funcgrad import _errors
 from funcgrad._prims._array import ArrayTracer
-from funcgrad._protect import Hold, mutable, read_only_error
+from funcgrad._protect import Hold, held_or_copied, kept_copy, mutable
 from funcgrad._trace import Primitive, Trace, Tracer, new_level, read_value
 from funcgrad._values import dtype, shape
 from funcgrad.tree import PyTreeDef, tree_flatten
@@ -73,11 +73,8 @@ class Const:
 
 
 def snapshot(value: Any) -> Const:
-    """A constant of a copy of ``value`` when it is a plain array that may change (in its own memory layout: a
-    transposed view stays Fortran-ordered, so BLAS sees what eager saw); else of ``value``."""
-    if type(value) is np.ndarray and mutable(value):
-        return Const(value.copy(order="K"))
-    return Const(value)
+    """A constant of ``value``, copied when it is a plain array that may change (``kept_copy``)."""
+    return Const(kept_copy(value) if type(value) is np.ndarray else value)  # (its type: no value is read)
 
 
 Atom = Var | Const
@@ -506,14 +503,9 @@ def record(
 
     ``rebuild(tracers)`` returns ``(args, kwargs)`` for ``fun``.
     """
-    try:
-        return _record(fun, leaves, in_tree, rebuild, who, keep_references=True)
-    except Exception as exc:
-        if not read_only_error(exc):
-            raise
-    # the function wrote into a plain array after a traced call used it (a reused buffer), or handed one to code
-    # that needs it writeable: recorded again keeping a copy of each (its side effects run a second time)
-    return _record(fun, leaves, in_tree, rebuild, who, keep_references=False)
+    # a function that writes into a plain array after a traced call used it (a reused buffer), or hands one to
+    # code that needs it writeable, is recorded again keeping a copy of each
+    return held_or_copied(lambda copies: _record(fun, leaves, in_tree, rebuild, who, not copies))[0]
 
 
 def _record(
@@ -558,7 +550,8 @@ def _settle_shared(consts: dict[int, tuple[Any, Const]]) -> None:
 
 
 def _counts(value: np.ndarray[Any, Any]) -> tuple[int, list[int]]:
-    """``value``'s reference count, and each base's down its chain (a base not an array counts as held)."""
+    """``value``'s reference count, and each base's down its chain (a base not an array counts as held): types and
+    counts, no value is read."""
     bases = []
     base = value.base
     while base is not None:

@@ -20,11 +20,14 @@ array object, not per memory.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["Hold", "mutable", "read_only_error"]
+__all__ = ["Hold", "held_or_copied", "kept_copy", "mutable", "read_only_error"]
+
+T = TypeVar("T")
 
 _LOCK = threading.Lock()
 #: id(array) -> [array, how many holds keep it]: the arrays funcgrad made read-only
@@ -63,7 +66,7 @@ class Hold:
         with _LOCK:
             if not self._keep(value):
                 return False
-            base = value.base
+            base = value.base  # (types and flags down the chain: no value is read)
             while type(base) is np.ndarray and id(base) not in self.arrays and self._keep(base):
                 base = base.base
         return True
@@ -114,6 +117,25 @@ class Hold:
                 waiting = left
             _PENDING.clear()
             _PENDING.update((id(value), value) for value in waiting)
+
+
+def kept_copy(value: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """What a transform keeps of a plain array when it keeps copies: a copy when the array may change (in its
+    own memory layout: a transposed view stays Fortran-ordered, so BLAS sees what eager saw), else the array."""
+    return value.copy(order="K") if mutable(value) else value
+
+
+def held_or_copied(attempt: Callable[[bool], T], copies: bool = False) -> tuple[T, bool]:
+    """``attempt(copies)``, first holding the kept arrays read-only (``copies`` false), then, when NumPy refused
+    a write into one (a reused buffer) or ``copies`` is given, keeping copies; and whether copies were kept.
+    The function the attempt runs runs a second time in the first case: its side effects too."""
+    if not copies:
+        try:
+            return attempt(False), False
+        except Exception as exc:
+            if not read_only_error(exc):
+                raise
+    return attempt(True), True
 
 
 def mutable(value: np.ndarray[Any, Any]) -> bool:

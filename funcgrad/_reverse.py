@@ -14,7 +14,7 @@ import numpy as np
 
 from funcgrad import _errors, _values
 from funcgrad._prims._array import ArrayTracer
-from funcgrad._protect import Hold, mutable
+from funcgrad._protect import Hold, kept_copy
 from funcgrad._trace import Primitive, Trace, Tracer
 from funcgrad._values import _STAND_INS, shaped
 
@@ -68,12 +68,6 @@ class ReverseTrace(Trace):
         plain: list[int] | None = None  # the arguments that are plain arrays: the tape keeps them
         for arg in args:
             argnum += 1
-            if type(arg) is np.ndarray:
-                if plain is None:
-                    plain = [argnum]
-                else:
-                    plain.append(argnum)
-                continue
             if isinstance(arg, Tracer):
                 if arg._trace is not self:
                     lower = True
@@ -88,6 +82,11 @@ class ReverseTrace(Trace):
                 if rule is not None:
                     parents[argnum] = arg._payload
                     recorded = True
+            elif type(arg) is np.ndarray:  # (its type: no value is read)
+                if plain is None:
+                    plain = [argnum]
+                else:
+                    plain.append(argnum)
         # with nothing traced below us, skip the dispatch and call NumPy directly
         ans = prim(*primals, **params) if lower else prim.impl(*primals, **params)
         if not recorded:
@@ -120,11 +119,10 @@ class ReverseTrace(Trace):
         for i in plain:
             if i in dropped:
                 continue  # only its shape and dtype are kept
-            value = primals[i]
             if hold is not None:
-                hold.keep(value)
-            elif mutable(value):
-                primals[i] = value.copy(order="K")
+                hold.keep(primals[i])
+            else:
+                primals[i] = kept_copy(primals[i])
 
 
 def backward(

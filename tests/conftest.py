@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import warnings
 import weakref
 import zlib
@@ -81,6 +82,15 @@ def reverse_traces(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[weakref.ref
         yield traces
     finally:
         gc.enable()
+
+
+def in_threads(work: Callable[[], Any], count: int) -> None:
+    """``work`` run in ``count`` threads at once, all joined."""
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def same_bits(got: Any, want: Any, where: str = "") -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import collections
-import threading
 import tracemalloc
 import warnings
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import in_threads
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -523,11 +523,7 @@ def test_replay_is_thread_safe_and_reentrant() -> None:
         except BaseException as error:  # noqa: BLE001  (reported by the main thread)
             errors.append(error)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(work, 4)
     assert not errors
     assert 1 <= f._cache_size() <= 2 * 4
 

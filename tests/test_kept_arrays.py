@@ -9,11 +9,11 @@ values (a uniform array read as a scalar, loop folding, numba's tier) leave such
 from __future__ import annotations
 
 import ctypes
-import threading
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import in_threads
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -189,11 +189,7 @@ def test_two_threads_recording_over_one_array() -> None:
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(work, 3)
     assert not errors
     assert X.flags.writeable and not _protect._HELD
 

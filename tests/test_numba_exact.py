@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import outcome
+from conftest import in_threads, outcome
 from test_jit_registry import _assert_same
 from test_loops import _rk4
 from test_numba_replay import P, _random_arithmetic, _transcendental
@@ -92,11 +92,7 @@ def test_replays_in_threads_during_the_swap_give_the_eager_bits() -> None:
             if got.tobytes() != want.tobytes():
                 wrong.append(got)
 
-    threads = [threading.Thread(target=calls) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(calls, 3)
     (branch,) = jitted._cache.values()
     branch.wait()
     assert not wrong and branch.numba == "numba"

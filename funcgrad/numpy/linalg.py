@@ -751,7 +751,8 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     if m >= n:
         packed = rules.qr_p(a)
         q, r = rules.part(packed, 0, m), rules.part(packed, m, m + n)
-    elif not _backends.is_foreign(full_lower(a)):  # NumPy's own wide QR (R's right block by the reflectors)
+    elif not _backends.is_foreign(full_lower(a)):  # NumPy's own wide QR, R's right block by the reflectors
+        # (the array's type only is read)
         packed = rules.qr_wide_p(a)
         q = getitem_p(packed, index=(Ellipsis, slice(0, m)))
         r = getitem_p(packed, index=(Ellipsis, slice(m, None)))
